@@ -1,0 +1,86 @@
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import Fastify, {
+  type FastifyBaseLogger,
+  type FastifyInstance,
+  type FastifyPluginAsync,
+  LogController,
+} from 'fastify';
+import type { Redis } from 'ioredis';
+import type { Config } from './config/schema.ts';
+import { registerCompression } from './http/compression.ts';
+import { registerCors } from './http/cors.ts';
+import { healthRoutes } from './http/health.ts';
+import { installJsonBody } from './http/json-body.ts';
+import { type AppLogger, loggerSettings } from './http/logger.ts';
+import { installMetrics } from './http/metrics.ts';
+import { registerOpenApi } from './http/openapi.ts';
+import { frameworkErrorHandler, installProblemHandlers } from './http/problem-handlers.ts';
+import { genRequestId, installRequestId, setRequestIdHeader } from './http/request-id.ts';
+import { installSecurityHeaders, securityHeadersFor } from './http/security-headers.ts';
+import type { Database } from './storage/open-database.ts';
+
+export const API_PREFIX = '/api/v1';
+
+export interface AppDeps {
+  readonly config: Config;
+  readonly db: Database;
+  /** Optional: without Redis a single node works; /health reports it when present. */
+  readonly redis?: Redis | undefined;
+  /** The server's logger, or pino options; default: pino at `logging.level`. */
+  readonly logger?: AppLogger | undefined;
+}
+
+export type TesseraApp = FastifyInstance<
+  Server,
+  IncomingMessage,
+  ServerResponse,
+  FastifyBaseLogger,
+  TypeBoxTypeProvider
+>;
+
+/**
+ * Every domain's routes, under /api/v1. A domain adds one `api.register(...)` line
+ * here; each is an encapsulated plugin, so its hooks and decorators stay its own.
+ */
+const apiV1: FastifyPluginAsync<AppDeps> = async (_api, _deps) => {};
+
+/**
+ * Builds the HTTP app without listening (tests use `inject()`, the server calls
+ * `listen()`). The order matters: problem handlers and OpenAPI first, since both
+ * watch routes being added; request id and security headers before CORS, whose
+ * preflight answer ends the onRequest chain.
+ */
+export async function buildApp(deps: AppDeps): Promise<TesseraApp> {
+  const { config, db, redis } = deps;
+  const security = securityHeadersFor(config.server);
+  const app = Fastify({
+    ...loggerSettings(config, deps.logger),
+    logController: new LogController({
+      requestIdLogLabel: 'request_id',
+      disableRequestLogging: !config.logging.requests,
+    }),
+    requestIdHeader: false,
+    genReqId: genRequestId,
+    bodyLimit: config.server.body_limit_bytes,
+    frameworkErrors: frameworkErrorHandler((request, reply) => {
+      setRequestIdHeader(request, reply);
+      security(request, reply);
+    }),
+    // Unknown properties are rejected (where a schema says additionalProperties:
+    // false), not silently dropped: a misspelt field must not look accepted.
+    ajv: { customOptions: { removeAdditional: false } },
+  }).withTypeProvider<TypeBoxTypeProvider>();
+
+  installProblemHandlers(app);
+  installJsonBody(app);
+  installRequestId(app);
+  installSecurityHeaders(app, security);
+  await registerCors(app, config.server.cors_origins);
+  await registerCompression(app);
+  await registerOpenApi(app);
+  installMetrics(app, config.metrics);
+  await app.register(healthRoutes, { db, redis });
+  await app.register(apiV1, { ...deps, prefix: API_PREFIX });
+  return app;
+}

@@ -1,0 +1,183 @@
+import { type Static, Type } from 'typebox';
+
+/**
+ * The configuration schema: one table per section, flat keys inside it, so every
+ * setting has exactly one TOML spelling (`[server] port`) and one environment
+ * spelling (`TESSERA_SERVER_PORT`). Units live in key names (`_ms`, `_bytes`).
+ *
+ * Custom annotations read by the loader, `config generate` and `config show`:
+ * - `allowed`: human description of valid values, used in error messages;
+ * - `secret`: `true` masks the whole value, `'url'` masks only a URL's password.
+ */
+
+function oneOf<const T extends readonly string[]>(
+  values: T,
+  fallback: T[number],
+  description: string,
+) {
+  const schema = Type.Union(
+    values.map((value) => Type.Literal(value)),
+    { default: fallback, description, allowed: `one of ${values.map((v) => `"${v}"`).join(', ')}` },
+  );
+  return Type.Unsafe<T[number]>(schema);
+}
+
+const ORIGIN = '^(\\*|https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?)$';
+
+const server = Type.Object(
+  {
+    host: Type.String({
+      default: '127.0.0.1',
+      minLength: 1,
+      description: 'Interface to listen on. Use "0.0.0.0" or "::" to accept remote connections.',
+    }),
+    port: Type.Integer({
+      default: 3900,
+      minimum: 1,
+      maximum: 65535,
+      description: 'TCP port to listen on.',
+    }),
+    body_limit_bytes: Type.Integer({
+      default: 16 * 1024 * 1024,
+      minimum: 1024,
+      maximum: 1024 * 1024 * 1024,
+      description: 'Largest request body accepted; larger bodies get 413 body_too_large.',
+    }),
+    shutdown_timeout_ms: Type.Integer({
+      default: 10_000,
+      minimum: 0,
+      maximum: 600_000,
+      description:
+        'On SIGTERM/SIGINT, how long in-flight requests may take before connections are cut.',
+    }),
+    cors_origins: Type.Array(Type.String({ pattern: ORIGIN }), {
+      default: [],
+      description:
+        'Browser origins allowed by CORS, e.g. ["https://app.example.com"]. "*" allows any origin. Empty disables CORS.',
+      allowed: 'a list of origins like "https://app.example.com", or "*"',
+    }),
+    hsts_max_age_seconds: Type.Integer({
+      default: 15_552_000,
+      minimum: 0,
+      maximum: 63_072_000,
+      description: 'Strict-Transport-Security max-age sent on every response; 0 omits the header.',
+    }),
+    hsts_include_subdomains: Type.Boolean({
+      default: false,
+      description: 'Add includeSubDomains to Strict-Transport-Security.',
+    }),
+  },
+  { additionalProperties: false, description: 'HTTP listener and platform behaviour.' },
+);
+
+const storage = Type.Object(
+  {
+    data_dir: Type.String({
+      default: './data',
+      minLength: 1,
+      description: 'Directory for the embedded SQLite database and other local files.',
+    }),
+    database_url: Type.String({
+      default: '',
+      pattern: '^(|postgres(ql)?://.+)$',
+      secret: 'url',
+      description:
+        'Empty: embedded SQLite file <data_dir>/tessera.db. A postgres:// URL selects PostgreSQL.',
+      allowed: 'empty, or a URL starting with postgres:// or postgresql://',
+    }),
+    sqlite_synchronous: oneOf(
+      ['normal', 'full', 'extra'],
+      'full',
+      'SQLite PRAGMA synchronous (WAL mode). "full" survives power loss; "normal" survives a process crash only.',
+    ),
+    sqlite_busy_timeout_ms: Type.Integer({
+      default: 5000,
+      minimum: 0,
+      maximum: 600_000,
+      description:
+        'How long SQLite waits for a lock held by another process (e.g. the CLI) before failing.',
+    }),
+    pool_max: Type.Integer({
+      default: 10,
+      minimum: 1,
+      maximum: 1000,
+      description: 'PostgreSQL: maximum connections in the pool of this process.',
+    }),
+    connect_timeout_ms: Type.Integer({
+      default: 5000,
+      minimum: 100,
+      maximum: 600_000,
+      description: 'PostgreSQL: how long to wait for a new connection before failing.',
+    }),
+  },
+  { additionalProperties: false, description: 'The database: embedded SQLite or PostgreSQL.' },
+);
+
+const redis = Type.Object(
+  {
+    url: Type.String({
+      default: '',
+      pattern: '^(|rediss?://.+)$',
+      secret: 'url',
+      description: 'Redis for state shared between nodes. Empty: single-node mode, no Redis.',
+      allowed: 'empty, or a URL starting with redis:// or rediss://',
+    }),
+  },
+  {
+    additionalProperties: false,
+    description: 'Optional Redis, for what several nodes must share.',
+  },
+);
+
+function reserved(description: string) {
+  return Type.Object({}, { additionalProperties: false, description, reserved: true });
+}
+
+const metrics = Type.Object(
+  {
+    enabled: Type.Boolean({
+      default: true,
+      description: 'Serve Prometheus metrics at GET /metrics.',
+    }),
+    bearer_token: Type.String({
+      default: '',
+      secret: true,
+      description: 'When set, GET /metrics requires "Authorization: Bearer <token>".',
+    }),
+  },
+  { additionalProperties: false, description: 'Prometheus metrics endpoint.' },
+);
+
+const logging = Type.Object(
+  {
+    level: oneOf(
+      ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'],
+      'info',
+      'Minimum level written to the JSON log on stdout.',
+    ),
+    requests: Type.Boolean({
+      default: true,
+      description: 'Log one line when each request arrives and one when it completes.',
+    }),
+  },
+  { additionalProperties: false, description: 'Structured JSON logs (pino).' },
+);
+
+export const ConfigSchema = Type.Object(
+  {
+    server,
+    storage,
+    redis,
+    auth: reserved(
+      'Identity and tokens. No settings yet: they arrive with users, tokens and API keys.',
+    ),
+    rate_limit: reserved('Rate limiting. No settings yet: they arrive with abuse protection.'),
+    backup: reserved('Backups. No settings yet: they arrive with backup and restore.'),
+    metrics,
+    logging,
+  },
+  { additionalProperties: false },
+);
+
+export type Config = Static<typeof ConfigSchema>;
+export type SectionName = keyof Config & string;

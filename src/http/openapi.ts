@@ -1,0 +1,62 @@
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import type { FastifyInstance, FastifySchema } from 'fastify';
+import { TESSERA_VERSION } from '../platform/version.ts';
+import { ProblemSchema } from './problem.ts';
+import { DOCS_PREFIX } from './security-headers.ts';
+
+const PROBLEM_RESPONSE = {
+  content: { 'application/problem+json': { schema: { $ref: 'Problem#' } } },
+};
+
+/**
+ * Every operation can fail with a problem document (RFC 9457), so each one lists
+ * `4XX` and `5XX` responses pointing at the shared `Problem` component, unless the
+ * route documents those itself. Only the OpenAPI output changes, never the route.
+ */
+function withProblemResponses(schema: FastifySchema | undefined): FastifySchema {
+  const response = (schema?.response ?? {}) as Record<string, unknown>;
+  return {
+    ...schema,
+    response: {
+      ...response,
+      '4XX': response['4XX'] ?? {
+        description: 'Client error (problem details).',
+        ...PROBLEM_RESPONSE,
+      },
+      '5XX': response['5XX'] ?? {
+        description: 'Server error (problem details).',
+        ...PROBLEM_RESPONSE,
+      },
+    },
+  };
+}
+
+/**
+ * OpenAPI 3.1 generated from the route schemas, at `GET /openapi.json`, and Swagger
+ * UI at `/docs`. Registered before any route: @fastify/swagger collects routes
+ * through an onRoute hook.
+ */
+export async function registerOpenApi(app: FastifyInstance): Promise<void> {
+  app.addSchema(ProblemSchema);
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'Tessera',
+        version: TESSERA_VERSION,
+        description:
+          'Multi-tenant event store with identity built in. Every failure is an RFC 9457 problem document.',
+      },
+      tags: [{ name: 'platform', description: 'Health, metrics and documentation.' }],
+    },
+    // Shared schemas keep their $id as the component name (`#/components/schemas/Problem`).
+    refResolver: {
+      buildLocalReference: (json, _baseUri, _fragment, index) =>
+        typeof json.$id === 'string' ? json.$id : `def-${index}`,
+    },
+    transform: ({ schema, url }) => ({ schema: withProblemResponses(schema), url }),
+  });
+  await app.register(swaggerUi, { routePrefix: DOCS_PREFIX, uiConfig: { deepLinking: true } });
+  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+}

@@ -1,0 +1,8 @@
+import type { Migration } from '../storage/migrate.ts';
+import { tesseraMeta } from './0001-tessera-meta.ts';
+
+/**
+ * Every schema change, oldest first. Append only: a landed migration is never edited
+ * (the runner refuses a checksum change), a fix is a new migration.
+ */
+export const MIGRATIONS: readonly Migration[] = [tesseraMeta];

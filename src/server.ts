@@ -1,0 +1,85 @@
+import type { FastifyInstance } from 'fastify';
+import type { Redis } from 'ioredis';
+import { type Logger, pino } from 'pino';
+import { buildApp } from './app.ts';
+import type { Config } from './config/schema.ts';
+import { openRedis } from './http/redis.ts';
+import { MIGRATIONS } from './migrations/index.ts';
+import { TESSERA_VERSION } from './platform/version.ts';
+import { ensureDeploymentId } from './storage/deployment.ts';
+import { migrateToLatest } from './storage/migrate.ts';
+import type { Database } from './storage/open-database.ts';
+import { openDatabase } from './storage/open-database.ts';
+
+export interface RunningServer {
+  readonly app: FastifyInstance;
+  readonly db: Database;
+  readonly logger: Logger;
+  /** Stops accepting, lets in-flight requests finish (bounded), closes the database. */
+  stop(reason: string): Promise<void>;
+}
+
+export function createLogger(config: Config): Logger {
+  return pino({ level: config.logging.level, base: { service: 'tessera' } });
+}
+
+/**
+ * Opens the database, applies migrations under the schema lock (so nodes starting
+ * together are safe), builds the app and listens. The caller decides when to stop.
+ */
+export async function startServer(
+  config: Config,
+  logger = createLogger(config),
+): Promise<RunningServer> {
+  const db = await openDatabase(config.storage);
+  let redis: Redis | undefined;
+  try {
+    const { applied } = await migrateToLatest(db, MIGRATIONS);
+    const deploymentId = await ensureDeploymentId(db);
+    logger.info(
+      { engine: db.engine, location: db.location, applied, deployment_id: deploymentId },
+      'database ready',
+    );
+    redis = config.redis.url ? openRedis(config.redis.url) : undefined;
+    const app = await buildApp({ config, db, redis, logger });
+    await app.listen({ host: config.server.host, port: config.server.port });
+    logger.info({ version: TESSERA_VERSION }, 'tessera is serving');
+    return {
+      app,
+      db,
+      logger,
+      stop: (reason) => stopServer({ app, db, redis, logger, config }, reason),
+    };
+  } catch (error) {
+    redis?.disconnect();
+    await db.close();
+    throw error;
+  }
+}
+
+interface StopParts {
+  readonly app: FastifyInstance;
+  readonly db: Database;
+  readonly redis: Redis | undefined;
+  readonly logger: Logger;
+  readonly config: Config;
+}
+
+async function stopServer(parts: StopParts, reason: string): Promise<void> {
+  const { app, db, redis, logger, config } = parts;
+  logger.info({ reason, timeout_ms: config.server.shutdown_timeout_ms }, 'shutting down');
+  // app.close() stops accepting and waits for in-flight requests; a client that
+  // holds a request open past the timeout must not keep the process alive.
+  const deadline = setTimeout(() => {
+    logger.warn('shutdown timeout reached: closing remaining connections');
+    app.server.closeAllConnections();
+  }, config.server.shutdown_timeout_ms);
+  try {
+    await app.close();
+  } finally {
+    clearTimeout(deadline);
+    redis?.disconnect();
+    await db.close();
+  }
+  logger.info('stopped');
+}

@@ -1,0 +1,89 @@
+import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { parse } from 'smol-toml';
+import packageJson from '../../package.json' with { type: 'json' };
+import { runTessera, tempDir } from '../helpers/cli.ts';
+
+describe('tessera CLI', () => {
+  it('prints its version and help on every command', () => {
+    const version = runTessera(['--version']);
+    assert.equal(version.status, 0);
+    assert.equal(version.stdout.trim(), packageJson.version);
+    for (const args of [
+      ['--help'],
+      ['serve', '--help'],
+      ['migrate', '--help'],
+      ['config', '--help'],
+      ['config', 'generate', '--help'],
+      ['config', 'show', '--help'],
+      ['config', 'validate', '--help'],
+    ]) {
+      const help = runTessera(args);
+      assert.equal(help.status, 0, args.join(' '));
+      assert.match(help.stdout, /Usage: tessera/, args.join(' '));
+    }
+  });
+
+  it('exits 2 on an unknown command or option', () => {
+    assert.equal(runTessera(['frobnicate']).status, 2);
+    assert.equal(runTessera(['serve', '--no-such-flag']).status, 2);
+  });
+
+  it('config generate prints a complete example that config validate accepts', () => {
+    const generated = runTessera(['config', 'generate']);
+    assert.equal(generated.status, 0);
+    assert.doesNotThrow(() => parse(generated.stdout));
+    const cwd = tempDir();
+    writeFileSync(join(cwd, 'example.toml'), generated.stdout);
+    const validated = runTessera(['config', 'validate', 'example.toml'], { cwd });
+    assert.equal(validated.status, 0, validated.stderr);
+    assert.match(validated.stdout, /configuration is valid/);
+  });
+
+  it('config validate exits 2 and lists every problem', () => {
+    const cwd = tempDir();
+    writeFileSync(join(cwd, 'bad.toml'), '[server]\nport = "abc"\n[logging]\nlevel = "loud"\n');
+    const result = runTessera(['config', 'validate', 'bad.toml'], { cwd });
+    assert.equal(result.status, 2);
+    assert.match(result.stderr, /server\.port must be an integer 1-65535, got "abc"/);
+    assert.match(result.stderr, /logging\.level must be one of "fatal", .*, got "loud"/);
+    assert.equal(runTessera(['config', 'validate', 'missing.toml'], { cwd }).status, 2);
+  });
+
+  it('config show prints the effective config with secrets masked', () => {
+    const cwd = tempDir();
+    writeFileSync(
+      join(cwd, 'tessera.toml'),
+      '[server]\nport = 4555\n[metrics]\nbearer_token = "very-secret"\n',
+    );
+    const env = { TESSERA_DATABASE_URL: 'postgres://app:pw123@db.internal/tessera' };
+    const shown = runTessera(['config', 'show'], { cwd, env });
+    assert.equal(shown.status, 0, shown.stderr);
+    assert.match(shown.stdout, /port = 4555/);
+    assert.ok(!shown.stdout.includes('very-secret') && !shown.stdout.includes('pw123'));
+    const json = runTessera(['config', 'show', '--json'], { cwd, env });
+    const parsed = JSON.parse(json.stdout) as {
+      server: { port: number };
+      metrics: { bearer_token: string };
+    };
+    assert.equal(parsed.server.port, 4555);
+    assert.equal(parsed.metrics.bearer_token, '********');
+  });
+
+  it('migrate applies migrations once and reports status', () => {
+    const dataDir = tempDir();
+    const env = { TESSERA_DATA_DIR: dataDir };
+    const before = runTessera(['migrate', '--status'], { env });
+    assert.equal(before.status, 0, before.stderr);
+    assert.match(before.stdout, /schema version 0 of \d+; pending: 1/);
+    const first = runTessera(['migrate'], { env });
+    assert.equal(first.status, 0, first.stderr);
+    assert.match(first.stdout, /applied migrations 1/);
+    const second = runTessera(['migrate'], { env });
+    assert.match(second.stdout, /is up to date/);
+    const after = runTessera(['migrate', '--status'], { env });
+    assert.match(after.stdout, /pending: none/);
+  });
+});

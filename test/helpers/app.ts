@@ -1,0 +1,117 @@
+import { Writable } from 'node:stream';
+import type { TestContext } from 'node:test';
+import { type Logger, pino } from 'pino';
+import { buildApp, type TesseraApp } from '../../src/app.ts';
+import { defaultConfig } from '../../src/config/load.ts';
+import type { Config } from '../../src/config/schema.ts';
+import type { AppLogger } from '../../src/http/logger.ts';
+import { MIGRATIONS } from '../../src/migrations/index.ts';
+import type { Engine } from '../../src/storage/database.ts';
+import { migrateToLatest } from '../../src/storage/migrate.ts';
+import type { Database } from '../../src/storage/open-database.ts';
+import { openTestDatabase } from './test-database.ts';
+
+export type DeepPartial<T> = T extends readonly unknown[]
+  ? T
+  : T extends object
+    ? { [K in keyof T]?: DeepPartial<T[K]> }
+    : T;
+
+export interface TestApp {
+  readonly app: TesseraApp;
+  readonly db: Database;
+  readonly config: Config;
+  /** Closes the app, then the database, then removes it. Safe to call twice. */
+  close(): Promise<void>;
+}
+
+export interface TestAppOptions {
+  /** Apply migrations (default true); false leaves an empty database. */
+  readonly migrate?: boolean;
+  readonly redis?: Parameters<typeof buildApp>[0]['redis'];
+  /** A logger to inspect; default: the configured level, which tests set to silent. */
+  readonly logger?: AppLogger;
+}
+
+/**
+ * The app on a fresh real database (SQLite, or PostgreSQL when the storage helper
+ * lists it), with the default configuration plus `overrides`, logs silenced. The
+ * app is not ready yet: a test may still add routes before its first `inject()`.
+ */
+export async function buildTestApp(
+  overrides: DeepPartial<Config> = {},
+  engine: Engine = 'sqlite',
+  options: TestAppOptions = {},
+): Promise<TestApp> {
+  const { db, storage, cleanup } = await openTestDatabase(engine);
+  const config = mergeConfig(defaultConfig(), [
+    { logging: { level: 'silent' } },
+    overrides,
+    { storage },
+  ]);
+  let closed = false;
+  const close = async () => {
+    if (closed) return;
+    closed = true;
+    try {
+      await app?.close();
+    } finally {
+      await cleanup();
+    }
+  };
+  let app: TesseraApp | undefined;
+  try {
+    if (options.migrate !== false) await migrateToLatest(db, MIGRATIONS);
+    app = await buildApp({ config, db, redis: options.redis, logger: options.logger });
+  } catch (error) {
+    await close();
+    throw error;
+  }
+  return { app, db, config, close };
+}
+
+/** Section by section: an override replaces only the settings it names. */
+function mergeConfig(base: Config, layers: readonly DeepPartial<Config>[]): Config {
+  const merged: Record<string, object> = { ...base };
+  for (const layer of layers) {
+    for (const [section, values] of Object.entries(layer)) {
+      merged[section] = { ...merged[section], ...(values as object) };
+    }
+  }
+  return merged as unknown as Config;
+}
+
+const REDIS_URL_VARIABLE = 'TESSERA_TEST_REDIS_URL';
+
+/**
+ * The real Redis to test against (TESSERA_TEST_REDIS_URL). Unset: the test is
+ * skipped locally, and fails in CI, where nothing may be skipped silently.
+ */
+export function testRedisUrl(t: TestContext): string | undefined {
+  const url = process.env[REDIS_URL_VARIABLE];
+  if (url) return url;
+  if (process.env.CI === 'true')
+    throw new Error(`${REDIS_URL_VARIABLE} must be set in CI: the Redis tests may not be skipped`);
+  t.skip(`${REDIS_URL_VARIABLE} is not set`);
+  return undefined;
+}
+
+export interface CapturedLogs {
+  readonly logger: Logger;
+  /** Every JSON line written so far, parsed. */
+  readonly lines: Record<string, unknown>[];
+}
+
+/** A real pino logger whose lines are kept in memory, for tests that assert on logs. */
+export function captureLogs(level = 'info'): CapturedLogs {
+  const lines: Record<string, unknown>[] = [];
+  const sink = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      for (const line of chunk.toString('utf8').split('\n')) {
+        if (line.trim()) lines.push(JSON.parse(line) as Record<string, unknown>);
+      }
+      done();
+    },
+  });
+  return { logger: pino({ level }, sink), lines };
+}
