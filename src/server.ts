@@ -3,8 +3,8 @@ import type { Redis } from 'ioredis';
 import { type Logger, pino } from 'pino';
 import { buildApp } from './app.ts';
 import type { Config } from './config/schema.ts';
-import { openRedis } from './http/redis.ts';
 import { MIGRATIONS } from './migrations/index.ts';
+import { openRedis } from './platform/redis.ts';
 import { TESSERA_VERSION } from './platform/version.ts';
 import { ensureDeploymentId } from './storage/deployment.ts';
 import { migrateToLatest } from './storage/migrate.ts';
@@ -31,7 +31,10 @@ export async function startServer(
   config: Config,
   logger = createLogger(config),
 ): Promise<RunningServer> {
-  const db = await openDatabase(config.storage);
+  const db = await openDatabase(config.storage, {
+    // An idle pooled connection dropped by PostgreSQL is replaced on next use; log it.
+    onPoolError: (error) => logger.warn({ err: error }, 'database connection lost'),
+  });
   let redis: Redis | undefined;
   try {
     const { applied } = await migrateToLatest(db, MIGRATIONS);
@@ -40,7 +43,7 @@ export async function startServer(
       { engine: db.engine, location: db.location, applied, deployment_id: deploymentId },
       'database ready',
     );
-    redis = config.redis.url ? openRedis(config.redis.url) : undefined;
+    redis = config.redis.url ? openRedis(config.redis.url, logger) : undefined;
     const app = await buildApp({ config, db, redis, logger });
     await app.listen({ host: config.server.host, port: config.server.port });
     logger.info({ version: TESSERA_VERSION }, 'tessera is serving');

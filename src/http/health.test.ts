@@ -4,9 +4,9 @@ import type { Redis } from 'ioredis';
 import { buildTestApp, testRedisUrl } from '../../test/helpers/app.ts';
 import { testEngines } from '../../test/helpers/test-database.ts';
 import { MIGRATIONS } from '../migrations/index.ts';
+import { openRedis } from '../platform/redis.ts';
 import { TESSERA_VERSION } from '../platform/version.ts';
 import { migrateToLatest } from '../storage/migrate.ts';
-import { openRedis } from './redis.ts';
 
 const LATEST = MIGRATIONS.at(-1)?.version ?? 0;
 

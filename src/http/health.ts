@@ -2,10 +2,10 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { Redis } from 'ioredis';
 import { type Static, Type } from 'typebox';
 import { MIGRATIONS } from '../migrations/index.ts';
+import { pingRedis } from '../platform/redis.ts';
 import { TESSERA_VERSION } from '../platform/version.ts';
 import { migrationStatus } from '../storage/migrate.ts';
 import type { Database } from '../storage/open-database.ts';
-import { pingRedis } from './redis.ts';
 
 const DATABASE_PING_TIMEOUT_MS = 2000;
 const REDIS_PING_TIMEOUT_MS = 1000;

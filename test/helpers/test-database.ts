@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
+import { defaultConfig } from '../../src/config/load.ts';
 import type { Config } from '../../src/config/schema.ts';
 import type { Engine } from '../../src/storage/database.ts';
 import { type Database, openDatabase } from '../../src/storage/open-database.ts';
@@ -35,14 +36,7 @@ export function testEngines(): Engine[] {
   return ['sqlite'];
 }
 
-const DEFAULTS: StorageConfig = {
-  data_dir: '',
-  database_url: '',
-  sqlite_synchronous: 'full',
-  sqlite_busy_timeout_ms: 5000,
-  pool_max: 10,
-  connect_timeout_ms: 5000,
-};
+const DEFAULTS: StorageConfig = defaultConfig().storage;
 
 /** A fresh empty database (nothing opened): for tests that open it themselves, maybe twice. */
 export async function testStorageConfig(
