@@ -10,6 +10,7 @@ import type { Redis } from 'ioredis';
 import type { Config } from './config/schema.ts';
 import { registerCompression } from './http/compression.ts';
 import { registerCors } from './http/cors.ts';
+import { installDraining } from './http/draining.ts';
 import { healthRoutes } from './http/health.ts';
 import { installJsonBody } from './http/json-body.ts';
 import { type AppLogger, loggerSettings } from './http/logger.ts';
@@ -61,6 +62,8 @@ export async function buildApp(deps: AppDeps): Promise<TesseraApp> {
       disableRequestLogging: !config.logging.requests,
     }),
     requestIdHeader: false,
+    // Requests arriving while closing get a problem document from installDraining.
+    return503OnClosing: false,
     genReqId: genRequestId,
     bodyLimit: config.server.body_limit_bytes,
     frameworkErrors: frameworkErrorHandler((request, reply) => {
@@ -75,6 +78,7 @@ export async function buildApp(deps: AppDeps): Promise<TesseraApp> {
   installProblemHandlers(app);
   installJsonBody(app);
   installRequestId(app);
+  installDraining(app);
   installSecurityHeaders(app, security);
   await registerCors(app, config.server.cors_origins);
   await registerCompression(app);

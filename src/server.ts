@@ -60,7 +60,7 @@ export async function startServer(
   }
 }
 
-interface StopParts {
+export interface StopParts {
   readonly app: FastifyInstance;
   readonly db: Database;
   readonly redis: Redis | undefined;
@@ -68,7 +68,7 @@ interface StopParts {
   readonly config: Config;
 }
 
-async function stopServer(parts: StopParts, reason: string): Promise<void> {
+export async function stopServer(parts: StopParts, reason: string): Promise<void> {
   const { app, db, redis, logger, config } = parts;
   logger.info({ reason, timeout_ms: config.server.shutdown_timeout_ms }, 'shutting down');
   // app.close() stops accepting and waits for in-flight requests; a client that
