@@ -14,25 +14,27 @@ export function installProblemHandlers(app: FastifyInstance): void {
   const routes = createRouteIndex();
   app.addHook('onRoute', (route) => routes.add(route.method, route.url));
 
-  app.setErrorHandler((error, request, reply) => {
-    const problem = toTesseraError(error, request);
-    logFailure(request, error, problem);
-    return sendProblem(request, reply, problem);
-  });
-
-  app.setNotFoundHandler((request, reply) => {
+  /** 404, or 405 with Allow when the path exists with other methods. */
+  const routeMiss = (request: FastifyRequest): TesseraError => {
     const allowed = routes.allowedMethods(request.url);
-    if (allowed.length === 0 || allowed.includes(request.method)) {
-      return sendProblem(request, reply, notFound(request));
-    }
+    if (allowed.length === 0 || allowed.includes(request.method)) return notFound(request);
     // RFC 9110 §15.5.6: a 405 response MUST carry Allow with the supported methods.
-    const problem = new TesseraError(
+    return new TesseraError(
       HttpErrors.method_not_allowed,
       `${request.method} is not supported on this path; use ${allowed.join(', ')}.`,
       { headers: { allow: allowed.join(', ') }, extensions: { allowed_methods: allowed } },
     );
+  };
+
+  app.setErrorHandler((error, request, reply) => {
+    // Body parsing runs before the not-found handler; a bad body sent to a path
+    // that does not exist is first of all a request for a missing route.
+    const problem = request.is404 ? routeMiss(request) : toTesseraError(error, request);
+    logFailure(request, error, problem);
     return sendProblem(request, reply, problem);
   });
+
+  app.setNotFoundHandler((request, reply) => sendProblem(request, reply, routeMiss(request)));
 }
 
 /**

@@ -96,6 +96,15 @@ describe('problem+json for every failure', () => {
     );
   });
 
+  it('a bad body to a missing route is still 404, and to a wrong method still 405', async () => {
+    const badJson = { headers: { 'content-type': 'application/json' }, payload: '{bad' };
+    const missing = await test.app.inject({ method: 'POST', url: '/api/v1/nothing', ...badJson });
+    assertProblem(missing, 404, 'not_found');
+    const wrongMethod = await test.app.inject({ method: 'POST', url: '/health', ...badJson });
+    assertProblem(wrongMethod, 405, 'method_not_allowed');
+    assert.equal(wrongMethod.headers.allow, 'GET, HEAD');
+  });
+
   it('wrong method on an existing path: 405 with Allow', async () => {
     const response = await test.app.inject({ method: 'POST', url: '/health' });
     const body = assertProblem(response, 405, 'method_not_allowed');
