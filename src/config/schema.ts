@@ -103,6 +103,26 @@ const storage = Type.Object(
       maximum: 1000,
       description: 'PostgreSQL: maximum connections in the pool of this process.',
     }),
+    max_event_bytes: Type.Integer({
+      default: 1024 * 1024,
+      minimum: 256,
+      maximum: 64 * 1024 * 1024,
+      description:
+        'Largest payload plus metadata of one event, as JSON bytes; larger events get 413 event_too_large.',
+    }),
+    max_batch_events: Type.Integer({
+      default: 10_000,
+      minimum: 1,
+      maximum: 1_000_000,
+      description: 'Most events one append request may carry; more get 413 batch_too_large.',
+    }),
+    snapshot_every_events: Type.Integer({
+      default: 0,
+      minimum: 0,
+      maximum: 1_000_000,
+      description:
+        'Take a state snapshot of an entity automatically every N events; 0 disables automatic snapshots.',
+    }),
     connect_timeout_ms: Type.Integer({
       default: 5000,
       minimum: 100,
@@ -132,6 +152,40 @@ const redis = Type.Object(
 function reserved(description: string) {
   return Type.Object({}, { additionalProperties: false, description, reserved: true });
 }
+
+const subscriptions = Type.Object(
+  {
+    heartbeat_ms: Type.Integer({
+      default: 15_000,
+      minimum: 1000,
+      maximum: 300_000,
+      description: 'Idle live subscriptions (SSE and WebSocket) get a heartbeat this often.',
+    }),
+    buffer_events: Type.Integer({
+      default: 10_000,
+      minimum: 10,
+      maximum: 1_000_000,
+      description:
+        'Events a subscriber may fall behind (unsent) before it is closed with a reason; it resumes from its last position.',
+    }),
+  },
+  {
+    additionalProperties: false,
+    description: 'Live event subscriptions (Server-Sent Events and WebSocket).',
+  },
+);
+
+const auth = Type.Object(
+  {
+    default_tenant: Type.String({
+      default: 'default',
+      pattern: '^[a-z0-9][a-z0-9-]{0,62}$',
+      description: 'The tenant every request runs in until users and tokens arrive.',
+      allowed: 'a tenant id: 1-63 of a-z 0-9 and -, starting with a letter or digit',
+    }),
+  },
+  { additionalProperties: false, description: 'Identity and tokens.' },
+);
 
 const metrics = Type.Object(
   {
@@ -168,9 +222,8 @@ export const ConfigSchema = Type.Object(
     server,
     storage,
     redis,
-    auth: reserved(
-      'Identity and tokens. No settings yet: they arrive with users, tokens and API keys.',
-    ),
+    subscriptions,
+    auth,
     rate_limit: reserved('Rate limiting. No settings yet: they arrive with abuse protection.'),
     backup: reserved('Backups. No settings yet: they arrive with backup and restore.'),
     metrics,

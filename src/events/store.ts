@@ -1,0 +1,63 @@
+import type {
+  AppendOutcome,
+  AppendUnit,
+  EntitySummary,
+  EventQuery,
+  EventStats,
+  ListEntitiesOptions,
+  ReadStreamOptions,
+  StoredEvent,
+} from './model.ts';
+
+/**
+ * The event store contract: one implementation per engine (store.sqlite.ts,
+ * store.postgres.ts), both passing store.contract.ts. Every read takes the tenant
+ * first and never returns another tenant's rows. Inputs are already validated by
+ * the service (ids, types, sizes); stores enforce what only the database can:
+ * versions, uniqueness, ordering, atomicity.
+ */
+export interface EventStore {
+  /**
+   * Appends every unit in ONE database transaction (group commit). Each unit is
+   * atomic and independent: a unit whose expected version does not match, or whose
+   * client id already exists with other content, fails alone and writes nothing,
+   * while the others commit. Units are applied in array order, so a later unit sees
+   * the versions written by an earlier one in the same call. A unit whose events
+   * all exist with identical content succeeds with `duplicate: true` and writes
+   * nothing. Resolves only after the transaction is durable; rejects (writing
+   * nothing at all) only on an unexpected database error.
+   */
+  appendUnits(units: readonly AppendUnit[]): Promise<AppendOutcome[]>;
+
+  readStream(
+    tenantId: string,
+    entityId: string,
+    options: ReadStreamOptions,
+  ): Promise<StoredEvent[]>;
+
+  /** By event id: a client-supplied id or one the store generated. */
+  getEvent(tenantId: string, eventId: string): Promise<StoredEvent | undefined>;
+
+  /** Entities ordered by id. */
+  listEntities(tenantId: string, options: ListEntitiesOptions): Promise<EntitySummary[]>;
+
+  /** Every filter is served by an index; results ordered by position. */
+  query(tenantId: string, query: EventQuery): Promise<StoredEvent[]>;
+
+  /**
+   * The tenant's log after `afterPosition`, ascending, at most `limit`, optionally
+   * filtered by entity id prefix and types: what subscriptions catch up from. Never
+   * skips an event that becomes visible later with a lower position.
+   */
+  readLog(
+    tenantId: string,
+    afterPosition: number,
+    limit: number,
+    filter?: { readonly entity_prefix?: string; readonly event_types?: readonly string[] },
+  ): Promise<StoredEvent[]>;
+
+  /** The highest committed position of the deployment (0 when empty). */
+  headPosition(): Promise<number>;
+
+  stats(tenantId: string): Promise<EventStats>;
+}
