@@ -8,6 +8,8 @@ import Fastify, {
 } from 'fastify';
 import type { Redis } from 'ioredis';
 import type { Config } from './config/schema.ts';
+import { type Events, openEvents } from './events/open-events.ts';
+import { eventRoutes } from './events/routes.ts';
 import { registerCompression } from './http/compression.ts';
 import { registerCors } from './http/cors.ts';
 import { installDraining } from './http/draining.ts';
@@ -19,6 +21,7 @@ import { registerOpenApi } from './http/openapi.ts';
 import { frameworkErrorHandler, installProblemHandlers } from './http/problem-handlers.ts';
 import { genRequestId, installRequestId, setRequestIdHeader } from './http/request-id.ts';
 import { installSecurityHeaders, securityHeadersFor } from './http/security-headers.ts';
+import { installTenant } from './http/tenant.ts';
 import type { Database } from './storage/open-database.ts';
 
 export const API_PREFIX = '/api/v1';
@@ -30,6 +33,8 @@ export interface AppDeps {
   readonly redis?: Redis | undefined;
   /** The server's logger, or pino options; default: pino at `logging.level`. */
   readonly logger?: AppLogger | undefined;
+  /** The event store domain; default: opened on `db` here and closed with the app. */
+  readonly events?: Events | undefined;
 }
 
 export type TesseraApp = FastifyInstance<
@@ -44,7 +49,10 @@ export type TesseraApp = FastifyInstance<
  * Every domain's routes, under /api/v1. A domain adds one `api.register(...)` line
  * here; each is an encapsulated plugin, so its hooks and decorators stay its own.
  */
-const apiV1: FastifyPluginAsync<AppDeps> = async (_api, _deps) => {};
+const apiV1: FastifyPluginAsync<AppDeps & { events: Events }> = async (api, deps) => {
+  installTenant(api, deps.config.auth.default_tenant);
+  await api.register(eventRoutes, { events: deps.events, config: deps.config });
+};
 
 /**
  * Builds the HTTP app without listening (tests use `inject()`, the server calls
@@ -85,6 +93,14 @@ export async function buildApp(deps: AppDeps): Promise<TesseraApp> {
   await registerOpenApi(app);
   installMetrics(app, config.metrics);
   await app.register(healthRoutes, { db, redis });
-  await app.register(apiV1, { ...deps, prefix: API_PREFIX });
+  const events =
+    deps.events ??
+    (await openEvents(db, config, {
+      onSnapshotError: (error, entityId) =>
+        app.log.error({ err: error, entity_id: entityId }, 'automatic snapshot failed'),
+    }));
+  // Accepted appends finish before the database closes.
+  if (!deps.events) app.addHook('onClose', () => events.close());
+  await app.register(apiV1, { ...deps, events, prefix: API_PREFIX });
   return app;
 }

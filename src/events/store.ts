@@ -9,6 +9,12 @@ import type {
   StoredEvent,
 } from './model.ts';
 
+/** What a subscription follows: entity ids starting with a prefix, any of some types. */
+export interface LogFilter {
+  readonly entity_prefix?: string | undefined;
+  readonly event_types?: readonly string[] | undefined;
+}
+
 /**
  * The event store contract: one implementation per engine (store.sqlite.ts,
  * store.postgres.ts), both passing store.contract.ts. Every read takes the tenant
@@ -53,7 +59,7 @@ export interface EventStore {
     tenantId: string,
     afterPosition: number,
     limit: number,
-    filter?: { readonly entity_prefix?: string; readonly event_types?: readonly string[] },
+    filter?: LogFilter,
   ): Promise<StoredEvent[]>;
 
   /** The highest committed position of the deployment (0 when empty). */

@@ -1,5 +1,6 @@
 import type { FastifySchemaValidationError } from 'fastify';
-import type { FieldError } from '../platform/errors.ts';
+import { type FieldError, TesseraError } from '../platform/errors.ts';
+import { HttpErrors } from './errors.ts';
 
 /**
  * Turns Fastify's schema validation errors (ajv, or TypeBox's compiler, which
@@ -59,4 +60,11 @@ function propertyNames(value: unknown): string[] {
 /** RFC 6901 §3: `~` is written `~0` and `/` is written `~1`. */
 function escapePointer(token: string): string {
   return token.replaceAll('~', '~0').replaceAll('/', '~1');
+}
+
+/** The 400 for failures found past the route schema, shaped like the schema's own. */
+export function validationFailed(errors: readonly FieldError[], context = 'body'): TesseraError {
+  return new TesseraError(HttpErrors.validation_failed, validationDetail(errors, context), {
+    errors,
+  });
 }

@@ -1,0 +1,57 @@
+import type { Config } from '../config/schema.ts';
+import type { Database } from '../storage/open-database.ts';
+import { createLocalNotifier } from './local-notifier.ts';
+import type { LogNotifier } from './log-notifier.ts';
+import { openEventStore } from './open-event-store.ts';
+import { createEventService, type EventService } from './service.ts';
+import { createSnapshotStore } from './snapshot-store.ts';
+import { createStateService, type StateService } from './state-service.ts';
+
+/** The event store domain as the app uses it. */
+export interface Events {
+  readonly service: EventService;
+  readonly state: StateService;
+  readonly notifier: LogNotifier;
+  /** Lets accepted appends finish, then stops the notifier. */
+  close(): Promise<void>;
+}
+
+export interface OpenEventsOptions {
+  readonly onSnapshotError?: (error: unknown, entityId: string) => void;
+}
+
+export async function openEvents(
+  db: Database,
+  config: Config,
+  options: OpenEventsOptions = {},
+): Promise<Events> {
+  const store = openEventStore(db);
+  const notifier = await openNotifier(db);
+  const state = createStateService({
+    store,
+    snapshots: createSnapshotStore(db),
+    snapshotEvery: config.storage.snapshot_every_events,
+    onSnapshotError: options.onSnapshotError,
+  });
+  const service = createEventService({
+    store,
+    notifier,
+    storage: config.storage,
+    afterAppend: state.afterAppend,
+  });
+  return {
+    service,
+    state,
+    notifier,
+    async close() {
+      await service.drain();
+      await notifier.close();
+    },
+  };
+}
+
+/** SQLite has one writing process; PostgreSQL nodes hear each other's commits. */
+async function openNotifier(db: Database): Promise<LogNotifier> {
+  if (db.engine === 'sqlite') return createLocalNotifier();
+  return createLocalNotifier();
+}

@@ -1,0 +1,20 @@
+import type { FastifyPluginAsync } from 'fastify';
+import type { Config } from '../config/schema.ts';
+import type { Events } from './open-events.ts';
+import { appendRoutes } from './routes/append.ts';
+import { queryRoutes } from './routes/query.ts';
+import { readRoutes } from './routes/read.ts';
+import { stateRoutes } from './routes/state.ts';
+import { statsRoutes } from './routes/stats.ts';
+
+export interface EventRoutesOptions {
+  readonly events: Events;
+  readonly config: Config;
+}
+
+/** Every event store route, one plugin per resource under src/events/routes/. */
+export const eventRoutes: FastifyPluginAsync<EventRoutesOptions> = async (app, options) => {
+  for (const routes of [appendRoutes, readRoutes, queryRoutes, stateRoutes, statsRoutes]) {
+    await app.register(routes, options);
+  }
+};

@@ -1,0 +1,145 @@
+import type { Config } from '../config/schema.ts';
+import { TesseraError } from '../platform/errors.ts';
+import { normalizeEvents } from './append-request.ts';
+import { EventErrors } from './errors.ts';
+import { createGroupCommitter, type GroupCommitter } from './group-commit.ts';
+import type { LogNotifier } from './log-notifier.ts';
+import type {
+  AppendSuccess,
+  EntityAppend,
+  EntitySummary,
+  EventQuery,
+  EventStats,
+  ExpectedVersion,
+  ListEntitiesOptions,
+  NewEvent,
+  ReadStreamOptions,
+  StoredEvent,
+} from './model.ts';
+import type { EventStore } from './store.ts';
+
+/** One event of an ingest batch: it names its entity and may carry its own expected version. */
+export interface IngestEvent extends NewEvent {
+  readonly entity_id: string;
+  readonly expected_version?: ExpectedVersion | undefined;
+}
+
+export interface EventService {
+  readonly store: EventStore;
+  readonly notifier: LogNotifier;
+  /** Appends to one entity, atomically. `pathOf` names an event's place in the request. */
+  appendToEntity(
+    tenantId: string,
+    entityId: string,
+    events: readonly NewEvent[],
+    expected: ExpectedVersion,
+    pathOf: (index: number) => string,
+  ): Promise<AppendSuccess>;
+  /** Appends events across entities, atomically, each checked against its own expected version. */
+  ingest(
+    tenantId: string,
+    events: readonly IngestEvent[],
+    pathOf: (index: number) => string,
+  ): Promise<AppendSuccess>;
+  readStream(
+    tenantId: string,
+    entityId: string,
+    options: ReadStreamOptions,
+  ): Promise<StoredEvent[]>;
+  /** Throws event_not_found. */
+  getEvent(tenantId: string, eventId: string): Promise<StoredEvent>;
+  listEntities(tenantId: string, options: ListEntitiesOptions): Promise<EntitySummary[]>;
+  query(tenantId: string, query: EventQuery): Promise<StoredEvent[]>;
+  stats(tenantId: string): Promise<EventStats>;
+  /** Waits for every append accepted so far to settle (shutdown). */
+  drain(): Promise<void>;
+}
+
+export interface EventServiceDeps {
+  readonly store: EventStore;
+  readonly notifier: LogNotifier;
+  readonly storage: Pick<Config['storage'], 'max_event_bytes' | 'max_batch_events'>;
+  /** Runs after every append that wrote events (automatic snapshots). Must not throw. */
+  readonly afterAppend?: ((tenantId: string, success: AppendSuccess) => Promise<void>) | undefined;
+}
+
+/** Events one group commit may carry: large enough to amortise the fsync, small enough to keep latency. */
+const MAX_EVENTS_PER_COMMIT = 10_000;
+
+export function createEventService(deps: EventServiceDeps): EventService {
+  const { store, notifier, storage } = deps;
+  // One transaction at a time: SQLite has one writer, and on PostgreSQL every append
+  // serialises on the log head row anyway, so a second lane would only wait there.
+  const committer: GroupCommitter = createGroupCommitter(store, {
+    maxEventsPerCommit: MAX_EVENTS_PER_COMMIT,
+    lanes: 1,
+    notifier,
+  });
+
+  async function append(
+    tenantId: string,
+    entities: readonly EntityAppend[],
+  ): Promise<AppendSuccess> {
+    const outcome = await committer.submit({ tenant_id: tenantId, entities });
+    if (!outcome.ok) {
+      if (outcome.reason === 'duplicate_event_id') {
+        throw new TesseraError(
+          EventErrors.duplicate_event_id,
+          `Event id ${outcome.event_id} already exists with different content (or is repeated in the request, or the request retries only some of its events).`,
+          { extensions: { event_id: outcome.event_id } },
+        );
+      }
+      throw new TesseraError(
+        EventErrors.stream_version_conflict,
+        `Entity ${JSON.stringify(outcome.entity_id)} is at version ${outcome.actual}; the request expected ${JSON.stringify(outcome.expected)}.`,
+        {
+          extensions: {
+            entity_id: outcome.entity_id,
+            expected: outcome.expected,
+            actual: outcome.actual,
+          },
+        },
+      );
+    }
+    if (!outcome.duplicate) await deps.afterAppend?.(tenantId, outcome);
+    return outcome;
+  }
+
+  return {
+    store,
+    notifier,
+    appendToEntity(tenantId, entityId, events, expected, pathOf) {
+      const normalized = normalizeEvents(events, storage, pathOf);
+      return append(tenantId, [
+        { entity_id: entityId, expected_version: expected, events: normalized },
+      ]);
+    },
+    ingest(tenantId, events, pathOf) {
+      const normalized = normalizeEvents(events, storage, pathOf);
+      return append(
+        tenantId,
+        events.map((event, index) => ({
+          entity_id: event.entity_id,
+          expected_version: event.expected_version ?? 'any',
+          events: [stripRouting(normalized[index] as IngestEvent)],
+        })),
+      );
+    },
+    readStream: (tenantId, entityId, options) => store.readStream(tenantId, entityId, options),
+    async getEvent(tenantId, eventId) {
+      const event = await store.getEvent(tenantId, eventId);
+      if (!event)
+        throw new TesseraError(EventErrors.event_not_found, `No event has id ${eventId}.`);
+      return event;
+    },
+    listEntities: (tenantId, options) => store.listEntities(tenantId, options),
+    query: (tenantId, query) => store.query(tenantId, query),
+    stats: (tenantId) => store.stats(tenantId),
+    drain: () => committer.drain(),
+  };
+}
+
+function stripRouting(event: IngestEvent): NewEvent {
+  const { id, event_type, payload, metadata } = event;
+  return { id, event_type, payload, metadata };
+}

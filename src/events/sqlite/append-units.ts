@@ -1,0 +1,123 @@
+import type { DatabaseSync } from 'node:sqlite';
+import type { SqliteDatabase } from '../../storage/sqlite/open-sqlite.ts';
+import type { AppendOutcome, AppendUnit } from '../model.ts';
+import {
+  type AppendPlan,
+  type ExistingEvent,
+  lookupsFor,
+  planAppend,
+  tenantKey,
+} from '../plan-append.ts';
+import { prepared } from './statements.ts';
+
+const INSERT_EVENT = `INSERT INTO events
+  (position, tenant_id, entity_id, version, event_type, time_ms, payload, metadata, client_id)
+  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`;
+const UPSERT_ENTITY = `INSERT INTO entities
+  (tenant_id, entity_id, version, last_position, last_time_ms, bytes) VALUES (?, ?, ?, ?, ?, ?)
+  ON CONFLICT (tenant_id, entity_id) DO UPDATE SET version = excluded.version,
+  last_position = excluded.last_position, last_time_ms = excluded.last_time_ms,
+  bytes = entities.bytes + excluded.bytes`;
+const UPSERT_TYPE = `INSERT INTO event_types (tenant_id, event_type, events) VALUES (?, ?, ?)
+  ON CONFLICT (tenant_id, event_type) DO UPDATE SET events = event_types.events + excluded.events`;
+
+/**
+ * One write transaction (BEGIN IMMEDIATE: SQLite's single writer lock) for every
+ * unit: read the head, versions and existing client ids, plan in memory, write.
+ * SQLite has one writer, so commit order is position order.
+ */
+export function appendUnits(
+  db: SqliteDatabase,
+  units: readonly AppendUnit[],
+): Promise<AppendOutcome[]> {
+  return db.withRawTransaction((raw) => {
+    const head = prepared(
+      raw,
+      'SELECT position, time_ms FROM event_log_head WHERE id = 1',
+    ).get() as {
+      position: number;
+      time_ms: number;
+    };
+    const plan = planAppend(units, readState(raw, units), head, Date.now());
+    write(raw, plan, head.time_ms);
+    return plan.outcomes;
+  });
+}
+
+interface StoredByClientId {
+  entity_id: string;
+  event_type: string;
+  version: number;
+  position: number;
+  payload: string;
+  metadata: string;
+}
+
+function readState(raw: DatabaseSync, units: readonly AppendUnit[]) {
+  const lookups = lookupsFor(units);
+  const versionOf = prepared(
+    raw,
+    'SELECT version FROM entities WHERE tenant_id = ? AND entity_id = ?',
+  );
+  const versions = new Map<string, number>();
+  for (const { tenant_id, entity_id } of lookups.entities) {
+    const row = versionOf.get(tenant_id, entity_id) as { version: number } | undefined;
+    if (row) versions.set(tenantKey(tenant_id, entity_id), row.version);
+  }
+  const byClientId = prepared(
+    raw,
+    `SELECT entity_id, event_type, version, position, payload, metadata
+     FROM events WHERE tenant_id = ? AND client_id = ?`,
+  );
+  const existing = new Map<string, ExistingEvent>();
+  for (const { tenant_id, id } of lookups.clientIds) {
+    const row = byClientId.get(tenant_id, id) as StoredByClientId | undefined;
+    if (!row) continue;
+    existing.set(tenantKey(tenant_id, id), {
+      id,
+      entity_id: row.entity_id,
+      event_type: row.event_type,
+      version: row.version,
+      position: row.position,
+      payload: JSON.parse(row.payload),
+      metadata: JSON.parse(row.metadata),
+    });
+  }
+  return { versions, existing };
+}
+
+function write(raw: DatabaseSync, plan: AppendPlan, previousTimeMs: number): void {
+  if (plan.rows.length === 0) return;
+  const insert = prepared(raw, INSERT_EVENT);
+  for (const row of plan.rows) {
+    insert.run(
+      row.position,
+      row.tenant_id,
+      row.entity_id,
+      row.version,
+      row.event_type,
+      row.time_ms,
+      row.payload,
+      row.metadata,
+      row.client_id,
+    );
+  }
+  const entity = prepared(raw, UPSERT_ENTITY);
+  for (const e of plan.entities) {
+    entity.run(e.tenant_id, e.entity_id, e.version, e.last_position, e.last_time_ms, e.bytes);
+  }
+  const type = prepared(raw, UPSERT_TYPE);
+  for (const t of plan.types) type.run(t.tenant_id, t.event_type, t.events);
+  const first = (plan.rows[0] as { position: number }).position;
+  // The time index needs only the first position of each distinct commit time.
+  if (plan.head.time_ms > previousTimeMs) {
+    prepared(raw, 'INSERT INTO event_commits (first_position, time_ms) VALUES (?, ?)').run(
+      first,
+      plan.head.time_ms,
+    );
+  }
+  prepared(raw, 'UPDATE event_log_head SET position = ?, time_ms = ? WHERE id = 1').run(
+    plan.head.position,
+    plan.head.time_ms,
+  );
+}

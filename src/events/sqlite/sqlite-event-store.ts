@@ -1,0 +1,24 @@
+import type { SqliteDatabase } from '../../storage/sqlite/open-sqlite.ts';
+import type { EventStore } from '../store.ts';
+import { appendUnits } from './append-units.ts';
+import { getEvent } from './get-event.ts';
+import { headPosition } from './head-position.ts';
+import { listEntities } from './list-entities.ts';
+import { queryEvents } from './query-events.ts';
+import { readLog } from './read-log.ts';
+import { readStream } from './read-stream.ts';
+import { stats } from './stats.ts';
+
+/** The event store on the embedded SQLite file: one SQL operation per file. */
+export function createSqliteEventStore(db: SqliteDatabase): EventStore {
+  return {
+    appendUnits: (units) => appendUnits(db, units),
+    readStream: (tenantId, entityId, options) => readStream(db, tenantId, entityId, options),
+    getEvent: (tenantId, eventId) => getEvent(db, tenantId, eventId),
+    listEntities: (tenantId, options) => listEntities(db, tenantId, options),
+    query: (tenantId, query) => queryEvents(db, tenantId, query),
+    readLog: (tenantId, after, limit, filter) => readLog(db, tenantId, after, limit, filter),
+    headPosition: () => headPosition(db),
+    stats: (tenantId) => stats(db, tenantId),
+  };
+}
