@@ -74,6 +74,9 @@ export async function buildApp(deps: AppDeps): Promise<TesseraApp> {
     return503OnClosing: false,
     genReqId: genRequestId,
     bodyLimit: config.server.body_limit_bytes,
+    // An entity id is up to 256 characters; percent-encoded 4-byte characters take
+    // 12 URL characters each. Longer ids still get a 400 from the route schema.
+    routerOptions: { maxParamLength: 256 * 12 },
     frameworkErrors: frameworkErrorHandler((request, reply) => {
       setRequestIdHeader(request, reply);
       security(request, reply);
@@ -98,6 +101,7 @@ export async function buildApp(deps: AppDeps): Promise<TesseraApp> {
     (await openEvents(db, config, {
       onSnapshotError: (error, entityId) =>
         app.log.error({ err: error, entity_id: entityId }, 'automatic snapshot failed'),
+      onNotifierError: (error) => app.log.warn({ err: error }, 'event notifier connection problem'),
     }));
   // Accepted appends finish before the database closes.
   if (!deps.events) app.addHook('onClose', () => events.close());

@@ -1,9 +1,9 @@
 import type { Database } from '../storage/open-database.ts';
+import { createPostgresEventStore } from './postgres/postgres-event-store.ts';
 import { createSqliteEventStore } from './sqlite/sqlite-event-store.ts';
 import type { EventStore } from './store.ts';
 
 /** The composition root's one engine switch: the store for the database at hand. */
 export function openEventStore(db: Database): EventStore {
-  if (db.engine === 'sqlite') return createSqliteEventStore(db);
-  throw new Error('PostgreSQL event store: not yet');
+  return db.engine === 'sqlite' ? createSqliteEventStore(db) : createPostgresEventStore(db);
 }

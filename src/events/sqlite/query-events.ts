@@ -46,8 +46,16 @@ export function buildEventQuery(tenantId: string, query: EventQuery): SqlQuery {
   }
   const key = query.entity_id !== undefined ? 'version' : 'position';
   values.push(query.limit);
+  // Without statistics SQLite may prefer the position range of a time filter over
+  // the far more selective entity or type; name the index each shape is built for.
+  const index =
+    query.entity_id !== undefined
+      ? 'events_entity_version'
+      : types.length > 0
+        ? 'events_type_position'
+        : 'events_tenant_position';
   return {
-    sql: `SELECT ${EVENT_COLUMNS} FROM events WHERE ${where.join(' AND ')}
+    sql: `SELECT ${EVENT_COLUMNS} FROM events INDEXED BY ${index} WHERE ${where.join(' AND ')}
       ORDER BY ${key} ${query.order === 'asc' ? 'ASC' : 'DESC'} LIMIT ?`,
     values,
   };

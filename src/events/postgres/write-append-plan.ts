@@ -1,0 +1,74 @@
+import type pg from 'pg';
+import type { AppendPlan } from '../plan-append.ts';
+import type { LogHead } from './lock-log-head.ts';
+
+/** The channel `pg-notifier.ts` listens on; the payload is the new head position. */
+export const EVENTS_CHANNEL = 'tessera_events';
+
+// Every write of the commit in one statement (data-modifying CTEs all run, whether
+// referenced or not), so the head lock is held for one round trip of writes. JSON
+// and client ids travel as text arrays and are cast by the server.
+const WRITE_PLAN = `WITH appended AS (
+  INSERT INTO events (position, tenant_id, entity_id, version, event_type, time_ms, payload, metadata, client_id)
+  SELECT position, tenant_id, entity_id, version, event_type, time_ms, payload::jsonb, metadata::jsonb, client_id::uuid
+    FROM unnest($1::bigint[], $2::text[], $3::text[], $4::integer[], $5::text[], $6::bigint[], $7::text[], $8::text[], $9::text[])
+      AS r(position, tenant_id, entity_id, version, event_type, time_ms, payload, metadata, client_id)
+), entity_summaries AS (
+  INSERT INTO entities (tenant_id, entity_id, version, last_position, last_time_ms, bytes)
+  SELECT * FROM unnest($10::text[], $11::text[], $12::integer[], $13::bigint[], $14::bigint[], $15::bigint[])
+  ON CONFLICT (tenant_id, entity_id) DO UPDATE SET
+    version = excluded.version,
+    last_position = excluded.last_position,
+    last_time_ms = excluded.last_time_ms,
+    bytes = entities.bytes + excluded.bytes
+), type_counts AS (
+  INSERT INTO event_types (tenant_id, event_type, events)
+  SELECT * FROM unnest($16::text[], $17::text[], $18::bigint[])
+  ON CONFLICT (tenant_id, event_type) DO UPDATE SET events = event_types.events + excluded.events
+), commit_time AS (
+  INSERT INTO event_commits (first_position, time_ms) SELECT $19::bigint, $20::bigint WHERE $21::boolean
+), head AS (
+  UPDATE event_log_head SET position = $22::bigint, time_ms = $20::bigint WHERE id = 1
+)
+SELECT pg_notify('${EVENTS_CHANNEL}', $22::bigint::text)`;
+
+/**
+ * Writes what `planAppend` decided. `event_commits` gets a row only when the commit
+ * time moves past the previous head's: a time filter needs just the first position
+ * of each distinct time. The notification is delivered only if the transaction commits.
+ */
+export async function writeAppendPlan(
+  client: pg.PoolClient,
+  plan: AppendPlan,
+  previous: LogHead,
+): Promise<void> {
+  const { rows, entities, types, head } = plan;
+  await client.query({
+    name: 'tessera_events_write_plan',
+    text: WRITE_PLAN,
+    values: [
+      rows.map((row) => row.position),
+      rows.map((row) => row.tenant_id),
+      rows.map((row) => row.entity_id),
+      rows.map((row) => row.version),
+      rows.map((row) => row.event_type),
+      rows.map((row) => row.time_ms),
+      rows.map((row) => row.payload),
+      rows.map((row) => row.metadata),
+      rows.map((row) => row.client_id),
+      entities.map((entity) => entity.tenant_id),
+      entities.map((entity) => entity.entity_id),
+      entities.map((entity) => entity.version),
+      entities.map((entity) => entity.last_position),
+      entities.map((entity) => entity.last_time_ms),
+      entities.map((entity) => entity.bytes),
+      types.map((type) => type.tenant_id),
+      types.map((type) => type.event_type),
+      types.map((type) => type.events),
+      previous.position + 1,
+      head.time_ms,
+      head.time_ms > previous.time_ms,
+      head.position,
+    ],
+  });
+}
