@@ -1,9 +1,4 @@
 import { parentPort, workerData } from 'node:worker_threads';
-import { loadGet } from './http-load.ts';
+import { type LoadSpec, loadRequests } from './http-load.ts';
 
-const { url, concurrency, durationMs } = workerData as {
-  url: string;
-  concurrency: number;
-  durationMs: number;
-};
-parentPort?.postMessage(await loadGet(url, concurrency, durationMs));
+parentPort?.postMessage(await loadRequests(workerData as LoadSpec));

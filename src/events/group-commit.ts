@@ -36,7 +36,22 @@ export function createGroupCommitter(
 ): GroupCommitter {
   const queue: Pending[] = [];
   let active = 0;
+  let scheduled = false;
   const idle: (() => void)[] = [];
+
+  // A commit starts on the next turn of the event loop, never in the microtasks of
+  // the request that submitted it: SQLite commits synchronously, so starting at once
+  // would finish each request's commit before the next request is even parsed, and
+  // nothing would ever be grouped. Waiting for the poll phase lets every request that
+  // already arrived join the same transaction and the same fsync.
+  function schedule(): void {
+    if (scheduled) return;
+    scheduled = true;
+    setImmediate(() => {
+      scheduled = false;
+      pump();
+    });
+  }
 
   function takeBatch(): Pending[] {
     const batch: Pending[] = [];
@@ -56,8 +71,8 @@ export function createGroupCommitter(
       active++;
       commit(batch).finally(() => {
         active--;
-        pump();
-        if (active === 0 && queue.length === 0) for (const wake of idle.splice(0)) wake();
+        if (queue.length > 0) schedule();
+        else if (active === 0) for (const wake of idle.splice(0)) wake();
       });
     }
   }
@@ -99,11 +114,11 @@ export function createGroupCommitter(
       const events = unit.entities.reduce((sum, entity) => sum + entity.events.length, 0);
       return new Promise((resolve, reject) => {
         queue.push({ unit, events, resolve, reject });
-        pump();
+        schedule();
       });
     },
     drain() {
-      if (active === 0 && queue.length === 0) return Promise.resolve();
+      if (active === 0 && queue.length === 0 && !scheduled) return Promise.resolve();
       return new Promise((resolve) => idle.push(resolve));
     },
   };

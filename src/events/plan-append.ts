@@ -8,6 +8,7 @@ import type {
   ExpectedVersion,
   NewEvent,
 } from './model.ts';
+import type { EventRecord } from './row-to-event.ts';
 
 /** An event already stored under a client-supplied id, as the engine read it back. */
 export interface ExistingEvent {
@@ -20,17 +21,10 @@ export interface ExistingEvent {
   readonly metadata: Record<string, unknown>;
 }
 
-/** One row for the `events` table. JSON is serialised once, here. */
-export interface EventRow {
-  readonly position: number;
-  readonly tenant_id: string;
-  readonly entity_id: string;
-  readonly version: number;
-  readonly event_type: string;
-  readonly time_ms: number;
+/** One row for the `events` table, JSON serialised once, here. */
+export interface EventRow extends EventRecord {
   readonly payload: string;
   readonly metadata: string;
-  readonly client_id: string | null;
 }
 
 /** The new summary row of an entity the transaction wrote to; `bytes` is the increment. */

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -44,6 +44,26 @@ for (const engine of testEngines()) {
       assert.ok(response.headers.get('x-request-id'));
       if (engine === 'sqlite')
         assert.ok(existsSync(join(dataDir, 'tessera.db')), 'database file in the data dir');
+
+      // The README's quick start example, as written there.
+      const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+      const example = /-d '(\{"events".*\})'/.exec(readme)?.[1];
+      assert.ok(example, 'the README shows an append body');
+      const appended = await fetch(`${server.baseUrl}/api/v1/entities/order-1/events`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: example,
+      });
+      assert.equal(appended.status, 201);
+      const read = (await (
+        await fetch(`${server.baseUrl}/api/v1/entities/order-1/events`)
+      ).json()) as {
+        events: { event_type: string; payload: unknown }[];
+      };
+      assert.deepEqual(
+        read.events.map((e) => [e.event_type, e.payload]),
+        [['OrderPlaced', { total: 42 }]],
+      );
 
       // A keep-alive connection must not hold the process open after SIGTERM.
       assert.equal(await keepAliveRequest(server.baseUrl), 200);

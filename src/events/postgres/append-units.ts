@@ -1,17 +1,9 @@
 import type pg from 'pg';
 import type { AppendOutcome, AppendUnit } from '../model.ts';
 import { lookupsFor, planAppend } from '../plan-append.ts';
-import { lockLogHead } from './lock-log-head.ts';
+import { beginAndLockLogHead } from './lock-log-head.ts';
 import { readAppendState } from './read-append-state.ts';
 import { writeAppendPlan } from './write-append-plan.ts';
-
-// READ COMMITTED whatever the server's default: each statement must see the commit
-// the head lock waited for (REPEATABLE READ would fail on it instead). The head lock
-// stops every appender of the deployment while held, so a session that goes silent
-// mid-transaction (a partitioned or frozen node) is ended by the server, not kept
-// until TCP gives up on it.
-const BEGIN = `BEGIN ISOLATION LEVEL READ COMMITTED;
-SET LOCAL idle_in_transaction_session_timeout = '5s'`;
 
 /**
  * One transaction on one pooled client: lock the log head, read what the planner
@@ -24,8 +16,7 @@ export async function appendUnits(
 ): Promise<AppendOutcome[]> {
   const client = await pool.connect();
   try {
-    await client.query(BEGIN);
-    const head = await lockLogHead(client);
+    const head = await beginAndLockLogHead(client);
     const state = await readAppendState(client, lookupsFor(units));
     const plan = planAppend(units, state, head, Date.now());
     if (plan.rows.length > 0) await writeAppendPlan(client, plan, head);

@@ -5,8 +5,17 @@ export interface LogHead {
   readonly time_ms: number;
 }
 
+// READ COMMITTED whatever the server's default: each statement must see the commit
+// the head lock waited for (REPEATABLE READ would fail on it instead). The head lock
+// stops every appender of the deployment while held, so a session that goes silent
+// mid-transaction (a partitioned or frozen node) is ended by the server, not kept
+// until TCP gives up on it.
+const BEGIN_AND_LOCK = `BEGIN ISOLATION LEVEL READ COMMITTED;
+SET LOCAL idle_in_transaction_session_timeout = '5s';
+SELECT position, time_ms FROM event_log_head WHERE id = 1 FOR UPDATE`;
+
 /**
- * Takes the head row's lock for the rest of the transaction. Every appender of
+ * Opens the append transaction and takes the head row's lock for the rest of the transaction. Every appender of
  * every process takes it first, so appends run one at a time: positions are
  * assigned and become visible in commit order (a log reader can never skip an
  * event that commits later with a lower position), and the version checks that
@@ -14,12 +23,11 @@ export interface LogHead {
  * statement's snapshot predates any wait for the lock, so reads made in the same
  * statement could miss the commit the lock waited for.
  */
-export async function lockLogHead(client: pg.PoolClient): Promise<LogHead> {
-  const { rows } = await client.query<LogHead>({
-    name: 'tessera_events_lock_head',
-    text: 'SELECT position, time_ms FROM event_log_head WHERE id = 1 FOR UPDATE',
-  });
-  const head = rows[0];
+export async function beginAndLockLogHead(client: pg.PoolClient): Promise<LogHead> {
+  // One simple-protocol round trip carrying three statements: each still gets its
+  // own snapshot, which is what matters above.
+  const results = (await client.query(BEGIN_AND_LOCK)) as unknown as pg.QueryResult<LogHead>[];
+  const head = results.at(-1)?.rows[0];
   if (!head) throw new Error('event_log_head has no row: the events migration did not run');
   return head;
 }
