@@ -102,6 +102,8 @@ export async function buildApp(deps: AppDeps): Promise<TesseraApp> {
       onSnapshotError: (error, entityId) =>
         app.log.error({ err: error, entity_id: entityId }, 'automatic snapshot failed'),
       onNotifierError: (error) => app.log.warn({ err: error }, 'event notifier connection problem'),
+      onSubscriptionError: (error, tenantId) =>
+        app.log.error({ err: error, tenant_id: tenantId }, 'subscription: reading the log failed'),
     }));
   // Accepted appends finish before the database closes.
   if (!deps.events) app.addHook('onClose', () => events.close());

@@ -7,12 +7,15 @@ import { createPgNotifier } from './postgres/pg-notifier.ts';
 import { createEventService, type EventService } from './service.ts';
 import { createSnapshotStore } from './snapshot-store.ts';
 import { createStateService, type StateService } from './state-service.ts';
+import { createSubscriptionHub, type SubscriptionHub } from './subscriptions/subscription-hub.ts';
 
 /** The event store domain as the app uses it. */
 export interface Events {
   readonly service: EventService;
   readonly state: StateService;
   readonly notifier: LogNotifier;
+  /** Live subscriptions (SSE and WebSocket share it, so a tenant has one tailer). */
+  readonly subscriptions: SubscriptionHub;
   /** Lets accepted appends finish, then stops the notifier. */
   close(): Promise<void>;
 }
@@ -21,6 +24,8 @@ export interface OpenEventsOptions {
   readonly onSnapshotError?: (error: unknown, entityId: string) => void;
   /** The PostgreSQL notifier lost its connection or a poll failed; it recovers by itself. */
   readonly onNotifierError?: (error: unknown) => void;
+  /** A subscription's read of the log failed (the subscriber is closed with a reason). */
+  readonly onSubscriptionError?: (error: unknown, tenantId: string) => void;
 }
 
 export async function openEvents(
@@ -42,10 +47,17 @@ export async function openEvents(
     storage: config.storage,
     afterAppend: state.afterAppend,
   });
+  const subscriptions = createSubscriptionHub({
+    store,
+    notifier,
+    settings: config.subscriptions,
+    onError: (error, tenantId) => options.onSubscriptionError?.(error, tenantId),
+  });
   return {
     service,
     state,
     notifier,
+    subscriptions,
     async close() {
       await service.drain();
       await notifier.close();

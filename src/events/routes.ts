@@ -6,6 +6,8 @@ import { queryRoutes } from './routes/query.ts';
 import { readRoutes } from './routes/read.ts';
 import { stateRoutes } from './routes/state.ts';
 import { statsRoutes } from './routes/stats.ts';
+import { streamRoutes } from './routes/stream.ts';
+import { subscribeRoutes } from './routes/subscribe.ts';
 
 export interface EventRoutesOptions {
   readonly events: Events;
@@ -14,7 +16,15 @@ export interface EventRoutesOptions {
 
 /** Every event store route, one plugin per resource under src/events/routes/. */
 export const eventRoutes: FastifyPluginAsync<EventRoutesOptions> = async (app, options) => {
-  for (const routes of [appendRoutes, readRoutes, queryRoutes, stateRoutes, statsRoutes]) {
+  for (const routes of [
+    appendRoutes,
+    readRoutes,
+    queryRoutes,
+    stateRoutes,
+    statsRoutes,
+    subscribeRoutes,
+    streamRoutes,
+  ]) {
     await app.register(routes, options);
   }
 };

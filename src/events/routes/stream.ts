@@ -1,0 +1,71 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import websocket from '@fastify/websocket';
+import type { FastifyRequest } from 'fastify';
+import { HttpErrors } from '../../http/errors.ts';
+import { TesseraError } from '../../platform/errors.ts';
+import type { EventRoutesOptions } from '../routes.ts';
+import { trackForShutdown } from '../subscriptions/shutdown-tracker.ts';
+import { logFilterOf, SubscriptionQuery } from '../subscriptions/subscription-query.ts';
+import { createWsSink } from '../subscriptions/ws-sink.ts';
+
+const DESCRIPTION = `WebSocket: the tenant's events after \`from_position\`, then new ones as they commit, in position order.
+Text messages \`{"type":"event","event":{...}}\`, and \`{"type":"heartbeat"}\` while idle.
+When the server ends the stream, the close reason is the JSON \`{"code", "last_position"}\`:
+4008 \`subscriber_too_slow\`, 1001 \`service_unavailable\`, 1011 \`internal_error\`; resume after \`last_position\`.
+A request without \`Upgrade: websocket\` gets 400.`;
+
+/** Messages from the client are not used; this only bounds what one may cost. */
+const MAX_CLIENT_MESSAGE_BYTES = 4096;
+
+/** `GET /events/stream`: live subscription over WebSocket. */
+export const streamRoutes: FastifyPluginAsyncTypebox<EventRoutesOptions> = async (
+  app,
+  { events },
+) => {
+  const hub = events.subscriptions;
+  // Before @fastify/websocket's own preClose, which closes sockets without a reason.
+  const track = trackForShutdown(app);
+  await app.register(websocket, { options: { maxPayload: MAX_CLIENT_MESSAGE_BYTES } });
+  const starts = new WeakMap<FastifyRequest, number>();
+
+  app.route({
+    method: 'GET',
+    url: '/events/stream',
+    schema: {
+      summary: 'Subscribe to events (WebSocket)',
+      description: DESCRIPTION,
+      tags: ['events'],
+      querystring: SubscriptionQuery,
+    },
+    // Before the upgrade: whatever commits after the client sees the 101 is delivered.
+    preHandler: async (request) => {
+      if (!request.ws) return;
+      starts.set(
+        request,
+        request.query.from_position ?? (await events.service.store.headPosition()),
+      );
+    },
+    handler: async () => {
+      throw new TesseraError(
+        HttpErrors.bad_request,
+        'This endpoint speaks WebSocket: send the request with Upgrade: websocket.',
+      );
+    },
+    wsHandler: (socket, request) => {
+      const from = starts.get(request);
+      // Never a silent replay of the whole log: the preHandler always sets it.
+      if (from === undefined) throw new Error('stream: start position missing');
+      const subscription = hub.open({
+        tenantId: request.tenantId,
+        from,
+        filter: logFilterOf(request.query),
+        sink: createWsSink(socket),
+      });
+      const untrack = track(subscription);
+      socket.once('close', () => {
+        untrack();
+        subscription.close('client_gone');
+      });
+    },
+  });
+};

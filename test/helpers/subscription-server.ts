@@ -1,0 +1,84 @@
+import { API_PREFIX, buildApp, type TesseraApp } from '../../src/app.ts';
+import { defaultConfig } from '../../src/config/load.ts';
+import type { Config } from '../../src/config/schema.ts';
+import type { AppendSuccess } from '../../src/events/model.ts';
+import { type Events, openEvents } from '../../src/events/open-events.ts';
+import type { SubscriptionHubStats } from '../../src/events/subscriptions/subscription-hub.ts';
+import { MIGRATIONS } from '../../src/migrations/index.ts';
+import type { Engine } from '../../src/storage/database.ts';
+import { migrateToLatest } from '../../src/storage/migrate.ts';
+import { openTestDatabase } from './test-database.ts';
+
+/** Test-only: a listening app with the subscription routes, on a fresh real database. */
+export interface SubscriptionTestServer {
+  readonly app: TesseraApp;
+  /** `http://127.0.0.1:<port>/api/v1` */
+  readonly baseUrl: string;
+  readonly events: Events;
+  readonly config: Config;
+  readonly tenantId: string;
+  /** Appends one event per type to `entityId` through the service (as the HTTP routes do). */
+  append(entityId: string, ...types: string[]): Promise<AppendSuccess>;
+  stats(): SubscriptionHubStats;
+  /** Closes the app (open subscriptions included), the events domain and the database. */
+  close(): Promise<void>;
+}
+
+/**
+ * The app is built with our own `Events`, so tests append through the very service
+ * whose commits wake the subscribers.
+ */
+export async function startSubscriptionServer(
+  engine: Engine,
+  subscriptions: Partial<Config['subscriptions']> = {},
+): Promise<SubscriptionTestServer> {
+  const { db, storage, cleanup } = await openTestDatabase(engine);
+  const base = defaultConfig();
+  const config: Config = {
+    ...base,
+    storage,
+    logging: { ...base.logging, level: 'silent' },
+    subscriptions: { ...base.subscriptions, ...subscriptions },
+  };
+  await migrateToLatest(db, MIGRATIONS);
+  const events = await openEvents(db, config);
+  const app = await buildApp({ config, db, events });
+  const address = await app.listen({ host: '127.0.0.1', port: 0 });
+  const tenantId = config.auth.default_tenant;
+  let closed = false;
+  return {
+    app,
+    baseUrl: `${address}${API_PREFIX}`,
+    events,
+    config,
+    tenantId,
+    append: (entityId, ...types) =>
+      events.service.appendToEntity(
+        tenantId,
+        entityId,
+        types.map((event_type) => ({ event_type, payload: { entityId } })),
+        'any',
+        (index) => `/events/${index}`,
+      ),
+    stats: () => events.subscriptions.stats(),
+    async close() {
+      if (closed) return;
+      closed = true;
+      try {
+        await app.close();
+        await events.close();
+      } finally {
+        await cleanup();
+      }
+    },
+  };
+}
+
+/** Polls `condition` until it holds: for server-side state no client can observe. */
+export async function until(condition: () => boolean, what: string, tries = 500): Promise<void> {
+  for (let attempt = 0; attempt < tries; attempt++) {
+    if (condition()) return;
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  throw new Error(`timed out waiting until ${what}`);
+}
