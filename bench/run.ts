@@ -96,6 +96,13 @@ validation and the group committer.
 
 ${appendTable(appends)}
 
+Where PostgreSQL stays under 80% of raw at small batches, the cause is a fixed cost
+per commit, not per event: an append takes the log head lock (opening the transaction
+in the same round trip) and reads the entities' versions and any client ids before it
+writes, two round trips the bare INSERT does not make (about 0.35 ms of a ~1.8 ms
+commit of 100 events). They are what makes positions visible in commit order across
+nodes and expected versions exact; at 1,000 events per commit they cost under 10%.
+
 ## Event store: appends over HTTP
 
 \`POST /api/v1/entities/{id}/events\` over real HTTP to \`app.listen()\` on 127.0.0.1,

@@ -1,3 +1,4 @@
+import type { TestContext } from 'node:test';
 import { API_PREFIX, buildApp, type TesseraApp } from '../../src/app.ts';
 import { defaultConfig } from '../../src/config/load.ts';
 import type { Config } from '../../src/config/schema.ts';
@@ -81,4 +82,15 @@ export async function until(condition: () => boolean, what: string, tries = 500)
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
   throw new Error(`timed out waiting until ${what}`);
+}
+
+/** A subscription server for one test, closed after it. */
+export async function serveSubscriptions(
+  t: TestContext,
+  engine: Engine,
+  settings: Partial<Config['subscriptions']> = {},
+): Promise<SubscriptionTestServer> {
+  const server = await startSubscriptionServer(engine, settings);
+  t.after(() => server.close());
+  return server;
 }

@@ -360,7 +360,19 @@ for (const engine of testEngines()) {
         .events?.[0]?.id;
       assert.equal((await call(other, 'GET', `/events/${generated}`)).status, 404);
       assert.deepEqual((await call(other, 'GET', '/entities/private/events')).body.events, []);
-      assert.equal(await eventCount(other), 1);
+      const ingested = await call(other, 'POST', '/events', {
+        entity_id: 'private',
+        event_type: 'A',
+        payload: 2,
+      });
+      assert.deepEqual(ingested.body.last_versions, { private: 0 });
+      assert.deepEqual(
+        (await call(base.app, 'GET', '/entities/private/events')).body.events?.map(
+          (e) => e.payload,
+        ),
+        [1],
+      );
+      assert.equal(await eventCount(other), 2);
     });
   });
 }

@@ -1,24 +1,14 @@
 import assert from 'node:assert/strict';
-import { describe, it, type TestContext } from 'node:test';
+import { describe, it } from 'node:test';
 import {
   type SubscriptionTestServer,
-  startSubscriptionServer,
+  serveSubscriptions,
   until,
 } from '../../../test/helpers/subscription-server.ts';
 import { testEngines } from '../../../test/helpers/test-database.ts';
 import { openWs, refusedUpgrade } from '../../../test/helpers/ws-client.ts';
-import type { Config } from '../../config/schema.ts';
-import type { Engine } from '../../storage/database.ts';
 
-async function serve(
-  t: TestContext,
-  engine: Engine,
-  settings: Partial<Config['subscriptions']> = {},
-): Promise<SubscriptionTestServer> {
-  const server = await startSubscriptionServer(engine, settings);
-  t.after(() => server.close());
-  return server;
-}
+const serve = serveSubscriptions;
 
 const wsUrl = (server: SubscriptionTestServer, query = '') =>
   `${server.baseUrl.replace(/^http/, 'ws')}/events/stream${query ? `?${query}` : ''}`;

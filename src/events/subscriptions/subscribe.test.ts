@@ -1,24 +1,10 @@
 import assert from 'node:assert/strict';
-import { describe, it, type TestContext } from 'node:test';
+import { describe, it } from 'node:test';
 import { openSse } from '../../../test/helpers/sse-client.ts';
-import {
-  type SubscriptionTestServer,
-  startSubscriptionServer,
-  until,
-} from '../../../test/helpers/subscription-server.ts';
+import { serveSubscriptions, until } from '../../../test/helpers/subscription-server.ts';
 import { testEngines } from '../../../test/helpers/test-database.ts';
-import type { Config } from '../../config/schema.ts';
-import type { Engine } from '../../storage/database.ts';
 
-async function serve(
-  t: TestContext,
-  engine: Engine,
-  settings: Partial<Config['subscriptions']> = {},
-): Promise<SubscriptionTestServer> {
-  const server = await startSubscriptionServer(engine, settings);
-  t.after(() => server.close());
-  return server;
-}
+const serve = serveSubscriptions;
 
 const positions = (events: readonly { position: number }[]) => events.map((e) => e.position);
 
