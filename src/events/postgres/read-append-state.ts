@@ -32,11 +32,12 @@ type StateRecord =
 // a unique index: LIMIT 1 keeps the planner from turning the lookups into a hash
 // join over a scan of the whole table, which it estimates cheaper on small tables
 // and keeps as a cached plan. `client_id IS NOT NULL` matches the partial index.
-const READ_STATE = `SELECT 'entity' AS kind, k.tenant_id, k.entity_id AS key, k.entity_id, e.version,
+const READ_VERSIONS = `SELECT 'entity' AS kind, k.tenant_id, k.entity_id AS key, k.entity_id, e.version,
        NULL::bigint AS position, NULL::text AS event_type, NULL::jsonb AS payload, NULL::jsonb AS metadata
   FROM unnest($1::text[], $2::text[]) AS k(tenant_id, entity_id)
   CROSS JOIN LATERAL (SELECT version FROM entities
-     WHERE tenant_id = k.tenant_id AND entity_id = k.entity_id LIMIT 1) AS e
+     WHERE tenant_id = k.tenant_id AND entity_id = k.entity_id LIMIT 1) AS e`;
+const READ_STATE = `${READ_VERSIONS}
 UNION ALL
 SELECT 'event', c.tenant_id, c.client_id::text, ev.entity_id, ev.version,
        ev.position, ev.event_type, ev.payload, ev.metadata
@@ -49,16 +50,24 @@ export async function readAppendState(
   client: pg.PoolClient,
   lookups: Lookups,
 ): Promise<AppendState> {
-  const { rows } = await client.query<StateRecord>({
-    name: 'tessera_events_read_append_state',
-    text: READ_STATE,
-    values: [
-      lookups.entities.map((entity) => entity.tenant_id),
-      lookups.entities.map((entity) => entity.entity_id),
-      lookups.clientIds.map((clientId) => clientId.tenant_id),
-      lookups.clientIds.map((clientId) => clientId.id),
-    ],
-  });
+  const entities = [
+    lookups.entities.map((entity) => entity.tenant_id),
+    lookups.entities.map((entity) => entity.entity_id),
+  ];
+  // Most appends carry no client ids: the versions alone are a cheaper statement.
+  const { rows } = await client.query<StateRecord>(
+    lookups.clientIds.length === 0
+      ? { name: 'tessera_events_read_versions', text: READ_VERSIONS, values: entities }
+      : {
+          name: 'tessera_events_read_append_state',
+          text: READ_STATE,
+          values: [
+            ...entities,
+            lookups.clientIds.map((clientId) => clientId.tenant_id),
+            lookups.clientIds.map((clientId) => clientId.id),
+          ],
+        },
+  );
   const versions = new Map<string, number>();
   const existing = new Map<string, ExistingEvent>();
   for (const row of rows) {
