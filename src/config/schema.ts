@@ -183,8 +183,48 @@ const auth = Type.Object(
       description: 'The tenant every request runs in until users and tokens arrive.',
       allowed: 'a tenant id: 1-63 of a-z 0-9 and -, starting with a letter or digit',
     }),
+    registration: oneOf(
+      ['disabled', 'open', 'invite'],
+      'disabled',
+      'Self-service sign-up at POST /api/v1/auth/register: "disabled", "open" to anyone, or "invite" only.',
+    ),
+    password_min_length: Type.Integer({
+      default: 8,
+      minimum: 8,
+      maximum: 256,
+      description: 'Shortest password accepted (the longest is 256 characters).',
+    }),
+    access_token_ttl_seconds: Type.Integer({
+      default: 900,
+      minimum: 60,
+      maximum: 86_400,
+      description: 'Lifetime of access tokens (JWT).',
+    }),
+    refresh_token_ttl_seconds: Type.Integer({
+      default: 2_592_000,
+      minimum: 300,
+      maximum: 31_536_000,
+      description: 'Lifetime of a session and its refresh tokens.',
+    }),
+    issuer: Type.String({
+      default: '',
+      pattern: '^(|https?://[^\\s]+)$',
+      description:
+        'The "iss" of access tokens and the base URL of /.well-known/*. Empty: http://<server.host>:<server.port>.',
+      allowed: 'empty, or an http(s) URL',
+    }),
+    audience: Type.String({
+      default: 'tessera',
+      minLength: 1,
+      maxLength: 256,
+      description: 'The "aud" of access tokens; tokens for another audience are refused.',
+    }),
   },
-  { additionalProperties: false, description: 'Identity and tokens.' },
+  {
+    additionalProperties: false,
+    description:
+      'Identity and tokens. The master key that encrypts signing keys comes from TESSERA_MASTER_KEY (base64, 32 bytes) or <data_dir>/master.key.',
+  },
 );
 
 const metrics = Type.Object(

@@ -1,0 +1,138 @@
+import type { Kysely } from 'kysely';
+import { digestSecret, newId, newSecret } from '../identity/secrets.ts';
+import type { Database } from '../storage/open-database.ts';
+
+interface ApiKeyTables {
+  api_keys: {
+    id: string;
+    tenant_id: string;
+    name: string;
+    role: string;
+    prefix: string;
+    secret_hash: string;
+    created_by: string | null;
+    created_ms: number;
+    expires_ms: number | null;
+    last_used_ms: number | null;
+    revoked_ms: number | null;
+  };
+  tenants: { id: string; status: string; deleted_ms: number | null };
+}
+
+/** What listings show: never the secret, never its digest. */
+export interface ApiKeyRecord {
+  readonly id: string;
+  readonly tenant_id: string;
+  readonly name: string;
+  readonly role: string;
+  readonly prefix: string;
+  readonly created_by: string | null;
+  readonly created_ms: number;
+  readonly expires_ms: number | null;
+  readonly last_used_ms: number | null;
+  readonly revoked_ms: number | null;
+}
+
+export interface ApiKeyOwner extends ApiKeyRecord {
+  /** `active`, `suspended` or `deleted`. */
+  readonly tenant_status: string;
+}
+
+export interface NewApiKey {
+  readonly tenant_id: string;
+  readonly name: string;
+  readonly role: string;
+  readonly created_by: string | null;
+  readonly expires_ms: number | null;
+}
+
+export interface ApiKeyStore {
+  /** The record and the secret, which is shown this once and never stored. */
+  create(key: NewApiKey): Promise<{ record: ApiKeyRecord; secret: string }>;
+  list(
+    tenantId: string,
+    options: { after?: string | undefined; limit: number },
+  ): Promise<ApiKeyRecord[]>;
+  /** False when the tenant has no such key (or it was revoked already). */
+  revoke(tenantId: string, id: string): Promise<boolean>;
+  /** The key a presented secret belongs to, whatever its state; the caller judges it. */
+  lookup(secret: string): Promise<ApiKeyOwner | undefined>;
+  /** Records use, at most once a minute per key and process: not a write per request. */
+  touch(id: string): Promise<void>;
+}
+
+export const API_KEY_PREFIX = 'tsk_';
+const TOUCH_EVERY_MS = 60_000;
+const RECORD_COLUMNS = [
+  'api_keys.id',
+  'api_keys.tenant_id',
+  'name',
+  'role',
+  'prefix',
+  'created_by',
+  'created_ms',
+  'expires_ms',
+  'last_used_ms',
+  'revoked_ms',
+] as const;
+
+export function createApiKeyStore(db: Database, now: () => number = Date.now): ApiKeyStore {
+  const kysely: Kysely<ApiKeyTables> = db.kysely;
+  const touched = new Map<string, number>();
+
+  return {
+    async create(key) {
+      const secret = newSecret(API_KEY_PREFIX);
+      const record: ApiKeyRecord = {
+        id: newId(),
+        ...key,
+        // Enough to tell keys apart in a listing, far too little to guess the rest.
+        prefix: secret.slice(0, API_KEY_PREFIX.length + 6),
+        created_ms: now(),
+        last_used_ms: null,
+        revoked_ms: null,
+      };
+      await kysely
+        .insertInto('api_keys')
+        .values({ ...record, secret_hash: digestSecret(secret) })
+        .execute();
+      return { record, secret };
+    },
+    async list(tenantId, { after, limit }) {
+      let query = kysely
+        .selectFrom('api_keys')
+        .select(RECORD_COLUMNS)
+        .where('tenant_id', '=', tenantId);
+      if (after !== undefined) query = query.where('api_keys.id', '>', after);
+      return query.orderBy('api_keys.id').limit(limit).execute();
+    },
+    async revoke(tenantId, id) {
+      const result = await kysely
+        .updateTable('api_keys')
+        .set({ revoked_ms: now() })
+        .where('tenant_id', '=', tenantId)
+        .where('id', '=', id)
+        .where('revoked_ms', 'is', null)
+        .executeTakeFirst();
+      return Number(result.numUpdatedRows) > 0;
+    },
+    async lookup(secret) {
+      if (!secret.startsWith(API_KEY_PREFIX)) return undefined;
+      const row = await kysely
+        .selectFrom('api_keys')
+        .innerJoin('tenants', 'tenants.id', 'api_keys.tenant_id')
+        .select([...RECORD_COLUMNS, 'tenants.status', 'tenants.deleted_ms'])
+        .where('secret_hash', '=', digestSecret(secret))
+        .executeTakeFirst();
+      if (!row) return undefined;
+      const { status, deleted_ms, ...record } = row;
+      return { ...record, tenant_status: deleted_ms === null ? status : 'deleted' };
+    },
+    async touch(id) {
+      const at = now();
+      if (at - (touched.get(id) ?? 0) < TOUCH_EVERY_MS) return;
+      touched.set(id, at);
+      await kysely.updateTable('api_keys').set({ last_used_ms: at }).where('id', '=', id).execute();
+    },
+  };
+}

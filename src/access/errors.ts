@@ -1,0 +1,10 @@
+import { defineErrorCodes } from '../platform/errors.ts';
+
+/** Failures of authentication and authorisation; documented in docs/errors.md. */
+export const AccessErrors = defineErrorCodes({
+  api_key_invalid: { status: 401, title: 'API key invalid' },
+  api_key_revoked: { status: 401, title: 'API key revoked' },
+  api_key_expired: { status: 401, title: 'API key expired' },
+  permission_denied: { status: 403, title: 'Permission denied' },
+  tenant_suspended: { status: 403, title: 'Tenant suspended' },
+});

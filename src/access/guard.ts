@@ -1,0 +1,146 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { HttpErrors } from '../http/errors.ts';
+import { IdentityErrors } from '../identity/session-errors.ts';
+import type { SessionStore } from '../identity/session-store.ts';
+import { TesseraError } from '../platform/errors.ts';
+import { API_KEY_PREFIX, type ApiKeyStore } from './api-key-store.ts';
+import { AccessErrors } from './errors.ts';
+import type { Principal } from './principal.ts';
+import { permissionsOf } from './roles.ts';
+
+/** The claims the guard needs from a verified access token. */
+export interface VerifiedAccess {
+  readonly sub: string;
+  readonly tid: string;
+  readonly sid: string;
+}
+
+export interface GuardDeps {
+  /** Verifies signature, algorithm, issuer, audience and expiry; throws a 401 TesseraError. */
+  readonly verifyAccessToken: (token: string) => Promise<VerifiedAccess>;
+  readonly sessions: SessionStore;
+  readonly apiKeys: ApiKeyStore;
+  readonly now?: () => number;
+}
+
+/**
+ * Authenticates every request of the scope it is installed in and enforces the
+ * route's declared `access`. A route that declares nothing cannot even be added:
+ * forgetting a permission fails the build of the app, not open a hole.
+ */
+export function installGuard(app: FastifyInstance, deps: GuardDeps): void {
+  const now = deps.now ?? Date.now;
+  app.decorateRequest('principal', null);
+  app.addHook('onRoute', (route) => {
+    if (route.config?.access === undefined) {
+      throw new Error(`route ${route.method} ${route.url} declares no access (config.access)`);
+    }
+  });
+  app.addHook('preHandler', async (request) => {
+    const access = request.routeOptions.config.access;
+    if (access === 'public') return;
+    const principal = await authenticate(request, deps, now());
+    request.principal = principal;
+    request.tenantId = principal.tenantId;
+    if (access !== 'authenticated' && !principal.permissions.has(access as never)) {
+      throw new TesseraError(
+        AccessErrors.permission_denied,
+        `This needs the ${access} permission, which your roles do not grant.`,
+        {
+          extensions: { permission: access },
+        },
+      );
+    }
+  });
+}
+
+const WWW_AUTHENTICATE = { 'www-authenticate': 'Bearer realm="tessera"' };
+
+async function authenticate(
+  request: FastifyRequest,
+  deps: GuardDeps,
+  at: number,
+): Promise<Principal> {
+  const credential = credentialOf(request);
+  if (credential === undefined) {
+    throw new TesseraError(
+      HttpErrors.unauthorized,
+      'Send an access token (Authorization: Bearer) or an API key (X-API-Key).',
+      {
+        headers: WWW_AUTHENTICATE,
+      },
+    );
+  }
+  return credential.startsWith(API_KEY_PREFIX)
+    ? byApiKey(credential, deps, at)
+    : byAccessToken(credential, deps, at);
+}
+
+function credentialOf(request: FastifyRequest): string | undefined {
+  const apiKey = request.headers['x-api-key'];
+  if (typeof apiKey === 'string' && apiKey !== '') return apiKey;
+  const match = /^Bearer +(\S+)\s*$/i.exec(request.headers.authorization ?? '');
+  return match?.[1];
+}
+
+async function byApiKey(secret: string, deps: GuardDeps, at: number): Promise<Principal> {
+  const key = await deps.apiKeys.lookup(secret);
+  if (!key || key.tenant_status === 'deleted') {
+    throw new TesseraError(AccessErrors.api_key_invalid, 'The API key is not valid.', {
+      headers: WWW_AUTHENTICATE,
+    });
+  }
+  if (key.revoked_ms !== null)
+    throw new TesseraError(AccessErrors.api_key_revoked, 'The API key was revoked.', {
+      headers: WWW_AUTHENTICATE,
+    });
+  if (key.expires_ms !== null && key.expires_ms <= at) {
+    throw new TesseraError(AccessErrors.api_key_expired, 'The API key has expired.', {
+      headers: WWW_AUTHENTICATE,
+    });
+  }
+  if (key.tenant_status !== 'active') throw suspended(key.tenant_id);
+  await deps.apiKeys.touch(key.id);
+  return {
+    kind: 'api_key',
+    tenantId: key.tenant_id,
+    userId: key.created_by,
+    sessionId: null,
+    apiKeyId: key.id,
+    roles: [key.role],
+    permissions: permissionsOf([key.role], key.tenant_id),
+  };
+}
+
+async function byAccessToken(token: string, deps: GuardDeps, at: number): Promise<Principal> {
+  const claims = await deps.verifyAccessToken(token);
+  // Checked on every request, so logout and revocation take effect at once.
+  const session = await deps.sessions.find(claims.sid);
+  if (
+    !session ||
+    session.revoked_ms !== null ||
+    session.expires_ms <= at ||
+    session.user_id !== claims.sub ||
+    session.tenant_id !== claims.tid
+  ) {
+    throw new TesseraError(
+      IdentityErrors.session_revoked,
+      'The session of this token has ended; log in again.',
+      { headers: WWW_AUTHENTICATE },
+    );
+  }
+  if (session.tenant_status !== 'active') throw suspended(session.tenant_id);
+  return {
+    kind: 'user',
+    tenantId: session.tenant_id,
+    userId: session.user_id,
+    sessionId: session.id,
+    apiKeyId: null,
+    roles: session.roles,
+    permissions: permissionsOf(session.roles, session.tenant_id),
+  };
+}
+
+function suspended(tenantId: string): TesseraError {
+  return new TesseraError(AccessErrors.tenant_suspended, `Tenant ${tenantId} is suspended.`);
+}

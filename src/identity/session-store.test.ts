@@ -1,0 +1,87 @@
+import assert from 'node:assert/strict';
+import { describe, it, type TestContext } from 'node:test';
+import { openTestDatabase, testEngines } from '../../test/helpers/test-database.ts';
+import { MIGRATIONS } from '../migrations/index.ts';
+import { migrateToLatest } from '../storage/migrate.ts';
+import type { Engine } from '../storage/database.ts';
+import { createSessionStore } from './session-store.ts';
+
+async function setup(t: TestContext, engine: Engine, ttlSeconds = 3600) {
+  const { db, cleanup } = await openTestDatabase(engine);
+  t.after(cleanup);
+  await migrateToLatest(db, MIGRATIONS);
+  const at = Date.now();
+  await db.kysely
+    .insertInto('tenants')
+    .values({ id: 'acme', name: 'Acme', plan: 'free', status: 'active', created_ms: at, updated_ms: at })
+    .execute();
+  for (const id of ['u1', 'u2']) {
+    await db.kysely
+      .insertInto('users')
+      .values({ id, email: `${id}@example.com`, status: 'active', created_ms: at, updated_ms: at })
+      .execute();
+  }
+  let clock = at;
+  const store = createSessionStore(db, ttlSeconds, () => clock);
+  return { db, store, advance: (ms: number) => (clock += ms) };
+}
+
+const code = (expected: string) => (error: unknown) => {
+  assert.equal((error as { code?: string }).code, expected);
+  return true;
+};
+
+for (const engine of testEngines()) {
+  describe(`session store (${engine})`, () => {
+    it('rotates refresh tokens: each works once and its successor works', async (t) => {
+      const { store } = await setup(t, engine);
+      const started = await store.start('u1', 'acme');
+      assert.match(started.refresh_token, /^tsr_[A-Za-z0-9_-]{43}$/);
+      const first = await store.rotate(started.refresh_token);
+      assert.equal(first.session.id, started.session_id);
+      assert.equal(first.session.user_id, 'u1');
+      assert.equal(first.session.tenant_status, 'active');
+      const second = await store.rotate(first.refresh_token);
+      assert.notEqual(second.refresh_token, first.refresh_token);
+      await assert.rejects(store.rotate('tsr_unknown'), code('refresh_token_invalid'));
+    });
+
+    it('ends the whole session when a used refresh token comes back', async (t) => {
+      const { store } = await setup(t, engine);
+      const started = await store.start('u1', 'acme');
+      const next = await store.rotate(started.refresh_token);
+      await assert.rejects(store.rotate(started.refresh_token), code('refresh_token_reused'));
+      assert.ok((await store.find(started.session_id))?.revoked_ms);
+      // The legitimate successor dies with the session.
+      await assert.rejects(store.rotate(next.refresh_token), code('session_revoked'));
+    });
+
+    it('lets exactly one of concurrent refreshes with the same token win', async (t) => {
+      const { store } = await setup(t, engine);
+      const started = await store.start('u1', 'acme');
+      const results = await Promise.allSettled(Array.from({ length: 8 }, () => store.rotate(started.refresh_token)));
+      assert.equal(results.filter((r) => r.status === 'fulfilled').length, 1);
+    });
+
+    it('refuses expired tokens and sessions', async (t) => {
+      const { store, advance } = await setup(t, engine, 600);
+      const started = await store.start('u1', 'acme');
+      advance(601_000);
+      await assert.rejects(store.rotate(started.refresh_token), code('refresh_token_invalid'));
+    });
+
+    it('revokes every session of a user but the one kept', async (t) => {
+      const { store } = await setup(t, engine);
+      const a = await store.start('u1', 'acme');
+      const b = await store.start('u1', 'acme');
+      const other = await store.start('u2', 'acme');
+      await store.revokeAllOfUser('u1', 'password_changed', b.session_id);
+      assert.ok((await store.find(a.session_id))?.revoked_ms);
+      assert.equal((await store.find(b.session_id))?.revoked_ms, null);
+      assert.equal((await store.find(other.session_id))?.revoked_ms, null);
+      await store.revoke(b.session_id, 'logout');
+      assert.ok((await store.find(b.session_id))?.revoked_ms);
+      assert.equal(await store.find('no-such-session'), undefined);
+    });
+  });
+}
