@@ -1,6 +1,7 @@
 import { buildApp } from '../src/app.ts';
+import { openIdentity } from '../src/identity/open-identity.ts';
 import type { Engine } from '../src/storage/database.ts';
-import { type Scratch, tryOpenStore, withScratch } from './events-fixture.ts';
+import { type Scratch, TENANT, tryOpenStore, withScratch } from './events-fixture.ts';
 
 /**
  * Tessera listening on 127.0.0.1 over a fresh scratch database while `fn` runs
@@ -8,15 +9,25 @@ import { type Scratch, tryOpenStore, withScratch } from './events-fixture.ts';
  */
 export function withListeningApp<T>(
   engine: Engine,
-  fn: (apiUrl: string, scratch: Scratch) => Promise<T>,
+  fn: (apiUrl: string, scratch: Scratch, apiKey: string) => Promise<T>,
 ): Promise<T | string> {
   return withScratch(engine, async (scratch) => {
     const missing = tryOpenStore(scratch.db);
     if (typeof missing === 'string') return missing;
-    const app = await buildApp({ config: scratch.config, db: scratch.db });
+    const identity = openIdentity(scratch.db, scratch.config);
+    const app = await buildApp({ config: scratch.config, db: scratch.db, identity });
     try {
+      // An admin key of the bench tenant: what a service calling Tessera would hold.
+      await identity.tenants.create({ id: TENANT, name: TENANT, plan: 'free' });
+      const { secret } = await identity.apiKeys.create({
+        tenant_id: TENANT,
+        name: 'bench',
+        role: 'admin',
+        created_by: null,
+        expires_ms: null,
+      });
       const address = await app.listen({ host: '127.0.0.1', port: 0 });
-      return await fn(`${address}/api/v1`, scratch);
+      return await fn(`${address}/api/v1`, scratch, secret);
     } finally {
       await app.close();
     }

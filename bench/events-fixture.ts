@@ -10,7 +10,7 @@ import { type Database, openDatabase } from '../src/storage/open-database.ts';
 import { testStorageConfig } from '../test/helpers/test-database.ts';
 
 /** Shared by the event store benchmarks: the events, a scratch database, the tenant. */
-export const TENANT = defaultConfig().auth.default_tenant;
+export const TENANT = 'default';
 export const EVENT_TYPES = ['order.placed', 'order.paid', 'order.shipped', 'order.closed'];
 
 /** Payload JSON of ~150 bytes (`JSON.stringify(benchEvent(0).payload).length` is 150). */

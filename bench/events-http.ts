@@ -37,9 +37,10 @@ export async function benchHttpAppends(
   ];
   const figures: HttpAppendFigure[] = [];
   for (const load of loads) {
-    const result = await withListeningApp(engine, async (api) => {
+    const result = await withListeningApp(engine, async (api, _scratch, apiKey) => {
       const spec: LoadSpec = {
         method: 'POST',
+        apiKey,
         url: `${api}/entities/${load.name}-{client}/events`,
         body: JSON.stringify({ events: load.events }),
         concurrency: load.clients,

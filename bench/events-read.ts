@@ -73,7 +73,7 @@ export async function benchReads(
   logEvents: number,
   durationMs: number,
 ): Promise<ReadFigure[] | string> {
-  return withListeningApp(engine, async (api, scratch) => {
+  return withListeningApp(engine, async (api, scratch, apiKey) => {
     const events = await openEvents(scratch.db, scratch.config);
     try {
       const entity = await fill(events, logEvents);
@@ -106,7 +106,7 @@ export async function benchReads(
       const figures: ReadFigure[] = [];
       for (const read of reads) {
         const inProcessP50 = await medianOf(read.call, durationMs);
-        const spec = { method: 'GET' as const, url: `${api}${read.path}`, concurrency: 1 };
+        const spec = { method: 'GET' as const, url: `${api}${read.path}`, apiKey, concurrency: 1 };
         await loadInWorker({ ...spec, durationMs: 300 });
         const http = await loadInWorker({ ...spec, durationMs });
         if (http.errors > 0) throw new Error(`GET ${read.path}: ${http.errors} errors`);

@@ -17,6 +17,8 @@ export interface LoadSpec {
   readonly url: string;
   /** JSON request body (POST). */
   readonly body?: string | undefined;
+  /** Sent as X-API-Key: the event routes need credentials like any client's. */
+  readonly apiKey?: string | undefined;
   readonly concurrency: number;
   readonly durationMs: number;
 }
@@ -36,9 +38,10 @@ export async function loadRequests(spec: LoadSpec): Promise<LoadResult> {
   const { concurrency, durationMs } = spec;
   const agent = new Agent({ keepAlive: true, maxSockets: concurrency });
   const body = spec.body === undefined ? undefined : Buffer.from(spec.body);
-  const headers = body
-    ? { 'content-type': 'application/json', 'content-length': String(body.length) }
-    : {};
+  const headers = {
+    ...(spec.apiKey === undefined ? {} : { 'x-api-key': spec.apiKey }),
+    ...(body ? { 'content-type': 'application/json', 'content-length': String(body.length) } : {}),
+  };
   const latencies: number[] = [];
   let errors = 0;
   const deadline = performance.now() + durationMs;

@@ -7,6 +7,8 @@ import Fastify, {
   LogController,
 } from 'fastify';
 import type { Redis } from 'ioredis';
+import { apiKeyRoutes } from './access/api-key-routes.ts';
+import { installGuard } from './access/guard.ts';
 import type { Config } from './config/schema.ts';
 import { type Events, openEvents } from './events/open-events.ts';
 import { eventRoutes } from './events/routes.ts';
@@ -21,7 +23,9 @@ import { registerOpenApi } from './http/openapi.ts';
 import { frameworkErrorHandler, installProblemHandlers } from './http/problem-handlers.ts';
 import { genRequestId, installRequestId, setRequestIdHeader } from './http/request-id.ts';
 import { installSecurityHeaders, securityHeadersFor } from './http/security-headers.ts';
-import { installTenant } from './http/tenant.ts';
+import { type Identity, openIdentity } from './identity/open-identity.ts';
+import { authRoutes } from './identity/routes/auth.ts';
+import { wellKnownRoutes } from './identity/well-known-routes.ts';
 import type { Database } from './storage/open-database.ts';
 
 export const API_PREFIX = '/api/v1';
@@ -35,6 +39,8 @@ export interface AppDeps {
   readonly logger?: AppLogger | undefined;
   /** The event store domain; default: opened on `db` here and closed with the app. */
   readonly events?: Events | undefined;
+  /** Identity, tenancy and access; default: opened on `db` here. */
+  readonly identity?: Identity | undefined;
 }
 
 export type TesseraApp = FastifyInstance<
@@ -49,8 +55,15 @@ export type TesseraApp = FastifyInstance<
  * Every domain's routes, under /api/v1. A domain adds one `api.register(...)` line
  * here; each is an encapsulated plugin, so its hooks and decorators stay its own.
  */
-const apiV1: FastifyPluginAsync<AppDeps & { events: Events }> = async (api, deps) => {
-  installTenant(api, deps.config.auth.default_tenant);
+const apiV1: FastifyPluginAsync<AppDeps & { events: Events; identity: Identity }> = async (
+  api,
+  deps,
+) => {
+  const { identity } = deps;
+  // Before any route: the guard refuses routes that declare no access.
+  installGuard(api, identity.guard);
+  await api.register(authRoutes, { auth: identity.auth });
+  await api.register(apiKeyRoutes, { apiKeys: identity.apiKeys });
   await api.register(eventRoutes, { events: deps.events, config: deps.config });
 };
 
@@ -107,6 +120,8 @@ export async function buildApp(deps: AppDeps): Promise<TesseraApp> {
     }));
   // Accepted appends finish before the database closes.
   if (!deps.events) app.addHook('onClose', () => events.close());
-  await app.register(apiV1, { ...deps, events, prefix: API_PREFIX });
+  const identity = deps.identity ?? openIdentity(db, config);
+  await app.register(wellKnownRoutes, { keys: identity.keys, issuer: identity.issuer });
+  await app.register(apiV1, { ...deps, events, identity, prefix: API_PREFIX });
   return app;
 }

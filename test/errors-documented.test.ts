@@ -9,7 +9,7 @@ const root = resolve(import.meta.dirname, '..');
 
 /** Every domain declares its codes in an `errors.ts`; importing them fills the registry. */
 async function loadAllErrorCodes() {
-  for await (const file of glob('src/**/errors.ts', { cwd: root })) {
+  for await (const file of glob('src/**/*errors.ts', { cwd: root })) {
     await import(pathToFileURL(resolve(root, file)).href);
   }
   return registeredErrorCodes();

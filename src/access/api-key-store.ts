@@ -66,14 +66,14 @@ const TOUCH_EVERY_MS = 60_000;
 const RECORD_COLUMNS = [
   'api_keys.id',
   'api_keys.tenant_id',
-  'name',
-  'role',
-  'prefix',
-  'created_by',
-  'created_ms',
-  'expires_ms',
-  'last_used_ms',
-  'revoked_ms',
+  'api_keys.name',
+  'api_keys.role',
+  'api_keys.prefix',
+  'api_keys.created_by',
+  'api_keys.created_ms',
+  'api_keys.expires_ms',
+  'api_keys.last_used_ms',
+  'api_keys.revoked_ms',
 ] as const;
 
 export function createApiKeyStore(db: Database, now: () => number = Date.now): ApiKeyStore {

@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { HttpErrors } from '../http/errors.ts';
-import { IdentityErrors } from '../identity/session-errors.ts';
+import { IdentityErrors } from '../identity/errors.ts';
 import type { SessionStore } from '../identity/session-store.ts';
 import { TesseraError } from '../platform/errors.ts';
 import { API_KEY_PREFIX, type ApiKeyStore } from './api-key-store.ts';
@@ -31,6 +31,7 @@ export interface GuardDeps {
 export function installGuard(app: FastifyInstance, deps: GuardDeps): void {
   const now = deps.now ?? Date.now;
   app.decorateRequest('principal', null);
+  app.decorateRequest('tenantId', '');
   app.addHook('onRoute', (route) => {
     if (route.config?.access === undefined) {
       throw new Error(`route ${route.method} ${route.url} declares no access (config.access)`);

@@ -24,5 +24,7 @@ declare module 'fastify' {
   interface FastifyRequest {
     /** Set for every route but the public ones. */
     principal: Principal | null;
+    /** The principal's tenant: every store call of the request takes it first. */
+    tenantId: string;
   }
 }

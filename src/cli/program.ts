@@ -2,8 +2,10 @@ import { Command, CommanderError } from 'commander';
 import { ConfigError } from '../config/load.ts';
 import { TESSERA_VERSION } from '../platform/version.ts';
 import { registerConfigCommands } from './config.ts';
+import { registerKeysCommands } from './keys.ts';
 import { registerMigrateCommand } from './migrate.ts';
 import { registerServeCommand } from './serve.ts';
+import { registerUserCommands } from './user.ts';
 
 /** Exit codes: 0 success, 1 the operation failed, 2 bad usage or bad configuration. */
 export const EXIT_OK = 0;
@@ -19,6 +21,8 @@ export function buildProgram(): Command {
   registerServeCommand(program);
   registerMigrateCommand(program);
   registerConfigCommands(program);
+  registerUserCommands(program);
+  registerKeysCommands(program);
   return program;
 }
 

@@ -177,12 +177,6 @@ const subscriptions = Type.Object(
 
 const auth = Type.Object(
   {
-    default_tenant: Type.String({
-      default: 'default',
-      pattern: '^[a-z0-9][a-z0-9-]{0,62}$',
-      description: 'The tenant every request runs in until users and tokens arrive.',
-      allowed: 'a tenant id: 1-63 of a-z 0-9 and -, starting with a letter or digit',
-    }),
     registration: oneOf(
       ['disabled', 'open', 'invite'],
       'disabled',

@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import { describe, it, type TestContext } from 'node:test';
 import { openTestDatabase, testEngines } from '../../test/helpers/test-database.ts';
 import { MIGRATIONS } from '../migrations/index.ts';
-import { migrateToLatest } from '../storage/migrate.ts';
 import type { Engine } from '../storage/database.ts';
+import { migrateToLatest } from '../storage/migrate.ts';
 import { createSessionStore } from './session-store.ts';
 
 async function setup(t: TestContext, engine: Engine, ttlSeconds = 3600) {
@@ -13,7 +13,14 @@ async function setup(t: TestContext, engine: Engine, ttlSeconds = 3600) {
   const at = Date.now();
   await db.kysely
     .insertInto('tenants')
-    .values({ id: 'acme', name: 'Acme', plan: 'free', status: 'active', created_ms: at, updated_ms: at })
+    .values({
+      id: 'acme',
+      name: 'Acme',
+      plan: 'free',
+      status: 'active',
+      created_ms: at,
+      updated_ms: at,
+    })
     .execute();
   for (const id of ['u1', 'u2']) {
     await db.kysely
@@ -59,7 +66,9 @@ for (const engine of testEngines()) {
     it('lets exactly one of concurrent refreshes with the same token win', async (t) => {
       const { store } = await setup(t, engine);
       const started = await store.start('u1', 'acme');
-      const results = await Promise.allSettled(Array.from({ length: 8 }, () => store.rotate(started.refresh_token)));
+      const results = await Promise.allSettled(
+        Array.from({ length: 8 }, () => store.rotate(started.refresh_token)),
+      );
       assert.equal(results.filter((r) => r.status === 'fulfilled').length, 1);
     });
 

@@ -1,8 +1,8 @@
 import type { Kysely } from 'kysely';
 import { TesseraError } from '../platform/errors.ts';
 import type { Database } from '../storage/open-database.ts';
+import { IdentityErrors } from './errors.ts';
 import { digestSecret, newId, newSecret } from './secrets.ts';
-import { IdentityErrors } from './session-errors.ts';
 
 interface SessionTables {
   sessions: {

@@ -1,7 +1,13 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { describe, it, type TestContext } from 'node:test';
-import { type ServerProcess, spawnServer, tempDir } from '../helpers/cli.ts';
+import {
+  ADMIN_ENV,
+  adminAuthorization,
+  type ServerProcess,
+  spawnServer,
+  tempDir,
+} from '../helpers/cli.ts';
 import { testEngines, testStorageConfig } from '../helpers/test-database.ts';
 
 /**
@@ -65,10 +71,16 @@ interface Reply {
   readonly body: unknown;
 }
 
+/** The platform administrator's token of the server running now (set by `start`). */
+let authorization = '';
+
 async function send(baseUrl: string, method: 'GET' | 'POST', path: string, body?: unknown) {
   const response = await fetch(`${baseUrl}${API}${path}`, {
     method,
-    headers: body === undefined ? {} : { 'content-type': 'application/json' },
+    headers: {
+      authorization,
+      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+    },
     body: body === undefined ? undefined : JSON.stringify(body),
     signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
   });
@@ -289,7 +301,7 @@ async function retry(baseUrl: string, attempt: Attempt, stored: boolean): Promis
 
 /** One deployment's storage across restarts, and the guarantee no server outlives the test. */
 async function deployment(t: TestContext, engine: string) {
-  const env: Record<string, string> = { TESSERA_DATA_DIR: tempDir() };
+  const env: Record<string, string> = { TESSERA_DATA_DIR: tempDir(), ...ADMIN_ENV };
   const servers: ServerProcess[] = [];
   let dropDatabase = async () => {};
   if (engine === 'postgres') {
@@ -310,6 +322,7 @@ async function deployment(t: TestContext, engine: string) {
     async start(): Promise<ServerProcess> {
       const server = await spawnServer(env);
       servers.push(server);
+      authorization = await adminAuthorization(server.baseUrl);
       return server;
     },
   };

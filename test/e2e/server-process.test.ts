@@ -3,7 +3,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { runTessera, spawnServer, tempDir } from '../helpers/cli.ts';
+import { ADMIN_ENV, adminAuthorization, runTessera, spawnServer, tempDir } from '../helpers/cli.ts';
 import { testEngines, testStorageConfig } from '../helpers/test-database.ts';
 
 /** Starts a request that the server only answers after `ms`; resolves with its status. */
@@ -32,7 +32,7 @@ for (const engine of testEngines()) {
         env.TESSERA_DATABASE_URL = database.storage.database_url;
       }
       const dataDir = tempDir();
-      const server = await spawnServer({ ...env, TESSERA_DATA_DIR: dataDir });
+      const server = await spawnServer({ ...env, ...ADMIN_ENV, TESSERA_DATA_DIR: dataDir });
       const response = await fetch(`${server.baseUrl}/health`);
       assert.equal(response.status, 200);
       const body = (await response.json()) as {
@@ -49,14 +49,17 @@ for (const engine of testEngines()) {
       const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
       const example = /-d '(\{"events".*\})'/.exec(readme)?.[1];
       assert.ok(example, 'the README shows an append body');
+      const authorization = await adminAuthorization(server.baseUrl);
       const appended = await fetch(`${server.baseUrl}/api/v1/entities/order-1/events`, {
         method: 'POST',
-        headers: { 'content-type': 'application/json' },
+        headers: { 'content-type': 'application/json', authorization },
         body: example,
       });
       assert.equal(appended.status, 201);
       const read = (await (
-        await fetch(`${server.baseUrl}/api/v1/entities/order-1/events`)
+        await fetch(`${server.baseUrl}/api/v1/entities/order-1/events`, {
+          headers: { authorization },
+        })
       ).json()) as {
         events: { event_type: string; payload: unknown }[];
       };

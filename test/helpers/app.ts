@@ -5,10 +5,13 @@ import { buildApp, type TesseraApp } from '../../src/app.ts';
 import { defaultConfig } from '../../src/config/load.ts';
 import type { Config } from '../../src/config/schema.ts';
 import type { AppLogger } from '../../src/http/logger.ts';
+import type { Identity } from '../../src/identity/open-identity.ts';
+import { openIdentity } from '../../src/identity/open-identity.ts';
 import { MIGRATIONS } from '../../src/migrations/index.ts';
 import type { Engine } from '../../src/storage/database.ts';
 import { migrateToLatest } from '../../src/storage/migrate.ts';
 import type { Database } from '../../src/storage/open-database.ts';
+import { actAs, apiKeyFor } from './auth.ts';
 import { openTestDatabase } from './test-database.ts';
 
 export type DeepPartial<T> = T extends readonly unknown[]
@@ -21,6 +24,7 @@ export interface TestApp {
   readonly app: TesseraApp;
   readonly db: Database;
   readonly config: Config;
+  readonly identity: Identity;
   /** Closes the app, then the database, then removes it. Safe to call twice. */
   close(): Promise<void>;
 }
@@ -28,6 +32,11 @@ export interface TestApp {
 export interface TestAppOptions {
   /** Apply migrations (default true); false leaves an empty database. */
   readonly migrate?: boolean;
+  /**
+   * The tenant whose admin API key every request without credentials carries
+   * (default `default`); false: no credentials, for tests of authentication itself.
+   */
+  readonly actAs?: string | false;
   readonly redis?: Parameters<typeof buildApp>[0]['redis'];
   /** A logger to inspect; default: the configured level, which tests set to silent. */
   readonly logger?: AppLogger;
@@ -65,13 +74,17 @@ export async function buildTestApp(
   };
   let app: TesseraApp | undefined;
   try {
-    if (options.migrate !== false) await migrateToLatest(db, MIGRATIONS);
-    app = await buildApp({ config, db, redis: options.redis, logger: options.logger });
+    const migrate = options.migrate !== false;
+    if (migrate) await migrateToLatest(db, MIGRATIONS);
+    const identity = openIdentity(db, config);
+    app = await buildApp({ config, db, redis: options.redis, logger: options.logger, identity });
+    const tenant = options.actAs ?? 'default';
+    if (migrate && tenant !== false) actAs(app, await apiKeyFor(identity, tenant));
+    return { app, db, config, identity, close };
   } catch (error) {
     await close();
     throw error;
   }
-  return { app, db, config, close };
 }
 
 /** Section by section: an override replaces only the settings it names. */

@@ -97,3 +97,24 @@ export async function spawnServer(env: Record<string, string> = {}): Promise<Ser
   child.kill('SIGKILL');
   throw new Error(`server did not start within 20 s:\n${output}`);
 }
+
+/** The platform administrator a spawned server creates on first start (ADMIN_ENV). */
+export const ADMIN = { email: 'admin@example.com', password: 'correct horse battery staple' };
+export const ADMIN_ENV: Record<string, string> = {
+  TESSERA_ADMIN_EMAIL: ADMIN.email,
+  TESSERA_ADMIN_PASSWORD: ADMIN.password,
+};
+
+/** Logs the bootstrap administrator in; the `Authorization` header value for its requests. */
+export async function adminAuthorization(baseUrl: string): Promise<string> {
+  const response = await fetch(`${baseUrl}/api/v1/auth/login`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(ADMIN),
+  });
+  const body = (await response.json()) as { access_token?: string };
+  if (response.status !== 200 || !body.access_token) {
+    throw new Error(`admin login failed: ${response.status} ${JSON.stringify(body)}`);
+  }
+  return `Bearer ${body.access_token}`;
+}

@@ -3,6 +3,7 @@ import { buildApp, type TesseraApp } from '../../src/app.ts';
 import type { Config } from '../../src/config/schema.ts';
 import type { Engine } from '../../src/storage/database.ts';
 import { buildTestApp, type DeepPartial, type TestApp } from './app.ts';
+import { actAs, apiKeyFor } from './auth.ts';
 
 export interface Reply {
   readonly status: number;
@@ -30,11 +31,9 @@ export async function tenantApp(
   base: TestApp,
   tenant: string,
 ): Promise<TesseraApp> {
-  const app = await buildApp({
-    config: { ...base.config, auth: { ...base.config.auth, default_tenant: tenant } },
-    db: base.db,
-  });
+  const app = await buildApp({ config: base.config, db: base.db, identity: base.identity });
   t.after(() => app.close());
+  actAs(app, await apiKeyFor(base.identity, tenant));
   return app;
 }
 

@@ -5,9 +5,11 @@ import type { Config } from '../../src/config/schema.ts';
 import type { AppendSuccess } from '../../src/events/model.ts';
 import { type Events, openEvents } from '../../src/events/open-events.ts';
 import type { SubscriptionHubStats } from '../../src/events/subscriptions/subscription-hub.ts';
+import { openIdentity } from '../../src/identity/open-identity.ts';
 import { MIGRATIONS } from '../../src/migrations/index.ts';
 import type { Engine } from '../../src/storage/database.ts';
 import { migrateToLatest } from '../../src/storage/migrate.ts';
+import { actAs, apiKeyFor } from './auth.ts';
 import { openTestDatabase } from './test-database.ts';
 
 /** Test-only: a listening app with the subscription routes, on a fresh real database. */
@@ -43,9 +45,11 @@ export async function startSubscriptionServer(
   };
   await migrateToLatest(db, MIGRATIONS);
   const events = await openEvents(db, config);
-  const app = await buildApp({ config, db, events });
+  const identity = openIdentity(db, config);
+  const app = await buildApp({ config, db, events, identity });
+  const tenantId = 'default';
+  actAs(app, await apiKeyFor(identity, tenantId));
   const address = await app.listen({ host: '127.0.0.1', port: 0 });
-  const tenantId = config.auth.default_tenant;
   let closed = false;
   return {
     app,

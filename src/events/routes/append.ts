@@ -66,6 +66,7 @@ export const appendRoutes: FastifyPluginAsyncTypebox<EventRoutesOptions> = async
   app.post(
     '/entities/:entity_id/events',
     {
+      config: { access: 'events:write' },
       schema: {
         tags: ['events'],
         summary: 'Append events to one entity, atomically, with an optional expected version',
@@ -95,6 +96,7 @@ export const appendRoutes: FastifyPluginAsyncTypebox<EventRoutesOptions> = async
   app.post(
     '/events',
     {
+      config: { access: 'events:write' },
       // The union's own errors ("must match a schema in anyOf") name no field; the
       // handler re-validates against the shape the client meant, for precise paths.
       attachValidation: true,

@@ -46,6 +46,7 @@ export const queryRoutes: FastifyPluginAsyncTypebox<EventRoutesOptions> = async 
   app.get(
     '/events/query',
     {
+      config: { access: 'events:read' },
       schema: {
         tags: ['events'],
         summary: 'Query events by entity, types and time, in position order',

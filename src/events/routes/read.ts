@@ -54,6 +54,7 @@ export const readRoutes: FastifyPluginAsyncTypebox<EventRoutesOptions> = async (
   app.get(
     '/entities/:entity_id/events',
     {
+      config: { access: 'events:read' },
       schema: {
         tags: ['events'],
         summary: "Read one entity's events by version",
@@ -80,6 +81,7 @@ export const readRoutes: FastifyPluginAsyncTypebox<EventRoutesOptions> = async (
   app.get(
     '/events/:id',
     {
+      config: { access: 'events:read' },
       schema: {
         tags: ['events'],
         summary: 'Get one event by id',
@@ -93,6 +95,7 @@ export const readRoutes: FastifyPluginAsyncTypebox<EventRoutesOptions> = async (
   app.get(
     '/entities',
     {
+      config: { access: 'events:read' },
       schema: {
         tags: ['events'],
         summary: 'List entities by id, with their current version',

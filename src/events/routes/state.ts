@@ -36,6 +36,7 @@ export const stateRoutes: FastifyPluginAsyncTypebox<EventRoutesOptions> = async 
   app.get(
     '/entities/:entity_id/state',
     {
+      config: { access: 'events:read' },
       schema: {
         tags: ['state'],
         summary: "An entity's current state, or as of a time",
@@ -65,6 +66,7 @@ export const stateRoutes: FastifyPluginAsyncTypebox<EventRoutesOptions> = async 
   app.post(
     '/snapshots',
     {
+      config: { access: 'events:write' },
       schema: {
         tags: ['state'],
         summary: "Snapshot an entity's current state",
@@ -81,6 +83,7 @@ export const stateRoutes: FastifyPluginAsyncTypebox<EventRoutesOptions> = async 
   app.get(
     '/snapshots',
     {
+      config: { access: 'events:read' },
       schema: {
         tags: ['state'],
         summary: "An entity's snapshots, newest first",
@@ -111,6 +114,7 @@ export const stateRoutes: FastifyPluginAsyncTypebox<EventRoutesOptions> = async 
   app.get(
     '/snapshots/:entity_id/latest',
     {
+      config: { access: 'events:read' },
       schema: {
         tags: ['state'],
         summary: "An entity's newest snapshot",

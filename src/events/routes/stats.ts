@@ -16,6 +16,7 @@ export const statsRoutes: FastifyPluginAsyncTypebox<EventRoutesOptions> = async 
   app.get(
     '/stats',
     {
+      config: { access: 'events:read' },
       schema: {
         tags: ['events'],
         summary: "The tenant's event store totals",

@@ -31,6 +31,7 @@ export const streamRoutes: FastifyPluginAsyncTypebox<EventRoutesOptions> = async
   app.route({
     method: 'GET',
     url: '/events/stream',
+    config: { access: 'events:read' },
     schema: {
       summary: 'Subscribe to events (WebSocket)',
       description: DESCRIPTION,

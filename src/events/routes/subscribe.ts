@@ -32,6 +32,7 @@ export const subscribeRoutes: FastifyPluginAsyncTypebox<EventRoutesOptions> = as
   app.get(
     '/events/subscribe',
     {
+      config: { access: 'events:read' },
       // A HEAD would open a subscription that can never send anything.
       exposeHeadRoute: false,
       schema: {

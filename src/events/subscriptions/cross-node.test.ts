@@ -1,9 +1,11 @@
 import assert from 'node:assert/strict';
 import { it, type TestContext } from 'node:test';
+import { actAs, apiKeyFor } from '../../../test/helpers/auth.ts';
 import { openSse } from '../../../test/helpers/sse-client.ts';
 import { testEngines, testStorageConfig } from '../../../test/helpers/test-database.ts';
 import { API_PREFIX, buildApp } from '../../app.ts';
 import { defaultConfig } from '../../config/load.ts';
+import { openIdentity } from '../../identity/open-identity.ts';
 import { MIGRATIONS } from '../../migrations/index.ts';
 import { migrateToLatest } from '../../storage/migrate.ts';
 import { openDatabase } from '../../storage/open-database.ts';
@@ -19,10 +21,15 @@ async function twoNodes(t: TestContext): Promise<[string, string]> {
     logging: { ...base.logging, level: 'silent' as const },
   };
   const nodes: string[] = [];
+  let key: string | undefined;
   for (let i = 0; i < 2; i++) {
     const db = await openDatabase(target.storage);
     await migrateToLatest(db, MIGRATIONS);
-    const app = await buildApp({ config, db });
+    const identity = openIdentity(db, config);
+    const app = await buildApp({ config, db, identity });
+    // One tenant's admin key, valid on both nodes: they share the database.
+    key ??= await apiKeyFor(identity, 'default');
+    actAs(app, key);
     nodes.push(`${await app.listen({ host: '127.0.0.1', port: 0 })}${API_PREFIX}`);
     t.after(async () => {
       await app.close();

@@ -1,0 +1,149 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
+import { validationFailed } from '../http/validation.ts';
+import { TesseraError } from '../platform/errors.ts';
+import type { ApiKeyRecord, ApiKeyStore } from './api-key-store.ts';
+import { AccessErrors } from './errors.ts';
+import type { Principal } from './principal.ts';
+import { ROLES, roleWithin } from './roles.ts';
+
+const ApiKey = Type.Object({
+  id: Type.String(),
+  tenant_id: Type.String(),
+  name: Type.String(),
+  role: Type.String(),
+  prefix: Type.String({
+    description: 'The start of the key, to recognise it; not enough to use it.',
+  }),
+  created_by: Type.Union([Type.String(), Type.Null()]),
+  created_at: Type.String({ format: 'date-time' }),
+  expires_at: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
+  last_used_at: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
+  revoked_at: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
+});
+
+const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+const toApiKey = (record: ApiKeyRecord) => ({
+  id: record.id,
+  tenant_id: record.tenant_id,
+  name: record.name,
+  role: record.role,
+  prefix: record.prefix,
+  created_by: record.created_by,
+  created_at: new Date(record.created_ms).toISOString(),
+  expires_at: iso(record.expires_ms),
+  last_used_at: iso(record.last_used_ms),
+  revoked_at: iso(record.revoked_ms),
+});
+
+/** `/api/v1/auth/api-keys`: keys of the caller's tenant, for machines. */
+export const apiKeyRoutes: FastifyPluginAsyncTypebox<{ apiKeys: ApiKeyStore }> = async (
+  app,
+  { apiKeys },
+) => {
+  app.post(
+    '/auth/api-keys',
+    {
+      config: { access: 'api_keys:manage' },
+      schema: {
+        tags: ['auth'],
+        summary: 'Create an API key in the caller’s tenant; the secret is shown once',
+        body: Type.Object(
+          {
+            name: Type.String({ minLength: 1, maxLength: 200 }),
+            role: Type.Union(ROLES.map((role) => Type.Literal(role))),
+            expires_at: Type.Optional(Type.String({ format: 'date-time' })),
+          },
+          { additionalProperties: false },
+        ),
+        response: {
+          201: Type.Object({
+            ...ApiKey.properties,
+            key: Type.String({ description: 'The secret: store it now, it is never shown again.' }),
+          }),
+        },
+      },
+    },
+    async (request, reply) => {
+      const principal = request.principal as Principal;
+      const { name, role, expires_at } = request.body;
+      // No escalation through delegation: a key can do at most what its creator can.
+      if (!roleWithin(role, principal.permissions)) {
+        throw new TesseraError(
+          AccessErrors.role_not_delegable,
+          `Your roles do not grant everything the ${role} role does.`,
+          {
+            extensions: { role },
+          },
+        );
+      }
+      const expires = expires_at === undefined ? null : Date.parse(expires_at);
+      if (expires !== null && !(expires > Date.now())) {
+        throw validationFailed([{ path: '/expires_at', message: 'must be a time in the future' }]);
+      }
+      const { record, secret } = await apiKeys.create({
+        tenant_id: principal.tenantId,
+        name,
+        role,
+        created_by: principal.userId,
+        expires_ms: expires,
+      });
+      return reply.code(201).send({ ...toApiKey(record), key: secret });
+    },
+  );
+
+  app.get(
+    '/auth/api-keys',
+    {
+      config: { access: 'api_keys:manage' },
+      schema: {
+        tags: ['auth'],
+        summary: 'List the tenant’s API keys (never their secrets)',
+        querystring: Type.Object(
+          {
+            after: Type.Optional(Type.String({ maxLength: 64 })),
+            limit: Type.Integer({ minimum: 1, maximum: 1000, default: 100 }),
+          },
+          { additionalProperties: false },
+        ),
+        response: {
+          200: Type.Object({
+            api_keys: Type.Array(ApiKey),
+            next_cursor: Type.Union([Type.String(), Type.Null()]),
+          }),
+        },
+      },
+    },
+    async (request) => {
+      const { after, limit } = request.query;
+      const keys = await apiKeys.list(request.tenantId, { after, limit });
+      const last = keys.at(-1);
+      return {
+        api_keys: keys.map(toApiKey),
+        next_cursor: last && keys.length === limit ? last.id : null,
+      };
+    },
+  );
+
+  app.delete(
+    '/auth/api-keys/:id',
+    {
+      config: { access: 'api_keys:manage' },
+      schema: {
+        tags: ['auth'],
+        summary: 'Revoke an API key of the tenant; it stops working at once',
+        params: Type.Object({ id: Type.String({ maxLength: 64 }) }),
+        response: { 204: Type.Null() },
+      },
+    },
+    async (request, reply) => {
+      if (!(await apiKeys.revoke(request.tenantId, request.params.id))) {
+        throw new TesseraError(
+          AccessErrors.api_key_not_found,
+          'This tenant has no live API key with that id.',
+        );
+      }
+      return reply.code(204).send(null);
+    },
+  );
+};

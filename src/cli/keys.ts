@@ -1,0 +1,58 @@
+import type { Command } from 'commander';
+import { loadConfig } from '../config/load.ts';
+import { loadMasterKey } from '../identity/master-key.ts';
+import { createSigningKeys } from '../identity/signing-keys.ts';
+import { MIGRATIONS } from '../migrations/index.ts';
+import { migrationStatus } from '../storage/migrate.ts';
+import { openDatabase } from '../storage/open-database.ts';
+
+export interface RotateOptions {
+  /** Configuration file; default ./tessera.toml when present. */
+  readonly config?: string | undefined;
+  readonly env?: NodeJS.ProcessEnv;
+}
+
+export function registerKeysCommands(program: Command): void {
+  const keys = program.command('keys').description('manage the keys that sign access tokens');
+
+  keys
+    .command('rotate')
+    .description(
+      'create a new signing key; it signs every token from now on, while the previous keys ' +
+        'keep verifying the tokens they signed until those expire',
+    )
+    .option('-c, --config <path>', 'configuration file (default: ./tessera.toml when present)')
+    .action(async (options: { config?: string }) => {
+      const { kid, engine, location } = await rotateSigningKey({ config: options.config });
+      process.stdout.write(`new signing key ${kid} (${engine} ${location})\n`);
+    });
+}
+
+/**
+ * Rotation is a database write, so every node sees the new key within seconds. The
+ * master key must be the one the servers use: rotation refuses to add a key the
+ * current one cannot be checked against (see `SigningKeys.rotate`).
+ */
+export async function rotateSigningKey(
+  options: RotateOptions = {},
+): Promise<{ kid: string; engine: string; location: string }> {
+  const { config } = loadConfig({ path: options.config, env: options.env });
+  const db = await openDatabase(config.storage);
+  try {
+    const status = await migrationStatus(db, MIGRATIONS);
+    if (status.pending.length > 0) {
+      throw new Error(
+        `the database at ${db.location} is not migrated (pending: ${status.pending.join(', ')}): ` +
+          'run `tessera migrate` or start the server once first',
+      );
+    }
+    const masterKey = loadMasterKey(config.storage, options.env);
+    const keys = createSigningKeys(db, masterKey, {
+      accessTtlSeconds: config.auth.access_token_ttl_seconds,
+    });
+    const { kid } = await keys.rotate();
+    return { kid, engine: db.engine, location: db.location };
+  } finally {
+    await db.close();
+  }
+}

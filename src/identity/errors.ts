@@ -1,0 +1,17 @@
+import { defineErrorCodes } from '../platform/errors.ts';
+
+/** Failures of users, passwords, logins and sessions; documented in docs/errors.md. */
+export const IdentityErrors = defineErrorCodes({
+  invalid_credentials: { status: 401, title: 'Invalid credentials' },
+  tenant_required: { status: 400, title: 'Tenant required' },
+  membership_required: { status: 403, title: 'Membership required' },
+  registration_disabled: { status: 403, title: 'Registration disabled' },
+  invitation_required: { status: 403, title: 'Invitation required' },
+  refresh_token_invalid: { status: 401, title: 'Refresh token invalid' },
+  refresh_token_reused: { status: 401, title: 'Refresh token reused' },
+  session_revoked: { status: 401, title: 'Session revoked' },
+  email_taken: { status: 409, title: 'Email already registered' },
+  user_not_found: { status: 404, title: 'User not found' },
+  invalid_email: { status: 400, title: 'Invalid email address' },
+  weak_password: { status: 400, title: 'Password does not meet the policy' },
+});

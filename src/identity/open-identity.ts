@@ -1,0 +1,68 @@
+import { type ApiKeyStore, createApiKeyStore } from '../access/api-key-store.ts';
+import type { GuardDeps } from '../access/guard.ts';
+import type { Config } from '../config/schema.ts';
+import type { Database } from '../storage/open-database.ts';
+import { createMembershipStore, type MembershipStore } from '../tenancy/membership-store.ts';
+import { createTenantStore, type TenantStore } from '../tenancy/tenant-store.ts';
+import { type AccessTokens, createAccessTokens, issuerFor } from './access-token.ts';
+import { type AuthService, createAuthService } from './auth-service.ts';
+import { loadMasterKey } from './master-key.ts';
+import { createSessionStore, type SessionStore } from './session-store.ts';
+import { createSigningKeys, type SigningKeys } from './signing-keys.ts';
+import { createUserStore, type UserStore } from './user-store.ts';
+
+/** Identity, tenancy and access as the app uses them. */
+export interface Identity {
+  readonly issuer: string;
+  readonly keys: SigningKeys;
+  readonly tokens: AccessTokens;
+  readonly users: UserStore;
+  readonly tenants: TenantStore;
+  readonly memberships: MembershipStore;
+  readonly sessions: SessionStore;
+  readonly apiKeys: ApiKeyStore;
+  readonly auth: AuthService;
+  readonly guard: GuardDeps;
+}
+
+/**
+ * The identity domain on `db`. It reads nothing yet (the database may still be
+ * unmigrated): the server calls `keys.ensureKey()` after migrating, and the first
+ * token signed creates a key if nobody did.
+ */
+export function openIdentity(
+  db: Database,
+  config: Config,
+  env: NodeJS.ProcessEnv = process.env,
+): Identity {
+  const keys = createSigningKeys(db, loadMasterKey(config.storage, env), {
+    accessTtlSeconds: config.auth.access_token_ttl_seconds,
+  });
+  const issuer = issuerFor(config);
+  const tokens = createAccessTokens({
+    keys,
+    issuer,
+    audience: config.auth.audience,
+    ttlSeconds: config.auth.access_token_ttl_seconds,
+  });
+  const users = createUserStore(db);
+  const sessions = createSessionStore(db, config.auth.refresh_token_ttl_seconds);
+  const apiKeys = createApiKeyStore(db);
+  return {
+    issuer,
+    keys,
+    tokens,
+    users,
+    tenants: createTenantStore(db),
+    memberships: createMembershipStore(db),
+    sessions,
+    apiKeys,
+    auth: createAuthService({
+      users,
+      sessions,
+      issueAccessToken: (claims) => tokens.issue(claims),
+      auth: config.auth,
+    }),
+    guard: { verifyAccessToken: (token) => tokens.verify(token), sessions, apiKeys },
+  };
+}

@@ -1,0 +1,261 @@
+import { generateKeyPairSync, type webcrypto } from 'node:crypto';
+import { calculateJwkThumbprint } from 'jose';
+import type { Kysely } from 'kysely';
+import type { AnyKysely } from '../storage/database.ts';
+import type { Database } from '../storage/open-database.ts';
+import { open, seal } from './secret-box.ts';
+
+/** A public signing key as published in the JWKS (RFC 7517 §4, RFC 8037 §2). */
+export interface PublicSigningJwk {
+  readonly kty: 'OKP';
+  readonly crv: 'Ed25519';
+  readonly x: string;
+  readonly kid: string;
+  readonly alg: 'EdDSA';
+  readonly use: 'sig';
+}
+
+export interface ActiveSigningKey {
+  readonly kid: string;
+  /** Non-extractable: usable for signing, never exported again. */
+  readonly privateKey: webcrypto.CryptoKey;
+}
+
+export interface SigningKeysOptions {
+  /** The longest access token lifetime: a retired key verifies this long after retiring. */
+  readonly accessTtlSeconds: number;
+  /** Epoch ms; also paces the reloads. */
+  readonly now?: () => number;
+}
+
+export interface SigningKeys {
+  /** Creates the first key unless an unretired one exists; fails when the master key cannot open it. */
+  ensureKey(): Promise<{ kid: string; created: boolean }>;
+  /** A new key signs from now on; the previous ones retire but keep verifying their tokens. */
+  rotate(): Promise<{ kid: string }>;
+  /** The newest unretired key, decrypted once and kept in memory. */
+  signingKey(): Promise<ActiveSigningKey>;
+  /** Every key a live token may be signed with: unretired, or retired within the grace period. */
+  publicKeys(): Promise<PublicSigningJwk[]>;
+  /** One of `publicKeys()`; an unknown kid reloads from the database (at most once a second). */
+  findPublicKey(kid: string): Promise<PublicSigningJwk | undefined>;
+}
+
+/** Another node's rotation is seen within this long. */
+export const RELOAD_INTERVAL_MS = 5_000;
+const FORCED_RELOAD_INTERVAL_MS = 1_000;
+/**
+ * Beyond the token lifetime, a retired key stays published for the reload interval
+ * (a node may sign with it until it notices the rotation) plus clock skew between nodes.
+ */
+export const RETIRED_KEY_MARGIN_MS = 60_000;
+
+interface SigningKeyRow {
+  kid: string;
+  algorithm: string;
+  public_jwk: string;
+  private_key_encrypted: string;
+  created_ms: number;
+  retired_ms: number | null;
+}
+
+interface LoadedKey {
+  readonly jwk: PublicSigningJwk;
+  readonly retired_ms: number | null;
+}
+
+export function createSigningKeys(
+  db: Database,
+  masterKey: Buffer,
+  options: SigningKeysOptions,
+): SigningKeys {
+  const now = options.now ?? Date.now;
+  const kysely: Kysely<{ signing_keys: SigningKeyRow }> = db.kysely;
+  const graceMs = options.accessTtlSeconds * 1000 + RETIRED_KEY_MARGIN_MS;
+  const live = (key: LoadedKey, at: number) =>
+    key.retired_ms === null || key.retired_ms > at - graceMs;
+  let cache: { loadedAt: number; keys: LoadedKey[] } | undefined;
+  let loading: Promise<LoadedKey[]> | undefined;
+  let lastForcedAt = Number.NEGATIVE_INFINITY;
+  let active: { kid: string; key: Promise<ActiveSigningKey> } | undefined;
+
+  async function load(at: number): Promise<LoadedKey[]> {
+    const rows = await kysely
+      .selectFrom('signing_keys')
+      .select(['kid', 'public_jwk', 'retired_ms'])
+      .where((eb) => eb.or([eb('retired_ms', 'is', null), eb('retired_ms', '>', at - graceMs)]))
+      .orderBy('created_ms', 'desc')
+      .orderBy('kid', 'desc')
+      .execute();
+    return rows.map((row) => ({
+      jwk: publishable(row.kid, row.public_jwk),
+      retired_ms: row.retired_ms,
+    }));
+  }
+
+  function keys(force = false): Promise<LoadedKey[]> {
+    const at = now();
+    if (!force && cache && elapsed(cache.loadedAt, at) < RELOAD_INTERVAL_MS) {
+      return Promise.resolve(cache.keys);
+    }
+    if (loading) return loading;
+    const current = load(at).then((loaded) => {
+      // A load that began before this process changed the keys must not be kept.
+      if (loading === current) cache = { loadedAt: at, keys: loaded };
+      return loaded;
+    });
+    loading = current;
+    const done = () => {
+      if (loading === current) loading = undefined;
+    };
+    current.then(done, done);
+    return current;
+  }
+
+  /** After a write here: the next read goes to the database. */
+  function forget(): void {
+    cache = undefined;
+    loading = undefined;
+  }
+
+  async function importPrivateKey(kid: string): Promise<ActiveSigningKey> {
+    const row = await kysely
+      .selectFrom('signing_keys')
+      .select('private_key_encrypted')
+      .where('kid', '=', kid)
+      .executeTakeFirstOrThrow();
+    const pkcs8 = decrypt(masterKey, kid, row.private_key_encrypted);
+    try {
+      const privateKey = await crypto.subtle.importKey('pkcs8', pkcs8, 'Ed25519', false, ['sign']);
+      return { kid, privateKey };
+    } finally {
+      pkcs8.fill(0);
+    }
+  }
+
+  async function newestUnretired(trx: AnyKysely): Promise<SigningKeyRow | undefined> {
+    const table: Kysely<{ signing_keys: SigningKeyRow }> = trx;
+    return table
+      .selectFrom('signing_keys')
+      .selectAll()
+      .where('retired_ms', 'is', null)
+      .orderBy('created_ms', 'desc')
+      .orderBy('kid', 'desc')
+      .executeTakeFirst();
+  }
+
+  // Under the deployment-wide lock, so nodes starting or rotating together stay serial.
+  const ensureKey = async () => {
+    const result = await db.exclusive(async (trx) => {
+      const existing = await newestUnretired(trx);
+      if (existing) {
+        decrypt(masterKey, existing.kid, existing.private_key_encrypted).fill(0);
+        return { kid: existing.kid, created: false };
+      }
+      return { kid: await insertKey(trx, masterKey, now()), created: true };
+    });
+    forget();
+    return result;
+  };
+
+  return {
+    ensureKey,
+    async rotate() {
+      const kid = await db.exclusive(async (trx) => {
+        const previous = await newestUnretired(trx);
+        // Refuse before writing: a key sealed with the wrong master key would stop every node signing.
+        if (previous) decrypt(masterKey, previous.kid, previous.private_key_encrypted).fill(0);
+        const at = now();
+        const created = await insertKey(trx, masterKey, at);
+        await trx
+          .updateTable('signing_keys')
+          .set({ retired_ms: at })
+          .where('retired_ms', 'is', null)
+          .where('kid', '!=', created)
+          .execute();
+        return created;
+      });
+      forget();
+      return { kid };
+    },
+    async signingKey() {
+      let newest = (await keys()).find((key) => key.retired_ms === null);
+      if (!newest) {
+        await ensureKey();
+        newest = (await keys(true)).find((key) => key.retired_ms === null);
+        if (!newest) throw new Error('no unretired signing key after ensureKey()');
+      }
+      if (active?.kid !== newest.jwk.kid) {
+        const kid = newest.jwk.kid;
+        const key = importPrivateKey(kid);
+        active = { kid, key };
+        // Forget a failed import so the next call tries again rather than caching the failure.
+        key.catch(() => {
+          if (active?.key === key) active = undefined;
+        });
+        return key;
+      }
+      return active.key;
+    },
+    async publicKeys() {
+      const at = now();
+      return (await keys()).filter((key) => live(key, at)).map((key) => key.jwk);
+    },
+    async findPublicKey(kid) {
+      let found = (await keys()).find((key) => key.jwk.kid === kid);
+      // Another node may have just rotated; the pacing keeps made-up kids from flooding the database.
+      if (!found && elapsed(lastForcedAt, now()) >= FORCED_RELOAD_INTERVAL_MS) {
+        lastForcedAt = now();
+        found = (await keys(true)).find((key) => key.jwk.kid === kid);
+      }
+      return found && live(found, now()) ? found.jwk : undefined;
+    },
+  };
+}
+
+/** The kid is the RFC 7638 thumbprint of the public key: stable and collision-free. */
+async function insertKey(trx: AnyKysely, masterKey: Buffer, at: number): Promise<string> {
+  const pair = generateKeyPairSync('ed25519');
+  const { x } = pair.publicKey.export({ format: 'jwk' });
+  if (typeof x !== 'string') throw new Error('Ed25519 public key without "x"');
+  const publicJwk = { kty: 'OKP', crv: 'Ed25519', x };
+  const kid = await calculateJwkThumbprint(publicJwk, 'sha256');
+  const pkcs8 = pair.privateKey.export({ format: 'der', type: 'pkcs8' });
+  const sealed = seal(masterKey, pkcs8, kid);
+  pkcs8.fill(0);
+  const table: Kysely<{ signing_keys: SigningKeyRow }> = trx;
+  await table
+    .insertInto('signing_keys')
+    .values({
+      kid,
+      algorithm: 'EdDSA',
+      public_jwk: JSON.stringify(publicJwk),
+      private_key_encrypted: sealed,
+      created_ms: at,
+      retired_ms: null,
+    })
+    .execute();
+  return kid;
+}
+
+function decrypt(masterKey: Buffer, kid: string, sealed: string): Buffer {
+  try {
+    return open(masterKey, sealed, kid);
+  } catch (cause) {
+    throw new Error(
+      `signing key ${kid} cannot be decrypted with this master key (TESSERA_MASTER_KEY or ` +
+        '<data_dir>/master.key): every node must use the master key that created it',
+      { cause },
+    );
+  }
+}
+
+function publishable(kid: string, publicJwk: string): PublicSigningJwk {
+  const { x } = JSON.parse(publicJwk) as { x: string };
+  return Object.freeze({ kty: 'OKP', crv: 'Ed25519', x, kid, alg: 'EdDSA', use: 'sig' });
+}
+
+/** A clock that went backwards counts as "long ago", so a reload is never postponed. */
+function elapsed(since: number, at: number): number {
+  return at < since ? Number.POSITIVE_INFINITY : at - since;
+}

@@ -1,0 +1,34 @@
+import type { TesseraApp } from '../../src/app.ts';
+import type { Identity } from '../../src/identity/open-identity.ts';
+
+/** Creates the tenant unless it exists, and an API key with `role` in it; returns the key. */
+export async function apiKeyFor(
+  identity: Identity,
+  tenantId: string,
+  role = 'admin',
+): Promise<string> {
+  if (!(await identity.tenants.get(tenantId))) {
+    await identity.tenants.create({ id: tenantId, name: tenantId, plan: 'free' });
+  }
+  const { secret } = await identity.apiKeys.create({
+    tenant_id: tenantId,
+    name: `test ${role}`,
+    role,
+    created_by: null,
+    expires_ms: null,
+  });
+  return secret;
+}
+
+/**
+ * Every request that carries no credentials gets `key`: for tests about something
+ * other than authentication. Tests of authentication build apps without it.
+ */
+export function actAs(app: TesseraApp, key: string): void {
+  app.addHook('onRequest', (request, _reply, done) => {
+    if (request.headers['x-api-key'] === undefined && request.headers.authorization === undefined) {
+      request.headers['x-api-key'] = key;
+    }
+    done();
+  });
+}
