@@ -19,11 +19,50 @@ describe('tessera CLI', () => {
       ['config', 'generate', '--help'],
       ['config', 'show', '--help'],
       ['config', 'validate', '--help'],
+      ['user', '--help'],
+      ['user', 'create', '--help'],
+      ['keys', '--help'],
+      ['keys', 'rotate', '--help'],
     ]) {
       const help = runTessera(args);
       assert.equal(help.status, 0, args.join(' '));
       assert.match(help.stdout, /Usage: tessera/, args.join(' '));
     }
+  });
+
+  it('user create makes a platform administrator; bad input exits 2', () => {
+    const env = {
+      TESSERA_DATA_DIR: tempDir(),
+      TESSERA_ADMIN_PASSWORD: 'correct horse battery staple',
+    };
+    assert.equal(runTessera(['migrate'], { env }).status, 0);
+    const created = runTessera(
+      ['user', 'create', '--email', 'root@example.com', '--platform-admin'],
+      { env },
+    );
+    assert.equal(created.status, 0, created.stderr);
+    assert.match(created.stdout.trim(), /^[0-9a-f-]{36}$/);
+    const again = runTessera(['user', 'create', '--email', 'ROOT@example.com'], { env });
+    assert.equal(again.status, 2);
+    assert.match(again.stderr, /already registered/);
+    const weak = runTessera(['user', 'create', '--email', 'b@example.com'], {
+      env: { ...env, TESSERA_ADMIN_PASSWORD: 'short' },
+    });
+    assert.equal(weak.status, 2);
+  });
+
+  it('keys rotate adds a signing key each time; a bad master key exits 1', () => {
+    const env = { TESSERA_DATA_DIR: tempDir() };
+    assert.equal(runTessera(['migrate'], { env }).status, 0);
+    const kids = [1, 2].map(() => {
+      const rotated = runTessera(['keys', 'rotate'], { env });
+      assert.equal(rotated.status, 0, rotated.stderr);
+      return /^new signing key ([A-Za-z0-9_-]{43}) /.exec(rotated.stdout)?.[1];
+    });
+    assert.ok(kids[0] && kids[1] && kids[0] !== kids[1]);
+    const bad = runTessera(['keys', 'rotate'], { env: { ...env, TESSERA_MASTER_KEY: 'abc' } });
+    assert.equal(bad.status, 1);
+    assert.match(bad.stderr, /openssl rand -base64 32/);
   });
 
   it('exits 2 on an unknown command or option', () => {
