@@ -27,6 +27,7 @@ import { type Identity, openIdentity } from './identity/open-identity.ts';
 import { authRoutes } from './identity/routes/auth.ts';
 import { wellKnownRoutes } from './identity/well-known-routes.ts';
 import type { Database } from './storage/open-database.ts';
+import { tenantRoutes } from './tenancy/routes.ts';
 
 export const API_PREFIX = '/api/v1';
 
@@ -64,6 +65,7 @@ const apiV1: FastifyPluginAsync<AppDeps & { events: Events; identity: Identity }
   installGuard(api, identity.guard);
   await api.register(authRoutes, { auth: identity.auth });
   await api.register(apiKeyRoutes, { apiKeys: identity.apiKeys });
+  await api.register(tenantRoutes, { identity, db: deps.db, config: deps.config });
   await api.register(eventRoutes, { events: deps.events, config: deps.config });
 };
 

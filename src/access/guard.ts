@@ -37,7 +37,9 @@ export function installGuard(app: FastifyInstance, deps: GuardDeps): void {
       throw new Error(`route ${route.method} ${route.url} declares no access (config.access)`);
     }
   });
-  app.addHook('preHandler', async (request) => {
+  // Before schema validation: a caller without valid credentials gets 401/403, never a
+  // 400 that describes the route's schema.
+  app.addHook('preValidation', async (request) => {
     const access = request.routeOptions.config.access;
     if (access === 'public') return;
     const principal = await authenticate(request, deps, now());
@@ -62,26 +64,20 @@ async function authenticate(
   deps: GuardDeps,
   at: number,
 ): Promise<Principal> {
-  const credential = credentialOf(request);
-  if (credential === undefined) {
+  const apiKey = request.headers['x-api-key'];
+  // X-API-Key carries API keys only; a token sent there is refused, not accepted.
+  if (typeof apiKey === 'string' && apiKey !== '') return byApiKey(apiKey, deps, at);
+  const bearer = /^Bearer +(\S+)\s*$/i.exec(request.headers.authorization ?? '')?.[1];
+  if (bearer === undefined) {
     throw new TesseraError(
       HttpErrors.unauthorized,
       'Send an access token (Authorization: Bearer) or an API key (X-API-Key).',
-      {
-        headers: WWW_AUTHENTICATE,
-      },
+      { headers: WWW_AUTHENTICATE },
     );
   }
-  return credential.startsWith(API_KEY_PREFIX)
-    ? byApiKey(credential, deps, at)
-    : byAccessToken(credential, deps, at);
-}
-
-function credentialOf(request: FastifyRequest): string | undefined {
-  const apiKey = request.headers['x-api-key'];
-  if (typeof apiKey === 'string' && apiKey !== '') return apiKey;
-  const match = /^Bearer +(\S+)\s*$/i.exec(request.headers.authorization ?? '');
-  return match?.[1];
+  return bearer.startsWith(API_KEY_PREFIX)
+    ? byApiKey(bearer, deps, at)
+    : byAccessToken(bearer, deps, at);
 }
 
 async function byApiKey(secret: string, deps: GuardDeps, at: number): Promise<Principal> {
@@ -128,6 +124,16 @@ async function byAccessToken(token: string, deps: GuardDeps, at: number): Promis
       IdentityErrors.session_revoked,
       'The session of this token has ended; log in again.',
       { headers: WWW_AUTHENTICATE },
+    );
+  }
+  // A deleted tenant's credentials are dead, like an API key's of that tenant.
+  if (session.tenant_status === 'deleted') {
+    throw new TesseraError(
+      IdentityErrors.session_revoked,
+      'The tenant of this session was deleted.',
+      {
+        headers: WWW_AUTHENTICATE,
+      },
     );
   }
   if (session.tenant_status !== 'active') throw suspended(session.tenant_id);

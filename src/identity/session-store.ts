@@ -1,4 +1,5 @@
 import type { Kysely } from 'kysely';
+import { AccessErrors } from '../access/errors.ts';
 import { TesseraError } from '../platform/errors.ts';
 import type { Database } from '../storage/open-database.ts';
 import { IdentityErrors } from './errors.ts';
@@ -144,6 +145,20 @@ export function createSessionStore(
     async rotate(refreshToken) {
       const hash = digestSecret(refreshToken);
       const at = now();
+      // A suspended tenant's refresh is refused before the token is consumed, so the
+      // client can still use it once the tenant is active again (not a "reuse").
+      const owner = await kysely
+        .selectFrom('refresh_tokens')
+        .select('session_id')
+        .where('token_hash', '=', hash)
+        .executeTakeFirst();
+      const owning = owner && (await find(owner.session_id));
+      if (owning?.tenant_status === 'suspended') {
+        throw new TesseraError(
+          AccessErrors.tenant_suspended,
+          `Tenant ${owning.tenant_id} is suspended.`,
+        );
+      }
       // One atomic statement consumes the token: of two concurrent refreshes with the
       // same token exactly one gets the row back.
       const consumed = await kysely

@@ -7,4 +7,5 @@ export const TenancyErrors = defineErrorCodes({
   tenant_protected: { status: 409, title: 'Tenant is protected' },
   invalid_tenant: { status: 400, title: 'Invalid tenant' },
   invalid_roles: { status: 400, title: 'Invalid roles' },
+  membership_not_found: { status: 404, title: 'Membership not found' },
 });

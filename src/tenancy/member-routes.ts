@@ -1,0 +1,113 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
+import type { Principal } from '../access/principal.ts';
+import type { MembershipService } from './membership-service.ts';
+import { KNOWN_ROLES } from './role-names.ts';
+import { TenantIdSchema } from './tenant-json.ts';
+
+const Role = Type.Union(KNOWN_ROLES.map((role) => Type.Literal(role)));
+const MemberFields = {
+  user_id: Type.String(),
+  email: Type.String(),
+  name: Type.Union([Type.String(), Type.Null()]),
+  roles: Type.Array(Type.String()),
+};
+const Empty = Type.Null({ description: 'No content.' });
+const tags = ['tenants'];
+// Platform administrators, or `members:manage` in that tenant: decided by the service.
+const config = { access: 'authenticated' } as const;
+
+/** `/api/v1/tenants/{id}/members`: who belongs to a tenant, with which roles. */
+export const memberRoutes: FastifyPluginAsyncTypebox<{ memberships: MembershipService }> = async (
+  app,
+  { memberships },
+) => {
+  const principalOf = (request: { principal: Principal | null }) => request.principal as Principal;
+
+  app.get(
+    '/tenants/:id/members',
+    {
+      config,
+      schema: {
+        tags,
+        summary: 'List the members of a tenant by user id',
+        params: Type.Object({ id: TenantIdSchema }),
+        querystring: Type.Object(
+          {
+            after: Type.Optional(Type.String({ maxLength: 64 })),
+            limit: Type.Integer({ minimum: 1, maximum: 1000, default: 100 }),
+          },
+          { additionalProperties: false },
+        ),
+        response: {
+          200: Type.Object({
+            members: Type.Array(
+              Type.Object({ ...MemberFields, created_at: Type.String({ format: 'date-time' }) }),
+            ),
+            next_cursor: Type.Union([Type.String(), Type.Null()]),
+          }),
+        },
+      },
+    },
+    async (request) => {
+      const { limit } = request.query;
+      const members = await memberships.list(
+        principalOf(request),
+        request.params.id,
+        request.query,
+      );
+      const last = members.at(-1);
+      return {
+        members: members.map(({ created_ms, ...member }) => ({
+          ...member,
+          created_at: new Date(created_ms).toISOString(),
+        })),
+        next_cursor: last && members.length === limit ? last.user_id : null,
+      };
+    },
+  );
+
+  app.put(
+    '/tenants/:id/members',
+    {
+      config,
+      schema: {
+        tags,
+        summary: 'Give an existing user exactly these roles in the tenant',
+        params: Type.Object({ id: TenantIdSchema }),
+        body: Type.Object(
+          {
+            email: Type.String({ minLength: 3, maxLength: 254 }),
+            roles: Type.Array(Role, { minItems: 1, maxItems: KNOWN_ROLES.length }),
+          },
+          { additionalProperties: false },
+        ),
+        response: { 200: Type.Object(MemberFields) },
+      },
+    },
+    async (request) => {
+      const { email, roles } = request.body;
+      const granted = await memberships.put(principalOf(request), request.params.id, email, roles);
+      const { id, email: normalized, name } = granted.user;
+      return { user_id: id, email: normalized, name, roles: granted.roles };
+    },
+  );
+
+  app.delete(
+    '/tenants/:id/members/:user_id',
+    {
+      config,
+      schema: {
+        tags,
+        summary: 'Remove a user from the tenant; their sessions there lose every role at once',
+        params: Type.Object({ id: TenantIdSchema, user_id: Type.String({ maxLength: 64 }) }),
+        response: { 204: Empty },
+      },
+    },
+    async (request, reply) => {
+      const { id, user_id } = request.params;
+      await memberships.remove(principalOf(request), id, user_id);
+      return reply.code(204).send(null);
+    },
+  );
+};

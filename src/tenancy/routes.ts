@@ -1,0 +1,185 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
+import type { Principal } from '../access/principal.ts';
+import type { Config } from '../config/schema.ts';
+import type { Identity } from '../identity/open-identity.ts';
+import type { DatabaseBase } from '../storage/database.ts';
+import { memberRoutes } from './member-routes.ts';
+import { createMembershipService } from './membership-service.ts';
+import { checkTenantAccess } from './tenant-access.ts';
+import { TenantIdSchema, TenantSchema, toTenantJson } from './tenant-json.ts';
+import { createTenantService } from './tenant-service.ts';
+
+export interface TenantRoutesOptions {
+  readonly identity: Pick<Identity, 'tenants' | 'users'>;
+  /** For the changes that must be atomic: a tenant with its first admin, memberships. */
+  readonly db: Pick<DatabaseBase, 'transaction'>;
+  /** `[auth] password_min_length` applies to a first admin who is a new user. */
+  readonly config: Pick<Config, 'auth'>;
+}
+
+const Name = Type.String({ minLength: 1, maxLength: 200 });
+const Plan = Type.String({ pattern: '^[a-z0-9][a-z0-9_-]{0,62}$' });
+const IdParams = Type.Object({ id: TenantIdSchema });
+const Empty = Type.Null({ description: 'No content.' });
+const tags = ['tenants'];
+
+/** `/api/v1/tenants`: tenant administration by platform administrators, and members. */
+export const tenantRoutes: FastifyPluginAsyncTypebox<TenantRoutesOptions> = async (app, opts) => {
+  const service = createTenantService({
+    db: opts.db,
+    tenants: opts.identity.tenants,
+    users: opts.identity.users,
+    passwordMinLength: opts.config.auth.password_min_length,
+  });
+
+  app.post(
+    '/tenants',
+    {
+      config: { access: 'platform:tenants' },
+      schema: {
+        tags,
+        summary: 'Create a tenant, optionally with its first admin',
+        body: Type.Object(
+          {
+            id: TenantIdSchema,
+            name: Name,
+            plan: Plan,
+            admin: Type.Optional(
+              Type.Object(
+                {
+                  email: Type.String({ minLength: 3, maxLength: 254 }),
+                  password: Type.Optional(
+                    Type.String({
+                      maxLength: 1024,
+                      description:
+                        'Required when no user has the email; an existing user keeps their password.',
+                    }),
+                  ),
+                },
+                { additionalProperties: false },
+              ),
+            ),
+          },
+          { additionalProperties: false },
+        ),
+        response: { 201: TenantSchema },
+      },
+    },
+    async (request, reply) => {
+      const { admin, ...tenant } = request.body;
+      return reply.code(201).send(toTenantJson(await service.create(tenant, admin)));
+    },
+  );
+
+  app.get(
+    '/tenants',
+    {
+      config: { access: 'platform:tenants' },
+      schema: {
+        tags,
+        summary: 'List tenants by id',
+        querystring: Type.Object(
+          {
+            after: Type.Optional(Type.String({ maxLength: 63 })),
+            limit: Type.Integer({ minimum: 1, maximum: 1000, default: 100 }),
+            include_deleted: Type.Boolean({ default: false }),
+          },
+          { additionalProperties: false },
+        ),
+        response: {
+          200: Type.Object({
+            tenants: Type.Array(TenantSchema),
+            next_cursor: Type.Union([Type.String(), Type.Null()]),
+          }),
+        },
+      },
+    },
+    async (request) => {
+      const { limit } = request.query;
+      const tenants = await service.list(request.query);
+      const last = tenants.at(-1);
+      return {
+        tenants: tenants.map(toTenantJson),
+        next_cursor: last && tenants.length === limit ? last.id : null,
+      };
+    },
+  );
+
+  app.get(
+    '/tenants/:id',
+    {
+      // Platform administrators, or `tenant:read` in the tenant itself (checked below).
+      config: { access: 'authenticated' },
+      schema: {
+        tags,
+        summary: 'A tenant: any for platform administrators, else the caller’s own',
+        params: IdParams,
+        response: { 200: TenantSchema },
+      },
+    },
+    async (request) => {
+      checkTenantAccess(request.principal as Principal, request.params.id, 'tenant:read');
+      return toTenantJson(await service.get(request.params.id));
+    },
+  );
+
+  app.patch(
+    '/tenants/:id',
+    {
+      config: { access: 'platform:tenants' },
+      schema: {
+        tags,
+        summary: 'Rename a tenant or change its plan',
+        params: IdParams,
+        body: Type.Object(
+          { name: Type.Optional(Name), plan: Type.Optional(Plan) },
+          { additionalProperties: false, minProperties: 1 },
+        ),
+        response: { 200: TenantSchema },
+      },
+    },
+    async (request) => toTenantJson(await service.update(request.params.id, request.body)),
+  );
+
+  app.delete(
+    '/tenants/:id',
+    {
+      config: { access: 'platform:tenants' },
+      schema: {
+        tags,
+        summary: 'Delete a tenant (soft: its id is never reused); its keys and tokens stop working',
+        params: IdParams,
+        response: { 204: Empty },
+      },
+    },
+    async (request, reply) => {
+      await service.remove(request.params.id);
+      return reply.code(204).send(null);
+    },
+  );
+
+  for (const [action, status] of [
+    ['activate', 'active'],
+    ['deactivate', 'suspended'],
+  ] as const) {
+    app.post(
+      `/tenants/:id/${action}`,
+      {
+        config: { access: 'platform:tenants' },
+        schema: {
+          tags,
+          summary:
+            status === 'active'
+              ? 'Reactivate a suspended tenant'
+              : 'Suspend a tenant: its tokens and API keys get 403 tenant_suspended',
+          params: IdParams,
+          response: { 200: TenantSchema },
+        },
+      },
+      async (request) => toTenantJson(await service.setStatus(request.params.id, status)),
+    );
+  }
+
+  await app.register(memberRoutes, { memberships: createMembershipService(opts.db) });
+};

@@ -1,0 +1,70 @@
+import type { TestContext } from 'node:test';
+import { buildTestApp, type TestApp } from '../../test/helpers/app.ts';
+import { apiKeyFor } from '../../test/helpers/auth.ts';
+import { hashPassword } from '../identity/passwords.ts';
+import type { Engine } from '../storage/database.ts';
+
+export interface Reply {
+  readonly status: number;
+  readonly body: Record<string, unknown>;
+}
+
+export type Credential = { key: string } | { token: string } | null;
+
+export interface TenancyTestApp extends TestApp {
+  /** An admin key of the `system` tenant: a platform administrator. */
+  readonly platform: Credential;
+  send(method: string, url: string, as: Credential, payload?: unknown): Promise<Reply>;
+  /** An API key with `role` in `tenant` (created if missing). */
+  keyFor(tenant: string, role?: string): Promise<Credential>;
+  /** A user with this password, created directly in the store. */
+  userWith(email: string, password: string): Promise<string>;
+  /** Logs in through the API; returns the access token as a credential. */
+  login(email: string, password: string, tenantId: string): Promise<Credential>;
+}
+
+/** The app with no default credentials: every request names who it is. */
+export async function tenancyTestApp(t: TestContext, engine: Engine): Promise<TenancyTestApp> {
+  const base = await buildTestApp({}, engine, { actAs: false });
+  t.after(() => base.close());
+  const send: TenancyTestApp['send'] = async (method, url, as, payload) => {
+    const headers: Record<string, string> = {};
+    if (as && 'key' in as) headers['x-api-key'] = as.key;
+    if (as && 'token' in as) headers.authorization = `Bearer ${as.token}`;
+    const response = await base.app.inject({
+      method: method as 'GET',
+      url: `/api/v1${url}`,
+      headers,
+      ...(payload === undefined ? {} : { payload: payload as object }),
+    });
+    return {
+      status: response.statusCode,
+      body: response.body ? (JSON.parse(response.body) as Record<string, unknown>) : {},
+    };
+  };
+  const keyFor = async (tenant: string, role = 'admin') => ({
+    key: await apiKeyFor(base.identity, tenant, role),
+  });
+  return {
+    ...base,
+    platform: await keyFor('system'),
+    send,
+    keyFor,
+    async userWith(email, password) {
+      const user = await base.identity.users.createUser({
+        email,
+        password_hash: await hashPassword(password),
+      });
+      return user.id;
+    },
+    async login(email, password, tenantId) {
+      const reply = await send('POST', '/auth/login', null, {
+        email,
+        password,
+        tenant_id: tenantId,
+      });
+      if (reply.status !== 200) throw new Error(`login failed: ${JSON.stringify(reply.body)}`);
+      return { token: reply.body.access_token as string };
+    },
+  };
+}
