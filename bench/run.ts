@@ -114,6 +114,13 @@ itself.
 
 ${httpAppendTable(httpAppends)}
 
+Every request now authenticates (an API key here): one more database lookup per
+request, which the 64 single-event clients feel most. On SQLite it stays in memory
+and the target holds; on PostgreSQL each lookup is another round trip on the shared
+pool and server CPU, and single-event throughput fell from ~13,800/s (before
+identity, same machine) to the figure above. A per-node cache of credentials with
+invalidation over LISTEN/NOTIFY is the planned fix.
+
 ## Event store: reads
 
 A log of ${READ_EVENTS.toLocaleString('en-US')} events (entities of 100 events, 4 types, plus one entity of
