@@ -1,5 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
+import { IdPageQuery, nextCursor } from '../http/pagination.ts';
 import { validationFailed } from '../http/validation.ts';
 import { TesseraError } from '../platform/errors.ts';
 import type { ApiKeyRecord, ApiKeyStore } from './api-key-store.ts';
@@ -99,13 +100,7 @@ export const apiKeyRoutes: FastifyPluginAsyncTypebox<{ apiKeys: ApiKeyStore }> =
       schema: {
         tags: ['auth'],
         summary: 'List the tenant’s API keys (never their secrets)',
-        querystring: Type.Object(
-          {
-            after: Type.Optional(Type.String({ maxLength: 64 })),
-            limit: Type.Integer({ minimum: 1, maximum: 1000, default: 100 }),
-          },
-          { additionalProperties: false },
-        ),
+        querystring: Type.Object(IdPageQuery, { additionalProperties: false }),
         response: {
           200: Type.Object({
             api_keys: Type.Array(ApiKey),
@@ -117,10 +112,9 @@ export const apiKeyRoutes: FastifyPluginAsyncTypebox<{ apiKeys: ApiKeyStore }> =
     async (request) => {
       const { after, limit } = request.query;
       const keys = await apiKeys.list(request.tenantId, { after, limit });
-      const last = keys.at(-1);
       return {
         api_keys: keys.map(toApiKey),
-        next_cursor: last && keys.length === limit ? last.id : null,
+        next_cursor: nextCursor(keys, limit, (k) => k.id),
       };
     },
   );

@@ -1,6 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import type { Principal } from '../access/principal.ts';
+import { IdPageQuery, nextCursor } from '../http/pagination.ts';
 import type { MembershipService } from './membership-service.ts';
 import { KNOWN_ROLES } from './role-names.ts';
 import { TenantIdSchema } from './tenant-json.ts';
@@ -32,13 +33,7 @@ export const memberRoutes: FastifyPluginAsyncTypebox<{ memberships: MembershipSe
         tags,
         summary: 'List the members of a tenant by user id',
         params: Type.Object({ id: TenantIdSchema }),
-        querystring: Type.Object(
-          {
-            after: Type.Optional(Type.String({ maxLength: 64 })),
-            limit: Type.Integer({ minimum: 1, maximum: 1000, default: 100 }),
-          },
-          { additionalProperties: false },
-        ),
+        querystring: Type.Object(IdPageQuery, { additionalProperties: false }),
         response: {
           200: Type.Object({
             members: Type.Array(
@@ -56,13 +51,12 @@ export const memberRoutes: FastifyPluginAsyncTypebox<{ memberships: MembershipSe
         request.params.id,
         request.query,
       );
-      const last = members.at(-1);
       return {
         members: members.map(({ created_ms, ...member }) => ({
           ...member,
           created_at: new Date(created_ms).toISOString(),
         })),
-        next_cursor: last && members.length === limit ? last.user_id : null,
+        next_cursor: nextCursor(members, limit, (m) => m.user_id),
       };
     },
   );

@@ -2,6 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import type { Principal } from '../access/principal.ts';
 import type { Config } from '../config/schema.ts';
+import { nextCursor } from '../http/pagination.ts';
 import type { Identity } from '../identity/open-identity.ts';
 import type { DatabaseBase } from '../storage/database.ts';
 import { memberRoutes } from './member-routes.ts';
@@ -98,10 +99,9 @@ export const tenantRoutes: FastifyPluginAsyncTypebox<TenantRoutesOptions> = asyn
     async (request) => {
       const { limit } = request.query;
       const tenants = await service.list(request.query);
-      const last = tenants.at(-1);
       return {
         tenants: tenants.map(toTenantJson),
-        next_cursor: last && tenants.length === limit ? last.id : null,
+        next_cursor: nextCursor(tenants, limit, (t) => t.id),
       };
     },
   );

@@ -1,5 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
+import { nextCursor } from '../../http/pagination.ts';
 import type { EventRoutesOptions } from '../routes.ts';
 import { EntityId, EventType, Limit, StoredEventSchema, Timestamp } from '../schemas.ts';
 import { timeParam } from './time-param.ts';
@@ -71,11 +72,10 @@ export const queryRoutes: FastifyPluginAsyncTypebox<EventRoutesOptions> = async 
         order: q.order,
         limit: q.limit,
       });
-      const last = found.at(-1);
       return {
         events: found,
         count: found.length,
-        next_cursor: last && found.length === q.limit ? last.position : null,
+        next_cursor: nextCursor(found, q.limit, (e) => e.position),
       };
     },
   );

@@ -1,5 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
+import { nextCursor } from '../../http/pagination.ts';
 import type { EventRoutesOptions } from '../routes.ts';
 import { EntityId, EventId, Limit, StoredEventSchema, Timestamp } from '../schemas.ts';
 
@@ -110,8 +111,7 @@ export const readRoutes: FastifyPluginAsyncTypebox<EventRoutesOptions> = async (
         after,
         limit,
       });
-      const last = entities.at(-1);
-      return { entities, next_cursor: last && entities.length === limit ? last.entity_id : null };
+      return { entities, next_cursor: nextCursor(entities, limit, (e) => e.entity_id) };
     },
   );
 };

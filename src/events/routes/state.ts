@@ -1,5 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
+import { nextCursor } from '../../http/pagination.ts';
 import type { EventRoutesOptions } from '../routes.ts';
 import { EntityId, Limit, Timestamp } from '../schemas.ts';
 import { timeParam } from './time-param.ts';
@@ -106,8 +107,7 @@ export const stateRoutes: FastifyPluginAsyncTypebox<EventRoutesOptions> = async 
         after_version: after,
         limit,
       });
-      const last = snapshots.at(-1);
-      return { snapshots, next_cursor: last && snapshots.length === limit ? last.version : null };
+      return { snapshots, next_cursor: nextCursor(snapshots, limit, (s) => s.version) };
     },
   );
 
