@@ -66,7 +66,7 @@ const apiV1: FastifyPluginAsync<AppDeps & { events: Events; identity: Identity }
   await api.register(authRoutes, { auth: identity.auth });
   await api.register(apiKeyRoutes, { apiKeys: identity.apiKeys });
   await api.register(tenantRoutes, { identity, db: deps.db, config: deps.config });
-  await api.register(eventRoutes, { events: deps.events, config: deps.config });
+  await api.register(eventRoutes, { events: deps.events });
 };
 
 /**

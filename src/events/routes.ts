@@ -1,5 +1,4 @@
 import type { FastifyPluginAsync } from 'fastify';
-import type { Config } from '../config/schema.ts';
 import type { Events } from './open-events.ts';
 import { appendRoutes } from './routes/append.ts';
 import { queryRoutes } from './routes/query.ts';
@@ -11,7 +10,6 @@ import { subscribeRoutes } from './routes/subscribe.ts';
 
 export interface EventRoutesOptions {
   readonly events: Events;
-  readonly config: Config;
 }
 
 /** Every event store route, one plugin per resource under src/events/routes/. */
