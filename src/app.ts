@@ -8,6 +8,7 @@ import Fastify, {
 } from 'fastify';
 import type { Redis } from 'ioredis';
 import { apiKeyRoutes } from './access/api-key-routes.ts';
+import { watchCredentialChanges } from './access/credential-watcher.ts';
 import { installGuard } from './access/guard.ts';
 import type { Config } from './config/schema.ts';
 import { type Events, openEvents } from './events/open-events.ts';
@@ -123,6 +124,12 @@ export async function buildApp(deps: AppDeps): Promise<TesseraApp> {
   // Accepted appends finish before the database closes.
   if (!deps.events) app.addHook('onClose', () => events.close());
   const identity = deps.identity ?? openIdentity(db, config);
+  if (db.engine === 'postgres' && config.auth.credential_cache_seconds > 0) {
+    const watcher = await watchCredentialChanges(db, identity.credentials, (error) =>
+      app.log.warn({ err: error }, 'credential change listener connection problem'),
+    );
+    app.addHook('onClose', () => watcher.close());
+  }
   await app.register(wellKnownRoutes, { keys: identity.keys, issuer: identity.issuer });
   await app.register(apiV1, { ...deps, events, identity, prefix: API_PREFIX });
   return app;

@@ -1,6 +1,7 @@
 import type { Kysely } from 'kysely';
 import { digestSecret, newId, newSecret } from '../identity/secrets.ts';
 import type { Database } from '../storage/open-database.ts';
+import { type CredentialChanges, IGNORE_CREDENTIAL_CHANGES } from './credential-cache.ts';
 
 interface ApiKeyTables {
   api_keys: {
@@ -76,7 +77,11 @@ const RECORD_COLUMNS = [
   'api_keys.revoked_ms',
 ] as const;
 
-export function createApiKeyStore(db: Database, now: () => number = Date.now): ApiKeyStore {
+export function createApiKeyStore(
+  db: Database,
+  now: () => number = Date.now,
+  changes: CredentialChanges = IGNORE_CREDENTIAL_CHANGES,
+): ApiKeyStore {
   const kysely: Kysely<ApiKeyTables> = db.kysely;
   const touched = new Map<string, number>();
 
@@ -114,6 +119,7 @@ export function createApiKeyStore(db: Database, now: () => number = Date.now): A
         .where('id', '=', id)
         .where('revoked_ms', 'is', null)
         .executeTakeFirst();
+      changes.changed({ kind: 'api_key', id });
       return Number(result.numUpdatedRows) > 0;
     },
     async lookup(secret) {

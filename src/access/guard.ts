@@ -1,9 +1,11 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { HttpErrors } from '../http/errors.ts';
 import { IdentityErrors } from '../identity/errors.ts';
+import { digestSecret } from '../identity/secrets.ts';
 import type { SessionStore } from '../identity/session-store.ts';
 import { TesseraError } from '../platform/errors.ts';
 import { API_KEY_PREFIX, type ApiKeyStore } from './api-key-store.ts';
+import type { CredentialCache } from './credential-cache.ts';
 import { AccessErrors } from './errors.ts';
 import type { Principal } from './principal.ts';
 import { permissionsOf } from './roles.ts';
@@ -20,6 +22,8 @@ export interface GuardDeps {
   readonly verifyAccessToken: (token: string) => Promise<VerifiedAccess>;
   readonly sessions: SessionStore;
   readonly apiKeys: ApiKeyStore;
+  /** Lookups of API keys and sessions go through it. */
+  readonly credentials: CredentialCache;
   readonly now?: () => number;
 }
 
@@ -81,7 +85,17 @@ async function authenticate(
 }
 
 async function byApiKey(secret: string, deps: GuardDeps, at: number): Promise<Principal> {
-  const key = await deps.apiKeys.lookup(secret);
+  // Keyed by digest: the cache holds no secret a heap dump could give away.
+  const key = await deps.credentials.through(
+    `api_key:${digestSecret(secret)}`,
+    () => deps.apiKeys.lookup(secret),
+    (found) => ({
+      tenant: found.tenant_id,
+      user: null,
+      session: null,
+      api_key: found.id,
+    }),
+  );
   if (!key || key.tenant_status === 'deleted') {
     throw new TesseraError(AccessErrors.api_key_invalid, 'The API key is not valid.', {
       headers: WWW_AUTHENTICATE,
@@ -112,7 +126,16 @@ async function byApiKey(secret: string, deps: GuardDeps, at: number): Promise<Pr
 async function byAccessToken(token: string, deps: GuardDeps, at: number): Promise<Principal> {
   const claims = await deps.verifyAccessToken(token);
   // Checked on every request, so logout and revocation take effect at once.
-  const session = await deps.sessions.find(claims.sid);
+  const session = await deps.credentials.through(
+    `session:${claims.sid}`,
+    () => deps.sessions.find(claims.sid),
+    (found) => ({
+      tenant: found.tenant_id,
+      user: found.user_id,
+      session: found.id,
+      api_key: null,
+    }),
+  );
   if (
     !session ||
     session.revoked_ms !== null ||

@@ -200,6 +200,13 @@ const auth = Type.Object(
       maximum: 31_536_000,
       description: 'Lifetime of a session and its refresh tokens.',
     }),
+    credential_cache_seconds: Type.Integer({
+      default: 30,
+      minimum: 0,
+      maximum: 3600,
+      description:
+        'PostgreSQL: how long a node may reuse an API key or session lookup. Changes (revocation, roles, tenant status) reach every node at once through LISTEN/NOTIFY; this only bounds how long one could go unseen if a notification were lost. 0: look up on every request. SQLite never caches.',
+    }),
     issuer: Type.String({
       default: '',
       pattern: '^(|https?://[^\\s]+)$',

@@ -1,4 +1,5 @@
 import { type ApiKeyStore, createApiKeyStore } from '../access/api-key-store.ts';
+import { type CredentialCache, createCredentialCache } from '../access/credential-cache.ts';
 import type { GuardDeps } from '../access/guard.ts';
 import type { Config } from '../config/schema.ts';
 import type { Database } from '../storage/open-database.ts';
@@ -21,6 +22,8 @@ export interface Identity {
   readonly memberships: MembershipStore;
   readonly sessions: SessionStore;
   readonly apiKeys: ApiKeyStore;
+  /** Inactive until a listener hears every node's changes (PostgreSQL; see app.ts). */
+  readonly credentials: CredentialCache;
   readonly auth: AuthService;
   readonly guard: GuardDeps;
 }
@@ -46,23 +49,37 @@ export function openIdentity(
     ttlSeconds: config.auth.access_token_ttl_seconds,
   });
   const users = createUserStore(db);
-  const sessions = createSessionStore(db, config.auth.refresh_token_ttl_seconds);
-  const apiKeys = createApiKeyStore(db);
+  const credentials = createCredentialCache({
+    ttlMs: config.auth.credential_cache_seconds * 1000,
+  });
+  const sessions = createSessionStore(
+    db,
+    config.auth.refresh_token_ttl_seconds,
+    Date.now,
+    credentials,
+  );
+  const apiKeys = createApiKeyStore(db, Date.now, credentials);
   return {
     issuer,
     keys,
     tokens,
     users,
-    tenants: createTenantStore(db),
-    memberships: createMembershipStore(db),
+    tenants: createTenantStore(db, Date.now, credentials),
+    memberships: createMembershipStore(db, Date.now, credentials),
     sessions,
     apiKeys,
+    credentials,
     auth: createAuthService({
       users,
       sessions,
       issueAccessToken: (claims) => tokens.issue(claims),
       auth: config.auth,
     }),
-    guard: { verifyAccessToken: (token) => tokens.verify(token), sessions, apiKeys },
+    guard: {
+      verifyAccessToken: (token) => tokens.verify(token),
+      sessions,
+      apiKeys,
+      credentials,
+    },
   };
 }

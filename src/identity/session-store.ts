@@ -1,4 +1,5 @@
 import type { Kysely } from 'kysely';
+import { type CredentialChanges, IGNORE_CREDENTIAL_CHANGES } from '../access/credential-cache.ts';
 import { AccessErrors } from '../access/errors.ts';
 import { TesseraError } from '../platform/errors.ts';
 import type { Database } from '../storage/open-database.ts';
@@ -59,6 +60,7 @@ export function createSessionStore(
   db: Database,
   ttlSeconds: number,
   now: () => number = Date.now,
+  changes: CredentialChanges = IGNORE_CREDENTIAL_CHANGES,
 ): SessionStore {
   const kysely: Kysely<SessionTables> = db.kysely;
 
@@ -120,6 +122,7 @@ export function createSessionStore(
       .where('id', '=', sessionId)
       .where('revoked_ms', 'is', null)
       .execute();
+    changes.changed({ kind: 'session', id: sessionId });
   }
 
   return {
@@ -209,6 +212,7 @@ export function createSessionStore(
         .where('revoked_ms', 'is', null);
       if (keep !== undefined) query = query.where('id', '<>', keep);
       await query.execute();
+      changes.changed({ kind: 'user', id: userId });
     },
   };
 }

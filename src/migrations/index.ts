@@ -3,9 +3,16 @@ import { tesseraMeta } from './0001-tessera-meta.ts';
 import { events } from './0002-events.ts';
 import { snapshots } from './0003-snapshots.ts';
 import { identity } from './0004-identity.ts';
+import { credentialChanges } from './0005-credential-changes.ts';
 
 /**
  * Every schema change, oldest first. Append only: a landed migration is never edited
  * (the runner refuses a checksum change), a fix is a new migration.
  */
-export const MIGRATIONS: readonly Migration[] = [tesseraMeta, events, snapshots, identity];
+export const MIGRATIONS: readonly Migration[] = [
+  tesseraMeta,
+  events,
+  snapshots,
+  identity,
+  credentialChanges,
+];

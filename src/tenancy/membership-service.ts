@@ -1,3 +1,4 @@
+import type { CredentialChanges } from '../access/credential-cache.ts';
 import { AccessErrors } from '../access/errors.ts';
 import type { Principal } from '../access/principal.ts';
 import { roleWithin } from '../access/roles.ts';
@@ -56,7 +57,11 @@ async function checkTenantExists(
   }
 }
 
-export function createMembershipService(db: Pick<DatabaseBase, 'transaction'>): MembershipService {
+/** `changes` hears of every membership written, once its transaction committed. */
+export function createMembershipService(
+  db: Pick<DatabaseBase, 'transaction'>,
+  changes: CredentialChanges,
+): MembershipService {
   return {
     async list(principal, tenantId, options) {
       checkTenantAccess(principal, tenantId, 'members:manage');
@@ -71,7 +76,7 @@ export function createMembershipService(db: Pick<DatabaseBase, 'transaction'>): 
       checkTenantAccess(principal, tenantId, 'members:manage');
       const wanted = normalizeRoles(roles);
       checkDelegable(principal, wanted);
-      return await db.transaction(async (trx: AnyKysely) => {
+      const granted = await db.transaction(async (trx: AnyKysely) => {
         const { tenants, users, memberships } = storesOn(trx);
         await checkTenantExists(tenants, tenantId);
         const user = await users.findByEmail(email);
@@ -81,6 +86,8 @@ export function createMembershipService(db: Pick<DatabaseBase, 'transaction'>): 
         checkDelegable(principal, (await memberships.rolesOf(tenantId, user.id)) ?? []);
         return { user, roles: await memberships.grant(tenantId, user.id, wanted) };
       });
+      changes.changed({ kind: 'user', id: granted.user.id });
+      return granted;
     },
 
     async remove(principal, tenantId, userId) {
@@ -98,6 +105,7 @@ export function createMembershipService(db: Pick<DatabaseBase, 'transaction'>): 
         checkDelegable(principal, current);
         await memberships.revoke(tenantId, userId);
       });
+      changes.changed({ kind: 'user', id: userId });
     },
   };
 }

@@ -1,4 +1,5 @@
 import type { Kysely } from 'kysely';
+import { type CredentialChanges, IGNORE_CREDENTIAL_CHANGES } from '../access/credential-cache.ts';
 import { IdentityErrors } from '../identity/errors.ts';
 import { TesseraError } from '../platform/errors.ts';
 import type { Database } from '../storage/open-database.ts';
@@ -41,10 +42,15 @@ interface Tables {
   users: { id: string; email: string; name: string | null };
 }
 
-/** One Kysely store for both engines; `db` may be a transaction (`{ kysely: trx }`). */
+/**
+ * One Kysely store for both engines. `db` may be a transaction (`{ kysely: trx }`):
+ * then leave `changes` out and tell them once it commits, as writes here tell
+ * `changes` at once.
+ */
 export function createMembershipStore(
   db: Pick<Database, 'kysely'>,
   now: () => number = Date.now,
+  changes: CredentialChanges = IGNORE_CREDENTIAL_CHANGES,
 ): MembershipStore {
   const kysely: Kysely<Tables> = db.kysely;
 
@@ -81,6 +87,7 @@ export function createMembershipStore(
           conflict.columns(['tenant_id', 'user_id']).doUpdateSet({ roles: json }),
         )
         .execute();
+      changes.changed({ kind: 'user', id: userId });
       return canonical;
     },
 
@@ -90,6 +97,7 @@ export function createMembershipStore(
         .where('tenant_id', '=', tenantId)
         .where('user_id', '=', userId)
         .executeTakeFirst();
+      changes.changed({ kind: 'user', id: userId });
       return result.numDeletedRows > 0n;
     },
 

@@ -12,7 +12,7 @@ import { TenantIdSchema, TenantSchema, toTenantJson } from './tenant-json.ts';
 import { createTenantService } from './tenant-service.ts';
 
 export interface TenantRoutesOptions {
-  readonly identity: Pick<Identity, 'tenants' | 'users'>;
+  readonly identity: Pick<Identity, 'tenants' | 'users' | 'credentials'>;
   /** For the changes that must be atomic: a tenant with its first admin, memberships. */
   readonly db: Pick<DatabaseBase, 'transaction'>;
   /** `[auth] password_min_length` applies to a first admin who is a new user. */
@@ -181,5 +181,7 @@ export const tenantRoutes: FastifyPluginAsyncTypebox<TenantRoutesOptions> = asyn
     );
   }
 
-  await app.register(memberRoutes, { memberships: createMembershipService(opts.db) });
+  await app.register(memberRoutes, {
+    memberships: createMembershipService(opts.db, opts.identity.credentials),
+  });
 };

@@ -1,4 +1,5 @@
 import type { Kysely } from 'kysely';
+import { type CredentialChanges, IGNORE_CREDENTIAL_CHANGES } from '../access/credential-cache.ts';
 import { TesseraError } from '../platform/errors.ts';
 import type { Database } from '../storage/open-database.ts';
 import { isUniqueViolation } from '../storage/unique-violation.ts';
@@ -105,10 +106,15 @@ function checkNotSystem(id: string, action: string): void {
   }
 }
 
-/** One Kysely store for both engines; `db` may be a transaction (`{ kysely: trx }`). */
+/**
+ * One Kysely store for both engines. `db` may be a transaction (`{ kysely: trx }`):
+ * then leave `changes` out and tell them once it commits, as `setStatus` and
+ * `softDelete` tell `changes` at once.
+ */
 export function createTenantStore(
   db: Pick<Database, 'kysely'>,
   now: () => number = Date.now,
+  changes: CredentialChanges = IGNORE_CREDENTIAL_CHANGES,
 ): TenantStore {
   const kysely: Kysely<Tables> = db.kysely;
 
@@ -174,12 +180,15 @@ export function createTenantStore(
 
     async setStatus(id, status) {
       if (status === 'suspended') checkNotSystem(id, 'suspended');
-      return await change(id, { status });
+      const tenant = await change(id, { status });
+      changes.changed({ kind: 'tenant', id });
+      return tenant;
     },
 
     async softDelete(id) {
       checkNotSystem(id, 'deleted');
       await change(id, { deleted_ms: now() });
+      changes.changed({ kind: 'tenant', id });
     },
   };
 }

@@ -79,15 +79,6 @@ export async function startSubscriptionServer(
   };
 }
 
-/** Polls `condition` until it holds: for server-side state no client can observe. */
-export async function until(condition: () => boolean, what: string, tries = 500): Promise<void> {
-  for (let attempt = 0; attempt < tries; attempt++) {
-    if (condition()) return;
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-  throw new Error(`timed out waiting until ${what}`);
-}
-
 /** A subscription server for one test, closed after it. */
 export async function serveSubscriptions(
   t: TestContext,

@@ -6,9 +6,9 @@ import { createSseParser, openSse } from '../../../test/helpers/sse-client.ts';
 import {
   type SubscriptionTestServer,
   startSubscriptionServer,
-  until,
 } from '../../../test/helpers/subscription-server.ts';
 import { testEngines } from '../../../test/helpers/test-database.ts';
+import { until } from '../../../test/helpers/until.ts';
 import { openWs } from '../../../test/helpers/ws-client.ts';
 import type { StoredEvent } from '../model.ts';
 

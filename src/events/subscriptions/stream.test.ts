@@ -3,9 +3,9 @@ import { describe, it } from 'node:test';
 import {
   type SubscriptionTestServer,
   serveSubscriptions,
-  until,
 } from '../../../test/helpers/subscription-server.ts';
 import { testEngines } from '../../../test/helpers/test-database.ts';
+import { until } from '../../../test/helpers/until.ts';
 import { openWs, refusedUpgrade } from '../../../test/helpers/ws-client.ts';
 
 const serve = serveSubscriptions;

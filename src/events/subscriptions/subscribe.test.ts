@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { openSse } from '../../../test/helpers/sse-client.ts';
-import { serveSubscriptions, until } from '../../../test/helpers/subscription-server.ts';
+import { serveSubscriptions } from '../../../test/helpers/subscription-server.ts';
 import { testEngines } from '../../../test/helpers/test-database.ts';
+import { until } from '../../../test/helpers/until.ts';
 
 const serve = serveSubscriptions;
 

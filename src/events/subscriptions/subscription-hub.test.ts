@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it, type TestContext } from 'node:test';
-import { until } from '../../../test/helpers/subscription-server.ts';
 import { openTestDatabase, testEngines } from '../../../test/helpers/test-database.ts';
+import { until } from '../../../test/helpers/until.ts';
 import { defaultConfig } from '../../config/load.ts';
 import { MIGRATIONS } from '../../migrations/index.ts';
 import type { Engine } from '../../storage/database.ts';
