@@ -1,32 +1,102 @@
 import type pg from 'pg';
+import { isUniqueViolation } from '../../storage/unique-violation.ts';
 import type { AppendOutcome, AppendUnit } from '../model.ts';
-import { lookupsFor, planAppend } from '../plan-append.ts';
+import { type AppendState, lookupsFor, planAppend, tenantKey } from '../plan-append.ts';
+import { createEntityVersionCache, type EntityVersionCache } from './entity-version-cache.ts';
 import { beginAndLockLogHead } from './lock-log-head.ts';
 import { readAppendState } from './read-append-state.ts';
 import { writeAppendPlan } from './write-append-plan.ts';
 
+type Lookups = ReturnType<typeof lookupsFor>;
+type Appender = (units: readonly AppendUnit[]) => Promise<AppendOutcome[]>;
+
+/** The guessed versions were not the stored ones: nothing was written. */
+const STALE = Symbol('stale');
+
 /**
- * One transaction on one pooled client: lock the log head, read what the planner
- * needs, let it decide every unit in memory, write its rows. Resolves after COMMIT
- * (durable with PostgreSQL's default synchronous_commit).
+ * Appends on PostgreSQL, one transaction on one pooled client per call: lock the
+ * log head, learn the entities' versions, let the planner decide every unit in
+ * memory, write its rows, commit. Resolves after COMMIT (durable with PostgreSQL's
+ * default synchronous_commit).
+ *
+ * Versions come from what this process last wrote when it knows every entity of the
+ * call (and no client id needs looking up), saving a read in the head lock; the
+ * write then verifies them and the transaction is rolled back if any was wrong, to
+ * be retried on versions read. A refusal (version conflict, duplicate id) is never
+ * decided on a guess.
  */
-export async function appendUnits(
+export function createAppender(pool: pg.Pool): Appender {
+  const known = createEntityVersionCache();
+  return async (units) => {
+    const lookups = lookupsFor(units);
+    const guessed = await appendOnce(pool, units, lookups, known, true);
+    if (guessed !== STALE) return guessed;
+    return (await appendOnce(pool, units, lookups, known, false)) as AppendOutcome[];
+  };
+}
+
+async function appendOnce(
   pool: pg.Pool,
   units: readonly AppendUnit[],
-): Promise<AppendOutcome[]> {
+  lookups: Lookups,
+  known: EntityVersionCache,
+  mayGuess: boolean,
+): Promise<AppendOutcome[] | typeof STALE> {
   const client = await pool.connect();
+  const keys = lookups.entities.map((entity) => tenantKey(entity.tenant_id, entity.entity_id));
+  let guessing = false;
   try {
     const head = await beginAndLockLogHead(client);
-    const state = await readAppendState(client, lookupsFor(units));
-    const plan = planAppend(units, state, head, Date.now());
-    if (plan.rows.length > 0) await writeAppendPlan(client, plan, head);
+    const now = Date.now();
+    const guess = mayGuess ? guessState(lookups, keys, known) : undefined;
+    guessing = guess !== undefined;
+    let state = guess ?? (await readAppendState(client, lookups));
+    let plan = planAppend(units, state, head, now);
+    if (guessing && plan.outcomes.some((outcome) => !outcome.ok)) {
+      guessing = false;
+      state = await readAppendState(client, lookups);
+      plan = planAppend(units, state, head, now);
+    }
+    if (plan.rows.length > 0) {
+      const previous = plan.entities.map(
+        (entity) => state.versions.get(tenantKey(entity.tenant_id, entity.entity_id)) ?? -1,
+      );
+      if (!(await writeAppendPlan(client, plan, head, previous))) {
+        // Under the head lock, versions read cannot be wrong: only a guess can.
+        if (!guessing) throw new Error('entity versions changed under the event log head lock');
+        await rollbackAndRelease(client);
+        known.forget(keys);
+        return STALE;
+      }
+    }
     await client.query('COMMIT');
     client.release();
+    known.remember(plan.entities);
     return plan.outcomes;
   } catch (error) {
     await rollbackAndRelease(client);
+    known.forget(keys);
+    // A guessed version below the stored one collides with a stored event.
+    if (guessing && isUniqueViolation(error)) return STALE;
     throw error;
   }
+}
+
+/** Every entity's version from memory, or undefined when any is unknown. */
+function guessState(
+  lookups: Lookups,
+  keys: readonly string[],
+  known: EntityVersionCache,
+): AppendState | undefined {
+  // Client ids are looked up in the same read, so there is nothing to save.
+  if (lookups.clientIds.length > 0) return undefined;
+  const versions = new Map<string, number>();
+  for (const key of keys) {
+    const version = known.get(key);
+    if (version === undefined) return undefined;
+    versions.set(key, version);
+  }
+  return { versions, existing: new Map() };
 }
 
 /** A client whose ROLLBACK fails is broken: destroy it rather than return it to the pool. */

@@ -1,6 +1,6 @@
 import type { PostgresDatabase } from '../../storage/postgres/open-postgres.ts';
 import type { EventStore } from '../store.ts';
-import { appendUnits } from './append-units.ts';
+import { createAppender } from './append-units.ts';
 import { getEvent } from './get-event.ts';
 import { headPosition } from './head-position.ts';
 import { listEntities } from './list-entities.ts';
@@ -13,7 +13,7 @@ import { stats } from './stats.ts';
 export function createPostgresEventStore(db: PostgresDatabase): EventStore {
   const { pool } = db;
   return {
-    appendUnits: (units) => appendUnits(pool, units),
+    appendUnits: createAppender(pool),
     readStream: (tenantId, entityId, options) => readStream(pool, tenantId, entityId, options),
     getEvent: (tenantId, eventId) => getEvent(pool, tenantId, eventId),
     listEntities: (tenantId, options) => listEntities(pool, tenantId, options),

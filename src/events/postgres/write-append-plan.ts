@@ -29,21 +29,31 @@ const WRITE_PLAN = `WITH appended AS (
   INSERT INTO event_commits (first_position, time_ms) SELECT $19::bigint, $20::bigint WHERE $21::boolean
 ), head AS (
   UPDATE event_log_head SET position = $22::bigint, time_ms = $20::bigint WHERE id = 1
+), unexpected AS (
+  SELECT count(*)::integer AS entities
+    FROM unnest($10::text[], $11::text[], $23::integer[]) AS b(tenant_id, entity_id, version)
+    LEFT JOIN entities e ON e.tenant_id = b.tenant_id AND e.entity_id = b.entity_id
+   WHERE coalesce(e.version, -1) <> b.version
 )
-SELECT pg_notify('${EVENTS_CHANNEL}', $22::bigint::text)`;
+SELECT pg_notify('${EVENTS_CHANNEL}', $22::bigint::text), (SELECT entities FROM unexpected) AS unexpected`;
 
 /**
- * Writes what `planAppend` decided. `event_commits` gets a row only when the commit
- * time moves past the previous head's: a time filter needs just the first position
- * of each distinct time. The notification is delivered only if the transaction commits.
+ * Writes what `planAppend` decided, planned on `previousVersions` (one per entity
+ * of the plan, -1 for none). Every part of the statement reads the state from before
+ * it, so it can tell whether those were the stored versions: if not, it answers
+ * false and the caller must roll back. `event_commits` gets a row only when the
+ * commit time moves past the previous head's: a time filter needs just the first
+ * position of each distinct time. The notification is delivered only if the
+ * transaction commits.
  */
 export async function writeAppendPlan(
   client: pg.PoolClient,
   plan: AppendPlan,
   previous: LogHead,
-): Promise<void> {
+  previousVersions: readonly number[],
+): Promise<boolean> {
   const { rows, entities, types, head } = plan;
-  await client.query({
+  const result = await client.query<{ unexpected: number }>({
     name: 'tessera_events_write_plan',
     text: WRITE_PLAN,
     values: [
@@ -69,6 +79,8 @@ export async function writeAppendPlan(
       head.time_ms,
       head.time_ms > previous.time_ms,
       head.position,
+      previousVersions,
     ],
   });
+  return result.rows[0]?.unexpected === 0;
 }
