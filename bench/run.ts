@@ -96,12 +96,14 @@ validation and the group committer.
 
 ${appendTable(appends)}
 
-Where PostgreSQL stays under 80% of raw at small batches, the cause is a fixed cost
-per commit, not per event: an append takes the log head lock (opening the transaction
-in the same round trip) and reads the entities' versions and any client ids before it
-writes, two round trips the bare INSERT does not make (about 0.35 ms of a ~1.8 ms
-commit of 100 events). They are what makes positions visible in commit order across
-nodes and expected versions exact; at 1,000 events per commit they cost under 10%.
+The store's cost over raw is fixed per commit, not per event, so it shows most at
+100-event batches. On PostgreSQL an append takes the log head lock in the round trip
+that opens its transaction (what makes positions visible in commit order across
+nodes) and updates the bookkeeping tables in its one write statement. It reads the
+entities' versions under the lock only when it cannot plan on the versions it wrote
+last (a new entity, client ids, or a guess another node made stale, which the write
+detects and which is then retried on versions read): that read was about 0.25 ms of
+a ~2.6 ms commit of 100 events.
 
 ## Event store: appends over HTTP
 
@@ -114,12 +116,15 @@ itself.
 
 ${httpAppendTable(httpAppends)}
 
-Every request now authenticates (an API key here): one more database lookup per
-request, which the 64 single-event clients feel most. On SQLite it stays in memory
-and the target holds; on PostgreSQL each lookup is another round trip on the shared
-pool and server CPU, and single-event throughput fell from ~13,800/s (before
-identity, same machine) to the figure above. A per-node cache of credentials with
-invalidation over LISTEN/NOTIFY is the planned fix.
+Every request authenticates (an API key here). On PostgreSQL each node caches
+credential lookups, dropped on any change through LISTEN/NOTIFY (docs/identity.md),
+so a request costs no lookup round trip; on SQLite the lookup runs in process. These
+loads are bound by the 2 cores, which the load generator, the server and (on
+PostgreSQL) the database share: compare them with the bare node:http row of the same
+run, which moves with the machine as much as they do. On SQLite each group commit's
+fsync also blocks the event loop (node:sqlite is synchronous), which is why
+PostgreSQL, whose fsync happens in another process, can serve more single-event
+requests on the same cores.
 
 ## Event store: reads
 
