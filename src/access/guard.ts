@@ -125,7 +125,9 @@ async function byApiKey(secret: string, deps: GuardDeps, at: number): Promise<Pr
 
 async function byAccessToken(token: string, deps: GuardDeps, at: number): Promise<Principal> {
   const claims = await deps.verifyAccessToken(token);
-  // Checked on every request, so logout and revocation take effect at once.
+  // Checked on every request (from the node's cache, which every change to the
+  // session, its user's roles or its tenant empties), so logout and revocation take
+  // effect at once.
   const session = await deps.credentials.through(
     `session:${claims.sid}`,
     () => deps.sessions.find(claims.sid),
