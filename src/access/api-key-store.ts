@@ -56,8 +56,11 @@ export interface ApiKeyStore {
   ): Promise<ApiKeyRecord[]>;
   /** False when the tenant has no such key (or it was revoked already). */
   revoke(tenantId: string, id: string): Promise<boolean>;
-  /** The key a presented secret belongs to, whatever its state; the caller judges it. */
-  lookup(secret: string): Promise<ApiKeyOwner | undefined>;
+  /**
+   * The key whose secret has this digest (`digestSecret`), whatever its state; the
+   * caller judges it. The caller digests once and may key a cache on it too.
+   */
+  lookup(secretDigest: string): Promise<ApiKeyOwner | undefined>;
   /** Records use, at most once a minute per key and process: not a write per request. */
   touch(id: string): Promise<void>;
 }
@@ -122,13 +125,12 @@ export function createApiKeyStore(
       changes.changed({ kind: 'api_key', id });
       return Number(result.numUpdatedRows) > 0;
     },
-    async lookup(secret) {
-      if (!secret.startsWith(API_KEY_PREFIX)) return undefined;
+    async lookup(secretDigest) {
       const row = await kysely
         .selectFrom('api_keys')
         .innerJoin('tenants', 'tenants.id', 'api_keys.tenant_id')
         .select([...RECORD_COLUMNS, 'tenants.status', 'tenants.deleted_ms'])
-        .where('secret_hash', '=', digestSecret(secret))
+        .where('secret_hash', '=', secretDigest)
         .executeTakeFirst();
       if (!row) return undefined;
       const { status, deleted_ms, ...record } = row;

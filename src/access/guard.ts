@@ -4,7 +4,7 @@ import { IdentityErrors } from '../identity/errors.ts';
 import { digestSecret } from '../identity/secrets.ts';
 import type { SessionStore } from '../identity/session-store.ts';
 import { TesseraError } from '../platform/errors.ts';
-import { API_KEY_PREFIX, type ApiKeyStore } from './api-key-store.ts';
+import { API_KEY_PREFIX, type ApiKeyOwner, type ApiKeyStore } from './api-key-store.ts';
 import type { CredentialCache } from './credential-cache.ts';
 import { AccessErrors } from './errors.ts';
 import type { Principal } from './principal.ts';
@@ -84,18 +84,21 @@ async function authenticate(
     : byAccessToken(bearer, deps, at);
 }
 
-async function byApiKey(secret: string, deps: GuardDeps, at: number): Promise<Principal> {
-  // Keyed by digest: the cache holds no secret a heap dump could give away.
-  const key = await deps.credentials.through(
-    `api_key:${digestSecret(secret)}`,
-    () => deps.apiKeys.lookup(secret),
-    (found) => ({
-      tenant: found.tenant_id,
-      user: null,
-      session: null,
-      api_key: found.id,
-    }),
+/** The key a presented secret belongs to (through the node's cache), if it is one of ours. */
+async function findApiKey(secret: string, deps: GuardDeps): Promise<ApiKeyOwner | undefined> {
+  if (!secret.startsWith(API_KEY_PREFIX)) return undefined;
+  // One digest serves the lookup and the cache key: the cache holds no secret a heap
+  // dump could give away.
+  const digest = digestSecret(secret);
+  return deps.credentials.through(
+    `api_key:${digest}`,
+    () => deps.apiKeys.lookup(digest),
+    (found) => ({ tenant: found.tenant_id, user: null, session: null, api_key: found.id }),
   );
+}
+
+async function byApiKey(secret: string, deps: GuardDeps, at: number): Promise<Principal> {
+  const key = await findApiKey(secret, deps);
   if (!key || key.tenant_status === 'deleted') {
     throw new TesseraError(AccessErrors.api_key_invalid, 'The API key is not valid.', {
       headers: WWW_AUTHENTICATE,
