@@ -116,9 +116,9 @@ itself.
 
 ${httpAppendTable(httpAppends)}
 
-Every request authenticates (an API key here). On PostgreSQL each node caches
-credential lookups, dropped on any change through LISTEN/NOTIFY (docs/identity.md),
-so a request costs no lookup round trip; on SQLite the lookup runs in process. These
+Every request authenticates (an API key here). Each node caches credential lookups,
+dropped on any change (docs/identity.md), so a request costs no lookup: on SQLite that
+matters most, since a lookup would wait for the connection behind the group commit. These
 loads are bound by the 2 cores, which the load generator, the server and (on
 PostgreSQL) the database share: compare them with the bare node:http row of the same
 run, which moves with the machine as much as they do. On SQLite each group commit's

@@ -10,6 +10,7 @@ import type { Redis } from 'ioredis';
 import { apiKeyRoutes } from './access/api-key-routes.ts';
 import { watchCredentialChanges } from './access/credential-watcher.ts';
 import { installGuard } from './access/guard.ts';
+import { cacheCredentialsOnSqlite } from './access/sqlite-credential-check.ts';
 import type { Config } from './config/schema.ts';
 import { type Events, openEvents } from './events/open-events.ts';
 import { eventRoutes } from './events/routes.ts';
@@ -124,11 +125,15 @@ export async function buildApp(deps: AppDeps): Promise<TesseraApp> {
   // Accepted appends finish before the database closes.
   if (!deps.events) app.addHook('onClose', () => events.close());
   const identity = deps.identity ?? openIdentity(db, config);
-  if (db.engine === 'postgres' && config.auth.credential_cache_seconds > 0) {
-    const watcher = await watchCredentialChanges(db, identity.credentials, (error) =>
-      app.log.warn({ err: error }, 'credential change listener connection problem'),
-    );
-    app.addHook('onClose', () => watcher.close());
+  if (config.auth.credential_cache_seconds > 0) {
+    if (db.engine === 'postgres') {
+      const watcher = await watchCredentialChanges(db, identity.credentials, (error) =>
+        app.log.warn({ err: error }, 'credential change listener connection problem'),
+      );
+      app.addHook('onClose', () => watcher.close());
+    } else {
+      cacheCredentialsOnSqlite(db, identity.credentials);
+    }
   }
   await app.register(wellKnownRoutes, { keys: identity.keys, issuer: identity.issuer });
   await app.register(apiV1, { ...deps, events, identity, prefix: API_PREFIX });

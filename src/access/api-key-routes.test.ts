@@ -6,6 +6,7 @@ import { testEngines } from '../../test/helpers/test-database.ts';
 import { until } from '../../test/helpers/until.ts';
 import { hashPassword } from '../identity/passwords.ts';
 import type { Engine } from '../storage/database.ts';
+import { openDatabase } from '../storage/open-database.ts';
 
 interface Reply {
   readonly status: number;
@@ -203,12 +204,18 @@ for (const engine of testEngines()) {
       assert.equal(Date.parse(String(created.body.expires_at)), Date.parse(expiresAt));
       const key = { apiKey: String(created.body.key) };
       assert.equal((await call(test, key, 'GET', '/stats')).status, 200);
-      await test.db.kysely
-        .updateTable('api_keys')
-        .set({ expires_ms: Date.now() - 1000 })
-        .where('id', '=', String(created.body.id))
-        .execute();
-      // Changed behind the app's back: on PostgreSQL it hears of it through NOTIFY.
+      // Changed behind the app's back, through another connection as the CLI or another
+      // node would: PostgreSQL announces it (NOTIFY), SQLite's data version moves.
+      const outside = await openDatabase(test.config.storage);
+      try {
+        await outside.kysely
+          .updateTable('api_keys')
+          .set({ expires_ms: Date.now() - 1000 })
+          .where('id', '=', String(created.body.id))
+          .execute();
+      } finally {
+        await outside.close();
+      }
       let expired = await call(test, key, 'GET', '/stats');
       await until(async () => {
         expired = await call(test, key, 'GET', '/stats');

@@ -130,6 +130,31 @@ describe('credential cache', () => {
     assert.equal(cache.cache.size, 0);
   });
 
+  it('asks outsideWriteSeen before every lookup and drops everything when it says yes', async () => {
+    const cache = cacheWith();
+    let outsideWrites = 0;
+    let asked = 0;
+    let seen = 0;
+    cache.cache.setActive(true, () => {
+      asked++;
+      const moved = outsideWrites !== seen;
+      seen = outsideWrites;
+      return moved;
+    });
+    await cache.get('s1', session('s1', 'ann'));
+    await cache.get('k1', apiKey('k1'));
+    assert.equal((await cache.get('s1', session('s1', 'later')))?.user, 'ann');
+    outsideWrites++;
+    assert.equal((await cache.get('s1', session('s1', 'later')))?.user, 'later');
+    await cache.get('k1', apiKey('k1'));
+    assert.deepEqual(cache.loads, ['s1', 'k1', 's1', 'k1']);
+    assert.equal(asked, 5);
+    // Turned off (or on again without it), the check is forgotten.
+    cache.cache.setActive(true);
+    await cache.get('s1', session('s1', 'ann'));
+    assert.equal(asked, 5);
+  });
+
   it('a TTL of 0 turns it off', async () => {
     const cache = cacheWith({ ttlMs: 0 });
     await cache.get('s1', session('s1', 'ann'));

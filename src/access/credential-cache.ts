@@ -36,9 +36,12 @@ export interface CredentialCache extends CredentialChanges {
   ): Promise<T | undefined>;
   /**
    * Only a node that hears every change may reuse answers: on while its listener is
-   * connected, off while it is not. Either way everything cached is dropped.
+   * connected, off while it is not. Either way everything cached is dropped. A node
+   * that cannot hear other writers but can tell that one wrote (SQLite: another
+   * process committed to the file) passes `outsideWriteSeen`: it runs before every
+   * lookup, and a true answer drops everything first.
    */
-  setActive(active: boolean): void;
+  setActive(active: boolean, outsideWriteSeen?: () => boolean): void;
   readonly size: number;
 }
 
@@ -52,15 +55,16 @@ interface Entry {
  * Per-node cache of credential lookups (API keys, sessions with their roles), so an
  * authenticated request does not cost a database round trip. Correctness rests on
  * invalidation, not on the TTL: the node's own writes call `changed` after commit,
- * other writers' arrive through the database (LISTEN/NOTIFY). The TTL only bounds
- * how long a change could go unseen if a notification were lost without the
- * connection visibly dropping.
+ * other writers' arrive through the database (PostgreSQL: LISTEN/NOTIFY; SQLite: the
+ * file's data version). The TTL only bounds how long a change could go unseen if a
+ * notification were lost without the connection visibly dropping.
  */
 export function createCredentialCache(options: CredentialCacheOptions): CredentialCache {
   const now = options.now ?? Date.now;
   const maxEntries = options.maxEntries ?? 10_000;
   const entries = new Map<string, Entry>();
   let active = false;
+  let outsideWriteSeen: (() => boolean) | undefined;
   // Bumped by every change: a load that began before a change may have read the old
   // state, so its answer is returned but not kept.
   let generation = 0;
@@ -73,6 +77,7 @@ export function createCredentialCache(options: CredentialCacheOptions): Credenti
   return {
     async through(key, load, ownerOf) {
       if (!active || options.ttlMs <= 0) return load();
+      if (outsideWriteSeen?.()) clear();
       const hit = entries.get(key);
       if (hit && hit.expiresAt > now()) return hit.value as Awaited<ReturnType<typeof load>>;
       const before = generation;
@@ -94,8 +99,9 @@ export function createCredentialCache(options: CredentialCacheOptions): Credenti
         if (entry.owner[change.kind] === change.id) entries.delete(key);
       }
     },
-    setActive(next) {
+    setActive(next, check) {
       active = next;
+      outsideWriteSeen = next ? check : undefined;
       clear();
     },
     get size() {

@@ -205,7 +205,7 @@ const auth = Type.Object(
       minimum: 0,
       maximum: 3600,
       description:
-        'PostgreSQL: how long a node may reuse an API key or session lookup. Changes (revocation, roles, tenant status) reach every node at once through LISTEN/NOTIFY; this only bounds how long one could go unseen if a notification were lost. 0: look up on every request. SQLite never caches.',
+        'How long a node may reuse an API key or session lookup. Changes (revocation, roles, tenant status) take effect at once: PostgreSQL announces them to every node through LISTEN/NOTIFY, and on SQLite a commit by another process empties the cache before the next lookup. This only bounds how long a change could go unseen if a notification were lost. 0: look up on every request.',
     }),
     issuer: Type.String({
       default: '',

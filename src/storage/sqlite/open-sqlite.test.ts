@@ -170,6 +170,25 @@ describe('openSqlite', () => {
     assert.equal(await second, 'got it');
   });
 
+  it('moves dataVersion for another handle’s commits, never for its own', async (t) => {
+    const target = await testStorageConfig('sqlite');
+    const server = await openSqlite(target.storage);
+    const cli = await openSqlite(target.storage);
+    t.after(async () => {
+      await Promise.all([server.close(), cli.close()]);
+      await target.cleanup();
+    });
+    await server.withRaw((raw) => raw.exec('CREATE TABLE t (x INTEGER)'));
+    const start = server.dataVersion();
+    await server.withRawTransaction((raw) => raw.prepare('INSERT INTO t VALUES (1)').run());
+    await sql`INSERT INTO t VALUES (2)`.execute(server.kysely);
+    assert.equal(server.dataVersion(), start, 'own commits leave it alone');
+    await cli.withRawTransaction((raw) => raw.prepare('INSERT INTO t VALUES (3)').run());
+    const afterCli = server.dataVersion();
+    assert.notEqual(afterCli, start, 'another handle’s commit moves it');
+    assert.equal(server.dataVersion(), afterCli, 'and it stays until the next one');
+  });
+
   it('refuses a Date or object parameter instead of binding NULL', async (t) => {
     const db = await open(t);
     await assert.rejects(

@@ -20,6 +20,13 @@ export interface SqliteDatabase extends DatabaseBase {
   withRaw<T>(fn: (raw: DatabaseSync) => T | Promise<T>): Promise<T>;
   /** `withRaw` inside `BEGIN IMMEDIATE` ... `COMMIT` (rolled back if `fn` throws). */
   withRawTransaction<T>(fn: (raw: DatabaseSync) => T | Promise<T>): Promise<T>;
+  /**
+   * A number that changes whenever another connection (another process: the CLI, a
+   * second server) commits to the file, and never for this handle's own commits.
+   * Synchronous and outside the lock, so it costs no wait: read inside a transaction
+   * in progress on this handle, it reports what that transaction began with.
+   */
+  dataVersion(): number;
 }
 
 export const SQLITE_CAPABILITIES: Capabilities = Object.freeze({
@@ -44,6 +51,7 @@ export async function openSqlite(storage: SqliteStorage): Promise<SqliteDatabase
     dialect: new NodeSqliteDialect({ raw, lock, busyTimeoutMs }),
   });
   let closing: Promise<void> | undefined;
+  let dataVersion: ReturnType<DatabaseSync['prepare']> | undefined;
 
   function openRaw(): DatabaseSync {
     if (!raw.isOpen) throw new Error('the SQLite database is closed');
@@ -95,6 +103,10 @@ export async function openSqlite(storage: SqliteStorage): Promise<SqliteDatabase
           throw error;
         }
       }),
+    dataVersion() {
+      dataVersion ??= openRaw().prepare('PRAGMA data_version');
+      return Number(dataVersion.get()?.data_version);
+    },
     ping: (timeoutMs = 2000) =>
       pingWithin(() => withRaw((connection) => connection.prepare('SELECT 1').get()), timeoutMs),
     close() {
