@@ -18,7 +18,10 @@ export function withListeningApp<T>(
     const app = await buildApp({ config: scratch.config, db: scratch.db, identity });
     try {
       // An admin key of the bench tenant: what a service calling Tessera would hold.
-      await identity.tenants.create({ id: TENANT, name: TENANT, plan: 'free' });
+      // Its plan decides its quotas: unlimited by default (a limited plan's preset would
+      // refuse a run's volume); BENCH_PLAN=professional measures the checked path.
+      const plan = process.env.BENCH_PLAN ?? 'unlimited';
+      await identity.tenants.create({ id: TENANT, name: TENANT, plan });
       const { secret } = await identity.apiKeys.create({
         tenant_id: TENANT,
         name: 'bench',

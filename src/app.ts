@@ -10,7 +10,10 @@ import type { Redis } from 'ioredis';
 import { apiKeyRoutes } from './access/api-key-routes.ts';
 import { watchCredentialChanges } from './access/credential-watcher.ts';
 import { installGuard } from './access/guard.ts';
+import { roleRoutes } from './access/role-routes.ts';
 import { cacheCredentialsOnSqlite } from './access/sqlite-credential-check.ts';
+import { auditRoutes } from './audit/audit-routes.ts';
+import { auditDeniedRequests } from './audit/denied-requests.ts';
 import type { Config } from './config/schema.ts';
 import { type Events, openEvents } from './events/open-events.ts';
 import { eventRoutes } from './events/routes.ts';
@@ -27,9 +30,15 @@ import { genRequestId, installRequestId, setRequestIdHeader } from './http/reque
 import { installSecurityHeaders, securityHeadersFor } from './http/security-headers.ts';
 import { type Identity, openIdentity } from './identity/open-identity.ts';
 import { authRoutes } from './identity/routes/auth.ts';
+import { sessionRoutes } from './identity/routes/sessions.ts';
 import { wellKnownRoutes } from './identity/well-known-routes.ts';
 import type { Database } from './storage/open-database.ts';
+import { auditQuotaRefusals } from './tenancy/quota-audit.ts';
+import { quotaRoutes } from './tenancy/quota-routes.ts';
+import { watchQuotaChanges } from './tenancy/quota-watcher.ts';
 import { tenantRoutes } from './tenancy/routes.ts';
+import { teamRoutes } from './tenancy/team-routes.ts';
+import { userRoutes } from './tenancy/user-routes.ts';
 
 export const API_PREFIX = '/api/v1';
 
@@ -65,10 +74,18 @@ const apiV1: FastifyPluginAsync<AppDeps & { events: Events; identity: Identity }
   const { identity } = deps;
   // Before any route: the guard refuses routes that declare no access.
   installGuard(api, identity.guard);
+  auditDeniedRequests(api, identity.audit);
+  auditQuotaRefusals(api, identity.audit);
   await api.register(authRoutes, { auth: identity.auth });
-  await api.register(apiKeyRoutes, { apiKeys: identity.apiKeys });
+  await api.register(sessionRoutes, { identity, db: deps.db });
+  await api.register(apiKeyRoutes, { apiKeys: identity.apiKeyAdmin });
   await api.register(tenantRoutes, { identity, db: deps.db, config: deps.config });
+  await api.register(quotaRoutes, { quotas: identity.quotas });
+  await api.register(userRoutes, { identity, db: deps.db, config: deps.config });
+  await api.register(teamRoutes, { db: deps.db, audit: identity.audit });
+  await api.register(roleRoutes, { identity, db: deps.db });
   await api.register(eventRoutes, { events: deps.events });
+  await api.register(auditRoutes, { events: deps.events.service });
 };
 
 /**
@@ -113,9 +130,11 @@ export async function buildApp(deps: AppDeps): Promise<TesseraApp> {
   await registerOpenApi(app);
   installMetrics(app, config.metrics);
   await app.register(healthRoutes, { db, redis });
+  const identity = deps.identity ?? openIdentity(db, config);
   const events =
     deps.events ??
     (await openEvents(db, config, {
+      quotas: identity.quotas,
       onSnapshotError: (error, entityId) =>
         app.log.error({ err: error, entity_id: entityId }, 'automatic snapshot failed'),
       onNotifierError: (error) => app.log.warn({ err: error }, 'event notifier connection problem'),
@@ -124,7 +143,6 @@ export async function buildApp(deps: AppDeps): Promise<TesseraApp> {
     }));
   // Accepted appends finish before the database closes.
   if (!deps.events) app.addHook('onClose', () => events.close());
-  const identity = deps.identity ?? openIdentity(db, config);
   if (config.auth.credential_cache_seconds > 0) {
     if (db.engine === 'postgres') {
       const watcher = await watchCredentialChanges(db, identity.credentials, (error) =>
@@ -135,6 +153,10 @@ export async function buildApp(deps: AppDeps): Promise<TesseraApp> {
       cacheCredentialsOnSqlite(db, identity.credentials);
     }
   }
+  const quotaWatcher = await watchQuotaChanges(db, identity.quotas, (error) =>
+    app.log.warn({ err: error }, 'quota change listener connection problem'),
+  );
+  app.addHook('onClose', () => quotaWatcher.close());
   await app.register(wellKnownRoutes, { keys: identity.keys, issuer: identity.issuer });
   await app.register(apiV1, { ...deps, events, identity, prefix: API_PREFIX });
   return app;

@@ -238,13 +238,19 @@ for (const engine of testEngines()) {
       ]);
       for (const body of [
         { name: 'bad', role: 'viewer', expires_at: 'tomorrow' },
-        { name: 'bad', role: 'root' },
+        { name: 'bad', role: 'Root!' },
         { name: '', role: 'viewer' },
         { role: 'viewer' },
         { name: 'bad', role: 'viewer', tenant_id: 'globex' },
       ]) {
         assertProblem(await createKey(test, admin, body), 400, 'validation_failed');
       }
+      // Shaped like a role, but neither built in nor one of the tenant's custom roles.
+      assertProblem(
+        await createKey(test, admin, { name: 'bad', role: 'root' }),
+        400,
+        'invalid_roles',
+      );
       assert.deepEqual(await listKeys(test, admin), []);
     });
 

@@ -1,12 +1,10 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { IdPageQuery, nextCursor } from '../http/pagination.ts';
-import { validationFailed } from '../http/validation.ts';
-import { TesseraError } from '../platform/errors.ts';
-import type { ApiKeyRecord, ApiKeyStore } from './api-key-store.ts';
-import { AccessErrors } from './errors.ts';
-import type { Principal } from './principal.ts';
-import { ROLES, roleWithin } from './roles.ts';
+import { actorOf } from './actor.ts';
+import type { ApiKeyService } from './api-key-service.ts';
+import type { ApiKeyRecord } from './api-key-store.ts';
+import { RoleNameSchema } from './role-json.ts';
 
 const ApiKey = Type.Object({
   id: Type.String(),
@@ -38,7 +36,7 @@ const toApiKey = (record: ApiKeyRecord) => ({
 });
 
 /** `/api/v1/auth/api-keys`: keys of the caller's tenant, for machines. */
-export const apiKeyRoutes: FastifyPluginAsyncTypebox<{ apiKeys: ApiKeyStore }> = async (
+export const apiKeyRoutes: FastifyPluginAsyncTypebox<{ apiKeys: ApiKeyService }> = async (
   app,
   { apiKeys },
 ) => {
@@ -52,7 +50,7 @@ export const apiKeyRoutes: FastifyPluginAsyncTypebox<{ apiKeys: ApiKeyStore }> =
         body: Type.Object(
           {
             name: Type.String({ minLength: 1, maxLength: 200 }),
-            role: Type.Union(ROLES.map((role) => Type.Literal(role))),
+            role: RoleNameSchema,
             expires_at: Type.Optional(Type.String({ format: 'date-time' })),
           },
           { additionalProperties: false },
@@ -66,28 +64,11 @@ export const apiKeyRoutes: FastifyPluginAsyncTypebox<{ apiKeys: ApiKeyStore }> =
       },
     },
     async (request, reply) => {
-      const principal = request.principal as Principal;
       const { name, role, expires_at } = request.body;
-      // No escalation through delegation: a key can do at most what its creator can.
-      if (!roleWithin(role, principal.permissions)) {
-        throw new TesseraError(
-          AccessErrors.role_not_delegable,
-          `Your roles do not grant everything the ${role} role does.`,
-          {
-            extensions: { role },
-          },
-        );
-      }
-      const expires = expires_at === undefined ? null : Date.parse(expires_at);
-      if (expires !== null && !(expires > Date.now())) {
-        throw validationFailed([{ path: '/expires_at', message: 'must be a time in the future' }]);
-      }
-      const { record, secret } = await apiKeys.create({
-        tenant_id: principal.tenantId,
+      const { record, secret } = await apiKeys.create(actorOf(request), {
         name,
         role,
-        created_by: principal.userId,
-        expires_ms: expires,
+        expires_ms: expires_at === undefined ? null : Date.parse(expires_at),
       });
       return reply.code(201).send({ ...toApiKey(record), key: secret });
     },
@@ -131,12 +112,7 @@ export const apiKeyRoutes: FastifyPluginAsyncTypebox<{ apiKeys: ApiKeyStore }> =
       },
     },
     async (request, reply) => {
-      if (!(await apiKeys.revoke(request.tenantId, request.params.id))) {
-        throw new TesseraError(
-          AccessErrors.api_key_not_found,
-          'This tenant has no live API key with that id.',
-        );
-      }
+      await apiKeys.revoke(actorOf(request), request.params.id);
       return reply.code(204).send(null);
     },
   );

@@ -17,7 +17,7 @@ interface ApiKeyTables {
     last_used_ms: number | null;
     revoked_ms: number | null;
   };
-  tenants: { id: string; status: string; deleted_ms: number | null };
+  tenants: { id: string; status: string; deleted_ms: number | null; updated_ms: number };
 }
 
 /** What listings show: never the secret, never its digest. */
@@ -63,6 +63,13 @@ export interface ApiKeyStore {
   lookup(secretDigest: string): Promise<ApiKeyOwner | undefined>;
   /** Records use, at most once a minute per key and process: not a write per request. */
   touch(id: string): Promise<void>;
+  /** The tenant's live keys: neither revoked nor expired. */
+  countLive(tenantId: string): Promise<number>;
+  /**
+   * `countLive` with the tenant's row locked until the transaction (`db` must be one)
+   * ends, so concurrent creators of the tenant's keys count one after another.
+   */
+  lockAndCountLive(tenantId: string): Promise<number>;
 }
 
 export const API_KEY_PREFIX = 'tsk_';
@@ -81,12 +88,23 @@ const RECORD_COLUMNS = [
 ] as const;
 
 export function createApiKeyStore(
-  db: Database,
+  db: Pick<Database, 'kysely'>,
   now: () => number = Date.now,
   changes: CredentialChanges = IGNORE_CREDENTIAL_CHANGES,
 ): ApiKeyStore {
   const kysely: Kysely<ApiKeyTables> = db.kysely;
   const touched = new Map<string, number>();
+
+  async function countLive(tenantId: string): Promise<number> {
+    const row = await kysely
+      .selectFrom('api_keys')
+      .select((eb) => eb.fn.countAll<number>().as('live'))
+      .where('tenant_id', '=', tenantId)
+      .where('revoked_ms', 'is', null)
+      .where((eb) => eb.or([eb('expires_ms', 'is', null), eb('expires_ms', '>', now())]))
+      .executeTakeFirstOrThrow();
+    return Number(row.live);
+  }
 
   return {
     async create(key) {
@@ -135,6 +153,18 @@ export function createApiKeyStore(
       if (!row) return undefined;
       const { status, deleted_ms, ...record } = row;
       return { ...record, tenant_status: deleted_ms === null ? status : 'deleted' };
+    },
+    countLive,
+    async lockAndCountLive(tenantId) {
+      // A write that changes nothing takes the row lock on both engines (SQLite holds
+      // the database's write lock anyway); on PostgreSQL a concurrent creator waits
+      // here, and its count, a later statement, then sees the key this one added.
+      await kysely
+        .updateTable('tenants')
+        .set((eb) => ({ updated_ms: eb.ref('updated_ms') }))
+        .where('id', '=', tenantId)
+        .execute();
+      return countLive(tenantId);
     },
     async touch(id) {
       const at = now();

@@ -6,9 +6,9 @@ import type { SessionStore } from '../identity/session-store.ts';
 import { TesseraError } from '../platform/errors.ts';
 import { API_KEY_PREFIX, type ApiKeyOwner, type ApiKeyStore } from './api-key-store.ts';
 import type { CredentialCache } from './credential-cache.ts';
+import type { CustomRoleLookup } from './custom-role-lookup.ts';
 import { AccessErrors } from './errors.ts';
 import type { Principal } from './principal.ts';
-import { permissionsOf } from './roles.ts';
 
 /** The claims the guard needs from a verified access token. */
 export interface VerifiedAccess {
@@ -24,6 +24,8 @@ export interface GuardDeps {
   readonly apiKeys: ApiKeyStore;
   /** Lookups of API keys and sessions go through it. */
   readonly credentials: CredentialCache;
+  /** Tenants' custom roles, consulted only for principals holding one. */
+  readonly customRoles: CustomRoleLookup;
   readonly now?: () => number;
 }
 
@@ -122,7 +124,7 @@ async function byApiKey(secret: string, deps: GuardDeps, at: number): Promise<Pr
     sessionId: null,
     apiKeyId: key.id,
     roles: [key.role],
-    permissions: permissionsOf([key.role], key.tenant_id),
+    permissions: await deps.customRoles.permissionsOf([key.role], key.tenant_id),
   };
 }
 
@@ -146,7 +148,9 @@ async function byAccessToken(token: string, deps: GuardDeps, at: number): Promis
     session.revoked_ms !== null ||
     session.expires_ms <= at ||
     session.user_id !== claims.sub ||
-    session.tenant_id !== claims.tid
+    session.tenant_id !== claims.tid ||
+    // Deactivating a membership revokes its sessions; this holds even if one slipped by.
+    session.membership_status === 'deactivated'
   ) {
     throw new TesseraError(
       IdentityErrors.session_revoked,
@@ -165,6 +169,7 @@ async function byAccessToken(token: string, deps: GuardDeps, at: number): Promis
     );
   }
   if (session.tenant_status !== 'active') throw suspended(session.tenant_id);
+  await deps.sessions.touch(session.id);
   return {
     kind: 'user',
     tenantId: session.tenant_id,
@@ -172,7 +177,7 @@ async function byAccessToken(token: string, deps: GuardDeps, at: number): Promis
     sessionId: session.id,
     apiKeyId: null,
     roles: session.roles,
-    permissions: permissionsOf(session.roles, session.tenant_id),
+    permissions: await deps.customRoles.permissionsOf(session.roles, session.tenant_id),
   };
 }
 

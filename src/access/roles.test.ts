@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
-import { permissionsOf, roleWithin } from './roles.ts';
+import { isCustomRoleName, permissionsOf, roleWithin } from './roles.ts';
 
 it('grants each role its permissions, and platform permissions only to system admins', () => {
   assert.ok(permissionsOf(['admin'], 'acme').has('api_keys:manage'));
@@ -25,4 +25,19 @@ it('lets a role be delegated only by someone holding all it grants', () => {
   assert.equal(roleWithin('viewer', operator), false, 'viewer adds metrics:read');
   assert.equal(roleWithin('admin', permissionsOf(['developer'], 'acme')), false);
   assert.ok(roleWithin('admin', permissionsOf(['admin'], 'acme')));
+});
+
+it('grants custom roles only what their tenant defines, never platform permissions', () => {
+  const custom = new Map([['reader', ['events:read' as const]]]);
+  assert.deepEqual([...permissionsOf(['reader'], 'acme', custom)], ['events:read']);
+  assert.deepEqual([...permissionsOf(['reader'], 'acme')], [], 'unknown without the tenant map');
+  assert.deepEqual([...permissionsOf(['writer'], 'acme', custom)], []);
+  assert.equal(permissionsOf(['reader', 'admin'], 'system', custom).has('platform:backups'), true);
+});
+
+it('tells custom role names from built-in ones and from anything else', () => {
+  for (const name of ['reader', 'ops-2', 'a']) assert.ok(isCustomRoleName(name), name);
+  for (const name of ['admin', 'Reader', 'read_only', '2ops', '', 'x'.repeat(64), 'a"b']) {
+    assert.equal(isCustomRoleName(name), false, name);
+  }
 });

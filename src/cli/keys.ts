@@ -1,10 +1,16 @@
 import type { Command } from 'commander';
+import { CLI_AUDIT_CONTEXT } from '../audit/audit-entry.ts';
+import { createAuditLog } from '../audit/audit-log.ts';
 import { loadConfig } from '../config/load.ts';
 import { loadMasterKey } from '../identity/master-key.ts';
 import { createSigningKeys } from '../identity/signing-keys.ts';
 import { MIGRATIONS } from '../migrations/index.ts';
 import { migrationStatus } from '../storage/migrate.ts';
 import { openDatabase } from '../storage/open-database.ts';
+import { SYSTEM_TENANT_ID } from '../tenancy/role-names.ts';
+import { adminOptions, runAdmin } from './admin-session.ts';
+import { printRows } from './output.ts';
+import { type CliIo, PROCESS_IO } from './user.ts';
 
 export interface RotateOptions {
   /** Configuration file; default ./tessera.toml when present. */
@@ -12,8 +18,27 @@ export interface RotateOptions {
   readonly env?: NodeJS.ProcessEnv;
 }
 
-export function registerKeysCommands(program: Command): void {
+export function registerKeysCommands(program: Command, io: CliIo = PROCESS_IO): void {
   const keys = program.command('keys').description('manage the keys that sign access tokens');
+
+  adminOptions(
+    keys.command('list').description('list the signing keys, newest first (no key material)'),
+  ).action(async (options: { config?: string; json?: boolean }) => {
+    await runAdmin(io, options, async ({ identity }) => {
+      const listed = (await identity.keys.list()).map(({ created_ms, retired_ms, ...key }) => ({
+        ...key,
+        created_at: new Date(created_ms).toISOString(),
+        retired_at: retired_ms === null ? null : new Date(retired_ms).toISOString(),
+      }));
+      printRows(io, options.json, listed, [
+        'kid',
+        'algorithm',
+        'state',
+        'created_at',
+        'retired_at',
+      ]);
+    });
+  });
 
   keys
     .command('rotate')
@@ -23,8 +48,11 @@ export function registerKeysCommands(program: Command): void {
     )
     .option('-c, --config <path>', 'configuration file (default: ./tessera.toml when present)')
     .action(async (options: { config?: string }) => {
-      const { kid, engine, location } = await rotateSigningKey({ config: options.config });
-      process.stdout.write(`new signing key ${kid} (${engine} ${location})\n`);
+      const { kid, engine, location } = await rotateSigningKey({
+        config: options.config,
+        env: io.env,
+      });
+      io.stdout.write(`new signing key ${kid} (${engine} ${location})\n`);
     });
 }
 
@@ -50,7 +78,16 @@ export async function rotateSigningKey(
     const keys = createSigningKeys(db, masterKey, {
       accessTtlSeconds: config.auth.access_token_ttl_seconds,
     });
-    const { kid } = await keys.rotate();
+    const { kid } = await keys.rotate((trx, created) =>
+      createAuditLog(db).inTransaction(trx, CLI_AUDIT_CONTEXT, [
+        {
+          tenant_id: SYSTEM_TENANT_ID,
+          action: 'signing_key.rotated',
+          target: `signing_key:${created}`,
+          outcome: 'success',
+        },
+      ]),
+    );
     return { kid, engine: db.engine, location: db.location };
   } finally {
     await db.close();

@@ -1,5 +1,7 @@
 import { createInterface } from 'node:readline';
 import { type Command, CommanderError } from 'commander';
+import { CLI_AUDIT_CONTEXT } from '../audit/audit-entry.ts';
+import { type AuditLog, createAuditLog } from '../audit/audit-log.ts';
 import { loadConfig } from '../config/load.ts';
 import { IdentityErrors } from '../identity/errors.ts';
 import { checkPasswordPolicy, hashPassword } from '../identity/passwords.ts';
@@ -27,12 +29,17 @@ export interface NewUserRequest {
  * Checks everything before writing, then creates the user and its memberships in one
  * transaction, so a bad tenant or a taken email leaves nothing behind. Throws 400
  * `invalid_email` / `weak_password` / `invalid_tenant` / `invalid_roles`, 409
- * `email_taken`, 404 `tenant_not_found`.
+ * `email_taken`, 404 `tenant_not_found`. With `audit`, records `user.created` by the CLI
+ * in each tenant granted (`system` when none), last in the transaction.
  */
 export async function createUserWithRoles(
   db: Database,
   request: NewUserRequest,
-  options: { readonly passwordMinLength: number; readonly now?: () => number },
+  options: {
+    readonly passwordMinLength: number;
+    readonly now?: () => number;
+    readonly audit?: AuditLog;
+  },
 ): Promise<User> {
   const email = normalizeEmail(request.email);
   const problems = checkPasswordPolicy(request.password, options.passwordMinLength);
@@ -56,6 +63,18 @@ export async function createUserWithRoles(
     });
     const members = createMembershipStore({ kysely: trx }, options.now);
     for (const [tenantId, roles] of grants) await members.grant(tenantId, user.id, roles);
+    const audited = grants.length > 0 ? grants : [[SYSTEM_TENANT_ID, []] as const];
+    await options.audit?.inTransaction(
+      trx,
+      CLI_AUDIT_CONTEXT,
+      audited.map(([tenantId, roles]) => ({
+        tenant_id: tenantId,
+        action: 'user.created',
+        target: `user:${user.id}`,
+        outcome: 'success',
+        details: { email: user.email, roles },
+      })),
+    );
     return user;
   });
 }
@@ -67,7 +86,7 @@ export interface CliIo {
   readonly stderr: { write(text: string): unknown };
 }
 
-const PROCESS_IO: CliIo = {
+export const PROCESS_IO: CliIo = {
   env: process.env,
   stdin: process.stdin,
   stdout: process.stdout,
@@ -125,7 +144,7 @@ export function registerUserCommands(program: Command, io: CliIo = PROCESS_IO): 
         const created = await createUserWithRoles(
           db,
           { email: options.email, name: options.name, password, grants: grantsOf(options) },
-          { passwordMinLength: config.auth.password_min_length },
+          { passwordMinLength: config.auth.password_min_length, audit: createAuditLog(db) },
         );
         io.stdout.write(`${created.id}\n`);
       } catch (error) {

@@ -9,4 +9,5 @@ export const EventErrors = defineErrorCodes({
   snapshot_not_found: { status: 404, title: 'Snapshot not found' },
   event_too_large: { status: 413, title: 'Event too large' },
   batch_too_large: { status: 413, title: 'Batch too large' },
+  entity_reserved: { status: 403, title: 'Entity reserved' },
 });

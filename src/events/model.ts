@@ -45,7 +45,19 @@ export interface EntityAppend {
 export interface AppendUnit {
   readonly tenant_id: string;
   readonly entities: readonly EntityAppend[];
+  /** The tenant's append quotas, checked in the append's transaction; absent: none. */
+  readonly limits?: AppendLimits | undefined;
 }
+
+/** Quotas an append is checked against; 0 means unlimited. */
+export interface AppendLimits {
+  /** Events the tenant may append per UTC day (by commit time). */
+  readonly max_events_per_day: number;
+  /** Bytes of payload and metadata JSON the tenant may store in all. */
+  readonly max_storage_bytes: number;
+}
+
+export type AppendQuota = keyof AppendLimits;
 
 export interface AppendedEvent {
   readonly id: string;
@@ -81,6 +93,16 @@ export type AppendFailure =
       readonly reason: 'duplicate_event_id';
       /** A client id that already exists with different content (or twice in the unit with different content). */
       readonly event_id: string;
+    }
+  | {
+      readonly ok: false;
+      readonly reason: 'quota_exceeded';
+      readonly quota: AppendQuota;
+      readonly limit: number;
+      /** Usage before this unit (events today, or bytes stored). */
+      readonly used: number;
+      /** When the quota's window ends (epoch ms); null for quotas without one (storage). */
+      readonly reset_at_ms: number | null;
     };
 
 export type AppendOutcome = AppendSuccess | AppendFailure;

@@ -4,6 +4,7 @@ import { createLocalNotifier } from './local-notifier.ts';
 import type { LogNotifier } from './log-notifier.ts';
 import { openEventStore } from './open-event-store.ts';
 import { createPgNotifier } from './postgres/pg-notifier.ts';
+import type { EventQuotas } from './quotas.ts';
 import { createEventService, type EventService } from './service.ts';
 import { createSnapshotStore } from './snapshot-store.ts';
 import { createStateService, type StateService } from './state-service.ts';
@@ -21,6 +22,10 @@ export interface Events {
 }
 
 export interface OpenEventsOptions {
+  /** The tenants' quotas (tenancy's); absent: nothing is limited. */
+  readonly quotas?: EventQuotas | undefined;
+  /** The clock of commit times (tests move it across a day). */
+  readonly now?: () => number;
   readonly onSnapshotError?: (error: unknown, entityId: string) => void;
   /** The PostgreSQL notifier lost its connection or a poll failed; it recovers by itself. */
   readonly onNotifierError?: (error: unknown) => void;
@@ -33,7 +38,7 @@ export async function openEvents(
   config: Config,
   options: OpenEventsOptions = {},
 ): Promise<Events> {
-  const store = openEventStore(db);
+  const store = openEventStore(db, { now: options.now });
   const notifier = await openNotifier(db, options);
   const state = createStateService({
     store,
@@ -45,6 +50,7 @@ export async function openEvents(
     store,
     notifier,
     storage: config.storage,
+    quotas: options.quotas,
     afterAppend: state.afterAppend,
   });
   const subscriptions = createSubscriptionHub({

@@ -1,13 +1,20 @@
-import { isDeepStrictEqual } from 'node:util';
+import { checkRetry } from './check-retry.ts';
 import { generatedEventId } from './event-id.ts';
 import type {
   AppendedEvent,
   AppendOutcome,
   AppendUnit,
-  EntityAppend,
   ExpectedVersion,
   NewEvent,
 } from './model.ts';
+import {
+  commitTime,
+  createUsageTracker,
+  dayStart,
+  needsBytes,
+  type TenantUsage,
+  type UsageChange,
+} from './plan-quota.ts';
 import type { EventRecord } from './row-to-event.ts';
 
 /** An event already stored under a client-supplied id, as the engine read it back. */
@@ -50,6 +57,8 @@ export interface AppendState {
   readonly versions: ReadonlyMap<string, number>;
   /** Events stored under the client ids the units carry. */
   readonly existing: ReadonlyMap<string, ExistingEvent>;
+  /** By tenant id: usage of every tenant with a limited unit (see `limitedTenants`). */
+  readonly usage: ReadonlyMap<string, TenantUsage>;
 }
 
 export interface AppendPlan {
@@ -57,6 +66,9 @@ export interface AppendPlan {
   readonly rows: EventRow[];
   readonly entities: EntityChange[];
   readonly types: TypeChange[];
+  /** Increments of the tenants' `quota_usage` counters, for the day `day_start_ms`. */
+  readonly usage: UsageChange[];
+  readonly day_start_ms: number;
   /** The log head after the commit (unchanged when nothing is written). */
   readonly head: { readonly position: number; readonly time_ms: number };
 }
@@ -90,10 +102,10 @@ export function lookupsFor(units: readonly AppendUnit[]) {
 /**
  * Decides every unit of one transaction in memory, in order, from what the engine
  * read: idempotent retries first (a retry after success must not fail on the version
- * it moved), then expected versions, then positions. A later unit sees what an
- * earlier one wrote. Failed units contribute nothing. All events of the commit share
- * one time, never earlier than the previous commit's, so time order follows position
- * order and a time filter can become a position range.
+ * it moved), then expected versions, then quotas, then positions. A later unit sees
+ * what an earlier one wrote. Failed units contribute nothing. All events of the
+ * commit share one time (see `commitTime`), so a time filter can become a position
+ * range.
  */
 export function planAppend(
   units: readonly AppendUnit[],
@@ -105,7 +117,8 @@ export function planAppend(
   // Client ids this transaction writes, checked like stored ones by later units.
   const written = new Map<string, ExistingEvent>();
   const known = (key: string) => state.existing.get(key) ?? written.get(key);
-  const time_ms = Math.max(nowMs, head.time_ms);
+  const time_ms = commitTime(head, nowMs);
+  const usage = createUsageTracker(state.usage, time_ms);
   const rows: EventRow[] = [];
   const entities = new Map<string, EntityChange>();
   const types = new Map<string, TypeChange>();
@@ -116,9 +129,14 @@ export function planAppend(
     if (retry) return retry;
     const conflict = checkVersions(unit, versions);
     if (conflict) return conflict;
+    // Serialised ahead only when a storage limit needs the size; reused for the rows.
+    const texts = needsBytes(unit) ? serializeUnit(unit) : undefined;
+    const refused = usage.check(unit, texts?.bytes ?? 0);
+    if (refused) return refused;
 
     const appended: AppendedEvent[] = [];
     const last_versions: Record<string, number> = {};
+    let unitBytes = 0;
     for (const entity of unit.entities) {
       const key = tenantKey(unit.tenant_id, entity.entity_id);
       let version = versions.get(key) ?? -1;
@@ -126,7 +144,17 @@ export function planAppend(
       for (const event of entity.events) {
         version++;
         position++;
-        const row = toRow(unit.tenant_id, entity.entity_id, event, version, position, time_ms);
+        const at = appended.length * 2;
+        const row = toRow(
+          unit.tenant_id,
+          entity.entity_id,
+          event,
+          version,
+          position,
+          time_ms,
+          texts ? (texts.json[at] as string) : (JSON.stringify(event.payload) ?? 'null'),
+          texts ? (texts.json[at + 1] as string) : JSON.stringify(event.metadata ?? {}),
+        );
         rows.push(row);
         bytes += Buffer.byteLength(row.payload) + Buffer.byteLength(row.metadata);
         const id = event.id ?? generatedEventId(position);
@@ -135,6 +163,7 @@ export function planAppend(
           written.set(tenantKey(unit.tenant_id, event.id), writtenEvent(row, id));
         countType(types, unit.tenant_id, event.event_type);
       }
+      unitBytes += bytes;
       versions.set(key, version);
       last_versions[entity.entity_id] = version;
       const before = entities.get(key);
@@ -147,6 +176,7 @@ export function planAppend(
         bytes: (before?.bytes ?? 0) + bytes,
       });
     }
+    usage.add(unit.tenant_id, appended.length, unitBytes);
     return { ok: true, duplicate: false, events: appended, last_versions };
   });
 
@@ -155,73 +185,26 @@ export function planAppend(
     rows,
     entities: [...entities.values()],
     types: [...types.values()],
+    usage: usage.changes(),
+    day_start_ms: dayStart(time_ms),
     head: rows.length > 0 ? { position, time_ms } : head,
   };
 }
 
-/**
- * A unit whose every event carries an id that already exists with identical content
- * is a retry: it succeeds with the original result. Any other use of an existing id
- * (different content, or only some events already stored) is a conflict, as is an id
- * repeated within the unit.
- */
-function checkRetry(
-  unit: AppendUnit,
-  known: (key: string) => ExistingEvent | undefined,
-): AppendOutcome | undefined {
-  const seen = new Set<string>();
-  const originals: AppendedEvent[] = [];
-  let fresh: string | undefined;
+/** Payload and metadata JSON of every event of the unit, in order, and their size. */
+function serializeUnit(unit: AppendUnit): { json: string[]; bytes: number } {
+  const json: string[] = [];
+  let bytes = 0;
   for (const entity of unit.entities) {
     for (const event of entity.events) {
-      if (event.id === undefined) {
-        fresh ??= '';
-        continue;
-      }
-      if (seen.has(event.id)) return duplicateId(event.id);
-      seen.add(event.id);
-      const stored = known(tenantKey(unit.tenant_id, event.id));
-      if (!stored) {
-        fresh ??= event.id;
-        continue;
-      }
-      if (!sameContent(stored, entity, event)) return duplicateId(event.id);
-      originals.push({
-        id: stored.id,
-        entity_id: stored.entity_id,
-        version: stored.version,
-        position: stored.position,
-      });
+      const payload = JSON.stringify(event.payload) ?? 'null';
+      const metadata = JSON.stringify(event.metadata ?? {});
+      json.push(payload, metadata);
+      bytes += Buffer.byteLength(payload) + Buffer.byteLength(metadata);
     }
   }
-  if (originals.length === 0) return undefined;
-  if (fresh !== undefined) return duplicateId((originals[0] as AppendedEvent).id);
-  const last_versions: Record<string, number> = {};
-  for (const event of originals) {
-    last_versions[event.entity_id] = Math.max(last_versions[event.entity_id] ?? -1, event.version);
-  }
-  return { ok: true, duplicate: true, events: originals, last_versions };
+  return { json, bytes };
 }
-
-function sameContent(stored: ExistingEvent, entity: EntityAppend, event: NewEvent): boolean {
-  return (
-    stored.entity_id === entity.entity_id &&
-    stored.event_type === event.event_type &&
-    isDeepStrictEqual(stored.payload, normalizeJson(event.payload)) &&
-    isDeepStrictEqual(stored.metadata, normalizeJson(event.metadata ?? {}))
-  );
-}
-
-/** What the value looks like after a JSON round trip (the form the store reads back). */
-function normalizeJson(value: unknown): unknown {
-  return JSON.parse(JSON.stringify(value) ?? 'null');
-}
-
-const duplicateId = (event_id: string): AppendOutcome => ({
-  ok: false,
-  reason: 'duplicate_event_id',
-  event_id,
-});
 
 function checkVersions(
   unit: AppendUnit,
@@ -261,6 +244,8 @@ function toRow(
   version: number,
   position: number,
   time_ms: number,
+  payload: string,
+  metadata: string,
 ): EventRow {
   return {
     position,
@@ -269,8 +254,8 @@ function toRow(
     version,
     event_type: event.event_type,
     time_ms,
-    payload: JSON.stringify(event.payload) ?? 'null',
-    metadata: JSON.stringify(event.metadata ?? {}),
+    payload,
+    metadata,
     client_id: event.id ?? null,
   };
 }

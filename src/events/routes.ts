@@ -14,6 +14,14 @@ export interface EventRoutesOptions {
 
 /** Every event store route, one plugin per resource under src/events/routes/. */
 export const eventRoutes: FastifyPluginAsync<EventRoutesOptions> = async (app, options) => {
+  // Every read of the tenant's events counts toward its queries-per-hour quota: a
+  // query, an entity's events or state, an event, a listing, stats, and opening a
+  // subscription (once, not per event delivered). After validation, so a malformed
+  // request costs nothing; before the handler, so a refused one reads nothing.
+  app.addHook('preHandler', async (request) => {
+    if (request.routeOptions.config.access !== 'events:read') return;
+    await options.events.service.countQuery(request.tenantId);
+  });
   for (const routes of [
     appendRoutes,
     readRoutes,

@@ -16,6 +16,7 @@ import type {
   ReadStreamOptions,
   StoredEvent,
 } from './model.ts';
+import type { EventQuotas } from './quotas.ts';
 import type { EventStore } from './store.ts';
 
 /** One event of an ingest batch: it names its entity and may carry its own expected version. */
@@ -51,6 +52,8 @@ export interface EventService {
   listEntities(tenantId: string, options: ListEntitiesOptions): Promise<EntitySummary[]>;
   query(tenantId: string, query: EventQuery): Promise<StoredEvent[]>;
   stats(tenantId: string): Promise<EventStats>;
+  /** Counts one read toward the tenant's queries-per-hour quota; throws 429 when used up. */
+  countQuery(tenantId: string): Promise<void>;
   /** Waits for every append accepted so far to settle (shutdown). */
   drain(): Promise<void>;
 }
@@ -59,6 +62,8 @@ export interface EventServiceDeps {
   readonly store: EventStore;
   readonly notifier: LogNotifier;
   readonly storage: Pick<Config['storage'], 'max_event_bytes' | 'max_batch_events'>;
+  /** The tenants' quotas; absent: nothing is limited. */
+  readonly quotas?: EventQuotas | undefined;
   /** Runs after every append that wrote events (automatic snapshots). Must not throw. */
   readonly afterAppend?: ((tenantId: string, success: AppendSuccess) => Promise<void>) | undefined;
 }
@@ -80,8 +85,12 @@ export function createEventService(deps: EventServiceDeps): EventService {
     tenantId: string,
     entities: readonly EntityAppend[],
   ): Promise<AppendSuccess> {
-    const outcome = await committer.submit({ tenant_id: tenantId, entities });
+    const limits = await deps.quotas?.appendLimits(tenantId);
+    const outcome = await committer.submit({ tenant_id: tenantId, entities, limits });
     if (!outcome.ok) {
+      if (outcome.reason === 'quota_exceeded') {
+        throw (deps.quotas as EventQuotas).appendRefused(tenantId, outcome);
+      }
       if (outcome.reason === 'duplicate_event_id') {
         throw new TesseraError(
           EventErrors.duplicate_event_id,
@@ -109,12 +118,14 @@ export function createEventService(deps: EventServiceDeps): EventService {
     store,
     notifier,
     appendToEntity(tenantId, entityId, events, expected, pathOf) {
+      checkWritable(entityId, undefined);
       const normalized = normalizeEvents(events, storage, pathOf);
       return append(tenantId, [
         { entity_id: entityId, expected_version: expected, events: normalized },
       ]);
     },
     ingest(tenantId, events, pathOf) {
+      for (const [index, event] of events.entries()) checkWritable(event.entity_id, index);
       const normalized = normalizeEvents(events, storage, pathOf);
       return append(
         tenantId,
@@ -135,6 +146,7 @@ export function createEventService(deps: EventServiceDeps): EventService {
     listEntities: (tenantId, options) => store.listEntities(tenantId, options),
     query: (tenantId, query) => store.query(tenantId, query),
     stats: (tenantId) => store.stats(tenantId),
+    countQuery: async (tenantId) => deps.quotas?.countQuery(tenantId),
     drain: () => committer.drain(),
   };
 }
@@ -142,4 +154,17 @@ export function createEventService(deps: EventServiceDeps): EventService {
 function stripRouting(event: IngestEvent): NewEvent {
   const { id, event_type, payload, metadata } = event;
   return { id, event_type, payload, metadata };
+}
+
+/**
+ * Entities whose id starts with `$` are written by Tessera itself (`$audit`, the
+ * audit trail): clients may read them, never append to them.
+ */
+function checkWritable(entityId: string, index: number | undefined): void {
+  if (!entityId.startsWith('$')) return;
+  throw new TesseraError(
+    EventErrors.entity_reserved,
+    `Entity ${JSON.stringify(entityId)} is written by Tessera itself: ids starting with $ are reserved.`,
+    { extensions: { entity_id: entityId, ...(index === undefined ? {} : { index }) } },
+  );
 }

@@ -15,6 +15,11 @@ export interface LogFilter {
   readonly event_types?: readonly string[] | undefined;
 }
 
+export interface EventStoreOptions {
+  /** The clock of commit times, and so of the day an append counts toward (tests move it). */
+  readonly now?: (() => number) | undefined;
+}
+
 /**
  * The event store contract: one implementation per engine (store.sqlite.ts,
  * store.postgres.ts), both passing store.contract.ts. Every read takes the tenant
@@ -30,8 +35,11 @@ export interface EventStore {
    * while the others commit. Units are applied in array order, so a later unit sees
    * the versions written by an earlier one in the same call. A unit whose events
    * all exist with identical content succeeds with `duplicate: true` and writes
-   * nothing. Resolves only after the transaction is durable; rejects (writing
-   * nothing at all) only on an unexpected database error.
+   * nothing. A unit carrying `limits` is checked against its tenant's usage, read
+   * in the same transaction, and fails alone with `quota_exceeded` when it would go
+   * over; every written unit adds to its tenant's usage counters in that transaction.
+   * Resolves only after the transaction is durable; rejects (writing nothing at all)
+   * only on an unexpected database error.
    */
   appendUnits(units: readonly AppendUnit[]): Promise<AppendOutcome[]>;
 

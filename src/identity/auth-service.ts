@@ -1,8 +1,13 @@
 import { AccessErrors } from '../access/errors.ts';
 import type { Principal } from '../access/principal.ts';
+import { SYSTEM_TENANT } from '../access/roles.ts';
+import type { AuditContext } from '../audit/audit-entry.ts';
+import type { AuditLog } from '../audit/audit-log.ts';
 import type { Config } from '../config/schema.ts';
 import { HttpErrors } from '../http/errors.ts';
 import { TesseraError } from '../platform/errors.ts';
+import type { AnyKysely, DatabaseBase } from '../storage/database.ts';
+import { createAuthAudit } from './auth-audit.ts';
 import { IdentityErrors } from './errors.ts';
 import {
   burnPasswordCheck,
@@ -11,7 +16,7 @@ import {
   verifyPassword,
 } from './passwords.ts';
 import type { SessionStore } from './session-store.ts';
-import type { User, UserMembership, UserStore } from './user-store.ts';
+import { createUserStore, type User, type UserMembership, type UserStore } from './user-store.ts';
 
 /** What a successful login or refresh answers (RFC 6749 §5.1 names). */
 export interface TokenSet {
@@ -37,6 +42,11 @@ export interface AuthServiceDeps {
   readonly sessions: SessionStore;
   readonly issueAccessToken: IssueAccessToken;
   readonly auth: Pick<Config['auth'], 'registration' | 'password_min_length'>;
+  /** For changes that span stores: a password with its sessions, a sign-up with its audit event. */
+  readonly db: Pick<DatabaseBase, 'transaction'>;
+  readonly audit: AuditLog;
+  /** Whether a tenant of this id exists (where a failed login naming it is recorded). */
+  readonly tenantExists: (id: string) => Promise<boolean>;
 }
 
 export interface Me {
@@ -48,6 +58,7 @@ export interface Me {
 
 export function createAuthService(deps: AuthServiceDeps) {
   const { users, sessions } = deps;
+  const audits = createAuthAudit(deps.audit, deps.tenantExists);
 
   async function tokens(
     userId: string,
@@ -85,32 +96,53 @@ export function createAuthService(deps: AuthServiceDeps) {
      * the same argon2 work, so a stranger learns nothing about which accounts exist.
      * Only a caller who proved the password learns about its tenants.
      */
-    async login(input: {
-      email: string;
-      password: string;
-      tenant_id?: string | undefined;
-    }): Promise<TokenSet> {
+    async login(
+      input: {
+        email: string;
+        password: string;
+        tenant_id?: string | undefined;
+      },
+      context: AuditContext,
+    ): Promise<TokenSet> {
       const found = await users.findCredentials(input.email);
       const valid = found?.password_hash
         ? await verifyPassword(found.password_hash, input.password)
         : await burnPasswordCheck(input.password);
-      if (!found || !valid || found.user.status !== 'active') throw invalidCredentials();
-      const membership = chooseMembership(
-        await users.listMembershipsOfUser(found.user.id),
-        input.tenant_id,
-      );
-      if (membership.tenant_status !== 'active') {
-        throw new TesseraError(
-          AccessErrors.tenant_suspended,
-          `Tenant ${membership.tenant_id} is suspended.`,
+      const memberships = found ? await users.listMembershipsOfUser(found.user.id) : [];
+      const known = found && { user_id: found.user.id, memberships };
+      try {
+        if (!found || !valid || found.user.status !== 'active') throw invalidCredentials();
+        const membership = chooseMembership(memberships, input.tenant_id);
+        if (membership.tenant_status !== 'active') {
+          throw new TesseraError(
+            AccessErrors.tenant_suspended,
+            `Tenant ${membership.tenant_id} is suspended.`,
+          );
+        }
+        const started = await sessions.start(
+          found.user.id,
+          membership.tenant_id,
+          context,
+          audits.loggedIn(context),
         );
+        return await tokens(found.user.id, membership.tenant_id, membership.roles, started);
+      } catch (error) {
+        if (error instanceof TesseraError && error.status < 500) {
+          await audits.loginFailed(context, input, known, error.code);
+        }
+        throw error;
       }
-      const started = await sessions.start(found.user.id, membership.tenant_id);
-      return tokens(found.user.id, membership.tenant_id, membership.roles, started);
     },
 
-    async refresh(refreshToken: string): Promise<TokenSet> {
-      const { session, refresh_token } = await sessions.rotate(refreshToken);
+    async refresh(refreshToken: string, context: AuditContext): Promise<TokenSet> {
+      const { session, refresh_token } = await sessions.rotate(
+        refreshToken,
+        context,
+        audits.sessionEnded(context, 'refresh_token.reused'),
+      );
+      if (session.membership_status === 'deactivated') {
+        throw new TesseraError(IdentityErrors.session_revoked, 'Your membership was deactivated.');
+      }
       if (session.tenant_status !== 'active') {
         throw new TesseraError(
           AccessErrors.tenant_suspended,
@@ -123,9 +155,9 @@ export function createAuthService(deps: AuthServiceDeps) {
       });
     },
 
-    async logout(principal: Principal): Promise<void> {
+    async logout(principal: Principal, context: AuditContext): Promise<void> {
       if (principal.sessionId === null) throw notForApiKeys('log out');
-      await sessions.revoke(principal.sessionId, 'logout');
+      await sessions.revoke(principal.sessionId, 'logout', audits.sessionEnded(context, 'logout'));
     },
 
     async me(principal: Principal): Promise<Me> {
@@ -143,27 +175,52 @@ export function createAuthService(deps: AuthServiceDeps) {
     async changePassword(
       principal: Principal,
       input: { current_password: string; new_password: string },
+      context: AuditContext,
     ): Promise<void> {
       if (principal.userId === null || principal.sessionId === null)
         throw notForApiKeys('change a password');
-      const user = await users.findById(principal.userId);
+      const userId = principal.userId;
+      const user = await users.findById(userId);
       const found = user && (await users.findCredentials(user.email));
       if (
         !found?.password_hash ||
         !(await verifyPassword(found.password_hash, input.current_password))
-      )
+      ) {
+        await deps.audit.record(context, [
+          {
+            ...audits.entry(principal.tenantId, 'password.change_failed', `user:${userId}`),
+            outcome: 'failure',
+          },
+        ]);
         throw invalidCredentials();
+      }
       checkPolicy(input.new_password);
-      await users.setPasswordHash(found.user.id, await hashPassword(input.new_password));
-      await sessions.revokeAllOfUser(found.user.id, 'password_changed', principal.sessionId);
+      const hash = await hashPassword(input.new_password);
+      await sessions.revokeAllOfUser(
+        userId,
+        'password_changed',
+        principal.sessionId,
+        async (trx) => {
+          await createUserStore({ kysely: trx }).setPasswordHash(userId, hash);
+          await deps.audit.inTransaction(trx, context, [
+            audits.entry(principal.tenantId, 'password.changed', `user:${userId}`),
+          ]);
+        },
+      );
     },
 
-    /** Creates an identity with no membership: registration never grants a role. */
-    async register(input: {
-      email: string;
-      password: string;
-      name?: string | undefined;
-    }): Promise<User> {
+    /**
+     * Creates an identity with no membership: registration never grants a role. It
+     * belongs to no tenant yet, so the platform's trail records it.
+     */
+    async register(
+      input: {
+        email: string;
+        password: string;
+        name?: string | undefined;
+      },
+      context: AuditContext,
+    ): Promise<User> {
       if (deps.auth.registration === 'disabled') {
         throw new TesseraError(
           IdentityErrors.registration_disabled,
@@ -177,10 +234,17 @@ export function createAuthService(deps: AuthServiceDeps) {
         );
       }
       checkPolicy(input.password);
-      return users.createUser({
-        email: input.email,
-        name: input.name,
-        password_hash: await hashPassword(input.password),
+      const passwordHash = await hashPassword(input.password);
+      return deps.db.transaction(async (trx: AnyKysely) => {
+        const user = await createUserStore({ kysely: trx }).createUser({
+          email: input.email,
+          name: input.name,
+          password_hash: passwordHash,
+        });
+        await deps.audit.inTransaction(trx, { ...context, actor: user.id, actor_type: 'user' }, [
+          audits.entry(SYSTEM_TENANT, 'user.registered', `user:${user.id}`, { email: user.email }),
+        ]);
+        return user;
       });
     },
   };
@@ -196,8 +260,16 @@ function chooseMembership(
   if (tenantId !== undefined) {
     const named = live.find((m) => m.tenant_id === tenantId);
     if (!named) throw invalidCredentials();
+    if (named.membership_status === 'deactivated') throw membershipDeactivated(tenantId);
     return named;
   }
+  // A deactivated membership does not count: the user logs in to the others.
+  const active = live.filter((m) => m.membership_status === 'active');
+  if (active.length === 0 && live.length > 0) throw membershipDeactivated(undefined);
+  return onlyMembership(active);
+}
+
+function onlyMembership(live: readonly UserMembership[]): UserMembership {
   if (live.length === 0) {
     throw new TesseraError(
       IdentityErrors.membership_required,
@@ -211,6 +283,14 @@ function chooseMembership(
     );
   }
   return live[0] as UserMembership;
+}
+
+/** Only a caller who proved the password gets here, so naming the tenant reveals nothing. */
+function membershipDeactivated(tenantId: string | undefined): TesseraError {
+  return new TesseraError(
+    IdentityErrors.membership_deactivated,
+    `${tenantId === undefined ? 'Every membership of your account' : `Your membership of tenant ${tenantId}`} is deactivated; ask a tenant administrator.`,
+  );
 }
 
 function invalidCredentials(): TesseraError {

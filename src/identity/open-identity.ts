@@ -1,9 +1,13 @@
+import { type ApiKeyService, createApiKeyService } from '../access/api-key-service.ts';
 import { type ApiKeyStore, createApiKeyStore } from '../access/api-key-store.ts';
 import { type CredentialCache, createCredentialCache } from '../access/credential-cache.ts';
+import { createCustomRoleLookup } from '../access/custom-role-lookup.ts';
 import type { GuardDeps } from '../access/guard.ts';
+import { type AuditLog, createAuditLog } from '../audit/audit-log.ts';
 import type { Config } from '../config/schema.ts';
 import type { Database } from '../storage/open-database.ts';
 import { createMembershipStore, type MembershipStore } from '../tenancy/membership-store.ts';
+import { createQuotaService, type QuotaService } from '../tenancy/quota-service.ts';
 import { createTenantStore, type TenantStore } from '../tenancy/tenant-store.ts';
 import { type AccessTokens, createAccessTokens, issuerFor } from './access-token.ts';
 import { type AuthService, createAuthService } from './auth-service.ts';
@@ -26,6 +30,12 @@ export interface Identity {
   readonly credentials: CredentialCache;
   readonly auth: AuthService;
   readonly guard: GuardDeps;
+  /** Every change appends its audit event in its own transaction through this. */
+  readonly audit: AuditLog;
+  /** Tenants' quotas and usage; cached per node (kept fresh by tenancy/quota-watcher.ts). */
+  readonly quotas: QuotaService;
+  /** API key administration (routes and CLI): quota, delegation and audit rules. */
+  readonly apiKeyAdmin: ApiKeyService;
 }
 
 /**
@@ -59,12 +69,15 @@ export function openIdentity(
     credentials,
   );
   const apiKeys = createApiKeyStore(db, Date.now, credentials);
+  const audit = createAuditLog(db);
+  const tenants = createTenantStore(db, Date.now, credentials);
+  const quotas = createQuotaService({ db, audit, countLiveApiKeys: apiKeys.countLive });
   return {
     issuer,
     keys,
     tokens,
     users,
-    tenants: createTenantStore(db, Date.now, credentials),
+    tenants,
     memberships: createMembershipStore(db, Date.now, credentials),
     sessions,
     apiKeys,
@@ -74,12 +87,19 @@ export function openIdentity(
       sessions,
       issueAccessToken: (claims) => tokens.issue(claims),
       auth: config.auth,
+      db,
+      audit,
+      tenantExists: async (id) => (await tenants.get(id)) !== undefined,
     }),
     guard: {
       verifyAccessToken: (token) => tokens.verify(token),
       sessions,
       apiKeys,
       credentials,
+      customRoles: createCustomRoleLookup(db, credentials),
     },
+    audit,
+    quotas,
+    apiKeyAdmin: createApiKeyService({ db, apiKeys, audit, changes: credentials, quotas }),
   };
 }

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it, type TestContext } from 'node:test';
 import { openTestDatabase, testEngines } from '../../test/helpers/test-database.ts';
+import { until } from '../../test/helpers/until.ts';
 import { MIGRATIONS } from '../migrations/index.ts';
 import type { Engine } from '../storage/database.ts';
 import { migrateToLatest } from '../storage/migrate.ts';
@@ -92,5 +93,65 @@ for (const engine of testEngines()) {
       assert.ok((await store.find(b.session_id))?.revoked_ms);
       assert.equal(await store.find('no-such-session'), undefined);
     });
+
+    it('records where a session logs in and refreshes from, and its use at most once a minute', async (t) => {
+      const { db, store, advance } = await setup(t, engine);
+      const row = async (id: string) =>
+        db.kysely
+          .selectFrom('sessions')
+          .select(['last_used_ms', 'ip', 'user_agent', 'created_ms'])
+          .where('id', '=', id)
+          .executeTakeFirstOrThrow();
+      const started = await store.start('u1', 'acme', { ip: '198.51.100.7', user_agent: 'A/1' });
+      const first = await row(started.session_id);
+      assert.deepEqual(
+        { ip: first.ip, user_agent: first.user_agent },
+        { ip: '198.51.100.7', user_agent: 'A/1' },
+      );
+      assert.equal(Number(first.last_used_ms), Number(first.created_ms));
+      advance(30_000);
+      await store.touch(started.session_id);
+      advance(20_000);
+      await store.touch(started.session_id);
+      assert.equal(Number((await row(started.session_id)).last_used_ms), Number(first.created_ms));
+      advance(20_000);
+      await store.touch(started.session_id);
+      assert.equal(
+        Number((await row(started.session_id)).last_used_ms),
+        Number(first.created_ms) + 70_000,
+      );
+      advance(1_000);
+      await store.rotate(started.refresh_token, { ip: '203.0.113.5', user_agent: 'B/2' });
+      const refreshed = await row(started.session_id);
+      assert.deepEqual(
+        { ip: refreshed.ip, user_agent: refreshed.user_agent },
+        { ip: '203.0.113.5', user_agent: 'B/2' },
+      );
+      assert.equal(Number(refreshed.last_used_ms), Number(first.created_ms) + 71_000);
+    });
   });
 }
+
+describe('session store credential announcements (postgres)', () => {
+  it('announces a revocation but not a touch or refresh', async (t) => {
+    if (!testEngines().includes('postgres')) return t.skip('no PostgreSQL configured');
+    const { db, store, advance } = await setup(t, 'postgres');
+    if (db.engine !== 'postgres') throw new Error('expected PostgreSQL');
+    const heard: string[] = [];
+    const listener = await db.pool.connect();
+    try {
+      listener.on('notification', (message) => heard.push(String(message.payload)));
+      await listener.query('LISTEN tessera_credentials');
+      const started = await store.start('u1', 'acme');
+      advance(120_000);
+      await store.touch(started.session_id);
+      await store.rotate(started.refresh_token, { ip: '203.0.113.5', user_agent: 'B/2' });
+      await store.revoke(started.session_id, 'logout');
+      // Notifications arrive in commit order: any from the touch or refresh came first.
+      await until(() => heard.length > 0, 'the revocation is announced');
+      assert.deepEqual(heard, [`session:${started.session_id}`]);
+    } finally {
+      listener.release();
+    }
+  });
+});

@@ -2,20 +2,27 @@ import type { Kysely } from 'kysely';
 import { type CredentialChanges, IGNORE_CREDENTIAL_CHANGES } from '../access/credential-cache.ts';
 import { AccessErrors } from '../access/errors.ts';
 import { TesseraError } from '../platform/errors.ts';
+import type { AnyKysely } from '../storage/database.ts';
 import type { Database } from '../storage/open-database.ts';
 import { IdentityErrors } from './errors.ts';
 import { digestSecret, newId, newSecret } from './secrets.ts';
 
+/** A row of `sessions` (migrations 0004 and 0006). */
+export interface SessionRow {
+  id: string;
+  user_id: string;
+  tenant_id: string;
+  created_ms: number;
+  expires_ms: number;
+  revoked_ms: number | null;
+  revoked_reason: string | null;
+  last_used_ms: number | null;
+  ip: string | null;
+  user_agent: string | null;
+}
+
 interface SessionTables {
-  sessions: {
-    id: string;
-    user_id: string;
-    tenant_id: string;
-    created_ms: number;
-    expires_ms: number;
-    revoked_ms: number | null;
-    revoked_reason: string | null;
-  };
+  sessions: SessionRow;
   refresh_tokens: {
     token_hash: string;
     session_id: string;
@@ -24,7 +31,13 @@ interface SessionTables {
     used_ms: number | null;
   };
   tenants: { id: string; status: string; deleted_ms: number | null };
-  memberships: { tenant_id: string; user_id: string; roles: string };
+  memberships: { tenant_id: string; user_id: string; roles: string; status: string };
+}
+
+/** Where a login or refresh came from, shown in the user's session list. */
+export interface SessionClient {
+  readonly ip: string | null;
+  readonly user_agent: string | null;
 }
 
 export interface SessionRecord {
@@ -37,24 +50,57 @@ export interface SessionRecord {
   readonly tenant_status: string;
   /** The user's roles in that tenant now (a revoked membership: none). */
   readonly roles: readonly string[];
+  /** `active` or `deactivated`; null when the user is no member of the tenant any more. */
+  readonly membership_status: string | null;
 }
+
+/**
+ * Runs last in the transaction of a session change (its audit event), given the
+ * session it concerns; the change commits only if it resolves.
+ */
+export type InSessionChange = (
+  trx: AnyKysely,
+  session: { readonly id: string; readonly tenant_id: string; readonly user_id: string },
+) => Promise<void>;
 
 export interface SessionStore {
   /** A new session and its first refresh token. */
-  start(userId: string, tenantId: string): Promise<{ session_id: string; refresh_token: string }>;
+  start(
+    userId: string,
+    tenantId: string,
+    client?: SessionClient,
+    inTransaction?: InSessionChange,
+  ): Promise<{ session_id: string; refresh_token: string }>;
   /**
    * Consumes a refresh token and issues its successor. A token presented a second
    * time means it was stolen (or the client is broken): the whole session ends
    * (RFC 9700 §4.14.2, refresh token rotation with reuse detection).
    */
-  rotate(refreshToken: string): Promise<{ session: SessionRecord; refresh_token: string }>;
+  rotate(
+    refreshToken: string,
+    client?: SessionClient,
+    onReuse?: InSessionChange,
+  ): Promise<{ session: SessionRecord; refresh_token: string }>;
   find(sessionId: string): Promise<SessionRecord | undefined>;
-  revoke(sessionId: string, reason: string): Promise<void>;
-  /** Every live session of the user except `keep` (a password change keeps the caller's). */
-  revokeAllOfUser(userId: string, reason: string, keep?: string): Promise<void>;
+  revoke(sessionId: string, reason: string, inTransaction?: InSessionChange): Promise<void>;
+  /**
+   * Every live session of the user except `keep` (a password change keeps the
+   * caller's); `inTransaction` runs in the same transaction (the password change itself).
+   */
+  revokeAllOfUser(
+    userId: string,
+    reason: string,
+    keep?: string,
+    inTransaction?: (trx: AnyKysely) => Promise<void>,
+  ): Promise<void>;
+  /** Records use, at most once a minute per session and process: not a write per request. */
+  touch(sessionId: string): Promise<void>;
 }
 
 const REFRESH_PREFIX = 'tsr_';
+const TOUCH_EVERY_MS = 60_000;
+// Sessions are many more than API keys: the throttle forgets the oldest beyond this.
+const TOUCH_MEMORY = 10_000;
 
 export function createSessionStore(
   db: Database,
@@ -63,6 +109,14 @@ export function createSessionStore(
   changes: CredentialChanges = IGNORE_CREDENTIAL_CHANGES,
 ): SessionStore {
   const kysely: Kysely<SessionTables> = db.kysely;
+  const touched = new Map<string, number>();
+
+  /** Notes that `last_used_ms` was written now, so `touch` waits a minute from here. */
+  function noteUse(sessionId: string, at: number): void {
+    touched.delete(sessionId);
+    if (touched.size >= TOUCH_MEMORY) touched.delete(touched.keys().next().value as string);
+    touched.set(sessionId, at);
+  }
 
   async function issueRefresh(
     trx: Kysely<SessionTables>,
@@ -103,6 +157,7 @@ export function createSessionStore(
         'tenants.status',
         'tenants.deleted_ms',
         'memberships.roles',
+        'memberships.status as membership_status',
       ])
       .where('sessions.id', '=', sessionId)
       .executeTakeFirst();
@@ -115,18 +170,27 @@ export function createSessionStore(
     };
   }
 
-  async function revoke(sessionId: string, reason: string): Promise<void> {
-    await kysely
-      .updateTable('sessions')
-      .set({ revoked_ms: now(), revoked_reason: reason })
-      .where('id', '=', sessionId)
-      .where('revoked_ms', 'is', null)
-      .execute();
+  async function revoke(
+    sessionId: string,
+    reason: string,
+    inTransaction?: InSessionChange,
+  ): Promise<void> {
+    await db.transaction(async (trx: Kysely<SessionTables>) => {
+      const ended = await trx
+        .updateTable('sessions')
+        .set({ revoked_ms: now(), revoked_reason: reason })
+        .where('id', '=', sessionId)
+        .where('revoked_ms', 'is', null)
+        .returning(['id', 'tenant_id', 'user_id'])
+        .executeTakeFirst();
+      // Only a session this call ended is recorded: ending it twice changes nothing.
+      if (ended) await inTransaction?.(trx, ended);
+    });
     changes.changed({ kind: 'session', id: sessionId });
   }
 
   return {
-    start(userId, tenantId) {
+    start(userId, tenantId, client, inTransaction) {
       return db.transaction(async (trx: Kysely<SessionTables>) => {
         const id = newId();
         const expires = now() + ttlSeconds * 1000;
@@ -140,12 +204,18 @@ export function createSessionStore(
             expires_ms: expires,
             revoked_ms: null,
             revoked_reason: null,
+            last_used_ms: now(),
+            ip: client?.ip ?? null,
+            user_agent: client?.user_agent ?? null,
           })
           .execute();
-        return { session_id: id, refresh_token: await issueRefresh(trx, id, expires) };
+        noteUse(id, now());
+        const refresh_token = await issueRefresh(trx, id, expires);
+        await inTransaction?.(trx, { id, tenant_id: tenantId, user_id: userId });
+        return { session_id: id, refresh_token };
       });
     },
-    async rotate(refreshToken) {
+    async rotate(refreshToken, client, onReuse) {
       const hash = digestSecret(refreshToken);
       const at = now();
       // A suspended tenant's refresh is refused before the token is consumed, so the
@@ -179,7 +249,7 @@ export function createSessionStore(
           .where('token_hash', '=', hash)
           .executeTakeFirst();
         if (known?.used_ms != null) {
-          await revoke(known.session_id, 'refresh_token_reused');
+          await revoke(known.session_id, 'refresh_token_reused', onReuse);
           throw new TesseraError(
             IdentityErrors.refresh_token_reused,
             'This refresh token was already used; the session has been ended.',
@@ -197,22 +267,46 @@ export function createSessionStore(
           'The session has ended; log in again.',
         );
       }
-      const token = await db.transaction((trx: Kysely<SessionTables>) =>
-        issueRefresh(trx, session.id, session.expires_ms),
-      );
+      const token = await db.transaction(async (trx: Kysely<SessionTables>) => {
+        // Columns no credential trigger watches (migration 0005): nothing is announced.
+        await trx
+          .updateTable('sessions')
+          .set({
+            last_used_ms: at,
+            ...(client && { ip: client.ip, user_agent: client.user_agent }),
+          })
+          .where('id', '=', session.id)
+          .execute();
+        noteUse(session.id, at);
+        return issueRefresh(trx, session.id, session.expires_ms);
+      });
       return { session, refresh_token: token };
     },
     find,
     revoke,
-    async revokeAllOfUser(userId, reason, keep) {
-      let query = kysely
-        .updateTable('sessions')
-        .set({ revoked_ms: now(), revoked_reason: reason })
-        .where('user_id', '=', userId)
-        .where('revoked_ms', 'is', null);
-      if (keep !== undefined) query = query.where('id', '<>', keep);
-      await query.execute();
+    async revokeAllOfUser(userId, reason, keep, inTransaction) {
+      await db.transaction(async (trx: Kysely<SessionTables>) => {
+        let query = trx
+          .updateTable('sessions')
+          .set({ revoked_ms: now(), revoked_reason: reason })
+          .where('user_id', '=', userId)
+          .where('revoked_ms', 'is', null);
+        if (keep !== undefined) query = query.where('id', '<>', keep);
+        await query.execute();
+        await inTransaction?.(trx);
+      });
       changes.changed({ kind: 'user', id: userId });
+    },
+    async touch(sessionId) {
+      const at = now();
+      if (at - (touched.get(sessionId) ?? 0) < TOUCH_EVERY_MS) return;
+      noteUse(sessionId, at);
+      // last_used_ms only: no credential trigger watches it, so no node's cache is emptied.
+      await kysely
+        .updateTable('sessions')
+        .set({ last_used_ms: at })
+        .where('id', '=', sessionId)
+        .execute();
     },
   };
 }

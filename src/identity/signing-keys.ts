@@ -31,14 +31,28 @@ export interface SigningKeysOptions {
 export interface SigningKeys {
   /** Creates the first key unless an unretired one exists; fails when the master key cannot open it. */
   ensureKey(): Promise<{ kid: string; created: boolean }>;
-  /** A new key signs from now on; the previous ones retire but keep verifying their tokens. */
-  rotate(): Promise<{ kid: string }>;
+  /**
+   * A new key signs from now on; the previous ones retire but keep verifying their
+   * tokens. `inTransaction` runs last in the rotation's transaction (its audit event).
+   */
+  rotate(inTransaction?: (trx: AnyKysely, kid: string) => Promise<void>): Promise<{ kid: string }>;
+  /** Every key, newest first, with when it was created and retired: no key material. */
+  list(): Promise<SigningKeySummary[]>;
   /** The newest unretired key, decrypted once and kept in memory. */
   signingKey(): Promise<ActiveSigningKey>;
   /** Every key a live token may be signed with: unretired, or retired within the grace period. */
   publicKeys(): Promise<PublicSigningJwk[]>;
   /** One of `publicKeys()`; an unknown kid reloads from the database (at most once a second). */
   findPublicKey(kid: string): Promise<PublicSigningJwk | undefined>;
+}
+
+export interface SigningKeySummary {
+  readonly kid: string;
+  readonly algorithm: string;
+  readonly created_ms: number;
+  readonly retired_ms: number | null;
+  /** `signing`: the newest, signing new tokens; `verifying`: retired, its tokens may still be live; `expired`: no live token can carry it. */
+  readonly state: 'signing' | 'verifying' | 'expired';
 }
 
 /** Another node's rotation is seen within this long. */
@@ -160,7 +174,7 @@ export function createSigningKeys(
 
   return {
     ensureKey,
-    async rotate() {
+    async rotate(inTransaction) {
       const kid = await db.exclusive(async (trx) => {
         const previous = await newestUnretired(trx);
         // Refuse before writing: a key sealed with the wrong master key would stop every node signing.
@@ -173,10 +187,29 @@ export function createSigningKeys(
           .where('retired_ms', 'is', null)
           .where('kid', '!=', created)
           .execute();
+        await inTransaction?.(trx, created);
         return created;
       });
       forget();
       return { kid };
+    },
+    async list() {
+      const at = now();
+      const rows = await kysely
+        .selectFrom('signing_keys')
+        .select(['kid', 'algorithm', 'created_ms', 'retired_ms'])
+        .orderBy('created_ms', 'desc')
+        .orderBy('kid', 'desc')
+        .execute();
+      return rows.map((row) => ({
+        ...row,
+        state:
+          row.retired_ms === null
+            ? 'signing'
+            : row.retired_ms > at - graceMs
+              ? 'verifying'
+              : 'expired',
+      }));
     },
     async signingKey() {
       let newest = (await keys()).find((key) => key.retired_ms === null);

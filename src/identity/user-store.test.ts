@@ -122,18 +122,26 @@ for (const engine of testEngines()) {
       await tenants.setStatus('globex', 'suspended');
       await tenants.softDelete('initech');
       assert.deepEqual(await users.listMembershipsOfUser(user.id), [
-        { tenant_id: 'acme', roles: ['admin'], tenant_status: 'active', tenant_deleted: false },
+        {
+          tenant_id: 'acme',
+          roles: ['admin'],
+          tenant_status: 'active',
+          tenant_deleted: false,
+          membership_status: 'active',
+        },
         {
           tenant_id: 'globex',
           roles: ['developer', 'viewer'],
           tenant_status: 'suspended',
           tenant_deleted: false,
+          membership_status: 'active',
         },
         {
           tenant_id: 'initech',
           roles: ['operator'],
           tenant_status: 'active',
           tenant_deleted: true,
+          membership_status: 'active',
         },
       ]);
       assert.deepEqual(await users.listMembershipsOfUser('missing'), []);

@@ -30,6 +30,8 @@ export interface UserMembership {
   readonly roles: RoleName[];
   readonly tenant_status: 'active' | 'suspended';
   readonly tenant_deleted: boolean;
+  /** A deactivated membership cannot log in (issue 5). */
+  readonly membership_status: 'active' | 'deactivated';
 }
 
 export interface UserStore {
@@ -58,7 +60,13 @@ interface UserRow {
 
 interface Tables {
   users: UserRow;
-  memberships: { tenant_id: string; user_id: string; roles: string; created_ms: number };
+  memberships: {
+    tenant_id: string;
+    user_id: string;
+    roles: string;
+    created_ms: number;
+    status: 'active' | 'deactivated';
+  };
   tenants: { id: string; status: 'active' | 'suspended'; deleted_ms: number | null };
 }
 
@@ -172,6 +180,7 @@ export function createUserStore(
         .select([
           'memberships.tenant_id',
           'memberships.roles',
+          'memberships.status as membership_status',
           'tenants.status',
           'tenants.deleted_ms',
         ])
@@ -183,6 +192,7 @@ export function createUserStore(
         roles: parseRoles(row.roles),
         tenant_status: row.status,
         tenant_deleted: row.deleted_ms !== null,
+        membership_status: row.membership_status,
       }));
     },
   };

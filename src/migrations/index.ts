@@ -4,6 +4,8 @@ import { events } from './0002-events.ts';
 import { snapshots } from './0003-snapshots.ts';
 import { identity } from './0004-identity.ts';
 import { credentialChanges } from './0005-credential-changes.ts';
+import { organization } from './0006-organization.ts';
+import { quotaUsage } from './0007-quota-usage.ts';
 
 /**
  * Every schema change, oldest first. Append only: a landed migration is never edited
@@ -15,4 +17,6 @@ export const MIGRATIONS: readonly Migration[] = [
   snapshots,
   identity,
   credentialChanges,
+  organization,
+  quotaUsage,
 ];

@@ -8,4 +8,10 @@ export const TenancyErrors = defineErrorCodes({
   invalid_tenant: { status: 400, title: 'Invalid tenant' },
   invalid_roles: { status: 400, title: 'Invalid roles' },
   membership_not_found: { status: 404, title: 'Membership not found' },
+  quota_exceeded: { status: 429, title: 'Quota exceeded' },
+  member_exists: { status: 409, title: 'Already a member' },
+  last_admin: { status: 409, title: 'Last administrator' },
+  team_not_found: { status: 404, title: 'Team not found' },
+  team_name_taken: { status: 409, title: 'Team name taken' },
+  team_member_not_found: { status: 404, title: 'Team member not found' },
 });

@@ -39,11 +39,66 @@ for (const engine of testEngines()) {
       assert.equal(write.status, 403);
 
       assert.equal((await send('DELETE', `/tenants/acme/members/${userId}`, admin)).status, 204);
-      // Sessions read roles live: the removed member's token holds nothing any more.
-      assert.equal((await send('GET', '/stats', token)).status, 403);
+      // Removal ends the member's sessions there at once, as DELETE /users/{id} does.
+      const after = await send('GET', '/stats', token);
+      assert.equal(after.status, 401);
+      assert.equal(after.body.code, 'session_revoked');
       const again = await send('DELETE', `/tenants/acme/members/${userId}`, admin);
       assert.equal(again.status, 404);
       assert.equal(again.body.code, 'membership_not_found');
+    });
+
+    it('keeps the last active admin, and audits every membership change', async (t) => {
+      const { send, keyFor, userWith, platform } = await tenancyTestApp(t, engine);
+      await keyFor('acme');
+      const bossId = await userWith('boss@example.com', 'boss password');
+      const boss = { email: 'boss@example.com', roles: ['admin'] };
+      assert.equal((await send('PUT', '/tenants/acme/members', platform, boss)).status, 200);
+      const demote = await send('PUT', '/tenants/acme/members', platform, {
+        ...boss,
+        roles: ['viewer'],
+      });
+      assert.equal(demote.status, 409);
+      assert.equal(demote.body.code, 'last_admin');
+      const removed = await send('DELETE', `/tenants/acme/members/${bossId}`, platform);
+      assert.equal(removed.status, 409);
+      assert.equal(removed.body.code, 'last_admin');
+
+      const vicId = await userWith('vic@example.com', 'viewer password');
+      assert.equal((await send('PUT', '/tenants/acme/members', platform, viewer)).status, 200);
+      const promoted = await send('PUT', '/tenants/acme/members', platform, {
+        ...viewer,
+        roles: ['admin'],
+      });
+      assert.equal(promoted.status, 200);
+      assert.equal(
+        (await send('PUT', '/tenants/acme/members', platform, { ...boss, roles: ['viewer'] }))
+          .status,
+        200,
+      );
+      assert.equal((await send('DELETE', `/tenants/acme/members/${bossId}`, platform)).status, 204);
+
+      const trail = await send(
+        'GET',
+        `/audit?order=asc&target=user:${vicId}`,
+        await keyFor('acme', 'auditor'),
+      );
+      const actions = (
+        trail.body.events as { payload: { action: string; details: unknown } }[]
+      ).map((event) => [event.payload.action, event.payload.details]);
+      assert.deepEqual(actions, [
+        ['user.added', { email: 'vic@example.com', roles: ['viewer'] }],
+        ['user.roles_changed', { from: ['viewer'], to: ['admin'] }],
+      ]);
+      const bossTrail = await send(
+        'GET',
+        `/audit?order=asc&target=user:${bossId}`,
+        await keyFor('acme', 'auditor'),
+      );
+      assert.deepEqual(
+        (bossTrail.body.events as { payload: { action: string } }[]).map((e) => e.payload.action),
+        ['user.added', 'user.roles_changed', 'user.removed'],
+      );
     });
 
     it('keeps a tenant admin out of every other tenant', async (t) => {

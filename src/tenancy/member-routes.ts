@@ -1,12 +1,12 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
+import { actorOf } from '../access/actor.ts';
 import type { Principal } from '../access/principal.ts';
+import { RoleNameSchema } from '../access/role-json.ts';
 import { IdPageQuery, nextCursor } from '../http/pagination.ts';
 import type { MembershipService } from './membership-service.ts';
-import { KNOWN_ROLES } from './role-names.ts';
 import { TenantIdSchema } from './tenant-json.ts';
 
-const Role = Type.Union(KNOWN_ROLES.map((role) => Type.Literal(role)));
 const MemberFields = {
   user_id: Type.String(),
   email: Type.String(),
@@ -72,7 +72,8 @@ export const memberRoutes: FastifyPluginAsyncTypebox<{ memberships: MembershipSe
         body: Type.Object(
           {
             email: Type.String({ minLength: 3, maxLength: 254 }),
-            roles: Type.Array(Role, { minItems: 1, maxItems: KNOWN_ROLES.length }),
+            // Built-in or the tenant's custom roles: unknown ones are 400 `invalid_roles`.
+            roles: Type.Array(RoleNameSchema, { minItems: 1, maxItems: 32 }),
           },
           { additionalProperties: false },
         ),
@@ -81,7 +82,7 @@ export const memberRoutes: FastifyPluginAsyncTypebox<{ memberships: MembershipSe
     },
     async (request) => {
       const { email, roles } = request.body;
-      const granted = await memberships.put(principalOf(request), request.params.id, email, roles);
+      const granted = await memberships.put(actorOf(request), request.params.id, email, roles);
       const { id, email: normalized, name } = granted.user;
       return { user_id: id, email: normalized, name, roles: granted.roles };
     },
@@ -100,7 +101,7 @@ export const memberRoutes: FastifyPluginAsyncTypebox<{ memberships: MembershipSe
     },
     async (request, reply) => {
       const { id, user_id } = request.params;
-      await memberships.remove(principalOf(request), id, user_id);
+      await memberships.remove(actorOf(request), id, user_id);
       return reply.code(204).send(null);
     },
   );

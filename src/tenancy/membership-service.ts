@@ -1,50 +1,59 @@
+import type { Actor } from '../access/actor.ts';
 import type { CredentialChanges } from '../access/credential-cache.ts';
-import { AccessErrors } from '../access/errors.ts';
 import type { Principal } from '../access/principal.ts';
-import { roleWithin } from '../access/roles.ts';
+import type { AuditEntry } from '../audit/audit-entry.ts';
+import type { AuditLog } from '../audit/audit-log.ts';
 import { IdentityErrors } from '../identity/errors.ts';
+import { createSessionAdminStore } from '../identity/session-admin-store.ts';
 import { createUserStore, type User } from '../identity/user-store.ts';
 import { TesseraError } from '../platform/errors.ts';
 import type { AnyKysely, DatabaseBase } from '../storage/database.ts';
 import { TenancyErrors as MembershipErrors, TenancyErrors } from './errors.ts';
+import { keepAnAdmin } from './last-admin.ts';
 import { createMembershipStore, type ListMembersOptions, type Member } from './membership-store.ts';
-import { normalizeRoles, type RoleName } from './role-names.ts';
+import type { RoleName } from './role-names.ts';
+import { createRolePolicy } from './role-policy.ts';
 import { checkTenantAccess } from './tenant-access.ts';
 import { createTenantStore } from './tenant-store.ts';
+import { createUserAdminStore } from './user-admin-store.ts';
 
+/**
+ * `/tenants/{id}/members`: platform administrators on any tenant, `members:manage`
+ * in one's own. The same rules as `/users` (no escalation, a tenant keeps an active
+ * admin, a removed member's sessions end) and the same audit events.
+ */
 export interface MembershipService {
   list(principal: Principal, tenantId: string, options: ListMembersOptions): Promise<Member[]>;
   /** Makes the user of `email` a member with exactly `roles`. */
   put(
-    principal: Principal,
+    actor: Actor,
     tenantId: string,
     email: string,
     roles: readonly string[],
   ): Promise<{ user: User; roles: RoleName[] }>;
-  remove(principal: Principal, tenantId: string, userId: string): Promise<void>;
+  remove(actor: Actor, tenantId: string, userId: string): Promise<void>;
+}
+
+export interface MembershipServiceDeps {
+  readonly db: Pick<DatabaseBase, 'transaction' | 'capabilities'>;
+  /** Hears of every membership written, once its transaction committed. */
+  readonly changes: CredentialChanges;
+  readonly audit: AuditLog;
 }
 
 /**
  * No escalation through delegation: a caller may neither hand out nor take away a
- * role granting more than they hold themselves.
+ * role granting more than they hold themselves (built-in or the tenant's own).
  */
-function checkDelegable(principal: Principal, roles: readonly RoleName[]): void {
-  const beyond = roles.find((role) => !roleWithin(role, principal.permissions));
-  if (beyond !== undefined) {
-    throw new TesseraError(
-      AccessErrors.role_not_delegable,
-      `Your roles do not grant everything the ${beyond} role does.`,
-      { extensions: { role: beyond } },
-    );
-  }
-}
+const policy = createRolePolicy();
 
 /** Stores built on the transaction, so reads and the write see one state. */
-function storesOn(trx: AnyKysely) {
+function storesOn(trx: AnyKysely, rowLocks: boolean) {
   return {
     tenants: createTenantStore({ kysely: trx }),
     users: createUserStore({ kysely: trx }),
     memberships: createMembershipStore({ kysely: trx }),
+    members: createUserAdminStore({ kysely: trx }, { rowLocks }),
   };
 }
 
@@ -57,53 +66,96 @@ async function checkTenantExists(
   }
 }
 
-/** `changes` hears of every membership written, once its transaction committed. */
-export function createMembershipService(
-  db: Pick<DatabaseBase, 'transaction'>,
-  changes: CredentialChanges,
-): MembershipService {
+const entry = (
+  tenantId: string,
+  action: string,
+  userId: string,
+  details: Record<string, unknown>,
+): AuditEntry => ({
+  tenant_id: tenantId,
+  action,
+  target: `user:${userId}`,
+  outcome: 'success',
+  details,
+});
+
+export function createMembershipService(deps: MembershipServiceDeps): MembershipService {
+  const { db, changes, audit } = deps;
+  const rowLocks = db.capabilities.concurrentWriters;
+
+  /** The tenant locked first: admin counts read stay true until commit (last-admin rule). */
+  function change<T>(
+    tenantId: string,
+    fn: (trx: AnyKysely, stores: ReturnType<typeof storesOn>) => Promise<T>,
+  ) {
+    return db.transaction(async (trx: AnyKysely) => {
+      const stores = storesOn(trx, rowLocks);
+      await checkTenantExists(stores.tenants, tenantId);
+      await stores.members.lockTenant(tenantId);
+      return fn(trx, stores);
+    });
+  }
+
   return {
     async list(principal, tenantId, options) {
       checkTenantAccess(principal, tenantId, 'members:manage');
       return await db.transaction(async (trx: AnyKysely) => {
-        const { tenants, memberships } = storesOn(trx);
+        const { tenants, memberships } = storesOn(trx, rowLocks);
         await checkTenantExists(tenants, tenantId);
         return await memberships.listMembers(tenantId, options);
       });
     },
 
-    async put(principal, tenantId, email, roles) {
-      checkTenantAccess(principal, tenantId, 'members:manage');
-      const wanted = normalizeRoles(roles);
-      checkDelegable(principal, wanted);
-      const granted = await db.transaction(async (trx: AnyKysely) => {
-        const { tenants, users, memberships } = storesOn(trx);
-        await checkTenantExists(tenants, tenantId);
+    async put(actor, tenantId, email, roles) {
+      checkTenantAccess(actor.principal, tenantId, 'members:manage');
+      const granted = await change(tenantId, async (trx, { users, memberships, members }) => {
+        const wanted = await policy.normalize(trx, tenantId, roles);
+        await policy.checkDelegable(trx, actor.principal, tenantId, wanted);
         const user = await users.findByEmail(email);
         if (!user) {
           throw new TesseraError(IdentityErrors.user_not_found, `no user has the email ${email}`);
         }
-        checkDelegable(principal, (await memberships.rolesOf(tenantId, user.id)) ?? []);
-        return { user, roles: await memberships.grant(tenantId, user.id, wanted) };
+        const current = await members.get(tenantId, user.id);
+        if (current) {
+          await policy.checkDelegable(trx, actor.principal, tenantId, current.roles);
+          if (!wanted.includes('admin')) await keepAnAdmin(members, tenantId, current);
+        }
+        const result = { user, roles: await memberships.grant(tenantId, user.id, wanted) };
+        const audited = current
+          ? entry(tenantId, 'user.roles_changed', user.id, {
+              from: current.roles,
+              to: result.roles,
+            })
+          : entry(tenantId, 'user.added', user.id, { email: user.email, roles: result.roles });
+        await audit.inTransaction(trx, actor.audit, [audited]);
+        return result;
       });
       changes.changed({ kind: 'user', id: granted.user.id });
       return granted;
     },
 
-    async remove(principal, tenantId, userId) {
-      checkTenantAccess(principal, tenantId, 'members:manage');
-      await db.transaction(async (trx: AnyKysely) => {
-        const { tenants, memberships } = storesOn(trx);
-        await checkTenantExists(tenants, tenantId);
-        const current = await memberships.rolesOf(tenantId, userId);
+    async remove(actor, tenantId, userId) {
+      checkTenantAccess(actor.principal, tenantId, 'members:manage');
+      await change(tenantId, async (trx, { members }) => {
+        const current = await members.get(tenantId, userId);
         if (current === undefined) {
           throw new TesseraError(
             MembershipErrors.membership_not_found,
             `user ${userId} is not a member of tenant ${tenantId}`,
           );
         }
-        checkDelegable(principal, current);
-        await memberships.revoke(tenantId, userId);
+        await policy.checkDelegable(trx, actor.principal, tenantId, current.roles);
+        await keepAnAdmin(members, tenantId, current);
+        const revoked = await createSessionAdminStore({ kysely: trx }).revoke(
+          tenantId,
+          userId,
+          {},
+          'removed',
+        );
+        await members.removeMembership(tenantId, userId);
+        await audit.inTransaction(trx, actor.audit, [
+          entry(tenantId, 'user.removed', userId, { sessions_revoked: revoked }),
+        ]);
       });
       changes.changed({ kind: 'user', id: userId });
     },

@@ -4,7 +4,8 @@ import { IdentityErrors } from '../identity/errors.ts';
 import { TesseraError } from '../platform/errors.ts';
 import type { Database } from '../storage/open-database.ts';
 import { TenancyErrors } from './errors.ts';
-import { normalizeRoles, parseRoles, type RoleName } from './role-names.ts';
+import { parseRoles, type RoleName } from './role-names.ts';
+import { createRolePolicy } from './role-policy.ts';
 
 export interface Member {
   readonly user_id: string;
@@ -75,7 +76,8 @@ export function createMembershipStore(
 
   return {
     async grant(tenantId, userId, roles) {
-      const canonical = normalizeRoles(roles);
+      // Built-in names cost no query; custom ones must exist in the tenant.
+      const canonical = await createRolePolicy().normalize(kysely, tenantId, roles);
       // Tenants are only soft-deleted and users never deleted, and the foreign keys
       // hold in any case, so checking before the upsert cannot let a bad row in.
       await checkTargets(tenantId, userId);

@@ -1,11 +1,13 @@
-import { isRole, ROLES, type Role, SYSTEM_TENANT } from '../access/roles.ts';
+import { isCustomRoleName, isRole, ROLES, SYSTEM_TENANT } from '../access/roles.ts';
 import { TesseraError } from '../platform/errors.ts';
 import { TenancyErrors } from './errors.ts';
 
 // The role list belongs to the access domain; these names keep the tenancy code's words.
 export const KNOWN_ROLES = ROLES;
-export type RoleName = Role;
+/** A built-in role or one of a tenant's custom roles; which exist is the RolePolicy's call. */
+export type RoleName = string;
 
+/** A built-in role's name. */
 export function isKnownRole(value: unknown): value is RoleName {
   return typeof value === 'string' && isRole(value);
 }
@@ -13,26 +15,49 @@ export function isKnownRole(value: unknown): value is RoleName {
 /** The tenant whose `admin` members are the platform administrators. */
 export const SYSTEM_TENANT_ID = SYSTEM_TENANT;
 
-/** Memberships store roles as a JSON array; a name no longer known is dropped, so it never grants anything. */
-export function parseRoles(text: string): RoleName[] {
-  const value: unknown = JSON.parse(text);
-  return Array.isArray(value) ? value.filter(isKnownRole) : [];
+function isRoleName(value: unknown): value is RoleName {
+  return typeof value === 'string' && (isRole(value) || isCustomRoleName(value));
 }
 
 /**
- * At least one role, each a known one; duplicates dropped and the order made
- * canonical, so equal role sets are stored as equal JSON. Throws 400 `invalid_roles`.
+ * Memberships store roles as a JSON array. Custom role names are kept whether or not
+ * the role still exists: one that does not grants nothing (access/roles.ts), and
+ * `GET /roles` never lists it. Anything not shaped like a role name is dropped.
+ */
+export function parseRoles(text: string): RoleName[] {
+  const value: unknown = JSON.parse(text);
+  return Array.isArray(value) ? value.filter(isRoleName) : [];
+}
+
+/**
+ * Duplicates dropped and the order made canonical (built-ins in their order, then
+ * custom names sorted), so equal role sets are stored as equal JSON. Checks only the
+ * shape of the names; `RolePolicy.normalize` also checks that they exist.
+ */
+export function canonicalRoles(roles: readonly string[]): RoleName[] {
+  const builtIn = KNOWN_ROLES.filter((role) => roles.includes(role));
+  const custom = [...new Set(roles.filter(isCustomRoleName))].sort();
+  return [...builtIn, ...custom];
+}
+
+/** 400 `invalid_roles` naming the problem and the roles there are. */
+export function invalidRoles(unknown: readonly string[]): TesseraError {
+  const problem = unknown.length
+    ? `unknown role ${unknown.map((role) => JSON.stringify(role)).join(', ')}`
+    : 'at least one role is required';
+  return new TesseraError(
+    TenancyErrors.invalid_roles,
+    `${problem} (built-in roles: ${KNOWN_ROLES.join(', ')}; GET /api/v1/roles lists the tenant’s own)`,
+    { extensions: { roles: [...unknown] } },
+  );
+}
+
+/**
+ * At least one role, each a built-in one; canonical order. Throws 400 `invalid_roles`.
+ * For callers without a tenant's custom roles at hand (the CLI); the rest use RolePolicy.
  */
 export function normalizeRoles(roles: readonly string[]): RoleName[] {
   const unknown = roles.filter((role) => !isKnownRole(role));
-  if (unknown.length > 0 || roles.length === 0) {
-    const problem = unknown.length
-      ? `unknown role ${unknown.map((role) => JSON.stringify(role)).join(', ')}`
-      : 'at least one role is required';
-    throw new TesseraError(
-      TenancyErrors.invalid_roles,
-      `${problem} (roles: ${KNOWN_ROLES.join(', ')})`,
-    );
-  }
-  return KNOWN_ROLES.filter((role) => roles.includes(role));
+  if (unknown.length > 0 || roles.length === 0) throw invalidRoles(unknown);
+  return canonicalRoles(roles);
 }

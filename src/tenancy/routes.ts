@@ -1,6 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import type { Principal } from '../access/principal.ts';
+import { auditContextOf } from '../audit/request-context.ts';
 import type { Config } from '../config/schema.ts';
 import { nextCursor } from '../http/pagination.ts';
 import type { Identity } from '../identity/open-identity.ts';
@@ -12,9 +13,9 @@ import { TenantIdSchema, TenantSchema, toTenantJson } from './tenant-json.ts';
 import { createTenantService } from './tenant-service.ts';
 
 export interface TenantRoutesOptions {
-  readonly identity: Pick<Identity, 'tenants' | 'users' | 'credentials'>;
+  readonly identity: Pick<Identity, 'tenants' | 'users' | 'credentials' | 'audit' | 'quotas'>;
   /** For the changes that must be atomic: a tenant with its first admin, memberships. */
-  readonly db: Pick<DatabaseBase, 'transaction'>;
+  readonly db: Pick<DatabaseBase, 'transaction' | 'capabilities'>;
   /** `[auth] password_min_length` applies to a first admin who is a new user. */
   readonly config: Pick<Config, 'auth'>;
 }
@@ -31,6 +32,8 @@ export const tenantRoutes: FastifyPluginAsyncTypebox<TenantRoutesOptions> = asyn
     db: opts.db,
     tenants: opts.identity.tenants,
     users: opts.identity.users,
+    audit: opts.identity.audit,
+    changes: opts.identity.credentials,
     passwordMinLength: opts.config.auth.password_min_length,
   });
 
@@ -69,7 +72,9 @@ export const tenantRoutes: FastifyPluginAsyncTypebox<TenantRoutesOptions> = asyn
     },
     async (request, reply) => {
       const { admin, ...tenant } = request.body;
-      return reply.code(201).send(toTenantJson(await service.create(tenant, admin)));
+      return reply
+        .code(201)
+        .send(toTenantJson(await service.create(auditContextOf(request), tenant, admin)));
     },
   );
 
@@ -139,7 +144,13 @@ export const tenantRoutes: FastifyPluginAsyncTypebox<TenantRoutesOptions> = asyn
         response: { 200: TenantSchema },
       },
     },
-    async (request) => toTenantJson(await service.update(request.params.id, request.body)),
+    async (request) => {
+      const { id } = request.params;
+      const tenant = await service.update(auditContextOf(request), id, request.body);
+      // Its quotas may follow the plan; other nodes and processes hear of it from the database.
+      opts.identity.quotas.forget(id);
+      return toTenantJson(tenant);
+    },
   );
 
   app.delete(
@@ -154,7 +165,7 @@ export const tenantRoutes: FastifyPluginAsyncTypebox<TenantRoutesOptions> = asyn
       },
     },
     async (request, reply) => {
-      await service.remove(request.params.id);
+      await service.remove(auditContextOf(request), request.params.id);
       return reply.code(204).send(null);
     },
   );
@@ -177,11 +188,16 @@ export const tenantRoutes: FastifyPluginAsyncTypebox<TenantRoutesOptions> = asyn
           response: { 200: TenantSchema },
         },
       },
-      async (request) => toTenantJson(await service.setStatus(request.params.id, status)),
+      async (request) =>
+        toTenantJson(await service.setStatus(auditContextOf(request), request.params.id, status)),
     );
   }
 
   await app.register(memberRoutes, {
-    memberships: createMembershipService(opts.db, opts.identity.credentials),
+    memberships: createMembershipService({
+      db: opts.db,
+      changes: opts.identity.credentials,
+      audit: opts.identity.audit,
+    }),
   });
 };

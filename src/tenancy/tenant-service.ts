@@ -1,3 +1,6 @@
+import type { CredentialChanges } from '../access/credential-cache.ts';
+import type { AuditContext, AuditEntry } from '../audit/audit-entry.ts';
+import type { AuditLog } from '../audit/audit-log.ts';
 import { IdentityErrors } from '../identity/errors.ts';
 import { checkPasswordPolicy, hashPassword } from '../identity/passwords.ts';
 import { createUserStore, normalizeEmail, type UserStore } from '../identity/user-store.ts';
@@ -5,6 +8,7 @@ import { isTesseraError, TesseraError } from '../platform/errors.ts';
 import type { AnyKysely, DatabaseBase } from '../storage/database.ts';
 import { TenancyErrors } from './errors.ts';
 import { createMembershipStore } from './membership-store.ts';
+import { SYSTEM_TENANT_ID } from './role-names.ts';
 import {
   createTenantStore,
   type ListTenantsOptions,
@@ -21,26 +25,52 @@ export interface TenantAdmin {
   readonly password?: string | undefined;
 }
 
+/**
+ * Tenant administration (platform administrators: the routes check). Every change
+ * appends its audit events in its own transaction, as `context` (who, from where).
+ */
 export interface TenantService {
   /** Tenant and admin membership (and the user, if new) in one transaction. */
-  create(tenant: NewTenant, admin?: TenantAdmin): Promise<Tenant>;
+  create(context: AuditContext, tenant: NewTenant, admin?: TenantAdmin): Promise<Tenant>;
   /** Throws 404 `tenant_not_found` (deleted included). */
   get(id: string): Promise<Tenant>;
   list(options: ListTenantsOptions): Promise<Tenant[]>;
   update(
+    context: AuditContext,
     id: string,
     changes: { name?: string | undefined; plan?: string | undefined },
   ): Promise<Tenant>;
-  setStatus(id: string, status: TenantStatus): Promise<Tenant>;
-  remove(id: string): Promise<void>;
+  setStatus(context: AuditContext, id: string, status: TenantStatus): Promise<Tenant>;
+  remove(context: AuditContext, id: string): Promise<void>;
 }
 
 export interface TenantServiceDeps {
   readonly db: Pick<DatabaseBase, 'transaction'>;
   readonly tenants: TenantStore;
   readonly users: Pick<UserStore, 'findByEmail'>;
+  readonly audit: AuditLog;
+  /** Told of status changes and deletions once they commit (cached credentials). */
+  readonly changes: CredentialChanges;
   /** `[auth] password_min_length`. */
   readonly passwordMinLength: number;
+}
+
+/**
+ * A tenant's change is recorded in its own trail, for its auditors, and in the
+ * `system` tenant's, where the platform administrators' actions are reviewed.
+ */
+function tenantAudit(
+  id: string,
+  action: string,
+  details: Record<string, unknown> = {},
+): AuditEntry[] {
+  const entry = { action, target: `tenant:${id}`, outcome: 'success' as const, details };
+  return id === SYSTEM_TENANT_ID
+    ? [{ ...entry, tenant_id: id }]
+    : [
+        { ...entry, tenant_id: id },
+        { ...entry, tenant_id: SYSTEM_TENANT_ID },
+      ];
 }
 
 export function createTenantService(deps: TenantServiceDeps): TenantService {
@@ -63,23 +93,53 @@ export function createTenantService(deps: TenantServiceDeps): TenantService {
     return password;
   }
 
-  async function createWithAdmin(tenant: NewTenant, admin: TenantAdmin): Promise<Tenant> {
+  /** `write` on stores of one transaction, with its audit events last in it. */
+  function audited<T>(
+    context: AuditContext,
+    write: (store: TenantStore, trx: AnyKysely) => Promise<T>,
+    entries: (result: T) => AuditEntry[],
+  ): Promise<T> {
+    return db.transaction(async (trx: AnyKysely) => {
+      const result = await write(createTenantStore({ kysely: trx }), trx);
+      await deps.audit.inTransaction(trx, context, entries(result));
+      return result;
+    });
+  }
+
+  async function createWithAdmin(
+    context: AuditContext,
+    tenant: NewTenant,
+    admin: TenantAdmin,
+  ): Promise<Tenant> {
     const email = normalizeEmail(admin.email);
     // Hashed before the transaction (~25 ms of argon2) so its locks are held briefly;
     // users are never deleted, so one found here is still there inside it.
     const existing = await deps.users.findByEmail(email);
     const passwordHash = existing ? null : await hashPassword(checkPolicy(admin.password));
     const attempt = () =>
-      db.transaction(async (trx: AnyKysely) => {
-        const created = await createTenantStore({ kysely: trx }).create(tenant);
-        const users = createUserStore({ kysely: trx });
-        // Found: someone registered meanwhile; their own password stays.
-        const user =
-          (await users.findByEmail(email)) ??
-          (await users.createUser({ email, password_hash: passwordHash }));
-        await createMembershipStore({ kysely: trx }).grant(created.id, user.id, ['admin']);
-        return created;
-      });
+      audited(
+        context,
+        async (store, trx) => {
+          const created = await store.create(tenant);
+          const users = createUserStore({ kysely: trx });
+          // Found: someone registered meanwhile; their own password stays.
+          const user =
+            (await users.findByEmail(email)) ??
+            (await users.createUser({ email, password_hash: passwordHash }));
+          await createMembershipStore({ kysely: trx }).grant(created.id, user.id, ['admin']);
+          return { created, user };
+        },
+        ({ created, user }) => [
+          ...tenantAudit(created.id, 'tenant.created', { name: created.name, plan: created.plan }),
+          {
+            tenant_id: created.id,
+            action: 'user.added',
+            target: `user:${user.id}`,
+            outcome: 'success',
+            details: { email: user.email, roles: ['admin'] },
+          },
+        ],
+      ).then(({ created }) => created);
     try {
       return await attempt();
     } catch (error) {
@@ -91,7 +151,15 @@ export function createTenantService(deps: TenantServiceDeps): TenantService {
   }
 
   return {
-    create: (tenant, admin) => (admin ? createWithAdmin(tenant, admin) : tenants.create(tenant)),
+    create: (context, tenant, admin) =>
+      admin
+        ? createWithAdmin(context, tenant, admin)
+        : audited(
+            context,
+            (store) => store.create(tenant),
+            (created) =>
+              tenantAudit(created.id, 'tenant.created', { name: created.name, plan: created.plan }),
+          ),
 
     async get(id) {
       const tenant = await tenants.get(id);
@@ -102,8 +170,28 @@ export function createTenantService(deps: TenantServiceDeps): TenantService {
     },
 
     list: (options) => tenants.list(options),
-    update: (id, changes) => tenants.update(id, changes),
-    setStatus: (id, status) => tenants.setStatus(id, status),
-    remove: (id) => tenants.softDelete(id),
+    update: (context, id, changes) =>
+      audited(
+        context,
+        (store) => store.update(id, changes),
+        () => tenantAudit(id, 'tenant.updated', changes),
+      ),
+    async setStatus(context, id, status) {
+      const tenant = await audited(
+        context,
+        (store) => store.setStatus(id, status),
+        () => tenantAudit(id, status === 'active' ? 'tenant.activated' : 'tenant.suspended'),
+      );
+      deps.changes.changed({ kind: 'tenant', id });
+      return tenant;
+    },
+    async remove(context, id) {
+      await audited(
+        context,
+        (store) => store.softDelete(id),
+        () => tenantAudit(id, 'tenant.deleted'),
+      );
+      deps.changes.changed({ kind: 'tenant', id });
+    },
   };
 }

@@ -224,7 +224,7 @@ function assertSameEvent(stored: StoredEvent | undefined, expected: Expected, ac
 }
 
 /**
- * Reads everything back and checks the store's shape: gapless unique positions,
+ * Reads everything back and checks the store's shape: increasing unique positions,
  * unique ids, gapless versions per entity (also through the entity route), the
  * stats totals, and every acknowledged event unchanged. Returns the log by id.
  */
@@ -234,8 +234,10 @@ async function verifyStore(baseUrl: string, acked: readonly Acked[]) {
   const entities = new Map<string, StoredEvent[]>();
   log.forEach((event, index) => {
     if (index > 0) {
+      // Increasing, not gapless: positions are the deployment's, and the audit trail
+      // (a partition of its own) takes some of them between the tenant's events.
       const previous = (log[index - 1] as StoredEvent).position;
-      assert.equal(event.position, previous + 1, `position after ${previous}`);
+      assert.ok(event.position > previous, `position ${event.position} after ${previous}`);
     }
     assert.ok(!byId.has(event.id), `event ${event.id} is stored twice`);
     byId.set(event.id, event);

@@ -8,7 +8,8 @@ export async function apiKeyFor(
   role = 'admin',
 ): Promise<string> {
   if (!(await identity.tenants.get(tenantId))) {
-    await identity.tenants.create({ id: tenantId, name: tenantId, plan: 'free' });
+    // Unlimited: quotas are tested on tenants of their own, not in every suite by chance.
+    await identity.tenants.create({ id: tenantId, name: tenantId, plan: 'unlimited' });
   }
   const { secret } = await identity.apiKeys.create({
     tenant_id: tenantId,

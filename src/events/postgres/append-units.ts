@@ -2,12 +2,13 @@ import type pg from 'pg';
 import { isUniqueViolation } from '../../storage/unique-violation.ts';
 import type { AppendOutcome, AppendUnit } from '../model.ts';
 import { type AppendState, lookupsFor, planAppend, tenantKey } from '../plan-append.ts';
+import { commitTime, dayStart, limitedTenants } from '../plan-quota.ts';
 import { createEntityVersionCache, type EntityVersionCache } from './entity-version-cache.ts';
 import { beginAndLockLogHead } from './lock-log-head.ts';
 import { readAppendState } from './read-append-state.ts';
 import { writeAppendPlan } from './write-append-plan.ts';
 
-type Lookups = ReturnType<typeof lookupsFor>;
+type Lookups = ReturnType<typeof lookupsFor> & { readonly limited: readonly string[] };
 type Appender = (units: readonly AppendUnit[]) => Promise<AppendOutcome[]>;
 
 /** The guessed versions were not the stored ones: nothing was written. */
@@ -22,16 +23,17 @@ const STALE = Symbol('stale');
  * Versions come from what this process last wrote when it knows every entity of the
  * call (and no client id needs looking up), saving a read in the head lock; the
  * write then verifies them and the transaction is rolled back if any was wrong, to
- * be retried on versions read. A refusal (version conflict, duplicate id) is never
- * decided on a guess.
+ * be retried on versions read. A refusal (version conflict, duplicate id, quota) is
+ * never decided on a guess: units with quotas to check read their tenants' usage
+ * (and so the versions too) under the lock.
  */
-export function createAppender(pool: pg.Pool): Appender {
+export function createAppender(pool: pg.Pool, now: () => number): Appender {
   const known = createEntityVersionCache();
   return async (units) => {
-    const lookups = lookupsFor(units);
-    const guessed = await appendOnce(pool, units, lookups, known, true);
+    const lookups: Lookups = { ...lookupsFor(units), limited: limitedTenants(units) };
+    const guessed = await appendOnce(pool, units, lookups, known, now, true);
     if (guessed !== STALE) return guessed;
-    return (await appendOnce(pool, units, lookups, known, false)) as AppendOutcome[];
+    return (await appendOnce(pool, units, lookups, known, now, false)) as AppendOutcome[];
   };
 }
 
@@ -40,6 +42,7 @@ async function appendOnce(
   units: readonly AppendUnit[],
   lookups: Lookups,
   known: EntityVersionCache,
+  clock: () => number,
   mayGuess: boolean,
 ): Promise<AppendOutcome[] | typeof STALE> {
   const client = await pool.connect();
@@ -47,14 +50,15 @@ async function appendOnce(
   let guessing = false;
   try {
     const head = await beginAndLockLogHead(client);
-    const now = Date.now();
+    const now = clock();
+    const usage = { tenants: lookups.limited, day_start_ms: dayStart(commitTime(head, now)) };
     const guess = mayGuess ? guessState(lookups, keys, known) : undefined;
     guessing = guess !== undefined;
-    let state = guess ?? (await readAppendState(client, lookups));
+    let state = guess ?? (await readAppendState(client, lookups, usage));
     let plan = planAppend(units, state, head, now);
     if (guessing && plan.outcomes.some((outcome) => !outcome.ok)) {
       guessing = false;
-      state = await readAppendState(client, lookups);
+      state = await readAppendState(client, lookups, usage);
       plan = planAppend(units, state, head, now);
     }
     if (plan.rows.length > 0) {
@@ -88,15 +92,15 @@ function guessState(
   keys: readonly string[],
   known: EntityVersionCache,
 ): AppendState | undefined {
-  // Client ids are looked up in the same read, so there is nothing to save.
-  if (lookups.clientIds.length > 0) return undefined;
+  // Client ids and usage are looked up in the same read, so there is nothing to save.
+  if (lookups.clientIds.length > 0 || lookups.limited.length > 0) return undefined;
   const versions = new Map<string, number>();
   for (const key of keys) {
     const version = known.get(key);
     if (version === undefined) return undefined;
     versions.set(key, version);
   }
-  return { versions, existing: new Map() };
+  return { versions, existing: new Map(), usage: new Map() };
 }
 
 /** A client whose ROLLBACK fails is broken: destroy it rather than return it to the pool. */

@@ -1,5 +1,5 @@
 import type { PostgresDatabase } from '../../storage/postgres/open-postgres.ts';
-import type { EventStore } from '../store.ts';
+import type { EventStore, EventStoreOptions } from '../store.ts';
 import { createAppender } from './append-units.ts';
 import { getEvent } from './get-event.ts';
 import { headPosition } from './head-position.ts';
@@ -10,10 +10,13 @@ import { readStream } from './read-stream.ts';
 import { stats } from './stats.ts';
 
 /** The event store on PostgreSQL: hand-written SQL on the shared pool, one file per operation. */
-export function createPostgresEventStore(db: PostgresDatabase): EventStore {
+export function createPostgresEventStore(
+  db: PostgresDatabase,
+  options: EventStoreOptions = {},
+): EventStore {
   const { pool } = db;
   return {
-    appendUnits: createAppender(pool),
+    appendUnits: createAppender(pool, options.now ?? Date.now),
     readStream: (tenantId, entityId, options) => readStream(pool, tenantId, entityId, options),
     getEvent: (tenantId, eventId) => getEvent(pool, tenantId, eventId),
     listEntities: (tenantId, options) => listEntities(pool, tenantId, options),

@@ -1,6 +1,7 @@
-import type pg from 'pg';
 import type { AppendPlan } from '../plan-append.ts';
+import { EVENTS_PER_DAY, STORAGE_BYTES } from '../plan-quota.ts';
 import type { LogHead } from './lock-log-head.ts';
+import type { SqlClient } from './sql-client.ts';
 
 /** The channel `pg-notifier.ts` listens on; the payload is the new head position. */
 export const EVENTS_CHANNEL = 'tessera_events';
@@ -29,6 +30,13 @@ const WRITE_PLAN = `WITH appended AS (
   INSERT INTO event_commits (first_position, time_ms) SELECT $19::bigint, $20::bigint WHERE $21::boolean
 ), head AS (
   UPDATE event_log_head SET position = $22::bigint, time_ms = $20::bigint WHERE id = 1
+), usage AS (
+  INSERT INTO quota_usage (tenant_id, quota, window_start_ms, used)
+  SELECT u.tenant_id, q.quota, q.window_start_ms, q.used
+    FROM unnest($24::text[], $25::bigint[], $26::bigint[]) AS u(tenant_id, events, bytes)
+    CROSS JOIN LATERAL (VALUES ('${EVENTS_PER_DAY}', $27::bigint, u.events),
+                               ('${STORAGE_BYTES}', 0::bigint, u.bytes)) AS q(quota, window_start_ms, used)
+  ON CONFLICT (tenant_id, quota, window_start_ms) DO UPDATE SET used = quota_usage.used + excluded.used
 ), unexpected AS (
   SELECT count(*)::integer AS entities
     FROM unnest($10::text[], $11::text[], $23::integer[]) AS b(tenant_id, entity_id, version)
@@ -41,18 +49,19 @@ SELECT pg_notify('${EVENTS_CHANNEL}', $22::bigint::text), (SELECT entities FROM 
  * Writes what `planAppend` decided, planned on `previousVersions` (one per entity
  * of the plan, -1 for none). Every part of the statement reads the state from before
  * it, so it can tell whether those were the stored versions: if not, it answers
- * false and the caller must roll back. `event_commits` gets a row only when the
+ * false and the caller must roll back. Each tenant's quota counters (today's events,
+ * bytes stored) grow by what it wrote. `event_commits` gets a row only when the
  * commit time moves past the previous head's: a time filter needs just the first
  * position of each distinct time. The notification is delivered only if the
  * transaction commits.
  */
 export async function writeAppendPlan(
-  client: pg.PoolClient,
+  client: SqlClient,
   plan: AppendPlan,
   previous: LogHead,
   previousVersions: readonly number[],
 ): Promise<boolean> {
-  const { rows, entities, types, head } = plan;
+  const { rows, entities, types, head, usage } = plan;
   const result = await client.query<{ unexpected: number }>({
     name: 'tessera_events_write_plan',
     text: WRITE_PLAN,
@@ -80,6 +89,10 @@ export async function writeAppendPlan(
       head.time_ms > previous.time_ms,
       head.position,
       previousVersions,
+      usage.map((change) => change.tenant_id),
+      usage.map((change) => change.events),
+      usage.map((change) => change.bytes),
+      plan.day_start_ms,
     ],
   });
   return result.rows[0]?.unexpected === 0;

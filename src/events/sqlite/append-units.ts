@@ -8,6 +8,14 @@ import {
   planAppend,
   tenantKey,
 } from '../plan-append.ts';
+import {
+  commitTime,
+  dayStart,
+  EVENTS_PER_DAY,
+  limitedTenants,
+  STORAGE_BYTES,
+  type TenantUsage,
+} from '../plan-quota.ts';
 import { prepared } from './statements.ts';
 
 const INSERT_EVENT = `INSERT INTO events
@@ -20,6 +28,11 @@ const UPSERT_ENTITY = `INSERT INTO entities
   bytes = entities.bytes + excluded.bytes`;
 const UPSERT_TYPE = `INSERT INTO event_types (tenant_id, event_type, events) VALUES (?, ?, ?)
   ON CONFLICT (tenant_id, event_type) DO UPDATE SET events = event_types.events + excluded.events`;
+const READ_USAGE = `SELECT used FROM quota_usage WHERE tenant_id = ? AND quota = ? AND window_start_ms = ?`;
+// Both counters of a tenant in one statement: today's events and all bytes stored.
+const ADD_USAGE = `INSERT INTO quota_usage (tenant_id, quota, window_start_ms, used)
+  VALUES (?, '${EVENTS_PER_DAY}', ?, ?), (?, '${STORAGE_BYTES}', 0, ?)
+  ON CONFLICT (tenant_id, quota, window_start_ms) DO UPDATE SET used = quota_usage.used + excluded.used`;
 
 /**
  * One write transaction (BEGIN IMMEDIATE: SQLite's single writer lock) for every
@@ -29,19 +42,26 @@ const UPSERT_TYPE = `INSERT INTO event_types (tenant_id, event_type, events) VAL
 export function appendUnits(
   db: SqliteDatabase,
   units: readonly AppendUnit[],
+  now: () => number = Date.now,
 ): Promise<AppendOutcome[]> {
-  return db.withRawTransaction((raw) => {
-    const head = prepared(
-      raw,
-      'SELECT position, time_ms FROM event_log_head WHERE id = 1',
-    ).get() as {
-      position: number;
-      time_ms: number;
-    };
-    const plan = planAppend(units, readState(raw, units), head, Date.now());
-    write(raw, plan, head.time_ms);
-    return plan.outcomes;
-  });
+  return db.withRawTransaction((raw) => appendUnitsInTransaction(raw, units, now));
+}
+
+/** The work of `appendUnits` inside a write transaction the caller opened and commits. */
+export function appendUnitsInTransaction(
+  raw: DatabaseSync,
+  units: readonly AppendUnit[],
+  now: () => number = Date.now,
+): AppendOutcome[] {
+  const head = prepared(raw, 'SELECT position, time_ms FROM event_log_head WHERE id = 1').get() as {
+    position: number;
+    time_ms: number;
+  };
+  const nowMs = now();
+  const state = readState(raw, units, dayStart(commitTime(head, nowMs)));
+  const plan = planAppend(units, state, head, nowMs);
+  write(raw, plan, head.time_ms);
+  return plan.outcomes;
 }
 
 interface StoredByClientId {
@@ -53,7 +73,7 @@ interface StoredByClientId {
   metadata: string;
 }
 
-function readState(raw: DatabaseSync, units: readonly AppendUnit[]) {
+function readState(raw: DatabaseSync, units: readonly AppendUnit[], dayStartMs: number) {
   const lookups = lookupsFor(units);
   const versionOf = prepared(
     raw,
@@ -83,7 +103,26 @@ function readState(raw: DatabaseSync, units: readonly AppendUnit[]) {
       metadata: JSON.parse(row.metadata),
     });
   }
-  return { versions, existing };
+  return { versions, existing, usage: readUsage(raw, limitedTenants(units), dayStartMs) };
+}
+
+function readUsage(
+  raw: DatabaseSync,
+  tenants: readonly string[],
+  dayStartMs: number,
+): Map<string, TenantUsage> {
+  const usage = new Map<string, TenantUsage>();
+  if (tenants.length === 0) return usage;
+  const read = prepared(raw, READ_USAGE);
+  const used = (tenant: string, quota: string, window: number) =>
+    (read.get(tenant, quota, window) as { used: number } | undefined)?.used ?? 0;
+  for (const tenant of tenants) {
+    usage.set(tenant, {
+      events_today: used(tenant, EVENTS_PER_DAY, dayStartMs),
+      storage_bytes: used(tenant, STORAGE_BYTES, 0),
+    });
+  }
+  return usage;
 }
 
 function write(raw: DatabaseSync, plan: AppendPlan, previousTimeMs: number): void {
@@ -108,6 +147,10 @@ function write(raw: DatabaseSync, plan: AppendPlan, previousTimeMs: number): voi
   }
   const type = prepared(raw, UPSERT_TYPE);
   for (const t of plan.types) type.run(t.tenant_id, t.event_type, t.events);
+  const usage = prepared(raw, ADD_USAGE);
+  for (const u of plan.usage) {
+    usage.run(u.tenant_id, plan.day_start_ms, u.events, u.tenant_id, u.bytes);
+  }
   const first = (plan.rows[0] as { position: number }).position;
   // The time index needs only the first position of each distinct commit time.
   if (plan.head.time_ms > previousTimeMs) {

@@ -1,5 +1,5 @@
 import type { SqliteDatabase } from '../../storage/sqlite/open-sqlite.ts';
-import type { EventStore } from '../store.ts';
+import type { EventStore, EventStoreOptions } from '../store.ts';
 import { appendUnits } from './append-units.ts';
 import { getEvent } from './get-event.ts';
 import { headPosition } from './head-position.ts';
@@ -10,9 +10,13 @@ import { readStream } from './read-stream.ts';
 import { stats } from './stats.ts';
 
 /** The event store on the embedded SQLite file: one SQL operation per file. */
-export function createSqliteEventStore(db: SqliteDatabase): EventStore {
+export function createSqliteEventStore(
+  db: SqliteDatabase,
+  options: EventStoreOptions = {},
+): EventStore {
+  const now = options.now ?? Date.now;
   return {
-    appendUnits: (units) => appendUnits(db, units),
+    appendUnits: (units) => appendUnits(db, units, now),
     readStream: (tenantId, entityId, options) => readStream(db, tenantId, entityId, options),
     getEvent: (tenantId, eventId) => getEvent(db, tenantId, eventId),
     listEntities: (tenantId, options) => listEntities(db, tenantId, options),

@@ -1,6 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import type { Principal } from '../../access/principal.ts';
+import { auditContextOf } from '../../audit/request-context.ts';
 import type { AuthService } from '../auth-service.ts';
 
 const Email = Type.String({
@@ -64,7 +65,7 @@ export const authRoutes: FastifyPluginAsyncTypebox<{ auth: AuthService }> = asyn
         response: { 200: TokenSet },
       },
     },
-    (request) => auth.login(request.body),
+    (request) => auth.login(request.body, auditContextOf(request)),
   );
 
   app.post(
@@ -81,7 +82,7 @@ export const authRoutes: FastifyPluginAsyncTypebox<{ auth: AuthService }> = asyn
         response: { 200: TokenSet },
       },
     },
-    (request) => auth.refresh(request.body.refresh_token),
+    (request) => auth.refresh(request.body.refresh_token, auditContextOf(request)),
   );
 
   app.post(
@@ -91,7 +92,7 @@ export const authRoutes: FastifyPluginAsyncTypebox<{ auth: AuthService }> = asyn
       schema: { tags: ['auth'], summary: 'End the session', response: { 204: Empty } },
     },
     async (request, reply) => {
-      await auth.logout(principalOf(request));
+      await auth.logout(principalOf(request), auditContextOf(request));
       return reply.code(204).send(null);
     },
   );
@@ -139,7 +140,7 @@ export const authRoutes: FastifyPluginAsyncTypebox<{ auth: AuthService }> = asyn
       },
     },
     async (request, reply) => {
-      await auth.changePassword(principalOf(request), request.body);
+      await auth.changePassword(principalOf(request), request.body, auditContextOf(request));
       return reply.code(204).send(null);
     },
   );
@@ -162,6 +163,7 @@ export const authRoutes: FastifyPluginAsyncTypebox<{ auth: AuthService }> = asyn
         response: { 201: UserSchema },
       },
     },
-    async (request, reply) => reply.code(201).send(toUser(await auth.register(request.body))),
+    async (request, reply) =>
+      reply.code(201).send(toUser(await auth.register(request.body, auditContextOf(request)))),
   );
 };

@@ -1,0 +1,62 @@
+import { AccessErrors } from '../access/errors.ts';
+import type { Principal } from '../access/principal.ts';
+import { lockCustomRoles } from '../access/role-service.ts';
+import { isCustomRoleName, isRole, permissionsOf } from '../access/roles.ts';
+import { TesseraError } from '../platform/errors.ts';
+import type { AnyKysely } from '../storage/database.ts';
+import { canonicalRoles, invalidRoles } from './role-names.ts';
+
+/**
+ * What role names mean in a tenant, for whoever assigns roles (members, users, API
+ * keys). Reads through `trx`, so the check and the write that follows see one state.
+ */
+export interface RolePolicy {
+  /** The roles as stored: known in the tenant, deduplicated, canonical order. Throws 400 `invalid_roles`. */
+  normalize(trx: AnyKysely, tenantId: string, roles: readonly string[]): Promise<string[]>;
+  /**
+   * No escalation through delegation: throws 403 `role_not_delegable` when any of
+   * `roles` grants a permission `principal` does not hold. Call it for the roles
+   * being given and for the roles being taken away.
+   */
+  checkDelegable(
+    trx: AnyKysely,
+    principal: Principal,
+    tenantId: string,
+    roles: readonly string[],
+  ): Promise<void>;
+}
+
+/**
+ * Built-in roles and the tenant's custom roles. Custom roles read here stay locked
+ * until `trx` ends, so a role cannot be deleted (or given more permissions) between
+ * the check and the assignment it allows; built-in roles cost no query.
+ */
+export function createRolePolicy(): RolePolicy {
+  return {
+    async normalize(trx, tenantId, roles) {
+      const wanted = canonicalRoles(roles);
+      const defined = await lockCustomRoles(trx, tenantId, wanted);
+      const unknown = [...new Set(roles)].filter((role) => !isRole(role) && !defined.has(role));
+      if (unknown.length > 0 || wanted.length === 0) throw invalidRoles(unknown);
+      return wanted;
+    },
+
+    async checkDelegable(trx, principal, tenantId, roles) {
+      const defined = await lockCustomRoles(trx, tenantId, roles.filter(isCustomRoleName));
+      // What each role grants in that tenant: `admin` of the system tenant includes the
+      // platform permissions; a custom role that no longer exists grants nothing.
+      const beyond = roles.find((role) =>
+        [...permissionsOf([role], tenantId, defined)].some(
+          (permission) => !principal.permissions.has(permission),
+        ),
+      );
+      if (beyond !== undefined) {
+        throw new TesseraError(
+          AccessErrors.role_not_delegable,
+          `Your roles do not grant everything the ${beyond} role does.`,
+          { extensions: { role: beyond } },
+        );
+      }
+    },
+  };
+}

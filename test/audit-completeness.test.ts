@@ -1,0 +1,271 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { type TenancyTestApp, tenancyTestApp } from '../src/tenancy/test-fixture.ts';
+import { runAdminCli } from './helpers/admin-cli.ts';
+import { buildTestApp } from './helpers/app.ts';
+import { apiKeyFor } from './helpers/auth.ts';
+import { testEngines } from './helpers/test-database.ts';
+
+/**
+ * Issue 5: every identity, tenant, role, key, session and quota change, and every
+ * failed login or denied request, leaves an audit event. One scenario drives each
+ * through the real interfaces (HTTP and CLI); the table below says which event each
+ * must leave, in which tenant's trail, with which outcome and kind of actor.
+ */
+interface Expected {
+  readonly action: string;
+  readonly tenant: string;
+  readonly outcome: 'success' | 'failure' | 'denied';
+  readonly actor_type: 'user' | 'api_key' | 'cli' | 'anonymous';
+}
+
+const row = (
+  action: string,
+  actor_type: Expected['actor_type'],
+  outcome: Expected['outcome'] = 'success',
+  tenant = 'acme',
+): Expected => ({ action, tenant, outcome, actor_type });
+
+const EXPECTED: readonly Expected[] = [
+  row('tenant.created', 'api_key'),
+  row('tenant.created', 'api_key', 'success', 'system'),
+  row('user.added', 'api_key'),
+  row('login.succeeded', 'user'),
+  row('login.failed', 'anonymous', 'failure'),
+  row('user.created', 'user'),
+  row('user.updated', 'user'),
+  row('user.roles_changed', 'user'),
+  row('user.deactivated', 'user'),
+  row('user.activated', 'user'),
+  row('team.created', 'user'),
+  row('team.updated', 'user'),
+  row('team.member_added', 'user'),
+  row('team.member_removed', 'user'),
+  row('team.deleted', 'user'),
+  row('role.created', 'user'),
+  row('role.updated', 'user'),
+  row('role.deleted', 'user'),
+  row('api_key.created', 'user'),
+  row('api_key.revoked', 'user'),
+  row('password.change_failed', 'user', 'failure'),
+  row('password.changed', 'user'),
+  row('sessions.revoked', 'user'),
+  row('session.revoked', 'user'),
+  row('refresh_token.reused', 'anonymous', 'failure'),
+  row('logout', 'user'),
+  row('request.denied', 'api_key', 'denied'),
+  row('quota.updated', 'api_key'),
+  row('quota.exceeded', 'api_key', 'failure'),
+  row('user.removed', 'user'),
+  row('user.erased', 'user'),
+  row('tenant.updated', 'api_key'),
+  row('tenant.suspended', 'cli'),
+  row('tenant.activated', 'cli'),
+  row('signing_key.rotated', 'cli', 'success', 'system'),
+];
+
+const PASSWORD = 'correct horse battery staple';
+
+async function ok(test: TenancyTestApp, method: string, url: string, as: unknown, body?: unknown) {
+  const reply = await test.send(method, url, as as never, body);
+  assert.ok(reply.status < 300, `${method} ${url}: ${reply.status} ${JSON.stringify(reply.body)}`);
+  return reply.body;
+}
+
+/** Performs every audited action once, as a platform admin, a tenant admin and the CLI. */
+async function everyAction(test: TenancyTestApp): Promise<void> {
+  const { platform } = test;
+  await test.userWith('boss@acme.test', PASSWORD);
+  await ok(test, 'POST', '/tenants', platform, {
+    id: 'acme',
+    name: 'Acme',
+    plan: 'free',
+    admin: { email: 'boss@acme.test' },
+  });
+  assert.equal(
+    (
+      await test.send('POST', '/auth/login', null, {
+        email: 'boss@acme.test',
+        password: 'wrong password!',
+        tenant_id: 'acme',
+      })
+    ).status,
+    401,
+  );
+  const login = await ok(test, 'POST', '/auth/login', null, {
+    email: 'boss@acme.test',
+    password: PASSWORD,
+    tenant_id: 'acme',
+  });
+  const boss = { token: String(login.access_token) };
+
+  const created = await ok(test, 'POST', '/users', boss, {
+    email: 'dev@acme.test',
+    name: 'Dev',
+    roles: ['viewer'],
+    password: PASSWORD,
+  });
+  const dev = String((created.user as { id: string } | undefined)?.id ?? created.id);
+  await ok(test, 'PATCH', `/users/${dev}`, boss, { name: 'Developer' });
+  await ok(test, 'PUT', `/users/${dev}/roles`, boss, { roles: ['developer'] });
+  await ok(test, 'POST', `/users/${dev}/deactivate`, boss);
+  await ok(test, 'POST', `/users/${dev}/activate`, boss);
+
+  const team = await ok(test, 'POST', '/teams', boss, { name: 'Core' });
+  await ok(test, 'PATCH', `/teams/${team.id}`, boss, { name: 'Core team' });
+  await ok(test, 'PUT', `/teams/${team.id}/members/${dev}`, boss);
+  await ok(test, 'DELETE', `/teams/${team.id}/members/${dev}`, boss);
+  await ok(test, 'DELETE', `/teams/${team.id}`, boss);
+
+  await ok(test, 'POST', '/roles', boss, { name: 'reader', permissions: ['events:read'] });
+  await ok(test, 'PATCH', '/roles/reader', boss, { permissions: ['events:read', 'metrics:read'] });
+  await ok(test, 'DELETE', '/roles/reader', boss);
+
+  const key = await ok(test, 'POST', '/auth/api-keys', boss, { name: 'ci', role: 'viewer' });
+  await ok(test, 'DELETE', `/auth/api-keys/${key.id}`, boss);
+
+  assert.equal(
+    (
+      await test.send('POST', '/auth/password', boss, {
+        current_password: 'not it at all',
+        new_password: `${PASSWORD}!`,
+      })
+    ).status,
+    401,
+  );
+  await ok(test, 'POST', '/auth/password', boss, {
+    current_password: PASSWORD,
+    new_password: `${PASSWORD}!`,
+  });
+  const third = await ok(test, 'POST', '/auth/login', null, {
+    email: 'boss@acme.test',
+    password: `${PASSWORD}!`,
+    tenant_id: 'acme',
+  });
+  await ok(test, 'DELETE', '/auth/sessions', { token: String(third.access_token) });
+  const fourth = await ok(test, 'POST', '/auth/login', null, {
+    email: 'boss@acme.test',
+    password: `${PASSWORD}!`,
+    tenant_id: 'acme',
+  });
+  const sessions = await ok(test, 'GET', '/auth/sessions', { token: String(fourth.access_token) });
+  const other = (sessions.sessions as { id: string; current: boolean }[]).find((s) => !s.current);
+  if (other)
+    await ok(test, 'DELETE', `/auth/sessions/${other.id}`, { token: String(fourth.access_token) });
+  else await ok(test, 'DELETE', `/users/${dev}/sessions`, { token: String(fourth.access_token) });
+  // A refresh token used twice ends its session.
+  await ok(test, 'POST', '/auth/refresh', null, { refresh_token: fourth.refresh_token });
+  const replay = await test.send('POST', '/auth/refresh', null, {
+    refresh_token: fourth.refresh_token,
+  });
+  assert.equal(replay.status, 401);
+  const fifth = await ok(test, 'POST', '/auth/login', null, {
+    email: 'boss@acme.test',
+    password: `${PASSWORD}!`,
+    tenant_id: 'acme',
+  });
+  await ok(test, 'POST', '/auth/logout', { token: String(fifth.access_token) });
+
+  const viewer = await test.keyFor('acme', 'viewer');
+  assert.equal((await test.send('GET', '/auth/api-keys', viewer)).status, 403);
+  await ok(test, 'PUT', '/tenants/acme/quotas', platform, { preset: 'free' });
+  await ok(test, 'PUT', '/tenants/acme/quotas', platform, {
+    max_events_per_day: 1,
+    max_storage_bytes: 0,
+    max_queries_per_hour: 0,
+    max_api_keys: 0,
+    max_projections: 0,
+    max_pipelines: 0,
+  });
+  const writer = await test.keyFor('acme', 'admin');
+  const event = { events: [{ event_type: 'a', payload: 1 }] };
+  await ok(test, 'POST', '/entities/e/events', writer, event);
+  assert.equal((await test.send('POST', '/entities/e/events', writer, event)).status, 429);
+
+  const admin2 = await ok(
+    test,
+    'POST',
+    '/users',
+    {
+      token: String(
+        (
+          await ok(test, 'POST', '/auth/login', null, {
+            email: 'boss@acme.test',
+            password: `${PASSWORD}!`,
+            tenant_id: 'acme',
+          })
+        ).access_token,
+      ),
+    },
+    { email: 'temp@acme.test', name: 'Temp', roles: ['viewer'], password: PASSWORD },
+  );
+  const temp = String((admin2.user as { id: string } | undefined)?.id ?? admin2.id);
+  const bossAgain = await ok(test, 'POST', '/auth/login', null, {
+    email: 'boss@acme.test',
+    password: `${PASSWORD}!`,
+    tenant_id: 'acme',
+  });
+  await ok(test, 'DELETE', `/users/${temp}`, { token: String(bossAgain.access_token) });
+
+  await ok(test, 'PATCH', '/tenants/acme', platform, { name: 'Acme Inc' });
+  const cli = (args: string[]) => runAdminCli(test.config.storage, args);
+  assert.equal((await cli(['tenant', 'deactivate', 'acme'])).code, 0);
+  assert.equal((await cli(['tenant', 'activate', 'acme'])).code, 0);
+  await test.identity.keys.ensureKey();
+  assert.equal((await cli(['keys', 'rotate'])).code, 0);
+}
+
+for (const engine of testEngines()) {
+  describe(`audit completeness (${engine})`, () => {
+    it('leaves the expected audit event for every audited action', async (t) => {
+      const test = await tenancyTestApp(t, engine);
+      await everyAction(test);
+      const trails = new Map<string, { action: string; outcome: string; actor_type: string }[]>();
+      for (const tenant of ['acme', 'system']) {
+        const auditor = tenant === 'system' ? test.platform : await test.keyFor(tenant, 'auditor');
+        const reply = await test.send('GET', '/audit?order=asc&limit=1000', auditor);
+        trails.set(
+          tenant,
+          (
+            reply.body.events as {
+              payload: { action: string; outcome: string; actor_type: string };
+            }[]
+          ).map((e) => e.payload),
+        );
+      }
+      const missing = EXPECTED.filter(
+        (want) =>
+          !trails
+            .get(want.tenant)
+            ?.some(
+              (got) =>
+                got.action === want.action &&
+                got.outcome === want.outcome &&
+                got.actor_type === want.actor_type,
+            ),
+      );
+      assert.deepEqual(missing, [], `trails: ${JSON.stringify(Object.fromEntries(trails))}`);
+      // Nothing secret anywhere in either trail: passwords, key secrets (a key's
+      // prefix, shown in listings, is not one), refresh tokens.
+      const text = JSON.stringify(Object.fromEntries(trails));
+      assert.doesNotMatch(text, /correct horse|tsk_[\w-]{12,}|tsr_/);
+    });
+
+    it('records a self-service registration in the platform trail', async (t) => {
+      const test = await buildTestApp({ auth: { registration: 'open' } }, engine, { actAs: false });
+      t.after(() => test.close());
+      const registered = await test.app.inject({
+        method: 'POST',
+        url: '/api/v1/auth/register',
+        payload: { email: 'new@else.test', password: PASSWORD },
+      });
+      assert.equal(registered.statusCode, 201);
+      const platform = { 'x-api-key': await apiKeyFor(test.identity, 'system', 'admin') };
+      const trail = await test.app.inject({ url: '/api/v1/audit', headers: platform });
+      const [event] = trail.json().events as { payload: Record<string, unknown> }[];
+      assert.equal(event?.payload.action, 'user.registered');
+      assert.equal(event?.payload.target, `user:${registered.json().id}`);
+      assert.deepEqual(event?.payload.details, { email: 'new@else.test' });
+    });
+  });
+}
