@@ -90,8 +90,10 @@ is the engine's ceiling on the same \`events\` table (same indexes), same connec
 settings and durability
 (SQLite: WAL, \`synchronous=${SYNCHRONOUS}\`, one prepared INSERT per row; PostgreSQL: default
 settings, one \`unnest\` INSERT per batch), without the version checks and the
-bookkeeping tables (\`entities\`, \`event_types\`, \`event_log_head\`, \`event_commits\`)
-the store maintains in the same transaction. \`service.appendToEntity\` adds request
+bookkeeping tables (\`entities\`, \`event_types\`, \`event_log_head\`, \`event_commits\`,
+and the tenant's quota counters in \`quota_usage\`) the store maintains in the same
+transaction. The bench tenant's plan is \`unlimited\` (\`BENCH_PLAN\` changes it): its
+counters are kept, but no limit is read or checked. \`service.appendToEntity\` adds request
 validation and the group committer.
 
 ${appendTable(appends)}
@@ -103,7 +105,9 @@ nodes) and updates the bookkeeping tables in its one write statement. It reads t
 entities' versions under the lock only when it cannot plan on the versions it wrote
 last (a new entity, client ids, or a guess another node made stale, which the write
 detects and which is then retried on versions read): that read was about 0.25 ms of
-a ~2.6 ms commit of 100 events.
+a ~2.6 ms commit of 100 events. At 100-event batches the ratio moves with the raw
+ceiling's own noise: 79-85% over four runs on 2026-11-25, the store's own rate
+steady at 45-47k events/s.
 
 ## Event store: appends over HTTP
 
