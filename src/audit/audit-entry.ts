@@ -19,9 +19,10 @@ export function auditPartition(tenantId: string): string {
 
 /** Who acted and from where: the same for every entry one request or CLI run writes. */
 export interface AuditContext {
-  /** User id, API key id, `cli`, or null when nobody was authenticated. */
+  /** User id, API key id, `cli`, `startup`, or null when nobody was authenticated. */
   readonly actor: string | null;
-  readonly actor_type: 'user' | 'api_key' | 'cli' | 'anonymous';
+  /** `system`: the server itself, acting on its configuration at start-up. */
+  readonly actor_type: 'user' | 'api_key' | 'cli' | 'system' | 'anonymous';
   readonly ip: string | null;
   readonly user_agent: string | null;
   readonly request_id: string | null;
@@ -31,6 +32,15 @@ export interface AuditContext {
 export const CLI_AUDIT_CONTEXT: AuditContext = Object.freeze({
   actor: 'cli',
   actor_type: 'cli',
+  ip: null,
+  user_agent: null,
+  request_id: null,
+});
+
+/** The server at start-up, acting on its environment (TESSERA_ADMIN_EMAIL). */
+export const STARTUP_AUDIT_CONTEXT: AuditContext = Object.freeze({
+  actor: 'startup',
+  actor_type: 'system',
   ip: null,
   user_agent: null,
   request_id: null,

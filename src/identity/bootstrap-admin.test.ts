@@ -5,6 +5,8 @@ import {
   testEngines,
   testStorageConfig,
 } from '../../test/helpers/test-database.ts';
+import { AUDIT_ENTITY, auditPartition } from '../audit/audit-entry.ts';
+import { openEventStore } from '../events/open-event-store.ts';
 import { MIGRATIONS } from '../migrations/index.ts';
 import type { Engine } from '../storage/database.ts';
 import { migrateToLatest } from '../storage/migrate.ts';
@@ -67,6 +69,31 @@ for (const engine of testEngines()) {
       assert.equal(await bootstrapPlatformAdmin(db, {}, logger), 'exists');
       assert.equal(logger.lines.length, 1);
       assert.deepEqual(await admins(db), ['root@example.com']);
+
+      // Audited once, in the platform's trail, as the server acting at start-up.
+      const trail = await openEventStore(db).readStream(auditPartition('system'), AUDIT_ENTITY, {
+        from_version: 0,
+        direction: 'forward',
+        limit: 10,
+      });
+      assert.deepEqual(
+        trail.map((event) => {
+          const { action, actor, actor_type, target, details } = event.payload as Record<
+            string,
+            unknown
+          >;
+          return { action, actor, actor_type, target, details };
+        }),
+        [
+          {
+            action: 'user.created',
+            actor: 'startup',
+            actor_type: 'system',
+            target: `user:${credentials?.user.id}`,
+            details: { email: 'root@example.com', platform_admin: true },
+          },
+        ],
+      );
     });
 
     it('promotes an existing user, keeping its password and other roles', async (t) => {

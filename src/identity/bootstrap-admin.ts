@@ -1,3 +1,5 @@
+import { STARTUP_AUDIT_CONTEXT } from '../audit/audit-entry.ts';
+import { createAuditLog } from '../audit/audit-log.ts';
 import { isTesseraError } from '../platform/errors.ts';
 import type { AnyKysely } from '../storage/database.ts';
 import type { Database } from '../storage/open-database.ts';
@@ -63,7 +65,21 @@ export async function bootstrapPlatformAdmin(
   const passwordHash = await hashPassword(password);
   const outcome = await withOneRetry(() =>
     // The schema lock serialises nodes starting together: the second sees the first's admin.
-    db.exclusive((trx) => makeAdmin(trx, normalized, passwordHash, options.now)),
+    db.exclusive(async (trx) => {
+      const made = await makeAdmin(trx, normalized, passwordHash, options.now);
+      if (made.result !== 'exists') {
+        await createAuditLog(db).inTransaction(trx, STARTUP_AUDIT_CONTEXT, [
+          {
+            tenant_id: SYSTEM_TENANT_ID,
+            action: made.result === 'created' ? 'user.created' : 'user.roles_changed',
+            target: `user:${made.userId}`,
+            outcome: 'success',
+            details: { email: normalized, platform_admin: true },
+          },
+        ]);
+      }
+      return made;
+    }),
   );
   if (outcome.result !== 'exists') {
     logger.info(
