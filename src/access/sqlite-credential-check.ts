@@ -1,4 +1,5 @@
 import type { SqliteDatabase } from '../storage/sqlite/open-sqlite.ts';
+import { outsideWritesSince } from '../storage/sqlite/outside-writes.ts';
 import type { CredentialCache } from './credential-cache.ts';
 
 /**
@@ -9,11 +10,5 @@ import type { CredentialCache } from './credential-cache.ts';
  * takes microseconds and, unlike a lookup, never waits behind a write transaction.
  */
 export function cacheCredentialsOnSqlite(db: SqliteDatabase, cache: CredentialCache): void {
-  let seen = db.dataVersion();
-  cache.setActive(true, () => {
-    const now = db.dataVersion();
-    if (now === seen) return false;
-    seen = now;
-    return true;
-  });
+  cache.setActive(true, outsideWritesSince(db));
 }

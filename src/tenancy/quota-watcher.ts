@@ -1,5 +1,6 @@
 import type { Database } from '../storage/open-database.ts';
 import { listenToPostgres } from '../storage/postgres/pg-listener.ts';
+import { outsideWritesSince } from '../storage/sqlite/outside-writes.ts';
 import type { QuotaService } from './quota-service.ts';
 
 /** Where migration 0007's triggers announce a tenant whose quotas or plan changed. */
@@ -22,13 +23,7 @@ export async function watchQuotaChanges(
   onError: (error: unknown) => void,
 ): Promise<QuotaWatcher> {
   if (db.engine === 'sqlite') {
-    let seen = db.dataVersion();
-    quotas.cache.checkOutsideWrites(() => {
-      const version = db.dataVersion();
-      if (version === seen) return false;
-      seen = version;
-      return true;
-    });
+    quotas.cache.checkOutsideWrites(outsideWritesSince(db));
     return { close: async () => {} };
   }
   return listenToPostgres(db, [QUOTAS_CHANNEL], {
