@@ -108,6 +108,9 @@ export async function buildApp(deps: AppDeps): Promise<TesseraApp> {
     return503OnClosing: false,
     genReqId: genRequestId,
     bodyLimit: config.server.body_limit_bytes,
+    // request.ip is the peer, or what X-Forwarded-For says only when the peer is a
+    // trusted proxy: a client elsewhere cannot choose the IP it is limited or filtered by.
+    trustProxy: config.server.trusted_proxies.length > 0 ? config.server.trusted_proxies : false,
     // An entity id is up to 256 characters; percent-encoded 4-byte characters take
     // 12 URL characters each. Longer ids still get a 400 from the route schema.
     routerOptions: { maxParamLength: 256 * 12 },

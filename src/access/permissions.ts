@@ -19,14 +19,20 @@ export const PERMISSIONS = [
   'teams:manage',
   'roles:manage',
   'api_keys:manage',
+  'network:manage',
   // Held only by administrators of the `system` tenant: the platform operators.
   'platform:tenants',
   'platform:backups',
+  'platform:network',
 ] as const;
 
 export type Permission = (typeof PERMISSIONS)[number];
 
-export const PLATFORM_PERMISSIONS: readonly Permission[] = ['platform:tenants', 'platform:backups'];
+export const PLATFORM_PERMISSIONS: readonly Permission[] = [
+  'platform:tenants',
+  'platform:backups',
+  'platform:network',
+];
 
 /** What a role of a tenant may grant, built-in or custom: everything but the platform's. */
 export const TENANT_PERMISSIONS: readonly Permission[] = PERMISSIONS.filter(
@@ -55,6 +61,9 @@ export const PERMISSION_DESCRIPTIONS: Readonly<Record<Permission, string>> = {
   'teams:manage': 'Create, change and delete teams and their members.',
   'roles:manage': 'Create, change and delete the tenant’s custom roles.',
   'api_keys:manage': 'Create, list and revoke the tenant’s API keys.',
+  'network:manage': 'Manage the tenant’s IP allow and block lists.',
   'platform:tenants': 'Create, suspend and delete tenants (platform administrators only).',
   'platform:backups': 'Back up and restore the deployment (platform administrators only).',
+  'platform:network':
+    'Manage the global IP allow and block lists and every account lockout (platform administrators only).',
 };

@@ -55,7 +55,7 @@ for (const engine of testEngines()) {
       assert.ok(permissions.every((p) => p.description.length > 0));
       assert.deepEqual(
         permissions.filter((p) => p.platform).map((p) => p.name),
-        ['platform:tenants', 'platform:backups'],
+        ['platform:tenants', 'platform:backups', 'platform:network'],
       );
     });
 

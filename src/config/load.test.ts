@@ -71,7 +71,7 @@ describe('loadConfig', () => {
   it('reports every problem at once, including unknown sections and keys', () => {
     const file = writeConfig(
       'many.toml',
-      '[server]\nport = 70000\nprot = 1\n[storage]\nsqlite_synchronous = "off"\n[nonsense]\na = 1\n[rate_limit]\nenabled = true\n',
+      '[server]\nport = 70000\nprot = 1\n[storage]\nsqlite_synchronous = "off"\n[nonsense]\na = 1\n[backup]\nenabled = true\n',
     );
     const problems = problemsOf(() => loadConfig({ path: file, env: {} }));
     assert.ok(
@@ -80,9 +80,7 @@ describe('loadConfig', () => {
     );
     assert.ok(problems.some((p) => p.startsWith('unknown setting server.prot (known: host, port')));
     assert.ok(problems.some((p) => p.startsWith('unknown section [nonsense]')));
-    assert.ok(
-      problems.includes('unknown setting rate_limit.enabled ([rate_limit] has no settings yet)'),
-    );
+    assert.ok(problems.includes('unknown setting backup.enabled ([backup] has no settings yet)'));
     assert.ok(
       problems.includes(
         'storage.sqlite_synchronous must be one of "normal", "full", "extra", got "off"',
@@ -182,11 +180,11 @@ describe('environment overrides', () => {
       problems[0] ?? '',
       /^TESSERA_SERVER_PROT is not a setting of \[server\] \(known: TESSERA_SERVER_HOST/,
     );
-    const rateLimit = problemsOf(() =>
-      loadConfig({ cwd: dir, env: { TESSERA_RATE_LIMIT_ENABLED: 'true' } }),
+    const backup = problemsOf(() =>
+      loadConfig({ cwd: dir, env: { TESSERA_BACKUP_ENABLED: 'true' } }),
     );
-    assert.deepEqual(rateLimit, [
-      'TESSERA_RATE_LIMIT_ENABLED is not a setting of [rate_limit] (it has no settings yet)',
+    assert.deepEqual(backup, [
+      'TESSERA_BACKUP_ENABLED is not a setting of [backup] (it has no settings yet)',
     ]);
   });
 });
@@ -203,7 +201,8 @@ describe('generate and show', () => {
       'storage',
       'redis',
       'auth',
-      'rate_limit',
+      'rate_limits',
+      'lockout',
       'backup',
       'metrics',
       'logging',

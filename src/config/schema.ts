@@ -22,6 +22,9 @@ function oneOf<const T extends readonly string[]>(
   return Type.Unsafe<T[number]>(schema);
 }
 
+/** Loose shape check; the CIDR parser gives the precise error. */
+const IP_OR_CIDR = '^[0-9A-Fa-f:.]+(/[0-9]{1,3})?$';
+
 const ORIGIN = '^(\\*|https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?)$';
 
 const server = Type.Object(
@@ -65,6 +68,19 @@ const server = Type.Object(
     hsts_include_subdomains: Type.Boolean({
       default: false,
       description: 'Add includeSubDomains to Strict-Transport-Security.',
+    }),
+    trusted_proxies: Type.Array(Type.String({ pattern: IP_OR_CIDR }), {
+      default: [],
+      description:
+        'Peers (IP addresses or CIDR ranges) whose X-Forwarded-For is believed. The client IP used by rate limits, lockout and IP filters comes from X-Forwarded-For only when the connecting peer is one of these; otherwise it is the peer itself.',
+      allowed: 'a list of IPv4 or IPv6 addresses or CIDR ranges, e.g. ["10.0.0.0/8"]',
+    }),
+    ip_filter_refresh_ms: Type.Integer({
+      default: 5000,
+      minimum: 100,
+      maximum: 600_000,
+      description:
+        "How often a node re-reads the IP filter lists, at most. PostgreSQL announces changes at once; this bounds how long a lost notification or another process's SQLite write could go unseen.",
     }),
   },
   { additionalProperties: false, description: 'HTTP listener and platform behaviour.' },
@@ -228,6 +244,121 @@ const auth = Type.Object(
   },
 );
 
+function perMinute(fallback: number, what: string) {
+  return Type.Integer({
+    default: fallback,
+    minimum: 1,
+    maximum: 100_000_000,
+    description: `${what}: requests per minute (the bucket's refill rate).`,
+  });
+}
+
+function burst(fallback: number, what: string) {
+  return Type.Integer({
+    default: fallback,
+    minimum: 1,
+    maximum: 100_000_000,
+    description: `${what}: burst, the most requests allowed at once (the bucket's size).`,
+  });
+}
+
+const rate_limits = Type.Object(
+  {
+    enabled: Type.Boolean({
+      default: true,
+      description:
+        'Apply rate limits (token buckets) to /api/v1. Health and metrics are never limited.',
+    }),
+    redis_failure: oneOf(
+      ['local', 'fail_open', 'fail_closed'],
+      'local',
+      'When Redis (shared budgets) is unreachable: "local" keeps limiting with this node\'s own buckets, "fail_open" stops limiting, "fail_closed" refuses limited requests with 503. Redis returning restores shared budgets.',
+    ),
+    ip_per_minute: perMinute(60, 'Per client IP, on routes that need no credentials'),
+    ip_burst: burst(60, 'Per client IP, on routes that need no credentials'),
+    email_per_hour: Type.Integer({
+      default: 10,
+      minimum: 1,
+      maximum: 1_000_000,
+      description:
+        'Per email address, on login, registration and anything that sends email: requests per hour (the refill rate).',
+    }),
+    email_burst: burst(10, 'Per email address'),
+    free_per_minute: perMinute(60, 'Tenants on the free plan'),
+    free_burst: burst(100, 'Tenants on the free plan'),
+    professional_per_minute: perMinute(600, 'Tenants on the professional plan'),
+    professional_burst: burst(1000, 'Tenants on the professional plan'),
+    unlimited_per_minute: perMinute(10_000, 'Tenants on the unlimited plan'),
+    unlimited_burst: burst(20_000, 'Tenants on the unlimited plan'),
+    dev_per_minute: perMinute(100_000, 'Tenants on the dev plan'),
+    dev_burst: burst(200_000, 'Tenants on the dev plan'),
+    api_key_per_minute: Type.Integer({
+      default: 0,
+      minimum: 0,
+      maximum: 100_000_000,
+      description:
+        "Per API key, besides its tenant's budget: requests per minute. 0: the numbers of its tenant's plan.",
+    }),
+    api_key_burst: Type.Integer({
+      default: 0,
+      minimum: 0,
+      maximum: 100_000_000,
+      description: "Per API key: burst. 0: the burst of its tenant's plan.",
+    }),
+  },
+  {
+    additionalProperties: false,
+    description:
+      'Rate limits: token buckets per tenant (by plan), per API key, per client IP and per email address. In memory on one node; shared through Redis when redis.url is set.',
+  },
+);
+
+const lockout = Type.Object(
+  {
+    enabled: Type.Boolean({
+      default: true,
+      description: 'Lock accounts and slow client IPs after repeated failed logins.',
+    }),
+    max_failures: Type.Integer({
+      default: 5,
+      minimum: 1,
+      maximum: 1000,
+      description:
+        'Failed logins of one account, or from one client IP, within window_seconds that lock the account or slow the IP.',
+    }),
+    window_seconds: Type.Integer({
+      default: 900,
+      minimum: 1,
+      maximum: 86_400,
+      description: 'The window in which failed logins are counted.',
+    }),
+    lock_seconds: Type.Integer({
+      default: 900,
+      minimum: 1,
+      maximum: 604_800,
+      description:
+        'How long a locked account stays locked. While locked, even the right password answers like a wrong one.',
+    }),
+    ip_delay_ms: Type.Integer({
+      default: 1000,
+      minimum: 0,
+      maximum: 60_000,
+      description:
+        'Once an IP reaches max_failures, each further login attempt from it waits this long before being answered, doubling with every further failure.',
+    }),
+    ip_max_delay_ms: Type.Integer({
+      default: 10_000,
+      minimum: 0,
+      maximum: 60_000,
+      description: 'The longest wait imposed on a slowed IP.',
+    }),
+  },
+  {
+    additionalProperties: false,
+    description: 'Brute-force protection of password logins.',
+  },
+);
+
 const metrics = Type.Object(
   {
     enabled: Type.Boolean({
@@ -265,7 +396,8 @@ export const ConfigSchema = Type.Object(
     redis,
     subscriptions,
     auth,
-    rate_limit: reserved('Rate limiting. No settings yet: they arrive with abuse protection.'),
+    rate_limits,
+    lockout,
     backup: reserved('Backups. No settings yet: they arrive with backup and restore.'),
     metrics,
     logging,

@@ -27,10 +27,14 @@ function processMetrics(): Registry {
  * Per-app HTTP metrics, merged with the process metrics at scrape time. Scrapes of
  * /metrics are counted like any request: a scraper's rate is worth seeing, and it
  * is one series. Labelled by route pattern, never the raw URL, to bound cardinality.
+ *
+ * Returns the app's registry, where other parts of the app register their counters.
+ * With metrics disabled it is still returned (counting costs next to nothing) but
+ * nothing serves it.
  */
-export function installMetrics(app: FastifyInstance, config: Config['metrics']): void {
-  if (!config.enabled) return;
+export function installMetrics(app: FastifyInstance, config: Config['metrics']): Registry {
   const registry = new Registry();
+  if (!config.enabled) return registry;
   const labelNames = ['method', 'route', 'status'] as const;
   const requests = new Counter({
     name: 'http_requests_total',
@@ -62,6 +66,7 @@ export function installMetrics(app: FastifyInstance, config: Config['metrics']):
     const merged = Registry.merge([processMetrics(), registry]);
     return reply.type(merged.contentType).send(await merged.metrics());
   });
+  return registry;
 }
 
 const METRICS_ROUTE_SCHEMA = {

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { buildTestApp, type TestApp } from '../../test/helpers/app.ts';
+import { defaultConfig } from '../config/load.ts';
 import { securityHeaders } from './security-headers.ts';
 
 const API_CSP = "default-src 'none'; frame-ancestors 'none'";
@@ -83,13 +84,5 @@ describe('Strict-Transport-Security from the configuration (RFC 6797)', () => {
 });
 
 function defaults() {
-  return {
-    host: '127.0.0.1',
-    port: 3900,
-    body_limit_bytes: 1024,
-    shutdown_timeout_ms: 0,
-    cors_origins: [],
-    hsts_max_age_seconds: 1,
-    hsts_include_subdomains: false,
-  };
+  return { ...defaultConfig().server, hsts_max_age_seconds: 1 };
 }
