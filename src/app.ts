@@ -20,7 +20,7 @@ import { eventRoutes } from './events/routes.ts';
 import { registerCompression } from './http/compression.ts';
 import { registerCors } from './http/cors.ts';
 import { installDraining } from './http/draining.ts';
-import { healthRoutes } from './http/health.ts';
+import { healthRoutes, PROBE_PATHS } from './http/health.ts';
 import { installJsonBody } from './http/json-body.ts';
 import { type AppLogger, loggerSettings } from './http/logger.ts';
 import { installMetrics } from './http/metrics.ts';
@@ -32,6 +32,8 @@ import { type Identity, openIdentity } from './identity/open-identity.ts';
 import { authRoutes } from './identity/routes/auth.ts';
 import { sessionRoutes } from './identity/routes/sessions.ts';
 import { wellKnownRoutes } from './identity/well-known-routes.ts';
+import { ipFilterRoutes } from './protection/ip-filter-routes.ts';
+import { type IpFilters, openIpFilters } from './protection/open-ip-filters.ts';
 import type { Database } from './storage/open-database.ts';
 import { auditQuotaRefusals } from './tenancy/quota-audit.ts';
 import { quotaRoutes } from './tenancy/quota-routes.ts';
@@ -67,13 +69,14 @@ export type TesseraApp = FastifyInstance<
  * Every domain's routes, under /api/v1. A domain adds one `api.register(...)` line
  * here; each is an encapsulated plugin, so its hooks and decorators stay its own.
  */
-const apiV1: FastifyPluginAsync<AppDeps & { events: Events; identity: Identity }> = async (
-  api,
-  deps,
-) => {
-  const { identity } = deps;
+const apiV1: FastifyPluginAsync<
+  AppDeps & { events: Events; identity: Identity; ipFilters: IpFilters }
+> = async (api, deps) => {
+  const { identity, ipFilters } = deps;
   // Before any route: the guard refuses routes that declare no access.
   installGuard(api, identity.guard);
+  // After the guard, which names the tenant whose IP filters apply.
+  ipFilters.enforcement.installTenant(api);
   auditDeniedRequests(api, identity.audit);
   auditQuotaRefusals(api, identity.audit);
   await api.register(authRoutes, { auth: identity.auth });
@@ -84,6 +87,7 @@ const apiV1: FastifyPluginAsync<AppDeps & { events: Events; identity: Identity }
   await api.register(userRoutes, { identity, db: deps.db, config: deps.config });
   await api.register(teamRoutes, { db: deps.db, audit: identity.audit });
   await api.register(roleRoutes, { identity, db: deps.db });
+  await api.register(ipFilterRoutes, { ipFilters: ipFilters.service });
   await api.register(eventRoutes, { events: deps.events });
   await api.register(auditRoutes, { events: deps.events.service });
 };
@@ -131,9 +135,15 @@ export async function buildApp(deps: AppDeps): Promise<TesseraApp> {
   await registerCors(app, config.server.cors_origins);
   await registerCompression(app);
   await registerOpenApi(app);
-  installMetrics(app, config.metrics);
-  await app.register(healthRoutes, { db, redis });
+  const metrics = installMetrics(app, config.metrics);
   const identity = deps.identity ?? openIdentity(db, config);
+  // Global IP filters: before every route, the probes excepted, so an orchestrator
+  // can always tell whether the node is up.
+  const ipFilters = openIpFilters(db, identity.audit, metrics, app.log);
+  ipFilters.enforcement.installGlobal(app, PROBE_PATHS);
+  const ipFilterWatcher = await ipFilters.watch(config.server.ip_filter_refresh_ms);
+  app.addHook('onClose', () => ipFilterWatcher.close());
+  await app.register(healthRoutes, { db, redis });
   const events =
     deps.events ??
     (await openEvents(db, config, {
@@ -161,6 +171,6 @@ export async function buildApp(deps: AppDeps): Promise<TesseraApp> {
   );
   app.addHook('onClose', () => quotaWatcher.close());
   await app.register(wellKnownRoutes, { keys: identity.keys, issuer: identity.issuer });
-  await app.register(apiV1, { ...deps, events, identity, prefix: API_PREFIX });
+  await app.register(apiV1, { ...deps, events, identity, ipFilters, prefix: API_PREFIX });
   return app;
 }

@@ -46,6 +46,9 @@ const Readiness = Type.Object({
 
 const Liveness = Type.Object({ status: Type.Literal('alive') });
 
+/** The probes: never refused by IP filters or rate limits, so orchestrators always get an answer. */
+export const PROBE_PATHS = ['/health', '/readiness', '/liveness'] as const;
+
 export interface HealthOptions {
   readonly db: Database;
   readonly redis?: Redis | undefined;
