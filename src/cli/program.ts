@@ -3,6 +3,7 @@ import { ConfigError } from '../config/load.ts';
 import { TESSERA_VERSION } from '../platform/version.ts';
 import { registerApiKeyCommands } from './apikey.ts';
 import { registerConfigCommands } from './config.ts';
+import { registerIpFilterCommands } from './ipfilter.ts';
 import { registerKeysCommands } from './keys.ts';
 import { registerMigrateCommand } from './migrate.ts';
 import { registerServeCommand } from './serve.ts';
@@ -37,6 +38,7 @@ export function buildProgram(io: CliIo = PROCESS_IO): Command {
   registerTenantCommands(program, io);
   registerStatsCommand(program, io);
   registerApiKeyCommands(program, io);
+  registerIpFilterCommands(program, io);
   return program;
 }
 

@@ -5,8 +5,9 @@ import { actorOf } from '../access/actor.ts';
 import { AccessErrors } from '../access/errors.ts';
 import { IdPageQuery, nextCursor } from '../http/pagination.ts';
 import { TesseraError } from '../platform/errors.ts';
+import { toIpFilter } from './ip-filter-json.ts';
 import type { IpFilterService } from './ip-filter-service.ts';
-import type { IpFilterRecord, IpFilterScope } from './ip-filter-store.ts';
+import type { IpFilterScope } from './ip-filter-store.ts';
 
 const Action = Type.Union([Type.Literal('allow'), Type.Literal('block')]);
 const Scope = Type.Union([Type.Literal('tenant'), Type.Literal('global')], {
@@ -26,18 +27,6 @@ const IpFilter = Type.Object({
   }),
   created_by_type: Type.String({ description: '`user`, `api_key` or `cli`.' }),
   created_at: Type.String({ format: 'date-time' }),
-});
-
-export const toIpFilter = (record: IpFilterRecord) => ({
-  id: record.id,
-  scope: record.tenant_id === null ? ('global' as const) : ('tenant' as const),
-  tenant_id: record.tenant_id,
-  cidr: record.cidr,
-  action: record.action,
-  reason: record.reason,
-  created_by: record.created_by,
-  created_by_type: record.created_by_type,
-  created_at: new Date(record.created_ms).toISOString(),
 });
 
 const PLATFORM_NETWORK = 'platform:network';

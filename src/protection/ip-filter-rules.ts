@@ -10,7 +10,10 @@ export interface RangeSet {
   has(address: Address): boolean;
 }
 
-export function rangeSet(ranges: readonly { network: Address; prefix: number }[]): RangeSet {
+export function rangeSet(
+  ranges: readonly { network: Address; prefix: number }[],
+  unreadable = 0,
+): RangeSet {
   const byPrefix = new Map<number, Set<bigint>>();
   for (const { network, prefix } of ranges) {
     const networks = byPrefix.get(prefix) ?? new Set<bigint>();
@@ -19,7 +22,8 @@ export function rangeSet(ranges: readonly { network: Address; prefix: number }[]
   }
   const levels = [...byPrefix].map(([prefix, networks]) => ({ mask: maskOf(prefix), networks }));
   return {
-    size: ranges.length,
+    // Entries that could not be read count, though they match nothing (see compileRules).
+    size: ranges.length + unreadable,
     has: (address) => levels.some(({ mask, networks }) => networks.has(address & mask)),
   };
 }
@@ -60,29 +64,36 @@ export const NO_RULES: IpFilterRules = { global: EMPTY_LIST, tenant: () => EMPTY
 
 /**
  * Compiles stored entries. An entry whose range does not parse (written by hand, not
- * through Tessera) is skipped and reported; every other entry still applies.
+ * through Tessera) is reported and matches nothing; every other entry still applies.
+ * An unreadable allow entry still makes its allow list non-empty: failing closed,
+ * since whoever wrote it meant to restrict access.
  */
 export function compileRules(
   entries: readonly FilterEntry[],
   onInvalid: (entry: FilterEntry, error: string) => void = () => {},
 ): IpFilterRules {
+  type Ranges = { network: Address; prefix: number }[];
   const grouped = new Map<
     IpFilterScope,
-    Record<IpFilterAction, { network: Address; prefix: number }[]>
+    { allow: Ranges; block: Ranges; unreadableAllows: number }
   >();
   for (const entry of entries) {
+    const lists = grouped.get(entry.tenant_id) ?? { allow: [], block: [], unreadableAllows: 0 };
+    grouped.set(entry.tenant_id, lists);
     const parsed = parseCidr(entry.cidr);
     if ('error' in parsed) {
       onInvalid(entry, parsed.error);
+      if (entry.action === 'allow') lists.unreadableAllows++;
       continue;
     }
-    const lists = grouped.get(entry.tenant_id) ?? { allow: [], block: [] };
     lists[entry.action]?.push(parsed.cidr);
-    grouped.set(entry.tenant_id, lists);
   }
   const compiled = new Map<IpFilterScope, IpFilterList>();
   for (const [scope, lists] of grouped) {
-    compiled.set(scope, { allow: rangeSet(lists.allow), block: rangeSet(lists.block) });
+    compiled.set(scope, {
+      allow: rangeSet(lists.allow, lists.unreadableAllows),
+      block: rangeSet(lists.block),
+    });
   }
   return {
     global: compiled.get(null) ?? EMPTY_LIST,
