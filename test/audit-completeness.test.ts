@@ -62,6 +62,10 @@ const EXPECTED: readonly Expected[] = [
   row('tenant.suspended', 'cli'),
   row('tenant.activated', 'cli'),
   row('signing_key.rotated', 'cli', 'success', 'system'),
+  row('ip_filter.created', 'user'),
+  row('ip_filter.removed', 'user'),
+  row('ip_filter.created', 'api_key', 'success', 'system'),
+  row('ip_filter.removed', 'api_key', 'success', 'system'),
 ];
 
 const PASSWORD = 'correct horse battery staple';
@@ -206,6 +210,26 @@ async function everyAction(test: TenancyTestApp): Promise<void> {
     tenant_id: 'acme',
   });
   await ok(test, 'DELETE', `/users/${temp}`, { token: String(bossAgain.access_token) });
+
+  const filter = await ok(
+    test,
+    'POST',
+    '/ip-filters',
+    { token: String(bossAgain.access_token) },
+    {
+      cidr: '192.0.2.0/24',
+      action: 'block',
+      reason: 'scanner',
+    },
+  );
+  await ok(test, 'DELETE', `/ip-filters/${filter.id}`, { token: String(bossAgain.access_token) });
+  const global = await ok(test, 'POST', '/ip-filters', platform, {
+    cidr: '2001:db8::/32',
+    action: 'block',
+    reason: 'scanner',
+    scope: 'global',
+  });
+  await ok(test, 'DELETE', `/ip-filters/${global.id}`, platform);
 
   await ok(test, 'PATCH', '/tenants/acme', platform, { name: 'Acme Inc' });
   const cli = (args: string[]) => runAdminCli(test.config.storage, args);
