@@ -32,6 +32,8 @@ import { type Identity, openIdentity } from './identity/open-identity.ts';
 import { authRoutes } from './identity/routes/auth.ts';
 import { sessionRoutes } from './identity/routes/sessions.ts';
 import { wellKnownRoutes } from './identity/well-known-routes.ts';
+import { countAuthAttempts } from './protection/auth-metrics.ts';
+import { lockoutRoutes } from './protection/lockout-routes.ts';
 import type { Database } from './storage/open-database.ts';
 import { auditQuotaRefusals } from './tenancy/quota-audit.ts';
 import { quotaRoutes } from './tenancy/quota-routes.ts';
@@ -86,6 +88,7 @@ const apiV1: FastifyPluginAsync<AppDeps & { events: Events; identity: Identity }
   await api.register(roleRoutes, { identity, db: deps.db });
   await api.register(eventRoutes, { events: deps.events });
   await api.register(auditRoutes, { events: deps.events.service });
+  await api.register(lockoutRoutes, { lockouts: identity.lockouts });
 };
 
 /**
@@ -131,9 +134,11 @@ export async function buildApp(deps: AppDeps): Promise<TesseraApp> {
   await registerCors(app, config.server.cors_origins);
   await registerCompression(app);
   await registerOpenApi(app);
-  installMetrics(app, config.metrics);
+  const metrics = installMetrics(app, config.metrics);
   await app.register(healthRoutes, { db, redis });
   const identity = deps.identity ?? openIdentity(db, config);
+  const stopCountingAuth = countAuthAttempts(metrics, identity.attempts);
+  app.addHook('onClose', async () => stopCountingAuth());
   const events =
     deps.events ??
     (await openEvents(db, config, {

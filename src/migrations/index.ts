@@ -6,6 +6,7 @@ import { identity } from './0004-identity.ts';
 import { credentialChanges } from './0005-credential-changes.ts';
 import { organization } from './0006-organization.ts';
 import { quotaUsage } from './0007-quota-usage.ts';
+import { lockouts } from './0009-lockouts.ts';
 
 /**
  * Every schema change, oldest first. Append only: a landed migration is never edited
@@ -19,4 +20,5 @@ export const MIGRATIONS: readonly Migration[] = [
   credentialChanges,
   organization,
   quotaUsage,
+  lockouts,
 ];
