@@ -4,6 +4,7 @@ import { TESSERA_VERSION } from '../platform/version.ts';
 import { registerApiKeyCommands } from './apikey.ts';
 import { registerConfigCommands } from './config.ts';
 import { registerKeysCommands } from './keys.ts';
+import { registerLockoutCommands } from './lockout.ts';
 import { registerMigrateCommand } from './migrate.ts';
 import { registerServeCommand } from './serve.ts';
 import { registerStatsCommand } from './stats.ts';
@@ -37,6 +38,7 @@ export function buildProgram(io: CliIo = PROCESS_IO): Command {
   registerTenantCommands(program, io);
   registerStatsCommand(program, io);
   registerApiKeyCommands(program, io);
+  registerLockoutCommands(program, io);
   return program;
 }
 
