@@ -32,7 +32,9 @@ import { type Identity, openIdentity } from './identity/open-identity.ts';
 import { authRoutes } from './identity/routes/auth.ts';
 import { sessionRoutes } from './identity/routes/sessions.ts';
 import { wellKnownRoutes } from './identity/well-known-routes.ts';
+import { countAuthAttempts } from './protection/auth-metrics.ts';
 import { ipFilterRoutes } from './protection/ip-filter-routes.ts';
+import { lockoutRoutes } from './protection/lockout-routes.ts';
 import { type IpFilters, openIpFilters } from './protection/open-ip-filters.ts';
 import type { Database } from './storage/open-database.ts';
 import { auditQuotaRefusals } from './tenancy/quota-audit.ts';
@@ -90,6 +92,7 @@ const apiV1: FastifyPluginAsync<
   await api.register(ipFilterRoutes, { ipFilters: ipFilters.service });
   await api.register(eventRoutes, { events: deps.events });
   await api.register(auditRoutes, { events: deps.events.service });
+  await api.register(lockoutRoutes, { lockouts: identity.lockouts });
 };
 
 /**
@@ -137,6 +140,8 @@ export async function buildApp(deps: AppDeps): Promise<TesseraApp> {
   await registerOpenApi(app);
   const metrics = installMetrics(app, config.metrics);
   const identity = deps.identity ?? openIdentity(db, config);
+  const stopCountingAuth = countAuthAttempts(metrics, identity.attempts);
+  app.addHook('onClose', async () => stopCountingAuth());
   // Global IP filters: before every route, the probes excepted, so an orchestrator
   // can always tell whether the node is up.
   const ipFilters = openIpFilters(db, identity.audit, metrics, app.log);

@@ -4,6 +4,7 @@ import { IdentityErrors } from '../identity/errors.ts';
 import { digestSecret } from '../identity/secrets.ts';
 import type { SessionStore } from '../identity/session-store.ts';
 import { TesseraError } from '../platform/errors.ts';
+import type { AuthAttempts } from '../protection/auth-attempts.ts';
 import { API_KEY_PREFIX, type ApiKeyOwner, type ApiKeyStore } from './api-key-store.ts';
 import type { CredentialCache } from './credential-cache.ts';
 import type { CustomRoleLookup } from './custom-role-lookup.ts';
@@ -27,6 +28,8 @@ export interface GuardDeps {
   /** Tenants' custom roles, consulted only for principals holding one. */
   readonly customRoles: CustomRoleLookup;
   readonly now?: () => number;
+  /** Told whether each presented API key or access token authenticated (metrics). */
+  readonly attempts?: Pick<AuthAttempts, 'attempt'> | undefined;
 }
 
 /**
@@ -72,7 +75,9 @@ async function authenticate(
 ): Promise<Principal> {
   const apiKey = request.headers['x-api-key'];
   // X-API-Key carries API keys only; a token sent there is refused, not accepted.
-  if (typeof apiKey === 'string' && apiKey !== '') return byApiKey(apiKey, deps, at);
+  if (typeof apiKey === 'string' && apiKey !== '') {
+    return counted('api_key', byApiKey(apiKey, deps, at), deps);
+  }
   const bearer = /^Bearer +(\S+)\s*$/i.exec(request.headers.authorization ?? '')?.[1];
   if (bearer === undefined) {
     throw new TesseraError(
@@ -82,8 +87,24 @@ async function authenticate(
     );
   }
   return bearer.startsWith(API_KEY_PREFIX)
-    ? byApiKey(bearer, deps, at)
-    : byAccessToken(bearer, deps, at);
+    ? counted('api_key', byApiKey(bearer, deps, at), deps)
+    : counted('access_token', byAccessToken(bearer, deps, at), deps);
+}
+
+/** Reports how a presented credential fared; a request with none is no attempt. */
+async function counted(
+  method: 'api_key' | 'access_token',
+  authenticating: Promise<Principal>,
+  deps: GuardDeps,
+): Promise<Principal> {
+  try {
+    const principal = await authenticating;
+    deps.attempts?.attempt(method, 'success');
+    return principal;
+  } catch (error) {
+    deps.attempts?.attempt(method, 'failure');
+    throw error;
+  }
 }
 
 /** The key a presented secret belongs to (through the node's cache), if it is one of ours. */

@@ -5,6 +5,7 @@ import { registerApiKeyCommands } from './apikey.ts';
 import { registerConfigCommands } from './config.ts';
 import { registerIpFilterCommands } from './ipfilter.ts';
 import { registerKeysCommands } from './keys.ts';
+import { registerLockoutCommands } from './lockout.ts';
 import { registerMigrateCommand } from './migrate.ts';
 import { registerServeCommand } from './serve.ts';
 import { registerStatsCommand } from './stats.ts';
@@ -39,6 +40,7 @@ export function buildProgram(io: CliIo = PROCESS_IO): Command {
   registerStatsCommand(program, io);
   registerApiKeyCommands(program, io);
   registerIpFilterCommands(program, io);
+  registerLockoutCommands(program, io);
   return program;
 }
 

@@ -6,6 +6,8 @@ import type { AuditLog } from '../audit/audit-log.ts';
 import type { Config } from '../config/schema.ts';
 import { HttpErrors } from '../http/errors.ts';
 import { TesseraError } from '../platform/errors.ts';
+import type { AuthAttempts } from '../protection/auth-attempts.ts';
+import { type LoginLockout, NO_LOCKOUT } from '../protection/login-lockout.ts';
 import type { AnyKysely, DatabaseBase } from '../storage/database.ts';
 import { createAuthAudit } from './auth-audit.ts';
 import { IdentityErrors } from './errors.ts';
@@ -47,6 +49,10 @@ export interface AuthServiceDeps {
   readonly audit: AuditLog;
   /** Whether a tenant of this id exists (where a failed login naming it is recorded). */
   readonly tenantExists: (id: string) => Promise<boolean>;
+  /** Failed-login counting, account locks and IP slowing; default: none. */
+  readonly lockout?: LoginLockout | undefined;
+  /** Told of every login and refresh and how it ended (`auth_attempts_total`). */
+  readonly attempts?: Pick<AuthAttempts, 'attempt'> | undefined;
 }
 
 export interface Me {
@@ -59,6 +65,8 @@ export interface Me {
 export function createAuthService(deps: AuthServiceDeps) {
   const { users, sessions } = deps;
   const audits = createAuthAudit(deps.audit, deps.tenantExists);
+  const lockout = deps.lockout ?? NO_LOCKOUT;
+  const attempts = deps.attempts ?? { attempt: () => {} };
 
   async function tokens(
     userId: string,
@@ -90,11 +98,34 @@ export function createAuthService(deps: AuthServiceDeps) {
     }
   }
 
+  async function refreshSession(refreshToken: string, context: AuditContext): Promise<TokenSet> {
+    const { session, refresh_token } = await sessions.rotate(
+      refreshToken,
+      context,
+      audits.sessionEnded(context, 'refresh_token.reused'),
+    );
+    if (session.membership_status === 'deactivated') {
+      throw new TesseraError(IdentityErrors.session_revoked, 'Your membership was deactivated.');
+    }
+    if (session.tenant_status !== 'active') {
+      throw new TesseraError(
+        AccessErrors.tenant_suspended,
+        `Tenant ${session.tenant_id} is suspended.`,
+      );
+    }
+    return tokens(session.user_id, session.tenant_id, session.roles, {
+      session_id: session.id,
+      refresh_token,
+    });
+  }
+
   return {
     /**
-     * Unknown email, wrong password and disabled user answer the same 401, after
-     * the same argon2 work, so a stranger learns nothing about which accounts exist.
-     * Only a caller who proved the password learns about its tenants.
+     * Unknown email, wrong password, disabled user and locked account answer the same
+     * 401, after the same argon2 work, so a stranger learns nothing about which
+     * accounts exist or are locked. Only a caller who proved the password of an
+     * unlocked account learns about its tenants. A client IP with too many recent
+     * failures waits first (lockout.ip_delay_ms, doubling).
      */
     async login(
       input: {
@@ -104,14 +135,18 @@ export function createAuthService(deps: AuthServiceDeps) {
       },
       context: AuditContext,
     ): Promise<TokenSet> {
+      await lockout.slowDown(context.ip);
       const found = await users.findCredentials(input.email);
       const valid = found?.password_hash
         ? await verifyPassword(found.password_hash, input.password)
         : await burnPasswordCheck(input.password);
       const memberships = found ? await users.listMembershipsOfUser(found.user.id) : [];
       const known = found && { user_id: found.user.id, memberships };
+      const locked = found ? await lockout.isLocked(found.user.id) : false;
       try {
-        if (!found || !valid || found.user.status !== 'active') throw invalidCredentials();
+        if (!found || !valid || found.user.status !== 'active' || locked) {
+          throw invalidCredentials();
+        }
         const membership = chooseMembership(memberships, input.tenant_id);
         if (membership.tenant_status !== 'active') {
           throw new TesseraError(
@@ -125,34 +160,45 @@ export function createAuthService(deps: AuthServiceDeps) {
           context,
           audits.loggedIn(context),
         );
-        return await tokens(found.user.id, membership.tenant_id, membership.roles, started);
+        const issued = await tokens(found.user.id, membership.tenant_id, membership.roles, started);
+        await lockout.succeeded(found.user.id);
+        attempts.attempt('password', 'success');
+        return issued;
       } catch (error) {
         if (error instanceof TesseraError && error.status < 500) {
-          await audits.loginFailed(context, input, known, error.code);
+          // The trail may say what the caller is never told: that the account is locked.
+          await audits.loginFailed(context, input, known, locked ? 'account_locked' : error.code);
+          if (error.code === IdentityErrors.invalid_credentials) {
+            // Only a wrong password counts against an account; every refusal counts against the IP.
+            const wrongPassword = found && !valid && !locked;
+            await lockout.failed(
+              context,
+              wrongPassword
+                ? {
+                    user_id: found.user.id,
+                    tenant_ids: memberships
+                      .filter((m) => !m.tenant_deleted)
+                      .map((m) => m.tenant_id),
+                  }
+                : undefined,
+            );
+          }
+          attempts.attempt('password', locked ? 'locked' : 'failure');
         }
         throw error;
       }
     },
 
     async refresh(refreshToken: string, context: AuditContext): Promise<TokenSet> {
-      const { session, refresh_token } = await sessions.rotate(
-        refreshToken,
-        context,
-        audits.sessionEnded(context, 'refresh_token.reused'),
-      );
-      if (session.membership_status === 'deactivated') {
-        throw new TesseraError(IdentityErrors.session_revoked, 'Your membership was deactivated.');
+      try {
+        const issued = await refreshSession(refreshToken, context);
+        attempts.attempt('refresh', 'success');
+        return issued;
+      } catch (error) {
+        if (error instanceof TesseraError && error.status < 500)
+          attempts.attempt('refresh', 'failure');
+        throw error;
       }
-      if (session.tenant_status !== 'active') {
-        throw new TesseraError(
-          AccessErrors.tenant_suspended,
-          `Tenant ${session.tenant_id} is suspended.`,
-        );
-      }
-      return tokens(session.user_id, session.tenant_id, session.roles, {
-        session_id: session.id,
-        refresh_token,
-      });
     },
 
     async logout(principal: Principal, context: AuditContext): Promise<void> {

@@ -5,6 +5,9 @@ import { createCustomRoleLookup } from '../access/custom-role-lookup.ts';
 import type { GuardDeps } from '../access/guard.ts';
 import { type AuditLog, createAuditLog } from '../audit/audit-log.ts';
 import type { Config } from '../config/schema.ts';
+import { type AuthAttempts, createAuthAttempts } from '../protection/auth-attempts.ts';
+import { createLockoutAdmin, type LockoutAdmin } from '../protection/lockout-service.ts';
+import { createLoginLockout, type LoginLockout } from '../protection/login-lockout.ts';
 import type { Database } from '../storage/open-database.ts';
 import { createMembershipStore, type MembershipStore } from '../tenancy/membership-store.ts';
 import { createQuotaService, type QuotaService } from '../tenancy/quota-service.ts';
@@ -36,6 +39,18 @@ export interface Identity {
   readonly quotas: QuotaService;
   /** API key administration (routes and CLI): quota, delegation and audit rules. */
   readonly apiKeyAdmin: ApiKeyService;
+  /** Where logins, refreshes, authenticated requests and locks are reported (for metrics). */
+  readonly attempts: AuthAttempts;
+  /** Failed-login counting, account locks and IP slowing (issue 6). */
+  readonly lockout: LoginLockout;
+  /** Listing and clearing locks (routes and CLI). */
+  readonly lockouts: LockoutAdmin;
+}
+
+/** What tests inject: the lockout's clock and how a slowed login waits. */
+export interface IdentityOptions {
+  readonly now?: (() => number) | undefined;
+  readonly sleep?: ((ms: number) => Promise<void>) | undefined;
 }
 
 /**
@@ -47,6 +62,7 @@ export function openIdentity(
   db: Database,
   config: Config,
   env: NodeJS.ProcessEnv = process.env,
+  options: IdentityOptions = {},
 ): Identity {
   const keys = createSigningKeys(db, loadMasterKey(config.storage, env), {
     accessTtlSeconds: config.auth.access_token_ttl_seconds,
@@ -72,6 +88,15 @@ export function openIdentity(
   const audit = createAuditLog(db);
   const tenants = createTenantStore(db, Date.now, credentials);
   const quotas = createQuotaService({ db, audit, countLiveApiKeys: apiKeys.countLive });
+  const attempts = createAuthAttempts();
+  const lockout = createLoginLockout({
+    settings: config.lockout,
+    db,
+    audit,
+    attempts,
+    now: options.now,
+    sleep: options.sleep,
+  });
   return {
     issuer,
     keys,
@@ -90,6 +115,8 @@ export function openIdentity(
       db,
       audit,
       tenantExists: async (id) => (await tenants.get(id)) !== undefined,
+      lockout,
+      attempts,
     }),
     guard: {
       verifyAccessToken: (token) => tokens.verify(token),
@@ -97,9 +124,22 @@ export function openIdentity(
       apiKeys,
       credentials,
       customRoles: createCustomRoleLookup(db, credentials),
+      attempts,
     },
     audit,
     quotas,
     apiKeyAdmin: createApiKeyService({ db, apiKeys, audit, changes: credentials, quotas }),
+    attempts,
+    lockout,
+    lockouts: createLockoutAdmin({
+      settings: config.lockout,
+      db,
+      audit,
+      now: options.now,
+      tenantsOf: async (userId) =>
+        (await users.listMembershipsOfUser(userId))
+          .filter((m) => !m.tenant_deleted)
+          .map((m) => m.tenant_id),
+    }),
   };
 }

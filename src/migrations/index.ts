@@ -7,6 +7,7 @@ import { credentialChanges } from './0005-credential-changes.ts';
 import { organization } from './0006-organization.ts';
 import { quotaUsage } from './0007-quota-usage.ts';
 import { ipFilters } from './0008-ip-filters.ts';
+import { lockouts } from './0009-lockouts.ts';
 
 /**
  * Every schema change, oldest first. Append only: a landed migration is never edited
@@ -21,4 +22,5 @@ export const MIGRATIONS: readonly Migration[] = [
   organization,
   quotaUsage,
   ipFilters,
+  lockouts,
 ];

@@ -1,6 +1,12 @@
 import type { TestContext } from 'node:test';
-import { buildTestApp, type TestApp } from '../../test/helpers/app.ts';
+import {
+  buildTestApp,
+  type DeepPartial,
+  type TestApp,
+  type TestAppOptions,
+} from '../../test/helpers/app.ts';
 import { apiKeyFor } from '../../test/helpers/auth.ts';
+import type { Config } from '../config/schema.ts';
 import { hashPassword } from '../identity/passwords.ts';
 import type { Engine } from '../storage/database.ts';
 
@@ -24,8 +30,13 @@ export interface TenancyTestApp extends TestApp {
 }
 
 /** The app with no default credentials: every request names who it is. */
-export async function tenancyTestApp(t: TestContext, engine: Engine): Promise<TenancyTestApp> {
-  const base = await buildTestApp({}, engine, { actAs: false });
+export async function tenancyTestApp(
+  t: TestContext,
+  engine: Engine,
+  overrides: DeepPartial<Config> = {},
+  options: Omit<TestAppOptions, 'actAs'> = {},
+): Promise<TenancyTestApp> {
+  const base = await buildTestApp(overrides, engine, { ...options, actAs: false });
   t.after(() => base.close());
   const send: TenancyTestApp['send'] = async (method, url, as, payload) => {
     const headers: Record<string, string> = {};

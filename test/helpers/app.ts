@@ -5,7 +5,7 @@ import { buildApp, type TesseraApp } from '../../src/app.ts';
 import { defaultConfig } from '../../src/config/load.ts';
 import type { Config } from '../../src/config/schema.ts';
 import type { AppLogger } from '../../src/http/logger.ts';
-import type { Identity } from '../../src/identity/open-identity.ts';
+import type { Identity, IdentityOptions } from '../../src/identity/open-identity.ts';
 import { openIdentity } from '../../src/identity/open-identity.ts';
 import { MIGRATIONS } from '../../src/migrations/index.ts';
 import type { Engine } from '../../src/storage/database.ts';
@@ -40,6 +40,8 @@ export interface TestAppOptions {
   readonly redis?: Parameters<typeof buildApp>[0]['redis'];
   /** A logger to inspect; default: the configured level, which tests set to silent. */
   readonly logger?: AppLogger;
+  /** The lockout's clock and sleep, for tests that must not wait on wall time. */
+  readonly identity?: IdentityOptions;
 }
 
 /**
@@ -76,7 +78,7 @@ export async function buildTestApp(
   try {
     const migrate = options.migrate !== false;
     if (migrate) await migrateToLatest(db, MIGRATIONS);
-    const identity = openIdentity(db, config);
+    const identity = openIdentity(db, config, process.env, options.identity);
     app = await buildApp({ config, db, redis: options.redis, logger: options.logger, identity });
     const tenant = options.actAs ?? 'default';
     if (migrate && tenant !== false) actAs(app, await apiKeyFor(identity, tenant));
