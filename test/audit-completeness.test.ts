@@ -66,6 +66,10 @@ const EXPECTED: readonly Expected[] = [
   row('ip_filter.removed', 'user'),
   row('ip_filter.created', 'api_key', 'success', 'system'),
   row('ip_filter.removed', 'api_key', 'success', 'system'),
+  row('account.locked', 'anonymous'),
+  row('account.unlocked', 'user'),
+  row('login_ip.slowed', 'anonymous', 'success', 'system'),
+  row('login_ip.cleared', 'api_key', 'success', 'system'),
 ];
 
 const PASSWORD = 'correct horse battery staple';
@@ -114,6 +118,16 @@ async function everyAction(test: TenancyTestApp): Promise<void> {
   await ok(test, 'PUT', `/users/${dev}/roles`, boss, { roles: ['developer'] });
   await ok(test, 'POST', `/users/${dev}/deactivate`, boss);
   await ok(test, 'POST', `/users/${dev}/activate`, boss);
+  // Two wrong passwords lock the account and slow the IP (lockout.max_failures = 2 here).
+  for (let i = 0; i < 2; i++) {
+    await test.send('POST', '/auth/login', null, {
+      email: 'dev@acme.test',
+      password: 'wrong password!',
+      tenant_id: 'acme',
+    });
+  }
+  await ok(test, 'DELETE', `/lockouts/users/${dev}`, boss);
+  await ok(test, 'DELETE', '/lockouts/ips/127.0.0.1', platform);
 
   const team = await ok(test, 'POST', '/teams', boss, { name: 'Core' });
   await ok(test, 'PATCH', `/teams/${team.id}`, boss, { name: 'Core team' });
@@ -242,7 +256,9 @@ async function everyAction(test: TenancyTestApp): Promise<void> {
 for (const engine of testEngines()) {
   describe(`audit completeness (${engine})`, () => {
     it('leaves the expected audit event for every audited action', async (t) => {
-      const test = await tenancyTestApp(t, engine);
+      const test = await tenancyTestApp(t, engine, {
+        lockout: { max_failures: 2, ip_delay_ms: 1, ip_max_delay_ms: 1 },
+      });
       await everyAction(test);
       const trails = new Map<string, { action: string; outcome: string; actor_type: string }[]>();
       for (const tenant of ['acme', 'system']) {
