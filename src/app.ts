@@ -7,6 +7,7 @@ import Fastify, {
   LogController,
 } from 'fastify';
 import type { Redis } from 'ioredis';
+import type { Registry } from 'prom-client';
 import { apiKeyRoutes } from './access/api-key-routes.ts';
 import { watchCredentialChanges } from './access/credential-watcher.ts';
 import { installGuard } from './access/guard.ts';
@@ -32,6 +33,8 @@ import { type Identity, openIdentity } from './identity/open-identity.ts';
 import { authRoutes } from './identity/routes/auth.ts';
 import { sessionRoutes } from './identity/routes/sessions.ts';
 import { wellKnownRoutes } from './identity/well-known-routes.ts';
+import { openRateLimits } from './protection/open-rate-limits.ts';
+import { installRateLimits } from './protection/rate-limits.ts';
 import type { Database } from './storage/open-database.ts';
 import { auditQuotaRefusals } from './tenancy/quota-audit.ts';
 import { quotaRoutes } from './tenancy/quota-routes.ts';
@@ -53,6 +56,8 @@ export interface AppDeps {
   readonly events?: Events | undefined;
   /** Identity, tenancy and access; default: opened on `db` here. */
   readonly identity?: Identity | undefined;
+  /** Where rate-limit buckets go in Redis, and how often a Redis that failed is retried. */
+  readonly rateLimits?: { keyPrefix?: string; redisRetryMs?: number } | undefined;
 }
 
 export type TesseraApp = FastifyInstance<
@@ -67,13 +72,24 @@ export type TesseraApp = FastifyInstance<
  * Every domain's routes, under /api/v1. A domain adds one `api.register(...)` line
  * here; each is an encapsulated plugin, so its hooks and decorators stay its own.
  */
-const apiV1: FastifyPluginAsync<AppDeps & { events: Events; identity: Identity }> = async (
-  api,
-  deps,
-) => {
-  const { identity } = deps;
+const apiV1: FastifyPluginAsync<
+  AppDeps & { events: Events; identity: Identity; metrics: Registry }
+> = async (api, deps) => {
+  const { identity, config } = deps;
   // Before any route: the guard refuses routes that declare no access.
   installGuard(api, identity.guard);
+  // Right after it: its preValidation hook runs after the guard's, which sets the principal.
+  if (config.rate_limits.enabled) {
+    const limits = openRateLimits({
+      config: config.rate_limits,
+      redis: deps.redis,
+      metrics: deps.metrics,
+      log: api.log,
+      keyPrefix: deps.rateLimits?.keyPrefix,
+      redisRetryMs: deps.rateLimits?.redisRetryMs,
+    });
+    installRateLimits(api, { ...limits, planOf: identity.quotas.planOf });
+  }
   auditDeniedRequests(api, identity.audit);
   auditQuotaRefusals(api, identity.audit);
   await api.register(authRoutes, { auth: identity.auth });
@@ -131,7 +147,7 @@ export async function buildApp(deps: AppDeps): Promise<TesseraApp> {
   await registerCors(app, config.server.cors_origins);
   await registerCompression(app);
   await registerOpenApi(app);
-  installMetrics(app, config.metrics);
+  const metrics = installMetrics(app, config.metrics);
   await app.register(healthRoutes, { db, redis });
   const identity = deps.identity ?? openIdentity(db, config);
   const events =
@@ -161,6 +177,6 @@ export async function buildApp(deps: AppDeps): Promise<TesseraApp> {
   );
   app.addHook('onClose', () => quotaWatcher.close());
   await app.register(wellKnownRoutes, { keys: identity.keys, issuer: identity.issuer });
-  await app.register(apiV1, { ...deps, events, identity, prefix: API_PREFIX });
+  await app.register(apiV1, { ...deps, events, identity, metrics, prefix: API_PREFIX });
   return app;
 }

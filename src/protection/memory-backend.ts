@@ -1,0 +1,39 @@
+import type { RateLimitBackend } from './rate-limit-backend.ts';
+import { type BucketState, takeTokens } from './token-bucket.ts';
+
+export interface MemoryBackendOptions {
+  /** Most buckets kept; the least recently used goes first (default 100,000). */
+  readonly maxBuckets?: number;
+  readonly now?: () => number;
+}
+
+export interface MemoryBackend extends RateLimitBackend {
+  /** Buckets held now (for tests and the bench). */
+  readonly size: number;
+}
+
+/**
+ * Buckets in this node's memory. The map is bounded: a client cycling through random
+ * IPs or email addresses evicts old buckets instead of growing the heap. An evicted
+ * bucket comes back full, which only ever favours a client that has been quiet longest.
+ */
+export function createMemoryBackend(options: MemoryBackendOptions = {}): MemoryBackend {
+  const maxBuckets = options.maxBuckets ?? 100_000;
+  const now = options.now ?? Date.now;
+  const buckets = new Map<string, BucketState>();
+  return {
+    get size() {
+      return buckets.size;
+    },
+    async take(key, rule, cost, lookOnly = false) {
+      const { state, decision } = takeTokens(buckets.get(key), rule, cost, now(), lookOnly);
+      // Looks come from every client: they must not create buckets or evict others.
+      if (lookOnly) return decision;
+      // Re-inserting moves the key to the end: Map order is then least recently used first.
+      buckets.delete(key);
+      if (buckets.size >= maxBuckets) buckets.delete(buckets.keys().next().value as string);
+      buckets.set(key, state);
+      return decision;
+    },
+  };
+}
