@@ -33,7 +33,7 @@ import { type Identity, openIdentity } from './identity/open-identity.ts';
 import { authRoutes } from './identity/routes/auth.ts';
 import { sessionRoutes } from './identity/routes/sessions.ts';
 import { wellKnownRoutes } from './identity/well-known-routes.ts';
-import { openRateLimits } from './protection/open-rate-limits.ts';
+import { openRateLimits, type RateLimitTuning } from './protection/open-rate-limits.ts';
 import { installRateLimits } from './protection/rate-limits.ts';
 import type { Database } from './storage/open-database.ts';
 import { auditQuotaRefusals } from './tenancy/quota-audit.ts';
@@ -56,8 +56,12 @@ export interface AppDeps {
   readonly events?: Events | undefined;
   /** Identity, tenancy and access; default: opened on `db` here. */
   readonly identity?: Identity | undefined;
-  /** Where rate-limit buckets go in Redis, and how often a Redis that failed is retried. */
-  readonly rateLimits?: { keyPrefix?: string; redisRetryMs?: number } | undefined;
+  /**
+   * Rate limits: the Redis key prefix (default `tessera:ratelimit:`), how often a
+   * Redis that failed is tried again (default 1000 ms), and the clock of this node's
+   * own buckets (tests). Redis buckets always keep Redis's time.
+   */
+  readonly rateLimits?: RateLimitTuning | undefined;
 }
 
 export type TesseraApp = FastifyInstance<
@@ -85,8 +89,7 @@ const apiV1: FastifyPluginAsync<
       redis: deps.redis,
       metrics: deps.metrics,
       log: api.log,
-      keyPrefix: deps.rateLimits?.keyPrefix,
-      redisRetryMs: deps.rateLimits?.redisRetryMs,
+      ...deps.rateLimits,
     });
     installRateLimits(api, { ...limits, planOf: identity.quotas.planOf });
   }

@@ -3,8 +3,8 @@ import { type BucketState, takeTokens } from './token-bucket.ts';
 
 export interface MemoryBackendOptions {
   /** Most buckets kept; the least recently used goes first (default 100,000). */
-  readonly maxBuckets?: number;
-  readonly now?: () => number;
+  readonly maxBuckets?: number | undefined;
+  readonly now?: (() => number) | undefined;
 }
 
 export interface MemoryBackend extends RateLimitBackend {

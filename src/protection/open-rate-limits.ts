@@ -6,16 +6,22 @@ import { createMemoryBackend } from './memory-backend.ts';
 import { type RateLimitRules, rulesFrom } from './rate-limit-rules.ts';
 import { createRedisBackend } from './redis-backend.ts';
 
-export interface RateLimitOptions {
+/** What a deployment (or a test) may tune beyond the configuration. */
+export interface RateLimitTuning {
+  /** Redis key prefix (default `tessera:ratelimit:`): deployments sharing a Redis keep apart. */
+  readonly keyPrefix?: string | undefined;
+  /** While Redis is down, how often it is tried again (default 1000 ms). */
+  readonly redisRetryMs?: number | undefined;
+  /** The clock of this node's own (memory) buckets; Redis buckets keep Redis's time. */
+  readonly now?: (() => number) | undefined;
+}
+
+export interface RateLimitOptions extends RateLimitTuning {
   readonly config: Config['rate_limits'];
   /** The app's Redis client; without one, buckets live in this node's memory. */
   readonly redis?: Redis | undefined;
   readonly metrics: Registry;
   readonly log: FailoverLogger;
-  /** Redis key prefix (default `tessera:ratelimit:`): deployments sharing a Redis keep apart. */
-  readonly keyPrefix?: string | undefined;
-  /** While Redis is down, how often it is tried again (default 1000 ms). */
-  readonly redisRetryMs?: number | undefined;
 }
 
 export interface RateLimits {
@@ -38,7 +44,7 @@ export function openRateLimits(options: RateLimitOptions): RateLimits {
     help: 'Calls to the shared rate-limit store (Redis) that failed; each was served by redis_failure.',
     registers,
   });
-  const local = createMemoryBackend();
+  const local = createMemoryBackend({ now: options.now });
   const limiter = options.redis
     ? createFailoverBackend({
         shared: createRedisBackend(options.redis, { keyPrefix: options.keyPrefix }),

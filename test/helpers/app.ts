@@ -40,6 +40,8 @@ export interface TestAppOptions {
   readonly redis?: Parameters<typeof buildApp>[0]['redis'];
   /** A logger to inspect; default: the configured level, which tests set to silent. */
   readonly logger?: AppLogger;
+  /** Rate-limit key prefix, Redis retry interval and memory clock (see AppDeps). */
+  readonly rateLimits?: Parameters<typeof buildApp>[0]['rateLimits'];
 }
 
 /**
@@ -77,7 +79,14 @@ export async function buildTestApp(
     const migrate = options.migrate !== false;
     if (migrate) await migrateToLatest(db, MIGRATIONS);
     const identity = openIdentity(db, config);
-    app = await buildApp({ config, db, redis: options.redis, logger: options.logger, identity });
+    app = await buildApp({
+      config,
+      db,
+      redis: options.redis,
+      logger: options.logger,
+      identity,
+      rateLimits: options.rateLimits,
+    });
     const tenant = options.actAs ?? 'default';
     if (migrate && tenant !== false) actAs(app, await apiKeyFor(identity, tenant));
     return { app, db, config, identity, close };
