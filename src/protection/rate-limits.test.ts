@@ -23,7 +23,10 @@ async function appWith(
     { actAs: false, rateLimits: { now: () => now } },
   );
   t.after(() => test.close());
-  return Object.assign(test, { advance: (ms: number) => void (now += ms) });
+  const advance = (ms: number) => {
+    now += ms;
+  };
+  return Object.assign(test, { advance });
 }
 
 interface Sent {
