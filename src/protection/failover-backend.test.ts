@@ -6,6 +6,8 @@ import { createMemoryBackend } from './memory-backend.ts';
 import type { RateLimitBackend } from './rate-limit-backend.ts';
 import { perMinute } from './token-bucket.ts';
 
+const bucket = (key: string) => [{ key, rule }];
+
 const rule = perMinute(1, 5);
 
 /**
@@ -57,21 +59,29 @@ function setup(mode: RedisFailureMode) {
 describe('failover backend', () => {
   it('local: serves from this node while the store is down, logging once each way', async () => {
     const { limiter, shared, logs, errors, advance } = setup('local');
-    assert.equal((await limiter.take('k', rule, 1))?.remaining, 4);
+    assert.equal((await limiter.take(bucket('k'), 1))?.[0]?.remaining, 4);
     shared.up = false;
     // The first failure switches to local buckets, which start full.
-    assert.equal((await limiter.take('k', rule, 1))?.remaining, 4);
-    for (let n = 0; n < 5; n++) await limiter.take('k', rule, 1);
-    assert.equal((await limiter.take('k', rule, 1))?.allowed, false, 'local buckets still limit');
+    assert.equal((await limiter.take(bucket('k'), 1))?.[0]?.remaining, 4);
+    for (let n = 0; n < 5; n++) await limiter.take(bucket('k'), 1);
+    assert.equal(
+      (await limiter.take(bucket('k'), 1))?.[0]?.allowed,
+      false,
+      'local buckets still limit',
+    );
     assert.equal(shared.calls, 2, 'not retried before retryMs');
     assert.equal(errors(), 1);
     advance(1000);
-    await limiter.take('other', rule, 1);
+    await limiter.take(bucket('other'), 1);
     assert.equal(shared.calls, 3, 'retried once retryMs passed');
     assert.equal(errors(), 2, 'every failed call is counted');
     shared.up = true;
     advance(1000);
-    assert.equal((await limiter.take('k', rule, 1))?.remaining, 3, 'the shared bucket again');
+    assert.equal(
+      (await limiter.take(bucket('k'), 1))?.[0]?.remaining,
+      3,
+      'the shared bucket again',
+    );
     assert.deepEqual(
       logs.map((line) => line.level),
       ['warn', 'info'],
@@ -82,13 +92,13 @@ describe('failover backend', () => {
   it('fail_open: allows without limiting while the store is down', async () => {
     const { limiter, shared } = setup('fail_open');
     shared.up = false;
-    for (let n = 0; n < 10; n++) assert.equal(await limiter.take('k', rule, 1), undefined);
+    for (let n = 0; n < 10; n++) assert.equal(await limiter.take(bucket('k'), 1), undefined);
   });
 
   it('fail_closed: refuses with 503 rate_limit_unavailable and Retry-After', async () => {
     const { limiter, shared } = setup('fail_closed');
     shared.up = false;
-    await assert.rejects(limiter.take('k', rule, 1), (error: TesseraError) => {
+    await assert.rejects(limiter.take(bucket('k'), 1), (error: TesseraError) => {
       assert.equal(error.code, 'rate_limit_unavailable');
       assert.equal(error.status, 503);
       assert.equal(error.headers?.['retry-after'], '1');
@@ -99,9 +109,9 @@ describe('failover backend', () => {
   it('lets one request at a time probe a dead store', async () => {
     const { limiter, shared, advance } = setup('local');
     shared.up = false;
-    await limiter.take('k', rule, 1);
+    await limiter.take(bucket('k'), 1);
     advance(1000);
-    await Promise.all(Array.from({ length: 10 }, () => limiter.take('k', rule, 1)));
+    await Promise.all(Array.from({ length: 10 }, () => limiter.take(bucket('k'), 1)));
     assert.equal(shared.calls, 2);
   });
 });

@@ -1,20 +1,19 @@
 import type { Counter } from 'prom-client';
 import { TesseraError } from '../platform/errors.ts';
-import type { RateLimitBackend } from './rate-limit-backend.ts';
+import type { BucketTake, RateLimitBackend } from './rate-limit-backend.ts';
 import { RateLimitErrors } from './rate-limit-errors.ts';
-import type { BucketDecision, BucketRule } from './token-bucket.ts';
+import type { BucketDecision } from './token-bucket.ts';
 
 /** `rate_limits.redis_failure`: what limiting does while Redis cannot be reached. */
 export type RedisFailureMode = 'local' | 'fail_open' | 'fail_closed';
 
-/** Takes tokens; undefined means "not limited right now" (fail_open during an outage). */
+/** A backend's take; undefined means "not limited right now" (fail_open during an outage). */
 export interface Limiter {
   take(
-    key: string,
-    rule: BucketRule,
+    buckets: readonly BucketTake[],
     cost: number,
     lookOnly?: boolean,
-  ): Promise<BucketDecision | undefined>;
+  ): Promise<BucketDecision[] | undefined>;
 }
 
 export interface FailoverLogger {
@@ -48,8 +47,8 @@ export function createFailoverBackend(options: FailoverOptions): Limiter {
   let retryAt = 0;
   let probing = false;
 
-  function fallback(key: string, rule: BucketRule, cost: number, lookOnly: boolean) {
-    if (options.mode === 'local') return options.local.take(key, rule, cost, lookOnly);
+  function fallback(buckets: readonly BucketTake[], cost: number, lookOnly: boolean) {
+    if (options.mode === 'local') return options.local.take(buckets, cost, lookOnly);
     if (options.mode === 'fail_open') return Promise.resolve(undefined);
     throw new TesseraError(
       RateLimitErrors.rate_limit_unavailable,
@@ -59,12 +58,12 @@ export function createFailoverBackend(options: FailoverOptions): Limiter {
   }
 
   return {
-    async take(key, rule, cost, lookOnly = false) {
-      if (down && (probing || now() < retryAt)) return fallback(key, rule, cost, lookOnly);
+    async take(buckets, cost, lookOnly = false) {
+      if (down && (probing || now() < retryAt)) return fallback(buckets, cost, lookOnly);
       const probe = down;
       if (probe) probing = true;
       try {
-        const decision = await options.shared.take(key, rule, cost, lookOnly);
+        const decision = await options.shared.take(buckets, cost, lookOnly);
         if (down) {
           down = false;
           options.log.info(
@@ -83,7 +82,7 @@ export function createFailoverBackend(options: FailoverOptions): Limiter {
           );
         }
         retryAt = now() + retryMs;
-        return fallback(key, rule, cost, lookOnly);
+        return fallback(buckets, cost, lookOnly);
       } finally {
         if (probe) probing = false;
       }

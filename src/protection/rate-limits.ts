@@ -3,6 +3,7 @@ import type { Counter } from 'prom-client';
 import { sendProblem } from '../http/problem.ts';
 import { isTesseraError } from '../platform/errors.ts';
 import type { Limiter } from './failover-backend.ts';
+import type { BucketTake } from './rate-limit-backend.ts';
 import {
   moreRestrictive,
   rateLimited,
@@ -10,7 +11,6 @@ import {
   setRateLimitHeaders,
 } from './rate-limit-reply.ts';
 import { bucketKey, type RateLimitRules, type RateLimitScope } from './rate-limit-rules.ts';
-import type { BucketRule } from './token-bucket.ts';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -25,6 +25,10 @@ declare module 'fastify' {
     /** The most restrictive bucket this request spent from so far (its headers). */
     rateLimit: ScopedDecision | null;
   }
+}
+
+interface ScopedTake extends BucketTake {
+  readonly scope: RateLimitScope;
 }
 
 export interface RateLimitHooksDeps {
@@ -52,26 +56,31 @@ export function installRateLimits(api: FastifyInstance, deps: RateLimitHooksDeps
   const { rules, limiter, hits } = deps;
   api.decorateRequest('rateLimit', null);
 
-  /** Spends (or looks at) one bucket; refuses the request when it is empty. */
+  /**
+   * Spends one token from each bucket, or from none if one is empty, and refuses the
+   * request then (naming the first empty one). `lookOnly`: refuses the same way, spends nothing.
+   */
   async function spend(
     request: FastifyRequest,
     reply: FastifyReply,
-    scope: RateLimitScope,
-    key: string,
-    rule: BucketRule,
+    buckets: readonly ScopedTake[],
     lookOnly = false,
   ): Promise<void> {
-    const decision = await limiter.take(key, rule, 1, lookOnly);
-    if (!decision) return; // fail_open while the shared store is down
-    const scoped = { ...decision, scope };
-    if (!decision.allowed) {
-      hits.inc({ scope });
-      throw rateLimited(scoped);
+    const decisions = await limiter.take(buckets, 1, lookOnly);
+    if (!decisions) return; // fail_open while the shared store is down
+    const scoped = decisions.map((decision, n) => ({
+      ...decision,
+      scope: (buckets[n] as ScopedTake).scope,
+    }));
+    const refusing = scoped.find((decision) => !decision.allowed);
+    if (refusing) {
+      hits.inc({ scope: refusing.scope });
+      throw rateLimited(refusing);
     }
     // A look spends nothing; its headers would describe a bucket the request did not use.
     if (lookOnly) return;
-    request.rateLimit = moreRestrictive(request.rateLimit, scoped);
-    setRateLimitHeaders(reply, request.rateLimit);
+    for (const decision of scoped) request.rateLimit = moreRestrictive(request.rateLimit, decision);
+    if (request.rateLimit) setRateLimitHeaders(reply, request.rateLimit);
   }
 
   /** Refusals go out from here, not the error handler: a flood must not log a line each. */
@@ -89,39 +98,33 @@ export function installRateLimits(api: FastifyInstance, deps: RateLimitHooksDeps
   api.addHook(
     'onRequest',
     refusing(async (request, reply) => {
-      const ip = bucketKey.ip(request.ip);
-      if (request.routeOptions.config.access === 'public') {
-        await spend(request, reply, 'ip', ip, rules.ip);
-      } else {
-        await spend(request, reply, 'ip', ip, rules.ip, true);
-      }
+      const ip: ScopedTake = { scope: 'ip', key: bucketKey.ip(request.ip), rule: rules.ip };
+      // Routes with credentials only look: their IP bucket is spent by failures alone.
+      await spend(request, reply, [ip], request.routeOptions.config.access !== 'public');
     }),
   );
 
   api.addHook(
     'preValidation',
     refusing(async (request, reply) => {
+      const buckets: ScopedTake[] = [];
       const { principal } = request;
       if (principal) {
         const plan = await deps.planOf(principal.tenantId);
         if (principal.kind === 'api_key' && principal.apiKeyId !== null) {
           const key = bucketKey.apiKey(principal.apiKeyId);
-          await spend(request, reply, 'api_key', key, rules.apiKey(plan));
+          buckets.push({ scope: 'api_key', key, rule: rules.apiKey(plan) });
         }
-        await spend(
-          request,
-          reply,
-          'tenant',
-          bucketKey.tenant(principal.tenantId),
-          rules.tenant(plan),
-        );
+        const key = bucketKey.tenant(principal.tenantId);
+        buckets.push({ scope: 'tenant', key, rule: rules.tenant(plan) });
       }
       const field = request.routeOptions.config.rateLimitEmail;
       const email = field ? (request.body as Record<string, unknown> | null)?.[field] : undefined;
       // A missing or malformed address is left to the route's schema to refuse.
       if (typeof email === 'string' && email.trim() !== '') {
-        await spend(request, reply, 'email', bucketKey.email(email), rules.email);
+        buckets.push({ scope: 'email', key: bucketKey.email(email), rule: rules.email });
       }
+      if (buckets.length > 0) await spend(request, reply, buckets);
     }),
   );
 
@@ -129,9 +132,8 @@ export function installRateLimits(api: FastifyInstance, deps: RateLimitHooksDeps
   // however it was produced; the headers then report the IP's bucket.
   api.addHook('onSend', async (request, reply) => {
     if (reply.statusCode !== 401 || request.routeOptions.config.access === 'public') return;
-    const decision = await limiter
-      .take(bucketKey.ip(request.ip), rules.ip, 1)
-      .catch(() => undefined);
+    const ip = { key: bucketKey.ip(request.ip), rule: rules.ip };
+    const [decision] = (await limiter.take([ip], 1).catch(() => undefined)) ?? [];
     if (decision) setRateLimitHeaders(reply, decision);
   });
 }

@@ -97,16 +97,4 @@ describe('token bucket arithmetic', () => {
     assert.equal(describeBucket(100, perMinute(60, 100), true, 1).resetMs, 0);
     assert.equal(describeBucket(4.9999999999, perMinute(60, 100), true, 1).remaining, 5);
   });
-
-  it('a look says whether a token is there and takes nothing', () => {
-    const rule = perMinute(60, 2);
-    const { state } = takeMany(undefined, rule, 1);
-    const look = takeTokens(state, rule, 1, 0, true);
-    assert.equal(look.decision.allowed, true);
-    assert.equal(look.decision.remaining, 1);
-    assert.equal(look.state.tokens, 1);
-    const empty = takeMany(state, rule, 1).state;
-    const refused = takeTokens(empty, rule, 1, 0, true).decision;
-    assert.deepEqual([refused.allowed, refused.retryAfterMs], [false, 1000]);
-  });
 });

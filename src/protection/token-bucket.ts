@@ -56,20 +56,16 @@ export function refill(state: BucketState | undefined, rule: BucketRule, nowMs: 
   return Math.min(rule.capacity, state.tokens + elapsed * rule.refillPerMs);
 }
 
-/**
- * Takes `cost` tokens if the bucket holds them. `lookOnly`: says whether it could,
- * taking nothing (the returned state is then the refilled bucket, unspent).
- */
+/** Takes `cost` tokens if the bucket holds them; a refusal takes nothing. */
 export function takeTokens(
   state: BucketState | undefined,
   rule: BucketRule,
   cost: number,
   nowMs: number,
-  lookOnly = false,
 ): { readonly state: BucketState; readonly decision: BucketDecision } {
   const available = refill(state, rule, nowMs);
   const allowed = available >= cost;
-  const tokens = allowed && !lookOnly ? available - cost : available;
+  const tokens = allowed ? available - cost : available;
   return {
     state: { tokens, updatedMs: nowMs },
     decision: describeBucket(tokens, rule, allowed, cost),
