@@ -25,25 +25,23 @@ export function tierOf(plan: string): RateTier {
 }
 
 export function rulesFrom(config: Config['rate_limits']): RateLimitRules {
-  const numbers = (tier: RateTier) => ({
-    perMinute: config[`${tier}_per_minute`],
-    burst: config[`${tier}_burst`],
-  });
-  const tiers = Object.fromEntries(
-    RATE_TIERS.map((tier) => [tier, perMinute(numbers(tier).perMinute, numbers(tier).burst)]),
-  ) as { readonly [tier in RateTier]: BucketRule };
+  const byTier = (rule: (tier: RateTier) => BucketRule) =>
+    Object.fromEntries(RATE_TIERS.map((tier) => [tier, rule(tier)])) as {
+      readonly [tier in RateTier]: BucketRule;
+    };
+  const tenant = byTier((tier) => perMinute(config[`${tier}_per_minute`], config[`${tier}_burst`]));
+  // 0: a key gets its tenant plan's numbers, in a bucket of its own.
+  const apiKey = byTier((tier) =>
+    perMinute(
+      config.api_key_per_minute || config[`${tier}_per_minute`],
+      config.api_key_burst || config[`${tier}_burst`],
+    ),
+  );
   return {
     ip: perMinute(config.ip_per_minute, config.ip_burst),
     email: perHour(config.email_per_hour, config.email_burst),
-    tenant: (plan) => tiers[tierOf(plan)],
-    apiKey(plan) {
-      // 0: the key gets its tenant's numbers, in a bucket of its own.
-      const own = numbers(tierOf(plan));
-      return perMinute(
-        config.api_key_per_minute || own.perMinute,
-        config.api_key_burst || own.burst,
-      );
-    },
+    tenant: (plan) => tenant[tierOf(plan)],
+    apiKey: (plan) => apiKey[tierOf(plan)],
   };
 }
 

@@ -72,10 +72,10 @@ export function installRateLimits(api: FastifyInstance, deps: RateLimitHooksDeps
       ...decision,
       scope: (buckets[n] as ScopedTake).scope,
     }));
-    const refusing = scoped.find((decision) => !decision.allowed);
-    if (refusing) {
-      hits.inc({ scope: refusing.scope });
-      throw rateLimited(refusing);
+    const empty = scoped.find((decision) => !decision.allowed);
+    if (empty) {
+      hits.inc({ scope: empty.scope });
+      throw rateLimited(empty);
     }
     // A look spends nothing; its headers would describe a bucket the request did not use.
     if (lookOnly) return;
