@@ -9,6 +9,7 @@ import { appendTable, httpAppendTable, readTable } from './events-report.ts';
 import { benchHttp } from './http.ts';
 import { machineDetails } from './machine.ts';
 import { httpTable, writeTable } from './platform-report.ts';
+import { benchRateLimits, rateLimitTable } from './rate-limits.ts';
 import { benchPostgresWrites, benchSqliteWrites } from './storage.ts';
 
 /**
@@ -16,7 +17,8 @@ import { benchPostgresWrites, benchSqliteWrites } from './storage.ts';
  * TESSERA_TEST_DATABASE_URL (an admin URL; scratch databases are created) is set.
  * Figures, never pass/fail: timing does not belong in tests. Knobs for quicker runs:
  * BENCH_ROWS, BENCH_EVENTS, BENCH_ROUNDS, BENCH_READ_EVENTS, BENCH_HTTP_MS, BENCH_EVENTS_HTTP_MS,
- * BENCH_READ_MS; BENCH_ONLY=platform|events runs one half and leaves RESULTS.md alone.
+ * BENCH_READ_MS, BENCH_RATE_MS; BENCH_ONLY=platform|events runs one half and leaves RESULTS.md
+ * alone. The rate limiter's Redis figures need TESSERA_TEST_REDIS_URL.
  */
 const num = (name: string, fallback: number) => Number(process.env[name] ?? fallback);
 const ROWS = num('BENCH_ROWS', 100_000);
@@ -34,6 +36,8 @@ const HTTP_APPEND = {
   singleClients: 64,
   durationMs: num('BENCH_EVENTS_HTTP_MS', 5000),
 };
+const RATE_MS = num('BENCH_RATE_MS', 2000);
+const REDIS_URL = process.env.TESSERA_TEST_REDIS_URL;
 const ONLY = process.env.BENCH_ONLY;
 const SYNCHRONOUS = defaultConfig().storage.sqlite_synchronous;
 const POSTGRES_URL = process.env.TESSERA_TEST_DATABASE_URL;
@@ -49,6 +53,8 @@ async function platformSection(): Promise<string> {
   if (POSTGRES_URL) writes.push(...(await benchPostgresWrites(ROWS, BATCH)));
   progress('HTTP platform');
   const http = await benchHttp(HTTP_CONCURRENCY, HTTP_DURATION_MS);
+  progress('rate limiter');
+  const rateLimits = await benchRateLimits(RATE_MS, REDIS_URL);
   return `## Control-plane writes
 
 ${ROWS.toLocaleString('en-US')} rows of ~150 bytes, ${BATCH.toLocaleString('en-US')} rows per transaction, default durability
@@ -64,6 +70,16 @@ and server share the 2 cores), ${HTTP_DURATION_MS / 1000} s per target. "bare" i
 node:http server answering the same JSON without any framework.
 
 ${httpTable(http)}
+
+## Rate limiter
+
+The limiter's own cost per request (docs/rate-limits.md): one bucket take, in process,
+spread over 10,000 buckets, for ${RATE_MS / 1000} s per row. "In flight" takes are awaited
+concurrently, as an HTTP server's requests are. An authenticated request takes two
+(its tenant's bucket and, with an API key, the key's); the event benchmarks below run
+with rate limits off so that they measure the store, not refusals.
+${REDIS_URL ? '' : '\nRedis rows need TESSERA_TEST_REDIS_URL; this run had none.\n'}
+${rateLimitTable(rateLimits)}
 `;
 }
 

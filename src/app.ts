@@ -7,6 +7,7 @@ import Fastify, {
   LogController,
 } from 'fastify';
 import type { Redis } from 'ioredis';
+import type { Registry } from 'prom-client';
 import { apiKeyRoutes } from './access/api-key-routes.ts';
 import { watchCredentialChanges } from './access/credential-watcher.ts';
 import { installGuard } from './access/guard.ts';
@@ -36,6 +37,8 @@ import { countAuthAttempts } from './protection/auth-metrics.ts';
 import { ipFilterRoutes } from './protection/ip-filter-routes.ts';
 import { lockoutRoutes } from './protection/lockout-routes.ts';
 import { type IpFilters, openIpFilters } from './protection/open-ip-filters.ts';
+import { openRateLimits, type RateLimitTuning } from './protection/open-rate-limits.ts';
+import { installRateLimits } from './protection/rate-limits.ts';
 import type { Database } from './storage/open-database.ts';
 import { auditQuotaRefusals } from './tenancy/quota-audit.ts';
 import { quotaRoutes } from './tenancy/quota-routes.ts';
@@ -57,6 +60,12 @@ export interface AppDeps {
   readonly events?: Events | undefined;
   /** Identity, tenancy and access; default: opened on `db` here. */
   readonly identity?: Identity | undefined;
+  /**
+   * Rate limits: the Redis key prefix (default `tessera:ratelimit:`), how often a
+   * Redis that failed is tried again (default 1000 ms), and the clock of this node's
+   * own buckets (tests). Redis buckets always keep Redis's time.
+   */
+  readonly rateLimits?: RateLimitTuning | undefined;
 }
 
 export type TesseraApp = FastifyInstance<
@@ -72,13 +81,25 @@ export type TesseraApp = FastifyInstance<
  * here; each is an encapsulated plugin, so its hooks and decorators stay its own.
  */
 const apiV1: FastifyPluginAsync<
-  AppDeps & { events: Events; identity: Identity; ipFilters: IpFilters }
+  AppDeps & { events: Events; identity: Identity; ipFilters: IpFilters; metrics: Registry }
 > = async (api, deps) => {
-  const { identity, ipFilters } = deps;
+  const { identity, ipFilters, config } = deps;
   // Before any route: the guard refuses routes that declare no access.
   installGuard(api, identity.guard);
   // After the guard, which names the tenant whose IP filters apply.
   ipFilters.enforcement.installTenant(api);
+  // Then the rate limits: their preValidation hook runs after the guard's, which sets
+  // the principal.
+  if (config.rate_limits.enabled) {
+    const limits = openRateLimits({
+      config: config.rate_limits,
+      redis: deps.redis,
+      metrics: deps.metrics,
+      log: api.log,
+      ...deps.rateLimits,
+    });
+    installRateLimits(api, { ...limits, planOf: identity.quotas.planOf });
+  }
   auditDeniedRequests(api, identity.audit);
   auditQuotaRefusals(api, identity.audit);
   await api.register(authRoutes, { auth: identity.auth });
@@ -176,6 +197,13 @@ export async function buildApp(deps: AppDeps): Promise<TesseraApp> {
   );
   app.addHook('onClose', () => quotaWatcher.close());
   await app.register(wellKnownRoutes, { keys: identity.keys, issuer: identity.issuer });
-  await app.register(apiV1, { ...deps, events, identity, ipFilters, prefix: API_PREFIX });
+  await app.register(apiV1, {
+    ...deps,
+    events,
+    identity,
+    ipFilters,
+    metrics,
+    prefix: API_PREFIX,
+  });
   return app;
 }

@@ -124,8 +124,14 @@ interface Fixture {
   readonly userToken: string;
 }
 
+/**
+ * The suite sends hundreds of requests with bad credentials from one IP, which the
+ * rate limits throttle by default (src/protection/rate-limits.test.ts tests that).
+ */
+const MANY_FAILURES = { rate_limits: { ip_per_minute: 100_000, ip_burst: 100_000 } };
+
 async function setUp(engine: Parameters<typeof buildTestApp>[1]): Promise<Fixture> {
-  const test = await buildTestApp({}, engine, { actAs: false });
+  const test = await buildTestApp(MANY_FAILURES, engine, { actAs: false });
   const { identity } = test;
   const keys = {
     guest: await apiKeyFor(identity, 'acme', 'guest'),

@@ -54,6 +54,11 @@ export interface QuotaService extends EventQuotas {
   stats(tenantId: string): Promise<QuotaStats>;
   /** One limit of the tenant (0: unlimited), from the node's cache. */
   limitOf(tenantId: string, quota: QuotaName): Promise<number>;
+  /**
+   * The tenant's plan, from the node's cache (emptied by the same changes as its
+   * quotas); `unlimited` for a tenant that does not exist. A cached answer costs no promise.
+   */
+  planOf(tenantId: string): string | Promise<string>;
   /** A change to the tenant's plan or quotas was made on this node outside this service. */
   forget(tenantId: string): void;
 }
@@ -159,6 +164,14 @@ export function createQuotaService(deps: QuotaServiceDeps): QuotaService {
     },
 
     limitOf: async (tenantId, quota) => (await quotasOf(tenantId))[quota],
+
+    planOf(tenantId) {
+      const cached = cache.peek(tenantId);
+      if (cached) return cached.plan;
+      return cache
+        .load(tenantId, () => store.load(tenantId))
+        .then((found) => found?.plan ?? 'unlimited');
+    },
 
     forget(tenantId) {
       cache.forget(tenantId);

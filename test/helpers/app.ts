@@ -42,6 +42,8 @@ export interface TestAppOptions {
   readonly logger?: AppLogger;
   /** The lockout's clock and sleep, for tests that must not wait on wall time. */
   readonly identity?: IdentityOptions;
+  /** Rate-limit key prefix, Redis retry interval and memory clock (see AppDeps). */
+  readonly rateLimits?: Parameters<typeof buildApp>[0]['rateLimits'];
 }
 
 /**
@@ -79,7 +81,14 @@ export async function buildTestApp(
     const migrate = options.migrate !== false;
     if (migrate) await migrateToLatest(db, MIGRATIONS);
     const identity = openIdentity(db, config, process.env, options.identity);
-    app = await buildApp({ config, db, redis: options.redis, logger: options.logger, identity });
+    app = await buildApp({
+      config,
+      db,
+      redis: options.redis,
+      logger: options.logger,
+      identity,
+      rateLimits: options.rateLimits,
+    });
     const tenant = options.actAs ?? 'default';
     if (migrate && tenant !== false) actAs(app, await apiKeyFor(identity, tenant));
     return { app, db, config, identity, close };

@@ -54,7 +54,7 @@ export const authRoutes: FastifyPluginAsyncTypebox<{ auth: AuthService }> = asyn
   app.post(
     '/auth/login',
     {
-      config: { access: 'public' },
+      config: { access: 'public', rateLimitEmail: 'email' },
       schema: {
         tags: ['auth'],
         summary: 'Log in with email and password',
@@ -148,7 +148,7 @@ export const authRoutes: FastifyPluginAsyncTypebox<{ auth: AuthService }> = asyn
   app.post(
     '/auth/register',
     {
-      config: { access: 'public' },
+      config: { access: 'public', rateLimitEmail: 'email' },
       schema: {
         tags: ['auth'],
         summary: 'Create an account (when auth.registration allows); it grants no role',
