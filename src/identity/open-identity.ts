@@ -41,7 +41,7 @@ export interface Identity {
   readonly apiKeyAdmin: ApiKeyService;
   /** Where logins, refreshes, authenticated requests and locks are reported (for metrics). */
   readonly attempts: AuthAttempts;
-  /** Failed-login counting, account locks and IP slowing (issue 6). */
+  /** Failed-login counting, account locks and IP slowing (docs/lockout.md). */
   readonly lockout: LoginLockout;
   /** Listing and clearing locks (routes and CLI). */
   readonly lockouts: LockoutAdmin;
