@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import {
+  canonicalAddress,
   cidrContains,
   formatAddress,
   isIpv4,
@@ -227,5 +228,17 @@ describe('cidrContains', () => {
     assert.ok(matches('1.2.3.4', '::ffff:1.2.3.4'));
     // The IPv4-compatible form (::a.b.c.d, deprecated) is a different address.
     assert.ok(!matches('1.2.3.4', '::1.2.3.4'));
+  });
+});
+
+describe('canonicalAddress', () => {
+  it('gives every spelling of an address one text, and nothing for a non-address', () => {
+    assert.equal(canonicalAddress('::ffff:10.0.0.1'), '10.0.0.1');
+    assert.equal(canonicalAddress('::FFFF:0a00:0001'), '10.0.0.1');
+    assert.equal(canonicalAddress('2001:DB8:0:0:0:0:0:1'), '2001:db8::1');
+    assert.equal(canonicalAddress('fe80::1%eth0'), 'fe80::1');
+    assert.equal(canonicalAddress('10.0.0.1'), '10.0.0.1');
+    assert.equal(canonicalAddress('not-an-ip'), undefined);
+    assert.equal(canonicalAddress('010.0.0.1'), undefined);
   });
 });

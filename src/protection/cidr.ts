@@ -55,6 +55,17 @@ export function parseClientAddress(ip: string): Address | undefined {
 }
 
 /**
+ * One spelling per address (dotted IPv4, RFC 5952 IPv6, no zone), so whatever names
+ * an address by its text (a lockout row, an operator clearing it) finds the same one:
+ * `::ffff:10.0.0.1` is `10.0.0.1`, `2001:DB8:0:0::1` is `2001:db8::1`. Undefined for
+ * something that is not an address.
+ */
+export function canonicalAddress(ip: string): string | undefined {
+  const address = parseClientAddress(ip);
+  return address === undefined ? undefined : formatAddress(address);
+}
+
+/**
  * A range: an address, optionally `/prefix` (a bare address is /32 or /128). The
  * address must be the range's first: `10.1.2.3/8` is refused, not silently read as
  * `10.0.0.0/8`, since whoever wrote it may have meant the single host.

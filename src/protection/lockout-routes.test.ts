@@ -166,5 +166,27 @@ for (const engine of testEngines()) {
       );
       assert.equal(reply.status, 204);
     });
+
+    it('counts and clears an address whatever its spelling', async (t) => {
+      const test = await lockoutTestApp(t, engine);
+      // A dual-stack listener reports IPv4 clients as IPv4-mapped IPv6.
+      await lockOut(test, 'x@acme.test', '::ffff:198.51.100.7');
+      const listed = await test.send('GET', '/lockouts?kind=ip', test.platform);
+      assert.equal((listed.body.lockouts as { ip: string }[])[0]?.ip, '198.51.100.7');
+      const mapped = await test.send(
+        'DELETE',
+        `/lockouts/ips/${encodeURIComponent('::FFFF:198.51.100.7')}`,
+        test.platform,
+      );
+      assert.equal(mapped.status, 204);
+
+      await lockOut(test, 'y@acme.test', '2001:db8::2');
+      const long = await test.send(
+        'DELETE',
+        `/lockouts/ips/${encodeURIComponent('2001:DB8:0:0:0:0:0:2')}`,
+        test.platform,
+      );
+      assert.equal(long.status, 204);
+    });
   });
 }

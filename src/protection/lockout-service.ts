@@ -1,4 +1,3 @@
-import { isIP } from 'node:net';
 import type { Actor } from '../access/actor.ts';
 import { AccessErrors } from '../access/errors.ts';
 import type { Principal } from '../access/principal.ts';
@@ -6,6 +5,7 @@ import type { AuditLog } from '../audit/audit-log.ts';
 import { validationFailed } from '../http/validation.ts';
 import { TesseraError } from '../platform/errors.ts';
 import type { AnyKysely, DatabaseBase } from '../storage/database.ts';
+import { canonicalAddress } from './cidr.ts';
 import { accountEntries, ipEntry } from './lockout-audit.ts';
 import { LockoutErrors } from './lockout-errors.ts';
 import { ipDelayMs, type LockoutSettings, windowCutoff } from './lockout-policy.ts';
@@ -111,9 +111,11 @@ export function createLockoutAdmin(deps: LockoutAdminDeps) {
     },
 
     /** Platform only. 400 for something that is not an IP; 404 when it has no failures counted. */
-    async clearIp(actor: Actor, ip: string): Promise<void> {
+    async clearIp(actor: Actor, written: string): Promise<void> {
       platformOnly(actor.principal, 'Clearing an IP');
-      if (isIP(ip) === 0) {
+      // Rows are keyed by the canonical spelling (login-lockout.ts): any spelling clears.
+      const ip = canonicalAddress(written);
+      if (ip === undefined) {
         throw validationFailed(
           [{ path: '/ip', message: 'must be an IPv4 or IPv6 address' }],
           'path',

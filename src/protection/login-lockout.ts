@@ -3,6 +3,7 @@ import type { AuditContext } from '../audit/audit-entry.ts';
 import type { AuditLog } from '../audit/audit-log.ts';
 import type { AnyKysely, DatabaseBase } from '../storage/database.ts';
 import type { AuthAttempts } from './auth-attempts.ts';
+import { canonicalAddress } from './cidr.ts';
 import { accountEntries, ipEntry } from './lockout-audit.ts';
 import { ipDelayMs, type LockoutSettings, windowCutoff } from './lockout-policy.ts';
 import { createLockoutStore } from './lockout-store.ts';
@@ -110,8 +111,9 @@ export function createLoginLockout(deps: LoginLockoutDeps): LoginLockout {
   }
 
   return {
-    async slowDown(ip) {
-      if (ip === null) return;
+    async slowDown(clientIp) {
+      const ip = clientIp === null ? undefined : canonicalAddress(clientIp);
+      if (ip === undefined) return;
       const failures = await store.ipFailures(ip, windowCutoff(now(), settings));
       const delay = ipDelayMs(failures, settings);
       if (delay > 0) await sleep(delay);
@@ -121,7 +123,8 @@ export function createLoginLockout(deps: LoginLockoutDeps): LoginLockout {
     },
     async failed(context, account) {
       const at = now();
-      if (context.ip !== null) await countIp(context, context.ip, at);
+      const ip = context.ip === null ? undefined : canonicalAddress(context.ip);
+      if (ip !== undefined) await countIp(context, ip, at);
       if (account) await countAccount(context, account, at);
     },
     async succeeded(userId) {
