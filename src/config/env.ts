@@ -69,7 +69,7 @@ function sectionForEnv(envName: string) {
 
 function unknownEnvMessage(envName: string, section: string, settings: readonly Setting[]): string {
   const known = settings.map((setting) => setting.envName).join(', ');
-  return `${envName} is not a setting of [${section}]${known ? ` (known: ${known})` : ' (it has no settings yet)'}`;
+  return `${envName} is not a setting of [${section}] (known: ${known})`;
 }
 
 /**

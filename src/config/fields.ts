@@ -11,7 +11,6 @@ export type SettingSchema = TSchema & {
   minimum?: number;
   maximum?: number;
   items?: SettingSchema;
-  reserved?: boolean;
 };
 
 export interface Setting {

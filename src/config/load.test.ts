@@ -80,7 +80,7 @@ describe('loadConfig', () => {
     );
     assert.ok(problems.some((p) => p.startsWith('unknown setting server.prot (known: host, port')));
     assert.ok(problems.some((p) => p.startsWith('unknown section [nonsense]')));
-    assert.ok(problems.includes('unknown setting backup.enabled ([backup] has no settings yet)'));
+    assert.ok(problems.some((p) => p.startsWith('unknown setting backup.enabled (known: dir,')));
     assert.ok(
       problems.includes(
         'storage.sqlite_synchronous must be one of "normal", "full", "extra", got "off"',
@@ -183,9 +183,11 @@ describe('environment overrides', () => {
     const backup = problemsOf(() =>
       loadConfig({ cwd: dir, env: { TESSERA_BACKUP_ENABLED: 'true' } }),
     );
-    assert.deepEqual(backup, [
-      'TESSERA_BACKUP_ENABLED is not a setting of [backup] (it has no settings yet)',
-    ]);
+    assert.equal(backup.length, 1);
+    assert.match(
+      backup[0] ?? '',
+      /^TESSERA_BACKUP_ENABLED is not a setting of \[backup\] \(known: TESSERA_BACKUP_DIR,/,
+    );
   });
 });
 

@@ -165,9 +165,49 @@ const redis = Type.Object(
   },
 );
 
-function reserved(description: string) {
-  return Type.Object({}, { additionalProperties: false, description, reserved: true });
-}
+const backup = Type.Object(
+  {
+    dir: Type.String({
+      default: '',
+      description:
+        'Where backups are written and listed (created with mode 0700). Empty: <data_dir>/backups. Several nodes serving GET /api/v1/backups should share it.',
+    }),
+    interval: Type.String({
+      default: '',
+      pattern: '^(|[1-9][0-9]{0,5}[smhd])$',
+      description:
+        'Take a backup this often, e.g. "6h" or "1d" (s, m, h, d). Empty: no scheduled backups. With several nodes on one database, one node takes each.',
+      allowed: 'empty, or a positive whole number followed by s, m, h or d',
+    }),
+    retention_count: Type.Integer({
+      default: 0,
+      minimum: 0,
+      maximum: 100_000,
+      description:
+        'After each scheduled backup (and on `tessera backup prune`), keep the newest this many. 0: no count rule.',
+    }),
+    retention_days: Type.Integer({
+      default: 0,
+      minimum: 0,
+      maximum: 36_500,
+      description:
+        'After each scheduled backup (and on `tessera backup prune`), keep those younger than this many days. 0: no age rule. With both rules, a backup either rule keeps is kept.',
+    }),
+    encryption_key: Type.String({
+      default: '',
+      secret: true,
+      pattern: '^(|[A-Za-z0-9+/]{42}[AEIMQUYcgkosw048]=?)$',
+      description:
+        'Encrypt new backups with AES-256-GCM under this key (base64 of 32 random bytes: `openssl rand -base64 32`). Needed to verify or restore them. Empty: not encrypted.',
+      allowed: 'empty, or the base64 encoding of exactly 32 bytes',
+    }),
+  },
+  {
+    additionalProperties: false,
+    description:
+      'Backups: one file each (a tar of compressed NDJSON tables and a manifest), made by `tessera backup create`, POST /api/v1/backups or on a schedule.',
+  },
+);
 
 const subscriptions = Type.Object(
   {
@@ -398,7 +438,7 @@ export const ConfigSchema = Type.Object(
     auth,
     rate_limits,
     lockout,
-    backup: reserved('Backups. No settings yet: they arrive with backup and restore.'),
+    backup,
     metrics,
     logging,
   },

@@ -78,27 +78,39 @@ export async function migrateToLatest(
   migrations: readonly Migration[],
 ): Promise<{ applied: number[] }> {
   validateMigrations(migrations);
-  return db.exclusive(async (trx) => {
-    await sql.raw(LEDGER_DDL[db.engine]).execute(trx);
-    const ledger: Kysely<Ledger> = trx;
-    const rows = await ledger
-      .selectFrom('tessera_migrations')
-      .select(['version', 'name', 'checksum'])
+  return db.exclusive((trx) => applyMigrations(db, trx, migrations));
+}
+
+/**
+ * Applies what `migrations` holds that the database lacks, inside `trx`, a transaction
+ * that holds the schema lock (`db.exclusive`): for work that must commit together with
+ * its schema, such as a restore. `migrations` may stop short of the latest version.
+ */
+export async function applyMigrations(
+  db: Database,
+  trx: AnyKysely,
+  migrations: readonly Migration[],
+): Promise<{ applied: number[] }> {
+  validateMigrations(migrations);
+  await sql.raw(LEDGER_DDL[db.engine]).execute(trx);
+  const ledger: Kysely<Ledger> = trx;
+  const rows = await ledger
+    .selectFrom('tessera_migrations')
+    .select(['version', 'name', 'checksum'])
+    .execute();
+  const pending = checkApplied(rows, migrations, db.engine);
+  for (const migration of pending) {
+    await runScript(db, trx, migration[db.engine]);
+    await ledger
+      .insertInto('tessera_migrations')
+      .values({
+        version: migration.version,
+        name: migration.name,
+        checksum: migrationChecksum(migration, db.engine),
+      })
       .execute();
-    const pending = checkApplied(rows, migrations, db.engine);
-    for (const migration of pending) {
-      await runScript(db, trx, migration[db.engine]);
-      await ledger
-        .insertInto('tessera_migrations')
-        .values({
-          version: migration.version,
-          name: migration.name,
-          checksum: migrationChecksum(migration, db.engine),
-        })
-        .execute();
-    }
-    return { applied: pending.map((migration) => migration.version) };
-  });
+  }
+  return { applied: pending.map((migration) => migration.version) };
 }
 
 /** Read-only and lock-free (for /readiness): what is applied versus what this code knows. */

@@ -1,0 +1,111 @@
+import { readdir, stat, unlink } from 'node:fs/promises';
+import { join } from 'node:path';
+import { TesseraError } from '../platform/errors.ts';
+import { backupFileName, backupIdOf, isBackupId } from './backup-names.ts';
+import { BackupErrors } from './errors.ts';
+import type { Manifest } from './manifest.ts';
+import { openBackup } from './read-backup.ts';
+
+/** One backup file in the backup directory, as lists show it. */
+export interface BackupListing {
+  readonly id: string;
+  readonly path: string;
+  readonly size: number;
+  /** From the id, so even a damaged file has one. */
+  readonly created_at: string;
+  /** Undefined when the file cannot be read; `problem` says why. */
+  readonly manifest: Manifest | undefined;
+  readonly problem: string | undefined;
+}
+
+/** The time a backup id names. */
+export function createdAtOf(id: string): Date {
+  const m = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})(\d{3})Z/.exec(id);
+  if (!m) throw new Error(`not a backup id: ${id}`);
+  const [, y, mo, d, h, mi, s, ms] = m.map(Number) as number[];
+  return new Date(Date.UTC(y as number, (mo as number) - 1, d, h, mi, s, ms));
+}
+
+/** Every backup file in `dir`, newest first; an absent directory holds none. */
+export async function listBackups(dir: string): Promise<BackupListing[]> {
+  let names: string[];
+  try {
+    names = await readdir(dir);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw error;
+  }
+  const ids = names.map(backupIdOf).filter((id): id is string => id !== undefined);
+  ids.sort((a, b) => (a < b ? 1 : a > b ? -1 : 0));
+  return Promise.all(ids.map((id) => describeBackup(dir, id)));
+}
+
+async function describeBackup(dir: string, id: string): Promise<BackupListing> {
+  const path = join(dir, backupFileName(id));
+  const { size } = await stat(path);
+  const created_at = createdAtOf(id).toISOString();
+  try {
+    const backup = await openBackup(path);
+    await backup.close();
+    return { id, path, size, created_at, manifest: backup.manifest, problem: undefined };
+  } catch (error) {
+    return { id, path, size, created_at, manifest: undefined, problem: (error as Error).message };
+  }
+}
+
+/** The file of backup `id` in `dir`; 404 `backup_not_found` when there is none. */
+export async function findBackup(dir: string, id: string): Promise<BackupListing> {
+  const notFound = () =>
+    new TesseraError(BackupErrors.backup_not_found, `There is no backup ${id} in ${dir}.`);
+  if (!isBackupId(id)) throw notFound();
+  try {
+    return await describeBackup(dir, id);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw notFound();
+    throw error;
+  }
+}
+
+export async function deleteBackup(dir: string, id: string): Promise<BackupListing> {
+  const backup = await findBackup(dir, id);
+  await unlink(backup.path);
+  return backup;
+}
+
+export interface RetentionRules {
+  /** Keep the newest this many; 0: no count rule. */
+  readonly keepCount: number;
+  /** Keep those younger than this many days; 0: no age rule. */
+  readonly keepDays: number;
+}
+
+/**
+ * The backups the rules let go, given newest first. A backup either rule keeps is
+ * kept, and the newest is always kept, so a schedule that has been failing for
+ * longer than `keepDays` never prunes away the last backup there is.
+ */
+export function backupsToPrune<T extends { readonly id: string }>(
+  backups: readonly T[],
+  rules: RetentionRules,
+  now: Date,
+): T[] {
+  if (rules.keepCount <= 0 && rules.keepDays <= 0) return [];
+  const cutoff = now.getTime() - rules.keepDays * 86_400_000;
+  return backups.filter((backup, index) => {
+    if (index === 0) return false;
+    if (rules.keepCount > 0 && index < rules.keepCount) return false;
+    if (rules.keepDays > 0 && createdAtOf(backup.id).getTime() > cutoff) return false;
+    return true;
+  });
+}
+
+/** Deletes what the rules let go; returns what it deleted. */
+export async function pruneBackups(
+  dir: string,
+  rules: RetentionRules,
+  now: Date = new Date(),
+): Promise<BackupListing[]> {
+  const doomed = backupsToPrune(await listBackups(dir), rules, now);
+  for (const backup of doomed) await unlink(backup.path);
+  return doomed;
+}

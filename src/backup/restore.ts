@@ -1,0 +1,348 @@
+import type { StatementSync } from 'node:sqlite';
+import { CompiledQuery } from 'kysely';
+import { type AuditContext, CLI_AUDIT_CONTEXT } from '../audit/audit-entry.ts';
+import { createAuditLog } from '../audit/audit-log.ts';
+import { open as openSealed } from '../identity/secret-box.ts';
+import { MIGRATIONS } from '../migrations/index.ts';
+import { TesseraError } from '../platform/errors.ts';
+import type { AnyKysely } from '../storage/database.ts';
+import { applyMigrations } from '../storage/migrate.ts';
+import type { Database } from '../storage/open-database.ts';
+import { listTables, quoteIdent, type RunQuery, type TableShape, tableShape } from './catalog.ts';
+import { BackupErrors } from './errors.ts';
+import type { Manifest, ManifestPart } from './manifest.ts';
+import type { OnProgress } from './progress.ts';
+import { type OpenBackup, openBackup, partRows, requireKey } from './read-backup.ts';
+import { openSnapshot } from './snapshot.ts';
+import { BACKUP_TABLES, BASELINE_EXCLUSIONS, isJsonType, LEDGER_TABLE } from './tables.ts';
+import { verifyBackup } from './verify-backup.ts';
+
+export interface RestoreOptions {
+  /** Replace whatever the target holds; without it a target with data is refused. */
+  readonly force?: boolean | undefined;
+  /** backup.encryption_key, for an encrypted backup. */
+  readonly key?: Buffer | undefined;
+  /**
+   * The master key the target's servers will use. The backup's signing keys must open
+   * with it, or every token issued before would stop verifying: the restore refuses.
+   */
+  readonly masterKey: Buffer | undefined;
+  /** Who restores, for the audit event the restore leaves (default: the CLI). */
+  readonly audit?: AuditContext | undefined;
+  readonly onProgress?: OnProgress | undefined;
+}
+
+export interface RestoreResult {
+  readonly manifest: Manifest;
+  readonly rows: number;
+  /** The schema version after the restore (the latest this code knows). */
+  readonly schemaVersion: number;
+}
+
+const INSERT_BATCH = 1000;
+
+/**
+ * Loads a backup into `db`, of either engine. The file is verified first; then, in
+ * one transaction holding the schema lock, the target is brought to the backup's
+ * schema version, emptied, loaded, migrated to the latest version and given a
+ * `backup.restored` audit event. Any failure rolls all of it back: the target is
+ * either restored or unchanged. Servers on the target should be stopped meanwhile.
+ */
+export async function restoreBackup(
+  db: Database,
+  path: string,
+  options: RestoreOptions,
+): Promise<RestoreResult> {
+  const manifest = await checkBackup(path, options);
+  const target = await inspectTarget(db);
+  if (target.tablesWithData.length && !options.force) {
+    throw new TesseraError(
+      BackupErrors.restore_target_not_empty,
+      `The database at ${db.location} holds data (${target.tablesWithData.join(', ')}): restoring would replace it. Restore into an empty database, or pass --force to replace it.`,
+      { extensions: { tables: target.tablesWithData } },
+    );
+  }
+  const backup = await openBackup(path);
+  try {
+    let rows = 0;
+    await db.exclusive(async (trx) => {
+      const run = runner(db, trx);
+      if (target.schemaVersion > manifest.schema_version) await dropTesseraSchema(db, run);
+      const upTo = MIGRATIONS.filter((migration) => migration.version <= manifest.schema_version);
+      await applyMigrations(db, trx, upTo);
+      const shapes = await matchShapes(db, run, manifest);
+      await emptyTables(db, run, [...shapes.keys()]);
+      rows = await loadParts(db, run, backup, shapes, options);
+      await applyMigrations(db, trx, MIGRATIONS);
+      // Last: the audit append holds the event log's write lock until the commit.
+      await createAuditLog(db).inTransaction(trx, options.audit ?? CLI_AUDIT_CONTEXT, [
+        {
+          tenant_id: 'system',
+          action: 'backup.restored',
+          target: `backup:${manifest.id}`,
+          outcome: 'success',
+          details: {
+            created_at: manifest.created_at,
+            source_engine: manifest.engine,
+            schema_version: manifest.schema_version,
+            rows,
+            replaced_data: target.tablesWithData.length > 0,
+          },
+        },
+      ]);
+    });
+    // Fresh statistics, so the planner knows the tables are no longer empty.
+    if (db.engine === 'postgres') await db.pool.query('ANALYZE');
+    return { manifest, rows, schemaVersion: MIGRATIONS.at(-1)?.version ?? 0 };
+  } finally {
+    await backup.close();
+  }
+}
+
+/** Everything that can be known from the file alone, before the target is touched. */
+async function checkBackup(path: string, options: RestoreOptions): Promise<Manifest> {
+  const opened = await openBackup(path);
+  try {
+    requireKey(opened.manifest, options.key);
+  } finally {
+    await opened.close();
+  }
+  const report = await verifyBackup(path, options.key, options.onProgress);
+  const manifest = report.manifest;
+  if (!manifest || report.problems.length) {
+    const problems = report.problems.map((p) => `${p.part}: ${p.message}`).join('; ');
+    throw new TesseraError(
+      BackupErrors.backup_invalid,
+      `The backup ${path} is damaged: ${problems}`,
+      {
+        extensions: { problems: report.problems },
+      },
+    );
+  }
+  const latest = MIGRATIONS.at(-1)?.version ?? 0;
+  if (manifest.schema_version > latest) {
+    throw new TesseraError(
+      BackupErrors.backup_schema_newer,
+      `Backup ${manifest.id} has schema version ${manifest.schema_version} (Tessera ${manifest.tessera_version}); this Tessera knows up to ${latest}. Restore it with a Tessera at least as new.`,
+    );
+  }
+  const unknown = manifest.tables.filter((part) => !BACKUP_TABLES.includes(part.table));
+  if (unknown.length) {
+    throw new TesseraError(
+      BackupErrors.backup_invalid,
+      `Backup ${manifest.id} holds tables this Tessera does not know: ${unknown.map((p) => p.table).join(', ')}.`,
+    );
+  }
+  await checkMasterKey(path, manifest, options);
+  return manifest;
+}
+
+/** The backup's signing keys must open with the target's master key. */
+async function checkMasterKey(
+  path: string,
+  manifest: Manifest,
+  { masterKey, key }: RestoreOptions,
+): Promise<void> {
+  const part = manifest.tables.find((p) => p.table === 'signing_keys');
+  if (!part || part.rows === 0) return;
+  const kid = part.columns.findIndex((column) => column.name === 'kid');
+  const sealed = part.columns.findIndex((column) => column.name === 'private_key_encrypted');
+  const mismatch = (detail: string) =>
+    new TesseraError(
+      BackupErrors.backup_master_key_mismatch,
+      `${detail} Tokens and signing keys in backup ${manifest.id} open only with the master key of the deployment it came from: set TESSERA_MASTER_KEY, or copy its master.key into the data directory, then restore again.`,
+    );
+  if (!masterKey) throw mismatch('No master key is configured for the target.');
+  const backup = await openBackup(path);
+  try {
+    for await (const batch of partRows(backup, part, key)) {
+      for (const row of batch) {
+        try {
+          openSealed(masterKey, String(row[sealed]), String(row[kid]));
+        } catch {
+          throw mismatch(
+            `Signing key ${String(row[kid])} does not open with the target's master key.`,
+          );
+        }
+      }
+    }
+  } finally {
+    await backup.close();
+  }
+}
+
+interface TargetState {
+  readonly schemaVersion: number;
+  /** Known tables holding rows other than those the migrations create. */
+  readonly tablesWithData: string[];
+}
+
+async function inspectTarget(db: Database): Promise<TargetState> {
+  const snapshot = await openSnapshot(db);
+  try {
+    const present = await snapshot.tables();
+    const tablesWithData: string[] = [];
+    for (const table of BACKUP_TABLES) {
+      if (!present.includes(table)) continue;
+      if ((await snapshot.count(table, BASELINE_EXCLUSIONS[table])) > 0) tablesWithData.push(table);
+    }
+    return { schemaVersion: snapshot.schemaVersion, tablesWithData };
+  } finally {
+    await snapshot.close();
+  }
+}
+
+/** Queries inside the restore's transaction. */
+function runner(db: Database, trx: AnyKysely): RunQuery {
+  if (db.engine === 'sqlite') {
+    // Inside db.exclusive, withRaw joins the transaction on its connection.
+    return (text, params = []) =>
+      db.withRaw((raw) => raw.prepare(text).all(...params) as Record<string, unknown>[]);
+  }
+  return async (text, params = []) =>
+    (await trx.executeQuery(CompiledQuery.raw(text, [...params]))).rows as Record<
+      string,
+      unknown
+    >[];
+}
+
+/**
+ * For a target migrated past the backup's version: removes every table and function
+ * Tessera's migrations made, so they can be made again up to the backup's version.
+ */
+async function dropTesseraSchema(db: Database, run: RunQuery): Promise<void> {
+  const present = await listTables(db.engine, run);
+  const ours = [...BACKUP_TABLES].reverse().concat(LEDGER_TABLE);
+  const drop = ours.filter((table) => present.includes(table));
+  if (db.engine === 'sqlite') {
+    await run('PRAGMA defer_foreign_keys = ON');
+    for (const table of drop) await run(`DROP TABLE ${quoteIdent(table)}`);
+    return;
+  }
+  if (drop.length) await run(`DROP TABLE ${drop.map(quoteIdent).join(', ')} CASCADE`);
+  const functions = await run(
+    `SELECT p.oid::regprocedure::text AS signature FROM pg_proc p
+      WHERE p.pronamespace = current_schema()::regnamespace AND p.proname LIKE 'tessera\\_%'`,
+  );
+  for (const row of functions) await run(`DROP FUNCTION ${String(row.signature)}`);
+}
+
+/**
+ * The target's shape of every table in the backup: the same tables, each with the
+ * same columns (order may differ), or the backup does not fit this schema.
+ */
+async function matchShapes(
+  db: Database,
+  run: RunQuery,
+  manifest: Manifest,
+): Promise<Map<string, TableShape>> {
+  const present = new Set(await listTables(db.engine, run));
+  const expected = BACKUP_TABLES.filter((table) => present.has(table));
+  const inBackup = manifest.tables.map((part) => part.table);
+  const missing = expected.filter((table) => !inBackup.includes(table));
+  const misfit = (detail: string) =>
+    new TesseraError(
+      BackupErrors.backup_invalid,
+      `Backup ${manifest.id} does not fit schema version ${manifest.schema_version}: ${detail}.`,
+    );
+  if (missing.length) throw misfit(`it lacks ${missing.join(', ')}`);
+  const shapes = new Map<string, TableShape>();
+  for (const part of manifest.tables) {
+    if (!present.has(part.table)) throw misfit(`there is no table ${part.table}`);
+    const shape = await tableShape(db.engine, run, part.table);
+    const have = shape.columns.map((column) => column.name).sort();
+    const want = part.columns.map((column) => column.name).sort();
+    if (have.join(',') !== want.join(',')) {
+      throw misfit(`${part.table} has columns ${want.join(', ')}, the schema ${have.join(', ')}`);
+    }
+    shapes.set(part.table, shape);
+  }
+  return shapes;
+}
+
+/** Removes every row, the migrations' own (the system tenant, the log head) included. */
+async function emptyTables(db: Database, run: RunQuery, tables: string[]): Promise<void> {
+  if (db.engine === 'postgres') {
+    await run(`TRUNCATE ${tables.map(quoteIdent).join(', ')}`);
+    return;
+  }
+  // Foreign keys are checked at the commit, when every row is back.
+  await run('PRAGMA defer_foreign_keys = ON');
+  for (const table of [...tables].reverse()) await run(`DELETE FROM ${quoteIdent(table)}`);
+}
+
+async function loadParts(
+  db: Database,
+  run: RunQuery,
+  backup: OpenBackup,
+  shapes: Map<string, TableShape>,
+  options: RestoreOptions,
+): Promise<number> {
+  const { manifest } = backup;
+  const totalRows = manifest.tables.reduce((sum, part) => sum + part.rows, 0);
+  let doneRows = 0;
+  for (const part of manifest.tables) {
+    const shape = shapes.get(part.table) as TableShape;
+    const insert = inserter(db, run, part, shape, manifest.engine);
+    let rows = 0;
+    for await (const batch of partRows(backup, part, options.key)) {
+      for (let i = 0; i < batch.length; i += INSERT_BATCH) {
+        await insert(batch.slice(i, i + INSERT_BATCH));
+      }
+      rows += batch.length;
+      doneRows += batch.length;
+      options.onProgress?.({
+        phase: 'restore',
+        table: part.table,
+        rows,
+        tableRows: part.rows,
+        doneRows,
+        totalRows,
+      });
+    }
+  }
+  return doneRows;
+}
+
+/**
+ * Inserts rows given in the backup's column order. PostgreSQL: one INSERT ... SELECT
+ * FROM unnest(...) per batch, each column an array of the target's type. SQLite: one
+ * prepared statement. JSON that PostgreSQL wrote (spaced) is stored compact on SQLite.
+ */
+function inserter(
+  db: Database,
+  run: RunQuery,
+  part: ManifestPart,
+  shape: TableShape,
+  sourceEngine: Manifest['engine'],
+): (rows: unknown[][]) => Promise<void> {
+  const names = part.columns.map((column) => quoteIdent(column.name)).join(', ');
+  const table = quoteIdent(part.table);
+  if (db.engine === 'postgres') {
+    const types = part.columns.map(
+      (column) => shape.columns.find((target) => target.name === column.name)?.type as string,
+    );
+    const arrays = types.map((type, i) => `$${i + 1}::${type}[]`).join(', ');
+    const text = `INSERT INTO ${table} (${names}) SELECT * FROM unnest(${arrays})`;
+    return async (rows) => {
+      const columns = part.columns.map((_, i) => rows.map((row) => row[i]));
+      await run(text, columns as never);
+    };
+  }
+  const compact = part.columns.map(
+    (column) => sourceEngine === 'postgres' && isJsonType(column.type),
+  );
+  const placeholders = part.columns.map(() => '?').join(', ');
+  const text = `INSERT INTO ${table} (${names}) VALUES (${placeholders})`;
+  let statement: StatementSync | undefined;
+  return (rows) =>
+    db.withRaw((raw) => {
+      statement ??= raw.prepare(text);
+      for (const row of rows) {
+        const values = row.map((value, i) =>
+          compact[i] && typeof value === 'string' ? JSON.stringify(JSON.parse(value)) : value,
+        );
+        (statement as StatementSync).run(...(values as (string | number | null)[]));
+      }
+    });
+}

@@ -1,0 +1,56 @@
+/**
+ * Every table a backup holds, parents before children, so rows load in this order
+ * without breaking a foreign key. The migrations ledger is not among them: its
+ * checksums are per engine, so a restore rebuilds it by migrating the target. A test
+ * compares this list with the tables the migrations create: a new table must be
+ * added here, or backups would silently leave it out (createBackup also refuses
+ * a database holding a table it does not know).
+ */
+export const BACKUP_TABLES: readonly string[] = [
+  'tessera_meta',
+  'tenants',
+  'users',
+  'memberships',
+  'sessions',
+  'refresh_tokens',
+  'signing_keys',
+  'api_keys',
+  'teams',
+  'team_members',
+  'tenant_roles',
+  'tenant_quotas',
+  'quota_usage',
+  'ip_filters',
+  'account_lockouts',
+  'ip_login_failures',
+  'event_log_head',
+  'event_commits',
+  'events',
+  'entities',
+  'event_types',
+  'snapshots',
+];
+
+/** The ledger of applied migrations: never backed up, rebuilt by the restore. */
+export const LEDGER_TABLE = 'tessera_migrations';
+
+/**
+ * Rows the migrations themselves create, which an otherwise unused database holds:
+ * they do not make a restore target "not empty". SQL conditions that match every
+ * other row.
+ */
+export const BASELINE_EXCLUSIONS: Readonly<Record<string, string>> = {
+  tenants: "id <> 'system'",
+  event_log_head: 'position <> 0',
+};
+
+export interface Column {
+  readonly name: string;
+  /** The type as the source engine declares it (`INTEGER`, `bigint`, `jsonb`, ...). */
+  readonly type: string;
+}
+
+/** Types whose text is JSON, which PostgreSQL normalises (key order, spacing). */
+export function isJsonType(type: string): boolean {
+  return type === 'jsonb' || type === 'json';
+}

@@ -1,0 +1,96 @@
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { TestContext } from 'node:test';
+import { testStorageConfig } from '../../test/helpers/test-database.ts';
+import { defaultConfig } from '../config/load.ts';
+import type { Config } from '../config/schema.ts';
+import { loadMasterKey, MASTER_KEY_FILE } from '../identity/master-key.ts';
+import { MIGRATIONS } from '../migrations/index.ts';
+import type { Engine } from '../storage/database.ts';
+import { migrateToLatest } from '../storage/migrate.ts';
+import { type Database, openDatabase } from '../storage/open-database.ts';
+import type { TableShape } from './catalog.ts';
+import { openSnapshot } from './snapshot.ts';
+import { BACKUP_TABLES } from './tables.ts';
+
+export type Dump = Record<string, string[]>;
+
+/** A fresh, unmigrated database of `engine`, removed after the test. */
+export async function emptyDatabase(
+  t: TestContext,
+  engine: Engine,
+): Promise<{ db: Database; storage: Config['storage'] }> {
+  const target = await testStorageConfig(engine);
+  const db = await openDatabase(target.storage);
+  t.after(async () => {
+    await db.close();
+    await target.cleanup();
+  });
+  return { db, storage: target.storage };
+}
+
+export async function migratedDatabase(t: TestContext, engine: Engine) {
+  const opened = await emptyDatabase(t, engine);
+  await migrateToLatest(opened.db, MIGRATIONS);
+  return opened;
+}
+
+/** The master key of a test database's data directory (created on first use). */
+export function masterKeyOf(storage: Config['storage']): Buffer {
+  return loadMasterKey(storage);
+}
+
+/** Gives `target` the master key of `source`, as an operator copies master.key. */
+export function copyMasterKey(source: Config['storage'], target: Config['storage']): void {
+  const key = readFileSync(join(source.data_dir, MASTER_KEY_FILE), 'utf8');
+  writeFileSync(join(target.data_dir, MASTER_KEY_FILE), key, { mode: 0o600 });
+}
+
+/**
+ * Every row of every table, engine-neutral: each row as canonical JSON (columns in
+ * name order, JSON columns parsed with their keys sorted), each table's rows sorted.
+ */
+export async function dumpTables(db: Database): Promise<Dump> {
+  const snapshot = await openSnapshot(db);
+  try {
+    const present = await snapshot.tables();
+    const dump: Dump = {};
+    for (const table of BACKUP_TABLES) {
+      if (!present.includes(table)) continue;
+      const shape: TableShape = await snapshot.shape(table);
+      const rows: string[] = [];
+      for await (const batch of snapshot.rows(table, shape)) {
+        for (const row of batch) rows.push(canonicalRow(shape, row));
+      }
+      dump[table] = rows.sort();
+    }
+    return dump;
+  } finally {
+    await snapshot.close();
+  }
+}
+
+/** JSON held as text: TEXT on SQLite, jsonb on PostgreSQL, whose text differs in spacing and key order. */
+const JSON_COLUMNS = new Set(['payload', 'metadata', 'state']);
+
+function canonicalRow(shape: TableShape, row: unknown[]): string {
+  const entries = shape.columns.map((column, i) => {
+    const value = row[i];
+    const json = JSON_COLUMNS.has(column.name) && typeof value === 'string';
+    return [column.name, json ? sortKeys(JSON.parse(value)) : value] as const;
+  });
+  entries.sort(([a], [b]) => a.localeCompare(b));
+  return JSON.stringify(Object.fromEntries(entries));
+}
+
+function sortKeys(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(sortKeys);
+  if (value === null || typeof value !== 'object') return value;
+  return Object.fromEntries(
+    Object.keys(value)
+      .sort()
+      .map((key) => [key, sortKeys((value as Record<string, unknown>)[key])]),
+  );
+}
+
+export const TEST_CONFIG: Config = defaultConfig();
