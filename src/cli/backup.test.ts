@@ -97,7 +97,7 @@ const base64Key = () => randomBytes(32).toString('base64');
 for (const engine of testEngines()) {
   describe(`tessera backup (${engine})`, () => {
     it('creates a backup, lists it, verifies it, and finds a flipped byte', async (t) => {
-      const { source, tessera } = await deployment(t, engine);
+      const { source, dir, tessera } = await deployment(t, engine);
       const made = await tessera(['create', '--json']);
       const created = jsonOf<Created>(made);
       assert.ok(created.events >= 25, `${created.events} events`);
@@ -148,6 +148,16 @@ for (const engine of testEngines()) {
       assert.equal(damaged.code, 1);
       assert.match(damaged.stdout, new RegExp(`^${EVENTS_PART}: checksum mismatch`, 'm'));
       assert.match(damaged.stderr, /failed verification \(1 problem\)/);
+      // A damaged file in the directory is listed with its problem, not skipped.
+      writeFileSync(join(dir, 'tessera-backup-20200101T000000000Z-000000.tar'), 'not a tar');
+      const withDamaged = jsonOf<Listed[]>(await tessera(['list', '--json']));
+      assert.deepEqual(
+        withDamaged.map((b) => [b.id, b.encrypted, b.problem === null]),
+        [
+          [created.id, false, true],
+          ['20200101T000000000Z-000000', null, false],
+        ],
+      );
       const missing = await tessera(['verify', join(tmpdir(), 'no-such-backup.tar')]);
       assert.equal(missing.code, 1);
       assert.match(missing.stderr, /^tessera: There is no file /);
@@ -216,9 +226,13 @@ for (const engine of testEngines()) {
 
     it('prunes by the rules given, deletes one, and needs a rule to prune', async (t) => {
       const { source, tessera } = await deployment(t, engine);
+      const elsewhere = mkdtempSync(join(tmpdir(), 'tessera-out-'));
+      t.after(() => rmSync(elsewhere, { recursive: true, force: true }));
+      const out = jsonOf<Created>(await tessera(['create', '--out', elsewhere, '--json']));
+      assert.equal(out.path, join(elsewhere, `tessera-backup-${out.id}.tar`));
       for (let i = 0; i < 3; i++) assert.equal((await tessera(['create'])).code, 0);
       const ids = jsonOf<Listed[]>(await tessera(['list', '--json'])).map((b) => b.id);
-      assert.equal(ids.length, 3);
+      assert.equal(ids.length, 3, 'the --out backup is not in backup.dir');
 
       const noRule = await tessera(['prune']);
       assert.equal(noRule.code, 2);
