@@ -2,6 +2,7 @@ import { Command, CommanderError } from 'commander';
 import { ConfigError } from '../config/load.ts';
 import { TESSERA_VERSION } from '../platform/version.ts';
 import { registerApiKeyCommands } from './apikey.ts';
+import { registerBackupCommands } from './backup.ts';
 import { registerConfigCommands } from './config.ts';
 import { registerIpFilterCommands } from './ipfilter.ts';
 import { registerKeysCommands } from './keys.ts';
@@ -41,6 +42,7 @@ export function buildProgram(io: CliIo = PROCESS_IO): Command {
   registerApiKeyCommands(program, io);
   registerIpFilterCommands(program, io);
   registerLockoutCommands(program, io);
+  registerBackupCommands(program, io);
   return program;
 }
 

@@ -1,0 +1,311 @@
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { type Command, CommanderError, InvalidArgumentError } from 'commander';
+import { CLI_AUDIT_CONTEXT } from '../audit/audit-entry.ts';
+import { type BackupListing, findBackup, listBackups } from '../backup/backup-dir.ts';
+import { parseBackupKey } from '../backup/backup-key.ts';
+import { isBackupId } from '../backup/backup-names.ts';
+import { BackupErrors } from '../backup/errors.ts';
+import type { OnProgress } from '../backup/progress.ts';
+import { restoreBackup } from '../backup/restore.ts';
+import { backupDirOf, createBackupService } from '../backup/service.ts';
+import { verifyBackup } from '../backup/verify-backup.ts';
+import type { BackupFile } from '../backup/write-backup.ts';
+import { loadConfig } from '../config/load.ts';
+import type { Config } from '../config/schema.ts';
+import { loadMasterKey, MASTER_KEY_ENV, MASTER_KEY_FILE } from '../identity/master-key.ts';
+import { isTesseraError, TesseraError } from '../platform/errors.ts';
+import { openDatabase } from '../storage/open-database.ts';
+import { adminOptions, runAdmin } from './admin-session.ts';
+import { printRecord, printRows } from './output.ts';
+import { progressReporter } from './progress-bar.ts';
+import { type CliIo, PROCESS_IO } from './user.ts';
+
+interface Common {
+  readonly config?: string;
+  readonly json?: boolean;
+}
+
+const EXIT_FAILURE = 1;
+const EXIT_USAGE = 2;
+const LIST_COLUMNS = [
+  'id',
+  'created_at',
+  'size',
+  'engine',
+  'schema_version',
+  'events',
+  'encrypted',
+  'problem',
+];
+
+/** 1536 → `1.5 KiB`: for people; --json gives bytes. */
+export function formatBytes(bytes: number): string {
+  const units = ['KiB', 'MiB', 'GiB', 'TiB'];
+  if (bytes < 1024) return `${bytes} B`;
+  let value = bytes / 1024;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit++;
+  }
+  return `${value.toFixed(1)} ${units[unit]}`;
+}
+
+/** A whole number from 0 to `max`, else a usage error (exit 2). */
+function wholeNumber(max: number): (value: string) => number {
+  return (value) => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < 0 || n > max) {
+      throw new InvalidArgumentError(`expected a whole number from 0 to ${max}`);
+    }
+    return n;
+  };
+}
+
+function listed(backup: BackupListing, json: boolean | undefined): Record<string, unknown> {
+  const m = backup.manifest;
+  return {
+    id: backup.id,
+    created_at: backup.created_at,
+    size: json ? backup.size : formatBytes(backup.size),
+    engine: m?.engine ?? null,
+    schema_version: m?.schema_version ?? null,
+    tessera_version: m?.tessera_version ?? null,
+    events: m?.events.count ?? null,
+    head_position: m?.events.head_position ?? null,
+    encrypted: m ? m.encryption !== null : null,
+    path: backup.path,
+    problem: backup.problem ?? null,
+  };
+}
+
+function created(file: BackupFile, json: boolean | undefined): Record<string, unknown> {
+  const { manifest } = file;
+  return {
+    id: file.id,
+    path: file.path,
+    size: json ? file.size : formatBytes(file.size),
+    created_at: manifest.created_at,
+    engine: manifest.engine,
+    schema_version: manifest.schema_version,
+    events: manifest.events.count,
+    head_position: manifest.events.head_position,
+    encrypted: manifest.encryption !== null,
+  };
+}
+
+/** Runs `fn` with a progress display on stderr (stdout stays for the result). */
+async function withProgress<T>(io: CliIo, fn: (onProgress: OnProgress) => Promise<T>): Promise<T> {
+  const reporter = progressReporter(io.stderr);
+  try {
+    return await fn(reporter.onProgress);
+  } finally {
+    reporter.done();
+  }
+}
+
+/**
+ * For the commands that work on files alone (or on a database that may be empty, so
+ * not through runAdmin): a refusal (4xx) prints its detail and exits 1 (2 for bad input).
+ */
+async function runRefusing<T>(io: CliIo, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (error) {
+    if (!isTesseraError(error) || error.status >= 500) throw error;
+    io.stderr.write(`tessera: ${error.detail}\n`);
+    const exitCode = error.status === 400 ? EXIT_USAGE : EXIT_FAILURE;
+    throw new CommanderError(exitCode, `tessera.${error.code}`, error.detail);
+  }
+}
+
+/** A file path, or the id of a backup in the backup directory. */
+async function backupPathOf(config: Config, file: string): Promise<string> {
+  if (isBackupId(file) && !existsSync(file)) {
+    return (await findBackup(backupDirOf(config), file)).path;
+  }
+  const path = resolve(file);
+  if (!existsSync(path)) {
+    throw new TesseraError(BackupErrors.backup_not_found, `There is no file ${path}.`);
+  }
+  return path;
+}
+
+/**
+ * The master key the target's servers will use: TESSERA_MASTER_KEY, else an existing
+ * <data_dir>/master.key (read with its permission check). Never creates one: a new
+ * random key could not open the backup's signing keys, and the restore says so.
+ */
+function existingMasterKey(storage: Config['storage'], env: NodeJS.ProcessEnv) {
+  const file = join(resolve(storage.data_dir), MASTER_KEY_FILE);
+  if (env[MASTER_KEY_ENV] === undefined && !existsSync(file)) return undefined;
+  return loadMasterKey(storage, env);
+}
+
+/**
+ * `tessera backup ...`: one-file backups of the whole deployment (docs/backups.md).
+ * Progress goes to stderr: a redrawn line on a terminal, a line per table elsewhere.
+ */
+export function registerBackupCommands(program: Command, io: CliIo = PROCESS_IO): void {
+  const backup = program
+    .command('backup')
+    .description('make, list, verify, restore and prune backups of the whole deployment');
+  const configOf = (options: Common) => loadConfig({ path: options.config, env: io.env }).config;
+
+  adminOptions(
+    backup
+      .command('create')
+      .description('write a backup file of the configured database (servers may keep running)')
+      .option('--out <dir>', 'write it to this directory instead of backup.dir'),
+  ).action(async (options: Common & { out?: string }) => {
+    await runAdmin(io, options, async ({ db, config, identity }) => {
+      const service = createBackupService({ db, config, audit: identity.audit });
+      const dir = options.out === undefined ? undefined : resolve(options.out);
+      const file = await withProgress(io, (onProgress) =>
+        service.create(CLI_AUDIT_CONTEXT, { dir, onProgress }),
+      );
+      printRecord(io, options.json, created(file, options.json));
+    });
+  });
+
+  adminOptions(
+    backup.command('list').description('list the backup directory, newest first'),
+  ).action(async (options: Common) => {
+    const backups = await listBackups(backupDirOf(configOf(options)));
+    printRows(
+      io,
+      options.json,
+      backups.map((b) => listed(b, options.json)),
+      LIST_COLUMNS,
+    );
+  });
+
+  adminOptions(
+    backup
+      .command('verify <file>')
+      .description('check every byte of a backup file (a path, or an id); needs no database'),
+  ).action(async (file: string, options: Common) => {
+    await runRefusing(io, async () => {
+      const config = configOf(options);
+      const path = await backupPathOf(config, file);
+      const key = parseBackupKey(config.backup.encryption_key);
+      const report = await withProgress(io, (onProgress) => verifyBackup(path, key, onProgress));
+      const m = report.manifest;
+      const ok = report.problems.length === 0;
+      if (options.json) {
+        const summary = { path, ok, id: m?.id ?? null, created_at: m?.created_at ?? null };
+        const counts = { tables: m?.tables.length ?? null, rows: report.rows };
+        const out = { ...summary, ...counts, problems: report.problems };
+        io.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
+      } else if (ok && m) {
+        io.stdout.write(
+          `OK: backup ${m.id} (created ${m.created_at}): ${m.tables.length} tables, ${report.rows} rows, ${m.events.count} events${m.encryption ? ', encrypted' : ''}\n`,
+        );
+      } else {
+        for (const problem of report.problems) {
+          io.stdout.write(`${problem.part}: ${problem.message}\n`);
+        }
+      }
+      if (!ok) {
+        const count = report.problems.length;
+        const detail = `${path} failed verification (${count} problem${count === 1 ? '' : 's'})`;
+        io.stderr.write(`tessera: ${detail}\n`);
+        throw new CommanderError(EXIT_FAILURE, 'tessera.backup_invalid', detail);
+      }
+    });
+  });
+
+  adminOptions(
+    backup
+      .command('restore <file>')
+      .description(
+        'load a backup (a path, or an id) into the configured database; stop servers first',
+      )
+      .option('--force', 'replace the data the database holds'),
+  ).action(async (file: string, options: Common & { force?: boolean }) => {
+    await runRefusing(io, async () => {
+      const config = configOf(options);
+      const path = await backupPathOf(config, file);
+      const key = parseBackupKey(config.backup.encryption_key);
+      const masterKey = existingMasterKey(config.storage, io.env);
+      const db = await openDatabase(config.storage);
+      try {
+        const result = await withProgress(io, (onProgress) =>
+          restoreBackup(db, path, {
+            force: options.force,
+            key,
+            masterKey,
+            audit: CLI_AUDIT_CONTEXT,
+            onProgress,
+          }),
+        );
+        const { manifest } = result;
+        const restart =
+          'restart every server on this database: they still hold what was there before';
+        if (options.json) {
+          const out = { id: manifest.id, created_at: manifest.created_at, rows: result.rows };
+          const rest = { engine: manifest.engine, schema_version: result.schemaVersion };
+          io.stdout.write(
+            `${JSON.stringify({ ...out, ...rest, database: db.location }, null, 2)}\n`,
+          );
+          io.stderr.write(`tessera: ${restart}\n`);
+        } else {
+          io.stdout.write(
+            `restored ${result.rows} rows from backup ${manifest.id} (created ${manifest.created_at}) into ${db.location}\n${restart}\n`,
+          );
+        }
+      } finally {
+        await db.close();
+      }
+    });
+  });
+
+  adminOptions(
+    backup
+      .command('prune')
+      .description('delete the backups the retention rules let go (default: backup.retention_*)')
+      .option('--keep <n>', 'keep the newest n (0: no count rule)', wholeNumber(100_000))
+      .option(
+        '--max-age-days <d>',
+        'keep those younger than d days (0: no age rule)',
+        wholeNumber(36_500),
+      ),
+  ).action(async (options: Common & { keep?: number; maxAgeDays?: number }) => {
+    await runAdmin(io, options, async ({ db, config, identity }) => {
+      const service = createBackupService({ db, config, audit: identity.audit });
+      const rules = {
+        keepCount: options.keep ?? service.retention.keepCount,
+        keepDays: options.maxAgeDays ?? service.retention.keepDays,
+      };
+      if (rules.keepCount === 0 && rules.keepDays === 0) {
+        const detail =
+          'no retention rule: pass --keep <n> or --max-age-days <d>, or configure backup.retention_count or backup.retention_days';
+        io.stderr.write(`tessera: ${detail}\n`);
+        throw new CommanderError(EXIT_USAGE, 'tessera.usage', detail);
+      }
+      const deleted = await service.prune(CLI_AUDIT_CONTEXT, rules);
+      if (options.json) {
+        const rows = deleted.map((b) => ({ id: b.id, created_at: b.created_at, size: b.size }));
+        io.stdout.write(`${JSON.stringify({ deleted: rows }, null, 2)}\n`);
+      } else {
+        const lines = deleted.map((b) => `deleted ${b.id} (${formatBytes(b.size)})\n`);
+        io.stdout.write(lines.join('') || 'nothing to delete\n');
+      }
+    });
+  });
+
+  adminOptions(
+    backup.command('delete <id>').description('delete one backup of the backup directory'),
+  ).action(async (id: string, options: Common) => {
+    await runAdmin(io, options, async ({ db, config, identity }) => {
+      const service = createBackupService({ db, config, audit: identity.audit });
+      const deleted = await service.remove(CLI_AUDIT_CONTEXT, id);
+      io.stdout.write(
+        options.json
+          ? `${JSON.stringify({ deleted: deleted.id, path: deleted.path })}\n`
+          : `deleted ${deleted.id} (${deleted.path})\n`,
+      );
+    });
+  });
+}
