@@ -3,7 +3,13 @@ import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { backupsToPrune, createdAtOf, findBackup, listBackups, pruneBackups } from './backup-dir.ts';
+import {
+  backupsToPrune,
+  createdAtOf,
+  findBackup,
+  listBackups,
+  pruneBackups,
+} from './backup-dir.ts';
 import { backupFileName, newBackupId } from './backup-names.ts';
 
 const NOW = new Date('2026-11-26T12:00:00.000Z');
@@ -11,7 +17,9 @@ const DAY = 86_400_000;
 
 /** Ids of backups made `ages` days before NOW, newest first. */
 function idsAged(...ages: number[]): { id: string }[] {
-  return ages.map((age, i) => ({ id: newBackupId(new Date(NOW.getTime() - age * DAY), `00000${i}`) }));
+  return ages.map((age, i) => ({
+    id: newBackupId(new Date(NOW.getTime() - age * DAY), `00000${i}`),
+  }));
 }
 
 describe('retention', () => {
@@ -42,7 +50,10 @@ describe('retention', () => {
   });
 
   it('reads the creation time from the id', () => {
-    assert.equal(createdAtOf('20261126T031500123Z-a1b2c3').toISOString(), '2026-11-26T03:15:00.123Z');
+    assert.equal(
+      createdAtOf('20261126T031500123Z-a1b2c3').toISOString(),
+      '2026-11-26T03:15:00.123Z',
+    );
   });
 });
 

@@ -29,9 +29,11 @@ for (const engine of testEngines()) {
       for (const [index, table] of BACKUP_TABLES.entries()) {
         const parents =
           engine === 'sqlite'
-            ? (await run('SELECT DISTINCT "table" AS parent FROM pragma_foreign_key_list(?)', [table])).map(
-                (row) => String(row.parent),
-              )
+            ? (
+                await run('SELECT DISTINCT "table" AS parent FROM pragma_foreign_key_list(?)', [
+                  table,
+                ])
+              ).map((row) => String(row.parent))
             : (
                 await run(
                   `SELECT DISTINCT confrelid::regclass::text AS parent FROM pg_constraint

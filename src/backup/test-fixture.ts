@@ -1,3 +1,4 @@
+import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
@@ -94,3 +95,29 @@ function sortKeys(value: unknown): unknown {
 }
 
 export const TEST_CONFIG: Config = defaultConfig();
+
+/** Tables whose rows the restore's own audit event (in `$audit:system`) adds to or changes. */
+const AUDIT_TOUCHED = new Set(['entities', 'event_types', 'quota_usage']);
+
+/**
+ * Asserts that `restored` holds exactly `source`'s rows, apart from what the restore's
+ * `backup.restored` audit event added after `head` (the backup's log head).
+ */
+export function assertRestored(source: Dump, restored: Dump, head: number): void {
+  const rowsOf = (dump: Dump, table: string) =>
+    (dump[table] ?? []).map((row) => JSON.parse(row) as Record<string, unknown>);
+  const keep = (table: string, row: Record<string, unknown>) => {
+    if (table === 'events') return Number(row.position) <= head;
+    if (table === 'event_commits') return Number(row.first_position) <= head;
+    if (AUDIT_TOUCHED.has(table)) return row.tenant_id !== '$audit:system';
+    return true;
+  };
+  assert.deepEqual(Object.keys(restored), Object.keys(source));
+  for (const table of Object.keys(source)) {
+    if (table === 'event_log_head') continue;
+    const want = rowsOf(source, table).filter((row) => keep(table, row));
+    const have = rowsOf(restored, table).filter((row) => keep(table, row));
+    assert.deepEqual(have, want, `table ${table}`);
+  }
+  assert.equal(rowsOf(restored, 'event_log_head')[0]?.position, head + 1, 'the log head');
+}
