@@ -79,6 +79,19 @@ for (const engine of testEngines()) {
       );
       assert.equal(Number(file.headers['content-length']), backup.size_bytes);
       assert.deepEqual(file.rawPayload, readFileSync(path));
+      // Sent as stored, whatever the client accepts: the parts are compressed already.
+      const gzipAccepted = await test.app.inject({
+        url: `/api/v1/backups/${backup.id}`,
+        headers: { 'x-api-key': (platform as { key: string }).key, 'accept-encoding': 'gzip' },
+      });
+      assert.equal(gzipAccepted.headers['content-encoding'], undefined);
+      assert.deepEqual(gzipAccepted.rawPayload, file.rawPayload);
+      const head = await test.app.inject({
+        method: 'HEAD',
+        url: `/api/v1/backups/${backup.id}`,
+        headers: { 'x-api-key': (platform as { key: string }).key },
+      });
+      assert.equal(head.statusCode, 405);
       const copy = join(tempDir(t, 'tessera-download-'), 'copy.tar');
       writeFileSync(copy, file.rawPayload);
       const report = await verifyBackup(copy, undefined);
@@ -89,9 +102,13 @@ for (const engine of testEngines()) {
       assert.deepEqual(readdirSync(dir), []);
       assert.equal((await send('GET', `/backups/${backup.id}`, platform)).status, 404);
 
-      for (const action of ['backup.created', 'backup.downloaded', 'backup.deleted']) {
+      for (const [action, count] of [
+        ['backup.created', 1],
+        ['backup.downloaded', 2],
+        ['backup.deleted', 1],
+      ] as const) {
         const events = await auditActions(test, action);
-        assert.equal(events.length, 1, action);
+        assert.equal(events.length, count, action);
         assert.equal(events[0]?.payload.target, `backup:${backup.id}`);
       }
     });

@@ -171,6 +171,8 @@ export const backupRoutes: FastifyPluginAsyncTypebox<BackupRoutesOptions> = asyn
       config: { access },
       // The parts inside are gzipped already: compressing the file again wastes CPU.
       compress: false,
+      // A HEAD would run this handler and be audited as a download.
+      exposeHeadRoute: false,
       schema: {
         tags,
         summary: 'Download a backup file (a tar), for `tessera backup verify` or `restore`',
