@@ -91,6 +91,25 @@ for (const engine of testEngines()) {
       assert.equal(made().length, ids.length);
     });
 
+    it('waits out an interval longer than a Node timer can (30d) instead of spinning', async (t) => {
+      const dir = tempDir(t);
+      const logs = captureLogs('debug');
+      await tenancyTestApp(
+        t,
+        engine,
+        { backup: { dir, interval: '30d' } },
+        { logger: logs.logger },
+      );
+      await until(
+        () => linesSaying(logs.lines, 'scheduled backup made').length === 1,
+        'the first backup was made',
+      );
+      const madeAt = Date.now();
+      await until(() => Date.now() > madeAt + 300, 'a moment passed');
+      assert.deepEqual(linesSaying(logs.lines, 'scheduled backup: another node has this slot'), []);
+      assert.equal(backupsIn(dir).length, 1);
+    });
+
     it('logs and counts a failed backup, and goes on serving', async (t) => {
       const parent = tempDir(t);
       // A file where the backup directory should be: every backup fails.

@@ -19,6 +19,9 @@ export const SCHEDULER_AUDIT_CONTEXT: AuditContext = Object.freeze({
 /** The `tessera_meta` key holding when a node last claimed a scheduled backup (ms). */
 export const SLOT_KEY = 'backup_last_scheduled_ms';
 
+/** Node's timers take at most this (about 24.8 days); a longer delay would fire at once. */
+const MAX_TIMER_MS = 2_147_483_647;
+
 /** After a claim that failed (database unreachable), try again this soon at the latest. */
 const RETRY_MS = 60_000;
 
@@ -104,7 +107,8 @@ export function startBackupSchedule(options: BackupScheduleOptions): BackupSched
 
   const plan = (delayMs: number) => {
     if (stopped) return;
-    timer = setTimeout(tick, Math.min(intervalMs, Math.max(0, delayMs)));
+    // Waking before the slot is due (a capped timer) just finds the claim refused.
+    timer = setTimeout(tick, Math.min(intervalMs, MAX_TIMER_MS, Math.max(0, delayMs)));
     timer.unref();
   };
 
