@@ -15,6 +15,10 @@ import { roleRoutes } from './access/role-routes.ts';
 import { cacheCredentialsOnSqlite } from './access/sqlite-credential-check.ts';
 import { auditRoutes } from './audit/audit-routes.ts';
 import { auditDeniedRequests } from './audit/denied-requests.ts';
+import { backupMetrics } from './backup/backup-metrics.ts';
+import { backupRoutes } from './backup/routes.ts';
+import { parseInterval, startBackupSchedule } from './backup/scheduler.ts';
+import { type BackupService, createBackupService } from './backup/service.ts';
 import type { Config } from './config/schema.ts';
 import { type Events, openEvents } from './events/open-events.ts';
 import { eventRoutes } from './events/routes.ts';
@@ -81,7 +85,13 @@ export type TesseraApp = FastifyInstance<
  * here; each is an encapsulated plugin, so its hooks and decorators stay its own.
  */
 const apiV1: FastifyPluginAsync<
-  AppDeps & { events: Events; identity: Identity; ipFilters: IpFilters; metrics: Registry }
+  AppDeps & {
+    events: Events;
+    identity: Identity;
+    ipFilters: IpFilters;
+    metrics: Registry;
+    backups: BackupService;
+  }
 > = async (api, deps) => {
   const { identity, ipFilters, config } = deps;
   // Before any route: the guard refuses routes that declare no access.
@@ -114,6 +124,7 @@ const apiV1: FastifyPluginAsync<
   await api.register(eventRoutes, { events: deps.events });
   await api.register(auditRoutes, { events: deps.events.service });
   await api.register(lockoutRoutes, { lockouts: identity.lockouts });
+  await api.register(backupRoutes, { backups: deps.backups, audit: identity.audit });
 };
 
 /**
@@ -197,13 +208,28 @@ export async function buildApp(deps: AppDeps): Promise<TesseraApp> {
   );
   app.addHook('onClose', () => quotaWatcher.close());
   await app.register(wellKnownRoutes, { keys: identity.keys, issuer: identity.issuer });
+  const observer = backupMetrics(metrics);
+  const backups = createBackupService({ db, config, audit: identity.audit, observer });
   await app.register(apiV1, {
     ...deps,
     events,
     identity,
     ipFilters,
     metrics,
+    backups,
     prefix: API_PREFIX,
   });
+  const intervalMs = parseInterval(config.backup.interval);
+  if (intervalMs !== undefined) {
+    const schedule = startBackupSchedule({
+      db,
+      backups,
+      intervalMs,
+      log: app.log,
+      metrics: observer,
+    });
+    // Waits for a backup in progress, before the database closes.
+    app.addHook('onClose', () => schedule.stop());
+  }
   return app;
 }

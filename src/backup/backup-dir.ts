@@ -37,7 +37,14 @@ export async function listBackups(dir: string): Promise<BackupListing[]> {
   }
   const ids = names.map(backupIdOf).filter((id): id is string => id !== undefined);
   ids.sort((a, b) => (a < b ? 1 : a > b ? -1 : 0));
-  return Promise.all(ids.map((id) => describeBackup(dir, id)));
+  const listed = await Promise.all(ids.map((id) => describeBackup(dir, id).catch(unlessGone)));
+  return listed.filter((backup) => backup !== undefined);
+}
+
+/** A file deleted (pruned) between reading the directory and its stat is just not listed. */
+function unlessGone(error: unknown): undefined {
+  if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+  throw error;
 }
 
 async function describeBackup(dir: string, id: string): Promise<BackupListing> {
