@@ -85,12 +85,15 @@ async function readManifest(file: FileHandle, entries: Map<string, TarEntry>): P
     return bytes;
   };
   const bytes = await read(MANIFEST_NAME, MAX_MANIFEST_BYTES);
-  const sum = (await read(MANIFEST_SUM_NAME, 1024)).toString('ascii').trim();
+  const sum = (await read(MANIFEST_SUM_NAME, 1024)).toString('latin1');
+  if (!/^[0-9a-f]{64}\n$/.test(sum)) {
+    throw new BackupDamage(MANIFEST_SUM_NAME, 'is not one SHA-256 in lower-case hex and a newline');
+  }
   const actual = createHash('sha256').update(bytes).digest('hex');
-  if (sum !== actual) {
+  if (sum.trim() !== actual) {
     throw new BackupDamage(
       MANIFEST_NAME,
-      `checksum mismatch: it hashes to ${actual}, ${MANIFEST_SUM_NAME} says ${sum}`,
+      `checksum mismatch: it hashes to ${actual}, ${MANIFEST_SUM_NAME} says ${sum.trim()}`,
     );
   }
   try {
@@ -142,7 +145,10 @@ export async function* partRows(
   key: Buffer | undefined,
 ): AsyncGenerator<unknown[][]> {
   const entry = backup.entries.get(part.part) as TarEntry;
-  const index = backup.manifest.tables.indexOf(part);
+  // The part's place in the manifest is its nonce: found by name, so a part taken
+  // from another reading of the same manifest works too.
+  const index = backup.manifest.tables.findIndex((candidate) => candidate.part === part.part);
+  if (index < 0) throw new BackupDamage(part.part, 'not in the manifest');
   const encryption = backup.manifest.encryption;
   let dataSize = entry.size;
   let decipher: NodeJS.ReadWriteStream = new PassThrough();

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
@@ -11,8 +12,11 @@ import type { Engine } from '../storage/database.ts';
 import { migrateToLatest } from '../storage/migrate.ts';
 import { type Database, openDatabase } from '../storage/open-database.ts';
 import type { TableShape } from './catalog.ts';
+import { MANIFEST_NAME, MANIFEST_SUM_NAME } from './manifest.ts';
+import { openBackup, partRows } from './read-backup.ts';
 import { openSnapshot } from './snapshot.ts';
 import { BACKUP_TABLES } from './tables.ts';
+import type { TarEntry } from './tar.ts';
 
 export type Dump = Record<string, string[]>;
 
@@ -120,4 +124,48 @@ export function assertRestored(source: Dump, restored: Dump, head: number): void
     assert.deepEqual(have, want, `table ${table}`);
   }
   assert.equal(rowsOf(restored, 'event_log_head')[0]?.position, head + 1, 'the log head');
+}
+
+/** The rows a backup file holds, in the same form as dumpTables. */
+export async function dumpBackup(path: string, key?: Buffer): Promise<Dump> {
+  const backup = await openBackup(path);
+  try {
+    const dump: Dump = {};
+    for (const part of backup.manifest.tables) {
+      const shape: TableShape = { columns: part.columns, key: [] };
+      const rows: string[] = [];
+      for await (const batch of partRows(backup, part, key)) {
+        for (const row of batch) rows.push(canonicalRow(shape, row));
+      }
+      dump[part.table] = rows.sort();
+    }
+    return dump;
+  } finally {
+    await backup.close();
+  }
+}
+
+/** Rewrites the manifest (and its checksum) of a copy, as a forger would. */
+export function forgeManifest(
+  path: string,
+  copy: string,
+  entries: TarEntry[],
+  change: (m: Record<string, unknown>) => void,
+) {
+  const bytes = readFileSync(path);
+  const manifestEntry = entries.find((e) => e.name === MANIFEST_NAME) as TarEntry;
+  const text = bytes
+    .subarray(manifestEntry.offset, manifestEntry.offset + manifestEntry.size)
+    .toString();
+  const manifest = JSON.parse(text) as Record<string, unknown>;
+  change(manifest);
+  // Same length, so the tar layout stays valid: compact JSON padded with spaces.
+  let forged = JSON.stringify(manifest);
+  assert.ok(forged.length <= text.length, 'the forged manifest fits');
+  forged = forged.padEnd(text.length - 1, ' ') + '\n';
+  Buffer.from(forged).copy(bytes, manifestEntry.offset);
+  const sumEntry = entries.find((e) => e.name === MANIFEST_SUM_NAME) as TarEntry;
+  const sum = createHash('sha256').update(forged).digest('hex');
+  Buffer.from(`${sum}\n`).copy(bytes, sumEntry.offset);
+  writeFileSync(copy, bytes);
 }
