@@ -14,7 +14,6 @@ import { openBackup } from './read-backup.ts';
 import { restoreBackup } from './restore.ts';
 import {
   assertRestored,
-  copyMasterKey,
   dumpTables,
   emptyDatabase,
   forgeManifest,

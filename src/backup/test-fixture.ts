@@ -162,7 +162,7 @@ export function forgeManifest(
   // Same length, so the tar layout stays valid: compact JSON padded with spaces.
   let forged = JSON.stringify(manifest);
   assert.ok(forged.length <= text.length, 'the forged manifest fits');
-  forged = forged.padEnd(text.length - 1, ' ') + '\n';
+  forged = `${forged.padEnd(text.length - 1, ' ')}\n`;
   Buffer.from(forged).copy(bytes, manifestEntry.offset);
   const sumEntry = entries.find((e) => e.name === MANIFEST_SUM_NAME) as TarEntry;
   const sum = createHash('sha256').update(forged).digest('hex');
