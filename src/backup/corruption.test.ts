@@ -5,6 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { buildTestApp } from '../../test/helpers/app.ts';
+import { testEngines } from '../../test/helpers/test-database.ts';
+import type { Engine } from '../storage/database.ts';
 import { openBackup } from './read-backup.ts';
 import { BLOCK, paddingAfter, type TarEntry } from './tar.ts';
 import { forgeManifest } from './test-fixture.ts';
@@ -14,8 +16,8 @@ import { createBackup } from './write-backup.ts';
 const KEY = randomBytes(32);
 
 /** A backup of a database with some events, plain or encrypted, and its tar entries. */
-async function sampleBackup(dir: string, key?: Buffer) {
-  const source = await buildTestApp();
+async function sampleBackup(dir: string, key?: Buffer, engine: Engine = 'sqlite') {
+  const source = await buildTestApp({}, engine);
   try {
     for (let i = 0; i < 30; i++) {
       const reply = await source.app.inject({
@@ -48,13 +50,34 @@ async function problemsWithFlip(dir: string, path: string, offset: number, key?:
   return (await verifyBackup(copy, key)).problems;
 }
 
-for (const encrypted of [false, true]) {
-  describe(`verify finds a changed byte anywhere (${encrypted ? 'encrypted' : 'plain'})`, () => {
+// The format is the same whatever the source engine: PostgreSQL's file is checked plain only.
+const cases = testEngines().flatMap((engine) =>
+  (engine === 'sqlite' ? [false, true] : [false]).map((encrypted) => ({ engine, encrypted })),
+);
+
+/** Entries checked at several places; the others at one, to keep the sweep quick. */
+const thorough = (entry: TarEntry) =>
+  entry.name.startsWith('tables/events.') || entry.name.startsWith('manifest');
+
+/** In an entry's data: its first byte, and for some also its middle and last. */
+function dataOffsets(entry: TarEntry): number[] {
+  const middle = entry.offset + Math.floor(entry.size / 2);
+  return thorough(entry) ? [entry.offset, middle, entry.offset + entry.size - 1] : [middle];
+}
+
+/** In an entry's header: its name, and for some also its size and owner fields. */
+function headerOffsets(entry: TarEntry): number[] {
+  const at = entry.headerOffset;
+  return thorough(entry) ? [at, at + 124, at + 300] : [at];
+}
+
+for (const { engine, encrypted } of cases) {
+  describe(`verify finds a changed byte anywhere (${engine}, ${encrypted ? 'encrypted' : 'plain'})`, () => {
     const dir = mkdtempSync(join(tmpdir(), 'tessera-corrupt-'));
     const key = encrypted ? KEY : undefined;
     let sample: Awaited<ReturnType<typeof sampleBackup>>;
     before(async () => {
-      sample = await sampleBackup(dir, key);
+      sample = await sampleBackup(dir, key, engine);
     });
     after(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -66,11 +89,7 @@ for (const encrypted of [false, true]) {
 
     it('names the part whose data changed', async () => {
       for (const entry of sample.entries) {
-        for (const offset of [
-          entry.offset,
-          entry.offset + Math.floor(entry.size / 2),
-          entry.offset + entry.size - 1,
-        ]) {
+        for (const offset of dataOffsets(entry)) {
           const problems = await problemsWithFlip(dir, sample.path, offset, key);
           assert.ok(problems.length > 0, `a flip at ${offset} in ${entry.name} is found`);
           assert.equal(problems[0]?.part, entry.name, JSON.stringify(problems));
@@ -80,11 +99,7 @@ for (const encrypted of [false, true]) {
 
     it('finds changes in headers, padding and the end of the archive', async () => {
       for (const entry of sample.entries) {
-        for (const offset of [
-          entry.headerOffset,
-          entry.headerOffset + 124,
-          entry.headerOffset + 300,
-        ]) {
+        for (const offset of headerOffsets(entry)) {
           const problems = await problemsWithFlip(dir, sample.path, offset, key);
           assert.equal(
             problems[0]?.part,

@@ -10,4 +10,6 @@ export const BackupErrors = defineErrorCodes({
   backup_schema_newer: { status: 422, title: 'Backup from a newer schema' },
   backup_master_key_mismatch: { status: 422, title: 'Master key mismatch' },
   restore_target_not_empty: { status: 409, title: 'Restore target not empty' },
+  backup_dir_unusable: { status: 503, title: 'Backup directory unusable' },
+  backup_storage_full: { status: 507, title: 'Backup storage full' },
 });

@@ -285,12 +285,7 @@ async function loadParts(
     const shape = shapes.get(part.table) as TableShape;
     const insert = inserter(db, run, part, shape, manifest.engine);
     let rows = 0;
-    for await (const batch of partRows(backup, part, options.key)) {
-      for (let i = 0; i < batch.length; i += INSERT_BATCH) {
-        await insert(batch.slice(i, i + INSERT_BATCH));
-      }
-      rows += batch.length;
-      doneRows += batch.length;
+    const report = () =>
       options.onProgress?.({
         phase: 'restore',
         table: part.table,
@@ -299,7 +294,16 @@ async function loadParts(
         doneRows,
         totalRows,
       });
+    for await (const batch of partRows(backup, part, options.key)) {
+      for (let i = 0; i < batch.length; i += INSERT_BATCH) {
+        await insert(batch.slice(i, i + INSERT_BATCH));
+      }
+      rows += batch.length;
+      doneRows += batch.length;
+      report();
     }
+    // Also for a table without rows, so every table gets its line.
+    if (rows === 0) report();
   }
   return doneRows;
 }

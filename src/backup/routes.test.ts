@@ -193,6 +193,20 @@ for (const engine of testEngines()) {
       assert.deepEqual(await auditActions(test, 'backup.downloaded'), []);
     });
 
+    it('answers 503 backup_dir_unusable when backup.dir cannot be written, leaving nothing', async (t) => {
+      const parent = tempDir(t, 'tessera-backups-');
+      const dir = join(parent, 'a-file');
+      writeFileSync(dir, 'not a directory');
+      const test = await tenancyTestApp(t, engine, { backup: { dir } });
+      const created = await test.send('POST', '/backups', test.platform);
+      assert.equal(created.status, 503, JSON.stringify(created.body));
+      assert.equal(created.body.code, 'backup_dir_unusable');
+      assert.match(String(created.body.detail), /cannot be written \(EEXIST|ENOTDIR/);
+      assert.deepEqual(readdirSync(parent), ['a-file']);
+      const metrics = await test.app.inject({ method: 'GET', url: '/metrics' });
+      assert.match(metrics.body, /^backup_failures_total 1$/m);
+    });
+
     it('answers 409 backup_in_progress to a second creation while one runs', async (t) => {
       const { dir, test } = await backupApp(t, engine);
       const { send, platform } = test;

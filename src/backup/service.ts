@@ -106,7 +106,7 @@ export function createBackupService(options: BackupServiceOptions): BackupServic
       return file;
     } catch (error) {
       options.observer?.failed(error);
-      throw error;
+      throw storageProblem(error, createOptions.dir ?? dir) ?? error;
     } finally {
       running = undefined;
     }
@@ -142,4 +142,31 @@ export function createBackupService(options: BackupServiceOptions): BackupServic
       return deleted;
     },
   };
+}
+
+const FULL = new Set(['ENOSPC', 'EDQUOT', 'EFBIG']);
+const UNUSABLE = new Set(['EACCES', 'EPERM', 'ENOTDIR', 'EEXIST', 'EROFS', 'EISDIR']);
+
+/**
+ * The file system refusing the backup directory is the operator's to fix, not a bug:
+ * a stable code and the reason, instead of a bare 500. The partial file is gone.
+ */
+function storageProblem(error: unknown, dir: string): TesseraError | undefined {
+  const code = (error as NodeJS.ErrnoException)?.code;
+  if (code === undefined) return undefined;
+  if (FULL.has(code)) {
+    return new TesseraError(
+      BackupErrors.backup_storage_full,
+      `The backup directory ${dir} has no room for the backup (${code}); free space or prune old backups.`,
+      { cause: error },
+    );
+  }
+  if (UNUSABLE.has(code)) {
+    return new TesseraError(
+      BackupErrors.backup_dir_unusable,
+      `The backup directory ${dir} cannot be written (${code}: ${(error as Error).message}); check backup.dir and its permissions.`,
+      { cause: error },
+    );
+  }
+  return undefined;
 }

@@ -77,19 +77,23 @@ async function verifyParts(
       continue;
     }
     let rows = 0;
+    const report = () =>
+      onProgress?.({
+        phase: 'verify',
+        table: part.table,
+        rows,
+        tableRows: part.rows,
+        doneRows,
+        totalRows,
+      });
     try {
       for await (const batch of partRows(backup, part, key)) {
         rows += batch.length;
         doneRows += batch.length;
-        onProgress?.({
-          phase: 'verify',
-          table: part.table,
-          rows,
-          tableRows: part.rows,
-          doneRows,
-          totalRows,
-        });
+        report();
       }
+      // Also for a table without rows, so every table gets its line.
+      if (rows === 0) report();
     } catch (error) {
       if (!(error instanceof BackupDamage)) throw error;
       problems.push(problemOf(error));
