@@ -13,7 +13,6 @@ import { BackupErrors } from './errors.ts';
 import type { Manifest, ManifestPart } from './manifest.ts';
 import type { OnProgress } from './progress.ts';
 import { type OpenBackup, openBackup, partRows, requireKey } from './read-backup.ts';
-import { openSnapshot } from './snapshot.ts';
 import { BACKUP_TABLES, BASELINE_EXCLUSIONS, isJsonType, LEDGER_TABLE } from './tables.ts';
 import { verifyBackup } from './verify-backup.ts';
 
@@ -54,19 +53,22 @@ export async function restoreBackup(
   options: RestoreOptions,
 ): Promise<RestoreResult> {
   const manifest = await checkBackup(path, options);
-  const target = await inspectTarget(db);
-  if (target.tablesWithData.length && !options.force) {
-    throw new TesseraError(
-      BackupErrors.restore_target_not_empty,
-      `The database at ${db.location} holds data (${target.tablesWithData.join(', ')}): restoring would replace it. Restore into an empty database, or pass --force to replace it.`,
-      { extensions: { tables: target.tablesWithData } },
-    );
-  }
   const backup = await openBackup(path);
   try {
     let rows = 0;
+    let replaced = false;
     await db.exclusive(async (trx) => {
       const run = runner(db, trx);
+      // Inside the transaction, with the tables locked: what is checked is what is replaced.
+      const target = await inspectTarget(db, run);
+      if (target.tablesWithData.length && !options.force) {
+        throw new TesseraError(
+          BackupErrors.restore_target_not_empty,
+          `The database at ${db.location} holds data (${target.tablesWithData.join(', ')}): restoring would replace it. Restore into an empty database, or pass --force to replace it.`,
+          { extensions: { tables: target.tablesWithData } },
+        );
+      }
+      replaced = target.tablesWithData.length > 0;
       if (target.schemaVersion > manifest.schema_version) await dropTesseraSchema(db, run);
       const upTo = MIGRATIONS.filter((migration) => migration.version <= manifest.schema_version);
       await applyMigrations(db, trx, upTo);
@@ -86,7 +88,7 @@ export async function restoreBackup(
             source_engine: manifest.engine,
             schema_version: manifest.schema_version,
             rows,
-            replaced_data: target.tablesWithData.length > 0,
+            replaced_data: replaced,
           },
         },
       ]);
@@ -177,19 +179,30 @@ interface TargetState {
   readonly tablesWithData: string[];
 }
 
-async function inspectTarget(db: Database): Promise<TargetState> {
-  const snapshot = await openSnapshot(db);
-  try {
-    const present = await snapshot.tables();
-    const tablesWithData: string[] = [];
-    for (const table of BACKUP_TABLES) {
-      if (!present.includes(table)) continue;
-      if ((await snapshot.count(table, BASELINE_EXCLUSIONS[table])) > 0) tablesWithData.push(table);
-    }
-    return { schemaVersion: snapshot.schemaVersion, tablesWithData };
-  } finally {
-    await snapshot.close();
+/**
+ * The target's schema version and the known tables holding data. On PostgreSQL the
+ * tables are locked first, so no other node's write lands between this look and the
+ * load (SQLite's write lock, held by the transaction, already excludes writers).
+ */
+async function inspectTarget(db: Database, run: RunQuery): Promise<TargetState> {
+  const present = await listTables(db.engine, run);
+  const known = BACKUP_TABLES.filter((table) => present.includes(table));
+  if (db.engine === 'postgres' && known.length) {
+    await run(`LOCK TABLE ${known.map(quoteIdent).join(', ')} IN ACCESS EXCLUSIVE MODE`);
   }
+  const tablesWithData: string[] = [];
+  for (const table of known) {
+    const where = BASELINE_EXCLUSIONS[table];
+    const filter = where ? ` WHERE ${where}` : '';
+    const [row] = await run(`SELECT count(*) AS n FROM ${quoteIdent(table)}${filter}`);
+    if (Number(row?.n ?? 0) > 0) tablesWithData.push(table);
+  }
+  let schemaVersion = 0;
+  if (present.includes(LEDGER_TABLE)) {
+    const [row] = await run(`SELECT max(version) AS version FROM ${LEDGER_TABLE}`);
+    schemaVersion = Number(row?.version ?? 0);
+  }
+  return { schemaVersion, tablesWithData };
 }
 
 /** Queries inside the restore's transaction. */
