@@ -26,8 +26,8 @@ export function createdAtOf(id: string): Date {
   return new Date(Date.UTC(y as number, (mo as number) - 1, d, h, mi, s, ms));
 }
 
-/** Every backup file in `dir`, newest first; an absent directory holds none. */
-export async function listBackups(dir: string): Promise<BackupListing[]> {
+/** The ids of the backup files in `dir`, newest first, from their names alone. */
+async function backupIds(dir: string): Promise<string[]> {
   let names: string[];
   try {
     names = await readdir(dir);
@@ -36,8 +36,24 @@ export async function listBackups(dir: string): Promise<BackupListing[]> {
     throw error;
   }
   const ids = names.map(backupIdOf).filter((id): id is string => id !== undefined);
-  ids.sort((a, b) => (a < b ? 1 : a > b ? -1 : 0));
-  const listed = await Promise.all(ids.map((id) => describeBackup(dir, id).catch(unlessGone)));
+  return ids.sort((a, b) => (a < b ? 1 : a > b ? -1 : 0));
+}
+
+export interface BackupPage {
+  /** Only backups older than this id (the previous page's last). */
+  readonly after?: string | undefined;
+  readonly limit?: number | undefined;
+}
+
+/**
+ * The backup files in `dir`, newest first (an absent directory holds none). Only the
+ * page's files are opened: the ids, and so the order, come from the names.
+ */
+export async function listBackups(dir: string, page: BackupPage = {}): Promise<BackupListing[]> {
+  const { after, limit } = page;
+  const ids = (await backupIds(dir)).filter((id) => after === undefined || id < after);
+  const wanted = limit === undefined ? ids : ids.slice(0, limit);
+  const listed = await Promise.all(wanted.map((id) => describeBackup(dir, id).catch(unlessGone)));
   return listed.filter((backup) => backup !== undefined);
 }
 
@@ -112,7 +128,18 @@ export async function pruneBackups(
   rules: RetentionRules,
   now: Date = new Date(),
 ): Promise<BackupListing[]> {
-  const doomed = backupsToPrune(await listBackups(dir), rules, now);
-  for (const backup of doomed) await unlink(backup.path);
-  return doomed;
+  const doomed = backupsToPrune(
+    (await backupIds(dir)).map((id) => ({ id })),
+    rules,
+    now,
+  );
+  const deleted: BackupListing[] = [];
+  for (const { id } of doomed) {
+    // Described (for its size) only when it is to go; one pruned meanwhile is skipped.
+    const backup = await describeBackup(dir, id).catch(unlessGone);
+    if (!backup) continue;
+    await unlink(backup.path);
+    deleted.push(backup);
+  }
+  return deleted;
 }

@@ -1,5 +1,5 @@
 import type { Engine } from '../storage/database.ts';
-import type { Column } from './tables.ts';
+import { type Column, LEDGER_TABLE } from './tables.ts';
 
 /** Runs one statement and returns its rows as objects: a snapshot's connection or a transaction. */
 export type RunQuery = (
@@ -66,4 +66,18 @@ export async function tableShape(
     columns: columns.map((row) => ({ name: String(row.name), type: String(row.type) })),
     key: key.map((row) => String(row.name)),
   };
+}
+
+/** Rows of `table` matching `where` (SQL from code, never from input), or all. */
+export async function countRows(run: RunQuery, table: string, where?: string): Promise<number> {
+  const filter = where ? ` WHERE ${where}` : '';
+  const [row] = await run(`SELECT count(*) AS n FROM ${quoteIdent(table)}${filter}`);
+  return Number(row?.n ?? 0);
+}
+
+/** The highest migration applied, 0 when the database (`tables` present) has no ledger. */
+export async function schemaVersionOf(run: RunQuery, tables: readonly string[]): Promise<number> {
+  if (!tables.includes(LEDGER_TABLE)) return 0;
+  const [row] = await run(`SELECT max(version) AS version FROM ${LEDGER_TABLE}`);
+  return Number(row?.version ?? 0);
 }

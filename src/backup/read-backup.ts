@@ -31,9 +31,12 @@ export interface OpenBackup {
 /** A backup that is not what it claims; `part` names where. */
 export class BackupDamage extends Error {
   readonly part: string;
-  constructor(part: string, message: string) {
-    super(`${part}: ${message}`);
+  /** What is wrong with the part, without its name. */
+  readonly detail: string;
+  constructor(part: string, detail: string) {
+    super(`${part}: ${detail}`);
     this.part = part;
+    this.detail = detail;
   }
 }
 

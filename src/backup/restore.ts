@@ -8,13 +8,21 @@ import { TesseraError } from '../platform/errors.ts';
 import type { AnyKysely } from '../storage/database.ts';
 import { applyMigrations } from '../storage/migrate.ts';
 import type { Database } from '../storage/open-database.ts';
-import { listTables, quoteIdent, type RunQuery, type TableShape, tableShape } from './catalog.ts';
+import {
+  countRows,
+  listTables,
+  quoteIdent,
+  type RunQuery,
+  schemaVersionOf,
+  type TableShape,
+  tableShape,
+} from './catalog.ts';
 import { BackupErrors } from './errors.ts';
 import type { Manifest, ManifestPart } from './manifest.ts';
 import type { OnProgress } from './progress.ts';
-import { type OpenBackup, openBackup, partRows, requireKey } from './read-backup.ts';
+import { BackupDamage, type OpenBackup, openBackup, partRows, requireKey } from './read-backup.ts';
 import { BACKUP_TABLES, BASELINE_EXCLUSIONS, isJsonType, LEDGER_TABLE } from './tables.ts';
-import { verifyBackup } from './verify-backup.ts';
+import { type BackupProblem, problemOf, verifyParts } from './verify-backup.ts';
 
 export interface RestoreOptions {
   /** Replace whatever the target holds; without it a target with data is refused. */
@@ -52,9 +60,9 @@ export async function restoreBackup(
   path: string,
   options: RestoreOptions,
 ): Promise<RestoreResult> {
-  const manifest = await checkBackup(path, options);
-  const backup = await openBackup(path);
+  const backup = await openChecked(path);
   try {
+    const manifest = await checkBackup(backup, options);
     let rows = 0;
     let replaced = false;
     await db.exclusive(async (trx) => {
@@ -101,26 +109,32 @@ export async function restoreBackup(
   }
 }
 
-/** Everything that can be known from the file alone, before the target is touched. */
-async function checkBackup(path: string, options: RestoreOptions): Promise<Manifest> {
-  const opened = await openBackup(path);
+/** The file, its headers and manifest read; a damaged one is `backup_invalid`. */
+async function openChecked(path: string): Promise<OpenBackup> {
   try {
-    requireKey(opened.manifest, options.key);
-  } finally {
-    await opened.close();
+    return await openBackup(path, true);
+  } catch (error) {
+    if (error instanceof BackupDamage) throw invalid(path, [problemOf(error)]);
+    throw error;
   }
-  const report = await verifyBackup(path, options.key, options.onProgress);
-  const manifest = report.manifest;
-  if (!manifest || report.problems.length) {
-    const problems = report.problems.map((p) => `${p.part}: ${p.message}`).join('; ');
-    throw new TesseraError(
-      BackupErrors.backup_invalid,
-      `The backup ${path} is damaged: ${problems}`,
-      {
-        extensions: { problems: report.problems },
-      },
-    );
-  }
+}
+
+function invalid(path: string, problems: readonly BackupProblem[]): TesseraError {
+  const listed = problems.map((p) => `${p.part}: ${p.message}`).join('; ');
+  return new TesseraError(BackupErrors.backup_invalid, `The backup ${path} is damaged: ${listed}`, {
+    extensions: { problems },
+  });
+}
+
+/**
+ * Everything that can be known from the file alone, before the target is touched:
+ * the key, every byte (as `verify`), the schema version, the tables, the master key.
+ */
+async function checkBackup(backup: OpenBackup, options: RestoreOptions): Promise<Manifest> {
+  const { manifest } = backup;
+  requireKey(manifest, options.key);
+  const report = await verifyParts(backup, options.key, options.onProgress);
+  if (report.problems.length) throw invalid(backup.path, report.problems);
   const latest = MIGRATIONS.at(-1)?.version ?? 0;
   if (manifest.schema_version > latest) {
     throw new TesseraError(
@@ -135,16 +149,16 @@ async function checkBackup(path: string, options: RestoreOptions): Promise<Manif
       `Backup ${manifest.id} holds tables this Tessera does not know: ${unknown.map((p) => p.table).join(', ')}.`,
     );
   }
-  await checkMasterKey(path, manifest, options);
+  await checkMasterKey(backup, options);
   return manifest;
 }
 
 /** The backup's signing keys must open with the target's master key. */
 async function checkMasterKey(
-  path: string,
-  manifest: Manifest,
+  backup: OpenBackup,
   { masterKey, key }: RestoreOptions,
 ): Promise<void> {
+  const { manifest } = backup;
   const part = manifest.tables.find((p) => p.table === 'signing_keys');
   if (!part || part.rows === 0) return;
   const kid = part.columns.findIndex((column) => column.name === 'kid');
@@ -155,21 +169,16 @@ async function checkMasterKey(
       `${detail} Tokens and signing keys in backup ${manifest.id} open only with the master key of the deployment it came from: set TESSERA_MASTER_KEY, or copy its master.key into the data directory, then restore again.`,
     );
   if (!masterKey) throw mismatch('No master key is configured for the target.');
-  const backup = await openBackup(path);
-  try {
-    for await (const batch of partRows(backup, part, key)) {
-      for (const row of batch) {
-        try {
-          openSealed(masterKey, String(row[sealed]), String(row[kid]));
-        } catch {
-          throw mismatch(
-            `Signing key ${String(row[kid])} does not open with the target's master key.`,
-          );
-        }
+  for await (const batch of partRows(backup, part, key)) {
+    for (const row of batch) {
+      try {
+        openSealed(masterKey, String(row[sealed]), String(row[kid]));
+      } catch {
+        throw mismatch(
+          `Signing key ${String(row[kid])} does not open with the target's master key.`,
+        );
       }
     }
-  } finally {
-    await backup.close();
   }
 }
 
@@ -192,17 +201,9 @@ async function inspectTarget(db: Database, run: RunQuery): Promise<TargetState> 
   }
   const tablesWithData: string[] = [];
   for (const table of known) {
-    const where = BASELINE_EXCLUSIONS[table];
-    const filter = where ? ` WHERE ${where}` : '';
-    const [row] = await run(`SELECT count(*) AS n FROM ${quoteIdent(table)}${filter}`);
-    if (Number(row?.n ?? 0) > 0) tablesWithData.push(table);
+    if ((await countRows(run, table, BASELINE_EXCLUSIONS[table])) > 0) tablesWithData.push(table);
   }
-  let schemaVersion = 0;
-  if (present.includes(LEDGER_TABLE)) {
-    const [row] = await run(`SELECT max(version) AS version FROM ${LEDGER_TABLE}`);
-    schemaVersion = Number(row?.version ?? 0);
-  }
-  return { schemaVersion, tablesWithData };
+  return { schemaVersion: await schemaVersionOf(run, present), tablesWithData };
 }
 
 /** Queries inside the restore's transaction. */

@@ -156,8 +156,7 @@ export const backupRoutes: FastifyPluginAsyncTypebox<BackupRoutesOptions> = asyn
     async (request) => {
       const { after, limit } = request.query;
       // Ids sort by creation time, so "after" (older than) the cursor is a comparison.
-      const all = await backups.list();
-      const page = all.filter((backup) => after === undefined || backup.id < after).slice(0, limit);
+      const page = await backups.list({ after, limit });
       return {
         backups: page.map(listingJson),
         next_cursor: nextCursor(page, limit, (backup) => backup.id),

@@ -6,6 +6,7 @@ import { TesseraError } from '../platform/errors.ts';
 import type { Database } from '../storage/open-database.ts';
 import {
   type BackupListing,
+  type BackupPage,
   deleteBackup,
   findBackup,
   listBackups,
@@ -49,7 +50,8 @@ export interface BackupService {
   /** The configured retention (backup.retention_count, backup.retention_days). */
   readonly retention: RetentionRules;
   create(context: AuditContext, options?: CreateOptions): Promise<BackupFile>;
-  list(): Promise<BackupListing[]>;
+  /** Newest first; only the page's files are read. */
+  list(page?: BackupPage): Promise<BackupListing[]>;
   find(id: string): Promise<BackupListing>;
   remove(context: AuditContext, id: string): Promise<BackupListing>;
   /** Deletes what `rules` (default: the configured retention) let go. */
@@ -129,7 +131,7 @@ export function createBackupService(options: BackupServiceOptions): BackupServic
     key,
     retention,
     create,
-    list: () => listBackups(dir),
+    list: (page) => listBackups(dir, page),
     find: (id) => findBackup(dir, id),
     async remove(context, id) {
       const deleted = await deleteBackup(dir, id);

@@ -3,8 +3,16 @@ import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import type { PoolClient } from 'pg';
 import type { Engine } from '../storage/database.ts';
 import type { Database } from '../storage/open-database.ts';
-import { listTables, quoteIdent, type RunQuery, type TableShape, tableShape } from './catalog.ts';
-import { isJsonType, LEDGER_TABLE } from './tables.ts';
+import {
+  countRows,
+  listTables,
+  quoteIdent,
+  type RunQuery,
+  schemaVersionOf,
+  type TableShape,
+  tableShape,
+} from './catalog.ts';
+import { isJsonType } from './tables.ts';
 
 /** Rows handed out at a time: small enough to keep the event loop responsive. */
 const BATCH_ROWS = 2000;
@@ -45,21 +53,11 @@ function selectRows(table: string, shape: TableShape, engine: Engine): string {
   return `SELECT ${columns.join(', ')} FROM ${quoteIdent(table)}${order}`;
 }
 
-async function schemaVersionOf(run: RunQuery, tables: readonly string[]): Promise<number> {
-  if (!tables.includes(LEDGER_TABLE)) return 0;
-  const [row] = await run(`SELECT max(version) AS version FROM ${LEDGER_TABLE}`);
-  return Number(row?.version ?? 0);
-}
-
 function commonMethods(engine: Engine, run: RunQuery) {
   return {
     tables: () => listTables(engine, run),
     shape: (table: string) => tableShape(engine, run, table),
-    async count(table: string, where?: string) {
-      const filter = where ? ` WHERE ${where}` : '';
-      const [row] = await run(`SELECT count(*) AS n FROM ${quoteIdent(table)}${filter}`);
-      return Number(row?.n ?? 0);
-    },
+    count: (table: string, where?: string) => countRows(run, table, where),
     first: async (text: string) => (await run(text))[0],
   };
 }

@@ -52,7 +52,8 @@ export async function verifyBackup(
   }
 }
 
-async function verifyParts(
+/** verifyBackup's checks of the parts, on a backup already opened (restore reads it once). */
+export async function verifyParts(
   backup: OpenBackup,
   key: Buffer | undefined,
   onProgress: OnProgress | undefined,
@@ -112,6 +113,6 @@ async function verifyParts(
   return { path, manifest, problems, rows: doneRows };
 }
 
-function problemOf(error: BackupDamage): BackupProblem {
-  return { part: error.part, message: error.message.slice(error.part.length + 2) };
+export function problemOf(error: BackupDamage): BackupProblem {
+  return { part: error.part, message: error.detail };
 }

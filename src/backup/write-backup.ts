@@ -75,25 +75,35 @@ export async function createBackup(
       const shape = shapes.get(table) as TableShape;
       const tableRows = counts.get(table) as number;
       const part = `tables/${table}.ndjson.gz${encryption ? '.enc' : ''}`;
-      const before = doneRows;
-      const report = (rows: number) => {
-        doneRows = before + rows;
-        options.onProgress?.({ phase: 'backup', table, rows, tableRows, doneRows, totalRows });
+      let rows = 0;
+      const report = () =>
+        options.onProgress?.({
+          phase: 'backup',
+          table,
+          rows,
+          tableRows,
+          doneRows: doneRows + rows,
+          totalRows,
+        });
+      const counted = (batchRows: number) => {
+        rows += batchRows;
+        report();
       };
-      const rows = new RowCounter(report);
       const cipher =
         encryption && options.key ? partCipher(options.key, encryption, index, part) : undefined;
       const { bytes, sha256 } = await writer.entry(part, async (sink) => {
         await pipeline(
-          Readable.from(encodeRows(snapshot.rows(table, shape), rows)),
+          Readable.from(encodeRows(snapshot.rows(table, shape), counted)),
           createGzip(),
           cipher ?? new PassThrough(),
           sink,
         );
         return cipher ? [cipher.getAuthTag()] : [];
       });
-      report(rows.count);
-      parts.push({ table, part, columns: shape.columns, rows: rows.count, bytes, sha256 });
+      // Also for a table without rows, so every table gets its line.
+      if (rows === 0) report();
+      doneRows += rows;
+      parts.push({ table, part, columns: shape.columns, rows, bytes, sha256 });
     }
     const manifest: Manifest = {
       format: FORMAT,
@@ -161,26 +171,17 @@ async function eventRangeOf(snapshot: Snapshot): Promise<EventRange> {
   };
 }
 
-class RowCounter {
-  count = 0;
-  readonly report: (rows: number) => void;
-  constructor(report: (rows: number) => void) {
-    this.report = report;
-  }
-}
-
-/** One JSON array per line, a batch of rows per chunk. */
-async function* encodeRows(batches: AsyncIterable<unknown[][]>, counter: RowCounter) {
+/** One JSON array per line, a batch of rows per chunk; `counted` hears each batch's size. */
+async function* encodeRows(batches: AsyncIterable<unknown[][]>, counted: (rows: number) => void) {
   for await (const batch of batches) {
     let text = '';
     for (const row of batch) text += `${JSON.stringify(row)}\n`;
-    counter.count += batch.length;
-    counter.report(counter.count);
+    counted(batch.length);
     yield Buffer.from(text, 'utf8');
   }
 }
 
-export function sha256Of(bytes: Buffer): string {
+function sha256Of(bytes: Buffer): string {
   return createHash('sha256').update(bytes).digest('hex');
 }
 
