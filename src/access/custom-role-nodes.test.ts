@@ -1,49 +1,15 @@
 import assert from 'node:assert/strict';
 import { describe, it, type TestContext } from 'node:test';
 import { apiKeyFor } from '../../test/helpers/auth.ts';
-import { testStorageConfig } from '../../test/helpers/test-database.ts';
+import { startNodes, type TestNode } from '../../test/helpers/nodes.ts';
 import { until } from '../../test/helpers/until.ts';
-import { buildApp, type TesseraApp } from '../app.ts';
-import { defaultConfig } from '../config/load.ts';
-import type { Config } from '../config/schema.ts';
 import { skipWithoutPostgres } from '../events/postgres/test-fixture.ts';
-import { type Identity, openIdentity } from '../identity/open-identity.ts';
-import { MIGRATIONS } from '../migrations/index.ts';
-import { migrateToLatest } from '../storage/migrate.ts';
-import { openDatabase } from '../storage/open-database.ts';
 
-interface Node {
-  readonly app: TesseraApp;
-  readonly identity: Identity;
-}
+type Node = TestNode;
 
 /** Two Tessera nodes (own pools, caches and listeners) on one fresh PostgreSQL database. */
 async function twoNodes(t: TestContext): Promise<[Node, Node]> {
-  const target = await testStorageConfig('postgres');
-  const base = defaultConfig();
-  const config: Config = {
-    ...base,
-    logging: { ...base.logging, level: 'silent' },
-    storage: target.storage,
-  };
-  const nodes: Node[] = [];
-  const closers: (() => Promise<void>)[] = [];
-  t.after(async () => {
-    for (const close of closers) await close();
-    await target.cleanup();
-  });
-  for (let n = 0; n < 2; n++) {
-    const db = await openDatabase(config.storage);
-    if (n === 0) await migrateToLatest(db, MIGRATIONS);
-    const identity = openIdentity(db, config);
-    const app = await buildApp({ config, db, identity });
-    closers.push(async () => {
-      await app.close();
-      await db.close();
-    });
-    nodes.push({ app, identity });
-  }
-  return nodes as [Node, Node];
+  return (await startNodes(t, 'postgres', 2)) as [Node, Node];
 }
 
 async function send(node: Node, method: string, url: string, key: string, payload?: object) {

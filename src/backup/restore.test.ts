@@ -1,10 +1,9 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it, type TestContext } from 'node:test';
 import { buildTestApp } from '../../test/helpers/app.ts';
+import { tempDirFor } from '../../test/helpers/temp-dir.ts';
 import { testEngines } from '../../test/helpers/test-database.ts';
 import { MIGRATIONS } from '../migrations/index.ts';
 import type { Engine } from '../storage/database.ts';
@@ -22,12 +21,6 @@ import {
 } from './test-fixture.ts';
 import { createBackup } from './write-backup.ts';
 
-function tempDir(t: TestContext): string {
-  const dir = mkdtempSync(join(tmpdir(), 'tessera-backup-'));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
-  return dir;
-}
-
 /** A backup of an app with a tenant and a few events; the app stays open for comparison. */
 async function sourceBackup(t: TestContext, engine: Engine, key?: Buffer) {
   const source = await buildTestApp({}, engine);
@@ -42,7 +35,7 @@ async function sourceBackup(t: TestContext, engine: Engine, key?: Buffer) {
     });
     assert.equal(reply.statusCode, 201);
   }
-  const file = await createBackup(source.db, { dir: tempDir(t), key });
+  const file = await createBackup(source.db, { dir: tempDirFor(t, 'tessera-backup-'), key });
   return { source, file, masterKey: masterKeyOf(source.config.storage) };
 }
 
@@ -135,14 +128,14 @@ for (const engine of testEngines()) {
       const opened = await openBackup(file.path);
       await opened.close();
       const entries = [...opened.entries.values()];
-      const newer = join(tempDir(t), 'newer.tar');
+      const newer = join(tempDirFor(t, 'tessera-backup-'), 'newer.tar');
       forgeManifest(file.path, newer, entries, (manifest) => {
         manifest.schema_version = 999;
       });
       await assert.rejects(restoreBackup(target.db, newer, { masterKey, force: true }), {
         code: 'backup_schema_newer',
       });
-      const damaged = join(tempDir(t), 'damaged.tar');
+      const damaged = join(tempDirFor(t, 'tessera-backup-'), 'damaged.tar');
       forgeManifest(file.path, damaged, entries, (manifest) => {
         (manifest.tables as { rows: number }[])[0]!.rows += 1;
       });
@@ -167,7 +160,7 @@ for (const engine of testEngines()) {
           updated_ms: 1,
         })
         .execute();
-      const file = await createBackup(old.db, { dir: tempDir(t) });
+      const file = await createBackup(old.db, { dir: tempDirFor(t, 'tessera-backup-') });
       assert.equal(file.manifest.schema_version, 8);
       assert.ok(!file.manifest.tables.some((part) => part.table === 'account_lockouts'));
 

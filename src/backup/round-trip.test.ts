@@ -1,9 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { describe, it, type TestContext } from 'node:test';
+import { tempDirFor } from '../../test/helpers/temp-dir.ts';
 import { testEngines } from '../../test/helpers/test-database.ts';
 import { buildApp, type TesseraApp } from '../app.ts';
 import type { Config } from '../config/schema.ts';
@@ -108,12 +106,6 @@ async function queryResults(app: TesseraApp, as: Credential) {
   return results;
 }
 
-function tempDir(t: TestContext): string {
-  const dir = mkdtempSync(join(tmpdir(), 'tessera-backup-'));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
-  return dir;
-}
-
 const engines = testEngines();
 const pairs = engines.flatMap((from) => engines.map((to) => [from, to] as const));
 
@@ -121,7 +113,7 @@ for (const [from, to] of pairs) {
   describe(`restore from ${from} into ${to}`, () => {
     it('brings back every row, and data, logins and tokens behave as before', async (t) => {
       const { source, seeded } = await seed(t, from);
-      const file = await createBackup(source.db, { dir: tempDir(t) });
+      const file = await createBackup(source.db, { dir: tempDirFor(t, 'tessera-backup-') });
       const target = await emptyDatabase(t, to);
       copyMasterKey(source.config.storage, target.storage);
       const key = masterKeyOf(source.config.storage);
@@ -177,7 +169,7 @@ if (engines.includes('postgres')) {
       storage: source.config.storage,
     };
     for (const engine of ['postgres', 'sqlite'] as const) {
-      const file = await createBackup(from.db, { dir: tempDir(t) });
+      const file = await createBackup(from.db, { dir: tempDirFor(t, 'tessera-backup-') });
       const next = await emptyDatabase(t, engine);
       copyMasterKey(from.storage, next.storage);
       await restoreBackup(next.db, file.path, { masterKey: key });

@@ -1,23 +1,16 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it, type TestContext } from 'node:test';
+import { tempDirFor } from '../../test/helpers/temp-dir.ts';
 import { testEngines } from '../../test/helpers/test-database.ts';
 import type { Engine } from '../storage/database.ts';
 import { type Credential, type TenancyTestApp, tenancyTestApp } from '../tenancy/test-fixture.ts';
 import { backupFileName } from './backup-names.ts';
 import { verifyBackup } from './verify-backup.ts';
 
-/** A temporary directory removed when the test ends. */
-function tempDir(t: TestContext, prefix: string): string {
-  const dir = mkdtempSync(join(tmpdir(), prefix));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
-  return dir;
-}
-
 async function backupApp(t: TestContext, engine: Engine) {
-  const dir = tempDir(t, 'tessera-backups-');
+  const dir = tempDirFor(t, 'tessera-backups-');
   return { dir, test: await tenancyTestApp(t, engine, { backup: { dir } }) };
 }
 
@@ -92,7 +85,7 @@ for (const engine of testEngines()) {
         headers: { 'x-api-key': (platform as { key: string }).key },
       });
       assert.equal(head.statusCode, 405);
-      const copy = join(tempDir(t, 'tessera-download-'), 'copy.tar');
+      const copy = join(tempDirFor(t, 'tessera-download-'), 'copy.tar');
       writeFileSync(copy, file.rawPayload);
       const report = await verifyBackup(copy, undefined);
       assert.deepEqual(report.problems, []);
@@ -194,7 +187,7 @@ for (const engine of testEngines()) {
     });
 
     it('answers 503 backup_dir_unusable when backup.dir cannot be written, leaving nothing', async (t) => {
-      const parent = tempDir(t, 'tessera-backups-');
+      const parent = tempDirFor(t, 'tessera-backups-');
       const dir = join(parent, 'a-file');
       writeFileSync(dir, 'not a directory');
       const test = await tenancyTestApp(t, engine, { backup: { dir } });

@@ -1,29 +1,17 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, it, type TestContext } from 'node:test';
+import { describe, it } from 'node:test';
 import { captureLogs } from '../../test/helpers/app.ts';
-import { testEngines, testStorageConfig } from '../../test/helpers/test-database.ts';
+import { startNodes } from '../../test/helpers/nodes.ts';
+import { tempDirFor } from '../../test/helpers/temp-dir.ts';
+import { testEngines } from '../../test/helpers/test-database.ts';
 import { until } from '../../test/helpers/until.ts';
-import { buildApp, type TesseraApp } from '../app.ts';
-import { defaultConfig } from '../config/load.ts';
-import type { Config } from '../config/schema.ts';
 import { skipWithoutPostgres } from '../events/postgres/test-fixture.ts';
-import { openIdentity } from '../identity/open-identity.ts';
-import { MIGRATIONS } from '../migrations/index.ts';
-import { migrateToLatest } from '../storage/migrate.ts';
-import { openDatabase } from '../storage/open-database.ts';
 import { tenancyTestApp } from '../tenancy/test-fixture.ts';
 import { backupIdOf } from './backup-names.ts';
 import { claimSlot, parseInterval } from './scheduler.ts';
 import { migratedDatabase } from './test-fixture.ts';
-
-function tempDir(t: TestContext): string {
-  const dir = mkdtempSync(join(tmpdir(), 'tessera-backups-'));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
-  return dir;
-}
 
 const backupsIn = (dir: string) =>
   readdirSync(dir)
@@ -61,7 +49,7 @@ for (const engine of testEngines()) {
     });
 
     it('backs up every interval, keeps the newest by retention, and stops on close', async (t) => {
-      const dir = tempDir(t);
+      const dir = tempDirFor(t, 'tessera-backups-');
       const logs = captureLogs('info');
       const test = await tenancyTestApp(
         t,
@@ -92,7 +80,7 @@ for (const engine of testEngines()) {
     });
 
     it('waits out an interval longer than a Node timer can (30d) instead of spinning', async (t) => {
-      const dir = tempDir(t);
+      const dir = tempDirFor(t, 'tessera-backups-');
       const logs = captureLogs('debug');
       await tenancyTestApp(
         t,
@@ -111,7 +99,7 @@ for (const engine of testEngines()) {
     });
 
     it('logs and counts a failed backup, and goes on serving', async (t) => {
-      const parent = tempDir(t);
+      const parent = tempDirFor(t, 'tessera-backups-');
       // A file where the backup directory should be: every backup fails.
       const dir = join(parent, 'not-a-directory');
       writeFileSync(dir, '');
@@ -134,30 +122,15 @@ for (const engine of testEngines()) {
 
 describe('scheduled backups across nodes (postgres)', { skip: skipWithoutPostgres }, () => {
   it('two nodes on one database started together make one backup between them', async (t) => {
-    const dir = tempDir(t);
-    const target = await testStorageConfig('postgres');
-    const base = defaultConfig();
-    const config: Config = {
-      ...base,
-      storage: target.storage,
-      backup: { ...base.backup, dir, interval: '1h' },
-    };
-    const nodes: { app: TesseraApp; close(): Promise<void> }[] = [];
-    t.after(async () => {
-      for (const node of nodes) await node.close();
-      await target.cleanup();
-    });
-    const setup = await openDatabase(config.storage);
-    await migrateToLatest(setup, MIGRATIONS);
-    await setup.close();
+    const dir = tempDirFor(t, 'tessera-backups-');
     const logs = [captureLogs('debug'), captureLogs('debug')];
     // Both at once, so their first slots race for the claim.
-    await Promise.all(
-      logs.map(async ({ logger }) => {
-        const db = await openDatabase(config.storage);
-        const app = await buildApp({ config, db, logger, identity: openIdentity(db, config) });
-        nodes.push({ app, close: () => app.close().finally(() => db.close()) });
-      }),
+    await startNodes(
+      t,
+      'postgres',
+      2,
+      { backup: { dir, interval: '1h' } },
+      { together: true, deps: (index) => ({ logger: logs[index]?.logger }) },
     );
 
     const decided = (lines: Record<string, unknown>[]) =>

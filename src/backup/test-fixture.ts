@@ -3,14 +3,13 @@ import { createHash } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
-import { testStorageConfig } from '../../test/helpers/test-database.ts';
-import { defaultConfig } from '../config/load.ts';
+import { openTestDatabase } from '../../test/helpers/test-database.ts';
 import type { Config } from '../config/schema.ts';
 import { loadMasterKey, MASTER_KEY_FILE } from '../identity/master-key.ts';
 import { MIGRATIONS } from '../migrations/index.ts';
 import type { Engine } from '../storage/database.ts';
 import { migrateToLatest } from '../storage/migrate.ts';
-import { type Database, openDatabase } from '../storage/open-database.ts';
+import type { Database } from '../storage/open-database.ts';
 import type { TableShape } from './catalog.ts';
 import { MANIFEST_NAME, MANIFEST_SUM_NAME } from './manifest.ts';
 import { openBackup, partRows } from './read-backup.ts';
@@ -25,13 +24,9 @@ export async function emptyDatabase(
   t: TestContext,
   engine: Engine,
 ): Promise<{ db: Database; storage: Config['storage'] }> {
-  const target = await testStorageConfig(engine);
-  const db = await openDatabase(target.storage);
-  t.after(async () => {
-    await db.close();
-    await target.cleanup();
-  });
-  return { db, storage: target.storage };
+  const { db, storage, cleanup } = await openTestDatabase(engine);
+  t.after(cleanup);
+  return { db, storage };
 }
 
 export async function migratedDatabase(t: TestContext, engine: Engine) {
@@ -97,8 +92,6 @@ function sortKeys(value: unknown): unknown {
       .map((key) => [key, sortKeys((value as Record<string, unknown>)[key])]),
   );
 }
-
-export const TEST_CONFIG: Config = defaultConfig();
 
 /** Tables whose rows the restore's own audit event (in `$audit:system`) adds to or changes. */
 const AUDIT_TOUCHED = new Set(['entities', 'event_types', 'quota_usage']);

@@ -1,30 +1,16 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import {
-  chmodSync,
-  existsSync,
-  mkdtempSync,
-  readFileSync,
-  rmSync,
-  statSync,
-  writeFileSync,
-} from 'node:fs';
-import { tmpdir } from 'node:os';
+import { chmodSync, existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, it, type TestContext } from 'node:test';
+import { describe, it } from 'node:test';
+import { tempDirFor } from '../../test/helpers/temp-dir.ts';
 import { loadMasterKey, MASTER_KEY_ENV, MASTER_KEY_FILE } from './master-key.ts';
 
 const posix = process.platform !== 'win32';
 
-function tempDir(t: TestContext): string {
-  const dir = mkdtempSync(join(tmpdir(), 'tessera-master-key-'));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
-  return dir;
-}
-
 describe('loadMasterKey', () => {
   it('takes TESSERA_MASTER_KEY and leaves the data dir alone', (t) => {
-    const dir = tempDir(t);
+    const dir = tempDirFor(t, 'tessera-master-key-');
     const key = randomBytes(32);
     const loaded = loadMasterKey(
       { data_dir: dir },
@@ -35,7 +21,7 @@ describe('loadMasterKey', () => {
   });
 
   it('refuses a variable that is not base64 of exactly 32 bytes, saying how to make one', (t) => {
-    const dir = tempDir(t);
+    const dir = tempDirFor(t, 'tessera-master-key-');
     const bad = {
       empty: '',
       short: randomBytes(16).toString('base64'),
@@ -56,7 +42,7 @@ describe('loadMasterKey', () => {
   });
 
   it('creates <data_dir>/master.key once (0600 in a 0700 dir) and reads it back', (t) => {
-    const dir = join(tempDir(t), 'nested', 'data');
+    const dir = join(tempDirFor(t, 'tessera-master-key-'), 'nested', 'data');
     const first = loadMasterKey({ data_dir: dir }, {});
     assert.equal(first.length, 32);
     const path = join(dir, MASTER_KEY_FILE);
@@ -66,11 +52,14 @@ describe('loadMasterKey', () => {
       assert.equal(statSync(dir).mode & 0o777, 0o700);
     }
     assert.deepEqual(loadMasterKey({ data_dir: dir }, {}), first);
-    assert.notDeepEqual(loadMasterKey({ data_dir: tempDir(t) }, {}), first);
+    assert.notDeepEqual(
+      loadMasterKey({ data_dir: tempDirFor(t, 'tessera-master-key-') }, {}),
+      first,
+    );
   });
 
   it('refuses a key file that group or others can read', { skip: !posix }, (t) => {
-    const dir = tempDir(t);
+    const dir = tempDirFor(t, 'tessera-master-key-');
     loadMasterKey({ data_dir: dir }, {});
     const path = join(dir, MASTER_KEY_FILE);
     for (const mode of [0o640, 0o604, 0o620]) {
@@ -80,7 +69,7 @@ describe('loadMasterKey', () => {
   });
 
   it('refuses a damaged key file instead of replacing it', (t) => {
-    const dir = tempDir(t);
+    const dir = tempDirFor(t, 'tessera-master-key-');
     const path = join(dir, MASTER_KEY_FILE);
     writeFileSync(path, 'not a key\n', { mode: 0o600 });
     assert.throws(() => loadMasterKey({ data_dir: dir }, {}), /master\.key must be the base64/);

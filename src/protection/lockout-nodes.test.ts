@@ -1,53 +1,23 @@
 import assert from 'node:assert/strict';
 import { describe, it, type TestContext } from 'node:test';
 import { apiKeyFor } from '../../test/helpers/auth.ts';
-import { testStorageConfig } from '../../test/helpers/test-database.ts';
-import { buildApp, type TesseraApp } from '../app.ts';
-import { defaultConfig } from '../config/load.ts';
+import { startNodes, type TestNode } from '../../test/helpers/nodes.ts';
 import type { Config } from '../config/schema.ts';
 import { skipWithoutPostgres } from '../events/postgres/test-fixture.ts';
-import { type Identity, openIdentity } from '../identity/open-identity.ts';
 import { hashPassword } from '../identity/passwords.ts';
-import { MIGRATIONS } from '../migrations/index.ts';
-import { migrateToLatest } from '../storage/migrate.ts';
-import { type Database, openDatabase } from '../storage/open-database.ts';
 import { GENEROUS_RATE_LIMITS, PASSWORD, TEST_LOCKOUT } from './lockout-fixture.ts';
 
-interface Node {
-  readonly app: TesseraApp;
-  readonly identity: Identity;
-  readonly db: Database;
-}
+type Node = TestNode;
 
 /** Two Tessera nodes (own pools and caches) on one fresh PostgreSQL database. */
-async function twoNodes(t: TestContext, lockout: Partial<Config['lockout']>): Promise<Node[]> {
-  const target = await testStorageConfig('postgres');
-  const base = defaultConfig();
-  const config: Config = {
-    ...base,
-    logging: { ...base.logging, level: 'silent' },
-    storage: target.storage,
-    rate_limits: { ...base.rate_limits, ...GENEROUS_RATE_LIMITS },
-    lockout: { ...TEST_LOCKOUT, ...lockout },
-  };
-  const nodes: Node[] = [];
-  const closers: (() => Promise<void>)[] = [];
-  t.after(async () => {
-    for (const close of closers) await close();
-    await target.cleanup();
-  });
-  for (let n = 0; n < 2; n++) {
-    const db = await openDatabase(config.storage);
-    if (n === 0) await migrateToLatest(db, MIGRATIONS);
-    const identity = openIdentity(db, config, process.env, { sleep: async () => {} });
-    const app = await buildApp({ config, db, identity });
-    closers.push(async () => {
-      await app.close();
-      await db.close();
-    });
-    nodes.push({ app, identity, db });
-  }
-  return nodes;
+function twoNodes(t: TestContext, lockout: Partial<Config['lockout']>): Promise<Node[]> {
+  return startNodes(
+    t,
+    'postgres',
+    2,
+    { rate_limits: GENEROUS_RATE_LIMITS, lockout: { ...TEST_LOCKOUT, ...lockout } },
+    { identity: { sleep: async () => {} } },
+  );
 }
 
 async function member(node: Node, email: string): Promise<string> {

@@ -99,7 +99,7 @@ export async function buildTestApp(
 }
 
 /** Section by section: an override replaces only the settings it names. */
-function mergeConfig(base: Config, layers: readonly DeepPartial<Config>[]): Config {
+export function mergeConfig(base: Config, layers: readonly DeepPartial<Config>[]): Config {
   const merged: Record<string, object> = { ...base };
   for (const layer of layers) {
     for (const [section, values] of Object.entries(layer)) {

@@ -1,0 +1,68 @@
+import type { TestContext } from 'node:test';
+import { type AppDeps, buildApp, type TesseraApp } from '../../src/app.ts';
+import { defaultConfig } from '../../src/config/load.ts';
+import type { Config } from '../../src/config/schema.ts';
+import {
+  type Identity,
+  type IdentityOptions,
+  openIdentity,
+} from '../../src/identity/open-identity.ts';
+import { MIGRATIONS } from '../../src/migrations/index.ts';
+import type { Engine } from '../../src/storage/database.ts';
+import { migrateToLatest } from '../../src/storage/migrate.ts';
+import { type Database, openDatabase } from '../../src/storage/open-database.ts';
+import { type DeepPartial, mergeConfig } from './app.ts';
+import { testStorageConfig } from './test-database.ts';
+
+/** One Tessera node: its own pool (or connection), caches and listeners. */
+export interface TestNode {
+  readonly app: TesseraApp;
+  readonly identity: Identity;
+  readonly db: Database;
+}
+
+export interface TestNodesOptions {
+  /** Build the nodes at the same time (their start-up races), not one after another. */
+  readonly together?: boolean;
+  readonly identity?: IdentityOptions;
+  /** Anything else a node's app gets, such as its own logger. */
+  readonly deps?: (index: number) => Partial<AppDeps>;
+}
+
+/**
+ * `count` nodes on one fresh database of `engine`, migrated once first, with the
+ * default configuration (logs silenced) plus `overrides`. Closed, and the database
+ * dropped, after the test.
+ */
+export async function startNodes(
+  t: TestContext,
+  engine: Engine,
+  count: number,
+  overrides: DeepPartial<Config> = {},
+  options: TestNodesOptions = {},
+): Promise<TestNode[]> {
+  const target = await testStorageConfig(engine);
+  const config = mergeConfig(defaultConfig(), [
+    { logging: { level: 'silent' } },
+    overrides,
+    { storage: target.storage },
+  ]);
+  const nodes: TestNode[] = [];
+  t.after(async () => {
+    // A node that failed to start leaves a hole.
+    for (const node of nodes) if (node) await node.app.close().finally(() => node.db.close());
+    await target.cleanup();
+  });
+  const setup = await openDatabase(config.storage);
+  await migrateToLatest(setup, MIGRATIONS).finally(() => setup.close());
+  const start = async (index: number) => {
+    const db = await openDatabase(config.storage);
+    const identity = openIdentity(db, config, process.env, options.identity);
+    const app = await buildApp({ config, db, identity, ...options.deps?.(index) });
+    nodes[index] = { app, identity, db };
+  };
+  const indexes = Array.from({ length: count }, (_, index) => index);
+  if (options.together) await Promise.all(indexes.map(start));
+  else for (const index of indexes) await start(index);
+  return nodes;
+}
