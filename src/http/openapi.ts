@@ -2,6 +2,7 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { FastifyInstance, FastifySchema } from 'fastify';
 import { TESSERA_VERSION } from '../platform/version.ts';
+import { documentRoute, finishDocument, SECURITY_SCHEMES } from './openapi-document.ts';
 import { ProblemSchema } from './problem.ts';
 import { DOCS_PREFIX } from './security-headers.ts';
 
@@ -33,9 +34,17 @@ function withProblemResponses(schema: FastifySchema | undefined): FastifySchema 
 }
 
 /**
+ * package.json says `UNLICENSED`: no licence is granted. SPDX has no identifier for
+ * that, so the document names it with an SPDX `LicenseRef-` (SPDX 2.3 §10.1), which
+ * OpenAPI 3.1's `license.identifier` accepts.
+ */
+export const LICENSE = { name: 'Proprietary (UNLICENSED)', identifier: 'LicenseRef-Proprietary' };
+
+/**
  * OpenAPI 3.1 generated from the route schemas, at `GET /openapi.json`, and Swagger
  * UI at `/docs`. Registered before any route: @fastify/swagger collects routes
- * through an onRoute hook.
+ * through an onRoute hook. Everything a generator or linter needs (operationId,
+ * security, optional parameters) is derived here from what each route declares.
  */
 export async function registerOpenApi(app: FastifyInstance): Promise<void> {
   app.addSchema(ProblemSchema);
@@ -47,7 +56,11 @@ export async function registerOpenApi(app: FastifyInstance): Promise<void> {
         version: TESSERA_VERSION,
         description:
           'Multi-tenant event store with identity built in. Every failure is an RFC 9457 problem document.',
+        license: LICENSE,
       },
+      // Relative: the API is wherever this document was fetched from, behind any proxy.
+      servers: [{ url: '/', description: 'The server that serves this document.' }],
+      components: { securitySchemes: SECURITY_SCHEMES },
       tags: [{ name: 'platform', description: 'Health, metrics and documentation.' }],
     },
     // Shared schemas keep their $id as the component name (`#/components/schemas/Problem`).
@@ -55,7 +68,12 @@ export async function registerOpenApi(app: FastifyInstance): Promise<void> {
       buildLocalReference: (json, _baseUri, _fragment, index) =>
         typeof json.$id === 'string' ? json.$id : `def-${index}`,
     },
-    transform: ({ schema, url }) => ({ schema: withProblemResponses(schema), url }),
+    transform: ({ schema, url, route }) => ({
+      schema: withProblemResponses(documentRoute(schema, route)),
+      url,
+    }),
+    transformObject: (document) =>
+      'openapiObject' in document ? finishDocument(document.openapiObject) : document.swaggerObject,
   });
   await app.register(swaggerUi, { routePrefix: DOCS_PREFIX, uiConfig: { deepLinking: true } });
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
