@@ -75,6 +75,13 @@ export async function registerOpenApi(app: FastifyInstance): Promise<void> {
     transformObject: (document) =>
       'openapiObject' in document ? finishDocument(document.openapiObject) : document.swaggerObject,
   });
-  await app.register(swaggerUi, { routePrefix: DOCS_PREFIX, uiConfig: { deepLinking: true } });
+  // The page, its initializer and the bundle are files under /docs (no inline script).
+  // BaseLayout: the standalone layout's top bar (a box to load other documents) draws
+  // a logo SVG holding an inline <style>, which the docs CSP (style-src 'self') blocks.
+  // No validatorUrl: the page never calls a third party.
+  await app.register(swaggerUi, {
+    routePrefix: DOCS_PREFIX,
+    uiConfig: { deepLinking: true, layout: 'BaseLayout' },
+  });
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 }
