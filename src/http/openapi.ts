@@ -34,11 +34,14 @@ function withProblemResponses(schema: FastifySchema | undefined): FastifySchema 
 }
 
 /**
- * package.json says `UNLICENSED`: no licence is granted. SPDX has no identifier for
- * that, so the document names it with an SPDX `LicenseRef-` (SPDX 2.3 §10.1), which
- * OpenAPI 3.1's `license.identifier` accepts.
+ * package.json says `UNLICENSED`: no licence is granted (proprietary). SPDX has no
+ * identifier for that, so the license object links npm's definition of the term
+ * (OpenAPI 3.1 wants a `url` or an SPDX `identifier`).
  */
-export const LICENSE = { name: 'Proprietary (UNLICENSED)', identifier: 'LicenseRef-Proprietary' };
+export const LICENSE = {
+  name: 'UNLICENSED (proprietary, no licence granted)',
+  url: 'https://docs.npmjs.com/cli/v11/configuring-npm/package-json#license',
+};
 
 /**
  * OpenAPI 3.1 generated from the route schemas, at `GET /openapi.json`, and Swagger
