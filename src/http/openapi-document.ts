@@ -75,7 +75,7 @@ function webSocketResponse(response: Record<string, unknown>): Record<string, un
     ...response,
     default: {
       description:
-        '101 Switching Protocols: the connection is now a WebSocket (RFC 6455). Without `Upgrade: websocket` the answer is 400.',
+        '101 Switching Protocols: the connection is now a WebSocket (RFC 6455); send the request with `Upgrade: websocket`.',
     },
   };
 }
