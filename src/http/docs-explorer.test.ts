@@ -26,6 +26,8 @@ it('/docs in Chromium: no CSP violation or console error, Authorize (bearer, the
   });
   t.after(() => browser.close());
   const page = await browser.newPage();
+  // Each wait is for something the page shows; the bound is only for a machine under load.
+  page.setDefaultTimeout(90_000);
   const problems: string[] = [];
   page.on('console', (message) => {
     if (message.type() === 'error' || message.type() === 'warning')
