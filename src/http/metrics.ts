@@ -74,6 +74,8 @@ const METRICS_ROUTE_SCHEMA = {
   description:
     'Process and HTTP metrics in Prometheus text format 0.0.4. Requires a bearer token when metrics.bearer_token is set.',
   tags: ['platform'],
+  // Open, or the metrics token when one is configured: `{}` is "no credentials".
+  security: [{}, { metricsToken: [] }] as Array<Record<string, string[]>>,
   response: {
     200: {
       description: 'Prometheus text exposition format.',

@@ -2,6 +2,7 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { FastifyInstance, FastifySchema } from 'fastify';
 import { TESSERA_VERSION } from '../platform/version.ts';
+import { documentRoute, finishDocument, SECURITY_SCHEMES } from './openapi-document.ts';
 import { ProblemSchema } from './problem.ts';
 import { DOCS_PREFIX } from './security-headers.ts';
 
@@ -33,9 +34,20 @@ function withProblemResponses(schema: FastifySchema | undefined): FastifySchema 
 }
 
 /**
+ * package.json says `UNLICENSED`: no licence is granted (proprietary). SPDX has no
+ * identifier for that, so the license object links npm's definition of the term
+ * (OpenAPI 3.1 wants a `url` or an SPDX `identifier`).
+ */
+export const LICENSE = {
+  name: 'UNLICENSED (proprietary, no licence granted)',
+  url: 'https://docs.npmjs.com/cli/v11/configuring-npm/package-json#license',
+};
+
+/**
  * OpenAPI 3.1 generated from the route schemas, at `GET /openapi.json`, and Swagger
  * UI at `/docs`. Registered before any route: @fastify/swagger collects routes
- * through an onRoute hook.
+ * through an onRoute hook. Everything a generator or linter needs (operationId,
+ * security, optional parameters) is derived here from what each route declares.
  */
 export async function registerOpenApi(app: FastifyInstance): Promise<void> {
   app.addSchema(ProblemSchema);
@@ -47,7 +59,11 @@ export async function registerOpenApi(app: FastifyInstance): Promise<void> {
         version: TESSERA_VERSION,
         description:
           'Multi-tenant event store with identity built in. Every failure is an RFC 9457 problem document.',
+        license: LICENSE,
       },
+      // Relative: the API is wherever this document was fetched from, behind any proxy.
+      servers: [{ url: '/', description: 'The server that serves this document.' }],
+      components: { securitySchemes: SECURITY_SCHEMES },
       tags: [{ name: 'platform', description: 'Health, metrics and documentation.' }],
     },
     // Shared schemas keep their $id as the component name (`#/components/schemas/Problem`).
@@ -55,8 +71,20 @@ export async function registerOpenApi(app: FastifyInstance): Promise<void> {
       buildLocalReference: (json, _baseUri, _fragment, index) =>
         typeof json.$id === 'string' ? json.$id : `def-${index}`,
     },
-    transform: ({ schema, url }) => ({ schema: withProblemResponses(schema), url }),
+    transform: ({ schema, url, route }) => ({
+      schema: withProblemResponses(documentRoute(schema, route)),
+      url,
+    }),
+    transformObject: (document) =>
+      'openapiObject' in document ? finishDocument(document.openapiObject) : document.swaggerObject,
   });
-  await app.register(swaggerUi, { routePrefix: DOCS_PREFIX, uiConfig: { deepLinking: true } });
+  // The page, its initializer and the bundle are files under /docs (no inline script).
+  // BaseLayout: the standalone layout's top bar (a box to load other documents) draws
+  // a logo SVG holding an inline <style>, which the docs CSP (style-src 'self') blocks.
+  // No validatorUrl: the page never calls a third party.
+  await app.register(swaggerUi, {
+    routePrefix: DOCS_PREFIX,
+    uiConfig: { deepLinking: true, layout: 'BaseLayout' },
+  });
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 }

@@ -83,7 +83,14 @@ export function securityHeadersFor(server: Config['server']): PrepareReply {
 
 export type PrepareReply = (request: FastifyRequest, reply: FastifyReply) => void;
 
-/** Set at onRequest so that every response, errors and 404s included, carries them. */
+/**
+ * Set at onRequest so that every response, errors and 404s included, carries them;
+ * `frameworkErrorHandler` applies the same function to errors raised before any hook.
+ * Not @fastify/helmet: it sets headers from its own onRequest hook only, so those
+ * framework errors (a malformed URL) would go out without any, the /docs policy would
+ * have to be injected into routes another plugin registers, and it has no
+ * Permissions-Policy or Cache-Control. Two fixed header sets are simpler to verify.
+ */
 export function installSecurityHeaders(app: FastifyInstance, apply: PrepareReply): void {
   app.addHook('onRequest', async (request, reply) => apply(request, reply));
 }
