@@ -1,10 +1,10 @@
-import { readdir, stat, unlink } from 'node:fs/promises';
+import { lstat, readdir, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { TesseraError } from '../platform/errors.ts';
 import { backupFileName, backupIdOf, isBackupId } from './backup-names.ts';
 import { BackupErrors } from './errors.ts';
 import type { Manifest } from './manifest.ts';
-import { openBackup } from './read-backup.ts';
+import { NotARegularFile, openBackup } from './read-backup.ts';
 
 /** One backup file in the backup directory, as lists show it. */
 export interface BackupListing {
@@ -26,11 +26,16 @@ export function createdAtOf(id: string): Date {
   return new Date(Date.UTC(y as number, (mo as number) - 1, d, h, mi, s, ms));
 }
 
-/** The ids of the backup files in `dir`, newest first, from their names alone. */
+/**
+ * The ids of the backup files in `dir`, newest first, from their names alone. Only
+ * regular files count: a symbolic link named like a backup (to master.key, say) is
+ * neither listed, nor sent, restored, deleted or pruned.
+ */
 async function backupIds(dir: string): Promise<string[]> {
   let names: string[];
   try {
-    names = await readdir(dir);
+    const entries = await readdir(dir, { withFileTypes: true });
+    names = entries.filter((entry) => entry.isFile()).map((entry) => entry.name);
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
     throw error;
@@ -63,15 +68,20 @@ function unlessGone(error: unknown): undefined {
   throw error;
 }
 
+/** Throws an ENOENT error for a name that is no regular file (a link, a directory). */
 async function describeBackup(dir: string, id: string): Promise<BackupListing> {
   const path = join(dir, backupFileName(id));
-  const { size } = await stat(path);
+  const stats = await lstat(path);
+  if (!stats.isFile()) throw new NotARegularFile(`${path} is not a regular file`);
+  const { size } = stats;
   const created_at = createdAtOf(id).toISOString();
   try {
     const backup = await openBackup(path);
     await backup.close();
     return { id, path, size, created_at, manifest: backup.manifest, problem: undefined };
   } catch (error) {
+    // Replaced by a link since the lstat: as if it were not there.
+    if (error instanceof NotARegularFile) throw error;
     return { id, path, size, created_at, manifest: undefined, problem: (error as Error).message };
   }
 }

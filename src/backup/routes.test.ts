@@ -7,6 +7,7 @@ import { testEngines } from '../../test/helpers/test-database.ts';
 import type { Engine } from '../storage/database.ts';
 import { type Credential, type TenancyTestApp, tenancyTestApp } from '../tenancy/test-fixture.ts';
 import { backupFileName } from './backup-names.ts';
+import { signingKeyOf } from './test-fixture.ts';
 import { verifyBackup } from './verify-backup.ts';
 
 async function backupApp(t: TestContext, engine: Engine) {
@@ -87,7 +88,7 @@ for (const engine of testEngines()) {
       assert.equal(head.statusCode, 405);
       const copy = join(tempDirFor(t, 'tessera-download-'), 'copy.tar');
       writeFileSync(copy, file.rawPayload);
-      const report = await verifyBackup(copy, undefined);
+      const report = await verifyBackup(copy, { signingKey: signingKeyOf(test.config.storage) });
       assert.deepEqual(report.problems, []);
       assert.equal(report.manifest?.id, backup.id);
 

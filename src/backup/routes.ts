@@ -1,4 +1,3 @@
-import { open } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { type TSchema, Type } from 'typebox';
@@ -10,6 +9,7 @@ import type { BackupListing } from './backup-dir.ts';
 import { backupFileName } from './backup-names.ts';
 import { BackupErrors } from './errors.ts';
 import type { Manifest } from './manifest.ts';
+import { openRegularFile } from './read-backup.ts';
 import type { BackupService } from './service.ts';
 
 export interface BackupRoutesOptions {
@@ -191,8 +191,9 @@ export const backupRoutes: FastifyPluginAsyncTypebox<BackupRoutesOptions> = asyn
     },
     async (request, reply) => {
       const backup = await backups.find(request.params.id);
-      const file = await open(backup.path, 'r').catch((error: NodeJS.ErrnoException) => {
-        // Deleted (pruned) since it was found.
+      // Never through a link, even one put in place since it was found.
+      const file = await openRegularFile(backup.path).catch((error: NodeJS.ErrnoException) => {
+        // Deleted (pruned) or replaced by a link since it was found.
         if (error.code === 'ENOENT') {
           throw new TesseraError(BackupErrors.backup_not_found, `There is no backup ${backup.id}.`);
         }

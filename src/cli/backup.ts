@@ -1,15 +1,16 @@
-import { existsSync } from 'node:fs';
+import { existsSync, realpathSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { type Command, CommanderError, InvalidArgumentError } from 'commander';
 import { CLI_AUDIT_CONTEXT } from '../audit/audit-entry.ts';
 import { type BackupListing, findBackup, listBackups } from '../backup/backup-dir.ts';
 import { parseBackupKey } from '../backup/backup-key.ts';
 import { isBackupId } from '../backup/backup-names.ts';
+import { type Authenticity, backupSigningKey } from '../backup/backup-signature.ts';
 import { BackupErrors } from '../backup/errors.ts';
 import type { OnProgress } from '../backup/progress.ts';
 import { restoreBackup } from '../backup/restore.ts';
 import { backupDirOf, createBackupService } from '../backup/service.ts';
-import { verifyBackup } from '../backup/verify-backup.ts';
+import { type BackupKeys, verifyBackup } from '../backup/verify-backup.ts';
 import type { BackupFile } from '../backup/write-backup.ts';
 import { loadConfig } from '../config/load.ts';
 import type { Config } from '../config/schema.ts';
@@ -120,7 +121,10 @@ async function runRefusing<T>(io: CliIo, fn: () => Promise<T>): Promise<T> {
   }
 }
 
-/** A file path, or the id of a backup in the backup directory. */
+/**
+ * A file path, or the id of a backup in the backup directory. An id never names a
+ * symbolic link; a path the operator typed may be one, and is followed here, once.
+ */
 async function backupPathOf(config: Config, file: string): Promise<string> {
   if (isBackupId(file) && !existsSync(file)) {
     return (await findBackup(backupDirOf(config), file)).path;
@@ -129,7 +133,7 @@ async function backupPathOf(config: Config, file: string): Promise<string> {
   if (!existsSync(path)) {
     throw new TesseraError(BackupErrors.backup_not_found, `There is no file ${path}.`);
   }
-  return path;
+  return realpathSync(path);
 }
 
 /**
@@ -142,6 +146,30 @@ function existingMasterKey(storage: Config['storage'], env: NodeJS.ProcessEnv) {
   if (env[MASTER_KEY_ENV] === undefined && !existsSync(file)) return undefined;
   return loadMasterKey(storage, env);
 }
+
+/** The keys verify and restore read a backup with, from the configuration and the environment. */
+function backupKeys(config: Config, env: NodeJS.ProcessEnv, allowUnsigned: boolean): BackupKeys {
+  const masterKey = config.backup.signing_key ? undefined : existingMasterKey(config.storage, env);
+  return {
+    key: parseBackupKey(config.backup.encryption_key),
+    signingKey: backupSigningKey(config.backup.signing_key, masterKey),
+    allowUnsigned,
+  };
+}
+
+/** Says, on stderr, that a backup was let in without an established origin. */
+function warnUnauthenticated(io: CliIo, id: string, authenticity: Authenticity | undefined): void {
+  if (authenticity === 'unsigned') {
+    io.stderr.write(`tessera: warning: backup ${id} is not signed; accepted (--allow-unsigned)\n`);
+  } else if (authenticity === 'unchecked') {
+    io.stderr.write(
+      `tessera: warning: backup ${id} is signed with a key that is not configured; its signature was not checked (--allow-unsigned)\n`,
+    );
+  }
+}
+
+const ALLOW_UNSIGNED =
+  'accept a backup whose origin cannot be checked: unsigned (made before backups were signed), or signed with a key not configured. Never one that fails its signature';
 
 /**
  * `tessera backup ...`: one-file backups of the whole deployment (docs/backups.md).
@@ -184,23 +212,26 @@ export function registerBackupCommands(program: Command, io: CliIo = PROCESS_IO)
   adminOptions(
     backup
       .command('verify <file>')
-      .description('check every byte of a backup file (a path, or an id); needs no database'),
-  ).action(async (file: string, options: Common) => {
+      .description('check every byte of a backup file (a path, or an id); needs no database')
+      .option('--allow-unsigned', ALLOW_UNSIGNED),
+  ).action(async (file: string, options: Common & { allowUnsigned?: boolean }) => {
     await runRefusing(io, async () => {
       const config = configOf(options);
       const path = await backupPathOf(config, file);
-      const key = parseBackupKey(config.backup.encryption_key);
-      const report = await withProgress(io, (onProgress) => verifyBackup(path, key, onProgress));
+      const keys = backupKeys(config, io.env, options.allowUnsigned === true);
+      const report = await withProgress(io, (onProgress) => verifyBackup(path, keys, onProgress));
       const m = report.manifest;
       const ok = report.problems.length === 0;
+      if (m) warnUnauthenticated(io, m.id, report.authenticity);
       if (options.json) {
         const summary = { path, ok, id: m?.id ?? null, created_at: m?.created_at ?? null };
+        const signature = { signature: report.authenticity ?? null };
         const counts = { tables: m?.tables.length ?? null, rows: report.rows };
-        const out = { ...summary, ...counts, problems: report.problems };
+        const out = { ...summary, ...signature, ...counts, problems: report.problems };
         io.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
       } else if (ok && m) {
         io.stdout.write(
-          `OK: backup ${m.id} (created ${m.created_at}): ${m.tables.length} tables, ${report.rows} rows, ${m.events.count} events${m.encryption ? ', encrypted' : ''}\n`,
+          `OK: backup ${m.id} (created ${m.created_at}): ${m.tables.length} tables, ${report.rows} rows, ${m.events.count} events${m.encryption ? ', encrypted' : ''}, ${report.authenticity === 'signed' ? 'signature valid' : `${report.authenticity}: origin not checked`}\n`,
         );
       } else {
         for (const problem of report.problems) {
@@ -211,7 +242,9 @@ export function registerBackupCommands(program: Command, io: CliIo = PROCESS_IO)
         const count = report.problems.length;
         const detail = `${path} failed verification (${count} problem${count === 1 ? '' : 's'})`;
         io.stderr.write(`tessera: ${detail}\n`);
-        throw new CommanderError(EXIT_FAILURE, 'tessera.backup_invalid', detail);
+        // A refusal keeps its own code (backup_unsigned, backup_signature_invalid, ...).
+        const code = report.problems.find((problem) => problem.code)?.code ?? 'backup_invalid';
+        throw new CommanderError(EXIT_FAILURE, `tessera.${code}`, detail);
       }
     });
   });
@@ -222,30 +255,36 @@ export function registerBackupCommands(program: Command, io: CliIo = PROCESS_IO)
       .description(
         'load a backup (a path, or an id) into the configured database; stop servers first',
       )
-      .option('--force', 'replace the data the database holds'),
-  ).action(async (file: string, options: Common & { force?: boolean }) => {
+      .option('--force', 'replace the data the database holds')
+      .option('--allow-unsigned', ALLOW_UNSIGNED),
+  ).action(async (file: string, options: Common & { force?: boolean; allowUnsigned?: boolean }) => {
     await runRefusing(io, async () => {
       const config = configOf(options);
       const path = await backupPathOf(config, file);
-      const key = parseBackupKey(config.backup.encryption_key);
+      const keys = backupKeys(config, io.env, options.allowUnsigned === true);
       const masterKey = existingMasterKey(config.storage, io.env);
       const db = await openDatabase(config.storage);
       try {
         const result = await withProgress(io, (onProgress) =>
           restoreBackup(db, path, {
+            ...keys,
             force: options.force,
-            key,
             masterKey,
             audit: CLI_AUDIT_CONTEXT,
             onProgress,
           }),
         );
         const { manifest } = result;
+        warnUnauthenticated(io, manifest.id, result.authenticity);
         const restart =
           'restart every server on this database: they still hold what was there before';
         if (options.json) {
           const out = { id: manifest.id, created_at: manifest.created_at, rows: result.rows };
-          const rest = { engine: manifest.engine, schema_version: result.schemaVersion };
+          const rest = {
+            engine: manifest.engine,
+            schema_version: result.schemaVersion,
+            signature: result.authenticity,
+          };
           io.stdout.write(
             `${JSON.stringify({ ...out, ...rest, database: db.location }, null, 2)}\n`,
           );
