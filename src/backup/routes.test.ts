@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it, type TestContext } from 'node:test';
 import { tempDirFor } from '../../test/helpers/temp-dir.ts';
@@ -184,6 +184,25 @@ for (const engine of testEngines()) {
         assert.equal(deleted.status, 404, id);
         assert.equal(deleted.body.code, 'backup_not_found', id);
       }
+      assert.deepEqual(await auditActions(test, 'backup.downloaded'), []);
+    });
+
+    it('never lists or sends a symbolic link named like a backup (to master.key)', async (t) => {
+      const { dir, test } = await backupApp(t, engine);
+      const { send, platform } = test;
+      const masterKey = join(test.config.storage.data_dir, 'master.key');
+      assert.ok(statSync(masterKey).isFile(), 'the deployment has its master.key');
+      const id = '20991231T235959999Z-abcdef';
+      symlinkSync(masterKey, join(dir, backupFileName(id)));
+      const listed = await send('GET', '/backups', platform);
+      assert.deepEqual(listed.body, { backups: [], next_cursor: null });
+      const got = await download(test, id, platform);
+      assert.equal(got.statusCode, 404);
+      assert.equal(got.json().code, 'backup_not_found');
+      assert.ok(!got.rawPayload.includes(readFileSync(masterKey)), 'the key is not sent');
+      const deleted = await send('DELETE', `/backups/${id}`, platform);
+      assert.equal(deleted.status, 404);
+      assert.deepEqual(readdirSync(dir), [backupFileName(id)]);
       assert.deepEqual(await auditActions(test, 'backup.downloaded'), []);
     });
 
