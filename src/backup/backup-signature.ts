@@ -89,41 +89,56 @@ export interface SignatureCheck {
 }
 
 /**
+ * What the configured key says of a backup's signature: `valid`, `invalid` (the MAC
+ * fails: changed after it was made), `unsigned`, or `unknown_key` (signed with a key
+ * that is not the configured one, or none is configured).
+ */
+export type SignatureStatus = 'valid' | 'invalid' | 'unsigned' | 'unknown_key';
+
+export function signatureStatus(
+  backup: SignedBackup,
+  key: SigningKey | undefined,
+): SignatureStatus {
+  const { manifest, signature } = backup;
+  if (!manifest.signature || !signature) return 'unsigned';
+  if (!key || key.id !== manifest.signature.key_id) return 'unknown_key';
+  return timingSafeEqual(mac(key, backup.manifestBytes), signature) ? 'valid' : 'invalid';
+}
+
+/**
  * Refuses a backup whose origin is not established, before anything in it is used.
  * A MAC that fails under the key it names is refused even with `allowUnsigned`:
  * that backup was changed after it was signed.
  */
 export function checkSignature(backup: SignedBackup, check: SignatureCheck): Authenticity {
-  const { manifest, signature } = backup;
+  const { manifest } = backup;
   const { signingKey: key, allowUnsigned = false } = check;
-  if (!manifest.signature || !signature) {
-    if (allowUnsigned) return 'unsigned';
+  const status = signatureStatus(backup, key);
+  if (status === 'valid') return 'signed';
+  if (status === 'invalid') {
+    throw new TesseraError(
+      BackupErrors.backup_signature_invalid,
+      `Backup ${manifest.id} does not match its signature: it was changed after it was made.`,
+    );
+  }
+  if (allowUnsigned) return status === 'unsigned' ? 'unsigned' : 'unchecked';
+  if (status === 'unsigned' || !manifest.signature) {
     throw new TesseraError(
       BackupErrors.backup_unsigned,
       `Backup ${manifest.id} is not signed (it was made before Tessera signed backups, or its signature was removed): anything in it may have been changed. Restore it only if you trust where the file has been, with --allow-unsigned.`,
     );
   }
   const named = manifest.signature.key_id;
-  if (!key || key.id !== named) {
-    if (allowUnsigned) return 'unchecked';
-    if (!key) {
-      throw new TesseraError(
-        BackupErrors.backup_signing_key_required,
-        `Backup ${manifest.id} is signed (key id ${named}, ${keyHint(manifest.signature)}), and no key to check it is configured: set backup.signing_key (TESSERA_BACKUP_SIGNING_KEY), or the master key (TESSERA_MASTER_KEY or <data_dir>/master.key) of the deployment that made it.`,
-      );
-    }
+  if (!key) {
     throw new TesseraError(
-      BackupErrors.backup_signature_invalid,
-      `Backup ${manifest.id} was signed with another key (key id ${named}, ${keyHint(manifest.signature)}; the configured key's id is ${key.id}): configure that key, or the file was forged.`,
+      BackupErrors.backup_signing_key_required,
+      `Backup ${manifest.id} is signed (key id ${named}, ${keyHint(manifest.signature)}), and no key to check it is configured: set backup.signing_key (TESSERA_BACKUP_SIGNING_KEY), or the master key (TESSERA_MASTER_KEY or <data_dir>/master.key) of the deployment that made it.`,
     );
   }
-  if (!timingSafeEqual(mac(key, backup.manifestBytes), signature)) {
-    throw new TesseraError(
-      BackupErrors.backup_signature_invalid,
-      `Backup ${manifest.id} does not match its signature: it was changed after it was made.`,
-    );
-  }
-  return 'signed';
+  throw new TesseraError(
+    BackupErrors.backup_signature_invalid,
+    `Backup ${manifest.id} was signed with another key (key id ${named}, ${keyHint(manifest.signature)}; the configured key's id is ${key.id}): configure that key, or the file was forged.`,
+  );
 }
 
 function keyHint(info: SignatureInfo): string {

@@ -149,8 +149,8 @@ export function createBackupService(options: BackupServiceOptions): BackupServic
     signingKey,
     retention,
     create,
-    list: (page) => listBackups(dir, page),
-    find: (id) => findBackup(dir, id),
+    list: (page) => listBackups(dir, page, signingKey()),
+    find: (id) => findBackup(dir, id, signingKey()),
     async remove(context, id) {
       const deleted = await deleteBackup(dir, id);
       await recordDeleted(context, [deleted], 'deleted');

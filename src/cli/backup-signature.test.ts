@@ -64,6 +64,11 @@ for (const engine of testEngines()) {
     it('verify and restore refuse a forged users part, even with --allow-unsigned', async (t) => {
       const { dir, tessera, masterKey } = await deployment(t, engine);
       const { path } = jsonOf<{ path: string }>(await tessera(['create', '--json']));
+      const listed = jsonOf<{ signature: string }[]>(await tessera(['list', '--json']));
+      assert.deepEqual(
+        listed.map((backup) => backup.signature),
+        ['valid'],
+      );
       const copy = await forged(t, path, { stale: true });
       const verified = await tessera(['verify', copy]);
       assert.equal(verified.code, 1);

@@ -37,6 +37,7 @@ const LIST_COLUMNS = [
   'schema_version',
   'events',
   'encrypted',
+  'signature',
   'problem',
 ];
 
@@ -76,6 +77,7 @@ function listed(backup: BackupListing, json: boolean | undefined): Record<string
     events: m?.events.count ?? null,
     head_position: m?.events.head_position ?? null,
     encrypted: m ? m.encryption !== null : null,
+    signature: backup.signature ?? null,
     path: backup.path,
     problem: backup.problem ?? null,
   };
@@ -200,7 +202,9 @@ export function registerBackupCommands(program: Command, io: CliIo = PROCESS_IO)
   adminOptions(
     backup.command('list').description('list the backup directory, newest first'),
   ).action(async (options: Common) => {
-    const backups = await listBackups(backupDirOf(configOf(options)));
+    const config = configOf(options);
+    const { signingKey } = backupKeys(config, io.env, false);
+    const backups = await listBackups(backupDirOf(config), {}, signingKey);
     printRows(
       io,
       options.json,
