@@ -1,23 +1,23 @@
-import { existsSync, realpathSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { type Command, CommanderError, InvalidArgumentError } from 'commander';
 import { CLI_AUDIT_CONTEXT } from '../audit/audit-entry.ts';
-import { type BackupListing, findBackup, listBackups } from '../backup/backup-dir.ts';
-import { parseBackupKey } from '../backup/backup-key.ts';
-import { isBackupId } from '../backup/backup-names.ts';
-import { type Authenticity, backupSigningKey } from '../backup/backup-signature.ts';
-import { BackupErrors } from '../backup/errors.ts';
+import { type BackupListing, listBackups } from '../backup/backup-dir.ts';
 import type { OnProgress } from '../backup/progress.ts';
 import { restoreBackup } from '../backup/restore.ts';
 import { backupDirOf, createBackupService } from '../backup/service.ts';
-import { type BackupKeys, verifyBackup } from '../backup/verify-backup.ts';
+import { verifyBackup } from '../backup/verify-backup.ts';
 import type { BackupFile } from '../backup/write-backup.ts';
 import { loadConfig } from '../config/load.ts';
-import type { Config } from '../config/schema.ts';
-import { loadMasterKey, MASTER_KEY_ENV, MASTER_KEY_FILE } from '../identity/master-key.ts';
-import { isTesseraError, TesseraError } from '../platform/errors.ts';
+import { isTesseraError } from '../platform/errors.ts';
 import { openDatabase } from '../storage/open-database.ts';
 import { adminOptions, runAdmin } from './admin-session.ts';
+import {
+  ALLOW_UNSIGNED,
+  backupKeys,
+  backupPathOf,
+  existingMasterKey,
+  warnUnauthenticated,
+} from './backup-files.ts';
 import { printRecord, printRows } from './output.ts';
 import { progressReporter } from './progress-bar.ts';
 import { type CliIo, PROCESS_IO } from './user.ts';
@@ -122,56 +122,6 @@ async function runRefusing<T>(io: CliIo, fn: () => Promise<T>): Promise<T> {
     throw new CommanderError(exitCode, `tessera.${error.code}`, error.detail);
   }
 }
-
-/**
- * A file path, or the id of a backup in the backup directory. An id never names a
- * symbolic link; a path the operator typed may be one, and is followed here, once.
- */
-async function backupPathOf(config: Config, file: string): Promise<string> {
-  if (isBackupId(file) && !existsSync(file)) {
-    return (await findBackup(backupDirOf(config), file)).path;
-  }
-  const path = resolve(file);
-  if (!existsSync(path)) {
-    throw new TesseraError(BackupErrors.backup_not_found, `There is no file ${path}.`);
-  }
-  return realpathSync(path);
-}
-
-/**
- * The master key the target's servers will use: TESSERA_MASTER_KEY, else an existing
- * <data_dir>/master.key (read with its permission check). Never creates one: a new
- * random key could not open the backup's signing keys, and the restore says so.
- */
-function existingMasterKey(storage: Config['storage'], env: NodeJS.ProcessEnv) {
-  const file = join(resolve(storage.data_dir), MASTER_KEY_FILE);
-  if (env[MASTER_KEY_ENV] === undefined && !existsSync(file)) return undefined;
-  return loadMasterKey(storage, env);
-}
-
-/** The keys verify and restore read a backup with, from the configuration and the environment. */
-function backupKeys(config: Config, env: NodeJS.ProcessEnv, allowUnsigned: boolean): BackupKeys {
-  const masterKey = config.backup.signing_key ? undefined : existingMasterKey(config.storage, env);
-  return {
-    key: parseBackupKey(config.backup.encryption_key),
-    signingKey: backupSigningKey(config.backup.signing_key, masterKey),
-    allowUnsigned,
-  };
-}
-
-/** Says, on stderr, that a backup was let in without an established origin. */
-function warnUnauthenticated(io: CliIo, id: string, authenticity: Authenticity | undefined): void {
-  if (authenticity === 'unsigned') {
-    io.stderr.write(`tessera: warning: backup ${id} is not signed; accepted (--allow-unsigned)\n`);
-  } else if (authenticity === 'unchecked') {
-    io.stderr.write(
-      `tessera: warning: backup ${id} is signed with a key that is not configured; its signature was not checked (--allow-unsigned)\n`,
-    );
-  }
-}
-
-const ALLOW_UNSIGNED =
-  'accept a backup whose origin cannot be checked: unsigned (made before backups were signed), or signed with a key not configured. Never one that fails its signature';
 
 /**
  * `tessera backup ...`: one-file backups of the whole deployment (docs/backups.md).
