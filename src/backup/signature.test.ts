@@ -21,6 +21,7 @@ import { restoreBackup } from './restore.ts';
 import { createBackupService } from './service.ts';
 import {
   copyMasterKey,
+  dumpBackup,
   emptyDatabase,
   masterKeyOf,
   signingKeyOf,
@@ -86,6 +87,12 @@ for (const engine of testEngines()) {
   describe(`backup signatures (${engine})`, () => {
     it('refuses a backup whose users part was forged and its checksums recomputed', async (t) => {
       const { source, file, dir, key } = await deployment(t, engine);
+      // The key is not in the backup: neither the master key nor the key derived from it.
+      const rows = JSON.stringify(await dumpBackup(file.path));
+      const master = masterKeyOf(source.config.storage);
+      for (const secret of [master.toString('base64'), key.key.toString('base64')]) {
+        assert.ok(!rows.includes(secret), 'no key in the backup');
+      }
       const forged = await forgedAdmin(file.path, dir, { stale: true });
       // Every checksum the format has agrees with the forged file: only the MAC does not.
       const report = await verifyBackup(forged, { signingKey: key });
