@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
+import { backupSigningKey, type SigningKey } from '../src/backup/backup-signature.ts';
 import { restoreBackup } from '../src/backup/restore.ts';
 import { verifyBackup } from '../src/backup/verify-backup.ts';
 import { createBackup } from '../src/backup/write-backup.ts';
@@ -97,13 +98,16 @@ export async function benchBackups(engine: Engine, events: number): Promise<Back
     return await withScratch(engine, async (source) => {
       await fill(source.db, events);
       const scan = await rawScanRate(source.db);
-      const backup = await measured(() => createBackup(source.db, { dir }));
-      const rows = backup.value.manifest.tables.reduce((sum, part) => sum + part.rows, 0);
-      const verify = await measured(() => verifyBackup(backup.value.path, undefined));
-      if (verify.value.problems.length) throw new Error(JSON.stringify(verify.value.problems));
       const masterKey = loadMasterKey(source.config.storage);
+      const signingKey = backupSigningKey('', masterKey) as SigningKey;
+      const backup = await measured(() => createBackup(source.db, { dir, signingKey }));
+      const rows = backup.value.manifest.tables.reduce((sum, part) => sum + part.rows, 0);
+      const verify = await measured(() => verifyBackup(backup.value.path, { signingKey }));
+      if (verify.value.problems.length) throw new Error(JSON.stringify(verify.value.problems));
       const restore = await withScratch(engine, async (target) =>
-        measured(() => restoreBackup(target.db, backup.value.path, { masterKey, force: true })),
+        measured(() =>
+          restoreBackup(target.db, backup.value.path, { masterKey, signingKey, force: true }),
+        ),
       );
       const batches: Batch[] = Array.from({ length: Math.ceil(events / 1000) }, (_, i) => ({
         entity: `stream-${i}`,

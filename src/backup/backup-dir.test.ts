@@ -1,16 +1,27 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import {
   backupsToPrune,
   createdAtOf,
+  deleteBackup,
   findBackup,
   listBackups,
   pruneBackups,
 } from './backup-dir.ts';
 import { backupFileName, newBackupId } from './backup-names.ts';
+import { NotARegularFile, openBackup } from './read-backup.ts';
 
 const NOW = new Date('2026-11-26T12:00:00.000Z');
 const DAY = 86_400_000;
@@ -87,5 +98,39 @@ describe('the backup directory', () => {
     for (const id of ['../../etc/passwd', '20261126T031500123Z-a1b2c3', '']) {
       await assert.rejects(findBackup(dir, id), { code: 'backup_not_found' });
     }
+  });
+
+  it('never lists, finds, opens, deletes or prunes a symbolic link or a directory', async (t) => {
+    const root = mkdtempSync(join(tmpdir(), 'tessera-backups-'));
+    t.after(() => rmSync(root, { recursive: true, force: true }));
+    const dir = join(root, 'backups');
+    mkdirSync(dir);
+    // What issue 15 found: a link named like a backup, to the master key beside it.
+    const secret = join(root, 'master.key');
+    writeFileSync(secret, 'the master key', { mode: 0o600 });
+    const [real, linked, folder] = idsAged(3, 2, 1).map((backup) => backup.id) as string[];
+    writeFileSync(join(dir, backupFileName(real as string)), 'x');
+    const link = join(dir, backupFileName(linked as string));
+    symlinkSync(secret, link);
+    mkdirSync(join(dir, backupFileName(folder as string)));
+
+    const listed = await listBackups(dir);
+    assert.deepEqual(
+      listed.map((backup) => backup.id),
+      [real],
+    );
+    for (const id of [linked, folder] as string[]) {
+      await assert.rejects(findBackup(dir, id), { code: 'backup_not_found' });
+      await assert.rejects(deleteBackup(dir, id), { code: 'backup_not_found' });
+    }
+    await assert.rejects(openBackup(link), NotARegularFile);
+    const pruned = await pruneBackups(dir, { keepCount: 0, keepDays: 0.5 }, NOW);
+    assert.deepEqual(
+      pruned.map((backup) => backup.id),
+      [],
+      'the only real backup is the newest: kept',
+    );
+    assert.ok(lstatSync(link).isSymbolicLink(), 'the link is left alone');
+    assert.ok(existsSync(secret), 'and what it points to');
   });
 });

@@ -1,10 +1,11 @@
-import { readdir, stat, unlink } from 'node:fs/promises';
+import { lstat, readdir, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { TesseraError } from '../platform/errors.ts';
 import { backupFileName, backupIdOf, isBackupId } from './backup-names.ts';
+import { type SignatureStatus, type SigningKey, signatureStatus } from './backup-signature.ts';
 import { BackupErrors } from './errors.ts';
 import type { Manifest } from './manifest.ts';
-import { openBackup } from './read-backup.ts';
+import { NotARegularFile, openBackup } from './read-backup.ts';
 
 /** One backup file in the backup directory, as lists show it. */
 export interface BackupListing {
@@ -16,6 +17,8 @@ export interface BackupListing {
   /** Undefined when the file cannot be read; `problem` says why. */
   readonly manifest: Manifest | undefined;
   readonly problem: string | undefined;
+  /** Its signature under the key given (`unknown_key` without one); undefined when unreadable. */
+  readonly signature: SignatureStatus | undefined;
 }
 
 /** The time a backup id names. */
@@ -26,11 +29,16 @@ export function createdAtOf(id: string): Date {
   return new Date(Date.UTC(y as number, (mo as number) - 1, d, h, mi, s, ms));
 }
 
-/** The ids of the backup files in `dir`, newest first, from their names alone. */
+/**
+ * The ids of the backup files in `dir`, newest first, from their names alone. Only
+ * regular files count: a symbolic link named like a backup (to master.key, say) is
+ * neither listed, nor sent, restored, deleted or pruned.
+ */
 async function backupIds(dir: string): Promise<string[]> {
   let names: string[];
   try {
-    names = await readdir(dir);
+    const entries = await readdir(dir, { withFileTypes: true });
+    names = entries.filter((entry) => entry.isFile()).map((entry) => entry.name);
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
     throw error;
@@ -49,11 +57,17 @@ export interface BackupPage {
  * The backup files in `dir`, newest first (an absent directory holds none). Only the
  * page's files are opened: the ids, and so the order, come from the names.
  */
-export async function listBackups(dir: string, page: BackupPage = {}): Promise<BackupListing[]> {
+export async function listBackups(
+  dir: string,
+  page: BackupPage = {},
+  key?: SigningKey,
+): Promise<BackupListing[]> {
   const { after, limit } = page;
   const ids = (await backupIds(dir)).filter((id) => after === undefined || id < after);
   const wanted = limit === undefined ? ids : ids.slice(0, limit);
-  const listed = await Promise.all(wanted.map((id) => describeBackup(dir, id).catch(unlessGone)));
+  const listed = await Promise.all(
+    wanted.map((id) => describeBackup(dir, id, key).catch(unlessGone)),
+  );
   return listed.filter((backup) => backup !== undefined);
 }
 
@@ -63,26 +77,38 @@ function unlessGone(error: unknown): undefined {
   throw error;
 }
 
-async function describeBackup(dir: string, id: string): Promise<BackupListing> {
+/** Throws an ENOENT error for a name that is no regular file (a link, a directory). */
+async function describeBackup(dir: string, id: string, key?: SigningKey): Promise<BackupListing> {
   const path = join(dir, backupFileName(id));
-  const { size } = await stat(path);
+  const stats = await lstat(path);
+  if (!stats.isFile()) throw new NotARegularFile(`${path} is not a regular file`);
+  const { size } = stats;
   const created_at = createdAtOf(id).toISOString();
   try {
     const backup = await openBackup(path);
     await backup.close();
-    return { id, path, size, created_at, manifest: backup.manifest, problem: undefined };
+    const { manifest } = backup;
+    const signature = signatureStatus(backup, key);
+    return { id, path, size, created_at, manifest, problem: undefined, signature };
   } catch (error) {
-    return { id, path, size, created_at, manifest: undefined, problem: (error as Error).message };
+    // Replaced by a link since the lstat: as if it were not there.
+    if (error instanceof NotARegularFile) throw error;
+    const problem = (error as Error).message;
+    return { id, path, size, created_at, manifest: undefined, problem, signature: undefined };
   }
 }
 
 /** The file of backup `id` in `dir`; 404 `backup_not_found` when there is none. */
-export async function findBackup(dir: string, id: string): Promise<BackupListing> {
+export async function findBackup(
+  dir: string,
+  id: string,
+  key?: SigningKey,
+): Promise<BackupListing> {
   const notFound = () =>
     new TesseraError(BackupErrors.backup_not_found, `There is no backup ${id} in ${dir}.`);
   if (!isBackupId(id)) throw notFound();
   try {
-    return await describeBackup(dir, id);
+    return await describeBackup(dir, id, key);
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw notFound();
     throw error;

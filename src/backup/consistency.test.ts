@@ -14,6 +14,7 @@ import {
   dumpTables,
   emptyDatabase,
   masterKeyOf,
+  signingKeyOf,
 } from './test-fixture.ts';
 import { verifyBackup } from './verify-backup.ts';
 import { type BackupFile, createBackup } from './write-backup.ts';
@@ -77,6 +78,7 @@ for (const engine of testEngines()) {
     it('hold exactly the batches committed before their snapshot, and restore row for row', async (t) => {
       const source = await buildTestApp({ rate_limits: { enabled: false } }, engine);
       t.after(() => source.close());
+      const signingKey = signingKeyOf(source.config.storage);
       const dir = mkdtempSync(join(tmpdir(), 'tessera-backup-'));
       t.after(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -115,14 +117,14 @@ for (const engine of testEngines()) {
         const target = acknowledgedAt.size + 20;
         while (acknowledgedAt.size < target) await new Promise((resolve) => setImmediate(resolve));
         const before = ++clock;
-        const file = await createBackup(source.db, { dir });
+        const file = await createBackup(source.db, { dir, signingKey });
         files.push({ file, before, after: ++clock });
       }
       writing = false;
       await Promise.all(writers);
 
       for (const { file, before, after } of files) {
-        assert.deepEqual((await verifyBackup(file.path, undefined)).problems, []);
+        assert.deepEqual((await verifyBackup(file.path, { signingKey })).problems, []);
         const dump = await dumpBackup(file.path);
         const held = new Set(assertConsistent(dump, file));
         for (const [batch, ackedAt] of acknowledgedAt) {
@@ -138,7 +140,10 @@ for (const engine of testEngines()) {
       const last = files.at(-1)?.file as BackupFile;
       const target = await emptyDatabase(t, engine);
       copyMasterKey(source.config.storage, target.storage);
-      await restoreBackup(target.db, last.path, { masterKey: masterKeyOf(target.storage) });
+      await restoreBackup(target.db, last.path, {
+        masterKey: masterKeyOf(target.storage),
+        signingKey: signingKeyOf(target.storage),
+      });
       assertRestored(
         await dumpBackup(last.path),
         await dumpTables(target.db),

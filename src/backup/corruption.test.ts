@@ -9,11 +9,15 @@ import { testEngines } from '../../test/helpers/test-database.ts';
 import type { Engine } from '../storage/database.ts';
 import { openBackup } from './read-backup.ts';
 import { BLOCK, paddingAfter, type TarEntry } from './tar.ts';
-import { forgeManifest } from './test-fixture.ts';
-import { verifyBackup } from './verify-backup.ts';
+import { forgeManifest, TEST_SIGNING_KEY } from './test-fixture.ts';
+import { verifyBackup as verifyWith } from './verify-backup.ts';
 import { createBackup } from './write-backup.ts';
 
 const KEY = randomBytes(32);
+
+/** Verifies with the encryption key given and the key every sample is signed with. */
+const verifyBackup = (path: string, key: Buffer | undefined) =>
+  verifyWith(path, { key, signingKey: TEST_SIGNING_KEY });
 
 /** A backup of a database with some events, plain or encrypted, and its tar entries. */
 async function sampleBackup(dir: string, key?: Buffer, engine: Engine = 'sqlite') {
@@ -31,7 +35,7 @@ async function sampleBackup(dir: string, key?: Buffer, engine: Engine = 'sqlite'
       });
       assert.equal(reply.statusCode, 201);
     }
-    const file = await createBackup(source.db, { dir, key });
+    const file = await createBackup(source.db, { dir, key, signingKey: TEST_SIGNING_KEY });
     const opened = await openBackup(file.path);
     await opened.close();
     return { path: file.path, entries: [...opened.entries.values()] };
@@ -123,11 +127,17 @@ for (const { engine, encrypted } of cases) {
 
     it('finds rows a forged manifest miscounts', async () => {
       const copy = join(dir, 'forged-count.tar');
-      forgeManifest(sample.path, copy, sample.entries, (manifest) => {
-        const tables = manifest.tables as { table: string; rows: number }[];
-        const events = tables.find((t) => t.table === 'events') as { rows: number };
-        events.rows -= 1;
-      });
+      forgeManifest(
+        sample.path,
+        copy,
+        sample.entries,
+        (manifest) => {
+          const tables = manifest.tables as { table: string; rows: number }[];
+          const events = tables.find((t) => t.table === 'events') as { rows: number };
+          events.rows -= 1;
+        },
+        TEST_SIGNING_KEY,
+      );
       const problems = (await verifyBackup(copy, key)).problems;
       assert.deepEqual(
         problems.map((p) => p.part),
@@ -153,10 +163,16 @@ describe('encryption', () => {
     const sha256 = createHash('sha256')
       .update(bytes.subarray(part.offset, part.offset + part.size))
       .digest('hex');
-    forgeManifest(copy, copy, sample.entries, (manifest) => {
-      const tables = manifest.tables as { part: string; sha256: string }[];
-      (tables.find((t) => t.part === part.name) as { sha256: string }).sha256 = sha256;
-    });
+    forgeManifest(
+      copy,
+      copy,
+      sample.entries,
+      (manifest) => {
+        const tables = manifest.tables as { part: string; sha256: string }[];
+        (tables.find((t) => t.part === part.name) as { sha256: string }).sha256 = sha256;
+      },
+      TEST_SIGNING_KEY,
+    );
     const problems = (await verifyBackup(copy, KEY)).problems;
     assert.equal(problems[0]?.part, part.name);
     assert.match(problems[0]?.message ?? '', /decryption failed|cannot be read/);

@@ -6,7 +6,12 @@ export const MANIFEST_NAME = 'manifest.json';
 /** The manifest's own SHA-256 (hex), so a changed byte in it is found too. */
 export const MANIFEST_SUM_NAME = 'manifest.json.sha256';
 export const FORMAT = 'tessera-backup';
-export const FORMAT_VERSION = 1;
+/**
+ * 2: signed (`signature` names the key; the MAC is the `manifest.json.hmac` entry).
+ * 1: unsigned, read only when the operator allows unsigned backups.
+ */
+export const FORMAT_VERSION = 2;
+export const UNSIGNED_FORMAT_VERSION = 1;
 
 export interface ManifestPart {
   readonly table: string;
@@ -18,6 +23,15 @@ export interface ManifestPart {
   readonly bytes: number;
   /** SHA-256 (hex) of the stored bytes. */
   readonly sha256: string;
+}
+
+/** How a backup is authenticated (backup-signature.ts); the MAC itself is stored beside. */
+export interface SignatureInfo {
+  readonly algorithm: 'HMAC-SHA256';
+  /** Names the key without revealing it. */
+  readonly key_id: string;
+  /** `backup.signing_key`, or a key derived from the deployment's master key. */
+  readonly key_source: 'signing_key' | 'master_key';
 }
 
 export interface EventRange {
@@ -40,6 +54,8 @@ export interface Manifest {
   readonly deployment_id: string | null;
   readonly events: EventRange;
   readonly encryption: EncryptionInfo | null;
+  /** Absent in format version 1 (unsigned). */
+  readonly signature?: SignatureInfo;
   readonly tables: readonly ManifestPart[];
 }
 
@@ -62,8 +78,14 @@ const isCount = (value: unknown) => Number.isSafeInteger(value) && (value as num
 function manifestProblem(m: Manifest): string | undefined {
   if (typeof m !== 'object' || m === null) return 'not an object';
   if (m.format !== FORMAT) return `format is ${JSON.stringify(m.format)}`;
-  if (m.format_version !== FORMAT_VERSION) {
-    return `format version ${JSON.stringify(m.format_version)} is not ${FORMAT_VERSION}, the one this Tessera reads`;
+  if (m.format_version !== FORMAT_VERSION && m.format_version !== UNSIGNED_FORMAT_VERSION) {
+    return `format version ${JSON.stringify(m.format_version)} is not ${UNSIGNED_FORMAT_VERSION} or ${FORMAT_VERSION}, the ones this Tessera reads`;
+  }
+  if (m.format_version === FORMAT_VERSION && signatureProblem(m.signature)) {
+    return `bad signature: ${signatureProblem(m.signature)}`;
+  }
+  if (m.format_version === UNSIGNED_FORMAT_VERSION && m.signature !== undefined) {
+    return `format version ${UNSIGNED_FORMAT_VERSION} has no signature`;
   }
   if (typeof m.id !== 'string' || typeof m.created_at !== 'string') return 'no id or created_at';
   if (m.engine !== 'sqlite' && m.engine !== 'postgres') return 'unknown engine';
@@ -82,5 +104,15 @@ function manifestProblem(m: Manifest): string | undefined {
       return `bad entry for table ${JSON.stringify(part?.table)}`;
     }
   }
+  return undefined;
+}
+
+function signatureProblem(info: SignatureInfo | undefined): string | undefined {
+  if (typeof info !== 'object' || info === null) return 'missing';
+  if (info.algorithm !== 'HMAC-SHA256')
+    return `unknown algorithm ${JSON.stringify(info.algorithm)}`;
+  if (!/^[0-9a-f]{16}$/.test(String(info.key_id))) return 'bad key_id';
+  if (info.key_source !== 'signing_key' && info.key_source !== 'master_key')
+    return 'bad key_source';
   return undefined;
 }

@@ -1,12 +1,14 @@
 import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
+import { constants } from 'node:fs';
 import { type FileHandle, open } from 'node:fs/promises';
-import { PassThrough } from 'node:stream';
+import { PassThrough, Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { TesseraError } from '../platform/errors.ts';
 import { keyId, partDecipher, TAG_BYTES } from './backup-key.ts';
+import { SIGNATURE_NAME } from './backup-signature.ts';
 import { BackupErrors } from './errors.ts';
 import {
+  FORMAT_VERSION,
   MANIFEST_NAME,
   MANIFEST_SUM_NAME,
   type Manifest,
@@ -17,14 +19,21 @@ import { readExactly, readTarEntries, type TarEntry } from './tar.ts';
 
 const MAX_MANIFEST_BYTES = 64 * 1024 * 1024;
 const BATCH_ROWS = 1000;
+const READ_CHUNK = 256 * 1024;
 
 /** A backup file opened for reading: its manifest checked against its own checksum. */
 export interface OpenBackup {
   readonly path: string;
   readonly size: number;
   readonly manifest: Manifest;
+  /** The manifest as stored: what the signature covers. */
+  readonly manifestBytes: Buffer;
+  /** The stored MAC of a signed backup (format 2); undefined for an unsigned one. */
+  readonly signature: Buffer | undefined;
   /** The tar entry of each part, by part name. */
   readonly entries: ReadonlyMap<string, TarEntry>;
+  /** Every part is read through this handle: the file checked is the file read. */
+  readonly file: FileHandle;
   close(): Promise<void>;
 }
 
@@ -40,12 +49,40 @@ export class BackupDamage extends Error {
   }
 }
 
+/** What `openBackup` refuses to read: a symbolic link or anything but a regular file. */
+export class NotARegularFile extends Error {
+  readonly code = 'ENOENT';
+}
+
+/**
+ * Opens a regular file, never through a symbolic link as its last component
+ * (O_NOFOLLOW), so a link planted in the backup directory (to master.key, say) is
+ * never read, listed, restored or sent. Throws NotARegularFile (code ENOENT, as for a
+ * missing file) otherwise.
+ */
+export async function openRegularFile(path: string): Promise<FileHandle> {
+  let file: FileHandle;
+  try {
+    file = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ELOOP') {
+      throw new NotARegularFile(`${path} is a symbolic link`);
+    }
+    throw error;
+  }
+  if (!(await file.stat()).isFile()) {
+    await file.close();
+    throw new NotARegularFile(`${path} is not a regular file`);
+  }
+  return file;
+}
+
 /**
  * Reads the tar headers and the manifest. `strict` also requires every padding byte
  * to be zero (verify: no byte of the file goes unchecked). Throws BackupDamage.
  */
 export async function openBackup(path: string, strict = false): Promise<OpenBackup> {
-  const file = await open(path, 'r');
+  const file = await openRegularFile(path);
   try {
     const { size } = await file.stat();
     let entries: TarEntry[];
@@ -55,10 +92,11 @@ export async function openBackup(path: string, strict = false): Promise<OpenBack
       throw new BackupDamage('archive', (error as Error).message);
     }
     const byName = new Map(entries.map((entry) => [entry.name, entry]));
-    const manifest = await readManifest(file, byName);
+    const { manifest, manifestBytes, signature } = await readManifest(file, byName);
     const known = new Set([
       MANIFEST_NAME,
       MANIFEST_SUM_NAME,
+      ...(signature ? [SIGNATURE_NAME] : []),
       ...manifest.tables.map((p) => p.part),
     ]);
     for (const entry of entries) {
@@ -71,14 +109,32 @@ export async function openBackup(path: string, strict = false): Promise<OpenBack
         throw new BackupDamage(part.part, `${entry.size} bytes, the manifest says ${part.bytes}`);
       }
     }
-    return { path, size, manifest, entries: byName, close: () => file.close() };
+    return {
+      path,
+      size,
+      manifest,
+      manifestBytes,
+      signature,
+      entries: byName,
+      file,
+      close: () => file.close(),
+    };
   } catch (error) {
     await file.close();
     throw error;
   }
 }
 
-async function readManifest(file: FileHandle, entries: Map<string, TarEntry>): Promise<Manifest> {
+interface ReadManifest {
+  readonly manifest: Manifest;
+  readonly manifestBytes: Buffer;
+  readonly signature: Buffer | undefined;
+}
+
+async function readManifest(
+  file: FileHandle,
+  entries: Map<string, TarEntry>,
+): Promise<ReadManifest> {
   const read = async (name: string, limit: number) => {
     const entry = entries.get(name);
     if (!entry) throw new BackupDamage(name, 'missing: this is not a Tessera backup');
@@ -99,11 +155,24 @@ async function readManifest(file: FileHandle, entries: Map<string, TarEntry>): P
       `checksum mismatch: it hashes to ${actual}, ${MANIFEST_SUM_NAME} says ${sum.trim()}`,
     );
   }
+  let manifest: Manifest;
   try {
-    return parseManifest(bytes.toString('utf8'));
+    manifest = parseManifest(bytes.toString('utf8'));
   } catch (error) {
     throw new BackupDamage(MANIFEST_NAME, (error as Error).message);
   }
+  // Only read here; whether it is right is checkSignature's to say, with the key.
+  if (manifest.format_version !== FORMAT_VERSION) {
+    return { manifest, manifestBytes: bytes, signature: undefined };
+  }
+  const mac = (await read(SIGNATURE_NAME, 1024)).toString('latin1');
+  if (!/^[0-9a-f]{64}\n$/.test(mac)) {
+    throw new BackupDamage(
+      SIGNATURE_NAME,
+      'is not one HMAC-SHA256 in lower-case hex and a newline',
+    );
+  }
+  return { manifest, manifestBytes: bytes, signature: Buffer.from(mac.trim(), 'hex') };
 }
 
 /** Refuses an encrypted backup without the key it was made with, before reading parts. */
@@ -129,13 +198,23 @@ export async function partChecksum(backup: OpenBackup, part: ManifestPart): Prom
   const entry = backup.entries.get(part.part) as TarEntry;
   const hash = createHash('sha256');
   if (entry.size === 0) return hash.digest('hex');
-  for await (const chunk of createReadStream(backup.path, {
-    start: entry.offset,
-    end: entry.offset + entry.size - 1,
-  })) {
+  for await (const chunk of readRange(backup, entry.offset, entry.size)) {
     hash.update(chunk as Buffer);
   }
   return hash.digest('hex');
+}
+
+/**
+ * `size` bytes from `offset` of the opened file, in chunks. Read with positioned reads
+ * on the handle, which stays open (an fs read stream would close it when destroyed).
+ */
+async function* readRange(backup: OpenBackup, offset: number, size: number) {
+  const end = offset + size;
+  for (let at = offset; at < end; at += READ_CHUNK) {
+    const chunk = Buffer.alloc(Math.min(READ_CHUNK, end - at));
+    await readExactly(backup.file, chunk, at);
+    yield chunk;
+  }
 }
 
 /**
@@ -159,20 +238,12 @@ export async function* partRows(
     if (!key) throw new BackupDamage(part.part, 'encrypted, and no key was given');
     if (dataSize < TAG_BYTES) throw new BackupDamage(part.part, 'too short to hold its tag');
     dataSize -= TAG_BYTES;
-    const file = await open(backup.path, 'r');
     const tag = Buffer.alloc(TAG_BYTES);
-    try {
-      await readExactly(file, tag, entry.offset + dataSize);
-    } finally {
-      await file.close();
-    }
+    await readExactly(backup.file, tag, entry.offset + dataSize);
     decipher = partDecipher(key, encryption, index, part.part, tag);
   }
   if (dataSize === 0) throw new BackupDamage(part.part, 'is empty');
-  const source = createReadStream(backup.path, {
-    start: entry.offset,
-    end: entry.offset + dataSize - 1,
-  });
+  const source = Readable.from(readRange(backup, entry.offset, dataSize));
   const gunzip = createGunzip();
   const fail = (error: Error) => gunzip.destroy(error);
   source.on('error', fail);

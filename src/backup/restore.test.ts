@@ -18,6 +18,8 @@ import {
   forgeManifest,
   masterKeyOf,
   migratedDatabase,
+  signingKeyOf,
+  TEST_SIGNING_KEY,
 } from './test-fixture.ts';
 import { createBackup } from './write-backup.ts';
 
@@ -35,8 +37,10 @@ async function sourceBackup(t: TestContext, engine: Engine, key?: Buffer) {
     });
     assert.equal(reply.statusCode, 201);
   }
-  const file = await createBackup(source.db, { dir: tempDirFor(t, 'tessera-backup-'), key });
-  return { source, file, masterKey: masterKeyOf(source.config.storage) };
+  const signingKey = signingKeyOf(source.config.storage);
+  const dir = tempDirFor(t, 'tessera-backup-');
+  const file = await createBackup(source.db, { dir, key, signingKey });
+  return { source, file, masterKey: masterKeyOf(source.config.storage), signingKey };
 }
 
 /** A target holding data of its own. */
@@ -63,9 +67,9 @@ async function assertUnchanged(db: Database, before: Awaited<ReturnType<typeof d
 for (const engine of testEngines()) {
   describe(`restore targets (${engine})`, () => {
     it('restores into a migrated database nobody used, without --force', async (t) => {
-      const { source, file, masterKey } = await sourceBackup(t, engine);
+      const { source, file, masterKey, signingKey } = await sourceBackup(t, engine);
       const target = await migratedDatabase(t, engine);
-      await restoreBackup(target.db, file.path, { masterKey });
+      await restoreBackup(target.db, file.path, { signingKey, masterKey });
       assertRestored(
         await dumpTables(source.db),
         await dumpTables(target.db),
@@ -74,25 +78,25 @@ for (const engine of testEngines()) {
     });
 
     it('refuses a database with data, changing nothing, and replaces it with force', async (t) => {
-      const { source, file, masterKey } = await sourceBackup(t, engine);
+      const { source, file, masterKey, signingKey } = await sourceBackup(t, engine);
       const target = await usedDatabase(t, engine);
       const before = await dumpTables(target.db);
-      await assert.rejects(restoreBackup(target.db, file.path, { masterKey }), {
+      await assert.rejects(restoreBackup(target.db, file.path, { signingKey, masterKey }), {
         code: 'restore_target_not_empty',
         message: /holds data \(tenants\).*--force/,
       });
       await assertUnchanged(target.db, before);
-      await restoreBackup(target.db, file.path, { masterKey, force: true });
+      await restoreBackup(target.db, file.path, { signingKey, masterKey, force: true });
       const restored = await dumpTables(target.db);
       assertRestored(await dumpTables(source.db), restored, file.manifest.events.head_position);
       assert.ok(!restored.tenants?.some((row) => row.includes('"other"')));
     });
 
     it('refuses signing keys the target cannot open, changing nothing', async (t) => {
-      const { file } = await sourceBackup(t, engine);
+      const { file, signingKey } = await sourceBackup(t, engine);
       const target = await emptyDatabase(t, engine);
       for (const masterKey of [randomBytes(32), undefined]) {
-        await assert.rejects(restoreBackup(target.db, file.path, { masterKey }), {
+        await assert.rejects(restoreBackup(target.db, file.path, { signingKey, masterKey }), {
           code: 'backup_master_key_mismatch',
         });
       }
@@ -101,19 +105,19 @@ for (const engine of testEngines()) {
 
     it('needs the encryption key an encrypted backup was made with', async (t) => {
       const key = randomBytes(32);
-      const { source, file, masterKey } = await sourceBackup(t, engine, key);
+      const { source, file, masterKey, signingKey } = await sourceBackup(t, engine, key);
       assert.ok(file.manifest.encryption);
       const target = await emptyDatabase(t, engine);
-      await assert.rejects(restoreBackup(target.db, file.path, { masterKey }), {
+      await assert.rejects(restoreBackup(target.db, file.path, { signingKey, masterKey }), {
         code: 'backup_key_required',
       });
       await assert.rejects(
-        restoreBackup(target.db, file.path, { masterKey, key: randomBytes(32) }),
+        restoreBackup(target.db, file.path, { signingKey, masterKey, key: randomBytes(32) }),
         {
           code: 'backup_key_mismatch',
         },
       );
-      await restoreBackup(target.db, file.path, { masterKey, key });
+      await restoreBackup(target.db, file.path, { signingKey, masterKey, key });
       assertRestored(
         await dumpTables(source.db),
         await dumpTables(target.db),
@@ -122,27 +126,45 @@ for (const engine of testEngines()) {
     });
 
     it('refuses a damaged backup and one from a newer schema, changing nothing', async (t) => {
-      const { file, masterKey } = await sourceBackup(t, engine);
+      const { file, masterKey, signingKey } = await sourceBackup(t, engine);
       const target = await usedDatabase(t, engine);
       const before = await dumpTables(target.db);
       const opened = await openBackup(file.path);
       await opened.close();
       const entries = [...opened.entries.values()];
       const newer = join(tempDirFor(t, 'tessera-backup-'), 'newer.tar');
-      forgeManifest(file.path, newer, entries, (manifest) => {
-        manifest.schema_version = 999;
-      });
-      await assert.rejects(restoreBackup(target.db, newer, { masterKey, force: true }), {
-        code: 'backup_schema_newer',
-      });
+      forgeManifest(
+        file.path,
+        newer,
+        entries,
+        (manifest) => {
+          manifest.schema_version = 999;
+        },
+        signingKey,
+      );
+      await assert.rejects(
+        restoreBackup(target.db, newer, { signingKey, masterKey, force: true }),
+        {
+          code: 'backup_schema_newer',
+        },
+      );
       const damaged = join(tempDirFor(t, 'tessera-backup-'), 'damaged.tar');
-      forgeManifest(file.path, damaged, entries, (manifest) => {
-        (manifest.tables as { rows: number }[])[0]!.rows += 1;
-      });
-      await assert.rejects(restoreBackup(target.db, damaged, { masterKey, force: true }), {
-        code: 'backup_invalid',
-        message: /tables\/tessera_meta\.ndjson\.gz: \d+ rows, the manifest says/,
-      });
+      forgeManifest(
+        file.path,
+        damaged,
+        entries,
+        (manifest) => {
+          (manifest.tables as { rows: number }[])[0]!.rows += 1;
+        },
+        signingKey,
+      );
+      await assert.rejects(
+        restoreBackup(target.db, damaged, { signingKey, masterKey, force: true }),
+        {
+          code: 'backup_invalid',
+          message: /tables\/tessera_meta\.ndjson\.gz: \d+ rows, the manifest says/,
+        },
+      );
       await assertUnchanged(target.db, before);
     });
 
@@ -160,12 +182,16 @@ for (const engine of testEngines()) {
           updated_ms: 1,
         })
         .execute();
-      const file = await createBackup(old.db, { dir: tempDirFor(t, 'tessera-backup-') });
+      const signingKey = TEST_SIGNING_KEY;
+      const file = await createBackup(old.db, {
+        dir: tempDirFor(t, 'tessera-backup-'),
+        signingKey,
+      });
       assert.equal(file.manifest.schema_version, 8);
       assert.ok(!file.manifest.tables.some((part) => part.table === 'account_lockouts'));
 
       const target = await usedDatabase(t, engine);
-      await restoreBackup(target.db, file.path, { masterKey: undefined, force: true });
+      await restoreBackup(target.db, file.path, { signingKey, masterKey: undefined, force: true });
       const status = await migrationStatus(target.db, MIGRATIONS);
       assert.deepEqual([status.current, status.pending], [MIGRATIONS.at(-1)?.version, []]);
       const restored = await dumpTables(target.db);

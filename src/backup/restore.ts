@@ -8,6 +8,7 @@ import { TesseraError } from '../platform/errors.ts';
 import type { AnyKysely } from '../storage/database.ts';
 import { applyMigrations } from '../storage/migrate.ts';
 import type { Database } from '../storage/open-database.ts';
+import { type Authenticity, checkSignature } from './backup-signature.ts';
 import {
   countRows,
   listTables,
@@ -22,13 +23,12 @@ import type { Manifest, ManifestPart } from './manifest.ts';
 import type { OnProgress } from './progress.ts';
 import { BackupDamage, type OpenBackup, openBackup, partRows, requireKey } from './read-backup.ts';
 import { BACKUP_TABLES, BASELINE_EXCLUSIONS, isJsonType, LEDGER_TABLE } from './tables.ts';
-import { type BackupProblem, problemOf, verifyParts } from './verify-backup.ts';
+import { type BackupKeys, type BackupProblem, problemOf, verifyParts } from './verify-backup.ts';
 
-export interface RestoreOptions {
+/** `key` and `signingKey`: the encryption key, and the key the signature is checked with. */
+export interface RestoreOptions extends BackupKeys {
   /** Replace whatever the target holds; without it a target with data is refused. */
   readonly force?: boolean | undefined;
-  /** backup.encryption_key, for an encrypted backup. */
-  readonly key?: Buffer | undefined;
   /**
    * The master key the target's servers will use. The backup's signing keys must open
    * with it, or every token issued before would stop verifying: the restore refuses.
@@ -44,6 +44,8 @@ export interface RestoreResult {
   readonly rows: number;
   /** The schema version after the restore (the latest this code knows). */
   readonly schemaVersion: number;
+  /** `signed`, or how an unsigned backup was let in (allowUnsigned). */
+  readonly authenticity: Authenticity;
 }
 
 const INSERT_BATCH = 1000;
@@ -62,7 +64,7 @@ export async function restoreBackup(
 ): Promise<RestoreResult> {
   const backup = await openChecked(path);
   try {
-    const manifest = await checkBackup(backup, options);
+    const { manifest, authenticity } = await checkBackup(backup, options);
     let rows = 0;
     let replaced = false;
     await db.exclusive(async (trx) => {
@@ -97,13 +99,15 @@ export async function restoreBackup(
             schema_version: manifest.schema_version,
             rows,
             replaced_data: replaced,
+            // `unsigned` or `unchecked`: an operator let in a backup of unknown origin.
+            signature: authenticity,
           },
         },
       ]);
     });
     // Fresh statistics, so the planner knows the tables are no longer empty.
     if (db.engine === 'postgres') await db.pool.query('ANALYZE');
-    return { manifest, rows, schemaVersion: MIGRATIONS.at(-1)?.version ?? 0 };
+    return { manifest, rows, schemaVersion: MIGRATIONS.at(-1)?.version ?? 0, authenticity };
   } finally {
     await backup.close();
   }
@@ -128,12 +132,18 @@ function invalid(path: string, problems: readonly BackupProblem[]): TesseraError
 
 /**
  * Everything that can be known from the file alone, before the target is touched:
- * the key, every byte (as `verify`), the schema version, the tables, the master key.
+ * its signature, the key, every byte (as `verify`), the schema version, the tables,
+ * the master key.
  */
-async function checkBackup(backup: OpenBackup, options: RestoreOptions): Promise<Manifest> {
+async function checkBackup(
+  backup: OpenBackup,
+  options: RestoreOptions,
+): Promise<{ manifest: Manifest; authenticity: Authenticity }> {
   const { manifest } = backup;
+  // Before anything the manifest says is used: a forged one is refused as such.
+  const authenticity = checkSignature(backup, options);
   requireKey(manifest, options.key);
-  const report = await verifyParts(backup, options.key, options.onProgress);
+  const report = await verifyParts(backup, options, options.onProgress);
   if (report.problems.length) throw invalid(backup.path, report.problems);
   const latest = MIGRATIONS.at(-1)?.version ?? 0;
   if (manifest.schema_version > latest) {
@@ -150,7 +160,7 @@ async function checkBackup(backup: OpenBackup, options: RestoreOptions): Promise
     );
   }
   await checkMasterKey(backup, options);
-  return manifest;
+  return { manifest, authenticity };
 }
 
 /** The backup's signing keys must open with the target's master key. */

@@ -16,6 +16,7 @@ import {
   dumpTables,
   emptyDatabase,
   masterKeyOf,
+  signingKeyOf,
 } from './test-fixture.ts';
 import { createBackup } from './write-backup.ts';
 
@@ -113,11 +114,19 @@ for (const [from, to] of pairs) {
   describe(`restore from ${from} into ${to}`, () => {
     it('brings back every row, and data, logins and tokens behave as before', async (t) => {
       const { source, seeded } = await seed(t, from);
-      const file = await createBackup(source.db, { dir: tempDirFor(t, 'tessera-backup-') });
+      const dir = tempDirFor(t, 'tessera-backup-');
+      const file = await createBackup(source.db, {
+        dir,
+        signingKey: signingKeyOf(source.config.storage),
+      });
       const target = await emptyDatabase(t, to);
       copyMasterKey(source.config.storage, target.storage);
       const key = masterKeyOf(source.config.storage);
-      await restoreBackup(target.db, file.path, { masterKey: masterKeyOf(target.storage) });
+      // The copied master key is all the target needs: the signing key derives from it.
+      await restoreBackup(target.db, file.path, {
+        masterKey: masterKeyOf(target.storage),
+        signingKey: signingKeyOf(target.storage),
+      });
 
       const head = file.manifest.events.head_position;
       assertRestored(await dumpTables(source.db), await dumpTables(target.db), head);
@@ -169,10 +178,14 @@ if (engines.includes('postgres')) {
       storage: source.config.storage,
     };
     for (const engine of ['postgres', 'sqlite'] as const) {
-      const file = await createBackup(from.db, { dir: tempDirFor(t, 'tessera-backup-') });
+      const dir = tempDirFor(t, 'tessera-backup-');
+      const file = await createBackup(from.db, { dir, signingKey: signingKeyOf(from.storage) });
       const next = await emptyDatabase(t, engine);
       copyMasterKey(from.storage, next.storage);
-      await restoreBackup(next.db, file.path, { masterKey: key });
+      await restoreBackup(next.db, file.path, {
+        masterKey: key,
+        signingKey: signingKeyOf(next.storage),
+      });
       from = next;
     }
     const app = await appOn(t, { ...source.config, storage: from.storage }, from.db, key);

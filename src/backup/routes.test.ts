@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it, type TestContext } from 'node:test';
 import { tempDirFor } from '../../test/helpers/temp-dir.ts';
@@ -7,6 +7,8 @@ import { testEngines } from '../../test/helpers/test-database.ts';
 import type { Engine } from '../storage/database.ts';
 import { type Credential, type TenancyTestApp, tenancyTestApp } from '../tenancy/test-fixture.ts';
 import { backupFileName } from './backup-names.ts';
+import { forgeRows } from './forge-fixture.ts';
+import { signingKeyOf } from './test-fixture.ts';
 import { verifyBackup } from './verify-backup.ts';
 
 async function backupApp(t: TestContext, engine: Engine) {
@@ -36,6 +38,7 @@ const SUMMARY_KEYS = [
   'id',
   'problem',
   'schema_version',
+  'signature',
   'size_bytes',
   'tables',
   'tessera_version',
@@ -55,6 +58,7 @@ for (const engine of testEngines()) {
       assert.equal(backup.engine, engine);
       assert.equal(backup.encrypted, false);
       assert.equal(backup.problem, null);
+      assert.equal(backup.signature, 'valid');
       const tables = backup.tables as { table: string; rows: number; sha256: string }[];
       assert.ok(tables.some((part) => part.table === 'tenants' && part.rows >= 1));
       assert.deepEqual(Object.keys(tables[0] ?? {}).sort(), ['bytes', 'rows', 'sha256', 'table']);
@@ -87,7 +91,7 @@ for (const engine of testEngines()) {
       assert.equal(head.statusCode, 405);
       const copy = join(tempDirFor(t, 'tessera-download-'), 'copy.tar');
       writeFileSync(copy, file.rawPayload);
-      const report = await verifyBackup(copy, undefined);
+      const report = await verifyBackup(copy, { signingKey: signingKeyOf(test.config.storage) });
       assert.deepEqual(report.problems, []);
       assert.equal(report.manifest?.id, backup.id);
 
@@ -129,7 +133,14 @@ for (const engine of testEngines()) {
       assert.equal(typeof damaged.problem, 'string');
       assert.equal(damaged.size_bytes, 9);
       assert.equal(damaged.created_at, '2099-12-31T23:59:59.999Z');
-      for (const key of ['engine', 'schema_version', 'tessera_version', 'encrypted', 'events']) {
+      for (const key of [
+        'engine',
+        'schema_version',
+        'tessera_version',
+        'encrypted',
+        'events',
+        'signature',
+      ]) {
         assert.equal(damaged[key], null, key);
       }
       assert.equal(first.body.next_cursor, ids[0]);
@@ -184,6 +195,51 @@ for (const engine of testEngines()) {
         assert.equal(deleted.body.code, 'backup_not_found', id);
       }
       assert.deepEqual(await auditActions(test, 'backup.downloaded'), []);
+    });
+
+    it('never lists or sends a symbolic link named like a backup (to master.key)', async (t) => {
+      const { dir, test } = await backupApp(t, engine);
+      const { send, platform } = test;
+      const masterKey = join(test.config.storage.data_dir, 'master.key');
+      assert.ok(statSync(masterKey).isFile(), 'the deployment has its master.key');
+      const id = '20991231T235959999Z-abcdef';
+      symlinkSync(masterKey, join(dir, backupFileName(id)));
+      const listed = await send('GET', '/backups', platform);
+      assert.deepEqual(listed.body, { backups: [], next_cursor: null });
+      const got = await download(test, id, platform);
+      assert.equal(got.statusCode, 404);
+      assert.equal(got.json().code, 'backup_not_found');
+      assert.ok(!got.rawPayload.includes(readFileSync(masterKey)), 'the key is not sent');
+      const deleted = await send('DELETE', `/backups/${id}`, platform);
+      assert.equal(deleted.status, 404);
+      assert.deepEqual(readdirSync(dir), [backupFileName(id)]);
+      assert.deepEqual(await auditActions(test, 'backup.downloaded'), []);
+    });
+
+    it('lists a forged backup as `invalid` and an unsigned one as `unsigned`', async (t) => {
+      const { dir, test } = await backupApp(t, engine);
+      const { send, platform } = test;
+      const made = await send('POST', '/backups', platform);
+      const path = join(dir, backupFileName(made.body.id as string));
+      const drop = (rows: unknown[][]) => void rows.pop();
+      const forged = '20991231T235959999Z-abcdef';
+      const unsigned = '20991231T235959999Z-fedcba';
+      for (const [id, signature] of [
+        [forged, { stale: true }],
+        [unsigned, { unsigned: true }],
+      ] as const) {
+        const copy = join(dir, backupFileName(id));
+        await forgeRows(path, copy, { table: 'tenants', change: drop, signature });
+      }
+      const listed = await send('GET', '/backups', platform);
+      const signatures = (listed.body.backups as { id: string; signature: string }[]).map(
+        (backup) => [backup.id, backup.signature],
+      );
+      assert.deepEqual(signatures, [
+        [unsigned, 'unsigned'],
+        [forged, 'invalid'],
+        [made.body.id, 'valid'],
+      ]);
     });
 
     it('answers 503 backup_dir_unusable when backup.dir cannot be written, leaving nothing', async (t) => {

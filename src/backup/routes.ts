@@ -1,4 +1,3 @@
-import { open } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { type TSchema, Type } from 'typebox';
@@ -8,8 +7,10 @@ import { nextCursor } from '../http/pagination.ts';
 import { TesseraError } from '../platform/errors.ts';
 import type { BackupListing } from './backup-dir.ts';
 import { backupFileName } from './backup-names.ts';
+import type { SignatureStatus } from './backup-signature.ts';
 import { BackupErrors } from './errors.ts';
 import type { Manifest } from './manifest.ts';
+import { openRegularFile } from './read-backup.ts';
 import type { BackupService } from './service.ts';
 
 export interface BackupRoutesOptions {
@@ -48,6 +49,20 @@ const BackupSchema = Type.Object({
       }),
     ),
   ),
+  signature: orNull(
+    Type.Union(
+      [
+        Type.Literal('valid'),
+        Type.Literal('invalid'),
+        Type.Literal('unsigned'),
+        Type.Literal('unknown_key'),
+      ],
+      {
+        description:
+          "The backup's signature under this node's key (backup.signing_key, else derived from the master key): `valid`; `invalid`, changed after it was made; `unsigned`, made before backups were signed; `unknown_key`, signed with another key. Verify and restore refuse all but `valid` (unless told to accept unsigned ones). Null for an unreadable file.",
+      },
+    ),
+  ),
   problem: orNull(
     Type.String({
       description:
@@ -61,6 +76,7 @@ interface BackupSummarySource {
   readonly size: number;
   readonly manifest: Manifest | undefined;
   readonly problem?: string | undefined;
+  readonly signature: SignatureStatus | undefined;
 }
 
 function toBackupJson(backup: BackupSummarySource, createdAt: string) {
@@ -84,6 +100,7 @@ function toBackupJson(backup: BackupSummarySource, createdAt: string) {
     tables: m
       ? m.tables.map(({ table, rows, bytes, sha256 }) => ({ table, rows, bytes, sha256 }))
       : null,
+    signature: backup.signature ?? null,
     problem: backup.problem ?? null,
   };
 }
@@ -116,7 +133,8 @@ export const backupRoutes: FastifyPluginAsyncTypebox<BackupRoutesOptions> = asyn
     },
     async (request, reply) => {
       const file = await backups.create(auditContextOf(request));
-      return reply.code(201).send(toBackupJson(file, file.manifest.created_at));
+      const made = { ...file, signature: 'valid' as const };
+      return reply.code(201).send(toBackupJson(made, file.manifest.created_at));
     },
   );
 
@@ -191,8 +209,9 @@ export const backupRoutes: FastifyPluginAsyncTypebox<BackupRoutesOptions> = asyn
     },
     async (request, reply) => {
       const backup = await backups.find(request.params.id);
-      const file = await open(backup.path, 'r').catch((error: NodeJS.ErrnoException) => {
-        // Deleted (pruned) since it was found.
+      // Never through a link, even one put in place since it was found.
+      const file = await openRegularFile(backup.path).catch((error: NodeJS.ErrnoException) => {
+        // Deleted (pruned) or replaced by a link since it was found.
         if (error.code === 'ENOENT') {
           throw new TesseraError(BackupErrors.backup_not_found, `There is no backup ${backup.id}.`);
         }

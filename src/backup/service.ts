@@ -2,6 +2,7 @@ import { join, resolve } from 'node:path';
 import type { AuditContext } from '../audit/audit-entry.ts';
 import type { AuditLog } from '../audit/audit-log.ts';
 import type { Config } from '../config/schema.ts';
+import { loadMasterKey } from '../identity/master-key.ts';
 import { TesseraError } from '../platform/errors.ts';
 import type { Database } from '../storage/open-database.ts';
 import {
@@ -14,6 +15,7 @@ import {
   type RetentionRules,
 } from './backup-dir.ts';
 import { parseBackupKey } from './backup-key.ts';
+import { backupSigningKey, type SigningKey } from './backup-signature.ts';
 import { BackupErrors } from './errors.ts';
 import type { OnProgress } from './progress.ts';
 import { type BackupFile, createBackup } from './write-backup.ts';
@@ -30,6 +32,8 @@ export interface BackupServiceOptions {
   readonly audit: AuditLog;
   readonly observer?: BackupObserver | undefined;
   readonly now?: () => Date;
+  /** Where TESSERA_MASTER_KEY is read, for the key backups are signed with (default: process.env). */
+  readonly env?: NodeJS.ProcessEnv | undefined;
 }
 
 export interface CreateOptions {
@@ -47,6 +51,8 @@ export interface BackupService {
   readonly dir: string;
   /** The encryption key new backups get (and verify/restore need), if configured. */
   readonly key: Buffer | undefined;
+  /** The key new backups are signed with: backup.signing_key, else derived from the master key. */
+  signingKey(): SigningKey;
   /** The configured retention (backup.retention_count, backup.retention_days). */
   readonly retention: RetentionRules;
   create(context: AuditContext, options?: CreateOptions): Promise<BackupFile>;
@@ -67,6 +73,16 @@ export function createBackupService(options: BackupServiceOptions): BackupServic
   const dir = backupDirOf(config);
   const key = parseBackupKey(config.backup.encryption_key);
   const now = options.now ?? (() => new Date());
+  let signing: SigningKey | undefined;
+  // On first use: the master key (the identity domain's, loaded the same way) may be
+  // created on first start, and only backups need it here.
+  const signingKey = (): SigningKey => {
+    signing ??= backupSigningKey(
+      config.backup.signing_key,
+      config.backup.signing_key ? undefined : loadMasterKey(config.storage, options.env),
+    ) as SigningKey;
+    return signing;
+  };
   const retention: RetentionRules = {
     keepCount: config.backup.retention_count,
     keepDays: config.backup.retention_days,
@@ -84,6 +100,7 @@ export function createBackupService(options: BackupServiceOptions): BackupServic
     const work = createBackup(db, {
       dir: createOptions.dir ?? dir,
       key,
+      signingKey: signingKey(),
       now,
       onProgress: createOptions.onProgress,
     });
@@ -129,10 +146,11 @@ export function createBackupService(options: BackupServiceOptions): BackupServic
   return {
     dir,
     key,
+    signingKey,
     retention,
     create,
-    list: (page) => listBackups(dir, page),
-    find: (id) => findBackup(dir, id),
+    list: (page) => listBackups(dir, page, signingKey()),
+    find: (id) => findBackup(dir, id, signingKey()),
     async remove(context, id) {
       const deleted = await deleteBackup(dir, id);
       await recordDeleted(context, [deleted], 'deleted');

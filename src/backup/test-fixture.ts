@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
@@ -10,6 +10,13 @@ import { MIGRATIONS } from '../migrations/index.ts';
 import type { Engine } from '../storage/database.ts';
 import { migrateToLatest } from '../storage/migrate.ts';
 import type { Database } from '../storage/open-database.ts';
+import {
+  backupSigningKey,
+  SIGNATURE_NAME,
+  type SigningKey,
+  signingKey,
+  signManifest,
+} from './backup-signature.ts';
 import type { TableShape } from './catalog.ts';
 import { MANIFEST_NAME, MANIFEST_SUM_NAME } from './manifest.ts';
 import { openBackup, partRows } from './read-backup.ts';
@@ -39,6 +46,14 @@ export async function migratedDatabase(t: TestContext, engine: Engine) {
 export function masterKeyOf(storage: Config['storage']): Buffer {
   return loadMasterKey(storage);
 }
+
+/** The key a deployment on `storage` signs its backups with: derived from its master key. */
+export function signingKeyOf(storage: Config['storage']): SigningKey {
+  return backupSigningKey('', masterKeyOf(storage)) as SigningKey;
+}
+
+/** Some signing key, for tests whose backups need one and no deployment's in particular. */
+export const TEST_SIGNING_KEY: SigningKey = signingKey(randomBytes(32), 'signing_key');
 
 /** Gives `target` the master key of `source`, as an operator copies master.key. */
 export function copyMasterKey(source: Config['storage'], target: Config['storage']): void {
@@ -138,12 +153,17 @@ export async function dumpBackup(path: string, key?: Buffer): Promise<Dump> {
   }
 }
 
-/** Rewrites the manifest (and its checksum) of a copy, as a forger would. */
+/**
+ * Rewrites the manifest (and its checksum) of a copy, as a forger would. Its signature
+ * stays as it was, unless `resign` signs it again (as one holding the key could: to
+ * reach the checks that come after the signature's).
+ */
 export function forgeManifest(
   path: string,
   copy: string,
   entries: TarEntry[],
   change: (m: Record<string, unknown>) => void,
+  resign?: SigningKey,
 ) {
   const bytes = readFileSync(path);
   const manifestEntry = entries.find((e) => e.name === MANIFEST_NAME) as TarEntry;
@@ -160,5 +180,9 @@ export function forgeManifest(
   const sumEntry = entries.find((e) => e.name === MANIFEST_SUM_NAME) as TarEntry;
   const sum = createHash('sha256').update(forged).digest('hex');
   Buffer.from(`${sum}\n`).copy(bytes, sumEntry.offset);
+  if (resign) {
+    const signatureEntry = entries.find((e) => e.name === SIGNATURE_NAME) as TarEntry;
+    signManifest(resign, Buffer.from(forged)).copy(bytes, signatureEntry.offset);
+  }
   writeFileSync(copy, bytes);
 }

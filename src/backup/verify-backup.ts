@@ -1,4 +1,5 @@
 import { isTesseraError } from '../platform/errors.ts';
+import { type Authenticity, checkSignature, type SignatureCheck } from './backup-signature.ts';
 import type { Manifest } from './manifest.ts';
 import type { OnProgress } from './progress.ts';
 import {
@@ -11,9 +12,20 @@ import {
 } from './read-backup.ts';
 
 export interface BackupProblem {
-  /** The part (tar entry) at fault, `archive` for the container, `encryption` for the key. */
+  /**
+   * The part (tar entry) at fault, `archive` for the container, `encryption` for the
+   * encryption key, `signature` for the backup's authenticity.
+   */
   readonly part: string;
   readonly message: string;
+  /** The error code of a refusal (`backup_signature_invalid`, ...), for signature and key problems. */
+  readonly code?: string;
+}
+
+/** The keys a backup is read with: what checks its signature, and what decrypts it. */
+export interface BackupKeys extends SignatureCheck {
+  /** backup.encryption_key, for an encrypted backup. */
+  readonly key?: Buffer | undefined;
 }
 
 export interface VerifyReport {
@@ -23,17 +35,20 @@ export interface VerifyReport {
   readonly problems: readonly BackupProblem[];
   /** Rows read and counted. */
   readonly rows: number;
+  /** How its origin was established; undefined when that could not be done. */
+  readonly authenticity: Authenticity | undefined;
 }
 
 /**
  * Checks a backup file end to end without touching any database: every tar header
- * and padding byte, the manifest against its checksum, each part against its
+ * and padding byte, the manifest against its checksum and its signature (nothing
+ * else is read from a backup whose origin is not established), each part against its
  * SHA-256, and each part decrypted, decompressed and parsed, its rows counted
  * against the manifest. A part that fails its checksum is not decoded further.
  */
 export async function verifyBackup(
   path: string,
-  key: Buffer | undefined,
+  keys: BackupKeys,
   onProgress?: OnProgress,
 ): Promise<VerifyReport> {
   let backup: OpenBackup;
@@ -41,12 +56,13 @@ export async function verifyBackup(
     backup = await openBackup(path, true);
   } catch (error) {
     if (error instanceof BackupDamage) {
-      return { path, manifest: undefined, problems: [problemOf(error)], rows: 0 };
+      const problems = [problemOf(error)];
+      return { path, manifest: undefined, problems, rows: 0, authenticity: undefined };
     }
     throw error;
   }
   try {
-    return await verifyParts(backup, key, onProgress);
+    return await verifyParts(backup, keys, onProgress);
   } finally {
     await backup.close();
   }
@@ -55,16 +71,28 @@ export async function verifyBackup(
 /** verifyBackup's checks of the parts, on a backup already opened (restore reads it once). */
 export async function verifyParts(
   backup: OpenBackup,
-  key: Buffer | undefined,
+  keys: BackupKeys,
   onProgress: OnProgress | undefined,
 ): Promise<VerifyReport> {
   const { manifest, path } = backup;
+  const { key } = keys;
   const problems: BackupProblem[] = [];
+  // A refusal (signature, key) ends the check: nothing more is read.
+  const refused = (part: string, error: unknown, authenticity?: Authenticity): VerifyReport => {
+    if (!isTesseraError(error)) throw error;
+    const problem = { part, message: error.detail, code: error.code };
+    return { path, manifest, problems: [problem], rows: 0, authenticity };
+  };
+  let authenticity: Authenticity;
+  try {
+    authenticity = checkSignature(backup, keys);
+  } catch (error) {
+    return refused('signature', error);
+  }
   try {
     requireKey(manifest, key);
   } catch (error) {
-    if (!isTesseraError(error)) throw error;
-    return { path, manifest, problems: [{ part: 'encryption', message: error.detail }], rows: 0 };
+    return refused('encryption', error, authenticity);
   }
   const totalRows = manifest.tables.reduce((sum, part) => sum + part.rows, 0);
   let doneRows = 0;
@@ -110,7 +138,7 @@ export async function verifyParts(
       });
     }
   }
-  return { path, manifest, problems, rows: doneRows };
+  return { path, manifest, problems, rows: doneRows, authenticity };
 }
 
 export function problemOf(error: BackupDamage): BackupProblem {

@@ -9,6 +9,12 @@ import { TESSERA_VERSION } from '../platform/version.ts';
 import type { Database } from '../storage/open-database.ts';
 import { type EncryptionInfo, newEncryption, partCipher } from './backup-key.ts';
 import { backupFileName, newBackupId } from './backup-names.ts';
+import {
+  SIGNATURE_NAME,
+  type SigningKey,
+  signatureInfo,
+  signManifest,
+} from './backup-signature.ts';
 import type { TableShape } from './catalog.ts';
 import {
   type EventRange,
@@ -29,6 +35,8 @@ export interface CreateBackupOptions {
   readonly dir: string;
   /** Encrypts the backup (backup.encryption_key). */
   readonly key?: Buffer | undefined;
+  /** Signs the manifest (backup-signature.ts): every backup is signed. */
+  readonly signingKey: SigningKey;
   readonly now?: () => Date;
   readonly onProgress?: OnProgress | undefined;
 }
@@ -116,11 +124,13 @@ export async function createBackup(
       deployment_id: await deploymentIdOf(snapshot),
       events: await eventRangeOf(snapshot),
       encryption: encryption as EncryptionInfo | null,
+      signature: signatureInfo(options.signingKey),
       tables: parts,
     };
     const manifestBytes = Buffer.from(`${JSON.stringify(manifest, null, 2)}\n`, 'utf8');
     await writer.whole(MANIFEST_NAME, manifestBytes);
     await writer.whole(MANIFEST_SUM_NAME, Buffer.from(`${sha256Of(manifestBytes)}\n`, 'ascii'));
+    await writer.whole(SIGNATURE_NAME, signManifest(options.signingKey, manifestBytes));
     const size = await writer.finish();
     await file.close();
     file = undefined;

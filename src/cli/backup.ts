@@ -1,22 +1,23 @@
-import { existsSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { type Command, CommanderError, InvalidArgumentError } from 'commander';
 import { CLI_AUDIT_CONTEXT } from '../audit/audit-entry.ts';
-import { type BackupListing, findBackup, listBackups } from '../backup/backup-dir.ts';
-import { parseBackupKey } from '../backup/backup-key.ts';
-import { isBackupId } from '../backup/backup-names.ts';
-import { BackupErrors } from '../backup/errors.ts';
+import { type BackupListing, listBackups } from '../backup/backup-dir.ts';
 import type { OnProgress } from '../backup/progress.ts';
 import { restoreBackup } from '../backup/restore.ts';
 import { backupDirOf, createBackupService } from '../backup/service.ts';
 import { verifyBackup } from '../backup/verify-backup.ts';
 import type { BackupFile } from '../backup/write-backup.ts';
 import { loadConfig } from '../config/load.ts';
-import type { Config } from '../config/schema.ts';
-import { loadMasterKey, MASTER_KEY_ENV, MASTER_KEY_FILE } from '../identity/master-key.ts';
-import { isTesseraError, TesseraError } from '../platform/errors.ts';
+import { isTesseraError } from '../platform/errors.ts';
 import { openDatabase } from '../storage/open-database.ts';
 import { adminOptions, runAdmin } from './admin-session.ts';
+import {
+  ALLOW_UNSIGNED,
+  backupKeys,
+  backupPathOf,
+  existingMasterKey,
+  warnUnauthenticated,
+} from './backup-files.ts';
 import { printRecord, printRows } from './output.ts';
 import { progressReporter } from './progress-bar.ts';
 import { type CliIo, PROCESS_IO } from './user.ts';
@@ -36,6 +37,7 @@ const LIST_COLUMNS = [
   'schema_version',
   'events',
   'encrypted',
+  'signature',
   'problem',
 ];
 
@@ -75,6 +77,7 @@ function listed(backup: BackupListing, json: boolean | undefined): Record<string
     events: m?.events.count ?? null,
     head_position: m?.events.head_position ?? null,
     encrypted: m ? m.encryption !== null : null,
+    signature: backup.signature ?? null,
     path: backup.path,
     problem: backup.problem ?? null,
   };
@@ -120,29 +123,6 @@ async function runRefusing<T>(io: CliIo, fn: () => Promise<T>): Promise<T> {
   }
 }
 
-/** A file path, or the id of a backup in the backup directory. */
-async function backupPathOf(config: Config, file: string): Promise<string> {
-  if (isBackupId(file) && !existsSync(file)) {
-    return (await findBackup(backupDirOf(config), file)).path;
-  }
-  const path = resolve(file);
-  if (!existsSync(path)) {
-    throw new TesseraError(BackupErrors.backup_not_found, `There is no file ${path}.`);
-  }
-  return path;
-}
-
-/**
- * The master key the target's servers will use: TESSERA_MASTER_KEY, else an existing
- * <data_dir>/master.key (read with its permission check). Never creates one: a new
- * random key could not open the backup's signing keys, and the restore says so.
- */
-function existingMasterKey(storage: Config['storage'], env: NodeJS.ProcessEnv) {
-  const file = join(resolve(storage.data_dir), MASTER_KEY_FILE);
-  if (env[MASTER_KEY_ENV] === undefined && !existsSync(file)) return undefined;
-  return loadMasterKey(storage, env);
-}
-
 /**
  * `tessera backup ...`: one-file backups of the whole deployment (docs/backups.md).
  * Progress goes to stderr: a redrawn line on a terminal, a line per table elsewhere.
@@ -172,7 +152,9 @@ export function registerBackupCommands(program: Command, io: CliIo = PROCESS_IO)
   adminOptions(
     backup.command('list').description('list the backup directory, newest first'),
   ).action(async (options: Common) => {
-    const backups = await listBackups(backupDirOf(configOf(options)));
+    const config = configOf(options);
+    const { signingKey } = backupKeys(config, io.env, false);
+    const backups = await listBackups(backupDirOf(config), {}, signingKey);
     printRows(
       io,
       options.json,
@@ -184,23 +166,26 @@ export function registerBackupCommands(program: Command, io: CliIo = PROCESS_IO)
   adminOptions(
     backup
       .command('verify <file>')
-      .description('check every byte of a backup file (a path, or an id); needs no database'),
-  ).action(async (file: string, options: Common) => {
+      .description('check every byte of a backup file (a path, or an id); needs no database')
+      .option('--allow-unsigned', ALLOW_UNSIGNED),
+  ).action(async (file: string, options: Common & { allowUnsigned?: boolean }) => {
     await runRefusing(io, async () => {
       const config = configOf(options);
       const path = await backupPathOf(config, file);
-      const key = parseBackupKey(config.backup.encryption_key);
-      const report = await withProgress(io, (onProgress) => verifyBackup(path, key, onProgress));
+      const keys = backupKeys(config, io.env, options.allowUnsigned === true);
+      const report = await withProgress(io, (onProgress) => verifyBackup(path, keys, onProgress));
       const m = report.manifest;
       const ok = report.problems.length === 0;
+      if (m) warnUnauthenticated(io, m.id, report.authenticity);
       if (options.json) {
         const summary = { path, ok, id: m?.id ?? null, created_at: m?.created_at ?? null };
+        const signature = { signature: report.authenticity ?? null };
         const counts = { tables: m?.tables.length ?? null, rows: report.rows };
-        const out = { ...summary, ...counts, problems: report.problems };
+        const out = { ...summary, ...signature, ...counts, problems: report.problems };
         io.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
       } else if (ok && m) {
         io.stdout.write(
-          `OK: backup ${m.id} (created ${m.created_at}): ${m.tables.length} tables, ${report.rows} rows, ${m.events.count} events${m.encryption ? ', encrypted' : ''}\n`,
+          `OK: backup ${m.id} (created ${m.created_at}): ${m.tables.length} tables, ${report.rows} rows, ${m.events.count} events${m.encryption ? ', encrypted' : ''}, ${report.authenticity === 'signed' ? 'signature valid' : `${report.authenticity}: origin not checked`}\n`,
         );
       } else {
         for (const problem of report.problems) {
@@ -211,7 +196,9 @@ export function registerBackupCommands(program: Command, io: CliIo = PROCESS_IO)
         const count = report.problems.length;
         const detail = `${path} failed verification (${count} problem${count === 1 ? '' : 's'})`;
         io.stderr.write(`tessera: ${detail}\n`);
-        throw new CommanderError(EXIT_FAILURE, 'tessera.backup_invalid', detail);
+        // A refusal keeps its own code (backup_unsigned, backup_signature_invalid, ...).
+        const code = report.problems.find((problem) => problem.code)?.code ?? 'backup_invalid';
+        throw new CommanderError(EXIT_FAILURE, `tessera.${code}`, detail);
       }
     });
   });
@@ -222,30 +209,36 @@ export function registerBackupCommands(program: Command, io: CliIo = PROCESS_IO)
       .description(
         'load a backup (a path, or an id) into the configured database; stop servers first',
       )
-      .option('--force', 'replace the data the database holds'),
-  ).action(async (file: string, options: Common & { force?: boolean }) => {
+      .option('--force', 'replace the data the database holds')
+      .option('--allow-unsigned', ALLOW_UNSIGNED),
+  ).action(async (file: string, options: Common & { force?: boolean; allowUnsigned?: boolean }) => {
     await runRefusing(io, async () => {
       const config = configOf(options);
       const path = await backupPathOf(config, file);
-      const key = parseBackupKey(config.backup.encryption_key);
+      const keys = backupKeys(config, io.env, options.allowUnsigned === true);
       const masterKey = existingMasterKey(config.storage, io.env);
       const db = await openDatabase(config.storage);
       try {
         const result = await withProgress(io, (onProgress) =>
           restoreBackup(db, path, {
+            ...keys,
             force: options.force,
-            key,
             masterKey,
             audit: CLI_AUDIT_CONTEXT,
             onProgress,
           }),
         );
         const { manifest } = result;
+        warnUnauthenticated(io, manifest.id, result.authenticity);
         const restart =
           'restart every server on this database: they still hold what was there before';
         if (options.json) {
           const out = { id: manifest.id, created_at: manifest.created_at, rows: result.rows };
-          const rest = { engine: manifest.engine, schema_version: result.schemaVersion };
+          const rest = {
+            engine: manifest.engine,
+            schema_version: result.schemaVersion,
+            signature: result.authenticity,
+          };
           io.stdout.write(
             `${JSON.stringify({ ...out, ...rest, database: db.location }, null, 2)}\n`,
           );

@@ -201,6 +201,14 @@ const backup = Type.Object(
         'Encrypt new backups with AES-256-GCM under this key (base64 of 32 random bytes: `openssl rand -base64 32`). Needed to verify or restore them. Empty: not encrypted.',
       allowed: 'empty, or the base64 encoding of exactly 32 bytes',
     }),
+    signing_key: Type.String({
+      default: '',
+      secret: true,
+      pattern: '^(|[A-Za-z0-9+/]{42}[AEIMQUYcgkosw048]=?)$',
+      description:
+        'Sign new backups (HMAC-SHA256) with this key, and check backups against it on verify and restore (base64 of 32 random bytes: `openssl rand -base64 32`). Empty: a key derived from the master key. Set it to verify or restore backups where the master key is another one.',
+      allowed: 'empty, or the base64 encoding of exactly 32 bytes',
+    }),
   },
   {
     additionalProperties: false,
