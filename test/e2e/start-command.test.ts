@@ -44,7 +44,7 @@ describe('npm start under a supervisor', () => {
     assert.match(commandLineOf(tree[0] as number), /node \S*src\/main\.ts serve --config /);
 
     process.kill(npmPid, 'SIGTERM');
-    await npm.exited;
+    assert.equal(await npm.exited, 0, npm.output());
     assert.deepEqual(await allEnded(tree), [], 'no server process outlives npm');
     assert.match(npm.output(), /"msg":"stopped"/, 'the server stopped gracefully');
     await assert.rejects(fetch(`${npm.baseUrl}/liveness`), 'nothing listens any more');
