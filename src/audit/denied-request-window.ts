@@ -11,8 +11,11 @@ export interface DeniedRequestWindowOptions {
   readonly now?: () => number;
   /** Runs `flush` once, `ms` from now, without keeping the process alive; returns a cancel. */
   readonly schedule?: (flush: () => void, ms: number) => () => void;
-  /** A denial written to the trail (`recorded`) or only counted into a summary (`coalesced`). */
-  readonly count?: (outcome: 'recorded' | 'coalesced') => void;
+  /**
+   * A denial written to the trail in a row of its own (`recorded`), counted into a
+   * window's summary (`coalesced`), or whose row could not be written (`failed`).
+   */
+  readonly count?: (outcome: 'recorded' | 'coalesced' | 'failed') => void;
   /** A summary that could not be written: the denials it counted stay in the metric only. */
   readonly onError?: (error: unknown) => void;
 }
@@ -117,12 +120,13 @@ export function deniedRequestWindows(
             }
           : undefined;
       if (window) open.set(key, window);
-      options.count?.('recorded');
       try {
         await audit.record(context, [entry]);
+        options.count?.('recorded');
       } catch (error) {
         // Not recorded: the next such denial must be recorded in full, not counted.
         if (window && open.get(key) === window) open.delete(key);
+        options.count?.('failed');
         throw error;
       }
     },

@@ -44,7 +44,10 @@ function manualTime() {
     schedule: (run: () => void, delay: number) => {
       const timer = { at: ms + delay, run };
       timers.push(timer);
-      return () => timers.splice(timers.indexOf(timer), 1);
+      return () => {
+        const index = timers.indexOf(timer);
+        if (index >= 0) timers.splice(index, 1);
+      };
     },
     timers,
     /** Moves the clock and runs what fell due; resolves when their writes are done. */
@@ -137,10 +140,14 @@ for (const engine of testEngines()) {
     it('records the next denial in full when the first could not be written', async (t) => {
       const test = await tenancyTestApp(t, engine);
       let fail = true;
-      const windows = deniedRequestWindows({
-        record: (c, e) =>
-          fail ? Promise.reject(new Error('disk full')) : test.identity.audit.record(c, e),
-      });
+      const counted: string[] = [];
+      const windows = deniedRequestWindows(
+        {
+          record: (c, e) =>
+            fail ? Promise.reject(new Error('disk full')) : test.identity.audit.record(c, e),
+        },
+        { count: (outcome) => counted.push(outcome) },
+      );
       const denied = entry('GET /api/v1/auth/api-keys');
       await assert.rejects(windows.deny(context('key-a', 1), denied), /disk full/);
       fail = false;
@@ -151,6 +158,7 @@ for (const engine of testEngines()) {
         rows.map((row) => [row.request_id, row.details.repeated]),
         [['req-2', undefined]],
       );
+      assert.deepEqual(counted, ['failed', 'recorded']);
     });
   });
 }

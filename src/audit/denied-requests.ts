@@ -31,7 +31,7 @@ export function auditDeniedRequests(
   const counter = options.metrics
     ? new Counter({
         name: 'denied_requests_total',
-        help: 'Requests refused with 403 to an authenticated caller, by whether the audit trail got a row of their own (recorded) or only a count in a summary row (coalesced)',
+        help: 'Requests refused with 403 to an authenticated caller, by whether the audit trail got a row of their own (recorded), a count in a summary row (coalesced), or nothing because the write failed (failed)',
         labelNames: ['audit'] as const,
         registers: [options.metrics],
       })
