@@ -63,6 +63,7 @@ export async function freePort(): Promise<number> {
   await once(server, 'listening');
   const address = server.address();
   server.close();
+  await once(server, 'close');
   if (address === null || typeof address === 'string') throw new Error('no port');
   return address.port;
 }
@@ -85,16 +86,39 @@ const SERVING = /"msg":"tessera is serving"/;
 
 /**
  * Spawns `command args` (a Tessera server, possibly behind npm) on a free port and
- * resolves once it serves: when it logs that it is serving, or answers /liveness,
- * whichever comes first. Rejects at once if the process exits first, and after
- * CHILD_DEADLINE_MS as a safety net.
+ * resolves once it logs that it is serving (so the log level must show `info`). Not
+ * by polling the port: on a shared machine another process may have taken it.
+ * Rejects at once if the process exits first, and after CHILD_DEADLINE_MS as a safety net.
  */
 export async function spawnServing(
   command: string,
   args: readonly string[],
-  options: { env?: Record<string, string>; cwd?: string } = {},
+  options: SpawnOptions = {},
 ): Promise<ServerProcess> {
-  const port = await freePort();
+  // Between freePort() closing its socket and the child binding, another process on a
+  // busy machine may take the port: then try another, a bounded number of times.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await spawnOnPort(command, args, options, await freePort());
+    } catch (error) {
+      if (!(error instanceof PortTaken) || attempt === 3) throw error;
+    }
+  }
+}
+
+interface SpawnOptions {
+  readonly env?: Record<string, string>;
+  readonly cwd?: string;
+}
+
+class PortTaken extends Error {}
+
+async function spawnOnPort(
+  command: string,
+  args: readonly string[],
+  options: SpawnOptions,
+  port: number,
+): Promise<ServerProcess> {
   const child = spawn(command, args, {
     cwd: options.cwd ?? tempDir(),
     env: childEnv({ TESSERA_PORT: String(port), TESSERA_DATA_DIR: tempDir(), ...options.env }),
@@ -111,33 +135,23 @@ export async function spawnServing(
   };
   child.stdout?.on('data', onOutput);
   child.stderr?.on('data', onOutput);
-  exited.then((code) =>
-    ready.reject(new Error(`server exited (${code}) before serving:\n${output}`)),
-  );
+  exited.then((code) => {
+    const Failure = /EADDRINUSE/.test(output) ? PortTaken : Error;
+    ready.reject(new Failure(`server exited (${code}) before serving:\n${output}`));
+  });
   const deadline = setTimeout(
     () => ready.reject(new Error(`server not serving after ${CHILD_DEADLINE_MS} ms:\n${output}`)),
     CHILD_DEADLINE_MS,
   );
-  // A log level that hides the line must not hang the test: /liveness says it too.
-  let polling = true;
-  const poll = async () => {
-    while (polling) {
-      try {
-        if ((await fetch(`${baseUrl}/liveness`)).ok) return ready.resolve(server);
-      } catch {
-        // not listening yet
-      }
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-  };
-  void poll();
   try {
     return await ready.promise;
   } catch (error) {
-    child.kill('SIGKILL');
+    // Behind npm the server is a grandchild: leave none of them running.
+    for (const pid of [...descendantsOf(child.pid as number), child.pid as number]) {
+      if (isRunning(pid)) process.kill(pid, 'SIGKILL');
+    }
     throw error;
   } finally {
-    polling = false;
     clearTimeout(deadline);
   }
 }
