@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { apiKeyFor } from '../../test/helpers/auth.ts';
+import { startNodes, type TestNode } from '../../test/helpers/nodes.ts';
 import { testEngines } from '../../test/helpers/test-database.ts';
 import { type TenancyTestApp, tenancyTestApp } from '../tenancy/test-fixture.ts';
 import type { AuditContext, AuditEntry } from './audit-entry.ts';
@@ -83,6 +85,31 @@ for (const engine of testEngines()) {
       const metrics = await test.app.inject({ method: 'GET', url: '/metrics' });
       assert.match(metrics.body, /denied_requests_total\{audit="recorded"\} 2\n/);
       assert.match(metrics.body, /denied_requests_total\{audit="coalesced"\} 499\n/);
+    });
+
+    it('a node that stops writes the summaries of its open windows first', async (t) => {
+      const nodes = await startNodes(t, engine, 2);
+      const stopping = nodes[0] as TestNode;
+      const reader = nodes[1] as TestNode;
+      const viewer = await apiKeyFor(stopping.identity, 'acme', 'viewer');
+      const auditor = await apiKeyFor(stopping.identity, 'acme', 'auditor');
+      for (let i = 0; i < 20; i++) {
+        const denied = await stopping.app.inject({
+          url: '/api/v1/auth/api-keys',
+          headers: { 'x-api-key': viewer },
+        });
+        assert.equal(denied.statusCode, 403);
+      }
+      await stopping.app.close();
+      const trail = await reader.app.inject({
+        url: '/api/v1/audit?action=request.denied&order=asc',
+        headers: { 'x-api-key': auditor },
+      });
+      const rows = (trail.json() as { events: { payload: Row }[] }).events;
+      assert.deepEqual(
+        rows.map((event) => event.payload.details.repeated),
+        [undefined, 19],
+      );
     });
 
     it('writes the summary when the window ends, then records the next denial in full', async (t) => {
