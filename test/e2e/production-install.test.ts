@@ -64,11 +64,33 @@ describe('a production install (npm ci --omit=dev) runs Tessera', () => {
 
   it('loads no package at run time that a production install leaves out', () => {
     const builtins = new Set(builtinModules);
-    const missing = [...runtimePackages(join(ROOT, 'src/main.ts'))]
+    const needed = [...runtimePackages(join(ROOT, 'src/main.ts'))]
       .filter((specifier) => !specifier.startsWith('node:') && !builtins.has(specifier))
-      .map(packageName)
-      .filter((name) => !(name in pkg.dependencies));
-    assert.deepEqual(missing, []);
+      .map(packageName);
+    assert.deepEqual(
+      needed.filter((name) => !(name in pkg.dependencies)),
+      [],
+    );
+    // What npm itself would install from the lock file (a dry run: nothing fetched).
+    const dir = tempDir('tessera-ci-');
+    for (const file of ['package.json', 'package-lock.json']) {
+      copyFileSync(join(ROOT, file), join(dir, file));
+    }
+    const dryRun = spawnSync(
+      'npm',
+      ['ci', '--omit=dev', '--dry-run', '--ignore-scripts', '--offline', '--no-audit', '--no-fund'],
+      { cwd: dir, env: childEnv(), encoding: 'utf8', timeout: CHILD_DEADLINE_MS },
+    );
+    assert.equal(dryRun.status, 0, dryRun.stderr);
+    const installed = new Set(
+      [...dryRun.stdout.matchAll(/^add (\S+) \S+$/gm)].map((match) => match[1]),
+    );
+    assert.ok(installed.has('node'), 'the node package is installed');
+    assert.ok(!installed.has('typescript'), 'devDependencies are not');
+    assert.deepEqual(
+      needed.filter((name) => !installed.has(name)),
+      [],
+    );
   });
 });
 
