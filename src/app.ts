@@ -110,7 +110,7 @@ const apiV1: FastifyPluginAsync<
     });
     installRateLimits(api, { ...limits, planOf: identity.quotas.planOf });
   }
-  auditDeniedRequests(api, identity.audit);
+  auditDeniedRequests(api, identity.audit, { metrics: deps.metrics });
   auditQuotaRefusals(api, identity.audit);
   await api.register(authRoutes, { auth: identity.auth });
   await api.register(sessionRoutes, { identity, db: deps.db });

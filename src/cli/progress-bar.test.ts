@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { BackupProgress } from '../backup/progress.ts';
-import { progressLine, progressReporter } from './progress-bar.ts';
+import { progressLine, progressReporter, usableColumns } from './progress-bar.ts';
 
 function fakeStream(isTTY: boolean, columns = 80) {
   const writes: string[] = [];
@@ -107,6 +107,20 @@ describe('progressReporter, on a terminal', () => {
     assert.match(writes.join(''), /verify .*\n\rrestore .*\n$/);
   });
 
+  // Issue 15: a pseudo-terminal nobody sized reports 0 columns; the bar collapsed to
+  // one character.
+  for (const columns of [0, undefined, Number.NaN, 1, -5]) {
+    it(`draws a full 80-column line when the terminal reports ${columns} columns`, () => {
+      const writes: string[] = [];
+      const stream = { isTTY: true, columns, write: (text: string) => writes.push(text) };
+      const { onProgress, done } = progressReporter(stream);
+      onProgress(step('events', 750, 1500, 750));
+      done();
+      assert.equal(writes[0], `\r${progressLine(step('events', 750, 1500, 750), 80)}`);
+      assert.match(writes[0] as string, /^\rbackup\s+\[#{15}-{15}\]\s+50%\s+events 750\/1500$/);
+    });
+  }
+
   it('writes nothing, not even a newline, when nothing happened', () => {
     const { writes, stream } = fakeStream(true);
     progressReporter(stream).done();
@@ -119,6 +133,14 @@ describe('progressLine', () => {
     const half = progressLine(step('events', 750, 1500, 750), 80);
     assert.match(half, /\[#{15}-{15}\] {2}50%/);
     assert.match(progressLine({ ...step('tenants', 0, 0, 0), totalRows: 0 }, 80), /100%/);
+  });
+
+  it('believes a plausible width and refuses a nonsense one', () => {
+    assert.equal(usableColumns(120), 120);
+    assert.equal(usableColumns(40), 40);
+    assert.equal(usableColumns(0), 80);
+    assert.equal(usableColumns(undefined), 80);
+    assert.equal(usableColumns(Number.POSITIVE_INFINITY), 80);
   });
 
   it('fits a narrow terminal', () => {

@@ -22,6 +22,19 @@ export interface ProgressReporter {
 
 const DEFAULT_INTERVAL_MS = 100;
 const DEFAULT_COLUMNS = 80;
+/**
+ * Below this a reported width is not believed. A pseudo-terminal nobody sized (a
+ * container without a tty size, `script`, some CI runners) reports 0 columns, and a
+ * line cut to that shows one character: a line that may wrap is the lesser evil.
+ */
+const MIN_COLUMNS = 20;
+
+/** The width to draw in: the terminal's, or 80 when it reports none or a nonsense one. */
+export function usableColumns(columns: number | undefined): number {
+  return columns !== undefined && Number.isFinite(columns) && columns >= MIN_COLUMNS
+    ? Math.floor(columns)
+    : DEFAULT_COLUMNS;
+}
 
 /**
  * Progress of a backup, verify or restore. On a terminal: one line redrawn in place
@@ -63,7 +76,7 @@ function terminalReporter(stream: ProgressStream, options: ProgressOptions): Pro
   let width = 0;
   const draw = () => {
     if (!pending) return;
-    const line = progressLine(pending, stream.columns ?? DEFAULT_COLUMNS);
+    const line = progressLine(pending, usableColumns(stream.columns));
     // Spaces over what is left of a longer previous line, without terminal escape codes.
     stream.write(`\r${line.padEnd(width)}`);
     width = line.length;

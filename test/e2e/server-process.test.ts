@@ -3,7 +3,15 @@ import { existsSync, readFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { ADMIN_ENV, adminAuthorization, runTessera, spawnServer, tempDir } from '../helpers/cli.ts';
+import {
+  ADMIN_ENV,
+  adminAuthorization,
+  commandLineOf,
+  descendantsOf,
+  runTessera,
+  spawnServer,
+  tempDir,
+} from '../helpers/cli.ts';
 import { testEngines, testStorageConfig } from '../helpers/test-database.ts';
 
 /** Starts a request that the server only answers after `ms`; resolves with its status. */
@@ -33,6 +41,11 @@ for (const engine of testEngines()) {
       }
       const dataDir = tempDir();
       const server = await spawnServer({ ...env, ...ADMIN_ENV, TESSERA_DATA_DIR: dataDir });
+      // bin/tessera replaced itself with Node: the process a supervisor starts and
+      // signals is the server, with no shell or wrapper in between.
+      const pid = server.child.pid as number;
+      assert.match(commandLineOf(pid), /node \S*src\/main\.ts serve$/);
+      assert.deepEqual(descendantsOf(pid), []);
       const response = await fetch(`${server.baseUrl}/health`);
       assert.equal(response.status, 200);
       const body = (await response.json()) as {
@@ -70,12 +83,13 @@ for (const engine of testEngines()) {
 
       // A keep-alive connection must not hold the process open after SIGTERM.
       assert.equal(await keepAliveRequest(server.baseUrl), 200);
-      const signalledAt = Date.now();
       server.child.kill('SIGTERM');
       const code = await server.exited;
       assert.equal(code, 0, server.output());
-      assert.ok(Date.now() - signalledAt < 5000, 'stopped within a few seconds');
       assert.match(server.output(), /"msg":"stopped"/);
+      // Had the idle connection held the process open, the shutdown timeout would have
+      // cut it, and said so: a fact of the log, not a measure of a machine's speed.
+      assert.doesNotMatch(server.output(), /shutdown timeout reached/);
       await assert.rejects(fetch(`${server.baseUrl}/health`), 'no longer listening');
     });
   });

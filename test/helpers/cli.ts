@@ -1,11 +1,20 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
-export const MAIN = resolve(import.meta.dirname, '../../src/main.ts');
+export const ROOT = resolve(import.meta.dirname, '../..');
+export const MAIN = resolve(ROOT, 'src/main.ts');
+/** The documented start command: a shell script that `exec`s Node 24 on src/main.ts. */
+export const BIN = resolve(ROOT, 'bin/tessera');
+/**
+ * How long a child gets to come up or finish before a test gives up on it. Not a
+ * measure of speed: a safety net against a hang, generous enough for a loaded 2-core
+ * machine. Every wait ends as soon as its condition holds.
+ */
+export const CHILD_DEADLINE_MS = 120_000;
 
 /** Environment for a child Tessera: the parent's, minus any TESSERA_* that would leak in. */
 export function childEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
@@ -43,7 +52,7 @@ export function runTessera(
     cwd: options.cwd ?? tempDir(),
     env: childEnv(options.env),
     encoding: 'utf8',
-    timeout: 30_000,
+    timeout: CHILD_DEADLINE_MS,
   });
   return { status: result.status, stdout: result.stdout, stderr: result.stderr };
 }
@@ -54,6 +63,7 @@ export async function freePort(): Promise<number> {
   await once(server, 'listening');
   const address = server.address();
   server.close();
+  await once(server, 'close');
   if (address === null || typeof address === 'string') throw new Error('no port');
   return address.port;
 }
@@ -66,36 +76,125 @@ export interface ServerProcess {
   exited: Promise<number | string>;
 }
 
-/** Spawns `tessera serve` on a free port and waits until /health answers. */
-export async function spawnServer(env: Record<string, string> = {}): Promise<ServerProcess> {
-  const port = await freePort();
-  const child = spawn(process.execPath, [MAIN, 'serve'], {
-    cwd: tempDir(),
-    env: childEnv({ TESSERA_PORT: String(port), TESSERA_DATA_DIR: tempDir(), ...env }),
+/** Spawns `bin/tessera serve` on a free port and resolves once it serves. */
+export function spawnServer(env: Record<string, string> = {}): Promise<ServerProcess> {
+  return spawnServing(BIN, ['serve'], { env });
+}
+
+/** The line `tessera serve` logs once it listens (see src/server.ts). */
+const SERVING = /"msg":"tessera is serving"/;
+
+/**
+ * Spawns `command args` (a Tessera server, possibly behind npm) on a free port and
+ * resolves once it logs that it is serving (so the log level must show `info`). Not
+ * by polling the port: on a shared machine another process may have taken it.
+ * Rejects at once if the process exits first, and after CHILD_DEADLINE_MS as a safety net.
+ */
+export async function spawnServing(
+  command: string,
+  args: readonly string[],
+  options: SpawnOptions = {},
+): Promise<ServerProcess> {
+  // Between freePort() closing its socket and the child binding, another process on a
+  // busy machine may take the port: then try another, a bounded number of times.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await spawnOnPort(command, args, options, await freePort());
+    } catch (error) {
+      if (!(error instanceof PortTaken) || attempt === 3) throw error;
+    }
+  }
+}
+
+interface SpawnOptions {
+  readonly env?: Record<string, string>;
+  readonly cwd?: string;
+}
+
+class PortTaken extends Error {}
+
+async function spawnOnPort(
+  command: string,
+  args: readonly string[],
+  options: SpawnOptions,
+  port: number,
+): Promise<ServerProcess> {
+  const child = spawn(command, args, {
+    cwd: options.cwd ?? tempDir(),
+    env: childEnv({ TESSERA_PORT: String(port), TESSERA_DATA_DIR: tempDir(), ...options.env }),
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  let output = '';
-  child.stdout?.on('data', (chunk: Buffer) => {
-    output += chunk.toString();
-  });
-  child.stderr?.on('data', (chunk: Buffer) => {
-    output += chunk.toString();
-  });
-  const exited = once(child, 'exit').then(([code, signal]) => (code ?? signal) as number | string);
   const baseUrl = `http://127.0.0.1:${port}`;
-  const started = Date.now();
-  while (Date.now() - started < 20_000) {
-    if (child.exitCode !== null) throw new Error(`server exited early:\n${output}`);
-    try {
-      const response = await fetch(`${baseUrl}/liveness`);
-      if (response.ok) return { child, baseUrl, output: () => output, exited };
-    } catch {
-      // not listening yet
+  let output = '';
+  const exited = once(child, 'exit').then(([code, signal]) => (code ?? signal) as number | string);
+  const server: ServerProcess = { child, baseUrl, output: () => output, exited };
+  const ready = Promise.withResolvers<ServerProcess>();
+  const onOutput = (chunk: Buffer) => {
+    output += chunk.toString();
+    if (SERVING.test(output)) ready.resolve(server);
+  };
+  child.stdout?.on('data', onOutput);
+  child.stderr?.on('data', onOutput);
+  exited.then((code) => {
+    const Failure = /EADDRINUSE/.test(output) ? PortTaken : Error;
+    ready.reject(new Failure(`server exited (${code}) before serving:\n${output}`));
+  });
+  const deadline = setTimeout(
+    () => ready.reject(new Error(`server not serving after ${CHILD_DEADLINE_MS} ms:\n${output}`)),
+    CHILD_DEADLINE_MS,
+  );
+  try {
+    return await ready.promise;
+  } catch (error) {
+    // Behind npm the server is a grandchild: leave none of them running.
+    for (const pid of [...descendantsOf(child.pid as number), child.pid as number]) {
+      if (isRunning(pid)) process.kill(pid, 'SIGKILL');
     }
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    throw error;
+  } finally {
+    clearTimeout(deadline);
   }
-  child.kill('SIGKILL');
-  throw new Error(`server did not start within 20 s:\n${output}`);
+}
+
+/** The ids of `pid`'s children, grandchildren and so on, from /proc (Linux). */
+export function descendantsOf(pid: number): number[] {
+  const childrenOf = new Map<number, number[]>();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+    } catch {
+      continue; // ended while we looked
+    }
+    // `pid (comm) state ppid ...`: comm may hold spaces and parentheses.
+    const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+    childrenOf.set(ppid, [...(childrenOf.get(ppid) ?? []), Number(entry)]);
+  }
+  const found: number[] = [];
+  const queue = [pid];
+  while (queue.length > 0) {
+    for (const child of childrenOf.get(queue.shift() as number) ?? []) {
+      found.push(child);
+      queue.push(child);
+    }
+  }
+  return found;
+}
+
+/** Whether a process with this id still exists (and is not a zombie). */
+export function isRunning(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
+  } catch {
+    return false;
+  }
+}
+
+/** The command line of a running process, its arguments joined by spaces. */
+export function commandLineOf(pid: number): string {
+  return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ').trim();
 }
 
 /** The platform administrator a spawned server creates on first start (ADMIN_ENV). */
