@@ -47,10 +47,12 @@ export interface Identity {
   readonly lockouts: LockoutAdmin;
 }
 
-/** What tests inject: the lockout's clock and how a slowed login waits. */
+/** What tests inject: the lockout's clock, how a slowed login waits, a count of password checks. */
 export interface IdentityOptions {
   readonly now?: (() => number) | undefined;
   readonly sleep?: ((ms: number) => Promise<void>) | undefined;
+  /** Told before every check of a password against an account's hash (tests count them). */
+  readonly onPasswordCheck?: (() => void) | undefined;
 }
 
 /**
@@ -117,6 +119,7 @@ export function openIdentity(
       tenantExists: async (id) => (await tenants.get(id)) !== undefined,
       lockout,
       attempts,
+      onPasswordCheck: options.onPasswordCheck,
     }),
     guard: {
       verifyAccessToken: (token) => tokens.verify(token),
