@@ -15,7 +15,7 @@ import { createTenantStore, type TenantStore } from '../tenancy/tenant-store.ts'
 import { type AccessTokens, createAccessTokens, issuerFor } from './access-token.ts';
 import { type AuthService, createAuthService } from './auth-service.ts';
 import { loadMasterKey } from './master-key.ts';
-import { createSessionStore, type SessionStore } from './session-store.ts';
+import { createSessionStore, type SessionStore, successorKeyFrom } from './session-store.ts';
 import { createSigningKeys, type SigningKeys } from './signing-keys.ts';
 import { createUserStore, type UserStore } from './user-store.ts';
 
@@ -66,8 +66,10 @@ export function openIdentity(
   env: NodeJS.ProcessEnv = process.env,
   options: IdentityOptions = {},
 ): Identity {
-  const keys = createSigningKeys(db, loadMasterKey(config.storage, env), {
+  const masterKey = loadMasterKey(config.storage, env);
+  const keys = createSigningKeys(db, masterKey, {
     accessTtlSeconds: config.auth.access_token_ttl_seconds,
+    publishAheadSeconds: config.auth.key_publish_ahead_seconds,
   });
   const issuer = issuerFor(config);
   const tokens = createAccessTokens({
@@ -85,6 +87,10 @@ export function openIdentity(
     config.auth.refresh_token_ttl_seconds,
     Date.now,
     credentials,
+    {
+      graceSeconds: config.auth.refresh_grace_seconds,
+      successorKey: successorKeyFrom(masterKey),
+    },
   );
   const apiKeys = createApiKeyStore(db, Date.now, credentials);
   const audit = createAuditLog(db);
