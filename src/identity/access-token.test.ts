@@ -206,10 +206,8 @@ for (const engine of testEngines()) {
       await keys.rotate();
       // Long past the retired key's grace: no longer published, its tokens all expired.
       advance(7 * 24 * 3600 * 1000);
-      assert.deepEqual(
-        (await keys.publicKeys()).map((jwk) => jwk.kid),
-        [(await keys.signingKey()).kid],
-      );
+      const published = (await keys.publicKeys()).map((jwk) => jwk.kid);
+      assert.ok(!published.includes(old.kid));
       await assert.rejects(tokens.verify(before.token), refusedWith('token_expired'));
       // A forgery under that kid is still a bad signature, expired or not.
       const [header, , signature] = before.token.split('.');

@@ -161,7 +161,7 @@ export function createAuthService(deps: AuthServiceDeps) {
         valid = await burnPasswordCheck(input.password);
       }
       if (found && valid) await lockout.succeeded(found.user.id);
-      const known = found && { user_id: found.user.id, memberships };
+      const known = found && { user_id: found.user.id, email: found.user.email, memberships };
       const refused = found !== undefined && !admission.admitted;
       try {
         if (!found || !valid || found.user.status !== 'active') {
