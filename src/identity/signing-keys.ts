@@ -1,9 +1,8 @@
-import { generateKeyPairSync, type webcrypto } from 'node:crypto';
-import { calculateJwkThumbprint } from 'jose';
+import type { webcrypto } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import type { AnyKysely } from '../storage/database.ts';
 import type { Database } from '../storage/open-database.ts';
-import { open, seal } from './secret-box.ts';
+import { decrypt, insertKey, publishable, type SigningKeyRow } from './signing-key-rows.ts';
 
 /** A public signing key as published in the JWKS (RFC 7517 §4, RFC 8037 §2). */
 export interface PublicSigningJwk {
@@ -84,15 +83,6 @@ const FORCED_RELOAD_INTERVAL_MS = 1_000;
  * (a node may sign with it until it notices the rotation) plus clock skew between nodes.
  */
 export const RETIRED_KEY_MARGIN_MS = 60_000;
-
-interface SigningKeyRow {
-  kid: string;
-  algorithm: string;
-  public_jwk: string;
-  private_key_encrypted: string;
-  created_ms: number;
-  retired_ms: number | null;
-}
 
 interface LoadedKey {
   readonly jwk: PublicSigningJwk;
@@ -294,48 +284,6 @@ export function createSigningKeys(
       return found && !live(found, now()) ? found.jwk : undefined;
     },
   };
-}
-
-/** The kid is the RFC 7638 thumbprint of the public key: stable and collision-free. */
-async function insertKey(trx: AnyKysely, masterKey: Buffer, at: number): Promise<string> {
-  const pair = generateKeyPairSync('ed25519');
-  const { x } = pair.publicKey.export({ format: 'jwk' });
-  if (typeof x !== 'string') throw new Error('Ed25519 public key without "x"');
-  const publicJwk = { kty: 'OKP', crv: 'Ed25519', x };
-  const kid = await calculateJwkThumbprint(publicJwk, 'sha256');
-  const pkcs8 = pair.privateKey.export({ format: 'der', type: 'pkcs8' });
-  const sealed = seal(masterKey, pkcs8, kid);
-  pkcs8.fill(0);
-  const table: Kysely<{ signing_keys: SigningKeyRow }> = trx;
-  await table
-    .insertInto('signing_keys')
-    .values({
-      kid,
-      algorithm: 'EdDSA',
-      public_jwk: JSON.stringify(publicJwk),
-      private_key_encrypted: sealed,
-      created_ms: at,
-      retired_ms: null,
-    })
-    .execute();
-  return kid;
-}
-
-function decrypt(masterKey: Buffer, kid: string, sealed: string): Buffer {
-  try {
-    return open(masterKey, sealed, kid);
-  } catch (cause) {
-    throw new Error(
-      `signing key ${kid} cannot be decrypted with this master key (TESSERA_MASTER_KEY or ` +
-        '<data_dir>/master.key): every node must use the master key that created it',
-      { cause },
-    );
-  }
-}
-
-function publishable(kid: string, publicJwk: string): PublicSigningJwk {
-  const { x } = JSON.parse(publicJwk) as { x: string };
-  return Object.freeze({ kty: 'OKP', crv: 'Ed25519', x, kid, alg: 'EdDSA', use: 'sig' });
 }
 
 /** A clock that went backwards counts as "long ago", so a reload is never postponed. */
