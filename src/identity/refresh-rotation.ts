@@ -128,8 +128,9 @@ export function createRefreshConsumer(deps: RefreshConsumerDeps) {
       .executeTakeFirst();
     if (known?.used_ms == null) return { kind: 'invalid' };
     const successor = successorOf(token);
-    const usedAgo = at - Number(known.used_ms);
-    if (successor !== undefined && graceMs > 0 && usedAgo >= 0 && usedAgo <= graceMs) {
+    // Either way round: another node's clock may be a little ahead of this one's.
+    const usedAgo = Math.abs(at - Number(known.used_ms));
+    if (successor !== undefined && graceMs > 0 && usedAgo <= graceMs) {
       const next = await trx
         .selectFrom('refresh_tokens')
         .select(['used_ms', 'expires_ms'])
