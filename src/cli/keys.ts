@@ -43,16 +43,20 @@ export function registerKeysCommands(program: Command, io: CliIo = PROCESS_IO): 
   keys
     .command('rotate')
     .description(
-      'create a new signing key; it signs every token from now on, while the previous keys ' +
-        'keep verifying the tokens they signed until those expire',
+      'create a new signing key, published at once; it signs every token after ' +
+        'auth.key_publish_ahead_seconds (the current key signs until then), while the previous ' +
+        'keys keep verifying the tokens they signed until those expire',
     )
     .option('-c, --config <path>', 'configuration file (default: ./tessera.toml when present)')
     .action(async (options: { config?: string }) => {
-      const { kid, engine, location } = await rotateSigningKey({
+      const { kid, signs_from_ms, engine, location } = await rotateSigningKey({
         config: options.config,
         env: io.env,
       });
-      io.stdout.write(`new signing key ${kid} (${engine} ${location})\n`);
+      io.stdout.write(
+        `new signing key ${kid} (${engine} ${location}), published now, signing from ` +
+          `${new Date(signs_from_ms).toISOString()} (auth.key_publish_ahead_seconds)\n`,
+      );
     });
 }
 
@@ -63,7 +67,7 @@ export function registerKeysCommands(program: Command, io: CliIo = PROCESS_IO): 
  */
 export async function rotateSigningKey(
   options: RotateOptions = {},
-): Promise<{ kid: string; engine: string; location: string }> {
+): Promise<{ kid: string; signs_from_ms: number; engine: string; location: string }> {
   const { config } = loadConfig({ path: options.config, env: options.env });
   const db = await openDatabase(config.storage);
   try {
@@ -77,8 +81,9 @@ export async function rotateSigningKey(
     const masterKey = loadMasterKey(config.storage, options.env);
     const keys = createSigningKeys(db, masterKey, {
       accessTtlSeconds: config.auth.access_token_ttl_seconds,
+      publishAheadSeconds: config.auth.key_publish_ahead_seconds,
     });
-    const { kid } = await keys.rotate((trx, created) =>
+    const { kid, signs_from_ms } = await keys.rotate((trx, created) =>
       createAuditLog(db).inTransaction(trx, CLI_AUDIT_CONTEXT, [
         {
           tenant_id: SYSTEM_TENANT_ID,
@@ -88,7 +93,7 @@ export async function rotateSigningKey(
         },
       ]),
     );
-    return { kid, engine: db.engine, location: db.location };
+    return { kid, signs_from_ms, engine: db.engine, location: db.location };
   } finally {
     await db.close();
   }

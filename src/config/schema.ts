@@ -264,6 +264,20 @@ const auth = Type.Object(
       maximum: 31_536_000,
       description: 'Lifetime of a session and its refresh tokens.',
     }),
+    refresh_grace_seconds: Type.Integer({
+      default: 10,
+      minimum: 0,
+      maximum: 300,
+      description:
+        'For this long after a refresh token is used, presenting it again (a second tab, a retried request) returns the same successor, as long as that successor is unused. Later, or once the successor was used, a reuse ends the session. 0: every second use ends it.',
+    }),
+    key_publish_ahead_seconds: Type.Integer({
+      default: 300,
+      minimum: 0,
+      maximum: 86_400,
+      description:
+        'How long a new signing key is published in the JWKS before it signs, after `tessera keys rotate`, so verifiers that cache the JWKS (for up to 300 s, its Cache-Control) know it before they see a token it signed. The previous key signs meanwhile. 0: the new key signs at once.',
+    }),
     credential_cache_seconds: Type.Integer({
       default: 30,
       minimum: 0,

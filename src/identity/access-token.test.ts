@@ -198,6 +198,26 @@ for (const engine of testEngines()) {
       await assert.rejects(tokens.verify(late), refusedWith('token_signature_invalid'));
     });
 
+    it('says token_expired for an expired token of a key retired long ago, never accepts one', async (t) => {
+      const { tokens, keys, advance } = await setup(t, engine);
+      const old = await keys.signingKey();
+      const before = await tokens.issue(WHO);
+      advance(1000);
+      await keys.rotate();
+      // Long past the retired key's grace: no longer published, its tokens all expired.
+      advance(7 * 24 * 3600 * 1000);
+      const published = (await keys.publicKeys()).map((jwk) => jwk.kid);
+      assert.ok(!published.includes(old.kid));
+      await assert.rejects(tokens.verify(before.token), refusedWith('token_expired'));
+      // A forgery under that kid is still a bad signature, expired or not.
+      const [header, , signature] = before.token.split('.');
+      const changed = b64({ ...decodeJwt(before.token), roles: ['admin'] });
+      await assert.rejects(
+        tokens.verify(`${header}.${changed}.${signature}`),
+        refusedWith('token_signature_invalid'),
+      );
+    });
+
     it('refuses unknown or missing key ids', async (t) => {
       const { tokens, claims, keys } = await setup(t, engine);
       const unknown = await forge(keys, claims(), { kid: 'no-such-key' });
@@ -269,6 +289,7 @@ for (const engine of testEngines()) {
       let lookups = 0;
       const counting = {
         signingKey: () => keys.signingKey(),
+        findExpiredKey: (kid: string) => keys.findExpiredKey(kid),
         findPublicKey: (kid: string) => {
           lookups += 1;
           return keys.findPublicKey(kid);

@@ -37,7 +37,7 @@ export interface AccessTokens {
 }
 
 export interface AccessTokenOptions {
-  readonly keys: Pick<SigningKeys, 'signingKey' | 'findPublicKey'>;
+  readonly keys: Pick<SigningKeys, 'signingKey' | 'findPublicKey' | 'findExpiredKey'>;
   readonly issuer: string;
   readonly audience: string;
   readonly ttlSeconds: number;
@@ -69,15 +69,28 @@ export function createAccessTokens(options: AccessTokenOptions): AccessTokens {
   // Keyed by kid, which is the key's RFC 7638 thumbprint, so an entry can never go stale.
   const imported = new Map<string, Promise<webcrypto.CryptoKey>>();
 
-  // Only our own keys, looked up by kid: `jku`, `jwk` and `x5u` headers are never followed.
-  async function verificationKey(header: JWTHeaderParameters): Promise<webcrypto.CryptoKey> {
+  /**
+   * Only our own keys, looked up by kid: `jku`, `jwk` and `x5u` headers are never
+   * followed. A key retired longer ago than any token lives still verifies, so that
+   * a token it really signed is refused as `token_expired` (its client refreshes)
+   * rather than as a forgery; `expiredKey` then makes sure nothing it signed is
+   * accepted, whatever its `exp` says.
+   */
+  async function verificationKey(
+    header: JWTHeaderParameters,
+    expiredKey: { used: boolean },
+  ): Promise<webcrypto.CryptoKey> {
     if (typeof header.kid !== 'string')
       throw refuse('token_malformed', 'The token names no key (kid).');
-    const jwk = await keys.findPublicKey(header.kid);
+    let jwk = await keys.findPublicKey(header.kid);
+    if (!jwk) {
+      jwk = await keys.findExpiredKey(header.kid);
+      expiredKey.used = jwk !== undefined;
+    }
     if (!jwk) {
       throw refuse(
         'token_signature_invalid',
-        'The token is signed by a key Tessera does not know or has retired.',
+        'The token is signed by a key Tessera does not know.',
       );
     }
     let key = imported.get(jwk.kid);
@@ -121,8 +134,9 @@ export function createAccessTokens(options: AccessTokenOptions): AccessTokens {
         );
       }
       let payload: Record<string, unknown>;
+      const expiredKey = { used: false };
       try {
-        ({ payload } = await jwtVerify(token, verificationKey, {
+        ({ payload } = await jwtVerify(token, (header) => verificationKey(header, expiredKey), {
           algorithms: ['EdDSA'],
           issuer,
           audience,
@@ -134,6 +148,14 @@ export function createAccessTokens(options: AccessTokenOptions): AccessTokens {
         }));
       } catch (error) {
         throw refusal(error);
+      }
+      // jose checks the signature before `exp`: an expired key's token that got here
+      // is genuine but claims to live on past every token's lifetime. Never accepted.
+      if (expiredKey.used) {
+        throw refuse(
+          'token_signature_invalid',
+          'The token is signed by a key retired longer ago than any token lives.',
+        );
       }
       const claims = accessClaims(payload);
       cache.set(token, claims, claims.exp * 1000);

@@ -16,7 +16,7 @@ export interface AuthAudit {
   loginFailed(
     context: AuditContext,
     attempt: { email: string; tenant_id?: string | undefined },
-    known: { user_id: string; memberships: readonly UserMembership[] } | undefined,
+    known: { user_id: string; email: string; memberships: readonly UserMembership[] } | undefined,
     reason: string,
   ): Promise<void>;
   /** `logout` or `refresh_token.reused` (a stolen or replayed token ended its session). */
@@ -58,7 +58,7 @@ export function createAuthAudit(
           action: 'login.failed',
           target: known ? `user:${known.user_id}` : null,
           outcome: 'failure',
-          details: { email: attempt.email, reason },
+          details: { email: auditedEmail(attempt.email, known?.email), reason },
         },
       ]);
     },
@@ -72,4 +72,25 @@ export function createAuthAudit(
         },
       ]),
   };
+}
+
+// Deliberately loose (RFC 5321 allows much more); it only has to tell an address from,
+// say, a password typed into the wrong field: no spaces, one @, a dot in the domain.
+const PLAUSIBLE_EMAIL = /^[^\s@]{1,64}@[^\s@]+\.[^\s@]+$/;
+
+/**
+ * What `login.failed` keeps of the email typed. People type passwords into the email
+ * field, and the trail is read by more people than the password's owner:
+ * - the address of a known account: as stored (lower-cased); it names the account;
+ * - an address of no account: its domain, the local part redacted to its first
+ *   character (`j***@example.com`), still enough to see a credential-stuffing run;
+ * - anything else: nothing (null). No hash either: a fast hash of a password is
+ *   as good as the password to anyone with a dictionary.
+ */
+export function auditedEmail(typed: string, knownEmail: string | undefined): string | null {
+  if (knownEmail !== undefined) return knownEmail;
+  const trimmed = typed.trim();
+  if (trimmed.length > 254 || !PLAUSIBLE_EMAIL.test(trimmed)) return null;
+  const at = trimmed.lastIndexOf('@');
+  return `${trimmed.slice(0, 1)}***${trimmed.slice(at).toLowerCase()}`;
 }

@@ -7,7 +7,12 @@ import type { Config } from '../config/schema.ts';
 import { HttpErrors } from '../http/errors.ts';
 import { TesseraError } from '../platform/errors.ts';
 import type { AuthAttempts } from '../protection/auth-attempts.ts';
-import { type LoginLockout, NO_LOCKOUT } from '../protection/login-lockout.ts';
+import {
+  type Admission,
+  type LoginLockout,
+  NO_ACCOUNT,
+  NO_LOCKOUT,
+} from '../protection/login-lockout.ts';
 import type { AnyKysely, DatabaseBase } from '../storage/database.ts';
 import { createAuthAudit } from './auth-audit.ts';
 import { IdentityErrors } from './errors.ts';
@@ -53,6 +58,8 @@ export interface AuthServiceDeps {
   readonly lockout?: LoginLockout | undefined;
   /** Told of every login and refresh and how it ended (`auth_attempts_total`). */
   readonly attempts?: Pick<AuthAttempts, 'attempt'> | undefined;
+  /** Told before every check of a password against an account's own hash (tests count them). */
+  readonly onPasswordCheck?: (() => void) | undefined;
 }
 
 export interface Me {
@@ -67,6 +74,7 @@ export function createAuthService(deps: AuthServiceDeps) {
   const audits = createAuthAudit(deps.audit, deps.tenantExists);
   const lockout = deps.lockout ?? NO_LOCKOUT;
   const attempts = deps.attempts ?? { attempt: () => {} };
+  const passwordChecked = deps.onPasswordCheck ?? (() => {});
 
   async function tokens(
     userId: string,
@@ -137,14 +145,26 @@ export function createAuthService(deps: AuthServiceDeps) {
     ): Promise<TokenSet> {
       await lockout.slowDown(context.ip);
       const found = await users.findCredentials(input.email);
-      const valid = found?.password_hash
-        ? await verifyPassword(found.password_hash, input.password)
-        : await burnPasswordCheck(input.password);
-      const memberships = found ? await users.listMembershipsOfUser(found.user.id) : [];
-      const known = found && { user_id: found.user.id, memberships };
-      const locked = found ? await lockout.isLocked(found.user.id) : false;
+      // An unknown email runs every statement a known one does, against an id no
+      // account has (login-lockout.ts NO_ACCOUNT): answer times on PostgreSQL must
+      // not tell the two apart (issue 15, item 6).
+      const memberships = await users.listMembershipsOfUser(found?.user.id ?? NO_ACCOUNT);
+      // Reserved before the password is checked: of any number of concurrent guesses
+      // at one account, on any number of nodes, at most max_failures are checked.
+      const admission = await lockout.admit(found?.user.id);
+      const hash = admission.admitted ? found?.password_hash : undefined;
+      let valid: boolean;
+      if (hash) {
+        passwordChecked();
+        valid = await verifyPassword(hash, input.password);
+      } else {
+        valid = await burnPasswordCheck(input.password);
+      }
+      if (found && valid) await lockout.succeeded(found.user.id);
+      const known = found && { user_id: found.user.id, email: found.user.email, memberships };
+      const refused = found !== undefined && !admission.admitted;
       try {
-        if (!found || !valid || found.user.status !== 'active' || locked) {
+        if (!found || !valid || found.user.status !== 'active') {
           throw invalidCredentials();
         }
         const membership = chooseMembership(memberships, input.tenant_id);
@@ -161,19 +181,22 @@ export function createAuthService(deps: AuthServiceDeps) {
           audits.loggedIn(context),
         );
         const issued = await tokens(found.user.id, membership.tenant_id, membership.roles, started);
-        await lockout.succeeded(found.user.id);
         attempts.attempt('password', 'success');
         return issued;
       } catch (error) {
         if (error instanceof TesseraError && error.status < 500) {
           // The trail may say what the caller is never told: that the account is locked.
-          await audits.loginFailed(context, input, known, locked ? 'account_locked' : error.code);
+          await audits.loginFailed(
+            context,
+            input,
+            known,
+            refused ? refusedReason(admission) : error.code,
+          );
           if (error.code === IdentityErrors.invalid_credentials) {
             // Only a wrong password counts against an account; every refusal counts against the IP.
-            const wrongPassword = found && !valid && !locked;
             await lockout.failed(
               context,
-              wrongPassword
+              found && !valid
                 ? {
                     user_id: found.user.id,
                     tenant_ids: memberships
@@ -181,9 +204,10 @@ export function createAuthService(deps: AuthServiceDeps) {
                       .map((m) => m.tenant_id),
                   }
                 : undefined,
+              admission,
             );
           }
-          attempts.attempt('password', locked ? 'locked' : 'failure');
+          attempts.attempt('password', refused ? 'locked' : 'failure');
         }
         throw error;
       }
@@ -337,6 +361,11 @@ function membershipDeactivated(tenantId: string | undefined): TesseraError {
     IdentityErrors.membership_deactivated,
     `${tenantId === undefined ? 'Every membership of your account' : `Your membership of tenant ${tenantId}`} is deactivated; ask a tenant administrator.`,
   );
+}
+
+/** A known account refused before its password was checked: locked, or its attempts all taken. */
+function refusedReason(admission: Admission): string {
+  return admission.locked ? 'account_locked' : 'attempts_exhausted';
 }
 
 function invalidCredentials(): TesseraError {

@@ -11,7 +11,7 @@ import type { Engine } from '../storage/database.ts';
 import { migrateToLatest } from '../storage/migrate.ts';
 import { createAccessTokens } from './access-token.ts';
 import { createSigningKeys } from './signing-keys.ts';
-import { OPENID_CONFIGURATION_PATH, wellKnownRoutes } from './well-known-routes.ts';
+import { JWKS_PATH, OPENID_CONFIGURATION_PATH, wellKnownRoutes } from './well-known-routes.ts';
 
 const AUDIENCE = 'tessera';
 const WHO = { sub: 'user-1', tid: 'acme', roles: ['developer'], sid: 'session-1' };
@@ -63,6 +63,49 @@ for (const engine of testEngines()) {
       await assert.rejects(jwtVerify(token, jwks, { issuer, audience: 'billing' }), {
         code: 'ERR_JWT_CLAIM_VALIDATION_FAILED',
       });
+    });
+
+    it('a verifier that cached the JWKS just before a rotation verifies every token signed after it', async (t) => {
+      const test = await openTestDatabase(engine);
+      t.after(() => test.cleanup());
+      await migrateToLatest(test.db, MIGRATIONS);
+      let at = Date.now();
+      const now = () => at;
+      const keys = createSigningKeys(test.db, randomBytes(32), {
+        accessTtlSeconds: 900,
+        publishAheadSeconds: 300,
+        now,
+      });
+      await keys.ensureKey();
+      const port = await freePort();
+      const issuer = `http://127.0.0.1:${port}`;
+      const app = Fastify({ logger: false }).withTypeProvider<TypeBoxTypeProvider>();
+      let fetched = 0;
+      app.addHook('onRequest', async (request) => {
+        if (request.url === JWKS_PATH) fetched += 1;
+      });
+      await app.register(wellKnownRoutes, { keys, issuer });
+      await app.listen({ host: '127.0.0.1', port });
+      t.after(() => app.close());
+      const tokens = createAccessTokens({ keys, issuer, audience: AUDIENCE, ttlSeconds: 900, now });
+      const options = { issuer, audience: AUDIENCE, currentDate: new Date(at) };
+      // jose's defaults: an unknown kid refetches the JWKS at most once per 30 s.
+      const verifier = createRemoteJWKSet(new URL(`${issuer}${JWKS_PATH}`));
+      await jwtVerify((await tokens.issue(WHO)).token, verifier, options);
+      assert.equal(fetched, 1);
+      const { kid } = await keys.rotate();
+      // Right after the rotation: signed by the key the verifier knows.
+      await jwtVerify((await tokens.issue(WHO)).token, verifier, options);
+      // A verifier whose cache was filled any time after the rotation already holds the
+      // next key when it starts signing: no refetch, no refusal.
+      const later = createRemoteJWKSet(new URL(`${issuer}${JWKS_PATH}`));
+      await jwtVerify((await tokens.issue(WHO)).token, later, options);
+      assert.equal(fetched, 2);
+      at += 300_000;
+      const signedByNext = await tokens.issue(WHO);
+      assert.equal(decodeProtectedHeader(signedByNext.token).kid, kid);
+      await jwtVerify(signedByNext.token, later, { ...options, currentDate: new Date(at) });
+      assert.equal(fetched, 2);
     });
 
     it('after rotation: old tokens still verify, new ones carry the new kid and verify too', async (t) => {

@@ -15,7 +15,7 @@ import { createTenantStore, type TenantStore } from '../tenancy/tenant-store.ts'
 import { type AccessTokens, createAccessTokens, issuerFor } from './access-token.ts';
 import { type AuthService, createAuthService } from './auth-service.ts';
 import { loadMasterKey } from './master-key.ts';
-import { createSessionStore, type SessionStore } from './session-store.ts';
+import { createSessionStore, type SessionStore, successorKeyFrom } from './session-store.ts';
 import { createSigningKeys, type SigningKeys } from './signing-keys.ts';
 import { createUserStore, type UserStore } from './user-store.ts';
 
@@ -47,10 +47,12 @@ export interface Identity {
   readonly lockouts: LockoutAdmin;
 }
 
-/** What tests inject: the lockout's clock and how a slowed login waits. */
+/** What tests inject: the lockout's clock, how a slowed login waits, a count of password checks. */
 export interface IdentityOptions {
   readonly now?: (() => number) | undefined;
   readonly sleep?: ((ms: number) => Promise<void>) | undefined;
+  /** Told before every check of a password against an account's hash (tests count them). */
+  readonly onPasswordCheck?: (() => void) | undefined;
 }
 
 /**
@@ -64,8 +66,10 @@ export function openIdentity(
   env: NodeJS.ProcessEnv = process.env,
   options: IdentityOptions = {},
 ): Identity {
-  const keys = createSigningKeys(db, loadMasterKey(config.storage, env), {
+  const masterKey = loadMasterKey(config.storage, env);
+  const keys = createSigningKeys(db, masterKey, {
     accessTtlSeconds: config.auth.access_token_ttl_seconds,
+    publishAheadSeconds: config.auth.key_publish_ahead_seconds,
   });
   const issuer = issuerFor(config);
   const tokens = createAccessTokens({
@@ -83,6 +87,10 @@ export function openIdentity(
     config.auth.refresh_token_ttl_seconds,
     Date.now,
     credentials,
+    {
+      graceSeconds: config.auth.refresh_grace_seconds,
+      successorKey: successorKeyFrom(masterKey),
+    },
   );
   const apiKeys = createApiKeyStore(db, Date.now, credentials);
   const audit = createAuditLog(db);
@@ -117,6 +125,7 @@ export function openIdentity(
       tenantExists: async (id) => (await tenants.get(id)) !== undefined,
       lockout,
       attempts,
+      onPasswordCheck: options.onPasswordCheck,
     }),
     guard: {
       verifyAccessToken: (token) => tokens.verify(token),

@@ -1,43 +1,8 @@
 import assert from 'node:assert/strict';
-import { describe, it, type TestContext } from 'node:test';
-import { openTestDatabase, testEngines } from '../../test/helpers/test-database.ts';
+import { describe, it } from 'node:test';
+import { testEngines } from '../../test/helpers/test-database.ts';
 import { until } from '../../test/helpers/until.ts';
-import { MIGRATIONS } from '../migrations/index.ts';
-import type { Engine } from '../storage/database.ts';
-import { migrateToLatest } from '../storage/migrate.ts';
-import { createSessionStore } from './session-store.ts';
-
-async function setup(t: TestContext, engine: Engine, ttlSeconds = 3600) {
-  const { db, cleanup } = await openTestDatabase(engine);
-  t.after(cleanup);
-  await migrateToLatest(db, MIGRATIONS);
-  const at = Date.now();
-  await db.kysely
-    .insertInto('tenants')
-    .values({
-      id: 'acme',
-      name: 'Acme',
-      plan: 'free',
-      status: 'active',
-      created_ms: at,
-      updated_ms: at,
-    })
-    .execute();
-  for (const id of ['u1', 'u2']) {
-    await db.kysely
-      .insertInto('users')
-      .values({ id, email: `${id}@example.com`, status: 'active', created_ms: at, updated_ms: at })
-      .execute();
-  }
-  let clock = at;
-  const store = createSessionStore(db, ttlSeconds, () => clock);
-  return { db, store, advance: (ms: number) => (clock += ms) };
-}
-
-const code = (expected: string) => (error: unknown) => {
-  assert.equal((error as { code?: string }).code, expected);
-  return true;
-};
+import { code, setup } from './session-fixture.ts';
 
 for (const engine of testEngines()) {
   describe(`session store (${engine})`, () => {

@@ -5,7 +5,14 @@ import { TesseraError } from '../platform/errors.ts';
 import type { AnyKysely } from '../storage/database.ts';
 import type { Database } from '../storage/open-database.ts';
 import { IdentityErrors } from './errors.ts';
+import {
+  createRefreshConsumer,
+  type RefreshRotation,
+  STRICT_ROTATION,
+} from './refresh-rotation.ts';
 import { digestSecret, newId, newSecret } from './secrets.ts';
+
+export { type RefreshRotation, STRICT_ROTATION, successorKeyFrom } from './refresh-rotation.ts';
 
 /** A row of `sessions` (migrations 0004 and 0006). */
 export interface SessionRow {
@@ -74,7 +81,9 @@ export interface SessionStore {
   /**
    * Consumes a refresh token and issues its successor. A token presented a second
    * time means it was stolen (or the client is broken): the whole session ends
-   * (RFC 9700 §4.14.2, refresh token rotation with reuse detection).
+   * (RFC 9700 §4.14.2, refresh token rotation with reuse detection). Except within
+   * the grace period (`RefreshRotation`): two tabs refreshing with one token at
+   * once both get the same successor, as long as nobody has used that successor yet.
    */
   rotate(
     refreshToken: string,
@@ -97,7 +106,7 @@ export interface SessionStore {
   touch(sessionId: string): Promise<void>;
 }
 
-const REFRESH_PREFIX = 'tsr_';
+export const REFRESH_PREFIX = 'tsr_';
 const TOUCH_EVERY_MS = 60_000;
 // Sessions are many more than API keys: the throttle forgets the oldest beyond this.
 const TOUCH_MEMORY = 10_000;
@@ -107,6 +116,7 @@ export function createSessionStore(
   ttlSeconds: number,
   now: () => number = Date.now,
   changes: CredentialChanges = IGNORE_CREDENTIAL_CHANGES,
+  rotation: RefreshRotation = STRICT_ROTATION,
 ): SessionStore {
   const kysely: Kysely<SessionTables> = db.kysely;
   const touched = new Map<string, number>();
@@ -122,8 +132,8 @@ export function createSessionStore(
     trx: Kysely<SessionTables>,
     sessionId: string,
     expiresMs: number,
+    token = newSecret(REFRESH_PREFIX),
   ): Promise<string> {
-    const token = newSecret(REFRESH_PREFIX);
     await trx
       .insertInto('refresh_tokens')
       .values({
@@ -137,8 +147,11 @@ export function createSessionStore(
     return token;
   }
 
-  async function find(sessionId: string): Promise<SessionRecord | undefined> {
-    const row = await kysely
+  async function find(
+    sessionId: string,
+    on: Kysely<SessionTables> = kysely,
+  ): Promise<SessionRecord | undefined> {
+    const row = await on
       .selectFrom('sessions')
       .innerJoin('tenants', 'tenants.id', 'sessions.tenant_id')
       // Roles are read with the session on every request, so taking a role away
@@ -189,6 +202,14 @@ export function createSessionStore(
     changes.changed({ kind: 'session', id: sessionId });
   }
 
+  const consume = createRefreshConsumer({
+    rotation,
+    prefix: REFRESH_PREFIX,
+    find: (id, trx) => find(id, trx as Kysely<SessionTables>),
+    issue: (trx, sessionId, expiresMs, token) =>
+      issueRefresh(trx as Kysely<SessionTables>, sessionId, expiresMs, token),
+  });
+
   return {
     start(userId, tenantId, client, inTransaction) {
       return db.transaction(async (trx: Kysely<SessionTables>) => {
@@ -232,55 +253,30 @@ export function createSessionStore(
           `Tenant ${owning.tenant_id} is suspended.`,
         );
       }
-      // One atomic statement consumes the token: of two concurrent refreshes with the
-      // same token exactly one gets the row back.
-      const consumed = await kysely
-        .updateTable('refresh_tokens')
-        .set({ used_ms: at })
-        .where('token_hash', '=', hash)
-        .where('used_ms', 'is', null)
-        .where('expires_ms', '>', at)
-        .returning(['session_id', 'expires_ms'])
-        .executeTakeFirst();
-      if (!consumed) {
-        const known = await kysely
-          .selectFrom('refresh_tokens')
-          .select(['session_id', 'used_ms'])
-          .where('token_hash', '=', hash)
-          .executeTakeFirst();
-        if (known?.used_ms != null) {
-          await revoke(known.session_id, 'refresh_token_reused', onReuse);
-          throw new TesseraError(
-            IdentityErrors.refresh_token_reused,
-            'This refresh token was already used; the session has been ended.',
-          );
-        }
+      const outcome = await db.transaction((trx: Kysely<SessionTables>) =>
+        consume(trx, refreshToken, at, client),
+      );
+      if (outcome.kind === 'issued') {
+        noteUse(outcome.session.id, at);
+        return { session: outcome.session, refresh_token: outcome.token };
+      }
+      if (outcome.kind === 'reused') {
+        await revoke(outcome.session_id, 'refresh_token_reused', onReuse);
         throw new TesseraError(
-          IdentityErrors.refresh_token_invalid,
-          'The refresh token is unknown or expired.',
+          IdentityErrors.refresh_token_reused,
+          'This refresh token was already used; the session has been ended.',
         );
       }
-      const session = await find(consumed.session_id);
-      if (!session || session.revoked_ms !== null || session.expires_ms <= at) {
+      if (outcome.kind === 'ended') {
         throw new TesseraError(
           IdentityErrors.session_revoked,
           'The session has ended; log in again.',
         );
       }
-      const token = await db.transaction(async (trx: Kysely<SessionTables>) => {
-        // Columns no credential trigger watches (migration 0005): nothing is announced.
-        await trx
-          .updateTable('sessions')
-          .set({
-            last_used_ms: at,
-            ...(client && { ip: client.ip, user_agent: client.user_agent }),
-          })
-          .where('id', '=', session.id)
-          .execute();
-        noteUse(session.id, at);
-        return issueRefresh(trx, session.id, session.expires_ms);
-      });
-      return { session, refresh_token: token };
+      throw new TesseraError(
+        IdentityErrors.refresh_token_invalid,
+        'The refresh token is unknown or expired.',
+      );
     },
     find,
     revoke,

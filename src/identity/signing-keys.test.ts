@@ -146,6 +146,47 @@ for (const engine of testEngines()) {
       assert.equal(await keys.findPublicKey('no-such-kid'), undefined);
     });
 
+    it('rotation with publish-ahead: the new key is published at once and signs only later', async (t) => {
+      const [db] = await twoNodes(t, engine);
+      const time = clock();
+      const keys = createSigningKeys(db, randomBytes(32), {
+        accessTtlSeconds: TTL_SECONDS,
+        publishAheadSeconds: 300,
+        now: time.now,
+      });
+      const old = await signAndCheck(keys);
+      time.advance(1000);
+      const published = async () => (await keys.publicKeys()).map((jwk) => jwk.kid);
+      const states = async () => (await keys.list()).map((key) => [key.kid, key.state]);
+      const next = await keys.rotate();
+      assert.equal(next.signs_from_ms, T0 + 301_000);
+      assert.deepEqual(await published(), [next.kid, old]);
+      assert.equal(
+        await signAndCheck(keys),
+        old,
+        'the old key signs while the new one is announced',
+      );
+      assert.deepEqual(await states(), [
+        [next.kid, 'next'],
+        [old, 'signing'],
+      ]);
+      // Rotating again meanwhile: each key still signs in turn, each published ahead.
+      time.advance(100_000);
+      const third = await keys.rotate();
+      assert.deepEqual(await published(), [third.kid, next.kid, old]);
+      time.advance(199_999);
+      assert.equal(await signAndCheck(keys), old);
+      time.advance(1);
+      assert.equal(await signAndCheck(keys), next.kid);
+      assert.deepEqual(await states(), [
+        [third.kid, 'next'],
+        [next.kid, 'signing'],
+        [old, 'verifying'],
+      ]);
+      time.advance(100_000);
+      assert.equal(await signAndCheck(keys), third.kid);
+    });
+
     it("another node's rotation: seen within the reload interval, or at once for an unknown kid", async (t) => {
       const [a, b] = await twoNodes(t, engine);
       const master = randomBytes(32);

@@ -1,9 +1,8 @@
-import { generateKeyPairSync, type webcrypto } from 'node:crypto';
-import { calculateJwkThumbprint } from 'jose';
+import type { webcrypto } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import type { AnyKysely } from '../storage/database.ts';
 import type { Database } from '../storage/open-database.ts';
-import { open, seal } from './secret-box.ts';
+import { decrypt, insertKey, publishable, type SigningKeyRow } from './signing-key-rows.ts';
 
 /** A public signing key as published in the JWKS (RFC 7517 §4, RFC 8037 §2). */
 export interface PublicSigningJwk {
@@ -24,6 +23,11 @@ export interface ActiveSigningKey {
 export interface SigningKeysOptions {
   /** The longest access token lifetime: a retired key verifies this long after retiring. */
   readonly accessTtlSeconds: number;
+  /**
+   * How long a rotation's new key is published before it signs (`auth.key_publish_ahead_seconds`):
+   * verifiers caching the JWKS learn it before they meet a token it signed. Default 0.
+   */
+  readonly publishAheadSeconds?: number;
   /** Epoch ms; also paces the reloads. */
   readonly now?: () => number;
 }
@@ -32,18 +36,30 @@ export interface SigningKeys {
   /** Creates the first key unless an unretired one exists; fails when the master key cannot open it. */
   ensureKey(): Promise<{ kid: string; created: boolean }>;
   /**
-   * A new key signs from now on; the previous ones retire but keep verifying their
+   * A new key, published at once, signs from `signs_from_ms` (now + the publish-ahead
+   * time); the previous key signs until then, then retires but keeps verifying its
    * tokens. `inTransaction` runs last in the rotation's transaction (its audit event).
    */
-  rotate(inTransaction?: (trx: AnyKysely, kid: string) => Promise<void>): Promise<{ kid: string }>;
+  rotate(
+    inTransaction?: (trx: AnyKysely, kid: string) => Promise<void>,
+  ): Promise<{ kid: string; signs_from_ms: number }>;
   /** Every key, newest first, with when it was created and retired: no key material. */
   list(): Promise<SigningKeySummary[]>;
-  /** The newest unretired key, decrypted once and kept in memory. */
+  /** The oldest key not retired yet (see `rotate`), decrypted once and kept in memory. */
   signingKey(): Promise<ActiveSigningKey>;
-  /** Every key a live token may be signed with: unretired, or retired within the grace period. */
+  /**
+   * Every key a live token may be signed with: unretired (the next key too), or
+   * retired within the grace period.
+   */
   publicKeys(): Promise<PublicSigningJwk[]>;
   /** One of `publicKeys()`; an unknown kid reloads from the database (at most once a second). */
   findPublicKey(kid: string): Promise<PublicSigningJwk | undefined>;
+  /**
+   * A key retired longer ago than any token it signed can live (never published
+   * again): a token it signs can only be expired, and saying so (`token_expired`,
+   * not a bad signature) tells its client to refresh. No reload of its own.
+   */
+  findExpiredKey(kid: string): Promise<PublicSigningJwk | undefined>;
 }
 
 export interface SigningKeySummary {
@@ -51,8 +67,12 @@ export interface SigningKeySummary {
   readonly algorithm: string;
   readonly created_ms: number;
   readonly retired_ms: number | null;
-  /** `signing`: the newest, signing new tokens; `verifying`: retired, its tokens may still be live; `expired`: no live token can carry it. */
-  readonly state: 'signing' | 'verifying' | 'expired';
+  /**
+   * `next`: published, signs once the current key retires; `signing`: signs new
+   * tokens; `verifying`: retired, its tokens may still be live; `expired`: no live
+   * token can carry it.
+   */
+  readonly state: 'next' | 'signing' | 'verifying' | 'expired';
 }
 
 /** Another node's rotation is seen within this long. */
@@ -63,15 +83,6 @@ const FORCED_RELOAD_INTERVAL_MS = 1_000;
  * (a node may sign with it until it notices the rotation) plus clock skew between nodes.
  */
 export const RETIRED_KEY_MARGIN_MS = 60_000;
-
-interface SigningKeyRow {
-  kid: string;
-  algorithm: string;
-  public_jwk: string;
-  private_key_encrypted: string;
-  created_ms: number;
-  retired_ms: number | null;
-}
 
 interface LoadedKey {
   readonly jwk: PublicSigningJwk;
@@ -86,18 +97,37 @@ export function createSigningKeys(
   const now = options.now ?? Date.now;
   const kysely: Kysely<{ signing_keys: SigningKeyRow }> = db.kysely;
   const graceMs = options.accessTtlSeconds * 1000 + RETIRED_KEY_MARGIN_MS;
-  const live = (key: LoadedKey, at: number) =>
+  const aheadMs = (options.publishAheadSeconds ?? 0) * 1000;
+  const live = (key: { retired_ms: number | null }, at: number) =>
     key.retired_ms === null || key.retired_ms > at - graceMs;
+  const unretired = (key: { retired_ms: number | null }, at: number) =>
+    key.retired_ms === null || key.retired_ms > at;
+  /**
+   * The key not retired at `at` that retires first signs (see `rotate`): the one a
+   * rotation gave an end, else the one with none. Creation times may tie; these do not.
+   */
+  const signerOf = <K extends { retired_ms: number | null }>(keys: readonly K[], at: number) =>
+    keys
+      .filter((key) => unretired(key, at))
+      .reduce<K | undefined>(
+        (first, key) =>
+          first === undefined ||
+          (key.retired_ms !== null &&
+            (first.retired_ms === null || key.retired_ms < first.retired_ms))
+            ? key
+            : first,
+        undefined,
+      );
   let cache: { loadedAt: number; keys: LoadedKey[] } | undefined;
   let loading: Promise<LoadedKey[]> | undefined;
   let lastForcedAt = Number.NEGATIVE_INFINITY;
   let active: { kid: string; key: Promise<ActiveSigningKey> } | undefined;
 
-  async function load(at: number): Promise<LoadedKey[]> {
+  // Every key, expired ones too (see `findExpiredKey`): rotations are rare, keys few.
+  async function load(): Promise<LoadedKey[]> {
     const rows = await kysely
       .selectFrom('signing_keys')
       .select(['kid', 'public_jwk', 'retired_ms'])
-      .where((eb) => eb.or([eb('retired_ms', 'is', null), eb('retired_ms', '>', at - graceMs)]))
       .orderBy('created_ms', 'desc')
       .orderBy('kid', 'desc')
       .execute();
@@ -113,7 +143,7 @@ export function createSigningKeys(
       return Promise.resolve(cache.keys);
     }
     if (loading) return loading;
-    const current = load(at).then((loaded) => {
+    const current = load().then((loaded) => {
       // A load that began before this process changed the keys must not be kept.
       if (loading === current) cache = { loadedAt: at, keys: loaded };
       return loaded;
@@ -175,23 +205,26 @@ export function createSigningKeys(
   return {
     ensureKey,
     async rotate(inTransaction) {
-      const kid = await db.exclusive(async (trx) => {
+      const rotated = await db.exclusive(async (trx) => {
         const previous = await newestUnretired(trx);
         // Refuse before writing: a key sealed with the wrong master key would stop every node signing.
         if (previous) decrypt(masterKey, previous.kid, previous.private_key_encrypted).fill(0);
         const at = now();
         const created = await insertKey(trx, masterKey, at);
+        // The key signing now (or the next one, after a rotation moments ago) signs
+        // until the new one has been published for `aheadMs`: the oldest key not
+        // retired signs, so each key signs in turn, each published ahead.
         await trx
           .updateTable('signing_keys')
-          .set({ retired_ms: at })
+          .set({ retired_ms: at + aheadMs })
           .where('retired_ms', 'is', null)
           .where('kid', '!=', created)
           .execute();
         await inTransaction?.(trx, created);
-        return created;
+        return { kid: created, signs_from_ms: at + aheadMs };
       });
       forget();
-      return { kid };
+      return rotated;
     },
     async list() {
       const at = now();
@@ -201,21 +234,24 @@ export function createSigningKeys(
         .orderBy('created_ms', 'desc')
         .orderBy('kid', 'desc')
         .execute();
+      const signer = signerOf(rows, at);
       return rows.map((row) => ({
         ...row,
         state:
-          row.retired_ms === null
+          row === signer
             ? 'signing'
-            : row.retired_ms > at - graceMs
-              ? 'verifying'
-              : 'expired',
+            : unretired(row, at)
+              ? 'next'
+              : live(row, at)
+                ? 'verifying'
+                : 'expired',
       }));
     },
     async signingKey() {
-      let newest = (await keys()).find((key) => key.retired_ms === null);
+      let newest = signerOf(await keys(), now());
       if (!newest) {
         await ensureKey();
-        newest = (await keys(true)).find((key) => key.retired_ms === null);
+        newest = signerOf(await keys(true), now());
         if (!newest) throw new Error('no unretired signing key after ensureKey()');
       }
       if (active?.kid !== newest.jwk.kid) {
@@ -243,49 +279,11 @@ export function createSigningKeys(
       }
       return found && live(found, now()) ? found.jwk : undefined;
     },
+    async findExpiredKey(kid) {
+      const found = (await keys()).find((key) => key.jwk.kid === kid);
+      return found && !live(found, now()) ? found.jwk : undefined;
+    },
   };
-}
-
-/** The kid is the RFC 7638 thumbprint of the public key: stable and collision-free. */
-async function insertKey(trx: AnyKysely, masterKey: Buffer, at: number): Promise<string> {
-  const pair = generateKeyPairSync('ed25519');
-  const { x } = pair.publicKey.export({ format: 'jwk' });
-  if (typeof x !== 'string') throw new Error('Ed25519 public key without "x"');
-  const publicJwk = { kty: 'OKP', crv: 'Ed25519', x };
-  const kid = await calculateJwkThumbprint(publicJwk, 'sha256');
-  const pkcs8 = pair.privateKey.export({ format: 'der', type: 'pkcs8' });
-  const sealed = seal(masterKey, pkcs8, kid);
-  pkcs8.fill(0);
-  const table: Kysely<{ signing_keys: SigningKeyRow }> = trx;
-  await table
-    .insertInto('signing_keys')
-    .values({
-      kid,
-      algorithm: 'EdDSA',
-      public_jwk: JSON.stringify(publicJwk),
-      private_key_encrypted: sealed,
-      created_ms: at,
-      retired_ms: null,
-    })
-    .execute();
-  return kid;
-}
-
-function decrypt(masterKey: Buffer, kid: string, sealed: string): Buffer {
-  try {
-    return open(masterKey, sealed, kid);
-  } catch (cause) {
-    throw new Error(
-      `signing key ${kid} cannot be decrypted with this master key (TESSERA_MASTER_KEY or ` +
-        '<data_dir>/master.key): every node must use the master key that created it',
-      { cause },
-    );
-  }
-}
-
-function publishable(kid: string, publicJwk: string): PublicSigningJwk {
-  const { x } = JSON.parse(publicJwk) as { x: string };
-  return Object.freeze({ kty: 'OKP', crv: 'Ed25519', x, kid, alg: 'EdDSA', use: 'sig' });
 }
 
 /** A clock that went backwards counts as "long ago", so a reload is never postponed. */

@@ -32,6 +32,8 @@ export interface LockoutTestApp extends TenancyTestApp {
   advance(seconds: number): void;
   /** Every wait a slowed login asked for, in order (nobody actually waits). */
   readonly delays: number[];
+  /** How many times a password was checked against an account's own hash. */
+  passwordChecks(): number;
   /** POST /auth/login from `ip` (default 127.0.0.1), the raw response. */
   attempt(email: string, password: string, ip?: string): Promise<LightMyRequestResponse>;
   /** A user with PASSWORD, member of `tenant` (created if missing) with `role`. */
@@ -45,6 +47,7 @@ export async function lockoutTestApp(
 ): Promise<LockoutTestApp> {
   let clock = Date.now();
   const delays: number[] = [];
+  let checks = 0;
   const test = await tenancyTestApp(
     t,
     engine,
@@ -55,12 +58,16 @@ export async function lockoutTestApp(
         sleep: async (ms) => {
           delays.push(ms);
         },
+        onPasswordCheck: () => {
+          checks += 1;
+        },
       },
     },
   );
   return {
     ...test,
     delays,
+    passwordChecks: () => checks,
     advance(seconds) {
       clock += seconds * 1000;
     },

@@ -10,13 +10,17 @@ import { GENEROUS_RATE_LIMITS, PASSWORD, TEST_LOCKOUT } from './lockout-fixture.
 type Node = TestNode;
 
 /** Two Tessera nodes (own pools and caches) on one fresh PostgreSQL database. */
-function twoNodes(t: TestContext, lockout: Partial<Config['lockout']>): Promise<Node[]> {
+function twoNodes(
+  t: TestContext,
+  lockout: Partial<Config['lockout']>,
+  onPasswordCheck?: () => void,
+): Promise<Node[]> {
   return startNodes(
     t,
     'postgres',
     2,
     { rate_limits: GENEROUS_RATE_LIMITS, lockout: { ...TEST_LOCKOUT, ...lockout } },
-    { identity: { sleep: async () => {} } },
+    { identity: { sleep: async () => {}, onPasswordCheck } },
   );
 }
 
@@ -57,6 +61,21 @@ describe('lockout across nodes (PostgreSQL)', { skip: skipWithoutPostgres }, () 
       .select(['ip', 'failures'])
       .executeTakeFirstOrThrow();
     assert.deepEqual(ip, { ip: '127.0.0.1', failures: 16 });
+  });
+
+  it('checks at most max_failures passwords of 30 guesses spread over two nodes at once', async (t) => {
+    let checks = 0;
+    const nodes = (await twoNodes(t, { max_failures: 5 }, () => {
+      checks += 1;
+    })) as [Node, Node];
+    await member(nodes[0], 'ada@acme.test');
+    const answers = await Promise.all(
+      Array.from({ length: 30 }, (_, i) => login(nodes[i % 2] as Node, 'ada@acme.test', 'wrong')),
+    );
+    assert.ok(answers.every((answer) => answer.statusCode === 401));
+    assert.equal(checks, 5);
+    assert.equal((await login(nodes[1], 'ada@acme.test', PASSWORD)).statusCode, 401);
+    assert.equal(checks, 5);
   });
 
   it('locks once, for every node, from failures counted on both', async (t) => {

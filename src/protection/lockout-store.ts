@@ -45,8 +45,21 @@ export interface Page {
 export interface LockoutStore {
   /** When the account's lock ends, if it is locked at `now`. */
   lockedUntil(userId: string, now: number): Promise<number | undefined>;
-  /** Adds a failure (a new window once the old one started at or before `cutoff`); the count. */
-  countAccountFailure(userId: string, now: number, cutoff: number): Promise<number>;
+  /**
+   * Reserves one password check of the account before it is made: one atomic upsert
+   * that adds an attempt only while the account is not locked and has fewer than
+   * `maxFailures` attempts in its window (a new window once the old one started at or
+   * before `cutoff`). The count with this attempt, or undefined when refused. An
+   * attempt stays counted (as a failure) unless a right password forgets it, so a
+   * request that dies mid-check holds its attempt until the window ends, no longer.
+   * An id that no account has changes nothing and costs the same statement.
+   */
+  reserveAttempt(
+    userId: string,
+    now: number,
+    cutoff: number,
+    maxFailures: number,
+  ): Promise<number | undefined>;
   /**
    * Locks the account until `until` if it has `maxFailures` failures and is not
    * locked: true for the one caller that locked it. Its count starts again.
@@ -94,21 +107,40 @@ export function createLockoutStore(db: Pick<Database, 'kysely'>): LockoutStore {
       return row?.locked_until_ms ?? undefined;
     },
 
-    async countAccountFailure(userId, now, cutoff) {
-      // In ON CONFLICT DO UPDATE, every SET expression reads the row as it was.
+    async reserveAttempt(userId, now, cutoff, maxFailures) {
+      // In ON CONFLICT DO UPDATE, every SET and WHERE expression reads the row as it
+      // was; PostgreSQL re-reads it under the row lock, SQLite has one writer: of any
+      // number of concurrent callers, on any number of nodes, at most `maxFailures` pass.
       const current = sql<boolean>`account_lockouts.window_start_ms > ${cutoff}`;
       const row = await kysely
         .insertInto('account_lockouts')
-        .values({ user_id: userId, failures: 1, window_start_ms: now })
+        .columns(['user_id', 'failures', 'window_start_ms'])
+        // From `users`, so an unknown id inserts nothing (and breaks no foreign key).
+        .expression((eb) =>
+          eb
+            .selectFrom('users')
+            .select([
+              'users.id',
+              sql<number>`${sql.lit(1)}`.as('failures'),
+              sql<number>`CAST(${now} AS bigint)`.as('window_start_ms'),
+            ])
+            .where('users.id', '=', userId),
+        )
         .onConflict((oc) =>
-          oc.column('user_id').doUpdateSet({
-            failures: sql`CASE WHEN ${current} THEN account_lockouts.failures + 1 ELSE 1 END`,
-            window_start_ms: sql`CASE WHEN ${current} THEN account_lockouts.window_start_ms ELSE ${now} END`,
-          }),
+          oc
+            .column('user_id')
+            .doUpdateSet({
+              failures: sql`CASE WHEN ${current} THEN account_lockouts.failures + 1 ELSE 1 END`,
+              window_start_ms: sql`CASE WHEN ${current} THEN account_lockouts.window_start_ms ELSE ${now} END`,
+            })
+            .where(
+              sql<boolean>`(account_lockouts.locked_until_ms IS NULL OR account_lockouts.locked_until_ms <= ${now})
+                AND (NOT (${current}) OR account_lockouts.failures < ${maxFailures})`,
+            ),
         )
         .returning('failures')
-        .executeTakeFirstOrThrow();
-      return Number(row.failures);
+        .executeTakeFirst();
+      return row === undefined ? undefined : Number(row.failures);
     },
 
     async lockAccount(userId, now, until, maxFailures) {

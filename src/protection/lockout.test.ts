@@ -1,9 +1,21 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { testEngines } from '../../test/helpers/test-database.ts';
-import { lockoutTestApp, observable, PASSWORD } from './lockout-fixture.ts';
+import { type LockoutTestApp, lockoutTestApp, observable, PASSWORD } from './lockout-fixture.ts';
 
 const WRONG = 'not the password';
+
+/** The `reason` of every `login.failed` in acme's trail, oldest first. */
+async function failedReasons(test: LockoutTestApp): Promise<string[]> {
+  const trail = await test.send(
+    'GET',
+    '/audit?action=login.failed&order=asc&limit=100',
+    await test.keyFor('acme'),
+  );
+  return (trail.body.events as { payload: { details: { reason: string } } }[]).map(
+    (e) => e.payload.details.reason,
+  );
+}
 
 for (const engine of testEngines()) {
   describe(`account lockout (${engine})`, () => {
@@ -99,6 +111,66 @@ for (const engine of testEngines()) {
       );
       assert.equal(reasons.length, (failed.body.events as unknown[]).length + 1);
       assert.equal(reasons.at(-1), 'account_locked');
+    });
+
+    it('checks at most max_failures passwords of 30 concurrent wrong guesses', async (t) => {
+      const test = await lockoutTestApp(t, engine, { max_failures: 5 });
+      await test.member('ada@acme.test', 'acme');
+      const answers = await Promise.all(
+        Array.from({ length: 30 }, () => test.attempt('ada@acme.test', WRONG)),
+      );
+      assert.deepEqual(new Set(answers.map((a) => a.statusCode)), new Set([401]));
+      assert.equal(test.passwordChecks(), 5);
+      // The fifth failure locked it: the right password is refused unchecked.
+      assert.equal((await test.attempt('ada@acme.test', PASSWORD)).statusCode, 401);
+      assert.equal(test.passwordChecks(), 5);
+      const reasons = await failedReasons(test);
+      assert.equal(reasons.filter((r) => r === 'invalid_credentials').length, 5);
+      assert.equal(reasons.at(-1), 'account_locked');
+    });
+
+    it('after max_failures - 1 failures, checks one of 30 concurrent guesses with the right password among them', async (t) => {
+      const test = await lockoutTestApp(t, engine, { max_failures: 5 });
+      await test.member('ada@acme.test', 'acme');
+      for (let i = 0; i < 4; i++) await test.attempt('ada@acme.test', WRONG);
+      assert.equal(test.passwordChecks(), 4);
+      const guesses = Array.from({ length: 30 }, (_, i) => (i === 17 ? PASSWORD : `${WRONG} ${i}`));
+      const answers = await Promise.all(
+        guesses.map((guess) => test.attempt('ada@acme.test', guess)),
+      );
+      assert.equal(test.passwordChecks(), 5);
+      const succeeded = answers.filter((a) => a.statusCode === 200).length;
+      assert.ok(succeeded <= 1);
+      // Whichever guess was checked decided: a right one logs in, a wrong one locks.
+      const locked = await test.db.kysely
+        .selectFrom('account_lockouts')
+        .select('locked_until_ms')
+        .where('locked_until_ms', 'is not', null)
+        .execute();
+      assert.equal(locked.length, 1 - succeeded);
+    });
+
+    it('gives back the attempts of a crashed request with the window', async (t) => {
+      const test = await lockoutTestApp(t, engine);
+      const ada = await test.member('ada@acme.test', 'acme');
+      // Three attempts reserved, as by requests that died before checking the password.
+      const at = Date.now();
+      await test.db.kysely
+        .insertInto('account_lockouts')
+        .values({
+          user_id: ada,
+          failures: 3,
+          window_start_ms: at,
+          locked_ms: null,
+          locked_until_ms: null,
+        })
+        .execute();
+      assert.equal((await test.attempt('ada@acme.test', PASSWORD)).statusCode, 401);
+      assert.equal(test.passwordChecks(), 0);
+      // Far past the window, whenever the test's clock started.
+      test.advance(600);
+      assert.equal((await test.attempt('ada@acme.test', PASSWORD)).statusCode, 200);
+      assert.equal(test.passwordChecks(), 1);
     });
 
     it('does nothing when lockout.enabled is false', async (t) => {

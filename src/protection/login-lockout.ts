@@ -25,25 +25,51 @@ export interface FailedAccount {
   readonly tenant_ids: readonly string[];
 }
 
+/** Whether a login may check the account's password (see `LoginLockout.admit`). */
+export interface Admission {
+  /** One of the account's `max_failures` attempts is reserved for this check. */
+  readonly admitted: boolean;
+  /** Not admitted because the account is locked (otherwise its attempts are all taken). */
+  readonly locked: boolean;
+  /** The account's attempts in the window, this one included; 0 when not admitted. */
+  readonly attempts: number;
+}
+
+/**
+ * An id no account has (randomUUID makes version 4 ids only): an unknown email runs
+ * the same statements against it as a known one against its account (issue 15, item 6).
+ */
+export const NO_ACCOUNT = '00000000-0000-0000-0000-000000000000';
+
 /** What password logins consult and report: the brute-force defence of issue 6. */
 export interface LoginLockout {
   /** Waits before a login from `ip` is answered, as long as its recent failures call for. */
   slowDown(ip: string | null): Promise<void>;
-  /** Whether the account is locked now: its logins are refused, right password or not. */
-  isLocked(userId: string): Promise<boolean>;
   /**
-   * A login refused as invalid credentials: one more failure from the IP, and for
-   * `account` one more of the account's, locking it at `max_failures`.
+   * Before any password is checked: whether the account is locked, and one attempt
+   * reserved atomically (across nodes) while fewer than `max_failures` are counted. A
+   * login not admitted must not check the password. `undefined` (unknown email) runs
+   * the same statements against `NO_ACCOUNT` and is never admitted.
    */
-  failed(context: AuditContext, account: FailedAccount | undefined): Promise<void>;
-  /** A successful login: the account's failures are forgotten. */
+  admit(userId: string | undefined): Promise<Admission>;
+  /**
+   * A login refused as invalid credentials: one more failure from the IP; for `account`
+   * (admitted, wrong password), its reserved attempt is the failure and the one that
+   * reaches `max_failures` locks it. The same statements run with or without `account`.
+   */
+  failed(
+    context: AuditContext,
+    account: FailedAccount | undefined,
+    admission: Admission,
+  ): Promise<void>;
+  /** The account's password was right: its failures (and this attempt) are forgotten. */
   succeeded(userId: string): Promise<void>;
 }
 
 /** `lockout.enabled = false`: nothing is counted, nothing is locked or slowed. */
 export const NO_LOCKOUT: LoginLockout = {
   slowDown: async () => {},
-  isLocked: async () => false,
+  admit: async () => ({ admitted: true, locked: false, attempts: 0 }),
   failed: async () => {},
   succeeded: async () => {},
 };
@@ -76,31 +102,31 @@ export function createLoginLockout(deps: LoginLockoutDeps): LoginLockout {
     if (failures === 1) await store.prune(at, cutoff);
   }
 
-  async function countAccount(
+  /**
+   * Locks the account if this failure is the one that reached `max_failures`. Without
+   * one, the same conditional update runs against `NO_ACCOUNT` and changes nothing.
+   */
+  async function lockIfDue(
     context: AuditContext,
-    account: FailedAccount,
+    account: FailedAccount | undefined,
+    attempts: number,
     at: number,
   ): Promise<void> {
-    const failures = await store.countAccountFailure(
-      account.user_id,
-      at,
-      windowCutoff(at, settings),
-    );
-    if (failures < settings.max_failures) return;
+    const due = account !== undefined && attempts >= settings.max_failures;
     const until = at + settings.lock_seconds * 1000;
     const locked = await db.transaction(async (trx: AnyKysely) => {
       const made = await createLockoutStore({ kysely: trx }).lockAccount(
-        account.user_id,
+        due ? account.user_id : NO_ACCOUNT,
         at,
         until,
         settings.max_failures,
       );
-      if (made) {
+      if (made && account) {
         await audit.inTransaction(
           trx,
           context,
           accountEntries(account.tenant_ids, 'account.locked', account.user_id, {
-            failures,
+            failures: attempts,
             locked_until: new Date(until).toISOString(),
           }),
         );
@@ -118,14 +144,26 @@ export function createLoginLockout(deps: LoginLockoutDeps): LoginLockout {
       const delay = ipDelayMs(failures, settings);
       if (delay > 0) await sleep(delay);
     },
-    async isLocked(userId) {
-      return (await store.lockedUntil(userId, now())) !== undefined;
+    async admit(userId) {
+      const at = now();
+      const subject = userId ?? NO_ACCOUNT;
+      const locked = (await store.lockedUntil(subject, at)) !== undefined;
+      const attempts = await store.reserveAttempt(
+        subject,
+        at,
+        windowCutoff(at, settings),
+        settings.max_failures,
+      );
+      if (attempts === undefined || userId === undefined) {
+        return { admitted: false, locked, attempts: 0 };
+      }
+      return { admitted: true, locked: false, attempts };
     },
-    async failed(context, account) {
+    async failed(context, account, admission) {
       const at = now();
       const ip = context.ip === null ? undefined : canonicalAddress(context.ip);
       if (ip !== undefined) await countIp(context, ip, at);
-      if (account) await countAccount(context, account, at);
+      await lockIfDue(context, admission.admitted ? account : undefined, admission.attempts, at);
     },
     async succeeded(userId) {
       await store.forgetAccountFailures(userId, now());

@@ -134,6 +134,29 @@ describe('rate limits', () => {
     assert.deepEqual([register.status, register.body.scope], [429, 'email']);
   });
 
+  it('per email on login: only failures spend, so successful logins are never refused for earlier ones', async (t) => {
+    const test = await appWith(t, { ip_burst: 100, email_per_hour: 1, email_burst: 2 });
+    const user = await test.identity.users.createUser({
+      email: 'ann@example.com',
+      password_hash: await hashPassword('correct horse battery'),
+    });
+    await apiKeyFor(test.identity, 'acme');
+    await test.identity.memberships.grant('acme', user.id, ['viewer']);
+    const login = (password: string) =>
+      send(test, 'POST', '/api/v1/auth/login', {
+        ip: '192.0.2.1',
+        body: { email: 'ann@example.com', password },
+      });
+    for (let i = 0; i < 5; i++) assert.equal((await login('correct horse battery')).status, 200);
+    assert.equal((await login('wrong password')).status, 401);
+    assert.equal((await login('correct horse battery')).status, 200);
+    assert.equal((await login('wrong password')).status, 401);
+    // The two failures emptied it: a guess, right or wrong, now waits for the refill.
+    const refused = await login('correct horse battery');
+    assert.deepEqual([refused.status, refused.body.scope], [429, 'email']);
+    assert.equal((await login('wrong password')).status, 429);
+  });
+
   it('per tenant by plan: two keys share the tenant budget; a plan change brings new numbers', async (t) => {
     const test = await appWith(t, {
       api_key_per_minute: 1000,

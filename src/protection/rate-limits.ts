@@ -20,6 +20,13 @@ declare module 'fastify' {
      * of that address's bucket. One line per route: `rateLimitEmail: 'email'`.
      */
     rateLimitEmail?: string;
+    /**
+     * Login: the address's bucket is only looked at before (an empty one refuses,
+     * right password or not) and spent by a failed attempt (401) afterwards, so
+     * signing in successfully never uses up the budget of guesses. Routes that send
+     * email leave this unset: every request spends.
+     */
+    rateLimitEmailOnFailure?: boolean;
   }
   interface FastifyRequest {
     /** The most restrictive bucket this request spent from so far (its headers). */
@@ -44,7 +51,8 @@ export interface RateLimitHooksDeps {
  * Rate limits of the /api/v1 scope, installed right after the guard:
  * - routes needing no credentials spend from the client IP's bucket (onRequest,
  *   before the body is even read), and from the email address's where the route
- *   names one (preValidation, before the password is hashed);
+ *   names one (preValidation, before the password is hashed); a login only looks
+ *   there, and spends when it fails (onSend): successful logins use up nothing;
  * - other routes spend from the tenant's bucket (by plan) and, for an API key, the
  *   key's own (preValidation, after the guard has authenticated the caller);
  * - a 401 on such a route spends from the IP's bucket, and while that is empty the
@@ -118,20 +126,40 @@ export function installRateLimits(api: FastifyInstance, deps: RateLimitHooksDeps
         const key = bucketKey.tenant(principal.tenantId);
         buckets.push({ scope: 'tenant', key, rule: rules.tenant(plan) });
       }
-      const field = request.routeOptions.config.rateLimitEmail;
-      const email = field ? (request.body as Record<string, unknown> | null)?.[field] : undefined;
-      // A missing or malformed address is left to the route's schema to refuse.
-      if (typeof email === 'string' && email.trim() !== '') {
-        buckets.push({ scope: 'email', key: bucketKey.email(email), rule: rules.email });
+      const email = emailBucket(request);
+      if (email && request.routeOptions.config.rateLimitEmailOnFailure) {
+        await spend(request, reply, [email], true);
+      } else if (email) {
+        buckets.push(email);
       }
       if (buckets.length > 0) await spend(request, reply, buckets);
     }),
   );
 
+  /** The bucket of the address the route names, if the body has one. */
+  function emailBucket(request: FastifyRequest): ScopedTake | undefined {
+    const field = request.routeOptions.config.rateLimitEmail;
+    const email = field ? (request.body as Record<string, unknown> | null)?.[field] : undefined;
+    // A missing or malformed address is left to the route's schema to refuse.
+    if (typeof email !== 'string' || email.trim() === '') return undefined;
+    return { scope: 'email', key: bucketKey.email(email), rule: rules.email };
+  }
+
   // A failed authentication costs the IP a token (see above). onSend sees the 401
   // however it was produced; the headers then report the IP's bucket.
   api.addHook('onSend', async (request, reply) => {
-    if (reply.statusCode !== 401 || request.routeOptions.config.access === 'public') return;
+    if (reply.statusCode !== 401) return;
+    if (request.routeOptions.config.access === 'public') {
+      // A failed login spends from its address's bucket (see rateLimitEmailOnFailure).
+      const email = request.routeOptions.config.rateLimitEmailOnFailure && emailBucket(request);
+      if (!email) return;
+      const [decision] = (await limiter.take([email], 1).catch(() => undefined)) ?? [];
+      if (decision) {
+        request.rateLimit = moreRestrictive(request.rateLimit, { ...decision, scope: 'email' });
+        setRateLimitHeaders(reply, request.rateLimit);
+      }
+      return;
+    }
     const ip = { key: bucketKey.ip(request.ip), rule: rules.ip };
     const [decision] = (await limiter.take([ip], 1).catch(() => undefined)) ?? [];
     if (decision) setRateLimitHeaders(reply, decision);

@@ -216,8 +216,26 @@ for (const engine of testEngines()) {
       assert.equal(after.status, 200);
     });
 
-    it('rotates refresh tokens, and a reused one ends the whole session', async (t) => {
+    it('gives two tabs refreshing with one token at once the same successor, session alive', async (t) => {
       const test = await authApp(t, engine);
+      await userIn(test, 'ann@example.com', ['acme']);
+      const first = await tokensOf(test, 'ann@example.com');
+      const refresh = (refresh_token: string) =>
+        request(test, 'POST', '/auth/refresh', { body: { refresh_token } });
+      const tabs = await Promise.all([refresh(first.refresh), refresh(first.refresh)]);
+      assert.deepEqual(
+        tabs.map((tab) => tab.status),
+        [200, 200],
+      );
+      assert.equal(tabs[0]?.body.refresh_token, tabs[1]?.body.refresh_token);
+      for (const tab of tabs)
+        assert.equal((await me(test, String(tab.body.access_token))).status, 200);
+      assert.equal((await refresh(String(tabs[0]?.body.refresh_token))).status, 200);
+    });
+
+    it('rotates refresh tokens, and a reused one ends the whole session', async (t) => {
+      // No grace period: the second use right away is a reuse (see refresh-grace.test.ts).
+      const test = await authApp(t, engine, { auth: { refresh_grace_seconds: 0 } });
       await userIn(test, 'ann@example.com', ['acme']);
       const first = await tokensOf(test, 'ann@example.com');
       const refresh = (refresh_token: string) =>

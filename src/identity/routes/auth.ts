@@ -54,7 +54,7 @@ export const authRoutes: FastifyPluginAsyncTypebox<{ auth: AuthService }> = asyn
   app.post(
     '/auth/login',
     {
-      config: { access: 'public', rateLimitEmail: 'email' },
+      config: { access: 'public', rateLimitEmail: 'email', rateLimitEmailOnFailure: true },
       schema: {
         tags: ['auth'],
         summary: 'Log in with email and password',

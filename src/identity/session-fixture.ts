@@ -1,0 +1,45 @@
+import assert from 'node:assert/strict';
+import type { TestContext } from 'node:test';
+import { openTestDatabase } from '../../test/helpers/test-database.ts';
+import { MIGRATIONS } from '../migrations/index.ts';
+import type { Engine } from '../storage/database.ts';
+import { migrateToLatest } from '../storage/migrate.ts';
+import { createSessionStore, type RefreshRotation, STRICT_ROTATION } from './session-store.ts';
+
+/** A migrated database with tenant `acme` and users `u1`, `u2`; the store's clock moves by hand. */
+export async function setup(
+  t: TestContext,
+  engine: Engine,
+  ttlSeconds = 3600,
+  rotation: RefreshRotation = STRICT_ROTATION,
+) {
+  const { db, cleanup } = await openTestDatabase(engine);
+  t.after(cleanup);
+  await migrateToLatest(db, MIGRATIONS);
+  const at = Date.now();
+  await db.kysely
+    .insertInto('tenants')
+    .values({
+      id: 'acme',
+      name: 'Acme',
+      plan: 'free',
+      status: 'active',
+      created_ms: at,
+      updated_ms: at,
+    })
+    .execute();
+  for (const id of ['u1', 'u2']) {
+    await db.kysely
+      .insertInto('users')
+      .values({ id, email: `${id}@example.com`, status: 'active', created_ms: at, updated_ms: at })
+      .execute();
+  }
+  let clock = at;
+  const store = createSessionStore(db, ttlSeconds, () => clock, undefined, rotation);
+  return { db, store, advance: (ms: number) => (clock += ms) };
+}
+
+export const code = (expected: string) => (error: unknown) => {
+  assert.equal((error as { code?: string }).code, expected);
+  return true;
+};
