@@ -15,12 +15,15 @@ export function isUnstorableText(text: string): boolean {
   return UNSTORABLE.test(text);
 }
 
-export function invalidCharacters(where: string): TesseraError {
+export function invalidCharacters(where: string, pointer?: string): TesseraError {
   return new TesseraError(
     HttpErrors.invalid_characters,
     `${where} contains the NUL character or a lone UTF-16 surrogate, which cannot be stored.`,
+    pointer === undefined ? {} : { errors: [{ path: pointer, message: UNSTORABLE_MESSAGE }] },
   );
 }
+
+const UNSTORABLE_MESSAGE = 'must not contain the NUL character or a lone UTF-16 surrogate';
 
 type Finding =
   | { readonly kind: 'too_deep' }
@@ -49,8 +52,9 @@ export function inspectJsonBody(
       { extensions: { max_depth: maxDepth } },
     );
   }
-  if (finding.kind === 'text')
-    return invalidCharacters(`The request body at ${finding.path || '/'}`);
+  if (finding.kind === 'text') {
+    return invalidCharacters(`The request body at ${finding.path || '/'}`, finding.path);
+  }
   return validationFailed([{ path: finding.path, message: 'must be a finite number' }]);
 }
 
