@@ -58,6 +58,8 @@ interface Probe {
   readonly url: string;
   /** Raw JSON text, so lone surrogates and NUL escapes reach the server as sent. */
   readonly payload?: string;
+  /** Headers a client controls and the server reads (credentials, resume positions). */
+  readonly headers?: Record<string, string>;
 }
 
 const NUL = '%00';
@@ -72,6 +74,14 @@ const BODY_VALUES = [
   '-9223372036854775809',
   '["x"]',
   '{"\\u0000":1}',
+];
+const HOSTILE_HEADERS: Record<string, string>[] = [
+  { 'last-event-id': HUGE },
+  { 'last-event-id': '1e999' },
+  { 'x-api-key': 'tsk_\u00ff\u0080' },
+  { authorization: 'Bearer \u00ff.\u00ff.\u00ff' },
+  { authorization: `Bearer ${'a'.repeat(8000)}` },
+  { 'x-request-id': '\u00ff'.repeat(300) },
 ];
 const DEEP = `${'['.repeat(5000)}${']'.repeat(5000)}`;
 
@@ -114,6 +124,7 @@ function probesOf(op: Operation): Probe[] {
   const hasBody = op.method !== 'GET' && op.method !== 'DELETE';
   const plain = hasBody ? '{"description":["x"]}' : undefined;
   probes.push({ method: op.method, url: base, payload: plain });
+  for (const headers of HOSTILE_HEADERS) probes.push({ method: op.method, url: base, headers });
   if (op.path.includes('{')) {
     for (const bad of [NUL, BAD_UTF8, HUGE]) {
       probes.push({ method: op.method, url: pathWith(op.path, bad), payload: plain });
@@ -150,6 +161,7 @@ async function statusOf(app: TestApp['app'], probe: Probe, apiKey: string | unde
   const headers: Record<string, string> = {};
   if (probe.payload !== undefined) headers['content-type'] = 'application/json';
   if (apiKey) headers['x-api-key'] = apiKey;
+  Object.assign(headers, probe.headers);
   const response = await app.inject({
     method: probe.method as 'GET',
     url: probe.url,

@@ -39,6 +39,11 @@ for (const engine of testEngines()) {
     });
     after(() => testApp.close());
 
+    it('GET /api/v1/entities/deep/state folds it without failing', async () => {
+      const response = await testApp.app.inject({ url: '/api/v1/entities/deep/state' });
+      assert.equal(response.statusCode, 200, response.body.slice(0, 300));
+    });
+
     for (const url of [
       '/api/v1/entities/deep/events',
       '/api/v1/events/query?entity_id=deep',
