@@ -89,6 +89,18 @@ describe('connection limits', { timeout: 60_000 }, () => {
     await closed[0];
   });
 
+  it('closes a keep-alive connection idle past idle_timeout_ms after its request', async () => {
+    const { port } = await listening({ idle_timeout_ms: 200 });
+    const { sockets, closed } = await idleSockets(port, 1);
+    const [socket] = sockets;
+    assert.ok(socket);
+    const answered = once(socket, 'data');
+    socket.write('GET /liveness HTTP/1.1\r\nHost: localhost\r\n\r\n');
+    assert.match(String((await answered)[0]), /^HTTP\/1\.1 200/);
+    // Fastify's default keeps it 72 s; the test would time out.
+    await closed[0];
+  });
+
   it('does not cut an SSE stream that outlives request_timeout_ms', async () => {
     const { address } = await listening(
       { header_timeout_ms: 100, request_timeout_ms: 100 },
