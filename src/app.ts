@@ -23,6 +23,7 @@ import type { Config } from './config/schema.ts';
 import { type Events, openEvents } from './events/open-events.ts';
 import { eventRoutes } from './events/routes.ts';
 import { registerCompression } from './http/compression.ts';
+import { limitConnections, timeoutSettings } from './http/connection-limits.ts';
 import { registerCors } from './http/cors.ts';
 import { installDraining } from './http/draining.ts';
 import { healthRoutes, PROBE_PATHS } from './http/health.ts';
@@ -32,7 +33,9 @@ import { installMetrics } from './http/metrics.ts';
 import { registerOpenApi } from './http/openapi.ts';
 import { frameworkErrorHandler, installProblemHandlers } from './http/problem-handlers.ts';
 import { genRequestId, installRequestId, setRequestIdHeader } from './http/request-id.ts';
+import { installRequestTextCheck } from './http/request-text.ts';
 import { installSecurityHeaders, securityHeadersFor } from './http/security-headers.ts';
+import { tesseraValidators } from './http/validator-compiler.ts';
 import { type Identity, openIdentity } from './identity/open-identity.ts';
 import { authRoutes } from './identity/routes/auth.ts';
 import { sessionRoutes } from './identity/routes/sessions.ts';
@@ -147,6 +150,8 @@ export async function buildApp(deps: AppDeps): Promise<TesseraApp> {
     return503OnClosing: false,
     genReqId: genRequestId,
     bodyLimit: config.server.body_limit_bytes,
+    // Header, request and keep-alive timeouts (connection-limits.ts).
+    ...timeoutSettings(config.server),
     // request.ip is the peer, or what X-Forwarded-For says only when the peer is a
     // trusted proxy: a client elsewhere cannot choose the IP it is limited or filtered by.
     trustProxy: config.server.trusted_proxies.length > 0 ? config.server.trusted_proxies : false,
@@ -160,15 +165,19 @@ export async function buildApp(deps: AppDeps): Promise<TesseraApp> {
     // Unknown properties are rejected (where a schema says additionalProperties:
     // false), not silently dropped: a misspelt field must not look accepted.
     ajv: { customOptions: { removeAdditional: false } },
+    // Bodies uncoerced, integers safe: see validator-compiler.ts (issue 15).
+    schemaController: { compilersFactory: { buildValidator: tesseraValidators() } },
   }).withTypeProvider<TypeBoxTypeProvider>();
 
+  limitConnections(app.server, config.server);
   installProblemHandlers(app);
-  installJsonBody(app);
+  installJsonBody(app, { maxDepth: config.server.max_json_depth });
   installRequestId(app);
   installDraining(app);
   installSecurityHeaders(app, security);
   await registerCors(app, config.server.cors_origins);
   await registerCompression(app);
+  installRequestTextCheck(app);
   await registerOpenApi(app);
   const metrics = installMetrics(app, config.metrics);
   const identity = deps.identity ?? openIdentity(db, config);

@@ -46,6 +46,47 @@ const server = Type.Object(
       maximum: 1024 * 1024 * 1024,
       description: 'Largest request body accepted; larger bodies get 413 body_too_large.',
     }),
+    max_json_depth: Type.Integer({
+      default: 64,
+      minimum: 1,
+      maximum: 1000,
+      description:
+        'Deepest nesting of arrays and objects accepted in a JSON request body (event payloads included); deeper bodies get 400 json_too_deep.',
+    }),
+    header_timeout_ms: Type.Integer({
+      default: 10_000,
+      minimum: 100,
+      maximum: 600_000,
+      description:
+        'How long a client may take to send the request line and headers, counted from the connection (or the end of the previous request); slower connections are closed. Bounds connections that never send a byte.',
+    }),
+    request_timeout_ms: Type.Integer({
+      default: 60_000,
+      minimum: 100,
+      maximum: 3_600_000,
+      description:
+        'How long a client may take to send a whole request (headers and body); slower ones get 408 and are closed. Responses, including SSE and WebSocket streams, are not limited by it. At least header_timeout_ms.',
+    }),
+    idle_timeout_ms: Type.Integer({
+      default: 5000,
+      minimum: 100,
+      maximum: 600_000,
+      description: 'How long an idle keep-alive connection is kept open between requests.',
+    }),
+    max_connections: Type.Integer({
+      default: 1024,
+      minimum: 1,
+      maximum: 1_000_000,
+      description:
+        'Most TCP connections open at once (SSE and WebSocket streams included); more are closed at once. Keep it below the process file descriptor limit (ulimit -n).',
+    }),
+    max_connections_per_ip: Type.Integer({
+      default: 64,
+      minimum: 1,
+      maximum: 1_000_000,
+      description:
+        'Most TCP connections open at once from one peer address; more are closed at once, so one client cannot take the whole max_connections. Peers listed in trusted_proxies are only counted against max_connections.',
+    }),
     shutdown_timeout_ms: Type.Integer({
       default: 10_000,
       minimum: 0,

@@ -1,3 +1,4 @@
+import { servableJson } from './deep-json.ts';
 import { generatedEventId } from './event-id.ts';
 import type { StoredEvent } from './model.ts';
 
@@ -18,7 +19,11 @@ export interface EventRecord {
 export const EVENT_COLUMNS =
   'position, tenant_id, entity_id, version, event_type, time_ms, payload, metadata, client_id';
 
-/** `parse` turns the stored JSON into values (JSON.parse on SQLite, identity on PostgreSQL). */
+/**
+ * `parse` turns the stored JSON into values (JSON.parse on SQLite, identity on
+ * PostgreSQL). A value nested too deep to serialize is served as its JSON text
+ * (deep-json.ts), so that no stored event can break a read.
+ */
 export function toStoredEvent(row: EventRecord, parse: (json: unknown) => unknown): StoredEvent {
   return {
     id: row.client_id ?? generatedEventId(row.position),
@@ -28,7 +33,7 @@ export function toStoredEvent(row: EventRecord, parse: (json: unknown) => unknow
     version: row.version,
     position: row.position,
     timestamp: new Date(row.time_ms).toISOString(),
-    payload: parse(row.payload),
-    metadata: parse(row.metadata) as Record<string, unknown>,
+    payload: servableJson(parse(row.payload), row.payload),
+    metadata: servableJson(parse(row.metadata), row.metadata) as Record<string, unknown>,
   };
 }

@@ -8,6 +8,8 @@ export const HttpErrors = defineErrorCodes({
   bad_request: { status: 400, title: 'Bad request' },
   malformed_json: { status: 400, title: 'Malformed JSON' },
   validation_failed: { status: 400, title: 'Validation failed' },
+  json_too_deep: { status: 400, title: 'JSON nested too deeply' },
+  invalid_characters: { status: 400, title: 'Invalid characters' },
   unauthorized: { status: 401, title: 'Unauthorized' },
   not_found: { status: 404, title: 'Not found' },
   method_not_allowed: { status: 405, title: 'Method not allowed' },

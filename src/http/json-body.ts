@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { TesseraError } from '../platform/errors.ts';
 import { HttpErrors } from './errors.ts';
+import { inspectJsonBody } from './json-inspection.ts';
 
 /**
  * Request bodies are JSON only. Fastify's text/plain parser goes: any other media
@@ -8,16 +9,26 @@ import { HttpErrors } from './errors.ts';
  * fetches that skip CORS preflight) from delivering a body at all.
  *
  * The JSON parser is Fastify's own (it rejects `__proto__` and `constructor.prototype`
- * keys), wrapped so that a syntax error tells the client where the JSON broke.
+ * keys), wrapped so that a syntax error tells the client where the JSON broke, and
+ * followed by the checks every body passes before a route sees it (nesting depth,
+ * storable text: json-inspection.ts).
+ *
+ * An empty body with `Content-Type: application/json` is no body at all on a route
+ * that takes none (clients such as axios send the header on every DELETE); on a
+ * route that takes a body it is malformed JSON.
  */
-export function installJsonBody(app: FastifyInstance): void {
+export function installJsonBody(app: FastifyInstance, options: { maxDepth: number }): void {
   const parse = app.getDefaultJsonParser('error', 'error');
   app.removeContentTypeParser(['application/json', 'text/plain']);
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
     const text = typeof body === 'string' ? body : body.toString('utf8');
+    if (text.length === 0 && request.routeOptions.schema?.body === undefined) {
+      done(null, undefined);
+      return;
+    }
     parse(request, text, (error, value) => {
       if (error) done(malformedJson(text), undefined);
-      else done(null, value);
+      else done(inspectJsonBody(value, text, options.maxDepth) ?? null, value);
     });
   });
 }

@@ -170,7 +170,7 @@ for (const engine of testEngines()) {
           'e',
           { events: [{ event_type: 'A', payload: { s: 'a\u0000b' } }] },
           400,
-          'validation_failed',
+          'invalid_characters',
           '/events/0/payload/s',
         ],
         [
@@ -178,7 +178,7 @@ for (const engine of testEngines()) {
           'e',
           { events: [{ event_type: 'A', payload: ['\ud800'] }] },
           400,
-          'validation_failed',
+          'invalid_characters',
           '/events/0/payload/0',
         ],
         [

@@ -1,0 +1,88 @@
+import { TesseraError } from '../platform/errors.ts';
+import { HttpErrors } from './errors.ts';
+import { validationFailed } from './validation.ts';
+
+/**
+ * Text no store can keep: the NUL character (PostgreSQL's text and jsonb refuse it)
+ * and UTF-16 surrogates without their pair (not Unicode scalar values, so not
+ * encodable as UTF-8; RFC 8259 §8.2 calls such strings unpredictable). Refused on
+ * both engines, so that a request means the same thing everywhere.
+ */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: NUL is what it looks for
+const UNSTORABLE = /\u0000|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+
+export function isUnstorableText(text: string): boolean {
+  return UNSTORABLE.test(text);
+}
+
+export function invalidCharacters(where: string, pointer?: string): TesseraError {
+  return new TesseraError(
+    HttpErrors.invalid_characters,
+    `${where} contains the NUL character or a lone UTF-16 surrogate, which cannot be stored.`,
+    pointer === undefined ? {} : { errors: [{ path: pointer, message: UNSTORABLE_MESSAGE }] },
+  );
+}
+
+const UNSTORABLE_MESSAGE = 'must not contain the NUL character or a lone UTF-16 surrogate';
+
+type Finding =
+  | { readonly kind: 'too_deep' }
+  | { readonly kind: 'text' | 'number'; readonly path: string };
+
+/**
+ * Checks a parsed JSON body before any route sees it: nesting at most `maxDepth`
+ * containers deep, no unstorable text in strings or keys, no number JSON.parse turned
+ * into Infinity (`1e999`). Iterative, so no body can overflow the stack here; and
+ * every later step (validation, serialization, JSON.stringify, jsonb) may recurse
+ * safely over what passes.
+ */
+export function inspectJsonBody(
+  value: unknown,
+  text: string,
+  maxDepth: number,
+): TesseraError | undefined {
+  // JSON.parse only yields NUL or a lone surrogate from a \u escape: without one in
+  // the text (the common case), strings need no look.
+  const finding = findProblem(value, maxDepth, text.includes('\\u'));
+  if (finding === undefined) return undefined;
+  if (finding.kind === 'too_deep') {
+    return new TesseraError(
+      HttpErrors.json_too_deep,
+      `The request body nests arrays and objects more than ${maxDepth} levels deep.`,
+      { extensions: { max_depth: maxDepth } },
+    );
+  }
+  if (finding.kind === 'text') {
+    return invalidCharacters(`The request body at ${finding.path || '/'}`, finding.path);
+  }
+  return validationFailed([{ path: finding.path, message: 'must be a finite number' }]);
+}
+
+function findProblem(root: unknown, maxDepth: number, checkText: boolean): Finding | undefined {
+  const pending: [value: unknown, depth: number, path: string][] = [[root, 0, '']];
+  for (let next = pending.pop(); next !== undefined; next = pending.pop()) {
+    const [value, depth, path] = next;
+    if (typeof value === 'string') {
+      if (checkText && UNSTORABLE.test(value)) return { kind: 'text', path };
+      continue;
+    }
+    if (typeof value === 'number') {
+      if (!Number.isFinite(value)) return { kind: 'number', path };
+      continue;
+    }
+    if (typeof value !== 'object' || value === null) continue;
+    if (depth + 1 > maxDepth) return { kind: 'too_deep' };
+    if (Array.isArray(value)) {
+      for (let index = value.length - 1; index >= 0; index--) {
+        pending.push([value[index], depth + 1, `${path}/${index}`]);
+      }
+      continue;
+    }
+    for (const [key, item] of Object.entries(value)) {
+      const at = `${path}/${key.replaceAll('~', '~0').replaceAll('/', '~1')}`;
+      if (checkText && UNSTORABLE.test(key)) return { kind: 'text', path: at };
+      pending.push([item, depth + 1, at]);
+    }
+  }
+  return undefined;
+}
