@@ -126,6 +126,13 @@ const storage = Type.Object(
       description:
         'Largest payload plus metadata of one event, as JSON bytes; larger events get 413 event_too_large.',
     }),
+    max_read_page_bytes: Type.Integer({
+      default: 4 * 1024 * 1024,
+      minimum: 1024,
+      maximum: 1024 * 1024 * 1024,
+      description:
+        'Most bytes of event JSON one read page (entity events, query) carries, besides its count limit. A page always holds at least one event, however large, and its next_cursor says where to continue.',
+    }),
     max_batch_events: Type.Integer({
       default: 10_000,
       minimum: 1,
