@@ -22,6 +22,7 @@ import { type BackupService, createBackupService } from './backup/service.ts';
 import type { Config } from './config/schema.ts';
 import { type Events, openEvents } from './events/open-events.ts';
 import { eventRoutes } from './events/routes.ts';
+import { subscriptionMetrics } from './events/subscriptions/subscription-metrics.ts';
 import { registerCompression } from './http/compression.ts';
 import { registerCors } from './http/cors.ts';
 import { installDraining } from './http/draining.ts';
@@ -191,6 +192,7 @@ export async function buildApp(deps: AppDeps): Promise<TesseraApp> {
       onSubscriptionError: (error, tenantId) =>
         app.log.error({ err: error, tenant_id: tenantId }, 'subscription: reading the log failed'),
     }));
+  subscriptionMetrics(metrics, events.subscriptions);
   // Accepted appends finish before the database closes.
   if (!deps.events) app.addHook('onClose', () => events.close());
   if (config.auth.credential_cache_seconds > 0) {

@@ -231,6 +231,20 @@ const subscriptions = Type.Object(
       description:
         'Events a subscriber may fall behind (unsent) before it is closed with a reason; it resumes from its last position.',
     }),
+    buffer_bytes: Type.Integer({
+      default: 8 * 1024 * 1024,
+      minimum: 1024,
+      maximum: 1024 * 1024 * 1024,
+      description:
+        'Bytes of event JSON one subscriber may hold unsent (its transport backpressured) before it is closed with subscriber_too_slow and its last position; also the most one catch-up read loads (at least one event).',
+    }),
+    process_buffer_bytes: Type.Integer({
+      default: 256 * 1024 * 1024,
+      minimum: 1024,
+      maximum: 64 * 1024 * 1024 * 1024,
+      description:
+        'Bytes of event JSON all subscribers of this process together may hold unsent; beyond it the subscribers holding the most are closed (subscriber_too_slow, with their last position) until it is met.',
+    }),
   },
   {
     additionalProperties: false,

@@ -18,6 +18,10 @@ export interface SubscriptionHubStats {
   readonly tenants: number;
   readonly catching_up: number;
   readonly live: number;
+  /** Bytes of event JSON queued for subscribers whose transport is backpressured. */
+  readonly buffered_bytes: number;
+  /** Subscribers closed because they fell behind their own or the process's byte budget, since start. */
+  readonly closed_too_slow: number;
 }
 
 export interface SubscriptionHub {
@@ -29,6 +33,7 @@ export interface SubscriptionHubDeps {
   readonly store: EventStore;
   readonly notifier: LogNotifier;
   readonly settings: Config['subscriptions'];
+  readonly maxEventBytes: number;
   readonly onError: (error: unknown, tenantId: string) => void;
 }
 
@@ -36,6 +41,32 @@ export interface SubscriptionHubDeps {
 export function createSubscriptionHub(deps: SubscriptionHubDeps): SubscriptionHub {
   const tailers = new Map<string, LogTailer>();
   const subscriptions = new Set<Subscription>();
+  let bufferedBytes = 0;
+  let closedTooSlow = 0;
+  let enforcing = false;
+
+  /**
+   * Over the process's budget, the subscribers holding the most unsent bytes are
+   * closed (with their resume position) until it is met again: a stalled client
+   * pays for its backlog, never one that keeps up.
+   */
+  function queuedBytes(delta: number): void {
+    bufferedBytes += delta;
+    if (enforcing || bufferedBytes <= deps.settings.process_buffer_bytes) return;
+    enforcing = true;
+    try {
+      while (bufferedBytes > deps.settings.process_buffer_bytes) {
+        let largest: Subscription | undefined;
+        for (const subscription of subscriptions) {
+          if (subscription.queuedBytes > (largest?.queuedBytes ?? 0)) largest = subscription;
+        }
+        if (!largest) break;
+        largest.tooSlow();
+      }
+    } finally {
+      enforcing = false;
+    }
+  }
 
   function tailerFor(tenantId: string): LogTailer {
     let tailer = tailers.get(tenantId);
@@ -62,6 +93,10 @@ export function createSubscriptionHub(deps: SubscriptionHubDeps): SubscriptionHu
         filter,
         sink,
         bufferEvents: deps.settings.buffer_events,
+        bufferBytes: deps.settings.buffer_bytes,
+        maxEventBytes: deps.maxEventBytes,
+        onQueuedBytes: queuedBytes,
+        onTooSlow: () => closedTooSlow++,
         heartbeatMs: deps.settings.heartbeat_ms,
         onError: (error) => deps.onError(error, tenantId),
         onClosed() {
@@ -80,7 +115,13 @@ export function createSubscriptionHub(deps: SubscriptionHubDeps): SubscriptionHu
     stats() {
       let live = 0;
       for (const subscription of subscriptions) if (subscription.live) live++;
-      return { tenants: tailers.size, catching_up: subscriptions.size - live, live };
+      return {
+        tenants: tailers.size,
+        catching_up: subscriptions.size - live,
+        live,
+        buffered_bytes: bufferedBytes,
+        closed_too_slow: closedTooSlow,
+      };
     },
   };
 }
