@@ -22,6 +22,7 @@ import { type BackupService, createBackupService } from './backup/service.ts';
 import type { Config } from './config/schema.ts';
 import { type Events, openEvents } from './events/open-events.ts';
 import { eventRoutes } from './events/routes.ts';
+import { createSubscriptionLimits } from './events/subscriptions/subscription-limits.ts';
 import { subscriptionMetrics } from './events/subscriptions/subscription-metrics.ts';
 import { registerCompression } from './http/compression.ts';
 import { registerCors } from './http/cors.ts';
@@ -122,7 +123,10 @@ const apiV1: FastifyPluginAsync<
   await api.register(teamRoutes, { db: deps.db, audit: identity.audit });
   await api.register(roleRoutes, { identity, db: deps.db });
   await api.register(ipFilterRoutes, { ipFilters: ipFilters.service });
-  await api.register(eventRoutes, { events: deps.events });
+  await api.register(eventRoutes, {
+    events: deps.events,
+    subscriptionLimits: createSubscriptionLimits(config.subscriptions, identity.quotas.planOf),
+  });
   await api.register(auditRoutes, { events: deps.events.service });
   await api.register(lockoutRoutes, { lockouts: identity.lockouts });
   await api.register(backupRoutes, { backups: deps.backups, audit: identity.audit });

@@ -216,6 +216,15 @@ const backup = Type.Object(
   },
 );
 
+function maxOpen(fallback: number, what: string) {
+  return Type.Integer({
+    default: fallback,
+    minimum: 1,
+    maximum: 1_000_000,
+    description: what.endsWith('.') ? what : `${what}; more get 429 subscription_limit_reached.`,
+  });
+}
+
 const subscriptions = Type.Object(
   {
     heartbeat_ms: Type.Integer({
@@ -245,6 +254,20 @@ const subscriptions = Type.Object(
       description:
         'Bytes of event JSON all subscribers of this process together may hold unsent; beyond it the subscribers holding the most are closed (subscriber_too_slow, with their last position) until it is met.',
     }),
+    max_per_credential: maxOpen(
+      50,
+      'Open subscriptions (SSE and WebSocket together) one API key or login session may hold on a node; more get 429 subscription_limit_reached.',
+    ),
+    free_max_per_tenant: maxOpen(10, 'Open subscriptions of a tenant on the free plan, per node'),
+    professional_max_per_tenant: maxOpen(
+      500,
+      'Open subscriptions of a tenant on the professional plan, per node',
+    ),
+    unlimited_max_per_tenant: maxOpen(
+      5000,
+      'Open subscriptions of a tenant on the unlimited plan (and any plan without numbers of its own), per node',
+    ),
+    dev_max_per_tenant: maxOpen(5000, 'Open subscriptions of a tenant on the dev plan, per node'),
   },
   {
     additionalProperties: false,

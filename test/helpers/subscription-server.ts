@@ -5,7 +5,7 @@ import type { Config } from '../../src/config/schema.ts';
 import type { AppendSuccess } from '../../src/events/model.ts';
 import { type Events, openEvents } from '../../src/events/open-events.ts';
 import type { SubscriptionHubStats } from '../../src/events/subscriptions/subscription-hub.ts';
-import { openIdentity } from '../../src/identity/open-identity.ts';
+import { type Identity, openIdentity } from '../../src/identity/open-identity.ts';
 import { MIGRATIONS } from '../../src/migrations/index.ts';
 import type { Engine } from '../../src/storage/database.ts';
 import { migrateToLatest } from '../../src/storage/migrate.ts';
@@ -20,6 +20,7 @@ export interface SubscriptionTestServer {
   readonly events: Events;
   readonly config: Config;
   readonly tenantId: string;
+  readonly identity: Identity;
   /** Appends one event per type to `entityId` through the service (as the HTTP routes do). */
   append(entityId: string, ...types: string[]): Promise<AppendSuccess>;
   stats(): SubscriptionHubStats;
@@ -57,6 +58,7 @@ export async function startSubscriptionServer(
     events,
     config,
     tenantId,
+    identity,
     append: (entityId, ...types) =>
       events.service.appendToEntity(
         tenantId,

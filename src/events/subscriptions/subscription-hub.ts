@@ -11,6 +11,8 @@ export interface SubscriptionRequest {
   readonly from: number;
   readonly filter: LogFilter;
   readonly sink: SubscriberSink;
+  /** Runs once when the subscription closes, for whatever reason (releases its slot). */
+  readonly onClosed?: (() => void) | undefined;
 }
 
 export interface SubscriptionHubStats {
@@ -83,7 +85,7 @@ export function createSubscriptionHub(deps: SubscriptionHubDeps): SubscriptionHu
   }
 
   return {
-    open({ tenantId, from, filter, sink }) {
+    open({ tenantId, from, filter, sink, onClosed }) {
       const tailer = tailerFor(tenantId);
       const subscription: Subscription = startSubscription({
         store: deps.store,
@@ -100,6 +102,7 @@ export function createSubscriptionHub(deps: SubscriptionHubDeps): SubscriptionHu
         heartbeatMs: deps.settings.heartbeat_ms,
         onError: (error) => deps.onError(error, tenantId),
         onClosed() {
+          onClosed?.();
           subscriptions.delete(subscription);
           tailer.remove(subscription);
           if (tailer.size === 0) {
