@@ -24,6 +24,9 @@ import { type Events, openEvents } from './events/open-events.ts';
 import { eventRoutes } from './events/routes.ts';
 import { createSubscriptionLimits } from './events/subscriptions/subscription-limits.ts';
 import { subscriptionMetrics } from './events/subscriptions/subscription-metrics.ts';
+import { ticketRoutes } from './events/subscriptions/tickets/ticket-routes.ts';
+import { createTicketService } from './events/subscriptions/tickets/ticket-service.ts';
+import { createTicketStore } from './events/subscriptions/tickets/ticket-store.ts';
 import { registerCompression } from './http/compression.ts';
 import { registerCors } from './http/cors.ts';
 import { installDraining } from './http/draining.ts';
@@ -97,7 +100,11 @@ const apiV1: FastifyPluginAsync<
 > = async (api, deps) => {
   const { identity, ipFilters, config } = deps;
   // Before any route: the guard refuses routes that declare no access.
-  installGuard(api, identity.guard);
+  const tickets = createTicketService({
+    store: createTicketStore(deps.db),
+    ttlSeconds: config.subscriptions.ticket_ttl_seconds,
+  });
+  installGuard(api, { ...identity.guard, redeemTicket: tickets.redeem });
   // After the guard, which names the tenant whose IP filters apply.
   ipFilters.enforcement.installTenant(api);
   // Then the rate limits: their preValidation hook runs after the guard's, which sets
@@ -126,7 +133,9 @@ const apiV1: FastifyPluginAsync<
   await api.register(eventRoutes, {
     events: deps.events,
     subscriptionLimits: createSubscriptionLimits(config.subscriptions, identity.quotas.planOf),
+    corsOrigins: config.server.cors_origins,
   });
+  await api.register(ticketRoutes, { tickets });
   await api.register(auditRoutes, { events: deps.events.service });
   await api.register(lockoutRoutes, { lockouts: identity.lockouts });
   await api.register(backupRoutes, { backups: deps.backups, audit: identity.audit });

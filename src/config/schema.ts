@@ -254,6 +254,13 @@ const subscriptions = Type.Object(
       description:
         'Bytes of event JSON all subscribers of this process together may hold unsent; beyond it the subscribers holding the most are closed (subscriber_too_slow, with their last position) until it is met.',
     }),
+    ticket_ttl_seconds: Type.Integer({
+      default: 30,
+      minimum: 5,
+      maximum: 60,
+      description:
+        'Lifetime of a subscription ticket (POST /api/v1/subscriptions/tickets), which a browser passes as ?ticket= to the SSE and WebSocket routes. Each works once.',
+    }),
     max_per_credential: maxOpen(
       50,
       'Open subscriptions (SSE and WebSocket together) one API key or login session may hold on a node; more get 429 subscription_limit_reached.',

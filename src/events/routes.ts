@@ -13,6 +13,8 @@ export interface EventRoutesOptions {
   readonly events: Events;
   /** Caps on open subscriptions per tenant and credential. */
   readonly subscriptionLimits: SubscriptionLimits;
+  /** `server.cors_origins`: the browser origins that may subscribe with a ticket. */
+  readonly corsOrigins: readonly string[];
 }
 
 /** Every event store route, one plugin per resource under src/events/routes/. */

@@ -32,15 +32,24 @@ export interface SubscriptionTestServer {
  * The app is built with our own `Events`, so tests append through the very service
  * whose commits wake the subscribers.
  */
+export interface SubscriptionServerOptions {
+  /** Every request without credentials acts with an admin key of the tenant (default true). */
+  readonly impersonate?: boolean;
+  /** `[server]` settings, e.g. cors_origins. */
+  readonly server?: Partial<Config['server']>;
+}
+
 export async function startSubscriptionServer(
   engine: Engine,
   subscriptions: Partial<Config['subscriptions']> = {},
+  options: SubscriptionServerOptions = {},
 ): Promise<SubscriptionTestServer> {
   const { db, storage, cleanup } = await openTestDatabase(engine);
   const base = defaultConfig();
   const config: Config = {
     ...base,
     storage,
+    server: { ...base.server, ...options.server },
     logging: { ...base.logging, level: 'silent' },
     subscriptions: { ...base.subscriptions, ...subscriptions },
   };
@@ -49,7 +58,8 @@ export async function startSubscriptionServer(
   const identity = openIdentity(db, config);
   const app = await buildApp({ config, db, events, identity });
   const tenantId = 'default';
-  actAs(app, await apiKeyFor(identity, tenantId));
+  const key = await apiKeyFor(identity, tenantId);
+  if (options.impersonate !== false) actAs(app, key);
   const address = await app.listen({ host: '127.0.0.1', port: 0 });
   let closed = false;
   return {
@@ -86,8 +96,9 @@ export async function serveSubscriptions(
   t: TestContext,
   engine: Engine,
   settings: Partial<Config['subscriptions']> = {},
+  options: SubscriptionServerOptions = {},
 ): Promise<SubscriptionTestServer> {
-  const server = await startSubscriptionServer(engine, settings);
+  const server = await startSubscriptionServer(engine, settings, options);
   t.after(() => server.close());
   return server;
 }

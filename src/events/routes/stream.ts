@@ -8,6 +8,7 @@ import type { EventRoutesOptions } from '../routes.ts';
 import { trackForShutdown } from '../subscriptions/shutdown-tracker.ts';
 import type { SubscriptionSlot } from '../subscriptions/subscription-limits.ts';
 import { logFilterOf, SubscriptionQuery } from '../subscriptions/subscription-query.ts';
+import { checkTicketOrigin } from '../subscriptions/tickets/ticket-origin.ts';
 import { createWsSink } from '../subscriptions/ws-sink.ts';
 
 const DESCRIPTION = `WebSocket: the tenant's events after \`from_position\`, then new ones as they commit, in position order.
@@ -23,7 +24,7 @@ const MAX_CLIENT_MESSAGE_BYTES = 4096;
 /** `GET /events/stream`: live subscription over WebSocket. */
 export const streamRoutes: FastifyPluginAsyncTypebox<EventRoutesOptions> = async (
   app,
-  { events, subscriptionLimits },
+  { events, subscriptionLimits, corsOrigins },
 ) => {
   const hub = events.subscriptions;
   // Before @fastify/websocket's own preClose, which closes sockets without a reason.
@@ -34,7 +35,7 @@ export const streamRoutes: FastifyPluginAsyncTypebox<EventRoutesOptions> = async
   app.route({
     method: 'GET',
     url: '/events/stream',
-    config: { access: 'events:read' },
+    config: { access: 'events:read', subscriptionTicket: true },
     schema: {
       summary: 'Subscribe to events (WebSocket)',
       description: DESCRIPTION,
@@ -45,6 +46,7 @@ export const streamRoutes: FastifyPluginAsyncTypebox<EventRoutesOptions> = async
     // The slot too, so a refusal is a plain 429 rather than an upgrade closed at once.
     preHandler: async (request) => {
       if (!request.ws) return;
+      checkTicketOrigin(request, corsOrigins);
       const slot = await subscriptionLimits.reserve(request.principal as Principal);
       // Released with the connection too, in case the upgrade never completes.
       request.raw.socket.once('close', slot.release);

@@ -5,6 +5,7 @@ import type { EventRoutesOptions } from '../routes.ts';
 import { trackForShutdown } from '../subscriptions/shutdown-tracker.ts';
 import { createSseSink } from '../subscriptions/sse-sink.ts';
 import { logFilterOf, SubscriptionQuery } from '../subscriptions/subscription-query.ts';
+import { checkTicketOrigin } from '../subscriptions/tickets/ticket-origin.ts';
 
 const ResumeHeaders = Type.Object({
   'last-event-id': Type.Optional(
@@ -26,7 +27,7 @@ Open subscriptions are capped per tenant (by plan) and per credential: beyond, 4
 /** `GET /events/subscribe`: live subscription over Server-Sent Events. */
 export const subscribeRoutes: FastifyPluginAsyncTypebox<EventRoutesOptions> = async (
   app,
-  { events, subscriptionLimits },
+  { events, subscriptionLimits, corsOrigins },
 ) => {
   const hub = events.subscriptions;
   const track = trackForShutdown(app);
@@ -34,7 +35,7 @@ export const subscribeRoutes: FastifyPluginAsyncTypebox<EventRoutesOptions> = as
   app.get(
     '/events/subscribe',
     {
-      config: { access: 'events:read' },
+      config: { access: 'events:read', subscriptionTicket: true },
       // A HEAD would open a subscription that can never send anything.
       exposeHeadRoute: false,
       schema: {
@@ -52,6 +53,7 @@ export const subscribeRoutes: FastifyPluginAsyncTypebox<EventRoutesOptions> = as
       },
     },
     async (request, reply) => {
+      checkTicketOrigin(request, corsOrigins);
       // Refused with a plain 429 while the response is still ours to answer.
       const slot = await subscriptionLimits.reserve(request.principal as Principal);
       let from: number;
