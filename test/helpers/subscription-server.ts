@@ -5,6 +5,7 @@ import type { Config } from '../../src/config/schema.ts';
 import type { AppendSuccess } from '../../src/events/model.ts';
 import { type Events, openEvents } from '../../src/events/open-events.ts';
 import type { SubscriptionHubStats } from '../../src/events/subscriptions/subscription-hub.ts';
+import type { AppLogger } from '../../src/http/logger.ts';
 import { type Identity, openIdentity } from '../../src/identity/open-identity.ts';
 import { MIGRATIONS } from '../../src/migrations/index.ts';
 import type { Engine } from '../../src/storage/database.ts';
@@ -37,6 +38,8 @@ export interface SubscriptionServerOptions {
   readonly impersonate?: boolean;
   /** `[server]` settings, e.g. cors_origins. */
   readonly server?: Partial<Config['server']>;
+  /** The app's logger (default: silent). */
+  readonly logger?: AppLogger;
 }
 
 export async function startSubscriptionServer(
@@ -56,7 +59,7 @@ export async function startSubscriptionServer(
   await migrateToLatest(db, MIGRATIONS);
   const events = await openEvents(db, config);
   const identity = openIdentity(db, config);
-  const app = await buildApp({ config, db, events, identity });
+  const app = await buildApp({ config, db, events, identity, logger: options.logger });
   const tenantId = 'default';
   const key = await apiKeyFor(identity, tenantId);
   if (options.impersonate !== false) actAs(app, key);

@@ -1,6 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import websocket from '@fastify/websocket';
 import type { FastifyRequest } from 'fastify';
+import type { WebSocket } from 'ws';
 import type { Principal } from '../../access/principal.ts';
 import { HttpErrors } from '../../http/errors.ts';
 import { TesseraError } from '../../platform/errors.ts';
@@ -16,10 +17,30 @@ Text messages \`{"type":"event","event":{...}}\`, and \`{"type":"heartbeat"}\` w
 When the server ends the stream, the close reason is the JSON \`{"code", "last_position"}\`:
 4008 \`subscriber_too_slow\`, 1001 \`service_unavailable\`, 1011 \`internal_error\`; resume after \`last_position\`.
 Open subscriptions are capped per tenant (by plan) and per credential: beyond, 429 \`subscription_limit_reached\` (before the upgrade).
-A request without \`Upgrade: websocket\` gets 400.`;
+A request without \`Upgrade: websocket\` gets 400. The server expects no messages: one over 4 KiB closes the socket with 1009.`;
 
 /** Messages from the client are not used; this only bounds what one may cost. */
 const MAX_CLIENT_MESSAGE_BYTES = 4096;
+
+/**
+ * A client breaking the protocol (a message over MAX_CLIENT_MESSAGE_BYTES, invalid
+ * UTF-8, a bad frame) is the client's fault, not ours: logged at info, and the
+ * socket is left to ws, which has already sent the close frame whose code says why
+ * (RFC 6455 §7.4.1: 1009 message too big, 1007 invalid data, 1002 protocol error).
+ * Anything else is a server error, logged as one, and the socket is cut.
+ */
+function onSocketError(error: Error, socket: WebSocket, request: FastifyRequest): void {
+  const code = (error as { code?: unknown }).code;
+  if (typeof code === 'string' && code.startsWith('WS_ERR_')) {
+    request.log.info(
+      { ws_error: code, detail: error.message },
+      'websocket client broke the protocol',
+    );
+    return;
+  }
+  request.log.error({ err: error }, 'websocket failed');
+  socket.terminate();
+}
 
 /** `GET /events/stream`: live subscription over WebSocket. */
 export const streamRoutes: FastifyPluginAsyncTypebox<EventRoutesOptions> = async (
@@ -29,7 +50,10 @@ export const streamRoutes: FastifyPluginAsyncTypebox<EventRoutesOptions> = async
   const hub = events.subscriptions;
   // Before @fastify/websocket's own preClose, which closes sockets without a reason.
   const track = trackForShutdown(app);
-  await app.register(websocket, { options: { maxPayload: MAX_CLIENT_MESSAGE_BYTES } });
+  await app.register(websocket, {
+    options: { maxPayload: MAX_CLIENT_MESSAGE_BYTES },
+    errorHandler: onSocketError,
+  });
   const starts = new WeakMap<FastifyRequest, { from: number; slot: SubscriptionSlot }>();
 
   app.route({
