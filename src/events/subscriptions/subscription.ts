@@ -82,6 +82,8 @@ export function startSubscription(options: SubscriptionOptions): Subscription {
   }
 
   function deliver(event: StoredEvent): void {
+    // The process budget may close us while a catch-up page is being delivered.
+    if (closed) return;
     if (writable && queue.length === 0) write(event);
     else {
       queue.push(event);

@@ -8,13 +8,19 @@ import {
 } from '../../../../test/helpers/subscription-server.ts';
 import { testEngines } from '../../../../test/helpers/test-database.ts';
 import { openWs, refusedUpgrade } from '../../../../test/helpers/ws-client.ts';
+import { hashPassword } from '../../../identity/passwords.ts';
 
 const ALLOWED = 'http://app.example.test';
+const PASSWORD = 'correct horse battery';
 
-async function ticketFor(server: SubscriptionTestServer, key: string): Promise<string> {
+async function ticketFor(
+  server: SubscriptionTestServer,
+  key: string,
+  headers: Record<string, string> = { 'x-api-key': key },
+): Promise<string> {
   const response = await fetch(`${server.baseUrl}/subscriptions/tickets`, {
     method: 'POST',
-    headers: { 'x-api-key': key },
+    headers,
   });
   assert.equal(response.status, 201);
   assert.equal(response.headers.get('cache-control'), 'no-store');
@@ -107,6 +113,35 @@ for (const engine of testEngines()) {
       assert.equal(refused.status, 401);
       assert.equal(refused.body.code, 'api_key_revoked');
       assert.equal(server.stats().live + server.stats().catching_up, 0);
+    });
+
+    it('stands for a login session: works while it lasts, refused once it is logged out', async (t) => {
+      const server = await serveSubscriptions(t, engine, {}, { impersonate: false });
+      const user = await server.identity.users.createUser({
+        email: 'ann@example.test',
+        password_hash: await hashPassword(PASSWORD),
+      });
+      await server.identity.memberships.grant(server.tenantId, user.id, ['viewer']);
+      const login = await fetch(`${server.baseUrl}/auth/login`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ email: 'ann@example.test', password: PASSWORD }),
+      });
+      assert.equal(login.status, 200);
+      const { access_token } = (await login.json()) as { access_token: string };
+      const bearer = { authorization: `Bearer ${access_token}` };
+      const sse = await openSse(
+        `${server.baseUrl}/events/subscribe?ticket=${await ticketFor(server, '', bearer)}`,
+      );
+      t.after(() => sse.close());
+      assert.equal(sse.status, 200);
+
+      const later = await ticketFor(server, '', bearer);
+      const out = await fetch(`${server.baseUrl}/auth/logout`, { method: 'POST', headers: bearer });
+      assert.equal(out.status, 204);
+      const refused = await problem(`${server.baseUrl}/events/subscribe?ticket=${later}`);
+      assert.equal(refused.status, 401);
+      assert.equal(refused.body.code, 'session_revoked');
     });
 
     it('refuses a ticket-authenticated subscription from an origin not configured (cross-site WebSocket hijacking)', async (t) => {
