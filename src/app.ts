@@ -22,6 +22,7 @@ import { type BackupService, createBackupService } from './backup/service.ts';
 import type { Config } from './config/schema.ts';
 import { type Events, openEvents } from './events/open-events.ts';
 import { eventRoutes } from './events/routes.ts';
+import { createRedisTenantSlots } from './events/subscriptions/redis-tenant-slots.ts';
 import { createSubscriptionLimits } from './events/subscriptions/subscription-limits.ts';
 import { subscriptionMetrics } from './events/subscriptions/subscription-metrics.ts';
 import { ticketRoutes } from './events/subscriptions/tickets/ticket-routes.ts';
@@ -130,9 +131,19 @@ const apiV1: FastifyPluginAsync<
   await api.register(teamRoutes, { db: deps.db, audit: identity.audit });
   await api.register(roleRoutes, { identity, db: deps.db });
   await api.register(ipFilterRoutes, { ipFilters: ipFilters.service });
+  const subscriptionLimits = createSubscriptionLimits(
+    config.subscriptions,
+    identity.quotas.planOf,
+    deps.redis && {
+      slots: createRedisTenantSlots(deps.redis),
+      onError: (error) =>
+        api.log.warn({ err: error }, 'subscription slots: Redis failed, counting on this node'),
+    },
+  );
+  api.addHook('onClose', async () => subscriptionLimits.close());
   await api.register(eventRoutes, {
     events: deps.events,
-    subscriptionLimits: createSubscriptionLimits(config.subscriptions, identity.quotas.planOf),
+    subscriptionLimits,
     corsOrigins: config.server.cors_origins,
   });
   await api.register(ticketRoutes, { tickets });

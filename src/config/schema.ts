@@ -265,16 +265,22 @@ const subscriptions = Type.Object(
       50,
       'Open subscriptions (SSE and WebSocket together) one API key or login session may hold on a node; more get 429 subscription_limit_reached.',
     ),
-    free_max_per_tenant: maxOpen(10, 'Open subscriptions of a tenant on the free plan, per node'),
+    free_max_per_tenant: maxOpen(
+      10,
+      'Open subscriptions of a tenant on the free plan, across all nodes when redis.url is set (else per node)',
+    ),
     professional_max_per_tenant: maxOpen(
       500,
-      'Open subscriptions of a tenant on the professional plan, per node',
+      'Open subscriptions of a tenant on the professional plan, across all nodes when redis.url is set (else per node)',
     ),
     unlimited_max_per_tenant: maxOpen(
       5000,
-      'Open subscriptions of a tenant on the unlimited plan (and any plan without numbers of its own), per node',
+      'Open subscriptions of a tenant on the unlimited plan (and any plan without numbers of its own), across all nodes when redis.url is set (else per node)',
     ),
-    dev_max_per_tenant: maxOpen(5000, 'Open subscriptions of a tenant on the dev plan, per node'),
+    dev_max_per_tenant: maxOpen(
+      5000,
+      'Open subscriptions of a tenant on the dev plan, across all nodes when redis.url is set (else per node)',
+    ),
   },
   {
     additionalProperties: false,
