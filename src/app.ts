@@ -22,6 +22,12 @@ import { type BackupService, createBackupService } from './backup/service.ts';
 import type { Config } from './config/schema.ts';
 import { type Events, openEvents } from './events/open-events.ts';
 import { eventRoutes } from './events/routes.ts';
+import { createRedisTenantSlots } from './events/subscriptions/redis-tenant-slots.ts';
+import { createSubscriptionLimits } from './events/subscriptions/subscription-limits.ts';
+import { subscriptionMetrics } from './events/subscriptions/subscription-metrics.ts';
+import { ticketRoutes } from './events/subscriptions/tickets/ticket-routes.ts';
+import { createTicketService } from './events/subscriptions/tickets/ticket-service.ts';
+import { createTicketStore } from './events/subscriptions/tickets/ticket-store.ts';
 import { registerCompression } from './http/compression.ts';
 import { limitConnections, timeoutSettings } from './http/connection-limits.ts';
 import { registerCors } from './http/cors.ts';
@@ -98,7 +104,11 @@ const apiV1: FastifyPluginAsync<
 > = async (api, deps) => {
   const { identity, ipFilters, config } = deps;
   // Before any route: the guard refuses routes that declare no access.
-  installGuard(api, identity.guard);
+  const tickets = createTicketService({
+    store: createTicketStore(deps.db),
+    ttlSeconds: config.subscriptions.ticket_ttl_seconds,
+  });
+  installGuard(api, { ...identity.guard, redeemTicket: tickets.redeem });
   // After the guard, which names the tenant whose IP filters apply.
   ipFilters.enforcement.installTenant(api);
   // Then the rate limits: their preValidation hook runs after the guard's, which sets
@@ -124,7 +134,22 @@ const apiV1: FastifyPluginAsync<
   await api.register(teamRoutes, { db: deps.db, audit: identity.audit });
   await api.register(roleRoutes, { identity, db: deps.db });
   await api.register(ipFilterRoutes, { ipFilters: ipFilters.service });
-  await api.register(eventRoutes, { events: deps.events });
+  const subscriptionLimits = createSubscriptionLimits(
+    config.subscriptions,
+    identity.quotas.planOf,
+    deps.redis && {
+      slots: createRedisTenantSlots(deps.redis),
+      onError: (error) =>
+        api.log.warn({ err: error }, 'subscription slots: Redis failed, counting on this node'),
+    },
+  );
+  api.addHook('onClose', async () => subscriptionLimits.close());
+  await api.register(eventRoutes, {
+    events: deps.events,
+    subscriptionLimits,
+    corsOrigins: config.server.cors_origins,
+  });
+  await api.register(ticketRoutes, { tickets });
   await api.register(auditRoutes, { events: deps.events.service });
   await api.register(lockoutRoutes, { lockouts: identity.lockouts });
   await api.register(backupRoutes, { backups: deps.backups, audit: identity.audit });
@@ -200,6 +225,7 @@ export async function buildApp(deps: AppDeps): Promise<TesseraApp> {
       onSubscriptionError: (error, tenantId) =>
         app.log.error({ err: error, tenant_id: tenantId }, 'subscription: reading the log failed'),
     }));
+  subscriptionMetrics(metrics, events.subscriptions);
   // Accepted appends finish before the database closes.
   if (!deps.events) app.addHook('onClose', () => events.close());
   if (config.auth.credential_cache_seconds > 0) {

@@ -104,6 +104,12 @@ const ROUTES: readonly RouteCase[] = [
     permission: 'events:read',
     endless: true,
   },
+  {
+    method: 'POST',
+    url: '/subscriptions/tickets',
+    spec: 'post /api/v1/subscriptions/tickets',
+    permission: 'events:read',
+  },
   // Without `Upgrade: websocket` the route answers 400 once the caller may read.
   {
     method: 'GET',

@@ -10,6 +10,7 @@ import type { CredentialCache } from './credential-cache.ts';
 import type { CustomRoleLookup } from './custom-role-lookup.ts';
 import { AccessErrors } from './errors.ts';
 import type { Principal } from './principal.ts';
+import type { TicketGrant } from './ticket-grant.ts';
 
 /** The claims the guard needs from a verified access token. */
 export interface VerifiedAccess {
@@ -30,6 +31,11 @@ export interface GuardDeps {
   readonly now?: () => number;
   /** Told whether each presented API key or access token authenticated (metrics). */
   readonly attempts?: Pick<AuthAttempts, 'attempt'> | undefined;
+  /**
+   * Spends a subscription ticket (routes with `config.subscriptionTicket`); throws a
+   * 401 TesseraError when it is unknown, used or expired. Absent: tickets are refused.
+   */
+  readonly redeemTicket?: ((ticket: string) => Promise<TicketGrant>) | undefined;
 }
 
 /**
@@ -74,6 +80,10 @@ async function authenticate(
   at: number,
 ): Promise<Principal> {
   const apiKey = request.headers['x-api-key'];
+  const ticket = ticketOf(request);
+  if (ticket !== undefined && apiKey === undefined && request.headers.authorization === undefined) {
+    return byTicket(ticket, deps, at);
+  }
   // X-API-Key carries API keys only; a token sent there is refused, not accepted.
   if (typeof apiKey === 'string' && apiKey !== '') {
     return counted('api_key', byApiKey(apiKey, deps, at), deps);
@@ -107,12 +117,44 @@ async function counted(
   }
 }
 
-/** The key a presented secret belongs to (through the node's cache), if it is one of ours. */
-async function findApiKey(secret: string, deps: GuardDeps): Promise<ApiKeyOwner | undefined> {
-  if (!secret.startsWith(API_KEY_PREFIX)) return undefined;
-  // One digest serves the lookup and the cache key: the cache holds no secret a heap
-  // dump could give away.
-  const digest = digestSecret(secret);
+/** `?ticket=` on a route that accepts subscription tickets (browsers' EventSource, WebSocket). */
+function ticketOf(request: FastifyRequest): string | undefined {
+  if (request.routeOptions.config.subscriptionTicket !== true) return undefined;
+  const ticket = (request.query as Record<string, unknown> | undefined)?.ticket;
+  return typeof ticket === 'string' ? ticket : undefined;
+}
+
+/**
+ * A ticket stands for the credential it was issued to, authenticated again here as
+ * if it were presented: a session logged out or a key revoked since, a tenant
+ * suspended, a role changed, all take effect; the route's permission is checked on
+ * the principal this yields, like any other.
+ */
+async function byTicket(ticket: string, deps: GuardDeps, at: number): Promise<Principal> {
+  if (!deps.redeemTicket) {
+    throw new TesseraError(HttpErrors.unauthorized, 'Subscription tickets are not accepted here.', {
+      headers: WWW_AUTHENTICATE,
+    });
+  }
+  const { tenantId, credential } = await deps.redeemTicket(ticket);
+  const principal =
+    credential.kind === 'api_key'
+      ? await byApiKeyDigest(credential.digest, deps, at)
+      : await bySession(
+          { sid: credential.sessionId, sub: credential.userId, tid: tenantId },
+          deps,
+          at,
+        );
+  if (principal.tenantId !== tenantId) {
+    throw new TesseraError(IdentityErrors.session_revoked, 'The ticket’s credential has changed.', {
+      headers: WWW_AUTHENTICATE,
+    });
+  }
+  return principal;
+}
+
+/** The key a presented secret's digest belongs to (through the node's cache), if any. */
+async function findApiKey(digest: string, deps: GuardDeps): Promise<ApiKeyOwner | undefined> {
   return deps.credentials.through(
     `api_key:${digest}`,
     () => deps.apiKeys.lookup(digest),
@@ -120,8 +162,15 @@ async function findApiKey(secret: string, deps: GuardDeps): Promise<ApiKeyOwner 
   );
 }
 
-async function byApiKey(secret: string, deps: GuardDeps, at: number): Promise<Principal> {
-  const key = await findApiKey(secret, deps);
+function byApiKey(secret: string, deps: GuardDeps, at: number): Promise<Principal> {
+  // One digest serves the lookup and the cache key: the cache holds no secret a heap
+  // dump could give away. A secret without our prefix is no key of ours.
+  const digest = secret.startsWith(API_KEY_PREFIX) ? digestSecret(secret) : '';
+  return byApiKeyDigest(digest, deps, at);
+}
+
+async function byApiKeyDigest(digest: string, deps: GuardDeps, at: number): Promise<Principal> {
+  const key = digest === '' ? undefined : await findApiKey(digest, deps);
   if (!key || key.tenant_status === 'deleted') {
     throw new TesseraError(AccessErrors.api_key_invalid, 'The API key is not valid.', {
       headers: WWW_AUTHENTICATE,
@@ -150,7 +199,10 @@ async function byApiKey(secret: string, deps: GuardDeps, at: number): Promise<Pr
 }
 
 async function byAccessToken(token: string, deps: GuardDeps, at: number): Promise<Principal> {
-  const claims = await deps.verifyAccessToken(token);
+  return bySession(await deps.verifyAccessToken(token), deps, at);
+}
+
+async function bySession(claims: VerifiedAccess, deps: GuardDeps, at: number): Promise<Principal> {
   // Checked on every request (from the node's cache, which every change to the
   // session, its user's roles or its tenant empties), so logout and revocation take
   // effect at once.

@@ -167,6 +167,13 @@ const storage = Type.Object(
       description:
         'Largest payload plus metadata of one event, as JSON bytes; larger events get 413 event_too_large.',
     }),
+    max_read_page_bytes: Type.Integer({
+      default: 4 * 1024 * 1024,
+      minimum: 1024,
+      maximum: 1024 * 1024 * 1024,
+      description:
+        'Most bytes of event JSON one read page (entity events, query) carries, besides its count limit. A page always holds at least one event, however large, and its next_cursor says where to continue.',
+    }),
     max_batch_events: Type.Integer({
       default: 10_000,
       minimum: 1,
@@ -258,6 +265,15 @@ const backup = Type.Object(
   },
 );
 
+function maxOpen(fallback: number, what: string) {
+  return Type.Integer({
+    default: fallback,
+    minimum: 1,
+    maximum: 1_000_000,
+    description: what.endsWith('.') ? what : `${what}; more get 429 subscription_limit_reached.`,
+  });
+}
+
 const subscriptions = Type.Object(
   {
     heartbeat_ms: Type.Integer({
@@ -273,6 +289,47 @@ const subscriptions = Type.Object(
       description:
         'Events a subscriber may fall behind (unsent) before it is closed with a reason; it resumes from its last position.',
     }),
+    buffer_bytes: Type.Integer({
+      default: 8 * 1024 * 1024,
+      minimum: 1024,
+      maximum: 1024 * 1024 * 1024,
+      description:
+        'Bytes of event JSON one subscriber may hold unsent (its transport backpressured) before it is closed with subscriber_too_slow and its last position; also the most one catch-up read loads (at least one event).',
+    }),
+    process_buffer_bytes: Type.Integer({
+      default: 256 * 1024 * 1024,
+      minimum: 1024,
+      maximum: 64 * 1024 * 1024 * 1024,
+      description:
+        'Bytes of event JSON all subscribers of this process together may hold unsent; beyond it the subscribers holding the most are closed (subscriber_too_slow, with their last position) until it is met.',
+    }),
+    ticket_ttl_seconds: Type.Integer({
+      default: 30,
+      minimum: 5,
+      maximum: 60,
+      description:
+        'Lifetime of a subscription ticket (POST /api/v1/subscriptions/tickets), which a browser passes as ?ticket= to the SSE and WebSocket routes. Each works once.',
+    }),
+    max_per_credential: maxOpen(
+      50,
+      'Open subscriptions (SSE and WebSocket together) one API key or login session may hold on a node; more get 429 subscription_limit_reached.',
+    ),
+    free_max_per_tenant: maxOpen(
+      10,
+      'Open subscriptions of a tenant on the free plan, across all nodes when redis.url is set (else per node)',
+    ),
+    professional_max_per_tenant: maxOpen(
+      500,
+      'Open subscriptions of a tenant on the professional plan, across all nodes when redis.url is set (else per node)',
+    ),
+    unlimited_max_per_tenant: maxOpen(
+      5000,
+      'Open subscriptions of a tenant on the unlimited plan (and any plan without numbers of its own), across all nodes when redis.url is set (else per node)',
+    ),
+    dev_max_per_tenant: maxOpen(
+      5000,
+      'Open subscriptions of a tenant on the dev plan, across all nodes when redis.url is set (else per node)',
+    ),
   },
   {
     additionalProperties: false,

@@ -10,4 +10,7 @@ export const EventErrors = defineErrorCodes({
   event_too_large: { status: 413, title: 'Event too large' },
   batch_too_large: { status: 413, title: 'Batch too large' },
   entity_reserved: { status: 403, title: 'Entity reserved' },
+  subscription_limit_reached: { status: 429, title: 'Subscription limit reached' },
+  subscription_ticket_invalid: { status: 401, title: 'Subscription ticket invalid' },
+  origin_not_allowed: { status: 403, title: 'Origin not allowed' },
 });

@@ -57,6 +57,7 @@ export async function openEvents(
     store,
     notifier,
     settings: config.subscriptions,
+    maxEventBytes: config.storage.max_event_bytes,
     onError: (error, tenantId) => options.onSubscriptionError?.(error, tenantId),
   });
   return {

@@ -7,9 +7,14 @@ import { stateRoutes } from './routes/state.ts';
 import { statsRoutes } from './routes/stats.ts';
 import { streamRoutes } from './routes/stream.ts';
 import { subscribeRoutes } from './routes/subscribe.ts';
+import type { SubscriptionLimits } from './subscriptions/subscription-limits.ts';
 
 export interface EventRoutesOptions {
   readonly events: Events;
+  /** Caps on open subscriptions per tenant and credential. */
+  readonly subscriptionLimits: SubscriptionLimits;
+  /** `server.cors_origins`: the browser origins that may subscribe with a ticket. */
+  readonly corsOrigins: readonly string[];
 }
 
 /** Every event store route, one plugin per resource under src/events/routes/. */

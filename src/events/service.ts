@@ -17,6 +17,7 @@ import type {
   StoredEvent,
 } from './model.ts';
 import type { EventQuotas } from './quotas.ts';
+import { type BoundedPage, readWithinBytes } from './read-within-bytes.ts';
 import type { EventStore } from './store.ts';
 
 /** One event of an ingest batch: it names its entity and may carry its own expected version. */
@@ -47,10 +48,18 @@ export interface EventService {
     entityId: string,
     options: ReadStreamOptions,
   ): Promise<StoredEvent[]>;
+  /** One page of `readStream`, bounded by `storage.max_read_page_bytes` as well as by count. */
+  readStreamPage(
+    tenantId: string,
+    entityId: string,
+    options: ReadStreamOptions,
+  ): Promise<BoundedPage>;
   /** Throws event_not_found. */
   getEvent(tenantId: string, eventId: string): Promise<StoredEvent>;
   listEntities(tenantId: string, options: ListEntitiesOptions): Promise<EntitySummary[]>;
   query(tenantId: string, query: EventQuery): Promise<StoredEvent[]>;
+  /** One page of `query`, bounded by `storage.max_read_page_bytes` as well as by count. */
+  queryPage(tenantId: string, query: EventQuery): Promise<BoundedPage>;
   stats(tenantId: string): Promise<EventStats>;
   /** Counts one read toward the tenant's queries-per-hour quota; throws 429 when used up. */
   countQuery(tenantId: string): Promise<void>;
@@ -61,7 +70,10 @@ export interface EventService {
 export interface EventServiceDeps {
   readonly store: EventStore;
   readonly notifier: LogNotifier;
-  readonly storage: Pick<Config['storage'], 'max_event_bytes' | 'max_batch_events'>;
+  readonly storage: Pick<
+    Config['storage'],
+    'max_event_bytes' | 'max_batch_events' | 'max_read_page_bytes'
+  >;
   /** The tenants' quotas; absent: nothing is limited. */
   readonly quotas?: EventQuotas | undefined;
   /** Runs after every append that wrote events (automatic snapshots). Must not throw. */
@@ -114,6 +126,11 @@ export function createEventService(deps: EventServiceDeps): EventService {
     return outcome;
   }
 
+  const bounded = (
+    limit: number,
+    readChunk: (after: StoredEvent | undefined, count: number) => Promise<StoredEvent[]>,
+  ) => readWithinBytes(readChunk, limit, storage.max_read_page_bytes, storage.max_event_bytes);
+
   return {
     store,
     notifier,
@@ -137,6 +154,15 @@ export function createEventService(deps: EventServiceDeps): EventService {
       );
     },
     readStream: (tenantId, entityId, options) => store.readStream(tenantId, entityId, options),
+    readStreamPage(tenantId, entityId, options) {
+      const step = options.direction === 'forward' ? 1 : -1;
+      return bounded(options.limit, (last, limit) => {
+        if (last === undefined) return store.readStream(tenantId, entityId, { ...options, limit });
+        const from_version = last.version + step;
+        if (from_version < 0) return Promise.resolve([]);
+        return store.readStream(tenantId, entityId, { ...options, from_version, limit });
+      });
+    },
     async getEvent(tenantId, eventId) {
       const event = await store.getEvent(tenantId, eventId);
       if (!event)
@@ -145,6 +171,14 @@ export function createEventService(deps: EventServiceDeps): EventService {
     },
     listEntities: (tenantId, options) => store.listEntities(tenantId, options),
     query: (tenantId, query) => store.query(tenantId, query),
+    queryPage: (tenantId, query) =>
+      bounded(query.limit, (last, limit) =>
+        store.query(tenantId, {
+          ...query,
+          after_position: last?.position ?? query.after_position,
+          limit,
+        }),
+      ),
     stats: (tenantId) => store.stats(tenantId),
     countQuery: async (tenantId) => deps.quotas?.countQuery(tenantId),
     drain: () => committer.drain(),

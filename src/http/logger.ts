@@ -1,4 +1,4 @@
-import type { FastifyBaseLogger } from 'fastify';
+import type { FastifyBaseLogger, FastifyRequest } from 'fastify';
 import type { LoggerOptions } from 'pino';
 import type { Config } from '../config/schema.ts';
 
@@ -15,6 +15,28 @@ export const REDACTED_PATHS = [
 
 const redact = { paths: REDACTED_PATHS, censor: '[redacted]' };
 
+/** Query parameters that carry a credential (subscription tickets, for browsers). */
+const SECRET_QUERY = /([?&]ticket=)[^&#]*/gi;
+
+/** A URL as it may be logged: a credential in its query replaced by `[redacted]`. */
+export function redactUrl(url: string): string {
+  return url.replace(SECRET_QUERY, '$1[redacted]');
+}
+
+/** Fastify's own request serializer, with the URL redacted (it logs req.url on every request). */
+const serializers = {
+  req(request: FastifyRequest) {
+    return {
+      method: request.method,
+      url: redactUrl(request.url),
+      version: request.headers?.['accept-version'],
+      host: request.host,
+      remoteAddress: request.ip,
+      remotePort: request.socket?.remotePort,
+    };
+  },
+};
+
 export type AppLogger = FastifyBaseLogger | LoggerOptions;
 
 function isLoggerInstance(logger: AppLogger): logger is FastifyBaseLogger {
@@ -29,6 +51,8 @@ export function loggerSettings(
   config: Config,
   logger: AppLogger | undefined,
 ): { logger: LoggerOptions } | { loggerInstance: FastifyBaseLogger } {
-  if (logger && isLoggerInstance(logger)) return { loggerInstance: logger.child({}, { redact }) };
-  return { logger: { level: config.logging.level, ...logger, redact } };
+  if (logger && isLoggerInstance(logger)) {
+    return { loggerInstance: logger.child({}, { redact, serializers }) };
+  }
+  return { logger: { level: config.logging.level, ...logger, redact, serializers } };
 }

@@ -5,7 +5,8 @@ import type { Config } from '../../src/config/schema.ts';
 import type { AppendSuccess } from '../../src/events/model.ts';
 import { type Events, openEvents } from '../../src/events/open-events.ts';
 import type { SubscriptionHubStats } from '../../src/events/subscriptions/subscription-hub.ts';
-import { openIdentity } from '../../src/identity/open-identity.ts';
+import type { AppLogger } from '../../src/http/logger.ts';
+import { type Identity, openIdentity } from '../../src/identity/open-identity.ts';
 import { MIGRATIONS } from '../../src/migrations/index.ts';
 import type { Engine } from '../../src/storage/database.ts';
 import { migrateToLatest } from '../../src/storage/migrate.ts';
@@ -20,6 +21,7 @@ export interface SubscriptionTestServer {
   readonly events: Events;
   readonly config: Config;
   readonly tenantId: string;
+  readonly identity: Identity;
   /** Appends one event per type to `entityId` through the service (as the HTTP routes do). */
   append(entityId: string, ...types: string[]): Promise<AppendSuccess>;
   stats(): SubscriptionHubStats;
@@ -31,24 +33,36 @@ export interface SubscriptionTestServer {
  * The app is built with our own `Events`, so tests append through the very service
  * whose commits wake the subscribers.
  */
+export interface SubscriptionServerOptions {
+  /** Every request without credentials acts with an admin key of the tenant (default true). */
+  readonly impersonate?: boolean;
+  /** `[server]` settings, e.g. cors_origins. */
+  readonly server?: Partial<Config['server']>;
+  /** The app's logger (default: silent). */
+  readonly logger?: AppLogger;
+}
+
 export async function startSubscriptionServer(
   engine: Engine,
   subscriptions: Partial<Config['subscriptions']> = {},
+  options: SubscriptionServerOptions = {},
 ): Promise<SubscriptionTestServer> {
   const { db, storage, cleanup } = await openTestDatabase(engine);
   const base = defaultConfig();
   const config: Config = {
     ...base,
     storage,
+    server: { ...base.server, ...options.server },
     logging: { ...base.logging, level: 'silent' },
     subscriptions: { ...base.subscriptions, ...subscriptions },
   };
   await migrateToLatest(db, MIGRATIONS);
   const events = await openEvents(db, config);
   const identity = openIdentity(db, config);
-  const app = await buildApp({ config, db, events, identity });
+  const app = await buildApp({ config, db, events, identity, logger: options.logger });
   const tenantId = 'default';
-  actAs(app, await apiKeyFor(identity, tenantId));
+  const key = await apiKeyFor(identity, tenantId);
+  if (options.impersonate !== false) actAs(app, key);
   const address = await app.listen({ host: '127.0.0.1', port: 0 });
   let closed = false;
   return {
@@ -57,6 +71,7 @@ export async function startSubscriptionServer(
     events,
     config,
     tenantId,
+    identity,
     append: (entityId, ...types) =>
       events.service.appendToEntity(
         tenantId,
@@ -84,8 +99,9 @@ export async function serveSubscriptions(
   t: TestContext,
   engine: Engine,
   settings: Partial<Config['subscriptions']> = {},
+  options: SubscriptionServerOptions = {},
 ): Promise<SubscriptionTestServer> {
-  const server = await startSubscriptionServer(engine, settings);
+  const server = await startSubscriptionServer(engine, settings, options);
   t.after(() => server.close());
   return server;
 }

@@ -20,8 +20,8 @@ export interface WsClient {
 }
 
 /** Opens a WebSocket and queues its messages; rejects if the server refuses the upgrade. */
-export async function openWs(url: string): Promise<WsClient> {
-  const socket = new WebSocket(url);
+export async function openWs(url: string, headers: Record<string, string> = {}): Promise<WsClient> {
+  const socket = new WebSocket(url, { headers });
   const messages: StreamMessage[] = [];
   let wake: (() => void) | undefined;
   let ended = false;
@@ -67,8 +67,14 @@ export async function openWs(url: string): Promise<WsClient> {
 /** The refused upgrade's HTTP answer. */
 export async function refusedUpgrade(
   url: string,
-): Promise<{ status: number; contentType: string; body: Record<string, unknown> }> {
-  const socket = new WebSocket(url);
+  headers: Record<string, string> = {},
+): Promise<{
+  status: number;
+  contentType: string;
+  headers: IncomingMessage['headers'];
+  body: Record<string, unknown>;
+}> {
+  const socket = new WebSocket(url, { headers });
   socket.on('error', () => {});
   const [, response] = (await once(socket, 'unexpected-response')) as [unknown, IncomingMessage];
   let text = '';
@@ -77,6 +83,7 @@ export async function refusedUpgrade(
   return {
     status: response.statusCode ?? 0,
     contentType: String(response.headers['content-type']),
+    headers: response.headers,
     body: JSON.parse(text) as Record<string, unknown>,
   };
 }

@@ -1,6 +1,5 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import { nextCursor } from '../../http/pagination.ts';
 import type { EventRoutesOptions } from '../routes.ts';
 import { EntityId, EventType, Limit, StoredEventSchema, Timestamp } from '../schemas.ts';
 import { timeParam } from './time-param.ts';
@@ -36,7 +35,8 @@ const QueryResult = Type.Object({
   events: Type.Array(StoredEventSchema),
   count: Type.Integer(),
   next_cursor: Type.Union([Type.Integer(), Type.Null()], {
-    description: 'Pass as `after` for the next page; null at the end.',
+    description:
+      'Pass as `after` for the next page; null at the end. A page holds fewer than `limit` events when their JSON reached `storage.max_read_page_bytes` (never fewer than one): follow the cursor.',
   }),
 });
 
@@ -63,7 +63,7 @@ export const queryRoutes: FastifyPluginAsyncTypebox<EventRoutesOptions> = async 
       // as_of is inclusive: the log as it stood at that instant.
       const until_ms =
         asOf === undefined ? until : Math.min(until ?? Number.POSITIVE_INFINITY, asOf + 1);
-      const found = await events.service.query(request.tenantId, {
+      const page = await events.service.queryPage(request.tenantId, {
         entity_id: q.entity_id,
         event_types: q.event_type,
         since_ms,
@@ -72,10 +72,11 @@ export const queryRoutes: FastifyPluginAsyncTypebox<EventRoutesOptions> = async 
         order: q.order,
         limit: q.limit,
       });
+      const last = page.events.at(-1);
       return {
-        events: found,
-        count: found.length,
-        next_cursor: nextCursor(found, q.limit, (e) => e.position),
+        events: page.events,
+        count: page.events.length,
+        next_cursor: last && page.full ? last.position : null,
       };
     },
   );

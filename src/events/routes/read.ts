@@ -26,7 +26,7 @@ const StreamPage = Type.Object({
   events: Type.Array(StoredEventSchema),
   next_cursor: Type.Union([Type.Integer(), Type.Null()], {
     description:
-      'The `from_version` of the next page in the same direction; null when this page is the last.',
+      'The `from_version` of the next page in the same direction; null when this page is the last. A page holds fewer than `limit` events when their JSON reached `storage.max_read_page_bytes` (never fewer than one): follow the cursor.',
   }),
 });
 
@@ -67,15 +67,18 @@ export const readRoutes: FastifyPluginAsyncTypebox<EventRoutesOptions> = async (
     async (request) => {
       const { entity_id } = request.params;
       const { from_version, direction, limit } = request.query;
-      const page = await events.service.readStream(request.tenantId, entity_id, {
+      const page = await events.service.readStreamPage(request.tenantId, entity_id, {
         from_version,
         direction,
         limit,
       });
-      const last = page.at(-1);
-      const next =
-        last && page.length === limit ? last.version + (direction === 'forward' ? 1 : -1) : null;
-      return { entity_id, events: page, next_cursor: next !== null && next >= 0 ? next : null };
+      const last = page.events.at(-1);
+      const next = last && page.full ? last.version + (direction === 'forward' ? 1 : -1) : null;
+      return {
+        entity_id,
+        events: page.events,
+        next_cursor: next !== null && next >= 0 ? next : null,
+      };
     },
   );
 

@@ -1,9 +1,11 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
+import type { Principal } from '../../access/principal.ts';
 import type { EventRoutesOptions } from '../routes.ts';
 import { trackForShutdown } from '../subscriptions/shutdown-tracker.ts';
 import { createSseSink } from '../subscriptions/sse-sink.ts';
 import { logFilterOf, SubscriptionQuery } from '../subscriptions/subscription-query.ts';
+import { checkTicketOrigin } from '../subscriptions/tickets/ticket-origin.ts';
 
 const ResumeHeaders = Type.Object({
   'last-event-id': Type.Optional(
@@ -19,12 +21,13 @@ const ResumeHeaders = Type.Object({
 const DESCRIPTION = `Server-Sent Events: the tenant's events after \`from_position\`, then new ones as they commit, in position order.
 Frames: \`id: <position>\`, \`event: event\`, \`data: <event JSON>\`; \`: heartbeat\` comments while idle.
 When the server ends the stream it sends \`event: error\` with \`{"code", "last_position"}\` first
-(\`subscriber_too_slow\`, \`service_unavailable\`, \`internal_error\`); resume after \`last_position\`.`;
+(\`subscriber_too_slow\`, \`service_unavailable\`, \`internal_error\`); resume after \`last_position\`.
+Open subscriptions are capped per tenant (by plan) and per credential: beyond, 429 \`subscription_limit_reached\` with \`Retry-After\`.`;
 
 /** `GET /events/subscribe`: live subscription over Server-Sent Events. */
 export const subscribeRoutes: FastifyPluginAsyncTypebox<EventRoutesOptions> = async (
   app,
-  { events },
+  { events, subscriptionLimits, corsOrigins },
 ) => {
   const hub = events.subscriptions;
   const track = trackForShutdown(app);
@@ -32,7 +35,7 @@ export const subscribeRoutes: FastifyPluginAsyncTypebox<EventRoutesOptions> = as
   app.get(
     '/events/subscribe',
     {
-      config: { access: 'events:read' },
+      config: { access: 'events:read', subscriptionTicket: true },
       // A HEAD would open a subscription that can never send anything.
       exposeHeadRoute: false,
       schema: {
@@ -50,17 +53,29 @@ export const subscribeRoutes: FastifyPluginAsyncTypebox<EventRoutesOptions> = as
       },
     },
     async (request, reply) => {
-      const from =
-        request.headers['last-event-id'] ??
-        request.query.from_position ??
-        // Read before the headers go out: whatever commits after the client sees
-        // the 200 is delivered.
-        (await events.service.store.headPosition());
+      checkTicketOrigin(request, corsOrigins);
+      // Refused with a plain 429 while the response is still ours to answer.
+      const slot = await subscriptionLimits.reserve(request.principal as Principal);
+      let from: number;
+      try {
+        from =
+          request.headers['last-event-id'] ??
+          request.query.from_position ??
+          // Read before the headers go out: whatever commits after the client sees
+          // the 200 is delivered.
+          (await events.service.store.headPosition());
+      } catch (error) {
+        slot.release();
+        throw error;
+      }
       // Written by hand, past Fastify's onSend hooks: compression would buffer the stream.
       reply.hijack();
       const response = reply.raw;
       // The client may have left while the head was read: its 'close' has passed.
-      if (!response.socket || response.socket.destroyed) return;
+      if (!response.socket || response.socket.destroyed) {
+        slot.release();
+        return;
+      }
       for (const [name, value] of Object.entries(reply.getHeaders())) {
         if (value !== undefined) response.setHeader(name, value);
       }
@@ -75,6 +90,7 @@ export const subscribeRoutes: FastifyPluginAsyncTypebox<EventRoutesOptions> = as
         from,
         filter: logFilterOf(request.query),
         sink: createSseSink(response),
+        onClosed: slot.release,
       });
       const untrack = track(subscription);
       const leave = () => {

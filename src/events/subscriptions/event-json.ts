@@ -14,3 +14,15 @@ export function eventJson(event: StoredEvent): string {
   }
   return json;
 }
+
+const sizes = new WeakMap<StoredEvent, number>();
+
+/** Bytes of `eventJson(event)` as UTF-8: what holding it unsent costs. */
+export function eventJsonBytes(event: StoredEvent): number {
+  let bytes = sizes.get(event);
+  if (bytes === undefined) {
+    bytes = Buffer.byteLength(eventJson(event));
+    sizes.set(event, bytes);
+  }
+  return bytes;
+}

@@ -64,7 +64,13 @@ for (const engine of testEngines()) {
       const plain = await fetch(`${server.baseUrl}/events/stream`);
       assert.equal(plain.status, 400);
       assert.equal(((await plain.json()) as { code: string }).code, 'bad_request');
-      assert.deepEqual(server.stats(), { tenants: 0, catching_up: 0, live: 0 });
+      assert.deepEqual(server.stats(), {
+        tenants: 0,
+        catching_up: 0,
+        live: 0,
+        buffered_bytes: 0,
+        closed_too_slow: 0,
+      });
     });
 
     it('closes open sockets with 1001 and a reason when the app closes', async (t) => {

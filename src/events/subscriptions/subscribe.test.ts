@@ -152,7 +152,13 @@ for (const engine of testEngines()) {
         const problem = (await response.json()) as { code: string };
         assert.equal(problem.code, 'validation_failed', query);
       }
-      assert.deepEqual(server.stats(), { tenants: 0, catching_up: 0, live: 0 });
+      assert.deepEqual(server.stats(), {
+        tenants: 0,
+        catching_up: 0,
+        live: 0,
+        buffered_bytes: 0,
+        closed_too_slow: 0,
+      });
     });
 
     it('ends open streams with a reason when the app closes, and app.close() finishes', async (t) => {

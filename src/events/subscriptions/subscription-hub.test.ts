@@ -60,7 +60,8 @@ function hubOn(events: Events, store: EventStore = events.service.store): Subscr
   return createSubscriptionHub({
     store,
     notifier: events.notifier,
-    settings: { heartbeat_ms: 60_000, buffer_events: 100 },
+    settings: { ...defaultConfig().subscriptions, heartbeat_ms: 60_000, buffer_events: 100 },
+    maxEventBytes: defaultConfig().storage.max_event_bytes,
     onError: () => {},
   });
 }
@@ -150,7 +151,13 @@ for (const engine of testEngines()) {
       hub.open({ tenantId: 'a', from: 7, filter: {}, sink: subscriber.sink });
       await until(() => subscriber.ends.length === 1, 'the subscription ended');
       assert.deepEqual(subscriber.ends, [{ kind: 'failed', lastPosition: 7 }]);
-      assert.deepEqual(hub.stats(), { tenants: 0, catching_up: 0, live: 0 });
+      assert.deepEqual(hub.stats(), {
+        tenants: 0,
+        catching_up: 0,
+        live: 0,
+        buffered_bytes: 0,
+        closed_too_slow: 0,
+      });
     });
   });
 

@@ -11,6 +11,8 @@ export interface SubscriptionRequest {
   readonly from: number;
   readonly filter: LogFilter;
   readonly sink: SubscriberSink;
+  /** Runs once when the subscription closes, for whatever reason (releases its slot). */
+  readonly onClosed?: (() => void) | undefined;
 }
 
 export interface SubscriptionHubStats {
@@ -18,6 +20,10 @@ export interface SubscriptionHubStats {
   readonly tenants: number;
   readonly catching_up: number;
   readonly live: number;
+  /** Bytes of event JSON queued for subscribers whose transport is backpressured. */
+  readonly buffered_bytes: number;
+  /** Subscribers closed because they fell behind their own or the process's byte budget, since start. */
+  readonly closed_too_slow: number;
 }
 
 export interface SubscriptionHub {
@@ -29,6 +35,7 @@ export interface SubscriptionHubDeps {
   readonly store: EventStore;
   readonly notifier: LogNotifier;
   readonly settings: Config['subscriptions'];
+  readonly maxEventBytes: number;
   readonly onError: (error: unknown, tenantId: string) => void;
 }
 
@@ -36,6 +43,32 @@ export interface SubscriptionHubDeps {
 export function createSubscriptionHub(deps: SubscriptionHubDeps): SubscriptionHub {
   const tailers = new Map<string, LogTailer>();
   const subscriptions = new Set<Subscription>();
+  let bufferedBytes = 0;
+  let closedTooSlow = 0;
+  let enforcing = false;
+
+  /**
+   * Over the process's budget, the subscribers holding the most unsent bytes are
+   * closed (with their resume position) until it is met again: a stalled client
+   * pays for its backlog, never one that keeps up.
+   */
+  function queuedBytes(delta: number): void {
+    bufferedBytes += delta;
+    if (enforcing || bufferedBytes <= deps.settings.process_buffer_bytes) return;
+    enforcing = true;
+    try {
+      while (bufferedBytes > deps.settings.process_buffer_bytes) {
+        let largest: Subscription | undefined;
+        for (const subscription of subscriptions) {
+          if (subscription.queuedBytes > (largest?.queuedBytes ?? 0)) largest = subscription;
+        }
+        if (!largest) break;
+        largest.tooSlow();
+      }
+    } finally {
+      enforcing = false;
+    }
+  }
 
   function tailerFor(tenantId: string): LogTailer {
     let tailer = tailers.get(tenantId);
@@ -52,7 +85,7 @@ export function createSubscriptionHub(deps: SubscriptionHubDeps): SubscriptionHu
   }
 
   return {
-    open({ tenantId, from, filter, sink }) {
+    open({ tenantId, from, filter, sink, onClosed }) {
       const tailer = tailerFor(tenantId);
       const subscription: Subscription = startSubscription({
         store: deps.store,
@@ -62,9 +95,14 @@ export function createSubscriptionHub(deps: SubscriptionHubDeps): SubscriptionHu
         filter,
         sink,
         bufferEvents: deps.settings.buffer_events,
+        bufferBytes: deps.settings.buffer_bytes,
+        maxEventBytes: deps.maxEventBytes,
+        onQueuedBytes: queuedBytes,
+        onTooSlow: () => closedTooSlow++,
         heartbeatMs: deps.settings.heartbeat_ms,
         onError: (error) => deps.onError(error, tenantId),
         onClosed() {
+          onClosed?.();
           subscriptions.delete(subscription);
           tailer.remove(subscription);
           if (tailer.size === 0) {
@@ -80,7 +118,13 @@ export function createSubscriptionHub(deps: SubscriptionHubDeps): SubscriptionHu
     stats() {
       let live = 0;
       for (const subscription of subscriptions) if (subscription.live) live++;
-      return { tenants: tailers.size, catching_up: subscriptions.size - live, live };
+      return {
+        tenants: tailers.size,
+        catching_up: subscriptions.size - live,
+        live,
+        buffered_bytes: bufferedBytes,
+        closed_too_slow: closedTooSlow,
+      };
     },
   };
 }

@@ -25,6 +25,14 @@ export const SubscriptionQuery = Type.Object(
         description: 'Only these event types (repeat the parameter for several).',
       }),
     ),
+    ticket: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: 128,
+        description:
+          'A subscription ticket (POST /subscriptions/tickets) instead of an Authorization header, for browsers. Works once.',
+      }),
+    ),
   },
   { additionalProperties: false },
 );

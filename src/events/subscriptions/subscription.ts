@@ -1,5 +1,7 @@
 import type { StoredEvent } from '../model.ts';
+import { readWithinBytes } from '../read-within-bytes.ts';
 import type { EventStore, LogFilter } from '../store.ts';
+import { eventJsonBytes } from './event-json.ts';
 import type { LogTailer, TailSubscriber } from './log-tailer.ts';
 import type { EndReason, SubscriberSink } from './subscriber-sink.ts';
 
@@ -14,6 +16,14 @@ export interface SubscriptionOptions {
   readonly sink: SubscriberSink;
   /** Live events queued while the transport is backpressured before the subscriber is closed. */
   readonly bufferEvents: number;
+  /** Bytes of event JSON queued unsent before the subscriber is closed; also bounds a catch-up read. */
+  readonly bufferBytes: number;
+  /** The largest event, so a catch-up read of large events never loads a page of them at once. */
+  readonly maxEventBytes: number;
+  /** Told of every change of the bytes queued here (the process-wide budget). */
+  readonly onQueuedBytes: (delta: number) => void;
+  /** Counted: the subscriber fell behind a byte or event budget and was closed. */
+  readonly onTooSlow: () => void;
   readonly heartbeatMs: number;
   readonly onClosed: () => void;
   readonly onError: (error: unknown) => void;
@@ -21,6 +31,10 @@ export interface SubscriptionOptions {
 
 export interface Subscription extends TailSubscriber {
   readonly live: boolean;
+  /** Bytes of event JSON queued, not yet handed to the transport. */
+  readonly queuedBytes: number;
+  /** Closes it with subscriber_too_slow and the position to resume after (a budget ran out). */
+  tooSlow(): void;
   /** The client left, or the server is shutting down (the client is told where to resume). */
   close(kind: 'client_gone' | 'shutdown'): void;
 }
@@ -46,6 +60,7 @@ export function startSubscription(options: SubscriptionOptions): Subscription {
   let lastWritten = cursor;
   let writable = true;
   const queue: StoredEvent[] = [];
+  let queuedBytes = 0;
   let onSettled: (() => void) | undefined;
   const heartbeat = setTimeout(beat, options.heartbeatMs);
   heartbeat.unref();
@@ -61,15 +76,29 @@ export function startSubscription(options: SubscriptionOptions): Subscription {
     if (!writable) sink.onDrain(flush);
   }
 
+  function queued(delta: number): void {
+    queuedBytes += delta;
+    options.onQueuedBytes(delta);
+  }
+
   function deliver(event: StoredEvent): void {
+    // The process budget may close us while a catch-up page is being delivered.
+    if (closed) return;
     if (writable && queue.length === 0) write(event);
-    else queue.push(event);
+    else {
+      queue.push(event);
+      queued(eventJsonBytes(event));
+    }
   }
 
   function flush(): void {
     if (closed) return;
     writable = true;
-    while (writable && queue.length > 0) write(queue.shift() as StoredEvent);
+    while (writable && queue.length > 0) {
+      const event = queue.shift() as StoredEvent;
+      queued(-eventJsonBytes(event));
+      write(event);
+    }
     if (writable && onSettled) {
       const settled = onSettled;
       onSettled = undefined;
@@ -95,11 +124,18 @@ export function startSubscription(options: SubscriptionOptions): Subscription {
     await tailer.ready;
     while (!closed) {
       const head = await store.headPosition();
-      const page = await store.readLog(options.tenantId, cursor, CATCH_UP_PAGE, filter);
+      // Read only when everything before was taken, and no more than the subscriber's
+      // byte budget (at least one event), so a catch-up holds at most that unsent.
+      const { events: page, full } = await readWithinBytes(
+        (last, count) => store.readLog(options.tenantId, last?.position ?? cursor, count, filter),
+        CATCH_UP_PAGE,
+        options.bufferBytes,
+        options.maxEventBytes,
+      );
       if (closed) return;
       for (const event of page) deliver(event);
       cursor = page.at(-1)?.position ?? cursor;
-      if (page.length < CATCH_UP_PAGE) {
+      if (!full) {
         cursor = Math.max(cursor, head);
         // Leftovers of the catch-up must not count against the live buffer.
         if (queue.length === 0 && tailer.position <= cursor) {
@@ -114,9 +150,11 @@ export function startSubscription(options: SubscriptionOptions): Subscription {
   function end(reason: EndReason): void {
     if (closed) return;
     closed = true;
+    if (reason.kind === 'too_slow') options.onTooSlow();
     live = false;
     clearTimeout(heartbeat);
     queue.length = 0;
+    queued(-queuedBytes);
     onSettled?.();
     options.onClosed();
     sink.end(reason);
@@ -132,14 +170,20 @@ export function startSubscription(options: SubscriptionOptions): Subscription {
     get live() {
       return live;
     },
+    get queuedBytes() {
+      return queuedBytes;
+    },
     offer(event) {
       if (!live || event.position <= cursor) return;
       cursor = event.position;
       if (!matches(event)) return;
       deliver(event);
-      if (queue.length > options.bufferEvents) {
+      if (queue.length > options.bufferEvents || queuedBytes > options.bufferBytes) {
         end({ kind: 'too_slow', lastPosition: lastWritten });
       }
+    },
+    tooSlow() {
+      end({ kind: 'too_slow', lastPosition: lastWritten });
     },
     close(kind) {
       end(kind === 'shutdown' ? { kind, lastPosition: lastWritten } : { kind });

@@ -1,0 +1,63 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { openTestDatabase, testEngines } from '../../../../test/helpers/test-database.ts';
+import { defaultConfig } from '../../../config/load.ts';
+import { openIdentity } from '../../../identity/open-identity.ts';
+import { MIGRATIONS } from '../../../migrations/index.ts';
+import { migrateToLatest } from '../../../storage/migrate.ts';
+import { createTicketService } from './ticket-service.ts';
+import { createTicketStore } from './ticket-store.ts';
+
+const GRANT = {
+  tenantId: 'acme',
+  credential: { kind: 'session', sessionId: 's-1', userId: 'u-1' },
+} as const;
+
+for (const engine of testEngines()) {
+  describe(`subscription ticket store, on ${engine}`, () => {
+    it('stores only a digest, lets exactly one of many concurrent uses win, and refuses an expired ticket', async (t) => {
+      const { db, cleanup } = await openTestDatabase(engine);
+      t.after(cleanup);
+      await migrateToLatest(db, MIGRATIONS);
+      await openIdentity(db, defaultConfig()).tenants.create({
+        id: 'acme',
+        name: 'Acme',
+        plan: 'free',
+      });
+      let now = 1_000_000;
+      const tickets = createTicketService({
+        store: createTicketStore(db),
+        ttlSeconds: 30,
+        now: () => now,
+      });
+
+      const { ticket } = await tickets.issue(GRANT);
+      const rows = await db.kysely.selectFrom('subscription_tickets').selectAll().execute();
+      assert.equal(rows.length, 1);
+      assert.ok(!JSON.stringify(rows).includes(ticket.slice(4)), 'the ticket itself is not stored');
+
+      const uses = await Promise.allSettled(
+        Array.from({ length: 10 }, () => tickets.redeem(ticket)),
+      );
+      const won = uses.filter((use) => use.status === 'fulfilled');
+      assert.equal(won.length, 1);
+      assert.deepEqual((won[0] as PromiseFulfilledResult<unknown>).value, GRANT);
+      for (const use of uses.filter((u) => u.status === 'rejected')) {
+        assert.equal((use.reason as { code: string }).code, 'subscription_ticket_invalid');
+      }
+
+      const late = await tickets.issue(GRANT);
+      now += 30_000;
+      await assert.rejects(tickets.redeem(late.ticket), { code: 'subscription_ticket_invalid' });
+      // Issuing deletes the expired ones: the table holds live tickets only.
+      await tickets.issue(GRANT);
+      await tickets.issue(GRANT);
+      now += 30_001;
+      await tickets.issue(GRANT);
+      assert.equal(
+        (await db.kysely.selectFrom('subscription_tickets').selectAll().execute()).length,
+        1,
+      );
+    });
+  });
+}
