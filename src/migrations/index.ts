@@ -8,7 +8,7 @@ import { organization } from './0006-organization.ts';
 import { quotaUsage } from './0007-quota-usage.ts';
 import { ipFilters } from './0008-ip-filters.ts';
 import { lockouts } from './0009-lockouts.ts';
-import { subscriptionTickets } from './0012-subscription-tickets.ts';
+import { subscriptionTickets } from './0011-subscription-tickets.ts';
 
 /**
  * Every schema change, oldest first. Append only: a landed migration is never edited

@@ -10,7 +10,7 @@ import type { Migration } from '../storage/migrate.ts';
  * are issued.
  */
 export const subscriptionTickets: Migration = {
-  version: 12,
+  version: 11,
   name: 'subscription-tickets',
   sqlite: `CREATE TABLE subscription_tickets (
   digest TEXT PRIMARY KEY,
