@@ -1,10 +1,13 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { buildTestApp, captureLogs } from '../test/helpers/app.ts';
 import { stopServer } from './server.ts';
 
-/** A listening app with a route that answers after `?ms=`, to hold requests in flight. */
+/**
+ * A listening app whose `/slow` route holds its request until the test releases it,
+ * and tells when that request is in the handler and when the close has begun: the
+ * tests order what happens by these signals, never by sleeps a loaded machine misses.
+ */
 async function slowServer(shutdownTimeoutMs: number) {
   const logs = captureLogs();
   const testApp = await buildTestApp(
@@ -14,48 +17,65 @@ async function slowServer(shutdownTimeoutMs: number) {
       logger: logs.logger,
     },
   );
-  testApp.app.get('/slow', async (request) => {
-    await sleep(Number((request.query as { ms: string }).ms));
+  const arrived = Promise.withResolvers<void>();
+  const released = Promise.withResolvers<void>();
+  const closing = Promise.withResolvers<void>();
+  testApp.app.get('/slow', async () => {
+    arrived.resolve();
+    await released.promise;
     return { done: true };
   });
+  // Runs after the app's own preClose hooks (registered first): draining has begun.
+  testApp.app.addHook('preClose', async () => closing.resolve());
   const address = await testApp.app.listen({ host: '127.0.0.1', port: 0 });
   const stop = () =>
     stopServer({ ...testApp, redis: undefined, logger: logs.logger }, 'SIGTERM').finally(() =>
       testApp.close(),
     );
-  return { address, stop, db: testApp.db, logs };
+  return {
+    address,
+    stop,
+    db: testApp.db,
+    logs,
+    arrived: arrived.promise,
+    closing: closing.promise,
+    release: () => released.resolve(),
+  };
 }
 
 describe('graceful shutdown', () => {
   it('lets an in-flight request finish, refuses new connections, then closes the database', async () => {
-    const server = await slowServer(5000);
-    const inFlight = fetch(`${server.address}/slow?ms=300`);
-    await sleep(50);
-    const started = Date.now();
-    const stopped = server.stop();
+    // A timeout far beyond the test: only the request's end may let the close finish.
+    const server = await slowServer(600_000);
+    const order: string[] = [];
+    const inFlight = fetch(`${server.address}/slow`);
+    await server.arrived;
+    const stopped = server.stop().then(() => order.push('stopped'));
+    await server.closing;
+    order.push('released');
+    server.release();
     const response = await inFlight;
     assert.equal(response.status, 200);
     assert.equal(response.headers.get('connection'), 'close', 'keep-alive client told to let go');
     assert.deepEqual(await response.json(), { done: true });
     await stopped;
-    assert.ok(Date.now() - started >= 200, 'waited for the request');
+    assert.deepEqual(order, ['released', 'stopped'], 'the close waited for the request');
     await assert.rejects(fetch(`${server.address}/liveness`));
     assert.equal(await server.db.ping(), false, 'database closed');
     assert.ok(server.logs.lines.some((line) => line.msg === 'stopped'));
   });
 
-  it('cuts requests that outlive shutdown_timeout_ms', async () => {
+  it('cuts requests that outlive shutdown_timeout_ms', async (t) => {
     const server = await slowServer(200);
-    const inFlight = fetch(`${server.address}/slow?ms=10000`).then(
+    // Held until the test ends: the close can only finish by cutting it.
+    t.after(server.release);
+    const inFlight = fetch(`${server.address}/slow`).then(
       (response) => response.status,
       () => 'cut',
     );
-    await sleep(50);
-    const started = Date.now();
+    await server.arrived;
     await server.stop();
-    const elapsed = Date.now() - started;
     assert.equal(await inFlight, 'cut');
-    assert.ok(elapsed < 3000, `stopped after ${elapsed} ms, bounded by the timeout`);
     assert.ok(
       server.logs.lines.some(
         (line) => line.msg === 'shutdown timeout reached: closing remaining connections',

@@ -6,6 +6,7 @@ import {
   startSubscriptionServer,
 } from '../../../test/helpers/subscription-server.ts';
 import { testEngines } from '../../../test/helpers/test-database.ts';
+import { until } from '../../../test/helpers/until.ts';
 import { openWs } from '../../../test/helpers/ws-client.ts';
 import type { StoredEvent } from '../model.ts';
 import type { LogFilter } from '../store.ts';
@@ -39,9 +40,10 @@ async function write(
 }
 
 async function headReaches(server: SubscriptionTestServer, position: number): Promise<void> {
-  while ((await server.events.service.store.headPosition()) < position) {
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
+  await until(
+    async () => (await server.events.service.store.headPosition()) >= position,
+    `the writers reached position ${position}`,
+  );
 }
 
 /** Everything a reader receives up to and including `last`. */
