@@ -51,6 +51,11 @@ export interface AuthServiceDeps {
   readonly tenantExists: (id: string) => Promise<boolean>;
   /** Failed-login counting, account locks and IP slowing; default: none. */
   readonly lockout?: LoginLockout | undefined;
+  /**
+   * The live tenants that invite the user (pending invitations): where a user with no
+   * membership may sign in, with no role, to answer them. Default: none.
+   */
+  readonly invitedTenants?: ((userId: string) => Promise<readonly string[]>) | undefined;
   /** Told of every login and refresh and how it ended (`auth_attempts_total`). */
   readonly attempts?: Pick<AuthAttempts, 'attempt'> | undefined;
 }
@@ -67,6 +72,7 @@ export function createAuthService(deps: AuthServiceDeps) {
   const audits = createAuthAudit(deps.audit, deps.tenantExists);
   const lockout = deps.lockout ?? NO_LOCKOUT;
   const attempts = deps.attempts ?? { attempt: () => {} };
+  const invitedTenants = deps.invitedTenants ?? (async () => []);
 
   async function tokens(
     userId: string,
@@ -147,7 +153,9 @@ export function createAuthService(deps: AuthServiceDeps) {
         if (!found || !valid || found.user.status !== 'active' || locked) {
           throw invalidCredentials();
         }
-        const membership = chooseMembership(memberships, input.tenant_id);
+        const membership = await chooseMembership(memberships, input.tenant_id, () =>
+          invitedTenants(found.user.id),
+        );
         if (membership.tenant_status !== 'active') {
           throw new TesseraError(
             AccessErrors.tenant_suspended,
@@ -298,28 +306,56 @@ export function createAuthService(deps: AuthServiceDeps) {
 
 export type AuthService = ReturnType<typeof createAuthService>;
 
-function chooseMembership(
+/**
+ * The tenant a login enters. Asked only once the password is proved, so it may say
+ * what it finds. A user with no membership who is invited somewhere signs in there
+ * with no role, to answer the invitation (`/auth/invitations`).
+ */
+async function chooseMembership(
   memberships: readonly UserMembership[],
   tenantId: string | undefined,
-): UserMembership {
+  invitedTenants: () => Promise<readonly string[]>,
+): Promise<UserMembership> {
   const live = memberships.filter((m) => !m.tenant_deleted);
   if (tenantId !== undefined) {
     const named = live.find((m) => m.tenant_id === tenantId);
-    if (!named) throw invalidCredentials();
-    if (named.membership_status === 'deactivated') throw membershipDeactivated(tenantId);
-    return named;
+    if (named?.membership_status === 'deactivated') throw membershipDeactivated(tenantId);
+    if (named) return named;
+    if ((await invitedTenants()).includes(tenantId)) return invitee(tenantId);
+    throw invalidCredentials();
   }
   // A deactivated membership does not count: the user logs in to the others.
   const active = live.filter((m) => m.membership_status === 'active');
   if (active.length === 0 && live.length > 0) throw membershipDeactivated(undefined);
-  return onlyMembership(active);
+  if (active.length === 0) {
+    const invited = await invitedTenants();
+    if (invited.length > 0) return onlyMembership(invited.map(invitee));
+  }
+  // A platform administrator's home is the system tenant: membership of other tenants
+  // (which they accepted) never makes their login without tenant_id fail.
+  const system = active.find((m) => m.tenant_id === SYSTEM_TENANT);
+  return system ?? onlyMembership(active);
+}
+
+/**
+ * Where an invitee signs in: no role (the session finds no membership row), in a
+ * live tenant (`invitedTenants` lists active tenants only).
+ */
+function invitee(tenantId: string): UserMembership {
+  return {
+    tenant_id: tenantId,
+    roles: [],
+    tenant_status: 'active',
+    tenant_deleted: false,
+    membership_status: 'active',
+  };
 }
 
 function onlyMembership(live: readonly UserMembership[]): UserMembership {
   if (live.length === 0) {
     throw new TesseraError(
       IdentityErrors.membership_required,
-      'Your account belongs to no tenant yet; ask a tenant administrator to add you.',
+      'Your account belongs to no tenant yet; ask a tenant administrator to invite you.',
     );
   }
   if (live.length > 1) {

@@ -8,6 +8,7 @@ import { organization } from './0006-organization.ts';
 import { quotaUsage } from './0007-quota-usage.ts';
 import { ipFilters } from './0008-ip-filters.ts';
 import { lockouts } from './0009-lockouts.ts';
+import { invitations } from './0010-invitations.ts';
 
 /**
  * Every schema change, oldest first. Append only: a landed migration is never edited
@@ -23,4 +24,5 @@ export const MIGRATIONS: readonly Migration[] = [
   quotaUsage,
   ipFilters,
   lockouts,
+  invitations,
 ];
