@@ -23,6 +23,11 @@ export interface AuditPayload {
 export interface UsersTestApp extends TenancyTestApp {
   /** A new user with `roles` in `tenant` (created if missing), logged in there. */
   member(tenant: string, email: string, roles: string[]): Promise<Member>;
+  /**
+   * Signs in as the invitee (in the inviting tenant, with no role), accepts the
+   * invitation to `tenant`, and logs in again to use the roles: what a user does.
+   */
+  accept(email: string, tenant: string, password?: string): Promise<Credential>;
   /** The tenant's audit payloads (`GET /audit`, oldest first) whose action starts with `prefix`. */
   audit(tenant: string, prefix: string): Promise<AuditPayload[]>;
   /** How many sessions (revoked or not) the user has in the database. */
@@ -39,6 +44,22 @@ export async function usersTestApp(t: TestContext, engine: Engine): Promise<User
       const id = await base.userWith(email, PASSWORD);
       await base.identity.memberships.grant(tenant, id, roles);
       return { id, email, token: await base.login(email, PASSWORD, tenant) };
+    },
+    async accept(email, tenant, password = PASSWORD) {
+      const invitee = await base.login(email, password, tenant);
+      const listed = await base.send('GET', '/auth/invitations', invitee);
+      assert.equal(listed.status, 200, JSON.stringify(listed.body));
+      const invitation = (listed.body.invitations as { id: string; tenant_id: string }[]).find(
+        (found) => found.tenant_id === tenant,
+      );
+      assert.ok(invitation, `no invitation to ${tenant}: ${JSON.stringify(listed.body)}`);
+      const accepted = await base.send(
+        'POST',
+        `/auth/invitations/${invitation.id}/accept`,
+        invitee,
+      );
+      assert.equal(accepted.status, 200, JSON.stringify(accepted.body));
+      return base.login(email, password, tenant);
     },
     async audit(tenant, prefix) {
       const admin = await base.keyFor(tenant);
