@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
 import type { TestContext } from 'node:test';
+import type { DeepPartial } from '../../test/helpers/app.ts';
+import type { Config } from '../config/schema.ts';
 import type { Engine } from '../storage/database.ts';
 import { type Credential, type TenancyTestApp, tenancyTestApp } from './test-fixture.ts';
 
@@ -35,8 +37,12 @@ export interface UsersTestApp extends TenancyTestApp {
 }
 
 /** `tenancyTestApp` plus members, their sessions and the audit trail, for the user routes. */
-export async function usersTestApp(t: TestContext, engine: Engine): Promise<UsersTestApp> {
-  const base = await tenancyTestApp(t, engine);
+export async function usersTestApp(
+  t: TestContext,
+  engine: Engine,
+  overrides: DeepPartial<Config> = {},
+): Promise<UsersTestApp> {
+  const base = await tenancyTestApp(t, engine, overrides);
   return {
     ...base,
     async member(tenant, email, roles) {
