@@ -51,22 +51,7 @@ export async function usersTestApp(
       await base.identity.memberships.grant(tenant, id, roles);
       return { id, email, token: await base.login(email, PASSWORD, tenant) };
     },
-    async accept(email, tenant, password = PASSWORD) {
-      const invitee = await base.login(email, password, tenant);
-      const listed = await base.send('GET', '/auth/invitations', invitee);
-      assert.equal(listed.status, 200, JSON.stringify(listed.body));
-      const invitation = (listed.body.invitations as { id: string; tenant_id: string }[]).find(
-        (found) => found.tenant_id === tenant,
-      );
-      assert.ok(invitation, `no invitation to ${tenant}: ${JSON.stringify(listed.body)}`);
-      const accepted = await base.send(
-        'POST',
-        `/auth/invitations/${invitation.id}/accept`,
-        invitee,
-      );
-      assert.equal(accepted.status, 200, JSON.stringify(accepted.body));
-      return base.login(email, password, tenant);
-    },
+    accept: (email, tenant, password = PASSWORD) => base.acceptInvitation(email, password, tenant),
     async audit(tenant, prefix) {
       const admin = await base.keyFor(tenant);
       const payloads: AuditPayload[] = [];
