@@ -162,6 +162,30 @@ for (const engine of testEngines()) {
       );
     });
 
+    it('lets exactly one of concurrent answers use an invitation', async (t) => {
+      const app = await usersTestApp(t, engine);
+      const { send, member } = app;
+      const bea = await member('beta', 'bea@example.com', ['admin']);
+      const vic = await member('acme', 'vic@example.com', ['viewer']);
+      await send('PUT', '/tenants/beta/members', bea.token, {
+        email: 'vic@example.com',
+        roles: ['viewer'],
+      });
+      const [invitation] = (await send('GET', '/auth/invitations', vic.token)).body
+        .invitations as Json[];
+      const url = `/auth/invitations/${invitation?.id}`;
+      const answers = await Promise.all([
+        send('POST', `${url}/accept`, vic.token),
+        send('POST', `${url}/accept`, vic.token),
+        send('POST', `${url}/decline`, vic.token),
+      ]);
+      const statuses = answers.map((answer) => answer.status).sort();
+      assert.equal(statuses.filter((status) => status < 300).length, 1, JSON.stringify(answers));
+      assert.equal(statuses.filter((status) => status === 404).length, 2);
+      const trail = await app.audit('beta', 'invitation.');
+      assert.equal(trail.length, 1);
+    });
+
     it('never lets a tenant admin erase an identity that belongs to no tenant', async (t) => {
       const app = await usersTestApp(t, engine);
       const { send, member, identity } = app;
