@@ -1,11 +1,13 @@
+import { sql } from 'kysely';
 import type { Actor } from '../access/actor.ts';
 import type { CredentialChanges } from '../access/credential-cache.ts';
 import type { Principal } from '../access/principal.ts';
 import type { AuditEntry } from '../audit/audit-entry.ts';
 import type { AuditLog } from '../audit/audit-log.ts';
 import { HttpErrors } from '../http/errors.ts';
+import { IdentityErrors } from '../identity/errors.ts';
 import { createUserStore, normalizeEmail } from '../identity/user-store.ts';
-import { TesseraError } from '../platform/errors.ts';
+import { isTesseraError, TesseraError } from '../platform/errors.ts';
 import type { AnyKysely, DatabaseBase } from '../storage/database.ts';
 import { isUniqueViolation } from '../storage/unique-violation.ts';
 import { TenancyErrors } from './errors.ts';
@@ -54,16 +56,8 @@ export async function inviteInTransaction(
   actor: Actor,
   invite: { tenantId: string; email: string; roles: readonly string[]; identity: NewIdentity },
 ): Promise<{ answer: InvitedAnswer; entries: AuditEntry[]; userId: string }> {
-  const users = createUserStore({ kysely: trx });
   const email = normalizeEmail(invite.email);
-  const existing = await users.findByEmail(email);
-  const user =
-    existing ??
-    (await users.createUser({
-      email,
-      name: invite.identity.name,
-      password_hash: invite.identity.password_hash,
-    }));
+  const { user, existing } = await findOrCreateIdentity(trx, email, invite.identity);
   const { id, expires_ms } = await createInvitationStore(trx).put({
     tenant_id: invite.tenantId,
     user_id: user.id,
@@ -89,6 +83,34 @@ export async function inviteInTransaction(
     entries,
     userId: user.id,
   };
+}
+
+/**
+ * The identity of `email`, created when there is none. Another transaction (an
+ * invitation from another tenant, a sign-up) may create it between the lookup and
+ * the insert: the insert then fails inside a savepoint, which is rolled back, and the
+ * identity now committed is the one invited, so the answer stays the same.
+ */
+async function findOrCreateIdentity(trx: AnyKysely, email: string, identity: NewIdentity) {
+  const users = createUserStore({ kysely: trx });
+  const found = await users.findByEmail(email);
+  if (found) return { user: found, existing: true };
+  await sql`SAVEPOINT invited_identity`.execute(trx);
+  try {
+    const user = await users.createUser({
+      email,
+      name: identity.name,
+      password_hash: identity.password_hash,
+    });
+    await sql`RELEASE SAVEPOINT invited_identity`.execute(trx);
+    return { user, existing: false };
+  } catch (error) {
+    if (!isTesseraError(error) || error.code !== IdentityErrors.email_taken) throw error;
+    await sql`ROLLBACK TO SAVEPOINT invited_identity`.execute(trx);
+    const raced = await users.findByEmail(email);
+    if (!raced) throw error;
+    return { user: raced, existing: true };
+  }
 }
 
 export interface InvitationServiceDeps {

@@ -186,6 +186,42 @@ for (const engine of testEngines()) {
       assert.equal(trail.length, 1);
     });
 
+    it('answers alike when two tenants invite the same new email at once', async (t) => {
+      const app = await usersTestApp(t, engine);
+      const { send, keyFor } = app;
+      const admins = [await keyFor('acme'), await keyFor('beta')];
+      const emails = ['new1@example.com', 'new2@example.com', 'new3@example.com'];
+      const replies = await Promise.all(
+        emails.flatMap((email) =>
+          admins.map((admin) =>
+            send('PUT', `/tenants/${admin === admins[0] ? 'acme' : 'beta'}/members`, admin, {
+              email,
+              roles: ['viewer'],
+            }),
+          ),
+        ),
+      );
+      assert.deepEqual(
+        replies.map((reply) => reply.status),
+        replies.map(() => 202),
+        JSON.stringify(replies.map((reply) => reply.body)),
+      );
+      for (const email of emails) {
+        const user = await app.identity.users.findByEmail(email);
+        assert.ok(user, email);
+        const rows = await app.db.kysely
+          .selectFrom('invitations')
+          .select('tenant_id')
+          .where('user_id', '=', user.id)
+          .orderBy('tenant_id')
+          .execute();
+        assert.deepEqual(
+          rows.map((row) => row.tenant_id),
+          ['acme', 'beta'],
+        );
+      }
+    });
+
     it('never lets a tenant admin erase an identity that belongs to no tenant', async (t) => {
       const app = await usersTestApp(t, engine);
       const { send, member, identity } = app;
