@@ -53,6 +53,7 @@ import { type IpFilters, openIpFilters } from './protection/open-ip-filters.ts';
 import { openRateLimits, type RateLimitTuning } from './protection/open-rate-limits.ts';
 import { installRateLimits } from './protection/rate-limits.ts';
 import type { Database } from './storage/open-database.ts';
+import { invitationRoutes } from './tenancy/invitation-routes.ts';
 import { auditQuotaRefusals } from './tenancy/quota-audit.ts';
 import { quotaRoutes } from './tenancy/quota-routes.ts';
 import { watchQuotaChanges } from './tenancy/quota-watcher.ts';
@@ -131,6 +132,7 @@ const apiV1: FastifyPluginAsync<
   await api.register(tenantRoutes, { identity, db: deps.db, config: deps.config });
   await api.register(quotaRoutes, { quotas: identity.quotas });
   await api.register(userRoutes, { identity, db: deps.db, config: deps.config });
+  await api.register(invitationRoutes, { identity, db: deps.db });
   await api.register(teamRoutes, { db: deps.db, audit: identity.audit });
   await api.register(roleRoutes, { identity, db: deps.db });
   await api.register(ipFilterRoutes, { ipFilters: ipFilters.service });

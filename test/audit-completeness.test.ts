@@ -32,7 +32,10 @@ const EXPECTED: readonly Expected[] = [
   row('user.added', 'api_key'),
   row('login.succeeded', 'user'),
   row('login.failed', 'anonymous', 'failure'),
-  row('user.created', 'user'),
+  row('user.invited', 'user'),
+  row('user.created', 'user', 'success', 'system'),
+  row('invitation.accepted', 'user'),
+  row('invitation.declined', 'user'),
   row('user.updated', 'user'),
   row('user.roles_changed', 'user'),
   row('user.deactivated', 'user'),
@@ -80,6 +83,21 @@ async function ok(test: TenancyTestApp, method: string, url: string, as: unknown
   return reply.body;
 }
 
+/** The invitee signs in, accepts the invitation to acme; returns their id as acme sees it. */
+async function acceptAs(test: TenancyTestApp, email: string, admin: unknown): Promise<string> {
+  const login = await ok(test, 'POST', '/auth/login', null, {
+    email,
+    password: PASSWORD,
+    tenant_id: 'acme',
+  });
+  const invitee = { token: String(login.access_token) };
+  const listed = await ok(test, 'GET', '/auth/invitations', invitee);
+  const [invitation] = listed.invitations as { id: string }[];
+  await ok(test, 'POST', `/auth/invitations/${invitation?.id}/accept`, invitee);
+  const found = await ok(test, 'GET', `/users?q=${encodeURIComponent(email)}`, admin);
+  return String((found.users as { id: string }[])[0]?.id);
+}
+
 /** Performs every audited action once, as a platform admin, a tenant admin and the CLI. */
 async function everyAction(test: TenancyTestApp): Promise<void> {
   const { platform } = test;
@@ -113,7 +131,8 @@ async function everyAction(test: TenancyTestApp): Promise<void> {
     roles: ['viewer'],
     password: PASSWORD,
   });
-  const dev = String((created.user as { id: string } | undefined)?.id ?? created.id);
+  assert.equal(created.status, 'invited');
+  const dev = await acceptAs(test, 'dev@acme.test', boss);
   await ok(test, 'PATCH', `/users/${dev}`, boss, { name: 'Developer' });
   await ok(test, 'PUT', `/users/${dev}/roles`, boss, { roles: ['developer'] });
   await ok(test, 'POST', `/users/${dev}/deactivate`, boss);
@@ -217,12 +236,34 @@ async function everyAction(test: TenancyTestApp): Promise<void> {
     },
     { email: 'temp@acme.test', name: 'Temp', roles: ['viewer'], password: PASSWORD },
   );
-  const temp = String((admin2.user as { id: string } | undefined)?.id ?? admin2.id);
+  assert.equal(admin2.status, 'invited');
   const bossAgain = await ok(test, 'POST', '/auth/login', null, {
     email: 'boss@acme.test',
     password: `${PASSWORD}!`,
     tenant_id: 'acme',
   });
+  const temp = await acceptAs(test, 'temp@acme.test', { token: String(bossAgain.access_token) });
+  await ok(
+    test,
+    'POST',
+    '/users',
+    { token: String(bossAgain.access_token) },
+    {
+      email: 'nope@acme.test',
+      name: 'Nope',
+      roles: ['viewer'],
+      password: PASSWORD,
+    },
+  );
+  const nope = await ok(test, 'POST', '/auth/login', null, {
+    email: 'nope@acme.test',
+    password: PASSWORD,
+  });
+  const nopeToken = { token: String(nope.access_token) };
+  const [declined] = (await ok(test, 'GET', '/auth/invitations', nopeToken)).invitations as {
+    id: string;
+  }[];
+  await ok(test, 'POST', `/auth/invitations/${declined?.id}/decline`, nopeToken);
   await ok(test, 'DELETE', `/users/${temp}`, { token: String(bossAgain.access_token) });
 
   const filter = await ok(

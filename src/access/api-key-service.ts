@@ -68,11 +68,18 @@ export function createApiKeyService(deps: ApiKeyServiceDeps) {
     list: (tenantId: string, page: { after?: string | undefined; limit: number }) =>
       deps.apiKeys.list(tenantId, page),
 
-    /** 404 `api_key_not_found` unless the tenant has this live key. */
+    /**
+     * 404 `api_key_not_found` unless the tenant has this live key; 403
+     * `role_not_delegable` when the key's role grants something the caller's roles do
+     * not: nobody manages a credential stronger than themselves (issue 15).
+     */
     async revoke(actor: Actor, id: string): Promise<void> {
       const tenantId = actor.principal.tenantId;
       await db.transaction(async (trx: AnyKysely) => {
-        if (!(await createApiKeyStore({ kysely: trx }).revoke(tenantId, id))) {
+        const keys = createApiKeyStore({ kysely: trx });
+        const role = await keys.liveRoleOf(tenantId, id);
+        if (role !== undefined) await roles.checkDelegable(trx, actor.principal, tenantId, [role]);
+        if (role === undefined || !(await keys.revoke(tenantId, id))) {
           throw new TesseraError(
             AccessErrors.api_key_not_found,
             'This tenant has no live API key with that id.',

@@ -18,6 +18,7 @@ interface ApiKeyTables {
     revoked_ms: number | null;
   };
   tenants: { id: string; status: string; deleted_ms: number | null; updated_ms: number };
+  memberships: { tenant_id: string; user_id: string; roles: string; status: string };
 }
 
 /** What listings show: never the secret, never its digest. */
@@ -37,6 +38,12 @@ export interface ApiKeyRecord {
 export interface ApiKeyOwner extends ApiKeyRecord {
   /** `active`, `suspended` or `deleted`. */
   readonly tenant_status: string;
+  /**
+   * The roles its creator holds in the key's tenant now, which cap the key (issue
+   * 15): empty when the creator is no active member any more. Null for a key with no
+   * creator (made by an operator with the CLI): the tenant's own, capped by its role.
+   */
+  readonly creator_roles: readonly string[] | null;
 }
 
 export interface NewApiKey {
@@ -54,6 +61,8 @@ export interface ApiKeyStore {
     tenantId: string,
     options: { after?: string | undefined; limit: number },
   ): Promise<ApiKeyRecord[]>;
+  /** The role of the tenant's unrevoked key `id`; undefined when there is none. */
+  liveRoleOf(tenantId: string, id: string): Promise<string | undefined>;
   /** False when the tenant has no such key (or it was revoked already). */
   revoke(tenantId: string, id: string): Promise<boolean>;
   /**
@@ -86,6 +95,18 @@ const RECORD_COLUMNS = [
   'api_keys.last_used_ms',
   'api_keys.revoked_ms',
 ] as const;
+
+/** What caps a key: its creator's roles while an active member, none after; null: no creator. */
+function creatorRoles(
+  createdBy: string | null,
+  roles: string | null,
+  status: string | null,
+): string[] | null {
+  if (createdBy === null) return null;
+  if (roles === null || status !== 'active') return [];
+  const parsed: unknown = JSON.parse(roles);
+  return Array.isArray(parsed) ? parsed.filter((r): r is string => typeof r === 'string') : [];
+}
 
 export function createApiKeyStore(
   db: Pick<Database, 'kysely'>,
@@ -132,6 +153,16 @@ export function createApiKeyStore(
       if (after !== undefined) query = query.where('api_keys.id', '>', after);
       return query.orderBy('api_keys.id').limit(limit).execute();
     },
+    async liveRoleOf(tenantId, id) {
+      const row = await kysely
+        .selectFrom('api_keys')
+        .select('role')
+        .where('tenant_id', '=', tenantId)
+        .where('id', '=', id)
+        .where('revoked_ms', 'is', null)
+        .executeTakeFirst();
+      return row?.role;
+    },
     async revoke(tenantId, id) {
       const result = await kysely
         .updateTable('api_keys')
@@ -147,12 +178,27 @@ export function createApiKeyStore(
       const row = await kysely
         .selectFrom('api_keys')
         .innerJoin('tenants', 'tenants.id', 'api_keys.tenant_id')
-        .select([...RECORD_COLUMNS, 'tenants.status', 'tenants.deleted_ms'])
+        .leftJoin('memberships', (join) =>
+          join
+            .onRef('memberships.tenant_id', '=', 'api_keys.tenant_id')
+            .onRef('memberships.user_id', '=', 'api_keys.created_by'),
+        )
+        .select([
+          ...RECORD_COLUMNS,
+          'tenants.status',
+          'tenants.deleted_ms',
+          'memberships.roles as creator_roles',
+          'memberships.status as creator_status',
+        ])
         .where('secret_hash', '=', secretDigest)
         .executeTakeFirst();
       if (!row) return undefined;
-      const { status, deleted_ms, ...record } = row;
-      return { ...record, tenant_status: deleted_ms === null ? status : 'deleted' };
+      const { status, deleted_ms, creator_roles, creator_status, ...record } = row;
+      return {
+        ...record,
+        tenant_status: deleted_ms === null ? status : 'deleted',
+        creator_roles: creatorRoles(record.created_by, creator_roles, creator_status),
+      };
     },
     countLive,
     async lockAndCountLive(tenantId) {

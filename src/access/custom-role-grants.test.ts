@@ -24,9 +24,19 @@ async function withReader(t: TestContext, engine: Engine) {
     const reply = await test.send('PATCH', '/roles/reader', admin, { permissions });
     assert.equal(reply.status, 200, JSON.stringify(reply.body));
   };
-  /** A user of acme holding `roles`, given by `as`; returns the PUT reply. */
+  /**
+   * A user of acme holding `roles`, given by `as`: invited, accepted by the user, and
+   * given again (now as a member); returns the last PUT reply, or the refusal.
+   */
   const member = async (email: string, roles: string[], as: Credential = admin) => {
     await test.userWith(email, PASSWORD);
+    const invited = await test.send('PUT', '/tenants/acme/members', as, { email, roles });
+    if (invited.status !== 202) return invited;
+    const invitee = await test.login(email, PASSWORD, 'acme');
+    const listed = await test.send('GET', '/auth/invitations', invitee);
+    const [invitation] = listed.body.invitations as { id: string }[];
+    const accepted = await test.send('POST', `/auth/invitations/${invitation?.id}/accept`, invitee);
+    assert.equal(accepted.status, 200, JSON.stringify(accepted.body));
     return test.send('PUT', '/tenants/acme/members', as, { email, roles });
   };
   return { ...test, admin, can, setReader, member };
@@ -153,9 +163,9 @@ for (const engine of testEngines()) {
     });
 
     it('grants nothing for a role name the tenant does not define', async (t) => {
-      const { send, admin, db, userWith, login } = await withReader(t, engine);
+      const { send, admin, db, userWith, login, platform } = await withReader(t, engine);
       const userId = await userWith('gus@example.com', PASSWORD);
-      await send('PUT', '/tenants/acme/members', admin, {
+      await send('PUT', '/tenants/acme/members', platform, {
         email: 'gus@example.com',
         roles: ['viewer'],
       });

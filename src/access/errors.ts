@@ -5,6 +5,7 @@ export const AccessErrors = defineErrorCodes({
   api_key_invalid: { status: 401, title: 'API key invalid' },
   api_key_revoked: { status: 401, title: 'API key revoked' },
   api_key_expired: { status: 401, title: 'API key expired' },
+  api_key_creator_gone: { status: 401, title: 'API key creator gone' },
   api_key_not_found: { status: 404, title: 'API key not found' },
   role_not_delegable: { status: 403, title: 'Role not delegable' },
   permission_not_delegable: { status: 403, title: 'Permission not delegable' },

@@ -9,6 +9,7 @@ import { API_KEY_PREFIX, type ApiKeyOwner, type ApiKeyStore } from './api-key-st
 import type { CredentialCache } from './credential-cache.ts';
 import type { CustomRoleLookup } from './custom-role-lookup.ts';
 import { AccessErrors } from './errors.ts';
+import type { Permission } from './permissions.ts';
 import type { Principal } from './principal.ts';
 import type { TicketGrant } from './ticket-grant.ts';
 
@@ -158,7 +159,13 @@ async function findApiKey(digest: string, deps: GuardDeps): Promise<ApiKeyOwner 
   return deps.credentials.through(
     `api_key:${digest}`,
     () => deps.apiKeys.lookup(digest),
-    (found) => ({ tenant: found.tenant_id, user: null, session: null, api_key: found.id }),
+    // Its creator's membership caps it: a change to their roles drops it too.
+    (found) => ({
+      tenant: found.tenant_id,
+      user: found.created_by,
+      session: null,
+      api_key: found.id,
+    }),
   );
 }
 
@@ -186,6 +193,13 @@ async function byApiKeyDigest(digest: string, deps: GuardDeps, at: number): Prom
     });
   }
   if (key.tenant_status !== 'active') throw suspended(key.tenant_id);
+  if (key.creator_roles?.length === 0) {
+    throw new TesseraError(
+      AccessErrors.api_key_creator_gone,
+      'The creator of this API key is no active member of its tenant any more.',
+      { headers: WWW_AUTHENTICATE },
+    );
+  }
   await deps.apiKeys.touch(key.id);
   return {
     kind: 'api_key',
@@ -194,8 +208,22 @@ async function byApiKeyDigest(digest: string, deps: GuardDeps, at: number): Prom
     sessionId: null,
     apiKeyId: key.id,
     roles: [key.role],
-    permissions: await deps.customRoles.permissionsOf([key.role], key.tenant_id),
+    permissions: await cappedPermissions(key, deps),
   };
+}
+
+/**
+ * A key does at most what its role allows and, when a user made it, what that user
+ * may still do in the tenant (issue 15): demoting the creator demotes their keys.
+ */
+async function cappedPermissions(
+  key: ApiKeyOwner,
+  deps: GuardDeps,
+): Promise<ReadonlySet<Permission>> {
+  const own = await deps.customRoles.permissionsOf([key.role], key.tenant_id);
+  if (key.creator_roles === null) return own;
+  const creator = await deps.customRoles.permissionsOf(key.creator_roles, key.tenant_id);
+  return new Set([...own].filter((permission) => creator.has(permission)));
 }
 
 async function byAccessToken(token: string, deps: GuardDeps, at: number): Promise<Principal> {

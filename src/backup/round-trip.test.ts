@@ -38,7 +38,8 @@ async function seed(t: TestContext, engine: Engine) {
     roles: ['admin'],
     password: PASSWORD,
   });
-  assert.equal(created.status, 201, JSON.stringify(created.body));
+  assert.equal(created.status, 202, JSON.stringify(created.body));
+  await source.acceptInvitation('ann@example.com', PASSWORD, 'acme');
   const login = await source.send('POST', '/auth/login', null, {
     email: 'ann@example.com',
     password: PASSWORD,

@@ -23,6 +23,7 @@ export const BACKUP_TABLES: readonly string[] = [
   'ip_filters',
   'account_lockouts',
   'ip_login_failures',
+  'invitations',
   'subscription_tickets',
   'event_log_head',
   'event_commits',

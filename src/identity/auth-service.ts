@@ -15,6 +15,7 @@ import {
 } from '../protection/login-lockout.ts';
 import type { AnyKysely, DatabaseBase } from '../storage/database.ts';
 import { createAuthAudit } from './auth-audit.ts';
+import { chooseMembership, invalidCredentials } from './choose-membership.ts';
 import { IdentityErrors } from './errors.ts';
 import {
   burnPasswordCheck,
@@ -23,7 +24,7 @@ import {
   verifyPassword,
 } from './passwords.ts';
 import type { SessionStore } from './session-store.ts';
-import { createUserStore, type User, type UserMembership, type UserStore } from './user-store.ts';
+import { createUserStore, type User, type UserStore } from './user-store.ts';
 
 /** What a successful login or refresh answers (RFC 6749 §5.1 names). */
 export interface TokenSet {
@@ -56,6 +57,11 @@ export interface AuthServiceDeps {
   readonly tenantExists: (id: string) => Promise<boolean>;
   /** Failed-login counting, account locks and IP slowing; default: none. */
   readonly lockout?: LoginLockout | undefined;
+  /**
+   * The live tenants that invite the user (pending invitations): where a user with no
+   * membership may sign in, with no role, to answer them. Default: none.
+   */
+  readonly invitedTenants?: ((userId: string) => Promise<readonly string[]>) | undefined;
   /** Told of every login and refresh and how it ended (`auth_attempts_total`). */
   readonly attempts?: Pick<AuthAttempts, 'attempt'> | undefined;
   /** Told before every check of a password against an account's own hash (tests count them). */
@@ -75,6 +81,7 @@ export function createAuthService(deps: AuthServiceDeps) {
   const lockout = deps.lockout ?? NO_LOCKOUT;
   const attempts = deps.attempts ?? { attempt: () => {} };
   const passwordChecked = deps.onPasswordCheck ?? (() => {});
+  const invitedTenants = deps.invitedTenants ?? (async () => []);
 
   async function tokens(
     userId: string,
@@ -167,7 +174,9 @@ export function createAuthService(deps: AuthServiceDeps) {
         if (!found || !valid || found.user.status !== 'active') {
           throw invalidCredentials();
         }
-        const membership = chooseMembership(memberships, input.tenant_id);
+        const membership = await chooseMembership(memberships, input.tenant_id, () =>
+          invitedTenants(found.user.id),
+        );
         if (membership.tenant_status !== 'active') {
           throw new TesseraError(
             AccessErrors.tenant_suspended,
@@ -322,54 +331,9 @@ export function createAuthService(deps: AuthServiceDeps) {
 
 export type AuthService = ReturnType<typeof createAuthService>;
 
-function chooseMembership(
-  memberships: readonly UserMembership[],
-  tenantId: string | undefined,
-): UserMembership {
-  const live = memberships.filter((m) => !m.tenant_deleted);
-  if (tenantId !== undefined) {
-    const named = live.find((m) => m.tenant_id === tenantId);
-    if (!named) throw invalidCredentials();
-    if (named.membership_status === 'deactivated') throw membershipDeactivated(tenantId);
-    return named;
-  }
-  // A deactivated membership does not count: the user logs in to the others.
-  const active = live.filter((m) => m.membership_status === 'active');
-  if (active.length === 0 && live.length > 0) throw membershipDeactivated(undefined);
-  return onlyMembership(active);
-}
-
-function onlyMembership(live: readonly UserMembership[]): UserMembership {
-  if (live.length === 0) {
-    throw new TesseraError(
-      IdentityErrors.membership_required,
-      'Your account belongs to no tenant yet; ask a tenant administrator to add you.',
-    );
-  }
-  if (live.length > 1) {
-    throw new TesseraError(
-      IdentityErrors.tenant_required,
-      'Your account belongs to several tenants: name one with tenant_id.',
-    );
-  }
-  return live[0] as UserMembership;
-}
-
-/** Only a caller who proved the password gets here, so naming the tenant reveals nothing. */
-function membershipDeactivated(tenantId: string | undefined): TesseraError {
-  return new TesseraError(
-    IdentityErrors.membership_deactivated,
-    `${tenantId === undefined ? 'Every membership of your account' : `Your membership of tenant ${tenantId}`} is deactivated; ask a tenant administrator.`,
-  );
-}
-
 /** A known account refused before its password was checked: locked, or its attempts all taken. */
 function refusedReason(admission: Admission): string {
   return admission.locked ? 'account_locked' : 'attempts_exhausted';
-}
-
-function invalidCredentials(): TesseraError {
-  return new TesseraError(IdentityErrors.invalid_credentials, 'The email or password is wrong.');
 }
 
 function notForApiKeys(action: string): TesseraError {

@@ -16,4 +16,5 @@ export const IdentityErrors = defineErrorCodes({
   user_not_found: { status: 404, title: 'User not found' },
   invalid_email: { status: 400, title: 'Invalid email address' },
   weak_password: { status: 400, title: 'Password does not meet the policy' },
+  identity_shared: { status: 403, title: 'Identity shared with other tenants' },
 });

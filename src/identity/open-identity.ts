@@ -9,6 +9,7 @@ import { type AuthAttempts, createAuthAttempts } from '../protection/auth-attemp
 import { createLockoutAdmin, type LockoutAdmin } from '../protection/lockout-service.ts';
 import { createLoginLockout, type LoginLockout } from '../protection/login-lockout.ts';
 import type { Database } from '../storage/open-database.ts';
+import { createInvitationStore } from '../tenancy/invitation-store.ts';
 import { createMembershipStore, type MembershipStore } from '../tenancy/membership-store.ts';
 import { createQuotaService, type QuotaService } from '../tenancy/quota-service.ts';
 import { createTenantStore, type TenantStore } from '../tenancy/tenant-store.ts';
@@ -123,6 +124,7 @@ export function openIdentity(
       db,
       audit,
       tenantExists: async (id) => (await tenants.get(id)) !== undefined,
+      invitedTenants: (userId) => createInvitationStore(db.kysely).invitingTenants(userId),
       lockout,
       attempts,
       onPasswordCheck: options.onPasswordCheck,

@@ -8,6 +8,7 @@ import { organization } from './0006-organization.ts';
 import { quotaUsage } from './0007-quota-usage.ts';
 import { ipFilters } from './0008-ip-filters.ts';
 import { lockouts } from './0009-lockouts.ts';
+import { invitations } from './0010-invitations.ts';
 import { subscriptionTickets } from './0011-subscription-tickets.ts';
 
 /**
@@ -24,5 +25,6 @@ export const MIGRATIONS: readonly Migration[] = [
   quotaUsage,
   ipFilters,
   lockouts,
+  invitations,
   subscriptionTickets,
 ];

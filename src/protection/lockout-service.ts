@@ -5,6 +5,7 @@ import type { AuditLog } from '../audit/audit-log.ts';
 import { validationFailed } from '../http/validation.ts';
 import { TesseraError } from '../platform/errors.ts';
 import type { AnyKysely, DatabaseBase } from '../storage/database.ts';
+import { checkManagesMember, checkOwnsIdentity } from '../tenancy/identity-owner.ts';
 import { canonicalAddress } from './cidr.ts';
 import { accountEntries, ipEntry } from './lockout-audit.ts';
 import { LockoutErrors } from './lockout-errors.ts';
@@ -89,9 +90,16 @@ export function createLockoutAdmin(deps: LockoutAdminDeps) {
       const { principal } = actor;
       const visible = isPlatform(principal) || (await store.isMember(userId, principal.tenantId));
       const tenantIds = visible ? await deps.tenantsOf(userId) : [];
+      // The lock guards the identity in every tenant: a tenant's admin lifts it only
+      // when the user belongs to that tenant alone (403 `identity_shared`).
+      if (visible) {
+        const others = tenantIds.filter((id) => id !== principal.tenantId);
+        checkOwnsIdentity(principal, isPlatform(principal) ? [] : others, 'the lock');
+      }
       const unlocked =
         visible &&
         (await db.transaction(async (trx: AnyKysely) => {
+          await checkManagesMember(trx, principal, userId);
           if (!(await createLockoutStore({ kysely: trx }).unlockAccount(userId, now()))) {
             return false;
           }

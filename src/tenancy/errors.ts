@@ -14,4 +14,5 @@ export const TenancyErrors = defineErrorCodes({
   team_not_found: { status: 404, title: 'Team not found' },
   team_name_taken: { status: 409, title: 'Team name taken' },
   team_member_not_found: { status: 404, title: 'Team member not found' },
+  invitation_not_found: { status: 404, title: 'Invitation not found' },
 });

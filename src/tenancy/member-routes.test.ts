@@ -2,18 +2,34 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { testEngines } from '../../test/helpers/test-database.ts';
 import { tenancyTestApp } from './test-fixture.ts';
+import { usersTestApp } from './user-test-fixture.ts';
 
 const viewer = { email: 'vic@example.com', roles: ['viewer'] };
 
 for (const engine of testEngines()) {
   describe(`tenant member routes (${engine})`, () => {
-    it('lets a tenant admin add, list and remove a viewer, whose roles apply at once', async (t) => {
-      const { send, keyFor, userWith, login } = await tenancyTestApp(t, engine);
+    it('lets a tenant admin invite, list and remove a viewer, whose roles apply at once', async (t) => {
+      const { send, keyFor, userWith, accept } = await usersTestApp(t, engine);
       const admin = await keyFor('acme');
       const userId = await userWith('vic@example.com', 'viewer password');
       const put = await send('PUT', '/tenants/acme/members', admin, viewer);
-      assert.equal(put.status, 200);
-      assert.deepEqual(put.body, {
+      assert.equal(put.status, 202);
+      assert.deepEqual(
+        { ...put.body, expires_at: typeof put.body.expires_at },
+        { status: 'invited', email: 'vic@example.com', roles: ['viewer'], expires_at: 'string' },
+      );
+      // An email that belongs to nobody gets the same answer.
+      const nobody = await send('PUT', '/tenants/acme/members', admin, {
+        ...viewer,
+        email: 'nobody@example.com',
+      });
+      assert.equal(nobody.status, 202);
+      assert.deepEqual(Object.keys(nobody.body).sort(), Object.keys(put.body).sort());
+      assert.deepEqual((await send('GET', '/tenants/acme/members', admin)).body.members, []);
+      const token = await accept('vic@example.com', 'acme', 'viewer password');
+      const member = await send('PUT', '/tenants/acme/members', admin, viewer);
+      assert.equal(member.status, 200);
+      assert.deepEqual(member.body, {
         user_id: userId,
         email: 'vic@example.com',
         name: null,
@@ -31,7 +47,6 @@ for (const engine of testEngines()) {
       );
       assert.equal(listed.body.next_cursor, null);
 
-      const token = await login('vic@example.com', 'viewer password', 'acme');
       assert.equal((await send('GET', '/stats', token)).status, 200);
       const write = await send('POST', '/entities/e/events', token, {
         events: [{ event_type: 'A', payload: 1 }],
@@ -102,11 +117,11 @@ for (const engine of testEngines()) {
     });
 
     it('keeps a tenant admin out of every other tenant', async (t) => {
-      const { send, keyFor, userWith } = await tenancyTestApp(t, engine);
+      const { send, keyFor, userWith, platform } = await tenancyTestApp(t, engine);
       const acmeAdmin = await keyFor('acme');
       const betaAdmin = await keyFor('beta');
       const userId = await userWith('vic@example.com', 'viewer password');
-      await send('PUT', '/tenants/beta/members', betaAdmin, viewer);
+      await send('PUT', '/tenants/beta/members', platform, viewer);
       for (const tenant of ['beta', 'system', 'missing']) {
         for (const [method, url, body] of [
           ['GET', `/tenants/${tenant}/members`, undefined],

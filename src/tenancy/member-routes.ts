@@ -4,6 +4,7 @@ import { actorOf } from '../access/actor.ts';
 import type { Principal } from '../access/principal.ts';
 import { RoleNameSchema } from '../access/role-json.ts';
 import { IdPageQuery, nextCursor } from '../http/pagination.ts';
+import { Invited, invitedJson } from './invitation-json.ts';
 import type { MembershipService } from './membership-service.ts';
 import { TenantIdSchema } from './tenant-json.ts';
 
@@ -67,7 +68,9 @@ export const memberRoutes: FastifyPluginAsyncTypebox<{ memberships: MembershipSe
       config,
       schema: {
         tags,
-        summary: 'Give an existing user exactly these roles in the tenant',
+        summary: 'Give a member exactly these roles; invite someone not yet a member',
+        description:
+          'A member gets exactly these roles (200). Anyone else is invited (202 `invited`, the same whether or not the email belonged to an identity) unless the caller is a platform administrator, who adds them at once (200; 404 `user_not_found` for an unknown email).',
         params: Type.Object({ id: TenantIdSchema }),
         body: Type.Object(
           {
@@ -77,14 +80,15 @@ export const memberRoutes: FastifyPluginAsyncTypebox<{ memberships: MembershipSe
           },
           { additionalProperties: false },
         ),
-        response: { 200: Type.Object(MemberFields) },
+        response: { 200: Type.Object(MemberFields), 202: Invited },
       },
     },
-    async (request) => {
+    async (request, reply) => {
       const { email, roles } = request.body;
       const granted = await memberships.put(actorOf(request), request.params.id, email, roles);
+      if (granted.kind === 'invited') return reply.code(202).send(invitedJson(granted.answer));
       const { id, email: normalized, name } = granted.user;
-      return { user_id: id, email: normalized, name, roles: granted.roles };
+      return reply.code(200).send({ user_id: id, email: normalized, name, roles: granted.roles });
     },
   );
 

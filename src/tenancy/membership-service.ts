@@ -9,11 +9,13 @@ import { createUserStore, type User } from '../identity/user-store.ts';
 import { TesseraError } from '../platform/errors.ts';
 import type { AnyKysely, DatabaseBase } from '../storage/database.ts';
 import { TenancyErrors as MembershipErrors, TenancyErrors } from './errors.ts';
+import { type InvitedAnswer, inviteInTransaction } from './invitation-service.ts';
+import { createInvitationStore } from './invitation-store.ts';
 import { keepAnAdmin } from './last-admin.ts';
 import { createMembershipStore, type ListMembersOptions, type Member } from './membership-store.ts';
 import type { RoleName } from './role-names.ts';
 import { createRolePolicy } from './role-policy.ts';
-import { checkTenantAccess } from './tenant-access.ts';
+import { checkTenantAccess, isPlatformAdmin } from './tenant-access.ts';
 import { createTenantStore } from './tenant-store.ts';
 import { createUserAdminStore } from './user-admin-store.ts';
 
@@ -24,15 +26,18 @@ import { createUserAdminStore } from './user-admin-store.ts';
  */
 export interface MembershipService {
   list(principal: Principal, tenantId: string, options: ListMembersOptions): Promise<Member[]>;
-  /** Makes the user of `email` a member with exactly `roles`. */
-  put(
-    actor: Actor,
-    tenantId: string,
-    email: string,
-    roles: readonly string[],
-  ): Promise<{ user: User; roles: RoleName[] }>;
+  /**
+   * Gives a member exactly `roles`. Someone not yet a member is added at once by a
+   * platform administrator, and invited by anyone else (the same answer whether
+   * the email belonged to an identity or not).
+   */
+  put(actor: Actor, tenantId: string, email: string, roles: readonly string[]): Promise<PutOutcome>;
   remove(actor: Actor, tenantId: string, userId: string): Promise<void>;
 }
+
+export type PutOutcome =
+  | { readonly kind: 'member'; readonly user: User; readonly roles: RoleName[] }
+  | { readonly kind: 'invited'; readonly answer: InvitedAnswer };
 
 export interface MembershipServiceDeps {
   readonly db: Pick<DatabaseBase, 'transaction' | 'capabilities'>;
@@ -108,19 +113,31 @@ export function createMembershipService(deps: MembershipServiceDeps): Membership
 
     async put(actor, tenantId, email, roles) {
       checkTenantAccess(actor.principal, tenantId, 'members:manage');
+      const direct = isPlatformAdmin(actor.principal);
       const granted = await change(tenantId, async (trx, { users, memberships, members }) => {
         const wanted = await policy.normalize(trx, tenantId, roles);
         await policy.checkDelegable(trx, actor.principal, tenantId, wanted);
         const user = await users.findByEmail(email);
+        const current = user && (await members.get(tenantId, user.id));
+        if (!current && !direct) {
+          const invited = await inviteInTransaction(trx, actor, {
+            tenantId,
+            email,
+            roles: wanted,
+            identity: { password_hash: null },
+          });
+          await audit.inTransaction(trx, actor.audit, invited.entries);
+          return { kind: 'invited' as const, answer: invited.answer };
+        }
         if (!user) {
           throw new TesseraError(IdentityErrors.user_not_found, `no user has the email ${email}`);
         }
-        const current = await members.get(tenantId, user.id);
         if (current) {
           await policy.checkDelegable(trx, actor.principal, tenantId, current.roles);
           if (!wanted.includes('admin')) await keepAnAdmin(members, tenantId, current);
         }
         const result = { user, roles: await memberships.grant(tenantId, user.id, wanted) };
+        await createInvitationStore(trx).discard(tenantId, user.id);
         const audited = current
           ? entry(tenantId, 'user.roles_changed', user.id, {
               from: current.roles,
@@ -128,9 +145,9 @@ export function createMembershipService(deps: MembershipServiceDeps): Membership
             })
           : entry(tenantId, 'user.added', user.id, { email: user.email, roles: result.roles });
         await audit.inTransaction(trx, actor.audit, [audited]);
-        return result;
+        return { kind: 'member' as const, ...result };
       });
-      changes.changed({ kind: 'user', id: granted.user.id });
+      if (granted.kind === 'member') changes.changed({ kind: 'user', id: granted.user.id });
       return granted;
     },
 

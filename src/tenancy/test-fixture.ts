@@ -25,6 +25,11 @@ export interface TenancyTestApp extends TestApp {
   keyFor(tenant: string, role?: string): Promise<Credential>;
   /** A user with this password, created directly in the store. */
   userWith(email: string, password: string): Promise<string>;
+  /**
+   * Signs in as the invitee (in the inviting tenant, with no role), accepts the
+   * invitation to `tenant`, and logs in again to use the roles: what a user does.
+   */
+  acceptInvitation(email: string, password: string, tenant: string): Promise<Credential>;
   /** Logs in through the API; returns the access token as a credential. */
   login(email: string, password: string, tenantId: string): Promise<Credential>;
 }
@@ -53,6 +58,11 @@ export async function tenancyTestApp(
       body: response.body ? (JSON.parse(response.body) as Record<string, unknown>) : {},
     };
   };
+  const login = async (email: string, password: string, tenantId: string) => {
+    const reply = await send('POST', '/auth/login', null, { email, password, tenant_id: tenantId });
+    if (reply.status !== 200) throw new Error(`login failed: ${JSON.stringify(reply.body)}`);
+    return { token: reply.body.access_token as string };
+  };
   const keyFor = async (tenant: string, role = 'admin') => ({
     key: await apiKeyFor(base.identity, tenant, role),
   });
@@ -68,14 +78,19 @@ export async function tenancyTestApp(
       });
       return user.id;
     },
-    async login(email, password, tenantId) {
-      const reply = await send('POST', '/auth/login', null, {
-        email,
-        password,
-        tenant_id: tenantId,
-      });
-      if (reply.status !== 200) throw new Error(`login failed: ${JSON.stringify(reply.body)}`);
-      return { token: reply.body.access_token as string };
+    login,
+    async acceptInvitation(email, password, tenant) {
+      const invitee = await login(email, password, tenant);
+      const listed = await send('GET', '/auth/invitations', invitee);
+      const invitation = (
+        listed.body.invitations as { id: string; tenant_id: string }[] | undefined
+      )?.find((found) => found.tenant_id === tenant);
+      if (!invitation)
+        throw new Error(`no invitation to ${tenant}: ${JSON.stringify(listed.body)}`);
+      const accepted = await send('POST', `/auth/invitations/${invitation.id}/accept`, invitee);
+      if (accepted.status !== 200)
+        throw new Error(`accept failed: ${JSON.stringify(accepted.body)}`);
+      return login(email, password, tenant);
     },
   };
 }

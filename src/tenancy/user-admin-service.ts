@@ -12,8 +12,12 @@ import { TesseraError } from '../platform/errors.ts';
 import type { AnyKysely, DatabaseBase } from '../storage/database.ts';
 import { isUniqueViolation } from '../storage/unique-violation.ts';
 import { TenancyErrors } from './errors.ts';
+import { checkOwnsIdentity } from './identity-owner.ts';
+import { type InvitedAnswer, inviteInTransaction } from './invitation-service.ts';
+import { createInvitationStore } from './invitation-store.ts';
 import { keepAnAdmin } from './last-admin.ts';
 import type { RolePolicy } from './role-policy.ts';
+import { isPlatformAdmin } from './tenant-access.ts';
 import {
   createUserAdminStore,
   type MemberStatus,
@@ -29,6 +33,11 @@ export interface NewTenantUser {
   /** Used only when the email is new; an existing identity keeps its password. */
   readonly password?: string | undefined;
 }
+
+/** What `create` did: added the user directly, or invited them. */
+export type CreateOutcome =
+  | { readonly kind: 'added'; readonly user: TenantUser; readonly created: boolean }
+  | { readonly kind: 'invited'; readonly answer: InvitedAnswer };
 
 export interface UserAdminDeps {
   readonly db: Pick<DatabaseBase, 'transaction' | 'kysely' | 'capabilities'>;
@@ -145,15 +154,19 @@ export function createUserAdminService(deps: UserAdminDeps) {
       return user;
     },
 
-    /** A new identity, or an existing one (by email) added to the tenant: `created` says which. */
-    async create(
-      actor: Actor,
-      input: NewTenantUser,
-    ): Promise<{ user: TenantUser; created: boolean }> {
+    /**
+     * A platform administrator (power over every identity) adds directly: a new
+     * identity, or the existing one of that email (`created` says which). Anyone else
+     * invites (`invited`): the same answer whether the email was known, the identity
+     * is created (with `password`) only when it was not, and its owner accepts.
+     */
+    async create(actor: Actor, input: NewTenantUser): Promise<CreateOutcome> {
       const tenantId = permittedTenant(actor, 'users:manage');
-      // Hashed before the transaction: argon2 takes tens of milliseconds, locks should not.
+      // Hashed before the transaction: argon2 takes tens of milliseconds, locks should
+      // not; and hashed whether or not the email is known, so both take as long.
       const passwordHash = await hashIfGiven(input.password);
-      const result = await db.transaction(async (trx: AnyKysely) => {
+      const direct = isPlatformAdmin(actor.principal);
+      const result = await db.transaction(async (trx: AnyKysely): Promise<CreateOutcome> => {
         const store = storeOn(trx);
         await store.lockTenant(tenantId);
         const wanted = await roles.normalize(trx, tenantId, input.roles);
@@ -162,6 +175,16 @@ export function createUserAdminService(deps: UserAdminDeps) {
         const existing = await users.findByEmail(input.email);
         if (existing && (await store.get(tenantId, existing.id)))
           throw alreadyMember(existing.email);
+        if (!direct) {
+          const invited = await inviteInTransaction(trx, actor, {
+            tenantId,
+            email: input.email,
+            roles: wanted,
+            identity: { name: input.name, password_hash: passwordHash },
+          });
+          await audit.inTransaction(trx, actor.audit, invited.entries);
+          return { kind: 'invited', answer: invited.answer };
+        }
         const identity =
           existing ??
           (await users.createUser({
@@ -170,14 +193,16 @@ export function createUserAdminService(deps: UserAdminDeps) {
             password_hash: passwordHash,
           }));
         await addMembership(store, tenantId, identity.id, identity.email, wanted);
+        await createInvitationStore(trx).discard(tenantId, identity.id);
         const action = existing ? 'user.added' : 'user.created';
         const details = { email: identity.email, roles: wanted };
         await audit.inTransaction(trx, actor.audit, [
           entry(tenantId, action, identity.id, details),
         ]);
-        return { user: (await store.get(tenantId, identity.id)) as TenantUser, created: !existing };
+        const user = (await store.get(tenantId, identity.id)) as TenantUser;
+        return { kind: 'added', user, created: !existing };
       });
-      changes.changed({ kind: 'user', id: result.user.id });
+      if (result.kind === 'added') changes.changed({ kind: 'user', id: result.user.id });
       return result;
     },
 
@@ -185,8 +210,13 @@ export function createUserAdminService(deps: UserAdminDeps) {
       const user = await change(actor, userId, async (_trx, store, current) => {
         const name = patch.name.trim() || null;
         if (name === current.name) return { entries: [], user: current };
-        await store.setName(userId, name);
         const tenantId = actor.principal.tenantId;
+        checkOwnsIdentity(
+          actor.principal,
+          await store.otherTenantsOf(userId, tenantId),
+          'the name',
+        );
+        await store.setName(userId, name);
         return {
           entries: [entry(tenantId, 'user.updated', userId, { name })],
           user: { ...current, name },
@@ -228,9 +258,9 @@ export function createUserAdminService(deps: UserAdminDeps) {
         await store.removeMembership(tenantId, userId);
         const entries = [entry(tenantId, 'user.removed', userId, { sessions_revoked: revoked })];
         if (!(await store.hasAnyMembership(userId))) {
-          await store.eraseIdentity(userId);
+          const keysRevoked = await store.eraseIdentity(userId);
           erased = true;
-          entries.push(entry(tenantId, 'user.erased', userId));
+          entries.push(entry(tenantId, 'user.erased', userId, { api_keys_revoked: keysRevoked }));
         }
         return { entries, user: undefined };
       });

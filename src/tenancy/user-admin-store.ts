@@ -30,7 +30,7 @@ export interface UserFilter {
 }
 
 interface Tables {
-  tenants: { id: string };
+  tenants: { id: string; deleted_ms: number | null };
   users: {
     id: string;
     email: string;
@@ -47,7 +47,7 @@ interface Tables {
     created_ms: number;
   };
   team_members: { tenant_id: string; team_id: string; user_id: string };
-  api_keys: { created_by: string | null };
+  api_keys: { created_by: string | null; revoked_ms: number | null };
 }
 
 export interface UserAdminStoreOptions {
@@ -219,6 +219,19 @@ export function createUserAdminStore(db: Pick<Database, 'kysely'>, options: User
       return Number(row.count);
     },
 
+    /** The live tenants other than `tenantId` the user belongs to (deleted ones do not count). */
+    async otherTenantsOf(userId: string, tenantId: string): Promise<string[]> {
+      const rows = await kysely
+        .selectFrom('memberships')
+        .innerJoin('tenants', 'tenants.id', 'memberships.tenant_id')
+        .select('memberships.tenant_id')
+        .where('memberships.user_id', '=', userId)
+        .where('memberships.tenant_id', '<>', tenantId)
+        .where('tenants.deleted_ms', 'is', null)
+        .execute();
+      return rows.map((row) => row.tenant_id);
+    },
+
     async hasAnyMembership(userId: string): Promise<boolean> {
       const row = await kysely
         .selectFrom('memberships')
@@ -231,18 +244,21 @@ export function createUserAdminStore(db: Pick<Database, 'kysely'>, options: User
 
     /**
      * Erases an identity that belongs to no tenant any more: its sessions and refresh
-     * tokens, leftover team places, its name on API keys it created (the keys are the
-     * tenant's and keep working), then the user row, so no foreign key is left dangling.
+     * tokens, leftover team places, then the user row, so no foreign key is left
+     * dangling. The API keys it created are revoked: a key is capped by its creator's
+     * roles (issue 15), and an erased creator holds none. Returns how many.
      */
-    async eraseIdentity(userId: string) {
+    async eraseIdentity(userId: string): Promise<number> {
       await createSessionAdminStore(db, now).deleteAllOfUser(userId);
       await kysely.deleteFrom('team_members').where('user_id', '=', userId).execute();
-      await kysely
+      const revoked = await kysely
         .updateTable('api_keys')
-        .set({ created_by: null })
+        .set({ revoked_ms: now() })
         .where('created_by', '=', userId)
-        .execute();
+        .where('revoked_ms', 'is', null)
+        .executeTakeFirst();
       await kysely.deleteFrom('users').where('id', '=', userId).execute();
+      return Number(revoked.numUpdatedRows);
     },
   };
 }

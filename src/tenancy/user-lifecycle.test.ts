@@ -24,6 +24,7 @@ for (const engine of testEngines()) {
         name: 'Vic',
         roles: ['viewer'],
       });
+      await app.accept('vic@example.com', 'beta');
       const login = { email: 'vic@example.com', password: PASSWORD, tenant_id: 'acme' };
       const refresh = (await send('POST', '/auth/login', null, login)).body.refresh_token;
       assert.equal((await send('GET', '/auth/me', vic.token)).status, 200);
@@ -89,20 +90,24 @@ for (const engine of testEngines()) {
         .values({ tenant_id: 'acme', team_id: 't1', user_id: vic.id, created_ms: at })
         .execute();
 
+      assert.equal((await send('GET', '/stats', { key: secret })).status, 200);
       assert.equal((await send('DELETE', `/users/${vic.id}`, admin)).status, 204);
       assert.equal((await send('GET', '/auth/me', vic.token)).status, 401);
       assert.equal(await identity.users.findById(vic.id), undefined);
       assert.equal(await sessionRows(vic.id), 0);
       const teamRows = await db.kysely.selectFrom('team_members').selectAll().execute();
       assert.deepEqual(teamRows, []);
-      // The key belongs to the tenant: it keeps working, without its creator's name.
-      assert.equal((await send('GET', '/stats', { key: secret })).status, 200);
+      // A key is capped by its creator's roles (issue 15): an erased creator's keys are revoked.
+      const refused = await send('GET', '/stats', { key: secret });
+      assert.equal(refused.status, 401);
+      assert.equal(refused.body.code, 'api_key_revoked');
       const [key] = await db.kysely
         .selectFrom('api_keys')
-        .select('created_by')
+        .select(['created_by', 'revoked_ms'])
         .where('name', '=', 'made by vic')
         .execute();
-      assert.equal(key?.created_by, null);
+      assert.equal(key?.created_by, vic.id);
+      assert.notEqual(key?.revoked_ms, null);
       assert.equal((await send('GET', `/users/${vic.id}`, admin)).status, 404);
       assert.deepEqual(
         (await audit('acme', 'user.')).map((e) => [e.action, e.target]),
@@ -114,7 +119,7 @@ for (const engine of testEngines()) {
     });
 
     it('keeps an identity that still belongs to another tenant', async (t) => {
-      const { send, member, keyFor, identity, audit, login } = await usersTestApp(t, engine);
+      const { send, member, keyFor, identity, audit, accept } = await usersTestApp(t, engine);
       const bob = await member('beta', 'bob@example.com', ['viewer']);
       const admin = await keyFor('acme');
       await send('POST', '/users', admin, {
@@ -122,14 +127,14 @@ for (const engine of testEngines()) {
         name: 'B',
         roles: ['viewer'],
       });
-      const inAcme = await login('bob@example.com', PASSWORD, 'acme');
+      const inAcme = await accept('bob@example.com', 'acme');
       assert.equal((await send('DELETE', `/users/${bob.id}`, admin)).status, 204);
       assert.equal((await send('GET', '/auth/me', inAcme)).status, 401);
       assert.equal((await send('GET', '/auth/me', bob.token)).status, 200);
       assert.equal((await identity.users.findById(bob.id))?.email, 'bob@example.com');
       assert.deepEqual(
         (await audit('acme', 'user.')).map((e) => e.action),
-        ['user.added', 'user.removed'],
+        ['user.invited', 'user.removed'],
       );
     });
 

@@ -8,8 +8,8 @@ const ids = (body: Json) => (body.users as Json[]).map((user) => user.email);
 
 for (const engine of testEngines()) {
   describe(`user routes (${engine})`, () => {
-    it('creates a user who can log in, and adds an existing identity to a second tenant', async (t) => {
-      const { send, member, login, audit } = await usersTestApp(t, engine);
+    it('invites by email, the same answer for a new and an existing identity; the user joins by accepting', async (t) => {
+      const { send, member, login, accept, audit } = await usersTestApp(t, engine);
       const ada = await member('acme', 'ada@example.com', ['admin']);
       const created = await send('POST', '/users', ada.token, {
         email: ' Bob@Example.com ',
@@ -17,14 +17,24 @@ for (const engine of testEngines()) {
         roles: ['viewer', 'developer', 'viewer'],
         password: PASSWORD,
       });
-      assert.equal(created.status, 201, JSON.stringify(created.body));
-      const bob = created.body;
-      assert.equal(bob.email, 'bob@example.com');
-      assert.deepEqual(bob.roles, ['developer', 'viewer']);
-      assert.equal(bob.status, 'active');
-      assert.equal(bob.created, true);
-      assert.ok(!('password' in bob) && !('password_hash' in bob));
-      await login('bob@example.com', PASSWORD, 'acme');
+      assert.equal(created.status, 202, JSON.stringify(created.body));
+      assert.deepEqual(Object.keys(created.body).sort(), [
+        'email',
+        'expires_at',
+        'roles',
+        'status',
+      ]);
+      assert.equal(created.body.status, 'invited');
+      assert.equal(created.body.email, 'bob@example.com');
+      assert.deepEqual(created.body.roles, ['developer', 'viewer']);
+      // Not a member until Bob says so.
+      assert.deepEqual((await send('GET', '/users?q=bob', ada.token)).body.users, []);
+      const inAcme = await accept('bob@example.com', 'acme');
+      const me = await send('GET', '/auth/me', inAcme);
+      assert.deepEqual(me.body.roles, ['developer', 'viewer']);
+      const bob = (await send('GET', '/users?q=bob', ada.token)).body.users as Json[];
+      assert.equal(bob[0]?.name, 'Bob');
+      const bobId = String(bob[0]?.id);
 
       const again = await send('POST', '/users', ada.token, {
         email: 'bob@example.com',
@@ -34,33 +44,54 @@ for (const engine of testEngines()) {
       assert.equal(again.status, 409);
       assert.equal(again.body.code, 'member_exists');
 
+      // An identity that exists elsewhere: the same answer as for a new email, and its
+      // name and password stay its owner's.
       const beta = await member('beta', 'bea@example.com', ['admin']);
-      const added = await send('POST', '/users', beta.token, {
+      const known = await send('POST', '/users', beta.token, {
         email: 'bob@example.com',
         name: 'Robert',
         roles: ['auditor'],
-        password: 'ignored for an existing identity',
+        password: 'not bob’s password at all',
       });
-      assert.equal(added.status, 201);
-      assert.equal(added.body.id, bob.id);
-      assert.equal(added.body.created, false);
-      assert.equal(added.body.name, 'Bob', 'an existing identity is left as it is');
-      await login('bob@example.com', PASSWORD, 'beta');
+      const unknown = await send('POST', '/users', beta.token, {
+        email: 'nobody@example.com',
+        name: 'Robert',
+        roles: ['auditor'],
+        password: 'not bob’s password at all',
+      });
+      assert.equal(known.status, 202);
+      assert.equal(unknown.status, 202);
+      const shape = (body: Json) => ({ ...body, email: '', expires_at: '' });
+      assert.deepEqual(shape(known.body), shape(unknown.body));
+      await assert.rejects(login('bob@example.com', 'not bob’s password at all', 'beta'));
+      await accept('bob@example.com', 'beta');
+      assert.equal(
+        ((await send('GET', `/users/${bobId}`, beta.token)).body as Json).name,
+        'Bob',
+        'an existing identity is left as it is',
+      );
 
-      const [createdEvent] = await audit('acme', 'user.');
-      assert.deepEqual(createdEvent, {
-        ...createdEvent,
-        action: 'user.created',
-        actor: ada.id,
-        actor_type: 'user',
-        target: `user:${bob.id}`,
-        outcome: 'success',
-        details: { email: 'bob@example.com', roles: ['developer', 'viewer'] },
-      });
-      const [addedEvent] = await audit('beta', 'user.');
-      assert.equal(addedEvent?.action, 'user.added');
-      assert.equal(addedEvent?.actor, beta.id);
-      assert.equal(JSON.stringify(await audit('acme', 'user.')).includes(PASSWORD), false);
+      const acmeEvents = await audit('acme', 'user.');
+      assert.deepEqual(
+        acmeEvents.map((e) => [e.action, e.actor, e.target]),
+        [['user.invited', ada.id, `user:${bobId}`]],
+      );
+      assert.deepEqual(acmeEvents[0]?.details.roles, ['developer', 'viewer']);
+      const accepted = await audit('acme', 'invitation.');
+      assert.deepEqual(
+        accepted.map((e) => [e.action, e.actor, e.target, e.outcome]),
+        [['invitation.accepted', bobId, `user:${bobId}`, 'success']],
+      );
+      // The tenant's trail says the same for both emails: an invitation each.
+      const betaEvents = await audit('beta', 'user.');
+      assert.deepEqual(
+        betaEvents.map((e) => [e.action, e.actor, e.details.email]),
+        [
+          ['user.invited', beta.id, 'bob@example.com'],
+          ['user.invited', beta.id, 'nobody@example.com'],
+        ],
+      );
+      assert.equal(JSON.stringify(await audit('acme', '')).includes(PASSWORD), false);
     });
 
     it('shows, renames and re-roles a user, auditing each change', async (t) => {

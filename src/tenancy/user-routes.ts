@@ -5,6 +5,7 @@ import type { Config } from '../config/schema.ts';
 import { IdPageQuery, nextCursor } from '../http/pagination.ts';
 import type { Identity } from '../identity/open-identity.ts';
 import type { DatabaseBase } from '../storage/database.ts';
+import { Invited, invitedJson } from './invitation-json.ts';
 import { toUserJson } from './org-json.ts';
 import { createRolePolicy } from './role-policy.ts';
 import { createUserAdminService } from './user-admin-service.ts';
@@ -72,7 +73,10 @@ export const userRoutes: FastifyPluginAsyncTypebox<UserRoutesOptions> = async (
       config: { access: 'users:manage' },
       schema: {
         tags,
-        summary: 'Create a user in this tenant, or add the existing user with that email',
+        summary:
+          'Invite the user of that email (created if new); platform administrators add directly',
+        description:
+          'A tenant administrator gets 202 `invited` whether or not the email belonged to an identity: the user joins by accepting (`/auth/invitations`). A platform administrator adds the user at once (201).',
         body: Type.Object(
           {
             email: Type.String({ minLength: 3, maxLength: 254 }),
@@ -82,18 +86,22 @@ export const userRoutes: FastifyPluginAsyncTypebox<UserRoutesOptions> = async (
               Type.String({
                 minLength: 1,
                 maxLength: 1024,
-                description: 'For a new user only: an existing one keeps theirs.',
+                description: 'For a new identity only: an existing one keeps theirs.',
               }),
             ),
           },
           { additionalProperties: false },
         ),
-        response: { 201: Type.Object({ ...User.properties, created: Type.Boolean() }) },
+        response: {
+          201: Type.Object({ ...User.properties, created: Type.Boolean() }),
+          202: Invited,
+        },
       },
     },
     async (request, reply) => {
-      const { user, created } = await users.create(actorOf(request), request.body);
-      return reply.code(201).send({ ...toJson(user), created });
+      const outcome = await users.create(actorOf(request), request.body);
+      if (outcome.kind === 'invited') return reply.code(202).send(invitedJson(outcome.answer));
+      return reply.code(201).send({ ...toJson(outcome.user), created: outcome.created });
     },
   );
 

@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
 import type { TestContext } from 'node:test';
+import type { DeepPartial } from '../../test/helpers/app.ts';
+import type { Config } from '../config/schema.ts';
 import type { Engine } from '../storage/database.ts';
 import { type Credential, type TenancyTestApp, tenancyTestApp } from './test-fixture.ts';
 
@@ -23,6 +25,11 @@ export interface AuditPayload {
 export interface UsersTestApp extends TenancyTestApp {
   /** A new user with `roles` in `tenant` (created if missing), logged in there. */
   member(tenant: string, email: string, roles: string[]): Promise<Member>;
+  /**
+   * Signs in as the invitee (in the inviting tenant, with no role), accepts the
+   * invitation to `tenant`, and logs in again to use the roles: what a user does.
+   */
+  accept(email: string, tenant: string, password?: string): Promise<Credential>;
   /** The tenant's audit payloads (`GET /audit`, oldest first) whose action starts with `prefix`. */
   audit(tenant: string, prefix: string): Promise<AuditPayload[]>;
   /** How many sessions (revoked or not) the user has in the database. */
@@ -30,8 +37,12 @@ export interface UsersTestApp extends TenancyTestApp {
 }
 
 /** `tenancyTestApp` plus members, their sessions and the audit trail, for the user routes. */
-export async function usersTestApp(t: TestContext, engine: Engine): Promise<UsersTestApp> {
-  const base = await tenancyTestApp(t, engine);
+export async function usersTestApp(
+  t: TestContext,
+  engine: Engine,
+  overrides: DeepPartial<Config> = {},
+): Promise<UsersTestApp> {
+  const base = await tenancyTestApp(t, engine, overrides);
   return {
     ...base,
     async member(tenant, email, roles) {
@@ -40,6 +51,7 @@ export async function usersTestApp(t: TestContext, engine: Engine): Promise<User
       await base.identity.memberships.grant(tenant, id, roles);
       return { id, email, token: await base.login(email, PASSWORD, tenant) };
     },
+    accept: (email, tenant, password = PASSWORD) => base.acceptInvitation(email, password, tenant),
     async audit(tenant, prefix) {
       const admin = await base.keyFor(tenant);
       const payloads: AuditPayload[] = [];

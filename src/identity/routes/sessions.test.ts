@@ -42,6 +42,7 @@ for (const engine of testEngines()) {
         name: 'Vic',
         roles: ['viewer'],
       });
+      await app.accept('vic@example.com', 'beta');
       await loginFrom(app, 'vic@example.com', 'beta', 'Elsewhere/1');
       const laptop = await loginFrom(app, 'vic@example.com', 'acme', 'Laptop/1.0', '203.0.113.9');
       const sessions = await sessionsOf(app, laptop.token);
