@@ -58,6 +58,16 @@ export interface AuditEntry {
   readonly details?: Readonly<Record<string, unknown>> | undefined;
 }
 
+/** A successful change to a user, as recorded in `tenantId`'s trail. */
+export function userEntry(
+  tenantId: string,
+  action: string,
+  userId: string,
+  details: Readonly<Record<string, unknown>> = {},
+): AuditEntry {
+  return { tenant_id: tenantId, action, target: `user:${userId}`, outcome: 'success', details };
+}
+
 /** The payload of an audit event, as stored and as `GET /api/v1/audit` returns it. */
 export interface AuditRecord {
   readonly action: string;

@@ -59,3 +59,13 @@ export async function pingRedis(redis: Redis, timeoutMs = 1000): Promise<boolean
     clearTimeout(timer);
   }
 }
+
+/** Rejects when `promise` does not settle within `ms`: a Redis that hangs must not hold a request. */
+export function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`redis did not answer within ${ms} ms`)), ms);
+    timer.unref();
+  });
+  return Promise.race([promise, timedOut]).finally(() => clearTimeout(timer));
+}

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Redis } from 'ioredis';
+import { withTimeout } from '../platform/redis.ts';
 import type { RateLimitBackend } from './rate-limit-backend.ts';
 import { describeBucket } from './token-bucket.ts';
 
@@ -91,13 +92,4 @@ export function createRedisBackend(
       );
     },
   };
-}
-
-function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timedOut = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`redis did not answer within ${ms} ms`)), ms);
-    timer.unref();
-  });
-  return Promise.race([promise, timedOut]).finally(() => clearTimeout(timer));
 }

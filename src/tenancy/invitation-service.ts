@@ -3,6 +3,7 @@ import type { Actor } from '../access/actor.ts';
 import type { CredentialChanges } from '../access/credential-cache.ts';
 import type { Principal } from '../access/principal.ts';
 import type { AuditEntry } from '../audit/audit-entry.ts';
+import { userEntry } from '../audit/audit-entry.ts';
 import type { AuditLog } from '../audit/audit-log.ts';
 import { HttpErrors } from '../http/errors.ts';
 import { IdentityErrors } from '../identity/errors.ts';
@@ -36,14 +37,6 @@ export interface NewIdentity {
   readonly password_hash: string | null;
 }
 
-const entry = (tenantId: string, action: string, userId: string, details = {}): AuditEntry => ({
-  tenant_id: tenantId,
-  action,
-  target: `user:${userId}`,
-  outcome: 'success',
-  details,
-});
-
 /**
  * Invites the identity of `email` to `tenantId` with `roles` (already normalised and
  * checked delegable), inside the caller's transaction; creates the identity when no
@@ -66,7 +59,7 @@ export async function inviteInTransaction(
     ttl_ms: INVITATION_TTL_MS,
   });
   const entries = [
-    entry(invite.tenantId, 'user.invited', user.id, {
+    userEntry(invite.tenantId, 'user.invited', user.id, {
       email,
       roles: invite.roles,
       invitation_id: id,
@@ -75,7 +68,7 @@ export async function inviteInTransaction(
   ];
   if (!existing) {
     entries.push(
-      entry(SYSTEM_TENANT_ID, 'user.created', user.id, { email, invited_to: invite.tenantId }),
+      userEntry(SYSTEM_TENANT_ID, 'user.created', user.id, { email, invited_to: invite.tenantId }),
     );
   }
   return {
@@ -179,7 +172,10 @@ export function createInvitationService(deps: InvitationServiceDeps) {
           );
         }
         await audit.inTransaction(trx, actor.audit, [
-          entry(consumed.tenant_id, 'invitation.accepted', userId, { invitation_id: id, roles }),
+          userEntry(consumed.tenant_id, 'invitation.accepted', userId, {
+            invitation_id: id,
+            roles,
+          }),
         ]);
         return { tenant_id: consumed.tenant_id, roles };
       });
@@ -194,7 +190,7 @@ export function createInvitationService(deps: InvitationServiceDeps) {
         const consumed = await createInvitationStore(trx).consume(userId, id);
         if (!consumed) throw notFound();
         await audit.inTransaction(trx, actor.audit, [
-          entry(consumed.tenant_id, 'invitation.declined', userId, { invitation_id: id }),
+          userEntry(consumed.tenant_id, 'invitation.declined', userId, { invitation_id: id }),
         ]);
       });
     },

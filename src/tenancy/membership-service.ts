@@ -1,7 +1,7 @@
 import type { Actor } from '../access/actor.ts';
 import type { CredentialChanges } from '../access/credential-cache.ts';
 import type { Principal } from '../access/principal.ts';
-import type { AuditEntry } from '../audit/audit-entry.ts';
+import { userEntry } from '../audit/audit-entry.ts';
 import type { AuditLog } from '../audit/audit-log.ts';
 import { IdentityErrors } from '../identity/errors.ts';
 import { createSessionAdminStore } from '../identity/session-admin-store.ts';
@@ -71,19 +71,6 @@ async function checkTenantExists(
   }
 }
 
-const entry = (
-  tenantId: string,
-  action: string,
-  userId: string,
-  details: Record<string, unknown>,
-): AuditEntry => ({
-  tenant_id: tenantId,
-  action,
-  target: `user:${userId}`,
-  outcome: 'success',
-  details,
-});
-
 export function createMembershipService(deps: MembershipServiceDeps): MembershipService {
   const { db, changes, audit } = deps;
   const rowLocks = db.capabilities.concurrentWriters;
@@ -139,11 +126,11 @@ export function createMembershipService(deps: MembershipServiceDeps): Membership
         const result = { user, roles: await memberships.grant(tenantId, user.id, wanted) };
         await createInvitationStore(trx).discard(tenantId, user.id);
         const audited = current
-          ? entry(tenantId, 'user.roles_changed', user.id, {
+          ? userEntry(tenantId, 'user.roles_changed', user.id, {
               from: current.roles,
               to: result.roles,
             })
-          : entry(tenantId, 'user.added', user.id, { email: user.email, roles: result.roles });
+          : userEntry(tenantId, 'user.added', user.id, { email: user.email, roles: result.roles });
         await audit.inTransaction(trx, actor.audit, [audited]);
         return { kind: 'member' as const, ...result };
       });
@@ -171,7 +158,7 @@ export function createMembershipService(deps: MembershipServiceDeps): Membership
         );
         await members.removeMembership(tenantId, userId);
         await audit.inTransaction(trx, actor.audit, [
-          entry(tenantId, 'user.removed', userId, { sessions_revoked: revoked }),
+          userEntry(tenantId, 'user.removed', userId, { sessions_revoked: revoked }),
         ]);
       });
       changes.changed({ kind: 'user', id: userId });

@@ -3,6 +3,7 @@ import type { CredentialChanges } from '../access/credential-cache.ts';
 import { AccessErrors } from '../access/errors.ts';
 import type { Permission } from '../access/permissions.ts';
 import type { AuditEntry } from '../audit/audit-entry.ts';
+import { userEntry } from '../audit/audit-entry.ts';
 import type { AuditLog } from '../audit/audit-log.ts';
 import { IdentityErrors } from '../identity/errors.ts';
 import { checkPasswordPolicy, hashPassword } from '../identity/passwords.ts';
@@ -107,14 +108,6 @@ export function createUserAdminService(deps: UserAdminDeps) {
   const endSessions = (trx: AnyKysely, tenantId: string, userId: string, reason: string) =>
     createSessionAdminStore({ kysely: trx }).revoke(tenantId, userId, {}, reason);
 
-  const entry = (tenantId: string, action: string, userId: string, details = {}): AuditEntry => ({
-    tenant_id: tenantId,
-    action,
-    target: `user:${userId}`,
-    outcome: 'success',
-    details,
-  });
-
   async function setStatus(actor: Actor, userId: string, status: MemberStatus) {
     return change(actor, userId, async (trx, store, user) => {
       const tenantId = actor.principal.tenantId;
@@ -126,7 +119,7 @@ export function createUserAdminService(deps: UserAdminDeps) {
       const action = status === 'active' ? 'user.activated' : 'user.deactivated';
       const details = status === 'deactivated' ? { sessions_revoked: revoked } : {};
       return {
-        entries: [entry(tenantId, action, userId, details)],
+        entries: [userEntry(tenantId, action, userId, details)],
         user: { ...user, status },
       };
     });
@@ -197,7 +190,7 @@ export function createUserAdminService(deps: UserAdminDeps) {
         const action = existing ? 'user.added' : 'user.created';
         const details = { email: identity.email, roles: wanted };
         await audit.inTransaction(trx, actor.audit, [
-          entry(tenantId, action, identity.id, details),
+          userEntry(tenantId, action, identity.id, details),
         ]);
         const user = (await store.get(tenantId, identity.id)) as TenantUser;
         return { kind: 'added', user, created: !existing };
@@ -218,7 +211,7 @@ export function createUserAdminService(deps: UserAdminDeps) {
         );
         await store.setName(userId, name);
         return {
-          entries: [entry(tenantId, 'user.updated', userId, { name })],
+          entries: [userEntry(tenantId, 'user.updated', userId, { name })],
           user: { ...current, name },
         };
       });
@@ -236,7 +229,7 @@ export function createUserAdminService(deps: UserAdminDeps) {
         await store.setRoles(tenantId, userId, next);
         const details = { from: current.roles, to: next };
         return {
-          entries: [entry(tenantId, 'user.roles_changed', userId, details)],
+          entries: [userEntry(tenantId, 'user.roles_changed', userId, details)],
           user: { ...current, roles: next },
         };
       });
@@ -256,11 +249,15 @@ export function createUserAdminService(deps: UserAdminDeps) {
         await keepAnAdmin(store, tenantId, user);
         const revoked = await endSessions(trx, tenantId, userId, 'removed');
         await store.removeMembership(tenantId, userId);
-        const entries = [entry(tenantId, 'user.removed', userId, { sessions_revoked: revoked })];
+        const entries = [
+          userEntry(tenantId, 'user.removed', userId, { sessions_revoked: revoked }),
+        ];
         if (!(await store.hasAnyMembership(userId))) {
           const keysRevoked = await store.eraseIdentity(userId);
           erased = true;
-          entries.push(entry(tenantId, 'user.erased', userId, { api_keys_revoked: keysRevoked }));
+          entries.push(
+            userEntry(tenantId, 'user.erased', userId, { api_keys_revoked: keysRevoked }),
+          );
         }
         return { entries, user: undefined };
       });

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Principal } from '../../access/principal.ts';
 import type { Config } from '../../config/schema.ts';
 import { TesseraError } from '../../platform/errors.ts';
+import { withTimeout } from '../../platform/redis.ts';
 import { tierOf } from '../../protection/rate-limit-rules.ts';
 import { EventErrors } from '../errors.ts';
 import { type SharedTenantSlots, SLOT_LEASE_MS } from './redis-tenant-slots.ts';
@@ -148,13 +149,4 @@ function refused(detail: string, extensions: { scope: string; limit: number }): 
     `${detail} Close one, or retry later.`,
     { extensions, headers: { 'retry-after': String(RETRY_AFTER_SECONDS) } },
   );
-}
-
-function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timedOut = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`redis did not answer within ${ms} ms`)), ms);
-    timer.unref();
-  });
-  return Promise.race([promise, timedOut]).finally(() => clearTimeout(timer));
 }
