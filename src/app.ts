@@ -150,7 +150,10 @@ const apiV1: FastifyPluginAsync<
     corsOrigins: config.server.cors_origins,
   });
   await api.register(ticketRoutes, { tickets });
-  await api.register(auditRoutes, { events: deps.events.service });
+  await api.register(auditRoutes, {
+    events: deps.events.service,
+    maxPageBytes: config.storage.max_read_page_bytes,
+  });
   await api.register(lockoutRoutes, { lockouts: identity.lockouts });
   await api.register(backupRoutes, { backups: deps.backups, audit: identity.audit });
 };
