@@ -28,6 +28,7 @@ import { subscriptionMetrics } from './events/subscriptions/subscription-metrics
 import { ticketRoutes } from './events/subscriptions/tickets/ticket-routes.ts';
 import { createTicketService } from './events/subscriptions/tickets/ticket-service.ts';
 import { createTicketStore } from './events/subscriptions/tickets/ticket-store.ts';
+import { closeAnsweredUpgrades } from './http/answered-upgrades.ts';
 import { registerCompression } from './http/compression.ts';
 import { limitConnections, timeoutSettings } from './http/connection-limits.ts';
 import { registerCors } from './http/cors.ts';
@@ -198,6 +199,7 @@ export async function buildApp(deps: AppDeps): Promise<TesseraApp> {
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   limitConnections(app.server, config.server);
+  closeAnsweredUpgrades(app);
   installProblemHandlers(app);
   installJsonBody(app, { maxDepth: config.server.max_json_depth });
   installRequestId(app);
