@@ -52,5 +52,21 @@ for (const engine of testEngines()) {
       const errors = logs.lines.filter((line) => (line.level as number) >= 50);
       assert.deepEqual(errors, []);
     });
+
+    it('closes with 1007 a text message that is not UTF-8, logged as the client error it is', async (t) => {
+      const logs = captureLogs('debug');
+      const server = await serveSubscriptions(t, engine, {}, { logger: logs.logger });
+      const ws = await openWs(`${server.baseUrl.replace(/^http/, 'ws')}/events/stream`);
+      await until(() => server.stats().live === 1, 'the subscriber is live');
+      // A lone surrogate as UTF-8 bytes (ED A0 80): not a Unicode scalar value.
+      ws.socket.send(Buffer.from([0x7b, 0xed, 0xa0, 0x80, 0x7d]), { binary: false });
+      const { code } = await ws.closed;
+      assert.equal(code, 1007, 'RFC 6455 §7.4.1: inconsistent data');
+      await until(() => server.stats().live === 0, 'the subscription is closed');
+      assert.deepEqual(
+        logs.lines.filter((line) => (line.level as number) >= 50),
+        [],
+      );
+    });
   });
 }
