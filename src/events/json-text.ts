@@ -1,7 +1,10 @@
+import { isUnstorableText } from '../http/json-inspection.ts';
+
 /**
  * Where a JSON value holds text PostgreSQL's jsonb cannot store: the NUL character
  * or a lone UTF-16 surrogate (RFC 8259 §8.2 calls such strings unpredictable).
- * Rejected on both engines so a request means the same thing everywhere.
+ * Rejected on both engines so a request means the same thing everywhere; the test is
+ * the HTTP door's own (json-inspection.ts), so both agree on what is storable.
  * Returns a JSON Pointer to the first offending string (or key), or undefined.
  */
 export function findUnstorableText(
@@ -14,9 +17,6 @@ export function findUnstorableText(
   if (!serialized.includes('\\u')) return undefined;
   return walk(value, at);
 }
-
-// biome-ignore lint/suspicious/noControlCharactersInRegex: NUL is what it looks for
-const UNSTORABLE = /\u0000|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
 
 /**
  * Iterative, depth first in document order (the first offence is the one a reader
@@ -31,7 +31,7 @@ function walk(root: unknown, at: string): string | undefined {
     const [value, path, badKey] = next;
     if (badKey) return path;
     if (typeof value === 'string') {
-      if (UNSTORABLE.test(value)) return path || '/';
+      if (isUnstorableText(value)) return path || '/';
       continue;
     }
     if (typeof value !== 'object' || value === null) continue;
@@ -41,7 +41,7 @@ function walk(root: unknown, at: string): string | undefined {
     } else {
       for (const [key, item] of Object.entries(value)) {
         const member = `${path}/${key.replaceAll('~', '~0').replaceAll('/', '~1')}`;
-        children.push([item, member, UNSTORABLE.test(key)]);
+        children.push([item, member, isUnstorableText(key)]);
       }
     }
     for (let index = children.length - 1; index >= 0; index--) {
