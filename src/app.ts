@@ -28,6 +28,7 @@ import { subscriptionMetrics } from './events/subscriptions/subscription-metrics
 import { ticketRoutes } from './events/subscriptions/tickets/ticket-routes.ts';
 import { createTicketService } from './events/subscriptions/tickets/ticket-service.ts';
 import { createTicketStore } from './events/subscriptions/tickets/ticket-store.ts';
+import { closeAnsweredUpgrades } from './http/answered-upgrades.ts';
 import { registerCompression } from './http/compression.ts';
 import { limitConnections, timeoutSettings } from './http/connection-limits.ts';
 import { registerCors } from './http/cors.ts';
@@ -152,7 +153,10 @@ const apiV1: FastifyPluginAsync<
     corsOrigins: config.server.cors_origins,
   });
   await api.register(ticketRoutes, { tickets });
-  await api.register(auditRoutes, { events: deps.events.service });
+  await api.register(auditRoutes, {
+    events: deps.events.service,
+    maxPageBytes: config.storage.max_read_page_bytes,
+  });
   await api.register(lockoutRoutes, { lockouts: identity.lockouts });
   await api.register(backupRoutes, { backups: deps.backups, audit: identity.audit });
 };
@@ -197,6 +201,7 @@ export async function buildApp(deps: AppDeps): Promise<TesseraApp> {
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   limitConnections(app.server, config.server);
+  closeAnsweredUpgrades(app);
   installProblemHandlers(app);
   installJsonBody(app, { maxDepth: config.server.max_json_depth });
   installRequestId(app);

@@ -1,4 +1,5 @@
 import type { StoredEvent } from '../events/model.ts';
+import { eventBytes } from '../events/read-within-bytes.ts';
 import type { EventService } from '../events/service.ts';
 import {
   AUDIT_ENTITY,
@@ -18,6 +19,11 @@ export interface AuditFilter {
   readonly after?: number | undefined;
   readonly order: 'asc' | 'desc';
   readonly limit: number;
+  /**
+   * Most bytes of event JSON the page carries (`storage.max_read_page_bytes`); the
+   * first match is always included, however large.
+   */
+  readonly max_bytes: number;
 }
 
 export interface AuditPage {
@@ -46,6 +52,7 @@ export async function queryAudit(
   filter: AuditFilter,
 ): Promise<AuditPage> {
   const matches: StoredEvent[] = [];
+  let bytes = 0;
   let cursor = filter.after;
   let scanned = 0;
   while (scanned < MAX_SCANNED) {
@@ -60,9 +67,17 @@ export async function queryAudit(
     });
     for (const event of batch) {
       scanned++;
+      if (matchesFilter(event.payload as AuditRecord, filter)) {
+        const match = { ...event, tenant_id: tenantId };
+        const size = eventBytes(match);
+        // Over budget: the page ends before this match, which the cursor leads back to.
+        if (matches.length > 0 && bytes + size > filter.max_bytes) {
+          return { events: matches, next_cursor: cursor ?? null };
+        }
+        matches.push(match);
+        bytes += size;
+      }
       cursor = event.position;
-      if (!matchesFilter(event.payload as AuditRecord, filter)) continue;
-      matches.push({ ...event, tenant_id: tenantId });
       if (matches.length === filter.limit) return { events: matches, next_cursor: cursor };
     }
     if (batch.length < READ_BATCH) return { events: matches, next_cursor: null };

@@ -40,7 +40,9 @@ const AuditQuery = Type.Object(
 /** `GET /api/v1/audit`: the caller's tenant's audit trail (`audit:read`). */
 export const auditRoutes: FastifyPluginAsyncTypebox<{
   events: Pick<EventService, 'query'>;
-}> = async (app, { events }) => {
+  /** `storage.max_read_page_bytes`: a page's events carry at most this much JSON. */
+  maxPageBytes: number;
+}> = async (app, { events, maxPageBytes }) => {
   app.get(
     '/audit',
     {
@@ -55,7 +57,7 @@ export const auditRoutes: FastifyPluginAsyncTypebox<{
             count: Type.Integer(),
             next_cursor: Type.Union([Type.Integer(), Type.Null()], {
               description:
-                'Pass as `after` to continue; null at the end. A page may hold fewer than `limit` events when few match: follow the cursor.',
+                'Pass as `after` to continue; null at the end. A page may hold fewer than `limit` events when few match or when their JSON reached `storage.max_read_page_bytes` (never fewer than one): follow the cursor.',
             }),
           }),
         },
@@ -73,6 +75,7 @@ export const auditRoutes: FastifyPluginAsyncTypebox<{
         after: q.after,
         order: q.order,
         limit: q.limit,
+        max_bytes: maxPageBytes,
       });
       return { ...page, count: page.events.length };
     },

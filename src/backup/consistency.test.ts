@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { buildTestApp } from '../../test/helpers/app.ts';
 import { testEngines } from '../../test/helpers/test-database.ts';
+import { until } from '../../test/helpers/until.ts';
 import { restoreBackup } from './restore.ts';
 import {
   assertRestored,
@@ -110,18 +111,33 @@ for (const engine of testEngines()) {
           acknowledgedAt.set(batch, ++clock);
         }
       };
-      const writers = Array.from({ length: WRITERS }, writer);
+      // A writer that fails stops the waits below at once (rather than leaving them
+      // to wait for acknowledgements that never come), and its error fails the test.
+      let failure: unknown;
+      const writers = Array.from({ length: WRITERS }, () =>
+        writer().catch((error: unknown) => {
+          writing = false;
+          failure ??= error;
+        }),
+      );
       const files: { file: BackupFile; before: number; after: number }[] = [];
-      for (let i = 0; i < BACKUPS; i++) {
-        // Let some writes land between backups.
-        const target = acknowledgedAt.size + 20;
-        while (acknowledgedAt.size < target) await new Promise((resolve) => setImmediate(resolve));
-        const before = ++clock;
-        const file = await createBackup(source.db, { dir, signingKey });
-        files.push({ file, before, after: ++clock });
+      try {
+        for (let i = 0; i < BACKUPS; i++) {
+          // Let some writes land between backups.
+          const target = acknowledgedAt.size + 20;
+          await until(() => {
+            if (failure !== undefined) throw failure;
+            return acknowledgedAt.size >= target;
+          }, `${target} batches are acknowledged`);
+          const before = ++clock;
+          const file = await createBackup(source.db, { dir, signingKey });
+          files.push({ file, before, after: ++clock });
+        }
+      } finally {
+        writing = false;
+        await Promise.all(writers);
       }
-      writing = false;
-      await Promise.all(writers);
+      if (failure !== undefined) throw failure;
 
       for (const { file, before, after } of files) {
         assert.deepEqual((await verifyBackup(file.path, { signingKey })).problems, []);

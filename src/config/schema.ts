@@ -172,7 +172,7 @@ const storage = Type.Object(
       minimum: 1024,
       maximum: 1024 * 1024 * 1024,
       description:
-        'Most bytes of event JSON one read page (entity events, query) carries, besides its count limit. A page always holds at least one event, however large, and its next_cursor says where to continue.',
+        'Most bytes of JSON one read page (entity events, query, snapshots, audit trail, subscription catch-up) carries, besides its count limit. A page always holds at least one item, however large, and its next_cursor says where to continue.',
     }),
     max_batch_events: Type.Integer({
       default: 10_000,

@@ -1,7 +1,10 @@
+import { isUnstorableText } from '../http/json-inspection.ts';
+
 /**
  * Where a JSON value holds text PostgreSQL's jsonb cannot store: the NUL character
  * or a lone UTF-16 surrogate (RFC 8259 §8.2 calls such strings unpredictable).
- * Rejected on both engines so a request means the same thing everywhere.
+ * Rejected on both engines so a request means the same thing everywhere; the test is
+ * the HTTP door's own (json-inspection.ts), so both agree on what is storable.
  * Returns a JSON Pointer to the first offending string (or key), or undefined.
  */
 export function findUnstorableText(
@@ -15,24 +18,35 @@ export function findUnstorableText(
   return walk(value, at);
 }
 
-// biome-ignore lint/suspicious/noControlCharactersInRegex: NUL is what it looks for
-const UNSTORABLE = /\u0000|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
-
-function walk(value: unknown, at: string): string | undefined {
-  if (typeof value === 'string') return UNSTORABLE.test(value) ? at || '/' : undefined;
-  if (typeof value !== 'object' || value === null) return undefined;
-  if (Array.isArray(value)) {
-    for (const [index, item] of value.entries()) {
-      const found = walk(item, `${at}/${index}`);
-      if (found !== undefined) return found;
+/**
+ * Iterative, depth first in document order (the first offence is the one a reader
+ * meets first): the HTTP door bounds depth, but a caller without it (a script, an
+ * import) must not overflow the stack here.
+ */
+function walk(root: unknown, at: string): string | undefined {
+  // A key that is itself unstorable is pushed as its own step, so that it is found
+  // where it stands, after the members before it.
+  const pending: [value: unknown, path: string, badKey: boolean][] = [[root, at, false]];
+  for (let next = pending.pop(); next !== undefined; next = pending.pop()) {
+    const [value, path, badKey] = next;
+    if (badKey) return path;
+    if (typeof value === 'string') {
+      if (isUnstorableText(value)) return path || '/';
+      continue;
     }
-    return undefined;
-  }
-  for (const [key, item] of Object.entries(value)) {
-    const path = `${at}/${key.replaceAll('~', '~0').replaceAll('/', '~1')}`;
-    if (UNSTORABLE.test(key)) return path;
-    const found = walk(item, path);
-    if (found !== undefined) return found;
+    if (typeof value !== 'object' || value === null) continue;
+    const children: [unknown, string, boolean][] = [];
+    if (Array.isArray(value)) {
+      for (const [index, item] of value.entries()) children.push([item, `${path}/${index}`, false]);
+    } else {
+      for (const [key, item] of Object.entries(value)) {
+        const member = `${path}/${key.replaceAll('~', '~0').replaceAll('/', '~1')}`;
+        children.push([item, member, isUnstorableText(key)]);
+      }
+    }
+    for (let index = children.length - 1; index >= 0; index--) {
+      pending.push(children[index] as [unknown, string, boolean]);
+    }
   }
   return undefined;
 }

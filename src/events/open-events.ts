@@ -44,6 +44,7 @@ export async function openEvents(
     store,
     snapshots: createSnapshotStore(db),
     snapshotEvery: config.storage.snapshot_every_events,
+    storage: config.storage,
     onSnapshotError: options.onSnapshotError,
   });
   const service = createEventService({

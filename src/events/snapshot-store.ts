@@ -1,5 +1,6 @@
 import type { Kysely } from 'kysely';
 import type { Database } from '../storage/open-database.ts';
+import { servableJson } from './deep-json.ts';
 
 /** What is saved: the folded state as of `version`, and where that event sits in the log. */
 export interface NewSnapshot {
@@ -77,7 +78,12 @@ export function createSnapshotStore(db: Database, now: () => number = Date.now):
     position: row.position,
     timestamp: new Date(row.time_ms).toISOString(),
     created_at: new Date(row.created_ms).toISOString(),
-    state: db.capabilities.nativeJson ? row.state : JSON.parse(String(row.state)),
+    // A state nested too deep to serialize (folded from events stored before the door
+    // refused such bodies) is served as its JSON text, as such events are (deep-json.ts).
+    state: servableJson(
+      db.capabilities.nativeJson ? row.state : JSON.parse(String(row.state)),
+      row.state,
+    ),
   });
 
   return {

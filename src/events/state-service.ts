@@ -1,7 +1,9 @@
+import type { Config } from '../config/schema.ts';
 import { TesseraError } from '../platform/errors.ts';
 import { EventErrors } from './errors.ts';
 import { type EntityState, foldState } from './fold-state.ts';
 import type { AppendSuccess, StoredEvent } from './model.ts';
+import { readItemsWithinBytes } from './read-within-bytes.ts';
 import type { ListSnapshotsOptions, Snapshot, SnapshotStore } from './snapshot-store.ts';
 import type { EventStore } from './store.ts';
 
@@ -14,11 +16,15 @@ export interface StateService {
   state(tenantId: string, entityId: string, asOfMs?: number): Promise<EntityState>;
   /** Folds the current state and saves it as a snapshot. */
   createSnapshot(tenantId: string, entityId: string): Promise<Snapshot>;
+  /**
+   * Newest first, bounded by `storage.max_read_page_bytes` of snapshot JSON as well as
+   * by `limit` (never fewer than one). `full`: there may be older ones after the last.
+   */
   listSnapshots(
     tenantId: string,
     entityId: string,
     options: ListSnapshotsOptions,
-  ): Promise<Snapshot[]>;
+  ): Promise<{ readonly snapshots: Snapshot[]; readonly full: boolean }>;
   /** Throws snapshot_not_found. */
   latestSnapshot(tenantId: string, entityId: string): Promise<Snapshot>;
   /** Takes the automatic snapshots an append made due (every `snapshotEvery` events). */
@@ -30,6 +36,7 @@ export interface StateServiceDeps {
   readonly snapshots: SnapshotStore;
   /** 0: no automatic snapshots. */
   readonly snapshotEvery: number;
+  readonly storage: Pick<Config['storage'], 'max_event_bytes' | 'max_read_page_bytes'>;
   readonly onSnapshotError?: ((error: unknown, entityId: string) => void) | undefined;
 }
 
@@ -97,8 +104,21 @@ export function createStateService(deps: StateServiceDeps): StateService {
       return folded.state;
     },
     createSnapshot,
-    listSnapshots: (tenantId, entityId, options) =>
-      snapshots.listSnapshots(tenantId, entityId, options),
+    async listSnapshots(tenantId, entityId, { after_version, limit }) {
+      const { items, full } = await readItemsWithinBytes<Snapshot>(
+        (last, count) =>
+          snapshots.listSnapshots(tenantId, entityId, {
+            after_version: last?.version ?? after_version,
+            limit: count,
+          }),
+        limit,
+        deps.storage.max_read_page_bytes,
+        // A state is folded from events, so an event's size is a fair first guess.
+        deps.storage.max_event_bytes,
+        (snapshot) => Buffer.byteLength(JSON.stringify(snapshot)),
+      );
+      return { snapshots: items, full };
+    },
     async latestSnapshot(tenantId, entityId) {
       const snapshot = await snapshots.latestSnapshot(tenantId, entityId);
       if (!snapshot) {

@@ -81,5 +81,38 @@ for (const engine of testEngines()) {
       );
       assert.equal(counted.body.next_cursor, 1);
     });
+
+    it('cuts the snapshot list at max_read_page_bytes too, and continues where it cut', async (t) => {
+      const { app } = await eventsApp(t, engine, { storage: { max_read_page_bytes: PAGE_BYTES } });
+      // Each payload replaces the whole state (RFC 7396): snapshots 0-2 and 4-6 hold
+      // about 450 bytes of JSON, 3 more than the whole budget.
+      for (let version = 0; version < 7; version++) {
+        const payload = (version === 3 ? 'y' : 'x').repeat(version === 3 ? 3000 : 300);
+        assert.equal((await append(app, 'snap', [{ event_type: 'E', payload }])).status, 201);
+        assert.equal((await call(app, 'POST', '/snapshots', { entity_id: 'snap' })).status, 201);
+      }
+      const versions: number[] = [];
+      const sizes: number[] = [];
+      let cursor: unknown;
+      for (let page = 0; page < 10 && cursor !== null; page++) {
+        const after = cursor === undefined ? '' : `&after=${cursor}`;
+        const reply = await call(app, 'GET', `/snapshots?entity_id=snap&limit=100${after}`);
+        assert.equal(reply.status, 200, JSON.stringify(reply.body));
+        const snapshots = reply.body.snapshots as { version: number }[];
+        assert.ok(snapshots.length >= 1, 'never an empty page while the cursor says there is more');
+        assert.ok(
+          snapshots.length === 1 || Buffer.byteLength(JSON.stringify(snapshots)) <= PAGE_BYTES + 64,
+          'a page of several snapshots stays within the budget',
+        );
+        sizes.push(snapshots.length);
+        versions.push(...snapshots.map((snapshot) => snapshot.version));
+        cursor = reply.body.next_cursor;
+      }
+      assert.equal(cursor, null);
+      assert.deepEqual(versions, [6, 5, 4, 3, 2, 1, 0]);
+      assert.deepEqual(sizes, [2, 1, 1, 2, 1]);
+      const counted = await call(app, 'GET', '/snapshots?entity_id=snap&limit=1');
+      assert.equal(counted.body.next_cursor, 6);
+    });
   });
 }

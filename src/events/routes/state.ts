@@ -1,6 +1,5 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import { nextCursor } from '../../http/pagination.ts';
 import type { EventRoutesOptions } from '../routes.ts';
 import { EntityId, Limit, Timestamp } from '../schemas.ts';
 import { timeParam } from './time-param.ts';
@@ -26,7 +25,8 @@ const Snapshot = Type.Object({
 const SnapshotPage = Type.Object({
   snapshots: Type.Array(Snapshot, { description: 'Newest first.' }),
   next_cursor: Type.Union([Type.Integer(), Type.Null()], {
-    description: 'Pass as `after` for older snapshots; null at the end.',
+    description:
+      'Pass as `after` for older snapshots; null at the end. A page holds fewer than `limit` snapshots when their JSON reached `storage.max_read_page_bytes` (never fewer than one): follow the cursor.',
   }),
 });
 
@@ -103,11 +103,12 @@ export const stateRoutes: FastifyPluginAsyncTypebox<EventRoutesOptions> = async 
     },
     async (request) => {
       const { entity_id, after, limit } = request.query;
-      const snapshots = await events.state.listSnapshots(request.tenantId, entity_id, {
+      const { snapshots, full } = await events.state.listSnapshots(request.tenantId, entity_id, {
         after_version: after,
         limit,
       });
-      return { snapshots, next_cursor: nextCursor(snapshots, limit, (s) => s.version) };
+      const last = snapshots.at(-1);
+      return { snapshots, next_cursor: full && last ? last.version : null };
     },
   );
 

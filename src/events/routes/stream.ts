@@ -17,7 +17,7 @@ Text messages \`{"type":"event","event":{...}}\`, and \`{"type":"heartbeat"}\` w
 When the server ends the stream, the close reason is the JSON \`{"code", "last_position"}\`:
 4008 \`subscriber_too_slow\`, 1001 \`service_unavailable\`, 1011 \`internal_error\`; resume after \`last_position\`.
 Open subscriptions are capped per tenant (by plan) and per credential: beyond, 429 \`subscription_limit_reached\` (before the upgrade).
-A request without \`Upgrade: websocket\` gets 400. The server expects no messages: one over 4 KiB closes the socket with 1009.`;
+A request without \`Upgrade: websocket\` gets 400. The server expects no messages and never parses them: one over 4 KiB closes the socket with 1009.`;
 
 /** Messages from the client are not used; this only bounds what one may cost. */
 const MAX_CLIENT_MESSAGE_BYTES = 4096;
