@@ -8,9 +8,9 @@ import type { Identity } from '../identity/open-identity.ts';
 import type { DatabaseBase } from '../storage/database.ts';
 import { memberRoutes } from './member-routes.ts';
 import { createMembershipService } from './membership-service.ts';
+import { checkTenantAccess } from './tenant-access.ts';
 import { tenantInvitationRoutes } from './tenant-invitation-routes.ts';
 import { createTenantInvitationService } from './tenant-invitation-service.ts';
-import { checkTenantAccess } from './tenant-access.ts';
 import { TenantIdSchema, TenantSchema, toTenantJson } from './tenant-json.ts';
 import { createTenantService } from './tenant-service.ts';
 

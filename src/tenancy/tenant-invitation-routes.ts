@@ -3,8 +3,8 @@ import { Type } from 'typebox';
 import { actorOf } from '../access/actor.ts';
 import type { Principal } from '../access/principal.ts';
 import { IdPageQuery, nextCursor } from '../http/pagination.ts';
-import { TenantIdSchema } from './tenant-json.ts';
 import type { TenantInvitationService } from './tenant-invitation-service.ts';
+import { TenantIdSchema } from './tenant-json.ts';
 
 const Time = Type.String({ format: 'date-time' });
 const TenantInvitation = Type.Object({
