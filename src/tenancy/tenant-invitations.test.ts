@@ -135,6 +135,30 @@ for (const engine of testEngines()) {
       );
     });
 
+    it('lets exactly one of a cancel and an accept use the invitation', async (t) => {
+      const app = await usersTestApp(t, engine);
+      const { send, member, keyFor } = app;
+      const admin = await keyFor('acme');
+      const vic = await member('beta', 'vic@example.com', ['viewer']);
+      await send('PUT', '/tenants/acme/members', admin, {
+        email: 'vic@example.com',
+        roles: ['viewer'],
+      });
+      const [invitation] = (await send('GET', '/auth/invitations', vic.token)).body
+        .invitations as Json[];
+      const id = String(invitation?.id);
+      const [cancelled, accepted] = await Promise.all([
+        send('DELETE', `/tenants/acme/invitations/${id}`, admin),
+        send('POST', `/auth/invitations/${id}/accept`, vic.token),
+      ]);
+      const statuses = [cancelled.status, accepted.status];
+      assert.equal(statuses.filter((s) => s < 300).length, 1, JSON.stringify(statuses));
+      assert.equal(statuses.filter((s) => s === 404).length, 1, JSON.stringify(statuses));
+      const members = (await send('GET', '/tenants/acme/members', admin)).body.members as Json[];
+      assert.equal(members.length, accepted.status === 200 ? 1 : 0);
+      assert.equal((await app.audit('acme', 'invitation.')).length, 1);
+    });
+
     it('needs the power of the invited roles to cancel', async (t) => {
       const app = await usersTestApp(t, engine);
       const { send, member, keyFor } = app;
@@ -217,7 +241,8 @@ for (const engine of testEngines()) {
         assert.equal(refreshed.status, 401);
       }
       const [decline] = await app.audit('beta', 'invitation.declined');
-      assert.equal((decline?.details.sessions_revoked as string[]).length, 2);
+      assert.ok(decline);
+      assert.equal((decline.details.sessions_revoked as string[]).length, 2);
 
       // Cancelled by the tenant: the same.
       const gone = await signIn('gone@example.com');
