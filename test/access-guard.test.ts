@@ -119,6 +119,26 @@ const ROUTES: readonly RouteCase[] = [
   },
 ];
 
+/**
+ * Tenant administration routes added with issue 15 (invitations): the guard lets
+ * any authenticated caller through and the service decides from the principal, so
+ * they are listed here with the permission the service demands.
+ */
+const TENANT_ROUTES: readonly (Omit<RouteCase, 'method'> & { method: 'GET' | 'DELETE' })[] = [
+  {
+    method: 'GET',
+    url: '/tenants/acme/invitations',
+    spec: 'get /api/v1/tenants/{id}/invitations',
+    permission: 'members:manage',
+  },
+  {
+    method: 'DELETE',
+    url: '/tenants/acme/invitations/00000000-0000-4000-8000-00000000ffff',
+    spec: 'delete /api/v1/tenants/{id}/invitations/{invitation_id}',
+    permission: 'members:manage',
+  },
+];
+
 const b64url = (value: object) => Buffer.from(JSON.stringify(value)).toString('base64url');
 
 interface Fixture {
@@ -178,7 +198,7 @@ async function setUp(engine: Parameters<typeof buildTestApp>[1]): Promise<Fixtur
 
 async function send(
   fixture: Pick<Fixture, 'test'>,
-  method: 'GET' | 'POST' | 'HEAD',
+  method: 'GET' | 'POST' | 'HEAD' | 'DELETE',
   url: string,
   options: { headers?: Record<string, string>; body?: object } = {},
 ): Promise<Reply> {
@@ -272,6 +292,31 @@ for (const engine of testEngines()) {
         }
       }
       assert.deepEqual(documented.sort(), ROUTES.map((route) => route.spec).sort());
+    });
+
+    it('guards the tenant invitation routes with members:manage in that tenant', async () => {
+      const spec = (await fixture.test.app.inject({ url: '/openapi.json' })).json<{
+        paths: Record<string, Record<string, unknown>>;
+      }>();
+      const documented = Object.entries(spec.paths)
+        .filter(([path]) => path.startsWith('/api/v1/tenants/{id}/invitations'))
+        .flatMap(([path, operations]) => Object.keys(operations).map((m) => `${m} ${path}`));
+      assert.deepEqual(documented.sort(), TENANT_ROUTES.map((route) => route.spec).sort());
+      const { guest, viewer, admin, otherAdmin } = fixture.keys;
+      for (const route of TENANT_ROUTES) {
+        const as = (key?: string) =>
+          send(fixture, route.method, route.url, { headers: key ? { 'x-api-key': key } : {} });
+        assertProblem(await as(), 401, 'unauthorized', route.spec);
+        // Too weak in acme, or an admin of another tenant: refused before any lookup.
+        for (const key of [guest, viewer, otherAdmin]) {
+          const reply = await as(key);
+          assertProblem(reply, 403, 'permission_denied', route.spec);
+          assert.equal(reply.body.permission, route.permission, route.spec);
+        }
+        const allowed = await as(admin);
+        if (route.method === 'GET') assert.equal(allowed.status, 200, route.spec);
+        else assertProblem(allowed, 404, 'invitation_not_found', route.spec);
+      }
     });
 
     it('answers 401 unauthorized with WWW-Authenticate to a request without credentials', async () => {

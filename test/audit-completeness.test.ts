@@ -36,6 +36,7 @@ const EXPECTED: readonly Expected[] = [
   row('user.created', 'user', 'success', 'system'),
   row('invitation.accepted', 'user'),
   row('invitation.declined', 'user'),
+  row('invitation.cancelled', 'user'),
   row('user.updated', 'user'),
   row('user.roles_changed', 'user'),
   row('user.deactivated', 'user'),
@@ -264,6 +265,15 @@ async function everyAction(test: TenancyTestApp): Promise<void> {
     id: string;
   }[];
   await ok(test, 'POST', `/auth/invitations/${declined?.id}/decline`, nopeToken);
+  const bossNow = { token: String(bossAgain.access_token) };
+  await ok(test, 'PUT', '/tenants/acme/members', bossNow, {
+    email: 'maybe@acme.test',
+    roles: ['viewer'],
+  });
+  const [withdrawn] = (await ok(test, 'GET', '/tenants/acme/invitations', bossNow)).invitations as {
+    id: string;
+  }[];
+  await ok(test, 'DELETE', `/tenants/acme/invitations/${withdrawn?.id}`, bossNow);
   await ok(test, 'DELETE', `/users/${temp}`, { token: String(bossAgain.access_token) });
 
   const filter = await ok(

@@ -11,6 +11,7 @@ import { createUserStore, normalizeEmail } from '../identity/user-store.ts';
 import { isTesseraError, TesseraError } from '../platform/errors.ts';
 import type { AnyKysely, DatabaseBase } from '../storage/database.ts';
 import { isUniqueViolation } from '../storage/unique-violation.ts';
+import { endAnsweringSessions } from './answering-sessions.ts';
 import { TenancyErrors } from './errors.ts';
 import { createInvitationStore, type Invitation } from './invitation-store.ts';
 import { SYSTEM_TENANT_ID } from './role-names.ts';
@@ -183,16 +184,26 @@ export function createInvitationService(deps: InvitationServiceDeps) {
       return joined;
     },
 
-    /** Consumes the invitation without joining; its tenant's trail hears of it. */
+    /**
+     * Consumes the invitation without joining; its tenant's trail hears of it. The
+     * user's sessions in that tenant end with it when they are no member there
+     * (opened only to answer), in the same transaction.
+     */
     async decline(actor: Actor, id: string): Promise<void> {
       const userId = userOf(actor.principal);
       await db.transaction(async (trx: AnyKysely) => {
         const consumed = await createInvitationStore(trx).consume(userId, id);
         if (!consumed) throw notFound();
+        const tenantId = consumed.tenant_id;
+        const revoked = await endAnsweringSessions(trx, tenantId, userId, 'invitation_declined');
         await audit.inTransaction(trx, actor.audit, [
-          userEntry(consumed.tenant_id, 'invitation.declined', userId, { invitation_id: id }),
+          userEntry(tenantId, 'invitation.declined', userId, {
+            invitation_id: id,
+            sessions_revoked: revoked,
+          }),
         ]);
       });
+      changes.changed({ kind: 'user', id: userId });
     },
   };
 }

@@ -13,6 +13,25 @@ export interface Invitation {
   readonly expires_ms: number;
 }
 
+/**
+ * A pending invitation as the inviting tenant's administrators see it: nothing that
+ * tells whether the identity existed before it (no name, no other tenant).
+ */
+export interface TenantInvitation {
+  readonly id: string;
+  readonly email: string;
+  readonly roles: RoleName[];
+  readonly invited_by: string | null;
+  readonly created_ms: number;
+  readonly expires_ms: number;
+}
+
+/** What cancelling removed: whom it invited, with which roles. */
+export interface CancelledInvitation {
+  readonly user_id: string;
+  readonly roles: RoleName[];
+}
+
 /** What accepting consumed: where and with which roles the membership is made. */
 export interface ConsumedInvitation {
   readonly tenant_id: string;
@@ -30,6 +49,7 @@ interface Tables {
     expires_ms: number;
   };
   tenants: { id: string; name: string; status: string; deleted_ms: number | null };
+  users: { id: string; email: string };
 }
 
 /**
@@ -124,6 +144,50 @@ export function createInvitationStore(db: AnyKysely, now: () => number = Date.no
         .orderBy('invitations.tenant_id')
         .execute();
       return rows.map((row) => row.tenant_id);
+    },
+
+    /** The tenant's live invitations, by id after the cursor `after` (ids are opaque UUIDs). */
+    async listForTenant(
+      tenantId: string,
+      { after, limit }: { after?: string | undefined; limit: number },
+    ): Promise<TenantInvitation[]> {
+      let query = kysely
+        .selectFrom('invitations')
+        .innerJoin('users', 'users.id', 'invitations.user_id')
+        .select([
+          'invitations.id',
+          'users.email',
+          'invitations.roles',
+          'invitations.invited_by',
+          'invitations.created_ms',
+          'invitations.expires_ms',
+        ])
+        .where('invitations.tenant_id', '=', tenantId)
+        .where('invitations.expires_ms', '>', now());
+      if (after !== undefined) query = query.where('invitations.id', '>', after);
+      const rows = await query.orderBy('invitations.id').limit(limit).execute();
+      return rows.map((row) => ({
+        ...row,
+        created_ms: Number(row.created_ms),
+        expires_ms: Number(row.expires_ms),
+        roles: parseRoles(row.roles),
+      }));
+    },
+
+    /**
+     * Withdraws the tenant's live invitation `id`: one DELETE, so of a cancel and the
+     * invitee's answer exactly one gets it. Undefined when there is none (another
+     * tenant's, expired, answered).
+     */
+    async cancel(tenantId: string, id: string): Promise<CancelledInvitation | undefined> {
+      const row = await kysely
+        .deleteFrom('invitations')
+        .where('id', '=', id)
+        .where('tenant_id', '=', tenantId)
+        .where('expires_ms', '>', now())
+        .returning(['user_id', 'roles'])
+        .executeTakeFirst();
+      return row && { user_id: row.user_id, roles: parseRoles(row.roles) };
     },
 
     /** Drops a pending invitation made moot, e.g. by a membership made directly. */

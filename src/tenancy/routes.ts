@@ -9,6 +9,8 @@ import type { DatabaseBase } from '../storage/database.ts';
 import { memberRoutes } from './member-routes.ts';
 import { createMembershipService } from './membership-service.ts';
 import { checkTenantAccess } from './tenant-access.ts';
+import { tenantInvitationRoutes } from './tenant-invitation-routes.ts';
+import { createTenantInvitationService } from './tenant-invitation-service.ts';
 import { TenantIdSchema, TenantSchema, toTenantJson } from './tenant-json.ts';
 import { createTenantService } from './tenant-service.ts';
 
@@ -195,6 +197,13 @@ export const tenantRoutes: FastifyPluginAsyncTypebox<TenantRoutesOptions> = asyn
 
   await app.register(memberRoutes, {
     memberships: createMembershipService({
+      db: opts.db,
+      changes: opts.identity.credentials,
+      audit: opts.identity.audit,
+    }),
+  });
+  await app.register(tenantInvitationRoutes, {
+    invitations: createTenantInvitationService({
       db: opts.db,
       changes: opts.identity.credentials,
       audit: opts.identity.audit,
