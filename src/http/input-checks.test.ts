@@ -61,6 +61,13 @@ for (const engine of testEngines()) {
         assert.equal(response.statusCode, 400, `${method} ${url} ${payload}`);
         assert.equal(response.json().code, 'invalid_characters');
       }
+      // The refusal names the offending string's place (found by a second walk).
+      const nested = await send(
+        'POST',
+        '/entities/e/events',
+        '{"events":[{"event_type":"A","payload":{"ok":"fine","list":[1,"x\\u0000"]}}]}',
+      );
+      assert.equal(nested.json().errors[0].path, '/events/0/payload/list/1');
       const paired = await send('POST', '/teams', '{"name":"rocket \\ud83d\\ude80"}');
       assert.equal(paired.statusCode, 201, 'a surrogate pair is an ordinary character');
     });

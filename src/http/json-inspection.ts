@@ -43,7 +43,11 @@ export function inspectJsonBody(
 ): TesseraError | undefined {
   // JSON.parse only yields NUL or a lone surrogate from a \u escape: without one in
   // the text (the common case), strings need no look.
-  const finding = findProblem(value, maxDepth, text.includes('\\u'));
+  const checkText = text.includes('\\u');
+  // Most bodies are fine: a walk that builds no paths says so; only a refused body is
+  // walked again to name where (the first walk cost about three JSON.parses).
+  if (!hasProblem(value, maxDepth, checkText)) return undefined;
+  const finding = findProblem(value, maxDepth, checkText);
   if (finding === undefined) return undefined;
   if (finding.kind === 'too_deep') {
     return new TesseraError(
@@ -56,6 +60,36 @@ export function inspectJsonBody(
     return invalidCharacters(`The request body at ${finding.path || '/'}`, finding.path);
   }
   return validationFailed([{ path: finding.path, message: 'must be a finite number' }]);
+}
+
+/** What findProblem finds, without building a path per value. */
+function hasProblem(root: unknown, maxDepth: number, checkText: boolean): boolean {
+  const values: unknown[] = [root];
+  const depths: number[] = [0];
+  while (values.length > 0) {
+    const value = values.pop();
+    const depth = depths.pop() as number;
+    if (typeof value === 'string') {
+      if (checkText && UNSTORABLE.test(value)) return true;
+    } else if (typeof value === 'number') {
+      if (!Number.isFinite(value)) return true;
+    } else if (typeof value === 'object' && value !== null) {
+      if (depth + 1 > maxDepth) return true;
+      if (Array.isArray(value)) {
+        for (const item of value) {
+          values.push(item);
+          depths.push(depth + 1);
+        }
+      } else {
+        for (const key in value) {
+          if (checkText && UNSTORABLE.test(key)) return true;
+          values.push((value as Record<string, unknown>)[key]);
+          depths.push(depth + 1);
+        }
+      }
+    }
+  }
+  return false;
 }
 
 function findProblem(root: unknown, maxDepth: number, checkText: boolean): Finding | undefined {
