@@ -109,6 +109,7 @@ const apiV1: FastifyPluginAsync<
   const tickets = createTicketService({
     store: createTicketStore(deps.db),
     ttlSeconds: config.subscriptions.ticket_ttl_seconds,
+    maxPerCredential: config.subscriptions.max_tickets_per_credential,
   });
   installGuard(api, { ...identity.guard, redeemTicket: tickets.redeem });
   // After the guard, which names the tenant whose IP filters apply.

@@ -310,6 +310,13 @@ const subscriptions = Type.Object(
       description:
         'Lifetime of a subscription ticket (POST /api/v1/subscriptions/tickets), which a browser passes as ?ticket= to the SSE and WebSocket routes. Each works once.',
     }),
+    max_tickets_per_credential: Type.Integer({
+      default: 100,
+      minimum: 1,
+      maximum: 10_000,
+      description:
+        'Unused, unexpired subscription tickets one API key or login session may hold; more get 429 subscription_ticket_limit_reached until some are used or expire.',
+    }),
     max_per_credential: maxOpen(
       50,
       'Open subscriptions (SSE and WebSocket together) one API key or login session may hold on a node; more get 429 subscription_limit_reached.',

@@ -12,5 +12,6 @@ export const EventErrors = defineErrorCodes({
   entity_reserved: { status: 403, title: 'Entity reserved' },
   subscription_limit_reached: { status: 429, title: 'Subscription limit reached' },
   subscription_ticket_invalid: { status: 401, title: 'Subscription ticket invalid' },
+  subscription_ticket_limit_reached: { status: 429, title: 'Subscription ticket limit reached' },
   origin_not_allowed: { status: 403, title: 'Origin not allowed' },
 });

@@ -7,7 +7,7 @@ import type { Migration } from '../storage/migrate.ts';
  * issued to (a login session's id, or an API key's digest), which is authenticated
  * again when the ticket is used. Consumed by one DELETE ... RETURNING, so it works
  * once across all nodes sharing the database; expired rows are deleted as tickets
- * are issued.
+ * are issued, and live ones are counted per credential (its own index) to cap them.
  */
 export const subscriptionTickets: Migration = {
   version: 11,
@@ -21,6 +21,7 @@ export const subscriptionTickets: Migration = {
   expires_ms INTEGER NOT NULL
 ) STRICT;
 CREATE INDEX subscription_tickets_expires ON subscription_tickets (expires_ms);
+CREATE INDEX subscription_tickets_credential ON subscription_tickets (credential, expires_ms);
 `,
   postgres: `CREATE TABLE subscription_tickets (
   digest text PRIMARY KEY,
@@ -31,5 +32,6 @@ CREATE INDEX subscription_tickets_expires ON subscription_tickets (expires_ms);
   expires_ms bigint NOT NULL
 );
 CREATE INDEX subscription_tickets_expires ON subscription_tickets (expires_ms);
+CREATE INDEX subscription_tickets_credential ON subscription_tickets (credential, expires_ms);
 `,
 };

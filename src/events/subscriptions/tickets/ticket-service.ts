@@ -22,6 +22,8 @@ export interface TicketService {
 export interface TicketServiceDeps {
   readonly store: TicketStore;
   readonly ttlSeconds: number;
+  /** Live tickets one credential may hold: each is a row, so a client must not mint without bound. */
+  readonly maxPerCredential: number;
   readonly now?: () => number;
 }
 
@@ -38,7 +40,19 @@ export function createTicketService(deps: TicketServiceDeps): TicketService {
     async issue(grant) {
       const ticket = newSecret(TICKET_PREFIX);
       const at = now();
-      await deps.store.insert(digestSecret(ticket), grant, at + deps.ttlSeconds * 1000, at);
+      const expires = at + deps.ttlSeconds * 1000;
+      if (
+        !(await deps.store.insert(digestSecret(ticket), grant, expires, at, deps.maxPerCredential))
+      ) {
+        throw new TesseraError(
+          EventErrors.subscription_ticket_limit_reached,
+          `This credential already holds ${deps.maxPerCredential} unused subscription tickets: use them, or retry when they expire.`,
+          {
+            extensions: { limit: deps.maxPerCredential },
+            headers: { 'retry-after': String(deps.ttlSeconds) },
+          },
+        );
+      }
       return { ticket, expires_in: deps.ttlSeconds };
     },
     async redeem(ticket) {

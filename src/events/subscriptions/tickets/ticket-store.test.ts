@@ -28,6 +28,7 @@ for (const engine of testEngines()) {
       const tickets = createTicketService({
         store: createTicketStore(db),
         ttlSeconds: 30,
+        maxPerCredential: 3,
         now: () => now,
       });
 
@@ -57,6 +58,50 @@ for (const engine of testEngines()) {
       assert.equal(
         (await db.kysely.selectFrom('subscription_tickets').selectAll().execute()).length,
         1,
+      );
+    });
+
+    it('caps the live tickets one credential holds; used and expired ones free their places', async (t) => {
+      const { db, cleanup } = await openTestDatabase(engine);
+      t.after(cleanup);
+      await migrateToLatest(db, MIGRATIONS);
+      await openIdentity(db, defaultConfig()).tenants.create({
+        id: 'acme',
+        name: 'Acme',
+        plan: 'free',
+      });
+      let now = 1_000_000;
+      const tickets = createTicketService({
+        store: createTicketStore(db),
+        ttlSeconds: 30,
+        maxPerCredential: 3,
+        now: () => now,
+      });
+      const held = [
+        await tickets.issue(GRANT),
+        await tickets.issue(GRANT),
+        await tickets.issue(GRANT),
+      ];
+      await assert.rejects(
+        tickets.issue(GRANT),
+        (error: { code: string; status: number; headers: Record<string, string> }) => {
+          assert.equal(error.code, 'subscription_ticket_limit_reached');
+          assert.equal(error.status, 429);
+          assert.equal(error.headers['retry-after'], '30');
+          return true;
+        },
+      );
+      // Another credential of the tenant has places of its own.
+      await tickets.issue({ tenantId: 'acme', credential: { kind: 'api_key', digest: 'd-1' } });
+      await tickets.redeem((held[0] as { ticket: string }).ticket);
+      await tickets.issue(GRANT);
+      await assert.rejects(tickets.issue(GRANT), { code: 'subscription_ticket_limit_reached' });
+      now += 30_000;
+      await tickets.issue(GRANT);
+      assert.equal(
+        (await db.kysely.selectFrom('subscription_tickets').selectAll().execute()).length,
+        1,
+        'only the new ticket is live',
       );
     });
   });

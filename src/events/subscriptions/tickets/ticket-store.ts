@@ -1,4 +1,4 @@
-import type { Kysely } from 'kysely';
+import { type Kysely, sql } from 'kysely';
 import type { TicketCredential, TicketGrant } from '../../../access/ticket-grant.ts';
 import type { Database } from '../../../storage/open-database.ts';
 
@@ -14,8 +14,19 @@ interface Tables {
 }
 
 export interface TicketStore {
-  /** Stores a ticket's digest; deletes expired tickets first, so the table holds only live ones. */
-  insert(digest: string, grant: TicketGrant, expiresMs: number, nowMs: number): Promise<void>;
+  /**
+   * Stores a ticket's digest unless its credential already holds `maxLive` live
+   * tickets (false then); deletes expired tickets first, so the table holds only live
+   * ones. The count and the insert are one statement: concurrent requests of one
+   * credential can pass the cap by at most their number, never without bound.
+   */
+  insert(
+    digest: string,
+    grant: TicketGrant,
+    expiresMs: number,
+    nowMs: number,
+    maxLive: number,
+  ): Promise<boolean>;
   /**
    * Deletes the ticket and returns what it grants, if it exists and has not expired:
    * one statement, so of any number of concurrent uses on any number of nodes,
@@ -27,20 +38,35 @@ export interface TicketStore {
 export function createTicketStore(db: Database): TicketStore {
   const kysely: Kysely<Tables> = db.kysely;
   return {
-    async insert(digest, grant, expiresMs, nowMs) {
+    async insert(digest, grant, expiresMs, nowMs, maxLive) {
       const { credential } = grant;
+      const held = credential.kind === 'session' ? credential.sessionId : credential.digest;
       await kysely.deleteFrom('subscription_tickets').where('expires_ms', '<=', nowMs).execute();
-      await kysely
+      const live = kysely
+        .selectFrom('subscription_tickets')
+        .select((eb) => eb.fn.countAll().as('n'))
+        .where('credential', '=', held)
+        .where('credential_kind', '=', credential.kind)
+        .where('expires_ms', '>', nowMs);
+      const inserted = await kysely
         .insertInto('subscription_tickets')
-        .values({
-          digest,
-          tenant_id: grant.tenantId,
-          credential_kind: credential.kind,
-          credential: credential.kind === 'session' ? credential.sessionId : credential.digest,
-          user_id: credential.kind === 'session' ? credential.userId : null,
-          expires_ms: expiresMs,
-        })
-        .execute();
+        .columns(['digest', 'tenant_id', 'credential_kind', 'credential', 'user_id', 'expires_ms'])
+        .expression(
+          kysely
+            .selectNoFrom([
+              sql<string>`${digest}`.as('digest'),
+              sql<string>`${grant.tenantId}`.as('tenant_id'),
+              sql<string>`${credential.kind}`.as('credential_kind'),
+              sql<string>`${held}`.as('credential'),
+              sql<string | null>`${credential.kind === 'session' ? credential.userId : null}`.as(
+                'user_id',
+              ),
+              sql<number>`CAST(${expiresMs} AS bigint)`.as('expires_ms'),
+            ])
+            .where(sql<number>`(${live})`, '<', maxLive),
+        )
+        .executeTakeFirst();
+      return Number(inserted.numInsertedOrUpdatedRows ?? 0n) === 1;
     },
     async consume(digest, nowMs) {
       const row = await kysely
