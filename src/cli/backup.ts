@@ -1,14 +1,11 @@
 import { resolve } from 'node:path';
 import { type Command, CommanderError, InvalidArgumentError } from 'commander';
 import { CLI_AUDIT_CONTEXT } from '../audit/audit-entry.ts';
-import { type BackupListing, listBackups } from '../backup/backup-dir.ts';
-import type { OnProgress } from '../backup/progress.ts';
+import { listBackups } from '../backup/backup-dir.ts';
 import { restoreBackup } from '../backup/restore.ts';
 import { backupDirOf, createBackupService } from '../backup/service.ts';
 import { verifyBackup } from '../backup/verify-backup.ts';
-import type { BackupFile } from '../backup/write-backup.ts';
 import { loadConfig } from '../config/load.ts';
-import { isTesseraError } from '../platform/errors.ts';
 import { openDatabase } from '../storage/open-database.ts';
 import { adminOptions, runAdmin } from './admin-session.ts';
 import {
@@ -18,40 +15,17 @@ import {
   existingMasterKey,
   warnUnauthenticated,
 } from './backup-files.ts';
+import { created, formatBytes, LIST_COLUMNS, listed } from './backup-records.ts';
 import { printRecord, printRows } from './output.ts';
-import { progressReporter } from './progress-bar.ts';
+import { EXIT_FAILURE, EXIT_USAGE, runRefusing, withProgress } from './run-refusing.ts';
 import { type CliIo, PROCESS_IO } from './user.ts';
+
+// Moved to backup-records.ts with the output it formats; re-exported as before.
+export { formatBytes } from './backup-records.ts';
 
 interface Common {
   readonly config?: string;
   readonly json?: boolean;
-}
-
-const EXIT_FAILURE = 1;
-const EXIT_USAGE = 2;
-const LIST_COLUMNS = [
-  'id',
-  'created_at',
-  'size',
-  'engine',
-  'schema_version',
-  'events',
-  'encrypted',
-  'signature',
-  'problem',
-];
-
-/** 1536 → `1.5 KiB`: for people; --json gives bytes. */
-export function formatBytes(bytes: number): string {
-  const units = ['KiB', 'MiB', 'GiB', 'TiB'];
-  if (bytes < 1024) return `${bytes} B`;
-  let value = bytes / 1024;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit++;
-  }
-  return `${value.toFixed(1)} ${units[unit]}`;
 }
 
 /** A whole number from 0 to `max`, else a usage error (exit 2). */
@@ -63,64 +37,6 @@ function wholeNumber(max: number): (value: string) => number {
     }
     return n;
   };
-}
-
-function listed(backup: BackupListing, json: boolean | undefined): Record<string, unknown> {
-  const m = backup.manifest;
-  return {
-    id: backup.id,
-    created_at: backup.created_at,
-    size: json ? backup.size : formatBytes(backup.size),
-    engine: m?.engine ?? null,
-    schema_version: m?.schema_version ?? null,
-    tessera_version: m?.tessera_version ?? null,
-    events: m?.events.count ?? null,
-    head_position: m?.events.head_position ?? null,
-    encrypted: m ? m.encryption !== null : null,
-    signature: backup.signature ?? null,
-    path: backup.path,
-    problem: backup.problem ?? null,
-  };
-}
-
-function created(file: BackupFile, json: boolean | undefined): Record<string, unknown> {
-  const { manifest } = file;
-  return {
-    id: file.id,
-    path: file.path,
-    size: json ? file.size : formatBytes(file.size),
-    created_at: manifest.created_at,
-    engine: manifest.engine,
-    schema_version: manifest.schema_version,
-    events: manifest.events.count,
-    head_position: manifest.events.head_position,
-    encrypted: manifest.encryption !== null,
-  };
-}
-
-/** Runs `fn` with a progress display on stderr (stdout stays for the result). */
-async function withProgress<T>(io: CliIo, fn: (onProgress: OnProgress) => Promise<T>): Promise<T> {
-  const reporter = progressReporter(io.stderr);
-  try {
-    return await fn(reporter.onProgress);
-  } finally {
-    reporter.done();
-  }
-}
-
-/**
- * For the commands that work on files alone (or on a database that may be empty, so
- * not through runAdmin): a refusal (4xx) prints its detail and exits 1 (2 for bad input).
- */
-async function runRefusing<T>(io: CliIo, fn: () => Promise<T>): Promise<T> {
-  try {
-    return await fn();
-  } catch (error) {
-    if (!isTesseraError(error) || error.status >= 500) throw error;
-    io.stderr.write(`tessera: ${error.detail}\n`);
-    const exitCode = error.status === 400 ? EXIT_USAGE : EXIT_FAILURE;
-    throw new CommanderError(exitCode, `tessera.${error.code}`, error.detail);
-  }
 }
 
 /**

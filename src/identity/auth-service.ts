@@ -1,49 +1,22 @@
-import { AccessErrors } from '../access/errors.ts';
 import type { Principal } from '../access/principal.ts';
-import { SYSTEM_TENANT } from '../access/roles.ts';
 import type { AuditContext } from '../audit/audit-entry.ts';
 import type { AuditLog } from '../audit/audit-log.ts';
 import type { Config } from '../config/schema.ts';
-import { HttpErrors } from '../http/errors.ts';
-import { TesseraError } from '../platform/errors.ts';
 import type { AuthAttempts } from '../protection/auth-attempts.ts';
-import {
-  type Admission,
-  type LoginLockout,
-  NO_ACCOUNT,
-  NO_LOCKOUT,
-} from '../protection/login-lockout.ts';
-import type { AnyKysely, DatabaseBase } from '../storage/database.ts';
+import { type LoginLockout, NO_LOCKOUT } from '../protection/login-lockout.ts';
+import type { DatabaseBase } from '../storage/database.ts';
 import { createAuthAudit } from './auth-audit.ts';
-import { chooseMembership, invalidCredentials } from './choose-membership.ts';
-import { IdentityErrors } from './errors.ts';
-import {
-  burnPasswordCheck,
-  checkPasswordPolicy,
-  hashPassword,
-  verifyPassword,
-} from './passwords.ts';
+import { createChangePassword } from './change-password.ts';
+import type { IssueAccessToken } from './issue-token-set.ts';
+import { notForApiKeys } from './not-for-api-keys.ts';
+import { createPasswordLogin } from './password-login.ts';
+import { createRegisterUser } from './register-user.ts';
 import type { SessionStore } from './session-store.ts';
-import { createUserStore, type User, type UserStore } from './user-store.ts';
+import { createTokenRefresh } from './token-refresh.ts';
+import type { User, UserStore } from './user-store.ts';
 
-/** What a successful login or refresh answers (RFC 6749 §5.1 names). */
-export interface TokenSet {
-  readonly access_token: string;
-  readonly refresh_token: string;
-  readonly token_type: 'Bearer';
-  readonly expires_in: number;
-  readonly tenant_id: string;
-}
-
-export type IssueAccessToken = (claims: {
-  sub: string;
-  tid: string;
-  roles: readonly string[];
-  sid: string;
-}) => Promise<{
-  token: string;
-  expires_in: number;
-}>;
+// Re-exported so callers keep importing the auth types from here.
+export type { IssueAccessToken, TokenSet } from './issue-token-set.ts';
 
 export interface AuthServiceDeps {
   readonly users: UserStore;
@@ -75,164 +48,29 @@ export interface Me {
   readonly permissions: readonly string[];
 }
 
+/**
+ * Wires the flows, each in its own file (password-login.ts, token-refresh.ts,
+ * change-password.ts, register-user.ts), and resolves the optional deps' defaults once.
+ * Logout and me stay here: each is a few lines with nothing to share.
+ */
 export function createAuthService(deps: AuthServiceDeps) {
-  const { users, sessions } = deps;
+  const { users, sessions, issueAccessToken } = deps;
   const audits = createAuthAudit(deps.audit, deps.tenantExists);
-  const lockout = deps.lockout ?? NO_LOCKOUT;
   const attempts = deps.attempts ?? { attempt: () => {} };
-  const passwordChecked = deps.onPasswordCheck ?? (() => {});
-  const invitedTenants = deps.invitedTenants ?? (async () => []);
-
-  async function tokens(
-    userId: string,
-    tenantId: string,
-    roles: readonly string[],
-    started: { session_id: string; refresh_token: string },
-  ): Promise<TokenSet> {
-    const access = await deps.issueAccessToken({
-      sub: userId,
-      tid: tenantId,
-      roles,
-      sid: started.session_id,
-    });
-    return {
-      access_token: access.token,
-      refresh_token: started.refresh_token,
-      token_type: 'Bearer',
-      expires_in: access.expires_in,
-      tenant_id: tenantId,
-    };
-  }
-
-  function checkPolicy(password: string): void {
-    const problems = checkPasswordPolicy(password, deps.auth.password_min_length);
-    if (problems.length > 0) {
-      throw new TesseraError(IdentityErrors.weak_password, problems.join('; '), {
-        errors: problems.map((message) => ({ path: '/password', message })),
-      });
-    }
-  }
-
-  async function refreshSession(refreshToken: string, context: AuditContext): Promise<TokenSet> {
-    const { session, refresh_token } = await sessions.rotate(
-      refreshToken,
-      context,
-      audits.sessionEnded(context, 'refresh_token.reused'),
-    );
-    if (session.membership_status === 'deactivated') {
-      throw new TesseraError(IdentityErrors.session_revoked, 'Your membership was deactivated.');
-    }
-    if (session.tenant_status !== 'active') {
-      throw new TesseraError(
-        AccessErrors.tenant_suspended,
-        `Tenant ${session.tenant_id} is suspended.`,
-      );
-    }
-    return tokens(session.user_id, session.tenant_id, session.roles, {
-      session_id: session.id,
-      refresh_token,
-    });
-  }
 
   return {
-    /**
-     * Unknown email, wrong password, disabled user and locked account answer the same
-     * 401, after the same argon2 work, so a stranger learns nothing about which
-     * accounts exist or are locked. Only a caller who proved the password of an
-     * unlocked account learns about its tenants. A client IP with too many recent
-     * failures waits first (lockout.ip_delay_ms, doubling).
-     */
-    async login(
-      input: {
-        email: string;
-        password: string;
-        tenant_id?: string | undefined;
-      },
-      context: AuditContext,
-    ): Promise<TokenSet> {
-      await lockout.slowDown(context.ip);
-      const found = await users.findCredentials(input.email);
-      // An unknown email runs every statement a known one does, against an id no
-      // account has (login-lockout.ts NO_ACCOUNT): answer times on PostgreSQL must
-      // not tell the two apart (issue 15, item 6).
-      const memberships = await users.listMembershipsOfUser(found?.user.id ?? NO_ACCOUNT);
-      // Reserved before the password is checked: of any number of concurrent guesses
-      // at one account, on any number of nodes, at most max_failures are checked.
-      const admission = await lockout.admit(found?.user.id);
-      const hash = admission.admitted ? found?.password_hash : undefined;
-      let valid: boolean;
-      if (hash) {
-        passwordChecked();
-        valid = await verifyPassword(hash, input.password);
-      } else {
-        valid = await burnPasswordCheck(input.password);
-      }
-      if (found && valid) await lockout.succeeded(found.user.id);
-      const known = found && { user_id: found.user.id, email: found.user.email, memberships };
-      const refused = found !== undefined && !admission.admitted;
-      try {
-        if (!found || !valid || found.user.status !== 'active') {
-          throw invalidCredentials();
-        }
-        const membership = await chooseMembership(memberships, input.tenant_id, () =>
-          invitedTenants(found.user.id),
-        );
-        if (membership.tenant_status !== 'active') {
-          throw new TesseraError(
-            AccessErrors.tenant_suspended,
-            `Tenant ${membership.tenant_id} is suspended.`,
-          );
-        }
-        const started = await sessions.start(
-          found.user.id,
-          membership.tenant_id,
-          context,
-          audits.loggedIn(context),
-        );
-        const issued = await tokens(found.user.id, membership.tenant_id, membership.roles, started);
-        attempts.attempt('password', 'success');
-        return issued;
-      } catch (error) {
-        if (error instanceof TesseraError && error.status < 500) {
-          // The trail may say what the caller is never told: that the account is locked.
-          await audits.loginFailed(
-            context,
-            input,
-            known,
-            refused ? refusedReason(admission) : error.code,
-          );
-          if (error.code === IdentityErrors.invalid_credentials) {
-            // Only a wrong password counts against an account; every refusal counts against the IP.
-            await lockout.failed(
-              context,
-              found && !valid
-                ? {
-                    user_id: found.user.id,
-                    tenant_ids: memberships
-                      .filter((m) => !m.tenant_deleted)
-                      .map((m) => m.tenant_id),
-                  }
-                : undefined,
-              admission,
-            );
-          }
-          attempts.attempt('password', refused ? 'locked' : 'failure');
-        }
-        throw error;
-      }
-    },
+    login: createPasswordLogin({
+      users,
+      sessions,
+      issueAccessToken,
+      audits,
+      attempts,
+      lockout: deps.lockout ?? NO_LOCKOUT,
+      passwordChecked: deps.onPasswordCheck ?? (() => {}),
+      invitedTenants: deps.invitedTenants ?? (async () => []),
+    }),
 
-    async refresh(refreshToken: string, context: AuditContext): Promise<TokenSet> {
-      try {
-        const issued = await refreshSession(refreshToken, context);
-        attempts.attempt('refresh', 'success');
-        return issued;
-      } catch (error) {
-        if (error instanceof TesseraError && error.status < 500)
-          attempts.attempt('refresh', 'failure');
-        throw error;
-      }
-    },
+    refresh: createTokenRefresh({ sessions, issueAccessToken, audits, attempts }),
 
     async logout(principal: Principal, context: AuditContext): Promise<void> {
       if (principal.sessionId === null) throw notForApiKeys('log out');
@@ -250,95 +88,16 @@ export function createAuthService(deps: AuthServiceDeps) {
       };
     },
 
-    /** Ends every other session of the user: whoever else knew the old password is out. */
-    async changePassword(
-      principal: Principal,
-      input: { current_password: string; new_password: string },
-      context: AuditContext,
-    ): Promise<void> {
-      if (principal.userId === null || principal.sessionId === null)
-        throw notForApiKeys('change a password');
-      const userId = principal.userId;
-      const user = await users.findById(userId);
-      const found = user && (await users.findCredentials(user.email));
-      if (
-        !found?.password_hash ||
-        !(await verifyPassword(found.password_hash, input.current_password))
-      ) {
-        await deps.audit.record(context, [
-          {
-            ...audits.entry(principal.tenantId, 'password.change_failed', `user:${userId}`),
-            outcome: 'failure',
-          },
-        ]);
-        throw invalidCredentials();
-      }
-      checkPolicy(input.new_password);
-      const hash = await hashPassword(input.new_password);
-      await sessions.revokeAllOfUser(
-        userId,
-        'password_changed',
-        principal.sessionId,
-        async (trx) => {
-          await createUserStore({ kysely: trx }).setPasswordHash(userId, hash);
-          await deps.audit.inTransaction(trx, context, [
-            audits.entry(principal.tenantId, 'password.changed', `user:${userId}`),
-          ]);
-        },
-      );
-    },
+    changePassword: createChangePassword({
+      users,
+      sessions,
+      audit: deps.audit,
+      audits,
+      auth: deps.auth,
+    }),
 
-    /**
-     * Creates an identity with no membership: registration never grants a role. It
-     * belongs to no tenant yet, so the platform's trail records it.
-     */
-    async register(
-      input: {
-        email: string;
-        password: string;
-        name?: string | undefined;
-      },
-      context: AuditContext,
-    ): Promise<User> {
-      if (deps.auth.registration === 'disabled') {
-        throw new TesseraError(
-          IdentityErrors.registration_disabled,
-          'Self-service registration is disabled on this server.',
-        );
-      }
-      if (deps.auth.registration === 'invite') {
-        throw new TesseraError(
-          IdentityErrors.invitation_required,
-          'Registration on this server needs an invitation.',
-        );
-      }
-      checkPolicy(input.password);
-      const passwordHash = await hashPassword(input.password);
-      return deps.db.transaction(async (trx: AnyKysely) => {
-        const user = await createUserStore({ kysely: trx }).createUser({
-          email: input.email,
-          name: input.name,
-          password_hash: passwordHash,
-        });
-        await deps.audit.inTransaction(trx, { ...context, actor: user.id, actor_type: 'user' }, [
-          audits.entry(SYSTEM_TENANT, 'user.registered', `user:${user.id}`, { email: user.email }),
-        ]);
-        return user;
-      });
-    },
+    register: createRegisterUser({ db: deps.db, audit: deps.audit, audits, auth: deps.auth }),
   };
 }
 
 export type AuthService = ReturnType<typeof createAuthService>;
-
-/** A known account refused before its password was checked: locked, or its attempts all taken. */
-function refusedReason(admission: Admission): string {
-  return admission.locked ? 'account_locked' : 'attempts_exhausted';
-}
-
-function notForApiKeys(action: string): TesseraError {
-  return new TesseraError(
-    HttpErrors.bad_request,
-    `An API key cannot ${action}; use a user's access token.`,
-  );
-}

@@ -5,6 +5,7 @@ import { TesseraError } from '../platform/errors.ts';
 import type { AnyKysely } from '../storage/database.ts';
 import type { Database } from '../storage/open-database.ts';
 import { IdentityErrors } from './errors.ts';
+import { findSession, type SessionRecord, type SessionTables } from './find-session.ts';
 import {
   createRefreshConsumer,
   type RefreshRotation,
@@ -12,53 +13,14 @@ import {
 } from './refresh-rotation.ts';
 import { digestSecret, newId, newSecret } from './secrets.ts';
 
+// Moved to find-session.ts with the query that reads them; re-exported so callers keep importing them here.
+export type { SessionRecord, SessionRow } from './find-session.ts';
 export { type RefreshRotation, STRICT_ROTATION, successorKeyFrom } from './refresh-rotation.ts';
-
-/** A row of `sessions` (migrations 0004 and 0006). */
-export interface SessionRow {
-  id: string;
-  user_id: string;
-  tenant_id: string;
-  created_ms: number;
-  expires_ms: number;
-  revoked_ms: number | null;
-  revoked_reason: string | null;
-  last_used_ms: number | null;
-  ip: string | null;
-  user_agent: string | null;
-}
-
-interface SessionTables {
-  sessions: SessionRow;
-  refresh_tokens: {
-    token_hash: string;
-    session_id: string;
-    created_ms: number;
-    expires_ms: number;
-    used_ms: number | null;
-  };
-  tenants: { id: string; status: string; deleted_ms: number | null };
-  memberships: { tenant_id: string; user_id: string; roles: string; status: string };
-}
 
 /** Where a login or refresh came from, shown in the user's session list. */
 export interface SessionClient {
   readonly ip: string | null;
   readonly user_agent: string | null;
-}
-
-export interface SessionRecord {
-  readonly id: string;
-  readonly user_id: string;
-  readonly tenant_id: string;
-  readonly expires_ms: number;
-  readonly revoked_ms: number | null;
-  /** Of the session's tenant: `active`, `suspended`, or `deleted`. */
-  readonly tenant_status: string;
-  /** The user's roles in that tenant now (a revoked membership: none). */
-  readonly roles: readonly string[];
-  /** `active` or `deactivated`; null when the user is no member of the tenant any more. */
-  readonly membership_status: string | null;
 }
 
 /**
@@ -147,40 +109,11 @@ export function createSessionStore(
     return token;
   }
 
-  async function find(
+  function find(
     sessionId: string,
     on: Kysely<SessionTables> = kysely,
   ): Promise<SessionRecord | undefined> {
-    const row = await on
-      .selectFrom('sessions')
-      .innerJoin('tenants', 'tenants.id', 'sessions.tenant_id')
-      // Roles are read with the session on every request, so taking a role away
-      // takes effect at once, not when the user's access token expires.
-      .leftJoin('memberships', (join) =>
-        join
-          .onRef('memberships.tenant_id', '=', 'sessions.tenant_id')
-          .onRef('memberships.user_id', '=', 'sessions.user_id'),
-      )
-      .select([
-        'sessions.id',
-        'sessions.user_id',
-        'sessions.tenant_id',
-        'expires_ms',
-        'revoked_ms',
-        'tenants.status',
-        'tenants.deleted_ms',
-        'memberships.roles',
-        'memberships.status as membership_status',
-      ])
-      .where('sessions.id', '=', sessionId)
-      .executeTakeFirst();
-    if (!row) return undefined;
-    const { status, deleted_ms, roles, ...session } = row;
-    return {
-      ...session,
-      tenant_status: deleted_ms === null ? status : 'deleted',
-      roles: roles === null ? [] : (JSON.parse(roles) as string[]),
-    };
+    return findSession(on, sessionId);
   }
 
   async function revoke(

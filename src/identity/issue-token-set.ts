@@ -1,0 +1,46 @@
+/**
+ * The token answer shared by login and refresh, moved out of auth-service.ts so both
+ * flows (password-login.ts, token-refresh.ts) build it the one same way.
+ */
+
+/** What a successful login or refresh answers (RFC 6749 §5.1 names). */
+export interface TokenSet {
+  readonly access_token: string;
+  readonly refresh_token: string;
+  readonly token_type: 'Bearer';
+  readonly expires_in: number;
+  readonly tenant_id: string;
+}
+
+export type IssueAccessToken = (claims: {
+  sub: string;
+  tid: string;
+  roles: readonly string[];
+  sid: string;
+}) => Promise<{
+  token: string;
+  expires_in: number;
+}>;
+
+/** Signs an access token for a session just started or rotated and pairs it with its refresh token. */
+export async function issueTokenSet(
+  issueAccessToken: IssueAccessToken,
+  userId: string,
+  tenantId: string,
+  roles: readonly string[],
+  started: { session_id: string; refresh_token: string },
+): Promise<TokenSet> {
+  const access = await issueAccessToken({
+    sub: userId,
+    tid: tenantId,
+    roles,
+    sid: started.session_id,
+  });
+  return {
+    access_token: access.token,
+    refresh_token: started.refresh_token,
+    token_type: 'Bearer',
+    expires_in: access.expires_in,
+    tenant_id: tenantId,
+  };
+}
