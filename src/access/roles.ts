@@ -13,7 +13,11 @@ export type Role = (typeof ROLES)[number];
 
 export const SYSTEM_TENANT = 'system';
 
-/** The starting set from ARCHITECTURE.md, the same in every tenant; never changed by a tenant. */
+/**
+ * The built-in roles, the same in every tenant and never changed by one; tenants add
+ * custom roles beside them. ARCHITECTURE.md's starting set, plus `users:read` for
+ * auditors. docs/identity.md lists them.
+ */
 export const BUILT_IN_ROLE_PERMISSIONS: Readonly<Record<Role, readonly Permission[]>> = {
   admin: TENANT_PERMISSIONS,
   developer: [

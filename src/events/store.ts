@@ -21,8 +21,9 @@ export interface EventStoreOptions {
 }
 
 /**
- * The event store contract: one implementation per engine (store.sqlite.ts,
- * store.postgres.ts), both passing store.contract.ts. Every read takes the tenant
+ * The event store contract: one implementation per engine
+ * (sqlite/sqlite-event-store.ts, postgres/postgres-event-store.ts), both passing
+ * store.contract.ts. Every read takes the tenant
  * first and never returns another tenant's rows. Inputs are already validated by
  * the service (ids, types, sizes); stores enforce what only the database can:
  * versions, uniqueness, ordering, atomicity.

@@ -2,7 +2,7 @@ import { defineErrorCodes } from '../platform/errors.ts';
 
 /**
  * Failures the HTTP platform itself produces, before or around any domain route.
- * Documented in docs/errors.md (rows merged from docs/errors-http.part.md).
+ * Documented in docs/errors.md, section "HTTP platform".
  */
 export const HttpErrors = defineErrorCodes({
   bad_request: { status: 400, title: 'Bad request' },
