@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { type TenancyTestApp, tenancyTestApp } from '../src/tenancy/test-fixture.ts';
 import { runAdminCli } from './helpers/admin-cli.ts';
 import { buildTestApp } from './helpers/app.ts';
 import { apiKeyFor } from './helpers/auth.ts';
+import { type TenancyTestApp, tenancyTestApp } from './helpers/tenancy-fixture.ts';
 import { testEngines } from './helpers/test-database.ts';
 
 /**

@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import { describe, it, type TestContext } from 'node:test';
 import { apiKeyFor } from '../../test/helpers/auth.ts';
 import { startNodes, type TestNode } from '../../test/helpers/nodes.ts';
+import { skipWithoutPostgres } from '../../test/helpers/postgres-events-fixture.ts';
 import { until } from '../../test/helpers/until.ts';
-import { skipWithoutPostgres } from '../events/postgres/test-fixture.ts';
 
 type Node = TestNode;
 

@@ -1,7 +1,11 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import {
+  type Credential,
+  type TenancyTestApp,
+  tenancyTestApp,
+} from '../../test/helpers/tenancy-fixture.ts';
 import { testEngines } from '../../test/helpers/test-database.ts';
-import { type Credential, type TenancyTestApp, tenancyTestApp } from '../tenancy/test-fixture.ts';
 import { PERMISSIONS } from './permissions.ts';
 import { ROLES } from './roles.ts';
 

@@ -4,9 +4,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { buildTestApp } from '../../test/helpers/app.ts';
-import { testEngines } from '../../test/helpers/test-database.ts';
-import { until } from '../../test/helpers/until.ts';
-import { restoreBackup } from './restore.ts';
 import {
   assertRestored,
   copyMasterKey,
@@ -16,7 +13,10 @@ import {
   emptyDatabase,
   masterKeyOf,
   signingKeyOf,
-} from './test-fixture.ts';
+} from '../../test/helpers/backup-fixture.ts';
+import { testEngines } from '../../test/helpers/test-database.ts';
+import { until } from '../../test/helpers/until.ts';
+import { restoreBackup } from './restore.ts';
 import { verifyBackup } from './verify-backup.ts';
 import { type BackupFile, createBackup } from './write-backup.ts';
 

@@ -5,11 +5,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { buildTestApp } from '../../test/helpers/app.ts';
+import { forgeManifest, TEST_SIGNING_KEY } from '../../test/helpers/backup-fixture.ts';
 import { testEngines } from '../../test/helpers/test-database.ts';
 import type { Engine } from '../storage/database.ts';
 import { openBackup } from './read-backup.ts';
 import { BLOCK, paddingAfter, type TarEntry } from './tar.ts';
-import { forgeManifest, TEST_SIGNING_KEY } from './test-fixture.ts';
 import { verifyBackup as verifyWith } from './verify-backup.ts';
 import { createBackup } from './write-backup.ts';
 

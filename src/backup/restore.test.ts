@@ -3,14 +3,6 @@ import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { describe, it, type TestContext } from 'node:test';
 import { buildTestApp } from '../../test/helpers/app.ts';
-import { tempDirFor } from '../../test/helpers/temp-dir.ts';
-import { testEngines } from '../../test/helpers/test-database.ts';
-import { MIGRATIONS } from '../migrations/index.ts';
-import type { Engine } from '../storage/database.ts';
-import { migrateToLatest, migrationStatus } from '../storage/migrate.ts';
-import type { Database } from '../storage/open-database.ts';
-import { openBackup } from './read-backup.ts';
-import { restoreBackup } from './restore.ts';
 import {
   assertRestored,
   dumpTables,
@@ -20,7 +12,15 @@ import {
   migratedDatabase,
   signingKeyOf,
   TEST_SIGNING_KEY,
-} from './test-fixture.ts';
+} from '../../test/helpers/backup-fixture.ts';
+import { tempDirFor } from '../../test/helpers/temp-dir.ts';
+import { testEngines } from '../../test/helpers/test-database.ts';
+import { MIGRATIONS } from '../migrations/index.ts';
+import type { Engine } from '../storage/database.ts';
+import { migrateToLatest, migrationStatus } from '../storage/migrate.ts';
+import type { Database } from '../storage/open-database.ts';
+import { openBackup } from './read-backup.ts';
+import { restoreBackup } from './restore.ts';
 import { createBackup } from './write-backup.ts';
 
 /** A backup of an app with a tenant and a few events; the app stays open for comparison. */

@@ -1,15 +1,6 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { describe, it, type TestContext } from 'node:test';
-import { tempDirFor } from '../../test/helpers/temp-dir.ts';
-import { testEngines } from '../../test/helpers/test-database.ts';
-import { buildApp, type TesseraApp } from '../app.ts';
-import type { Config } from '../config/schema.ts';
-import { openIdentity } from '../identity/open-identity.ts';
-import type { Engine } from '../storage/database.ts';
-import type { Database } from '../storage/open-database.ts';
-import { type Credential, tenancyTestApp } from '../tenancy/test-fixture.ts';
-import { restoreBackup } from './restore.ts';
 import {
   assertRestored,
   copyMasterKey,
@@ -17,7 +8,16 @@ import {
   emptyDatabase,
   masterKeyOf,
   signingKeyOf,
-} from './test-fixture.ts';
+} from '../../test/helpers/backup-fixture.ts';
+import { tempDirFor } from '../../test/helpers/temp-dir.ts';
+import { type Credential, tenancyTestApp } from '../../test/helpers/tenancy-fixture.ts';
+import { testEngines } from '../../test/helpers/test-database.ts';
+import { buildApp, type TesseraApp } from '../app.ts';
+import type { Config } from '../config/schema.ts';
+import { openIdentity } from '../identity/open-identity.ts';
+import type { Engine } from '../storage/database.ts';
+import type { Database } from '../storage/open-database.ts';
+import { restoreBackup } from './restore.ts';
 import { createBackup } from './write-backup.ts';
 
 const PASSWORD = 'correct-horse-battery';

@@ -2,13 +2,17 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it, type TestContext } from 'node:test';
+import { signingKeyOf } from '../../test/helpers/backup-fixture.ts';
+import { forgeRows } from '../../test/helpers/backup-forge.ts';
 import { tempDirFor } from '../../test/helpers/temp-dir.ts';
+import {
+  type Credential,
+  type TenancyTestApp,
+  tenancyTestApp,
+} from '../../test/helpers/tenancy-fixture.ts';
 import { testEngines } from '../../test/helpers/test-database.ts';
 import type { Engine } from '../storage/database.ts';
-import { type Credential, type TenancyTestApp, tenancyTestApp } from '../tenancy/test-fixture.ts';
 import { backupFileName } from './backup-names.ts';
-import { forgeRows } from './forge-fixture.ts';
-import { signingKeyOf } from './test-fixture.ts';
 import { verifyBackup } from './verify-backup.ts';
 
 async function backupApp(t: TestContext, engine: Engine) {

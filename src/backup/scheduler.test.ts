@@ -3,15 +3,15 @@ import { readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { captureLogs } from '../../test/helpers/app.ts';
+import { migratedDatabase } from '../../test/helpers/backup-fixture.ts';
 import { startNodes } from '../../test/helpers/nodes.ts';
+import { skipWithoutPostgres } from '../../test/helpers/postgres-events-fixture.ts';
 import { tempDirFor } from '../../test/helpers/temp-dir.ts';
+import { tenancyTestApp } from '../../test/helpers/tenancy-fixture.ts';
 import { testEngines } from '../../test/helpers/test-database.ts';
 import { until } from '../../test/helpers/until.ts';
-import { skipWithoutPostgres } from '../events/postgres/test-fixture.ts';
-import { tenancyTestApp } from '../tenancy/test-fixture.ts';
 import { backupIdOf } from './backup-names.ts';
 import { claimSlot, parseInterval } from './scheduler.ts';
-import { migratedDatabase } from './test-fixture.ts';
 
 const backupsIn = (dir: string) =>
   readdirSync(dir)

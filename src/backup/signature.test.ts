@@ -3,6 +3,15 @@ import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { describe, it, type TestContext } from 'node:test';
 import { buildTestApp } from '../../test/helpers/app.ts';
+import {
+  copyMasterKey,
+  dumpBackup,
+  emptyDatabase,
+  masterKeyOf,
+  signingKeyOf,
+  TEST_SIGNING_KEY,
+} from '../../test/helpers/backup-fixture.ts';
+import { forgeRows, type Resign } from '../../test/helpers/backup-forge.ts';
 import { tempDirFor } from '../../test/helpers/temp-dir.ts';
 import { testEngines } from '../../test/helpers/test-database.ts';
 import { buildApp } from '../app.ts';
@@ -16,17 +25,8 @@ import type { Engine } from '../storage/database.ts';
 import { migrationStatus } from '../storage/migrate.ts';
 import type { Database } from '../storage/open-database.ts';
 import { backupSigningKey, parseSigningKey, signingKey } from './backup-signature.ts';
-import { forgeRows, type Resign } from './forge-fixture.ts';
 import { restoreBackup } from './restore.ts';
 import { createBackupService } from './service.ts';
-import {
-  copyMasterKey,
-  dumpBackup,
-  emptyDatabase,
-  masterKeyOf,
-  signingKeyOf,
-  TEST_SIGNING_KEY,
-} from './test-fixture.ts';
 import { verifyBackup } from './verify-backup.ts';
 import { createBackup } from './write-backup.ts';
 

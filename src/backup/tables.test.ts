@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { migratedDatabase } from '../../test/helpers/backup-fixture.ts';
 import { testEngines } from '../../test/helpers/test-database.ts';
 import { listTables } from './catalog.ts';
 import { openSnapshot } from './snapshot.ts';
 import { BACKUP_TABLES, LEDGER_TABLE } from './tables.ts';
-import { migratedDatabase } from './test-fixture.ts';
 
 for (const engine of testEngines()) {
   describe(`backup tables (${engine})`, () => {

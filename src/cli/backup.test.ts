@@ -13,10 +13,15 @@ import { join } from 'node:path';
 import { describe, it, type TestContext } from 'node:test';
 import { jsonOf, runAdminCli } from '../../test/helpers/admin-cli.ts';
 import { buildTestApp, type TestApp } from '../../test/helpers/app.ts';
+import {
+  copyMasterKey,
+  dumpTables,
+  emptyDatabase,
+  masterKeyOf,
+} from '../../test/helpers/backup-fixture.ts';
 import { call } from '../../test/helpers/events.ts';
 import { testEngines } from '../../test/helpers/test-database.ts';
 import { openBackup } from '../backup/read-backup.ts';
-import { copyMasterKey, dumpTables, emptyDatabase, masterKeyOf } from '../backup/test-fixture.ts';
 import type { Config } from '../config/schema.ts';
 import type { Engine } from '../storage/database.ts';
 import type { Database } from '../storage/open-database.ts';

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { jsonOf, runAdminCli } from '../../test/helpers/admin-cli.ts';
+import { type IpFilterTestApp, ipFilterTestApp } from '../../test/helpers/ip-filter-fixture.ts';
 import { testEngines } from '../../test/helpers/test-database.ts';
 import { until } from '../../test/helpers/until.ts';
-import { type IpFilterTestApp, ipFilterTestApp } from '../protection/test-fixture.ts';
 
 interface Entry {
   id: string;

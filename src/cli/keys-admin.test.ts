@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { jsonOf, runAdminCli } from '../../test/helpers/admin-cli.ts';
+import { tenancyTestApp } from '../../test/helpers/tenancy-fixture.ts';
 import { testEngines } from '../../test/helpers/test-database.ts';
-import { tenancyTestApp } from '../tenancy/test-fixture.ts';
 
 for (const engine of testEngines()) {
   describe(`tessera keys list and rotate, beside a running server (${engine})`, () => {

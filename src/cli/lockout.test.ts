@@ -1,8 +1,12 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { jsonOf, runAdminCli } from '../../test/helpers/admin-cli.ts';
+import {
+  type LockoutTestApp,
+  lockoutTestApp,
+  PASSWORD,
+} from '../../test/helpers/lockout-fixture.ts';
 import { testEngines } from '../../test/helpers/test-database.ts';
-import { type LockoutTestApp, lockoutTestApp, PASSWORD } from '../protection/lockout-fixture.ts';
 
 /** The CLI with the test servers' lockout settings (it reads its own configuration). */
 function cli(test: LockoutTestApp) {

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { jsonOf, runAdminCli } from '../../test/helpers/admin-cli.ts';
+import { type UsersTestApp, usersTestApp } from '../../test/helpers/tenancy-users-fixture.ts';
 import { testEngines } from '../../test/helpers/test-database.ts';
-import { type UsersTestApp, usersTestApp } from '../tenancy/user-test-fixture.ts';
 
 type Json = Record<string, unknown>;
 

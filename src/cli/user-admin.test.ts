@@ -1,10 +1,14 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { jsonOf, runAdminCli } from '../../test/helpers/admin-cli.ts';
+import type { Credential } from '../../test/helpers/tenancy-fixture.ts';
+import {
+  PASSWORD,
+  type UsersTestApp,
+  usersTestApp,
+} from '../../test/helpers/tenancy-users-fixture.ts';
 import { testEngines } from '../../test/helpers/test-database.ts';
 import { until } from '../../test/helpers/until.ts';
-import type { Credential } from '../tenancy/test-fixture.ts';
-import { PASSWORD, type UsersTestApp, usersTestApp } from '../tenancy/user-test-fixture.ts';
 
 type Json = Record<string, unknown>;
 const NEW_PASSWORD = 'a brand new passphrase';

@@ -1,5 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it, type TestContext } from 'node:test';
+import {
+  postgresFixture,
+  skipWithoutPostgres,
+} from '../../test/helpers/postgres-events-fixture.ts';
 import { openTestDatabase, testEngines } from '../../test/helpers/test-database.ts';
 import { MIGRATIONS } from '../migrations/index.ts';
 import { migrateToLatest } from '../storage/migrate.ts';
@@ -8,7 +12,6 @@ import { createGroupCommitter } from './group-commit.ts';
 import type { AppendLimits, AppendOutcome, AppendUnit } from './model.ts';
 import { openEventStore } from './open-event-store.ts';
 import { DAY_MS } from './plan-quota.ts';
-import { postgresFixture, skipWithoutPostgres } from './postgres/test-fixture.ts';
 import { ev, ok, unit } from './store.contract.ts';
 
 // Payload {} and metadata {}: four bytes of JSON per event.

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { lockoutTestApp, PASSWORD } from '../../test/helpers/lockout-fixture.ts';
 import { testEngines } from '../../test/helpers/test-database.ts';
-import { lockoutTestApp, PASSWORD } from '../protection/lockout-fixture.ts';
 import { auditedEmail } from './auth-audit.ts';
 
 describe('what login.failed keeps of the email typed', () => {

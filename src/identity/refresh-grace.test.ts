@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { describe, it, type TestContext } from 'node:test';
+import { code, setup } from '../../test/helpers/session-fixture.ts';
 import { testEngines } from '../../test/helpers/test-database.ts';
 import type { Engine } from '../storage/database.ts';
-import { code, setup } from './session-fixture.ts';
 import { successorKeyFrom } from './session-store.ts';
 
 /** A session store with a 10 s grace period, its clock moved by hand. */

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { code, setup } from '../../test/helpers/session-fixture.ts';
 import { testEngines } from '../../test/helpers/test-database.ts';
 import { until } from '../../test/helpers/until.ts';
-import { code, setup } from './session-fixture.ts';
 
 for (const engine of testEngines()) {
   describe(`session store (${engine})`, () => {

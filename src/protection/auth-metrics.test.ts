@@ -1,7 +1,11 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import {
+  type LockoutTestApp,
+  lockoutTestApp,
+  PASSWORD,
+} from '../../test/helpers/lockout-fixture.ts';
 import { testEngines } from '../../test/helpers/test-database.ts';
-import { type LockoutTestApp, lockoutTestApp, PASSWORD } from './lockout-fixture.ts';
 
 /** The value of one sample in GET /metrics (0 when absent). */
 async function sample(test: LockoutTestApp, series: string): Promise<number> {

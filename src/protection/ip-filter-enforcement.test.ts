@@ -1,8 +1,12 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import {
+  type IpFilterTestApp,
+  ipFilterTestApp,
+  type Request,
+} from '../../test/helpers/ip-filter-fixture.ts';
 import { testEngines } from '../../test/helpers/test-database.ts';
 import { hashPassword } from '../identity/passwords.ts';
-import { type IpFilterTestApp, ipFilterTestApp, type Request } from './test-fixture.ts';
 
 const STATS = '/api/v1/stats';
 

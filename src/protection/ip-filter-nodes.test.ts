@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
 import { describe, it, type TestContext } from 'node:test';
 import { apiKeyFor } from '../../test/helpers/auth.ts';
+import { skipWithoutPostgres } from '../../test/helpers/postgres-events-fixture.ts';
 import { testStorageConfig } from '../../test/helpers/test-database.ts';
 import { until } from '../../test/helpers/until.ts';
 import { buildApp, type TesseraApp } from '../app.ts';
 import { defaultConfig } from '../config/load.ts';
 import type { Config } from '../config/schema.ts';
-import { skipWithoutPostgres } from '../events/postgres/test-fixture.ts';
 import { openIdentity } from '../identity/open-identity.ts';
 import { MIGRATIONS } from '../migrations/index.ts';
 import type { Engine } from '../storage/database.ts';

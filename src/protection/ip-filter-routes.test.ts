@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { type IpFilterTestApp, ipFilterTestApp } from '../../test/helpers/ip-filter-fixture.ts';
 import { testEngines } from '../../test/helpers/test-database.ts';
-import { type IpFilterTestApp, ipFilterTestApp } from './test-fixture.ts';
 
 const FILTERS = '/api/v1/ip-filters';
 

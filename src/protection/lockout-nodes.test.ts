@@ -1,11 +1,15 @@
 import assert from 'node:assert/strict';
 import { describe, it, type TestContext } from 'node:test';
 import { apiKeyFor } from '../../test/helpers/auth.ts';
+import {
+  GENEROUS_RATE_LIMITS,
+  PASSWORD,
+  TEST_LOCKOUT,
+} from '../../test/helpers/lockout-fixture.ts';
 import { startNodes, type TestNode } from '../../test/helpers/nodes.ts';
+import { skipWithoutPostgres } from '../../test/helpers/postgres-events-fixture.ts';
 import type { Config } from '../config/schema.ts';
-import { skipWithoutPostgres } from '../events/postgres/test-fixture.ts';
 import { hashPassword } from '../identity/passwords.ts';
-import { GENEROUS_RATE_LIMITS, PASSWORD, TEST_LOCKOUT } from './lockout-fixture.ts';
 
 type Node = TestNode;
 

@@ -1,7 +1,12 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import {
+  type LockoutTestApp,
+  lockoutTestApp,
+  observable,
+  PASSWORD,
+} from '../../test/helpers/lockout-fixture.ts';
 import { testEngines } from '../../test/helpers/test-database.ts';
-import { type LockoutTestApp, lockoutTestApp, observable, PASSWORD } from './lockout-fixture.ts';
 
 const WRONG = 'not the password';
 

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { tenancyTestApp } from '../../test/helpers/tenancy-fixture.ts';
+import { usersTestApp } from '../../test/helpers/tenancy-users-fixture.ts';
 import { testEngines } from '../../test/helpers/test-database.ts';
-import { tenancyTestApp } from './test-fixture.ts';
-import { usersTestApp } from './user-test-fixture.ts';
 
 const viewer = { email: 'vic@example.com', roles: ['viewer'] };
 

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { type Credential, tenancyTestApp } from '../../test/helpers/tenancy-fixture.ts';
 import { testEngines } from '../../test/helpers/test-database.ts';
 import { PRESETS } from './quotas.ts';
-import { type Credential, tenancyTestApp } from './test-fixture.ts';
 
 const HOUR = 3_600_000;
 const DAY = 86_400_000;

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { tenancyTestApp } from '../../test/helpers/tenancy-fixture.ts';
 import { testEngines } from '../../test/helpers/test-database.ts';
 import { PRESETS } from './quotas.ts';
-import { tenancyTestApp } from './test-fixture.ts';
 
 const SIX = {
   max_events_per_day: 500,

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { tenancyTestApp } from '../../test/helpers/tenancy-fixture.ts';
 import { testEngines } from '../../test/helpers/test-database.ts';
-import { tenancyTestApp } from './test-fixture.ts';
 
 const acme = { id: 'acme', name: 'Acme Corp', plan: 'pro' };
 

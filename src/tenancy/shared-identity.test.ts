@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { PASSWORD, usersTestApp } from '../../test/helpers/tenancy-users-fixture.ts';
 import { testEngines } from '../../test/helpers/test-database.ts';
-import { PASSWORD, usersTestApp } from './user-test-fixture.ts';
 
 type Json = Record<string, unknown>;
 const LOCKOUT = { lockout: { max_failures: 2, ip_delay_ms: 1, ip_max_delay_ms: 1 } };

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it, type TestContext } from 'node:test';
+import { type Credential, tenancyTestApp } from '../../test/helpers/tenancy-fixture.ts';
 import { testEngines } from '../../test/helpers/test-database.ts';
 import type { Engine } from '../storage/database.ts';
-import { type Credential, tenancyTestApp } from './test-fixture.ts';
 
 interface AuditPayload {
   action: string;

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import type { Credential } from '../../test/helpers/tenancy-fixture.ts';
+import { PASSWORD, usersTestApp } from '../../test/helpers/tenancy-users-fixture.ts';
 import { testEngines } from '../../test/helpers/test-database.ts';
-import type { Credential } from './test-fixture.ts';
-import { PASSWORD, usersTestApp } from './user-test-fixture.ts';
 
 type Json = Record<string, unknown>;
 

@@ -1,12 +1,15 @@
 import assert from 'node:assert/strict';
 import { describe, it, type TestContext } from 'node:test';
+import {
+  postgresFixture,
+  skipWithoutPostgres,
+} from '../../../test/helpers/postgres-events-fixture.ts';
 import { UNTIL_DEADLINE_MS, until } from '../../../test/helpers/until.ts';
 import type { PostgresDatabase } from '../../storage/postgres/open-postgres.ts';
 import type { LogNotifier } from '../log-notifier.ts';
 import type { AppendUnit } from '../model.ts';
 import { createPgNotifier, type PgNotifierOptions } from './pg-notifier.ts';
 import { createPostgresEventStore } from './postgres-event-store.ts';
-import { postgresFixture, skipWithoutPostgres } from './test-fixture.ts';
 
 const unit: AppendUnit = {
   tenant_id: 'acme',

@@ -2,10 +2,13 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
+import {
+  postgresFixture,
+  skipWithoutPostgres,
+} from '../../../test/helpers/postgres-events-fixture.ts';
 import { generatedEventId } from '../event-id.ts';
 import type { AppendUnit, NewEvent } from '../model.ts';
 import { createPostgresEventStore } from './postgres-event-store.ts';
-import { postgresFixture, skipWithoutPostgres } from './test-fixture.ts';
 
 // What the shared contract (store.contract.ts) does not reach: PostgreSQL's own
 // failure modes, the commit-time table and index-range edge cases.

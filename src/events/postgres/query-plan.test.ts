@@ -1,13 +1,16 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type pg from 'pg';
+import {
+  postgresFixture,
+  skipWithoutPostgres,
+} from '../../../test/helpers/postgres-events-fixture.ts';
 import type { PostgresDatabase } from '../../storage/postgres/open-postgres.ts';
 import type { AppendUnit, EventQuery } from '../model.ts';
 import { buildListEntities } from './list-entities.ts';
 import { createPostgresEventStore } from './postgres-event-store.ts';
 import { buildEventQuery } from './query-events.ts';
 import { buildReadLog } from './read-log.ts';
-import { postgresFixture, skipWithoutPostgres } from './test-fixture.ts';
 
 interface PlanNode {
   readonly 'Node Type': string;

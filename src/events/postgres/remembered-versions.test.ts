@@ -1,9 +1,12 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import {
+  postgresFixture,
+  skipWithoutPostgres,
+} from '../../../test/helpers/postgres-events-fixture.ts';
 import type { AppendOutcome, ExpectedVersion } from '../model.ts';
 import type { EventStore } from '../store.ts';
 import { createPostgresEventStore } from './postgres-event-store.ts';
-import { postgresFixture, skipWithoutPostgres } from './test-fixture.ts';
 
 // Each store remembers the versions it wrote and appends on them without reading
 // (append-units.ts). These tests make that memory wrong, the ways production can:

@@ -1,10 +1,14 @@
 import assert from 'node:assert/strict';
 import type { TestContext } from 'node:test';
-import { openTestDatabase } from '../../test/helpers/test-database.ts';
-import { MIGRATIONS } from '../migrations/index.ts';
-import type { Engine } from '../storage/database.ts';
-import { migrateToLatest } from '../storage/migrate.ts';
-import { createSessionStore, type RefreshRotation, STRICT_ROTATION } from './session-store.ts';
+import {
+  createSessionStore,
+  type RefreshRotation,
+  STRICT_ROTATION,
+} from '../../src/identity/session-store.ts';
+import { MIGRATIONS } from '../../src/migrations/index.ts';
+import type { Engine } from '../../src/storage/database.ts';
+import { migrateToLatest } from '../../src/storage/migrate.ts';
+import { openTestDatabase } from './test-database.ts';
 
 /** A migrated database with tenant `acme` and users `u1`, `u2`; the store's clock moves by hand. */
 export async function setup(

@@ -1,8 +1,8 @@
 import type { TestContext } from 'node:test';
 import type { LightMyRequestResponse } from 'fastify';
-import type { Config } from '../config/schema.ts';
-import type { Engine } from '../storage/database.ts';
-import { type TenancyTestApp, tenancyTestApp } from '../tenancy/test-fixture.ts';
+import type { Config } from '../../src/config/schema.ts';
+import type { Engine } from '../../src/storage/database.ts';
+import { type TenancyTestApp, tenancyTestApp } from './tenancy-fixture.ts';
 
 export const PASSWORD = 'correct horse battery staple';
 

@@ -1,14 +1,9 @@
 import type { TestContext } from 'node:test';
-import {
-  buildTestApp,
-  type DeepPartial,
-  type TestApp,
-  type TestAppOptions,
-} from '../../test/helpers/app.ts';
-import { apiKeyFor } from '../../test/helpers/auth.ts';
-import type { Config } from '../config/schema.ts';
-import { hashPassword } from '../identity/passwords.ts';
-import type { Engine } from '../storage/database.ts';
+import type { Config } from '../../src/config/schema.ts';
+import { hashPassword } from '../../src/identity/passwords.ts';
+import type { Engine } from '../../src/storage/database.ts';
+import { buildTestApp, type DeepPartial, type TestApp, type TestAppOptions } from './app.ts';
+import { apiKeyFor } from './auth.ts';
 
 export interface Reply {
   readonly status: number;

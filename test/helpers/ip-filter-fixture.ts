@@ -1,8 +1,8 @@
 import type { TestContext } from 'node:test';
-import { buildTestApp, type DeepPartial, type TestApp } from '../../test/helpers/app.ts';
-import { apiKeyFor } from '../../test/helpers/auth.ts';
-import type { Config } from '../config/schema.ts';
-import type { Engine } from '../storage/database.ts';
+import type { Config } from '../../src/config/schema.ts';
+import type { Engine } from '../../src/storage/database.ts';
+import { buildTestApp, type DeepPartial, type TestApp } from './app.ts';
+import { apiKeyFor } from './auth.ts';
 
 export interface Reply {
   readonly status: number;

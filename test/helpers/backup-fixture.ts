@@ -3,26 +3,26 @@ import { createHash, randomBytes } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
-import { openTestDatabase } from '../../test/helpers/test-database.ts';
-import type { Config } from '../config/schema.ts';
-import { loadMasterKey, MASTER_KEY_FILE } from '../identity/master-key.ts';
-import { MIGRATIONS } from '../migrations/index.ts';
-import type { Engine } from '../storage/database.ts';
-import { migrateToLatest } from '../storage/migrate.ts';
-import type { Database } from '../storage/open-database.ts';
 import {
   backupSigningKey,
   SIGNATURE_NAME,
   type SigningKey,
   signingKey,
   signManifest,
-} from './backup-signature.ts';
-import type { TableShape } from './catalog.ts';
-import { MANIFEST_NAME, MANIFEST_SUM_NAME } from './manifest.ts';
-import { openBackup, partRows } from './read-backup.ts';
-import { openSnapshot } from './snapshot.ts';
-import { BACKUP_TABLES } from './tables.ts';
-import type { TarEntry } from './tar.ts';
+} from '../../src/backup/backup-signature.ts';
+import type { TableShape } from '../../src/backup/catalog.ts';
+import { MANIFEST_NAME, MANIFEST_SUM_NAME } from '../../src/backup/manifest.ts';
+import { openBackup, partRows } from '../../src/backup/read-backup.ts';
+import { openSnapshot } from '../../src/backup/snapshot.ts';
+import { BACKUP_TABLES } from '../../src/backup/tables.ts';
+import type { TarEntry } from '../../src/backup/tar.ts';
+import type { Config } from '../../src/config/schema.ts';
+import { loadMasterKey, MASTER_KEY_FILE } from '../../src/identity/master-key.ts';
+import { MIGRATIONS } from '../../src/migrations/index.ts';
+import type { Engine } from '../../src/storage/database.ts';
+import { migrateToLatest } from '../../src/storage/migrate.ts';
+import type { Database } from '../../src/storage/open-database.ts';
+import { openTestDatabase } from './test-database.ts';
 
 export type Dump = Record<string, string[]>;
 

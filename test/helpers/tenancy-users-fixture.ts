@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import type { TestContext } from 'node:test';
-import type { DeepPartial } from '../../test/helpers/app.ts';
-import type { Config } from '../config/schema.ts';
-import type { Engine } from '../storage/database.ts';
-import { type Credential, type TenancyTestApp, tenancyTestApp } from './test-fixture.ts';
+import type { Config } from '../../src/config/schema.ts';
+import type { Engine } from '../../src/storage/database.ts';
+import type { DeepPartial } from './app.ts';
+import { type Credential, type TenancyTestApp, tenancyTestApp } from './tenancy-fixture.ts';
 
 export const PASSWORD = 'a long enough password';
 

@@ -1,8 +1,8 @@
 import type { TestContext } from 'node:test';
-import { testEngines, testStorageConfig } from '../../../test/helpers/test-database.ts';
-import { MIGRATIONS } from '../../migrations/index.ts';
-import { migrateToLatest } from '../../storage/migrate.ts';
-import { openDatabase, type PostgresDatabase } from '../../storage/open-database.ts';
+import { MIGRATIONS } from '../../src/migrations/index.ts';
+import { migrateToLatest } from '../../src/storage/migrate.ts';
+import { openDatabase, type PostgresDatabase } from '../../src/storage/open-database.ts';
+import { testEngines, testStorageConfig } from './test-database.ts';
 
 /** Skip reason for the PostgreSQL-only suites; in CI testEngines() throws rather than skip. */
 export const skipWithoutPostgres = testEngines().includes('postgres')

@@ -1,15 +1,19 @@
 import { createHash } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { gunzipSync, gzipSync } from 'node:zlib';
-import { SIGNATURE_NAME, type SigningKey, signManifest } from './backup-signature.ts';
+import {
+  SIGNATURE_NAME,
+  type SigningKey,
+  signManifest,
+} from '../../src/backup/backup-signature.ts';
 import {
   MANIFEST_NAME,
   MANIFEST_SUM_NAME,
   type ManifestPart,
   UNSIGNED_FORMAT_VERSION,
-} from './manifest.ts';
-import { openBackup } from './read-backup.ts';
-import { END_OF_ARCHIVE, paddingAfter, tarHeader } from './tar.ts';
+} from '../../src/backup/manifest.ts';
+import { openBackup } from '../../src/backup/read-backup.ts';
+import { END_OF_ARCHIVE, paddingAfter, tarHeader } from '../../src/backup/tar.ts';
 
 /**
  * What a forger does to a backup file, for tests. `stale` keeps the signature the
