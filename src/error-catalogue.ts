@@ -1,0 +1,34 @@
+import { AccessErrors } from './access/errors.ts';
+import { BackupErrors } from './backup/errors.ts';
+import { EventErrors } from './events/errors.ts';
+import { HttpErrors } from './http/errors.ts';
+import { IdentityErrors } from './identity/errors.ts';
+import { TokenErrors } from './identity/token-errors.ts';
+import { IpFilterErrors } from './protection/ip-filter-errors.ts';
+import { LockoutErrors } from './protection/lockout-errors.ts';
+import { RateLimitErrors } from './protection/rate-limit-errors.ts';
+import { TenancyErrors } from './tenancy/errors.ts';
+
+/**
+ * Every domain's error codes in one static list: what docs/errors.md documents, and
+ * what test/errors-documented.test.ts checks it against, without looking for files
+ * by name. A domain that declares codes (`defineErrorCodes`) adds its set here; the
+ * test fails on a registered code missing from this list.
+ */
+export const ERROR_CATALOGUE = {
+  HttpErrors,
+  EventErrors,
+  IdentityErrors,
+  TokenErrors,
+  AccessErrors,
+  TenancyErrors,
+  LockoutErrors,
+  IpFilterErrors,
+  RateLimitErrors,
+  BackupErrors,
+} as const;
+
+/** The codes of the catalogue. */
+export function cataloguedCodes(): Set<string> {
+  return new Set(Object.values(ERROR_CATALOGUE).flatMap((codes) => Object.values(codes)));
+}
