@@ -69,6 +69,12 @@ for (const engine of testEngines()) {
       assert.equal(stolen.body.code, 'invitation_not_found');
       const byKey = await send('POST', `/auth/invitations/${id}/accept`, await keyFor('beta'));
       assert.equal(byKey.status, 400);
+      // Without credentials, or with an id no invitation can have: refused, nothing used.
+      const anonymous = await send('POST', `/auth/invitations/${id}/decline`, null);
+      assert.equal(anonymous.status, 401);
+      const malformed = await send('POST', `/auth/invitations/${'x'.repeat(65)}/accept`, root);
+      assert.equal(malformed.status, 400);
+      assert.equal(malformed.body.code, 'validation_failed');
       const accepted = await send('POST', `/auth/invitations/${id}/accept`, root);
       assert.deepEqual(accepted.body, { tenant_id: 'beta', roles: ['viewer'] });
       const twice = await send('POST', `/auth/invitations/${id}/accept`, root);

@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
+import { describe, it, type TestContext } from 'node:test';
 import { openTestDatabase, testEngines } from '../../../../test/helpers/test-database.ts';
 import { defaultConfig } from '../../../config/load.ts';
 import { openIdentity } from '../../../identity/open-identity.ts';
 import { MIGRATIONS } from '../../../migrations/index.ts';
+import type { Engine } from '../../../storage/database.ts';
 import { migrateToLatest } from '../../../storage/migrate.ts';
 import { createTicketService } from './ticket-service.ts';
 import { createTicketStore } from './ticket-store.ts';
@@ -13,24 +14,30 @@ const GRANT = {
   credential: { kind: 'session', sessionId: 's-1', userId: 'u-1' },
 } as const;
 
+/** A migrated database with tenant `acme`, and a ticket service (30 s, 3 per credential) on a clock the test moves. */
+async function ticketsOn(engine: Engine, t: TestContext) {
+  const { db, cleanup } = await openTestDatabase(engine);
+  t.after(cleanup);
+  await migrateToLatest(db, MIGRATIONS);
+  await openIdentity(db, defaultConfig()).tenants.create({
+    id: 'acme',
+    name: 'Acme',
+    plan: 'free',
+  });
+  const clock = { now: 1_000_000 };
+  const tickets = createTicketService({
+    store: createTicketStore(db),
+    ttlSeconds: 30,
+    maxPerCredential: 3,
+    now: () => clock.now,
+  });
+  return { db, tickets, clock };
+}
+
 for (const engine of testEngines()) {
   describe(`subscription ticket store, on ${engine}`, () => {
     it('stores only a digest, lets exactly one of many concurrent uses win, and refuses an expired ticket', async (t) => {
-      const { db, cleanup } = await openTestDatabase(engine);
-      t.after(cleanup);
-      await migrateToLatest(db, MIGRATIONS);
-      await openIdentity(db, defaultConfig()).tenants.create({
-        id: 'acme',
-        name: 'Acme',
-        plan: 'free',
-      });
-      let now = 1_000_000;
-      const tickets = createTicketService({
-        store: createTicketStore(db),
-        ttlSeconds: 30,
-        maxPerCredential: 3,
-        now: () => now,
-      });
+      const { db, tickets, clock } = await ticketsOn(engine, t);
 
       const { ticket } = await tickets.issue(GRANT);
       const rows = await db.kysely.selectFrom('subscription_tickets').selectAll().execute();
@@ -48,12 +55,12 @@ for (const engine of testEngines()) {
       }
 
       const late = await tickets.issue(GRANT);
-      now += 30_000;
+      clock.now += 30_000;
       await assert.rejects(tickets.redeem(late.ticket), { code: 'subscription_ticket_invalid' });
       // Issuing deletes the expired ones: the table holds live tickets only.
       await tickets.issue(GRANT);
       await tickets.issue(GRANT);
-      now += 30_001;
+      clock.now += 30_001;
       await tickets.issue(GRANT);
       assert.equal(
         (await db.kysely.selectFrom('subscription_tickets').selectAll().execute()).length,
@@ -62,21 +69,7 @@ for (const engine of testEngines()) {
     });
 
     it('caps the live tickets one credential holds; used and expired ones free their places', async (t) => {
-      const { db, cleanup } = await openTestDatabase(engine);
-      t.after(cleanup);
-      await migrateToLatest(db, MIGRATIONS);
-      await openIdentity(db, defaultConfig()).tenants.create({
-        id: 'acme',
-        name: 'Acme',
-        plan: 'free',
-      });
-      let now = 1_000_000;
-      const tickets = createTicketService({
-        store: createTicketStore(db),
-        ttlSeconds: 30,
-        maxPerCredential: 3,
-        now: () => now,
-      });
+      const { db, tickets, clock } = await ticketsOn(engine, t);
       const held = [
         await tickets.issue(GRANT),
         await tickets.issue(GRANT),
@@ -96,7 +89,7 @@ for (const engine of testEngines()) {
       await tickets.redeem((held[0] as { ticket: string }).ticket);
       await tickets.issue(GRANT);
       await assert.rejects(tickets.issue(GRANT), { code: 'subscription_ticket_limit_reached' });
-      now += 30_000;
+      clock.now += 30_000;
       await tickets.issue(GRANT);
       assert.equal(
         (await db.kysely.selectFrom('subscription_tickets').selectAll().execute()).length,
