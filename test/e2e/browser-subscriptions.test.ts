@@ -4,7 +4,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { type Browser, chromium } from 'playwright-core';
-import { serveSubscriptions } from '../helpers/subscription-server.ts';
+import { serveSubscriptions, tenantKey } from '../helpers/subscription-server.ts';
 import { testEngines } from '../helpers/test-database.ts';
 import { until } from '../helpers/until.ts';
 
@@ -46,15 +46,7 @@ describe('browser subscriptions (Chromium)', { skip }, () => {
         {},
         { impersonate: false, server: { cors_origins: [page.origin] } },
       );
-      const key = (
-        await server.identity.apiKeys.create({
-          tenant_id: server.tenantId,
-          name: 'browser',
-          role: 'viewer',
-          created_by: null,
-          expires_ms: null,
-        })
-      ).secret;
+      const key = (await tenantKey(server, 'viewer')).secret;
       const context = await browser.newContext();
       t.after(() => context.close());
       const tab = await context.newPage();
@@ -103,15 +95,7 @@ describe('browser subscriptions (Chromium)', { skip }, () => {
       );
       await until(() => server.stats().live === 2, 'both browser subscriptions are live');
 
-      const writer = (
-        await server.identity.apiKeys.create({
-          tenant_id: server.tenantId,
-          name: 'writer',
-          role: 'operator',
-          created_by: null,
-          expires_ms: null,
-        })
-      ).secret;
+      const writer = (await tenantKey(server, 'operator')).secret;
       const appended = await fetch(`${base}/entities/order-1/events`, {
         method: 'POST',
         headers: { 'x-api-key': writer, 'content-type': 'application/json' },

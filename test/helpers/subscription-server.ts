@@ -105,3 +105,18 @@ export async function serveSubscriptions(
   t.after(() => server.close());
   return server;
 }
+
+/** A tenant-owned API key of `role` in the server's tenant (no creator caps it). */
+export async function tenantKey(
+  server: SubscriptionTestServer,
+  role: string,
+): Promise<{ secret: string; id: string }> {
+  const key = await server.identity.apiKeys.create({
+    tenant_id: server.tenantId,
+    name: role,
+    role,
+    created_by: null,
+    expires_ms: null,
+  });
+  return { secret: key.secret, id: key.record.id };
+}

@@ -5,6 +5,7 @@ import { openSse } from '../../../../test/helpers/sse-client.ts';
 import {
   type SubscriptionTestServer,
   serveSubscriptions,
+  tenantKey,
 } from '../../../../test/helpers/subscription-server.ts';
 import { testEngines } from '../../../../test/helpers/test-database.ts';
 import { openWs, refusedUpgrade } from '../../../../test/helpers/ws-client.ts';
@@ -39,15 +40,7 @@ for (const engine of testEngines()) {
   describe(`subscription tickets, on ${engine}`, () => {
     it('let a client without headers subscribe once over SSE and WebSocket, bound to its tenant', async (t) => {
       const server = await serveSubscriptions(t, engine, {}, { impersonate: false });
-      const key = (
-        await server.identity.apiKeys.create({
-          tenant_id: server.tenantId,
-          name: 'viewer',
-          role: 'viewer',
-          created_by: null,
-          expires_ms: null,
-        })
-      ).secret;
+      const key = (await tenantKey(server, 'viewer')).secret;
       const sseUrl = `${server.baseUrl}/events/subscribe?from_position=0`;
       const wsUrl = `${server.baseUrl.replace(/^http/, 'ws')}/events/stream?from_position=0`;
       await server.append('order-1', 'Placed');
@@ -89,22 +82,10 @@ for (const engine of testEngines()) {
 
     it('refuses a ticket whose credential was revoked after it was issued', async (t) => {
       const server = await serveSubscriptions(t, engine, {}, { impersonate: false });
-      const admin = await server.identity.apiKeys.create({
-        tenant_id: server.tenantId,
-        name: 'admin',
-        role: 'admin',
-        created_by: null,
-        expires_ms: null,
-      });
-      const viewer = await server.identity.apiKeys.create({
-        tenant_id: server.tenantId,
-        name: 'viewer',
-        role: 'viewer',
-        created_by: null,
-        expires_ms: null,
-      });
+      const admin = await tenantKey(server, 'admin');
+      const viewer = await tenantKey(server, 'viewer');
       const ticket = await ticketFor(server, viewer.secret);
-      const revoked = await fetch(`${server.baseUrl}/auth/api-keys/${viewer.record.id}`, {
+      const revoked = await fetch(`${server.baseUrl}/auth/api-keys/${viewer.id}`, {
         method: 'DELETE',
         headers: { 'x-api-key': admin.secret },
       });
@@ -151,15 +132,7 @@ for (const engine of testEngines()) {
         {},
         { impersonate: false, server: { cors_origins: [ALLOWED] } },
       );
-      const key = (
-        await server.identity.apiKeys.create({
-          tenant_id: server.tenantId,
-          name: 'viewer',
-          role: 'viewer',
-          created_by: null,
-          expires_ms: null,
-        })
-      ).secret;
+      const key = (await tenantKey(server, 'viewer')).secret;
       const wsUrl = `${server.baseUrl.replace(/^http/, 'ws')}/events/stream`;
       const evil = await refusedUpgrade(`${wsUrl}?ticket=${await ticketFor(server, key)}`, {
         origin: 'https://evil.example',
