@@ -7,7 +7,7 @@ import { restoreBackup } from '../src/backup/restore.ts';
 import { verifyBackup } from '../src/backup/verify-backup.ts';
 import { createBackup } from '../src/backup/write-backup.ts';
 import { openEventStore } from '../src/events/open-event-store.ts';
-import { loadMasterKey } from '../src/identity/master-key.ts';
+import { loadMasterKey } from '../src/identity/tokens/master-key.ts';
 import type { Engine } from '../src/storage/database.ts';
 import type { Database } from '../src/storage/open-database.ts';
 import { benchEvents, TENANT, withScratch } from './events-fixture.ts';

@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
-import { createMemoryBackend } from '../src/protection/memory-backend.ts';
-import type { RateLimitBackend } from '../src/protection/rate-limit-backend.ts';
-import { createRedisBackend } from '../src/protection/redis-backend.ts';
-import { perMinute } from '../src/protection/token-bucket.ts';
+import { createMemoryBackend } from '../src/protection/rate-limits/memory-backend.ts';
+import type { RateLimitBackend } from '../src/protection/rate-limits/rate-limit-backend.ts';
+import { createRedisBackend } from '../src/protection/rate-limits/redis-backend.ts';
+import { perMinute } from '../src/protection/rate-limits/token-bucket.ts';
 
 export interface RateLimitFigure {
   readonly backend: string;

@@ -3,10 +3,10 @@ import { BackupErrors } from './backup/errors.ts';
 import { EventErrors } from './events/errors.ts';
 import { HttpErrors } from './http/errors.ts';
 import { IdentityErrors } from './identity/errors.ts';
-import { TokenErrors } from './identity/token-errors.ts';
-import { IpFilterErrors } from './protection/ip-filter-errors.ts';
-import { LockoutErrors } from './protection/lockout-errors.ts';
-import { RateLimitErrors } from './protection/rate-limit-errors.ts';
+import { TokenErrors } from './identity/tokens/token-errors.ts';
+import { IpFilterErrors } from './protection/ip-filters/ip-filter-errors.ts';
+import { LockoutErrors } from './protection/lockout/lockout-errors.ts';
+import { RateLimitErrors } from './protection/rate-limits/rate-limit-errors.ts';
 import { TenancyErrors } from './tenancy/errors.ts';
 
 /**

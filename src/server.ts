@@ -3,7 +3,7 @@ import type { Redis } from 'ioredis';
 import { type Logger, pino } from 'pino';
 import { buildApp } from './app.ts';
 import type { Config } from './config/schema.ts';
-import { bootstrapPlatformAdmin } from './identity/bootstrap-admin.ts';
+import { bootstrapPlatformAdmin } from './identity/login/bootstrap-admin.ts';
 import { openIdentity } from './identity/open-identity.ts';
 import { MIGRATIONS } from './migrations/index.ts';
 import { openRedis } from './platform/redis.ts';

@@ -8,8 +8,8 @@ import WebSocket from 'ws';
 import { installGuard } from '../src/access/guard.ts';
 import type { Permission } from '../src/access/permissions.ts';
 import type { StoredEvent } from '../src/events/model.ts';
-import { createAccessTokens } from '../src/identity/access-token.ts';
-import { hashPassword } from '../src/identity/passwords.ts';
+import { hashPassword } from '../src/identity/login/passwords.ts';
+import { createAccessTokens } from '../src/identity/tokens/access-token.ts';
 import { buildTestApp, type TestApp } from './helpers/app.ts';
 import { apiKeyFor } from './helpers/auth.ts';
 import { openSse } from './helpers/sse-client.ts';
@@ -152,7 +152,7 @@ interface Fixture {
 
 /**
  * The suite sends hundreds of requests with bad credentials from one IP, which the
- * rate limits throttle by default (src/protection/rate-limits.test.ts tests that).
+ * rate limits throttle by default (src/protection/rate-limits/rate-limits.test.ts tests that).
  */
 const MANY_FAILURES = { rate_limits: { ip_per_minute: 100_000, ip_burst: 100_000 } };
 

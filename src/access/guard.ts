@@ -1,16 +1,16 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { HttpErrors } from '../http/errors.ts';
 import { IdentityErrors } from '../identity/errors.ts';
-import { digestSecret } from '../identity/secrets.ts';
-import type { SessionStore } from '../identity/session-store.ts';
+import type { SessionStore } from '../identity/sessions/session-store.ts';
 import { TesseraError } from '../platform/errors.ts';
+import { digestSecret } from '../platform/secrets.ts';
 import type { AuthAttempts } from '../protection/auth-attempts.ts';
-import { API_KEY_PREFIX, type ApiKeyOwner, type ApiKeyStore } from './api-key-store.ts';
+import { API_KEY_PREFIX, type ApiKeyOwner, type ApiKeyStore } from './api-keys/api-key-store.ts';
 import type { CredentialCache } from './credential-cache.ts';
-import type { CustomRoleLookup } from './custom-role-lookup.ts';
 import { AccessErrors } from './errors.ts';
 import type { Permission } from './permissions.ts';
 import type { Principal } from './principal.ts';
+import type { CustomRoleLookup } from './roles/custom-role-lookup.ts';
 import type { TicketGrant } from './ticket-grant.ts';
 
 /** The claims the guard needs from a verified access token. */

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { Counter, type Registry } from 'prom-client';
 import { isTesseraError } from '../platform/errors.ts';
-import { IpFilterErrors } from '../protection/ip-filter-errors.ts';
+import { IpFilterErrors } from '../protection/ip-filters/ip-filter-errors.ts';
 import type { AuditLog } from './audit-log.ts';
 import { type DeniedRequestWindowOptions, deniedRequestWindows } from './denied-request-window.ts';
 import { auditContextOf } from './request-context.ts';

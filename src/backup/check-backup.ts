@@ -1,4 +1,4 @@
-import { open as openSealed } from '../identity/secret-box.ts';
+import { open as openSealed } from '../identity/tokens/secret-box.ts';
 import { MIGRATIONS } from '../migrations/index.ts';
 import { TesseraError } from '../platform/errors.ts';
 import { type Authenticity, checkSignature } from './backup-signature.ts';

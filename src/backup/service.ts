@@ -2,7 +2,7 @@ import { join, resolve } from 'node:path';
 import type { AuditContext } from '../audit/audit-entry.ts';
 import type { AuditLog } from '../audit/audit-log.ts';
 import type { Config } from '../config/schema.ts';
-import { loadMasterKey } from '../identity/master-key.ts';
+import { loadMasterKey } from '../identity/tokens/master-key.ts';
 import { TesseraError } from '../platform/errors.ts';
 import type { Database } from '../storage/open-database.ts';
 import {

@@ -8,7 +8,7 @@ import { BackupErrors } from '../backup/errors.ts';
 import { backupDirOf } from '../backup/service.ts';
 import type { BackupKeys } from '../backup/verify-backup.ts';
 import type { Config } from '../config/schema.ts';
-import { loadMasterKey, MASTER_KEY_ENV, MASTER_KEY_FILE } from '../identity/master-key.ts';
+import { loadMasterKey, MASTER_KEY_ENV, MASTER_KEY_FILE } from '../identity/tokens/master-key.ts';
 import { TesseraError } from '../platform/errors.ts';
 import type { CliIo } from './user.ts';
 

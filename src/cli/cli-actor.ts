@@ -3,7 +3,7 @@ import { permissionsOf, SYSTEM_TENANT } from '../access/roles.ts';
 import { CLI_AUDIT_CONTEXT } from '../audit/audit-entry.ts';
 import { TesseraError } from '../platform/errors.ts';
 import { TenancyErrors } from '../tenancy/errors.ts';
-import type { TenantStore } from '../tenancy/tenant-store.ts';
+import type { TenantStore } from '../tenancy/tenants/tenant-store.ts';
 
 /**
  * The CLI acts as an operator with access to the database, i.e. with a platform

@@ -1,8 +1,11 @@
 import { type Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { CLI_AUDIT_CONTEXT } from '../audit/audit-entry.ts';
-import { toIpFilter } from '../protection/ip-filter-json.ts';
-import { createIpFilterService, type IpFilterService } from '../protection/ip-filter-service.ts';
-import type { IpFilterAction, IpFilterScope } from '../protection/ip-filter-store.ts';
+import { toIpFilter } from '../protection/ip-filters/ip-filter-json.ts';
+import {
+  createIpFilterService,
+  type IpFilterService,
+} from '../protection/ip-filters/ip-filter-service.ts';
+import type { IpFilterAction, IpFilterScope } from '../protection/ip-filters/ip-filter-store.ts';
 import { parseLimit } from './admin-args.ts';
 import { type AdminSession, adminOptions, runAdmin } from './admin-session.ts';
 import { cliActorIn } from './cli-actor.ts';

@@ -10,8 +10,8 @@ import {
   testEngines,
   testStorageConfig,
 } from '../../test/helpers/test-database.ts';
-import { loadMasterKey, MASTER_KEY_ENV } from '../identity/master-key.ts';
-import { createSigningKeys } from '../identity/signing-keys.ts';
+import { loadMasterKey, MASTER_KEY_ENV } from '../identity/tokens/master-key.ts';
+import { createSigningKeys } from '../identity/tokens/signing-keys.ts';
 import { MIGRATIONS } from '../migrations/index.ts';
 import type { Engine } from '../storage/database.ts';
 import { migrateToLatest } from '../storage/migrate.ts';

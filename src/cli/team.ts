@@ -1,7 +1,7 @@
 import { type Command, InvalidArgumentError } from 'commander';
 import type { Actor } from '../access/actor.ts';
 import { toTeamJson } from '../tenancy/org-json.ts';
-import { createTeamService, type TeamService } from '../tenancy/team-service.ts';
+import { createTeamService, type TeamService } from '../tenancy/teams/team-service.ts';
 import {
   parseLimit,
   runInTenant,

@@ -1,6 +1,6 @@
 import { type Command, CommanderError } from 'commander';
 import { CLI_AUDIT_CONTEXT } from '../audit/audit-entry.ts';
-import type { QuotaStats, QuotaUpdate } from '../tenancy/quota-service.ts';
+import type { QuotaStats, QuotaUpdate } from '../tenancy/quotas/quota-service.ts';
 import {
   PRESET_NAMES,
   type PresetName,
@@ -8,7 +8,7 @@ import {
   type QuotaName,
   type Quotas,
   type TenantQuotas,
-} from '../tenancy/quotas.ts';
+} from '../tenancy/quotas/quotas.ts';
 import { adminOptions, runAdmin } from './admin-session.ts';
 import { printRecord, printRows } from './output.ts';
 import type { CliIo } from './user.ts';

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { CLI_AUDIT_CONTEXT } from '../audit/audit-entry.ts';
-import { toTenantJson } from '../tenancy/tenant-json.ts';
-import { createTenantService, type TenantService } from '../tenancy/tenant-service.ts';
+import { toTenantJson } from '../tenancy/tenants/tenant-json.ts';
+import { createTenantService, type TenantService } from '../tenancy/tenants/tenant-service.ts';
 import { type AdminSession, adminOptions, runAdmin } from './admin-session.ts';
 import { printRecord, printRows } from './output.ts';
 import { registerTenantQuotaCommands } from './tenant-quotas.ts';

@@ -2,10 +2,13 @@ import { type Command, Option } from 'commander';
 import type { Actor } from '../access/actor.ts';
 import { CLI_AUDIT_CONTEXT } from '../audit/audit-entry.ts';
 import { toUserJson } from '../tenancy/org-json.ts';
-import { createPasswordReset } from '../tenancy/password-reset.ts';
 import { createRolePolicy } from '../tenancy/role-policy.ts';
-import { createUserAdminService, type UserAdminService } from '../tenancy/user-admin-service.ts';
-import type { MemberStatus, TenantUser } from '../tenancy/user-admin-store.ts';
+import { createPasswordReset } from '../tenancy/users/password-reset.ts';
+import {
+  createUserAdminService,
+  type UserAdminService,
+} from '../tenancy/users/user-admin-service.ts';
+import type { MemberStatus, TenantUser } from '../tenancy/users/user-admin-store.ts';
 import {
   parseLimit,
   runInTenant,

@@ -9,14 +9,14 @@ import {
   testEngines,
   testStorageConfig,
 } from '../../test/helpers/test-database.ts';
-import { verifyPassword } from '../identity/passwords.ts';
-import { createUserStore } from '../identity/user-store.ts';
+import { verifyPassword } from '../identity/login/passwords.ts';
+import { createUserStore } from '../identity/users/user-store.ts';
 import { MIGRATIONS } from '../migrations/index.ts';
 import type { Engine } from '../storage/database.ts';
 import { migrateToLatest } from '../storage/migrate.ts';
 import { type Database, openDatabase } from '../storage/open-database.ts';
-import { createMembershipStore } from '../tenancy/membership-store.ts';
-import { createTenantStore } from '../tenancy/tenant-store.ts';
+import { createMembershipStore } from '../tenancy/memberships/membership-store.ts';
+import { createTenantStore } from '../tenancy/tenants/tenant-store.ts';
 import { type CliIo, createUserWithRoles, readPassword, registerUserCommands } from './user.ts';
 
 const PASSWORD = 'correct horse battery staple';

@@ -4,15 +4,15 @@ import { CLI_AUDIT_CONTEXT } from '../audit/audit-entry.ts';
 import { type AuditLog, createAuditLog } from '../audit/audit-log.ts';
 import { loadConfig } from '../config/load.ts';
 import { IdentityErrors } from '../identity/errors.ts';
-import { checkPasswordPolicy, hashPassword } from '../identity/passwords.ts';
-import { createUserStore, normalizeEmail, type User } from '../identity/user-store.ts';
+import { checkPasswordPolicy, hashPassword } from '../identity/login/passwords.ts';
+import { createUserStore, normalizeEmail, type User } from '../identity/users/user-store.ts';
 import { MIGRATIONS } from '../migrations/index.ts';
 import { isTesseraError, TesseraError } from '../platform/errors.ts';
 import { migrationStatus } from '../storage/migrate.ts';
 import { type Database, openDatabase } from '../storage/open-database.ts';
-import { createMembershipStore } from '../tenancy/membership-store.ts';
+import { createMembershipStore } from '../tenancy/memberships/membership-store.ts';
 import { normalizeRoles, type RoleName, SYSTEM_TENANT_ID } from '../tenancy/role-names.ts';
-import { checkTenantId } from '../tenancy/tenant-store.ts';
+import { checkTenantId } from '../tenancy/tenants/tenant-store.ts';
 
 /** Same as EXIT_USAGE in program.ts (not imported: program.ts imports this file). */
 const EXIT_USAGE = 2;

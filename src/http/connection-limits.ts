@@ -8,7 +8,7 @@ import {
   maskOf,
   parseCidr,
   parseClientAddress,
-} from '../protection/cidr.ts';
+} from '../platform/cidr.ts';
 
 type ServerSettings = Pick<
   Config['server'],

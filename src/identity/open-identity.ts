@@ -1,24 +1,31 @@
-import { type ApiKeyService, createApiKeyService } from '../access/api-key-service.ts';
-import { type ApiKeyStore, createApiKeyStore } from '../access/api-key-store.ts';
+import { type ApiKeyService, createApiKeyService } from '../access/api-keys/api-key-service.ts';
+import { type ApiKeyStore, createApiKeyStore } from '../access/api-keys/api-key-store.ts';
 import { type CredentialCache, createCredentialCache } from '../access/credential-cache.ts';
-import { createCustomRoleLookup } from '../access/custom-role-lookup.ts';
 import type { GuardDeps } from '../access/guard.ts';
+import { createCustomRoleLookup } from '../access/roles/custom-role-lookup.ts';
 import { type AuditLog, createAuditLog } from '../audit/audit-log.ts';
 import type { Config } from '../config/schema.ts';
 import { type AuthAttempts, createAuthAttempts } from '../protection/auth-attempts.ts';
-import { createLockoutAdmin, type LockoutAdmin } from '../protection/lockout-service.ts';
-import { createLoginLockout, type LoginLockout } from '../protection/login-lockout.ts';
+import { createLockoutAdmin, type LockoutAdmin } from '../protection/lockout/lockout-service.ts';
+import { createLoginLockout, type LoginLockout } from '../protection/lockout/login-lockout.ts';
 import type { Database } from '../storage/open-database.ts';
-import { createInvitationStore } from '../tenancy/invitation-store.ts';
-import { createMembershipStore, type MembershipStore } from '../tenancy/membership-store.ts';
-import { createQuotaService, type QuotaService } from '../tenancy/quota-service.ts';
-import { createTenantStore, type TenantStore } from '../tenancy/tenant-store.ts';
-import { type AccessTokens, createAccessTokens, issuerFor } from './access-token.ts';
-import { type AuthService, createAuthService } from './auth-service.ts';
-import { loadMasterKey } from './master-key.ts';
-import { createSessionStore, type SessionStore, successorKeyFrom } from './session-store.ts';
-import { createSigningKeys, type SigningKeys } from './signing-keys.ts';
-import { createUserStore, type UserStore } from './user-store.ts';
+import { createInvitationStore } from '../tenancy/invitations/invitation-store.ts';
+import {
+  createMembershipStore,
+  type MembershipStore,
+} from '../tenancy/memberships/membership-store.ts';
+import { createQuotaService, type QuotaService } from '../tenancy/quotas/quota-service.ts';
+import { createTenantStore, type TenantStore } from '../tenancy/tenants/tenant-store.ts';
+import { type AuthService, createAuthService } from './login/auth-service.ts';
+import {
+  createSessionStore,
+  type SessionStore,
+  successorKeyFrom,
+} from './sessions/session-store.ts';
+import { type AccessTokens, createAccessTokens, issuerFor } from './tokens/access-token.ts';
+import { loadMasterKey } from './tokens/master-key.ts';
+import { createSigningKeys, type SigningKeys } from './tokens/signing-keys.ts';
+import { createUserStore, type UserStore } from './users/user-store.ts';
 
 /** Identity, tenancy and access as the app uses them. */
 export interface Identity {
@@ -36,7 +43,7 @@ export interface Identity {
   readonly guard: GuardDeps;
   /** Every change appends its audit event in its own transaction through this. */
   readonly audit: AuditLog;
-  /** Tenants' quotas and usage; cached per node (kept fresh by tenancy/quota-watcher.ts). */
+  /** Tenants' quotas and usage; cached per node (kept fresh by tenancy/quotas/quota-watcher.ts). */
   readonly quotas: QuotaService;
   /** API key administration (routes and CLI): quota, delegation and audit rules. */
   readonly apiKeyAdmin: ApiKeyService;

@@ -10,7 +10,7 @@ import type { Migration } from '../storage/migrate.ts';
  *   a counter already there is replaced by the count.
  * - PostgreSQL: a change to a tenant's quotas or plan is announced on the
  *   `tessera_quotas` channel (payload: the tenant id), delivered at commit, so every
- *   node drops the quotas it cached (src/tenancy/quota-watcher.ts). Triggers, so any
+ *   node drops the quotas it cached (src/tenancy/quotas/quota-watcher.ts). Triggers, so any
  *   writer is covered: another node, the CLI, an operator's SQL.
  */
 export const quotaUsage: Migration = {

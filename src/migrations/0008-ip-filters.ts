@@ -3,12 +3,12 @@ import type { Migration } from '../storage/migrate.ts';
 /**
  * IP allow and block lists (issue 6). `tenant_id` NULL: a global entry, applied to
  * every request; otherwise it applies to requests authenticated to that tenant.
- * `cidr` is the canonical text (src/protection/cidr.ts), so one range has one spelling
+ * `cidr` is the canonical text (src/platform/cidr.ts), so one range has one spelling
  * and appears at most once per scope, whatever its action. `created_by` is the actor
  * (user id, API key id or `cli`), `created_by_type` the kind of actor, as in audit events.
  *
  * PostgreSQL: every change is announced on `tessera_ip_filters` at commit, so every
- * node reloads its in-memory lists (src/protection/ip-filter-watcher.ts). A trigger,
+ * node reloads its in-memory lists (src/protection/ip-filters/ip-filter-watcher.ts). A trigger,
  * so any writer is covered: another node, the CLI, an operator's SQL.
  */
 export const ipFilters: Migration = {

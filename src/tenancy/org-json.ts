@@ -1,5 +1,5 @@
-import type { Team } from './team-store.ts';
-import type { TenantUser } from './user-admin-store.ts';
+import type { Team } from './teams/team-store.ts';
+import type { TenantUser } from './users/user-admin-store.ts';
 
 const iso = (ms: number) => new Date(ms).toISOString();
 

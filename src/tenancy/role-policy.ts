@@ -1,6 +1,6 @@
 import { AccessErrors } from '../access/errors.ts';
 import type { Principal } from '../access/principal.ts';
-import { lockCustomRoles } from '../access/role-service.ts';
+import { lockCustomRoles } from '../access/roles/role-service.ts';
 import { isCustomRoleName, isRole, permissionsOf } from '../access/roles.ts';
 import { TesseraError } from '../platform/errors.ts';
 import type { AnyKysely } from '../storage/database.ts';

@@ -17,7 +17,7 @@ import { openSnapshot } from '../../src/backup/snapshot.ts';
 import { BACKUP_TABLES } from '../../src/backup/tables.ts';
 import type { TarEntry } from '../../src/backup/tar.ts';
 import type { Config } from '../../src/config/schema.ts';
-import { loadMasterKey, MASTER_KEY_FILE } from '../../src/identity/master-key.ts';
+import { loadMasterKey, MASTER_KEY_FILE } from '../../src/identity/tokens/master-key.ts';
 import { MIGRATIONS } from '../../src/migrations/index.ts';
 import type { Engine } from '../../src/storage/database.ts';
 import { migrateToLatest } from '../../src/storage/migrate.ts';

@@ -4,7 +4,7 @@ import {
   createSessionStore,
   type RefreshRotation,
   STRICT_ROTATION,
-} from '../../src/identity/session-store.ts';
+} from '../../src/identity/sessions/session-store.ts';
 import { MIGRATIONS } from '../../src/migrations/index.ts';
 import type { Engine } from '../../src/storage/database.ts';
 import { migrateToLatest } from '../../src/storage/migrate.ts';

@@ -1,6 +1,6 @@
 import type { TestContext } from 'node:test';
 import type { Config } from '../../src/config/schema.ts';
-import { hashPassword } from '../../src/identity/passwords.ts';
+import { hashPassword } from '../../src/identity/login/passwords.ts';
 import type { Engine } from '../../src/storage/database.ts';
 import { buildTestApp, type DeepPartial, type TestApp, type TestAppOptions } from './app.ts';
 import { apiKeyFor } from './auth.ts';

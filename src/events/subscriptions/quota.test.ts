@@ -4,7 +4,7 @@ import { buildTestApp } from '../../../test/helpers/app.ts';
 import { testEngines } from '../../../test/helpers/test-database.ts';
 import { refusedUpgrade } from '../../../test/helpers/ws-client.ts';
 import { CLI_AUDIT_CONTEXT } from '../../audit/audit-entry.ts';
-import { PRESETS } from '../../tenancy/quotas.ts';
+import { PRESETS } from '../../tenancy/quotas/quotas.ts';
 
 for (const engine of testEngines()) {
   describe(`subscriptions and the queries-per-hour quota (${engine})`, () => {

@@ -3,7 +3,7 @@ import type { Principal } from '../../access/principal.ts';
 import type { Config } from '../../config/schema.ts';
 import { TesseraError } from '../../platform/errors.ts';
 import { withTimeout } from '../../platform/redis.ts';
-import { tierOf } from '../../protection/rate-limit-rules.ts';
+import { tierOf } from '../../protection/rate-limits/rate-limit-rules.ts';
 import { EventErrors } from '../errors.ts';
 import { type SharedTenantSlots, SLOT_LEASE_MS } from './redis-tenant-slots.ts';
 

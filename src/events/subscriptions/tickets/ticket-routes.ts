@@ -3,7 +3,7 @@ import type { FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import type { Principal } from '../../../access/principal.ts';
 import type { TicketCredential } from '../../../access/ticket-grant.ts';
-import { digestSecret } from '../../../identity/secrets.ts';
+import { digestSecret } from '../../../platform/secrets.ts';
 import type { TicketService } from './ticket-service.ts';
 
 export interface TicketRoutesOptions {

@@ -1,6 +1,6 @@
 import type { TicketGrant } from '../../../access/ticket-grant.ts';
-import { digestSecret, newSecret } from '../../../identity/secrets.ts';
 import { TesseraError } from '../../../platform/errors.ts';
+import { digestSecret, newSecret } from '../../../platform/secrets.ts';
 import { EventErrors } from '../../errors.ts';
 import type { TicketStore } from './ticket-store.ts';
 

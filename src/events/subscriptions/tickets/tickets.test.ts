@@ -9,7 +9,7 @@ import {
 } from '../../../../test/helpers/subscription-server.ts';
 import { testEngines } from '../../../../test/helpers/test-database.ts';
 import { openWs, refusedUpgrade } from '../../../../test/helpers/ws-client.ts';
-import { hashPassword } from '../../../identity/passwords.ts';
+import { hashPassword } from '../../../identity/login/passwords.ts';
 
 const ALLOWED = 'http://app.example.test';
 const PASSWORD = 'correct horse battery';

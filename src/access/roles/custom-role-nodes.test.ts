@@ -1,0 +1,48 @@
+import assert from 'node:assert/strict';
+import { describe, it, type TestContext } from 'node:test';
+import { apiKeyFor } from '../../../test/helpers/auth.ts';
+import { startNodes, type TestNode } from '../../../test/helpers/nodes.ts';
+import { skipWithoutPostgres } from '../../../test/helpers/postgres-events-fixture.ts';
+import { until } from '../../../test/helpers/until.ts';
+
+type Node = TestNode;
+
+/** Two Tessera nodes (own pools, caches and listeners) on one fresh PostgreSQL database. */
+async function twoNodes(t: TestContext): Promise<[Node, Node]> {
+  return (await startNodes(t, 'postgres', 2)) as [Node, Node];
+}
+
+async function send(node: Node, method: string, url: string, key: string, payload?: object) {
+  const reply = await node.app.inject({
+    method: method as 'GET',
+    url: `/api/v1${url}`,
+    headers: { 'x-api-key': key },
+    ...(payload ? { payload } : {}),
+  });
+  return reply.statusCode;
+}
+
+describe('custom role changes across nodes (PostgreSQL)', { skip: skipWithoutPostgres }, () => {
+  it('reach a node that cached the role when another node changes it', async (t) => {
+    const [a, b] = await twoNodes(t);
+    const admin = await apiKeyFor(a.identity, 'acme', 'admin');
+    assert.equal(
+      await send(b, 'POST', '/roles', admin, { name: 'reader', permissions: ['events:read'] }),
+      201,
+    );
+    const reader = await apiKeyFor(a.identity, 'acme', 'reader');
+    assert.equal(await send(a, 'GET', '/entities', reader), 200);
+    const cached = a.identity.credentials.size;
+    assert.equal(await send(a, 'GET', '/entities', reader), 200);
+    assert.equal(a.identity.credentials.size, cached, 'node a answers from its cache');
+
+    const readerAnswers = (status: number) => async () =>
+      (await send(a, 'GET', '/entities', reader)) === status;
+    const patch = (permissions: string[]) =>
+      send(b, 'PATCH', '/roles/reader', admin, { permissions });
+    assert.equal(await patch(['metrics:read']), 200);
+    await until(readerAnswers(403), 'node a stops granting events:read');
+    assert.equal(await patch(['events:read']), 200);
+    await until(readerAnswers(200), 'node a grants events:read again');
+  });
+});

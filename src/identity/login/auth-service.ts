@@ -1,0 +1,103 @@
+import type { Principal } from '../../access/principal.ts';
+import type { AuditContext } from '../../audit/audit-entry.ts';
+import type { AuditLog } from '../../audit/audit-log.ts';
+import type { Config } from '../../config/schema.ts';
+import type { AuthAttempts } from '../../protection/auth-attempts.ts';
+import { type LoginLockout, NO_LOCKOUT } from '../../protection/lockout/login-lockout.ts';
+import type { DatabaseBase } from '../../storage/database.ts';
+import type { SessionStore } from '../sessions/session-store.ts';
+import { createTokenRefresh } from '../sessions/token-refresh.ts';
+import type { IssueAccessToken } from '../tokens/issue-token-set.ts';
+import type { User, UserStore } from '../users/user-store.ts';
+import { createAuthAudit } from './auth-audit.ts';
+import { createChangePassword } from './change-password.ts';
+import { notForApiKeys } from './not-for-api-keys.ts';
+import { createPasswordLogin } from './password-login.ts';
+import { createRegisterUser } from './register-user.ts';
+
+// Re-exported so callers keep importing the auth types from here.
+export type { IssueAccessToken, TokenSet } from '../tokens/issue-token-set.ts';
+
+export interface AuthServiceDeps {
+  readonly users: UserStore;
+  readonly sessions: SessionStore;
+  readonly issueAccessToken: IssueAccessToken;
+  readonly auth: Pick<Config['auth'], 'registration' | 'password_min_length'>;
+  /** For changes that span stores: a password with its sessions, a sign-up with its audit event. */
+  readonly db: Pick<DatabaseBase, 'transaction'>;
+  readonly audit: AuditLog;
+  /** Whether a tenant of this id exists (where a failed login naming it is recorded). */
+  readonly tenantExists: (id: string) => Promise<boolean>;
+  /** Failed-login counting, account locks and IP slowing; default: none. */
+  readonly lockout?: LoginLockout | undefined;
+  /**
+   * The live tenants that invite the user (pending invitations): where a user with no
+   * membership may sign in, with no role, to answer them. Default: none.
+   */
+  readonly invitedTenants?: ((userId: string) => Promise<readonly string[]>) | undefined;
+  /** Told of every login and refresh and how it ended (`auth_attempts_total`). */
+  readonly attempts?: Pick<AuthAttempts, 'attempt'> | undefined;
+  /** Told before every check of a password against an account's own hash (tests count them). */
+  readonly onPasswordCheck?: (() => void) | undefined;
+}
+
+export interface Me {
+  readonly user: User;
+  readonly tenant_id: string;
+  readonly roles: readonly string[];
+  readonly permissions: readonly string[];
+}
+
+/**
+ * Wires the flows, each in its own file (password-login.ts, token-refresh.ts,
+ * change-password.ts, register-user.ts), and resolves the optional deps' defaults once.
+ * Logout and me stay here: each is a few lines with nothing to share.
+ */
+export function createAuthService(deps: AuthServiceDeps) {
+  const { users, sessions, issueAccessToken } = deps;
+  const audits = createAuthAudit(deps.audit, deps.tenantExists);
+  const attempts = deps.attempts ?? { attempt: () => {} };
+
+  return {
+    login: createPasswordLogin({
+      users,
+      sessions,
+      issueAccessToken,
+      audits,
+      attempts,
+      lockout: deps.lockout ?? NO_LOCKOUT,
+      passwordChecked: deps.onPasswordCheck ?? (() => {}),
+      invitedTenants: deps.invitedTenants ?? (async () => []),
+    }),
+
+    refresh: createTokenRefresh({ sessions, issueAccessToken, audits, attempts }),
+
+    async logout(principal: Principal, context: AuditContext): Promise<void> {
+      if (principal.sessionId === null) throw notForApiKeys('log out');
+      await sessions.revoke(principal.sessionId, 'logout', audits.sessionEnded(context, 'logout'));
+    },
+
+    async me(principal: Principal): Promise<Me> {
+      const user = principal.userId === null ? undefined : await users.findById(principal.userId);
+      if (!user || principal.kind !== 'user') throw notForApiKeys('describe a user');
+      return {
+        user,
+        tenant_id: principal.tenantId,
+        roles: principal.roles,
+        permissions: [...principal.permissions].sort(),
+      };
+    },
+
+    changePassword: createChangePassword({
+      users,
+      sessions,
+      audit: deps.audit,
+      audits,
+      auth: deps.auth,
+    }),
+
+    register: createRegisterUser({ db: deps.db, audit: deps.audit, audits, auth: deps.auth }),
+  };
+}
+
+export type AuthService = ReturnType<typeof createAuthService>;

@@ -1,0 +1,132 @@
+import { AccessErrors } from '../../access/errors.ts';
+import type { AuditContext } from '../../audit/audit-entry.ts';
+import { TesseraError } from '../../platform/errors.ts';
+import type { AuthAttempts } from '../../protection/auth-attempts.ts';
+import {
+  type Admission,
+  type LoginLockout,
+  NO_ACCOUNT,
+} from '../../protection/lockout/login-lockout.ts';
+import { IdentityErrors } from '../errors.ts';
+import type { SessionStore } from '../sessions/session-store.ts';
+import { type IssueAccessToken, issueTokenSet, type TokenSet } from '../tokens/issue-token-set.ts';
+import type { UserStore } from '../users/user-store.ts';
+import type { AuthAudit } from './auth-audit.ts';
+import { chooseMembership, invalidCredentials } from './choose-membership.ts';
+import { burnPasswordCheck, verifyPassword } from './passwords.ts';
+
+/**
+ * The login flow, moved out of auth-service.ts: it is the one place that weighs lockout,
+ * timing and what a stranger may learn, so it reads best alone. Defaults (no lockout, no
+ * invitations, nobody counting) are resolved by createAuthService before they get here.
+ */
+export interface PasswordLoginDeps {
+  readonly users: UserStore;
+  readonly sessions: SessionStore;
+  readonly issueAccessToken: IssueAccessToken;
+  readonly audits: AuthAudit;
+  readonly lockout: LoginLockout;
+  readonly attempts: Pick<AuthAttempts, 'attempt'>;
+  readonly passwordChecked: () => void;
+  readonly invitedTenants: (userId: string) => Promise<readonly string[]>;
+}
+
+export function createPasswordLogin(deps: PasswordLoginDeps) {
+  const { users, sessions, audits, lockout, attempts, passwordChecked, invitedTenants } = deps;
+
+  /**
+   * Unknown email, wrong password, disabled user and locked account answer the same
+   * 401, after the same argon2 work, so a stranger learns nothing about which
+   * accounts exist or are locked. Only a caller who proved the password of an
+   * unlocked account learns about its tenants. A client IP with too many recent
+   * failures waits first (lockout.ip_delay_ms, doubling).
+   */
+  return async function login(
+    input: {
+      email: string;
+      password: string;
+      tenant_id?: string | undefined;
+    },
+    context: AuditContext,
+  ): Promise<TokenSet> {
+    await lockout.slowDown(context.ip);
+    const found = await users.findCredentials(input.email);
+    // An unknown email runs every statement a known one does, against an id no
+    // account has (login-lockout.ts NO_ACCOUNT): answer times on PostgreSQL must
+    // not tell the two apart (issue 15, item 6).
+    const memberships = await users.listMembershipsOfUser(found?.user.id ?? NO_ACCOUNT);
+    // Reserved before the password is checked: of any number of concurrent guesses
+    // at one account, on any number of nodes, at most max_failures are checked.
+    const admission = await lockout.admit(found?.user.id);
+    const hash = admission.admitted ? found?.password_hash : undefined;
+    let valid: boolean;
+    if (hash) {
+      passwordChecked();
+      valid = await verifyPassword(hash, input.password);
+    } else {
+      valid = await burnPasswordCheck(input.password);
+    }
+    if (found && valid) await lockout.succeeded(found.user.id);
+    const known = found && { user_id: found.user.id, email: found.user.email, memberships };
+    const refused = found !== undefined && !admission.admitted;
+    try {
+      if (!found || !valid || found.user.status !== 'active') {
+        throw invalidCredentials();
+      }
+      const membership = await chooseMembership(memberships, input.tenant_id, () =>
+        invitedTenants(found.user.id),
+      );
+      if (membership.tenant_status !== 'active') {
+        throw new TesseraError(
+          AccessErrors.tenant_suspended,
+          `Tenant ${membership.tenant_id} is suspended.`,
+        );
+      }
+      const started = await sessions.start(
+        found.user.id,
+        membership.tenant_id,
+        context,
+        audits.loggedIn(context),
+      );
+      const issued = await issueTokenSet(
+        deps.issueAccessToken,
+        found.user.id,
+        membership.tenant_id,
+        membership.roles,
+        started,
+      );
+      attempts.attempt('password', 'success');
+      return issued;
+    } catch (error) {
+      if (error instanceof TesseraError && error.status < 500) {
+        // The trail may say what the caller is never told: that the account is locked.
+        await audits.loginFailed(
+          context,
+          input,
+          known,
+          refused ? refusedReason(admission) : error.code,
+        );
+        if (error.code === IdentityErrors.invalid_credentials) {
+          // Only a wrong password counts against an account; every refusal counts against the IP.
+          await lockout.failed(
+            context,
+            found && !valid
+              ? {
+                  user_id: found.user.id,
+                  tenant_ids: memberships.filter((m) => !m.tenant_deleted).map((m) => m.tenant_id),
+                }
+              : undefined,
+            admission,
+          );
+        }
+        attempts.attempt('password', refused ? 'locked' : 'failure');
+      }
+      throw error;
+    }
+  };
+}
+
+/** A known account refused before its password was checked: locked, or its attempts all taken. */
+function refusedReason(admission: Admission): string {
+  return admission.locked ? 'account_locked' : 'attempts_exhausted';
+}

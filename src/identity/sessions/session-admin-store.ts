@@ -1,0 +1,110 @@
+import type { Kysely } from 'kysely';
+import type { Database } from '../../storage/open-database.ts';
+import type { SessionRow } from './session-store.ts';
+
+interface Tables {
+  sessions: SessionRow;
+  refresh_tokens: { token_hash: string; session_id: string };
+  memberships: { tenant_id: string; user_id: string; roles: string };
+}
+
+/** A session as its user and their administrators see it: never a token. */
+export interface SessionView {
+  readonly id: string;
+  readonly created_ms: number;
+  readonly last_used_ms: number | null;
+  readonly expires_ms: number;
+  readonly ip: string | null;
+  readonly user_agent: string | null;
+}
+
+/** Which of a user's live sessions in a tenant to revoke. */
+export type SessionSelection = { readonly only: string } | { readonly except?: string | undefined };
+
+export interface SessionAdminStore {
+  /** The user's roles in the tenant as stored (any name); undefined when no member. */
+  memberRoles(tenantId: string, userId: string): Promise<string[] | undefined>;
+  /** Live sessions (neither revoked nor expired) of the user in the tenant, by id. */
+  listLive(
+    tenantId: string,
+    userId: string,
+    page: { after?: string | undefined; limit: number },
+  ): Promise<SessionView[]>;
+  /** Revokes live sessions of the user in the tenant; returns the ids revoked. */
+  revoke(
+    tenantId: string,
+    userId: string,
+    which: SessionSelection,
+    reason: string,
+  ): Promise<string[]>;
+  /** Deletes every session of the user, in every tenant, with its refresh tokens. */
+  deleteAllOfUser(userId: string): Promise<void>;
+}
+
+const VIEW_COLUMNS = [
+  'id',
+  'created_ms',
+  'last_used_ms',
+  'expires_ms',
+  'ip',
+  'user_agent',
+] as const;
+
+/**
+ * Session administration on `db`, which may be a transaction (`{ kysely: trx }`) so
+ * revocations commit with the audit events that record them. Callers tell the
+ * credential cache once the transaction commits.
+ */
+export function createSessionAdminStore(
+  db: Pick<Database, 'kysely'>,
+  now: () => number = Date.now,
+): SessionAdminStore {
+  const kysely: Kysely<Tables> = db.kysely;
+
+  return {
+    async memberRoles(tenantId, userId) {
+      const row = await kysely
+        .selectFrom('memberships')
+        .select('roles')
+        .where('tenant_id', '=', tenantId)
+        .where('user_id', '=', userId)
+        .executeTakeFirst();
+      if (!row) return undefined;
+      const roles: unknown = JSON.parse(row.roles);
+      return Array.isArray(roles) ? roles.filter((r): r is string => typeof r === 'string') : [];
+    },
+
+    async listLive(tenantId, userId, { after, limit }) {
+      let query = kysely
+        .selectFrom('sessions')
+        .select(VIEW_COLUMNS)
+        .where('tenant_id', '=', tenantId)
+        .where('user_id', '=', userId)
+        .where('revoked_ms', 'is', null)
+        .where('expires_ms', '>', now());
+      if (after !== undefined) query = query.where('id', '>', after);
+      return query.orderBy('id').limit(limit).execute();
+    },
+
+    async revoke(tenantId, userId, which, reason) {
+      const at = now();
+      let query = kysely
+        .updateTable('sessions')
+        .set({ revoked_ms: at, revoked_reason: reason })
+        .where('tenant_id', '=', tenantId)
+        .where('user_id', '=', userId)
+        .where('revoked_ms', 'is', null)
+        .where('expires_ms', '>', at);
+      if ('only' in which) query = query.where('id', '=', which.only);
+      else if (which.except !== undefined) query = query.where('id', '<>', which.except);
+      const rows = await query.returning('id').execute();
+      return rows.map((row) => row.id).sort();
+    },
+
+    async deleteAllOfUser(userId) {
+      const ofUser = kysely.selectFrom('sessions').select('id').where('user_id', '=', userId);
+      await kysely.deleteFrom('refresh_tokens').where('session_id', 'in', ofUser).execute();
+      await kysely.deleteFrom('sessions').where('user_id', '=', userId).execute();
+    },
+  };
+}

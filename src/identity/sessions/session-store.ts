@@ -1,0 +1,244 @@
+import type { Kysely } from 'kysely';
+import {
+  type CredentialChanges,
+  IGNORE_CREDENTIAL_CHANGES,
+} from '../../access/credential-cache.ts';
+import { AccessErrors } from '../../access/errors.ts';
+import { TesseraError } from '../../platform/errors.ts';
+import { digestSecret, newId, newSecret } from '../../platform/secrets.ts';
+import type { AnyKysely } from '../../storage/database.ts';
+import type { Database } from '../../storage/open-database.ts';
+import { IdentityErrors } from '../errors.ts';
+import { findSession, type SessionRecord, type SessionTables } from './find-session.ts';
+import {
+  createRefreshConsumer,
+  type RefreshRotation,
+  STRICT_ROTATION,
+} from './refresh-rotation.ts';
+
+// Moved to find-session.ts with the query that reads them; re-exported so callers keep importing them here.
+export type { SessionRecord, SessionRow } from './find-session.ts';
+export { type RefreshRotation, STRICT_ROTATION, successorKeyFrom } from './refresh-rotation.ts';
+
+/** Where a login or refresh came from, shown in the user's session list. */
+export interface SessionClient {
+  readonly ip: string | null;
+  readonly user_agent: string | null;
+}
+
+/**
+ * Runs last in the transaction of a session change (its audit event), given the
+ * session it concerns; the change commits only if it resolves.
+ */
+export type InSessionChange = (
+  trx: AnyKysely,
+  session: { readonly id: string; readonly tenant_id: string; readonly user_id: string },
+) => Promise<void>;
+
+export interface SessionStore {
+  /** A new session and its first refresh token. */
+  start(
+    userId: string,
+    tenantId: string,
+    client?: SessionClient,
+    inTransaction?: InSessionChange,
+  ): Promise<{ session_id: string; refresh_token: string }>;
+  /**
+   * Consumes a refresh token and issues its successor. A token presented a second
+   * time means it was stolen (or the client is broken): the whole session ends
+   * (RFC 9700 §4.14.2, refresh token rotation with reuse detection). Except within
+   * the grace period (`RefreshRotation`): two tabs refreshing with one token at
+   * once both get the same successor, as long as nobody has used that successor yet.
+   */
+  rotate(
+    refreshToken: string,
+    client?: SessionClient,
+    onReuse?: InSessionChange,
+  ): Promise<{ session: SessionRecord; refresh_token: string }>;
+  find(sessionId: string): Promise<SessionRecord | undefined>;
+  revoke(sessionId: string, reason: string, inTransaction?: InSessionChange): Promise<void>;
+  /**
+   * Every live session of the user except `keep` (a password change keeps the
+   * caller's); `inTransaction` runs in the same transaction (the password change itself).
+   */
+  revokeAllOfUser(
+    userId: string,
+    reason: string,
+    keep?: string,
+    inTransaction?: (trx: AnyKysely) => Promise<void>,
+  ): Promise<void>;
+  /** Records use, at most once a minute per session and process: not a write per request. */
+  touch(sessionId: string): Promise<void>;
+}
+
+export const REFRESH_PREFIX = 'tsr_';
+const TOUCH_EVERY_MS = 60_000;
+// Sessions are many more than API keys: the throttle forgets the oldest beyond this.
+const TOUCH_MEMORY = 10_000;
+
+export function createSessionStore(
+  db: Database,
+  ttlSeconds: number,
+  now: () => number = Date.now,
+  changes: CredentialChanges = IGNORE_CREDENTIAL_CHANGES,
+  rotation: RefreshRotation = STRICT_ROTATION,
+): SessionStore {
+  const kysely: Kysely<SessionTables> = db.kysely;
+  const touched = new Map<string, number>();
+
+  /** Notes that `last_used_ms` was written now, so `touch` waits a minute from here. */
+  function noteUse(sessionId: string, at: number): void {
+    touched.delete(sessionId);
+    if (touched.size >= TOUCH_MEMORY) touched.delete(touched.keys().next().value as string);
+    touched.set(sessionId, at);
+  }
+
+  async function issueRefresh(
+    trx: Kysely<SessionTables>,
+    sessionId: string,
+    expiresMs: number,
+    token = newSecret(REFRESH_PREFIX),
+  ): Promise<string> {
+    await trx
+      .insertInto('refresh_tokens')
+      .values({
+        token_hash: digestSecret(token),
+        session_id: sessionId,
+        created_ms: now(),
+        expires_ms: expiresMs,
+        used_ms: null,
+      })
+      .execute();
+    return token;
+  }
+
+  function find(
+    sessionId: string,
+    on: Kysely<SessionTables> = kysely,
+  ): Promise<SessionRecord | undefined> {
+    return findSession(on, sessionId);
+  }
+
+  async function revoke(
+    sessionId: string,
+    reason: string,
+    inTransaction?: InSessionChange,
+  ): Promise<void> {
+    await db.transaction(async (trx: Kysely<SessionTables>) => {
+      const ended = await trx
+        .updateTable('sessions')
+        .set({ revoked_ms: now(), revoked_reason: reason })
+        .where('id', '=', sessionId)
+        .where('revoked_ms', 'is', null)
+        .returning(['id', 'tenant_id', 'user_id'])
+        .executeTakeFirst();
+      // Only a session this call ended is recorded: ending it twice changes nothing.
+      if (ended) await inTransaction?.(trx, ended);
+    });
+    changes.changed({ kind: 'session', id: sessionId });
+  }
+
+  const consume = createRefreshConsumer({
+    rotation,
+    prefix: REFRESH_PREFIX,
+    find: (id, trx) => find(id, trx as Kysely<SessionTables>),
+    issue: (trx, sessionId, expiresMs, token) =>
+      issueRefresh(trx as Kysely<SessionTables>, sessionId, expiresMs, token),
+  });
+
+  return {
+    start(userId, tenantId, client, inTransaction) {
+      return db.transaction(async (trx: Kysely<SessionTables>) => {
+        const id = newId();
+        const expires = now() + ttlSeconds * 1000;
+        await trx
+          .insertInto('sessions')
+          .values({
+            id,
+            user_id: userId,
+            tenant_id: tenantId,
+            created_ms: now(),
+            expires_ms: expires,
+            revoked_ms: null,
+            revoked_reason: null,
+            last_used_ms: now(),
+            ip: client?.ip ?? null,
+            user_agent: client?.user_agent ?? null,
+          })
+          .execute();
+        noteUse(id, now());
+        const refresh_token = await issueRefresh(trx, id, expires);
+        await inTransaction?.(trx, { id, tenant_id: tenantId, user_id: userId });
+        return { session_id: id, refresh_token };
+      });
+    },
+    async rotate(refreshToken, client, onReuse) {
+      const hash = digestSecret(refreshToken);
+      const at = now();
+      // A suspended tenant's refresh is refused before the token is consumed, so the
+      // client can still use it once the tenant is active again (not a "reuse").
+      const owner = await kysely
+        .selectFrom('refresh_tokens')
+        .select('session_id')
+        .where('token_hash', '=', hash)
+        .executeTakeFirst();
+      const owning = owner && (await find(owner.session_id));
+      if (owning?.tenant_status === 'suspended') {
+        throw new TesseraError(
+          AccessErrors.tenant_suspended,
+          `Tenant ${owning.tenant_id} is suspended.`,
+        );
+      }
+      const outcome = await db.transaction((trx: Kysely<SessionTables>) =>
+        consume(trx, refreshToken, at, client),
+      );
+      if (outcome.kind === 'issued') {
+        noteUse(outcome.session.id, at);
+        return { session: outcome.session, refresh_token: outcome.token };
+      }
+      if (outcome.kind === 'reused') {
+        await revoke(outcome.session_id, 'refresh_token_reused', onReuse);
+        throw new TesseraError(
+          IdentityErrors.refresh_token_reused,
+          'This refresh token was already used; the session has been ended.',
+        );
+      }
+      if (outcome.kind === 'ended') {
+        throw new TesseraError(
+          IdentityErrors.session_revoked,
+          'The session has ended; log in again.',
+        );
+      }
+      throw new TesseraError(
+        IdentityErrors.refresh_token_invalid,
+        'The refresh token is unknown or expired.',
+      );
+    },
+    find,
+    revoke,
+    async revokeAllOfUser(userId, reason, keep, inTransaction) {
+      await db.transaction(async (trx: Kysely<SessionTables>) => {
+        let query = trx
+          .updateTable('sessions')
+          .set({ revoked_ms: now(), revoked_reason: reason })
+          .where('user_id', '=', userId)
+          .where('revoked_ms', 'is', null);
+        if (keep !== undefined) query = query.where('id', '<>', keep);
+        await query.execute();
+        await inTransaction?.(trx);
+      });
+      changes.changed({ kind: 'user', id: userId });
+    },
+    async touch(sessionId) {
+      const at = now();
+      if (at - (touched.get(sessionId) ?? 0) < TOUCH_EVERY_MS) return;
+      noteUse(sessionId, at);
+      // last_used_ms only: no credential trigger watches it, so no node's cache is emptied.
+      await kysely
+        .updateTable('sessions')
+        .set({ last_used_ms: at })
+        .where('id', '=', sessionId)
+        .execute();
+    },
+  };
+}

@@ -1,0 +1,199 @@
+import { randomUUID } from 'node:crypto';
+import type { Kysely } from 'kysely';
+import { TesseraError } from '../../platform/errors.ts';
+import type { Database } from '../../storage/open-database.ts';
+import { isUniqueViolation } from '../../storage/unique-violation.ts';
+import { parseRoles, type RoleName } from '../../tenancy/role-names.ts';
+import { IdentityErrors } from '../errors.ts';
+
+/** A user as every caller sees it: never with the password hash. */
+export interface User {
+  readonly id: string;
+  /** Trimmed and lower-cased. */
+  readonly email: string;
+  readonly name: string | null;
+  readonly status: 'active' | 'disabled';
+  readonly email_verified: boolean;
+  readonly created_ms: number;
+  readonly updated_ms: number;
+}
+
+export interface NewUser {
+  readonly email: string;
+  readonly name?: string | null | undefined;
+  /** From `hashPassword`; absent for users who sign in without one (SSO, magic links). */
+  readonly password_hash?: string | null | undefined;
+}
+
+export interface UserMembership {
+  readonly tenant_id: string;
+  readonly roles: RoleName[];
+  readonly tenant_status: 'active' | 'suspended';
+  readonly tenant_deleted: boolean;
+  /** A deactivated membership cannot log in (issue 5). */
+  readonly membership_status: 'active' | 'deactivated';
+}
+
+export interface UserStore {
+  /** Throws 409 `email_taken` when the email is registered already, 400 `invalid_email`. */
+  createUser(user: NewUser): Promise<User>;
+  findByEmail(email: string): Promise<User | undefined>;
+  findById(id: string): Promise<User | undefined>;
+  /** For sign-in only: the one read that returns the hash (null: the user has none). */
+  findCredentials(email: string): Promise<{ user: User; password_hash: string | null } | undefined>;
+  /** Throws 404 `user_not_found`. */
+  setPasswordHash(userId: string, passwordHash: string): Promise<void>;
+  /** Every tenant the user belongs to, deleted and suspended ones flagged, by tenant id. */
+  listMembershipsOfUser(userId: string): Promise<UserMembership[]>;
+}
+
+interface UserRow {
+  id: string;
+  email: string;
+  name: string | null;
+  password_hash: string | null;
+  status: 'active' | 'disabled';
+  email_verified: number;
+  created_ms: number;
+  updated_ms: number;
+}
+
+interface Tables {
+  users: UserRow;
+  memberships: {
+    tenant_id: string;
+    user_id: string;
+    roles: string;
+    created_ms: number;
+    status: 'active' | 'deactivated';
+  };
+  tenants: { id: string; status: 'active' | 'suspended'; deleted_ms: number | null };
+}
+
+const USER_COLUMNS = [
+  'id',
+  'email',
+  'name',
+  'status',
+  'email_verified',
+  'created_ms',
+  'updated_ms',
+] as const;
+
+// RFC 5321 §4.5.3.1: at most 64 octets before the @ and 254 for a usable address.
+const EMAIL_SHAPE = /^[^\s@]{1,64}@[^\s@]+$/u;
+const EMAIL_MAX_LENGTH = 254;
+
+/** Emails are compared trimmed and lower-cased; throws 400 `invalid_email` when malformed. */
+export function normalizeEmail(email: string): string {
+  const normalized = email.normalize('NFC').trim().toLowerCase();
+  if (normalized.length > EMAIL_MAX_LENGTH || !EMAIL_SHAPE.test(normalized)) {
+    throw new TesseraError(IdentityErrors.invalid_email, `"${email}" is not an email address`);
+  }
+  return normalized;
+}
+
+/** Tolerant lookup form: a malformed address simply matches nobody. */
+function lookupEmail(email: string): string {
+  return email.normalize('NFC').trim().toLowerCase();
+}
+
+const toUser = (row: Omit<UserRow, 'password_hash'>): User => ({
+  id: row.id,
+  email: row.email,
+  name: row.name,
+  status: row.status,
+  email_verified: row.email_verified === 1,
+  created_ms: row.created_ms,
+  updated_ms: row.updated_ms,
+});
+
+/**
+ * One Kysely store for both engines. `db` may be a transaction (`{ kysely: trx }`),
+ * so callers can combine its writes with others atomically.
+ */
+export function createUserStore(
+  db: Pick<Database, 'kysely'>,
+  now: () => number = Date.now,
+): UserStore {
+  const kysely: Kysely<Tables> = db.kysely;
+  const selectUsers = () => kysely.selectFrom('users').select(USER_COLUMNS);
+
+  return {
+    async createUser(user) {
+      const time = now();
+      const row: UserRow = {
+        id: randomUUID(),
+        email: normalizeEmail(user.email),
+        name: user.name?.trim() || null,
+        password_hash: user.password_hash ?? null,
+        status: 'active',
+        email_verified: 0,
+        created_ms: time,
+        updated_ms: time,
+      };
+      try {
+        // The unique index decides, not a prior read: two concurrent sign-ups race here.
+        await kysely.insertInto('users').values(row).execute();
+      } catch (error) {
+        if (!isUniqueViolation(error)) throw error;
+        throw new TesseraError(IdentityErrors.email_taken, `${row.email} is already registered`, {
+          cause: error,
+        });
+      }
+      return toUser(row);
+    },
+
+    async findByEmail(email) {
+      const row = await selectUsers().where('email', '=', lookupEmail(email)).executeTakeFirst();
+      return row && toUser(row);
+    },
+
+    async findById(id) {
+      const row = await selectUsers().where('id', '=', id).executeTakeFirst();
+      return row && toUser(row);
+    },
+
+    async findCredentials(email) {
+      const row = await selectUsers()
+        .select('password_hash')
+        .where('email', '=', lookupEmail(email))
+        .executeTakeFirst();
+      return row && { user: toUser(row), password_hash: row.password_hash };
+    },
+
+    async setPasswordHash(userId, passwordHash) {
+      const result = await kysely
+        .updateTable('users')
+        .set({ password_hash: passwordHash, updated_ms: now() })
+        .where('id', '=', userId)
+        .executeTakeFirst();
+      if (result.numUpdatedRows === 0n) {
+        throw new TesseraError(IdentityErrors.user_not_found, `no user has the id ${userId}`);
+      }
+    },
+
+    async listMembershipsOfUser(userId) {
+      const rows = await kysely
+        .selectFrom('memberships')
+        .innerJoin('tenants', 'tenants.id', 'memberships.tenant_id')
+        .select([
+          'memberships.tenant_id',
+          'memberships.roles',
+          'memberships.status as membership_status',
+          'tenants.status',
+          'tenants.deleted_ms',
+        ])
+        .where('memberships.user_id', '=', userId)
+        .orderBy('memberships.tenant_id')
+        .execute();
+      return rows.map((row) => ({
+        tenant_id: row.tenant_id,
+        roles: parseRoles(row.roles),
+        tenant_status: row.status,
+        tenant_deleted: row.deleted_ms !== null,
+        membership_status: row.membership_status,
+      }));
+    },
+  };
+}

@@ -1,0 +1,90 @@
+import type { Kysely } from 'kysely';
+import { SYSTEM_TENANT } from '../../access/roles.ts';
+import type { AnyKysely } from '../../storage/database.ts';
+
+export type IpFilterAction = 'allow' | 'block';
+
+/** Where an entry applies: a tenant's id, or null for every request (global). */
+export type IpFilterScope = string | null;
+
+export interface IpFilterRecord {
+  readonly id: string;
+  readonly tenant_id: IpFilterScope;
+  /** Canonical text (src/platform/cidr.ts). */
+  readonly cidr: string;
+  readonly action: IpFilterAction;
+  readonly reason: string;
+  readonly created_by: string | null;
+  readonly created_by_type: string;
+  readonly created_ms: number;
+}
+
+interface IpFilterTables {
+  ip_filters: IpFilterRecord;
+  tenants: { id: string; updated_ms: number };
+}
+
+/** The `ip_filters` table; nothing else reads or writes it. */
+export function createIpFilterStore(db: { kysely: AnyKysely }) {
+  const kysely: Kysely<IpFilterTables> = db.kysely;
+  const inScope = (scope: IpFilterScope) =>
+    scope === null
+      ? kysely.selectFrom('ip_filters').selectAll().where('tenant_id', 'is', null)
+      : kysely.selectFrom('ip_filters').selectAll().where('tenant_id', '=', scope);
+
+  return {
+    /** Every entry of every scope: what each node keeps in memory. */
+    all: (): Promise<IpFilterRecord[]> =>
+      kysely.selectFrom('ip_filters').selectAll().orderBy('id').execute(),
+
+    /** The scope's entries, a page at a time, by id. */
+    list(scope: IpFilterScope, page: { after?: string | undefined; limit: number }) {
+      let query = inScope(scope);
+      if (page.after !== undefined) query = query.where('id', '>', page.after);
+      return query.orderBy('id').limit(page.limit).execute();
+    },
+
+    /** Every entry of the scope. */
+    scope: (scope: IpFilterScope): Promise<IpFilterRecord[]> => inScope(scope).execute(),
+
+    /** Throws a unique violation when the scope has the range already. */
+    async insert(record: IpFilterRecord): Promise<void> {
+      await kysely.insertInto('ip_filters').values(record).execute();
+    },
+
+    /** The entry with this id in this scope, if any. */
+    find: (scope: IpFilterScope, id: string): Promise<IpFilterRecord | undefined> =>
+      inScope(scope).where('id', '=', id).executeTakeFirst(),
+
+    /** The entry with this id, whatever its scope. */
+    findAny: (id: string): Promise<IpFilterRecord | undefined> =>
+      kysely.selectFrom('ip_filters').selectAll().where('id', '=', id).executeTakeFirst(),
+
+    /** False when the scope has no entry with this id. */
+    async remove(scope: IpFilterScope, id: string): Promise<boolean> {
+      let query = kysely.deleteFrom('ip_filters').where('id', '=', id);
+      query =
+        scope === null
+          ? query.where('tenant_id', 'is', null)
+          : query.where('tenant_id', '=', scope);
+      const result = await query.executeTakeFirst();
+      return Number(result.numDeletedRows) > 0;
+    },
+
+    /**
+     * Holds the scope's tenant row (the `system` tenant's for global entries) until
+     * the transaction ends (`db` must be one), so concurrent changes to one scope's
+     * list are checked one after another. A write that changes nothing takes the
+     * row lock on PostgreSQL; SQLite holds its one write lock anyway.
+     */
+    async lockScope(scope: IpFilterScope): Promise<void> {
+      await kysely
+        .updateTable('tenants')
+        .set((eb) => ({ updated_ms: eb.ref('updated_ms') }))
+        .where('id', '=', scope ?? SYSTEM_TENANT)
+        .execute();
+    },
+  };
+}
+
+export type IpFilterStore = ReturnType<typeof createIpFilterStore>;

@@ -1,0 +1,148 @@
+import type { Actor } from '../../access/actor.ts';
+import { AccessErrors } from '../../access/errors.ts';
+import type { Principal } from '../../access/principal.ts';
+import type { AuditLog } from '../../audit/audit-log.ts';
+import { validationFailed } from '../../http/validation.ts';
+import { canonicalAddress } from '../../platform/cidr.ts';
+import { TesseraError } from '../../platform/errors.ts';
+import type { AnyKysely, DatabaseBase } from '../../storage/database.ts';
+import { checkManagesMember, checkOwnsIdentity } from '../../tenancy/memberships/identity-owner.ts';
+import { accountEntries, ipEntry } from './lockout-audit.ts';
+import { LockoutErrors } from './lockout-errors.ts';
+import { ipDelayMs, type LockoutSettings, windowCutoff } from './lockout-policy.ts';
+import {
+  createLockoutStore,
+  type IpFailures,
+  type LockedAccount,
+  type Page,
+} from './lockout-store.ts';
+
+export interface LockoutAdminDeps {
+  readonly settings: LockoutSettings;
+  readonly db: Pick<DatabaseBase, 'kysely' | 'transaction'>;
+  readonly audit: AuditLog;
+  /** The live tenants of a user, whose trails hear of its unlock. */
+  readonly tenantsOf: (userId: string) => Promise<readonly string[]>;
+  readonly now?: (() => number) | undefined;
+}
+
+export interface SlowedIp extends IpFailures {
+  /** What the IP's next login waits. */
+  readonly delay_ms: number;
+}
+
+export type LockoutList =
+  | { readonly kind: 'user'; readonly items: readonly LockedAccount[] }
+  | { readonly kind: 'ip'; readonly items: readonly SlowedIp[] };
+
+export interface LockoutQuery extends Page {
+  readonly kind: 'user' | 'ip';
+  /** Platform administrators: only this tenant's members. Others: their own tenant, always. */
+  readonly tenant_id?: string | undefined;
+}
+
+const PLATFORM = 'platform:network';
+const isPlatform = (principal: Principal) => principal.permissions.has(PLATFORM);
+
+/**
+ * Locked accounts and slowed IPs, for the routes and the CLI. A tenant administrator
+ * sees and unlocks its own members only; an account of another tenant is as
+ * unknown to it as one that is not locked (404 `lockout_not_found`). Platform
+ * administrators (`platform:network`) see every account and every IP.
+ */
+export function createLockoutAdmin(deps: LockoutAdminDeps) {
+  const { settings, db, audit } = deps;
+  const now = deps.now ?? Date.now;
+  const store = createLockoutStore(db);
+
+  function platformOnly(principal: Principal, what: string): void {
+    if (!isPlatform(principal)) {
+      throw new TesseraError(
+        AccessErrors.permission_denied,
+        `${what} needs the ${PLATFORM} permission, which your roles do not grant.`,
+        { extensions: { permission: PLATFORM } },
+      );
+    }
+  }
+
+  return {
+    async list(actor: Actor, query: LockoutQuery): Promise<LockoutList> {
+      const { principal } = actor;
+      const page = { after: query.after, limit: query.limit };
+      const at = now();
+      if (query.kind === 'ip') {
+        platformOnly(principal, 'Listing slowed IPs');
+        const ips = await store.listIps(windowCutoff(at, settings), settings.max_failures, page);
+        return {
+          kind: 'ip',
+          items: ips.map((ip) => ({ ...ip, delay_ms: ipDelayMs(ip.failures, settings) })),
+        };
+      }
+      if (query.tenant_id !== undefined && query.tenant_id !== principal.tenantId) {
+        platformOnly(principal, "Listing another tenant's lockouts");
+      }
+      const tenantId = isPlatform(principal) ? query.tenant_id : principal.tenantId;
+      return { kind: 'user', items: await store.listLockedAccounts(at, tenantId, page) };
+    },
+
+    /** 404 `lockout_not_found` unless the account is locked and (for a tenant) its member. */
+    async unlockAccount(actor: Actor, userId: string): Promise<void> {
+      const { principal } = actor;
+      const visible = isPlatform(principal) || (await store.isMember(userId, principal.tenantId));
+      const tenantIds = visible ? await deps.tenantsOf(userId) : [];
+      // The lock guards the identity in every tenant: a tenant's admin lifts it only
+      // when the user belongs to that tenant alone (403 `identity_shared`).
+      if (visible) {
+        const others = tenantIds.filter((id) => id !== principal.tenantId);
+        checkOwnsIdentity(principal, isPlatform(principal) ? [] : others, 'the lock');
+      }
+      const unlocked =
+        visible &&
+        (await db.transaction(async (trx: AnyKysely) => {
+          await checkManagesMember(trx, principal, userId);
+          if (!(await createLockoutStore({ kysely: trx }).unlockAccount(userId, now()))) {
+            return false;
+          }
+          await audit.inTransaction(
+            trx,
+            actor.audit,
+            accountEntries(tenantIds, 'account.unlocked', userId, {}),
+          );
+          return true;
+        }));
+      if (!unlocked) {
+        throw new TesseraError(
+          LockoutErrors.lockout_not_found,
+          'No account you administer with that id is locked.',
+        );
+      }
+    },
+
+    /** Platform only. 400 for something that is not an IP; 404 when it has no failures counted. */
+    async clearIp(actor: Actor, written: string): Promise<void> {
+      platformOnly(actor.principal, 'Clearing an IP');
+      // Rows are keyed by the canonical spelling (login-lockout.ts): any spelling clears.
+      const ip = canonicalAddress(written);
+      if (ip === undefined) {
+        throw validationFailed(
+          [{ path: '/ip', message: 'must be an IPv4 or IPv6 address' }],
+          'path',
+        );
+      }
+      const cleared = await db.transaction(async (trx: AnyKysely) => {
+        const cutoff = windowCutoff(now(), settings);
+        if (!(await createLockoutStore({ kysely: trx }).forgetIp(ip, cutoff))) return false;
+        await audit.inTransaction(trx, actor.audit, [ipEntry('login_ip.cleared', ip, {})]);
+        return true;
+      });
+      if (!cleared) {
+        throw new TesseraError(
+          LockoutErrors.lockout_not_found,
+          `No failed logins from ${ip} are being counted.`,
+        );
+      }
+    },
+  };
+}
+
+export type LockoutAdmin = ReturnType<typeof createLockoutAdmin>;

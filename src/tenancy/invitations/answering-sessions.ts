@@ -1,0 +1,21 @@
+import { createSessionAdminStore } from '../../identity/sessions/session-admin-store.ts';
+import type { AnyKysely } from '../../storage/database.ts';
+
+/**
+ * Ends the user's sessions in `tenantId` when they are no member there: such a
+ * session was opened only to answer that tenant's invitation (a login with no
+ * role, see identity.md), and once the invitation is answered no (declined) or
+ * withdrawn (cancelled) it has no purpose left. A member's sessions are theirs to
+ * keep. Runs in `trx`, with the change it follows; returns the session ids revoked,
+ * and the caller tells the credential cache once `trx` commits.
+ */
+export async function endAnsweringSessions(
+  trx: AnyKysely,
+  tenantId: string,
+  userId: string,
+  reason: 'invitation_declined' | 'invitation_cancelled',
+): Promise<string[]> {
+  const sessions = createSessionAdminStore({ kysely: trx });
+  if ((await sessions.memberRoles(tenantId, userId)) !== undefined) return [];
+  return sessions.revoke(tenantId, userId, {}, reason);
+}

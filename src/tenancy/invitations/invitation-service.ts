@@ -1,0 +1,211 @@
+import { sql } from 'kysely';
+import type { Actor } from '../../access/actor.ts';
+import type { CredentialChanges } from '../../access/credential-cache.ts';
+import type { Principal } from '../../access/principal.ts';
+import type { AuditEntry } from '../../audit/audit-entry.ts';
+import { userEntry } from '../../audit/audit-entry.ts';
+import type { AuditLog } from '../../audit/audit-log.ts';
+import { HttpErrors } from '../../http/errors.ts';
+import { IdentityErrors } from '../../identity/errors.ts';
+import { createUserStore, normalizeEmail } from '../../identity/users/user-store.ts';
+import { isTesseraError, TesseraError } from '../../platform/errors.ts';
+import type { AnyKysely, DatabaseBase } from '../../storage/database.ts';
+import { isUniqueViolation } from '../../storage/unique-violation.ts';
+import { TenancyErrors } from '../errors.ts';
+import { SYSTEM_TENANT_ID } from '../role-names.ts';
+import { createRolePolicy } from '../role-policy.ts';
+import { createUserAdminStore } from '../users/user-admin-store.ts';
+import { endAnsweringSessions } from './answering-sessions.ts';
+import { createInvitationStore, type Invitation } from './invitation-store.ts';
+
+/** How long an invitation waits for its answer. */
+export const INVITATION_TTL_MS = 7 * 24 * 60 * 60 * 1000;
+
+/**
+ * What the inviter is told: the same whether the email belonged to an identity or
+ * not, so adding a member reveals nothing about the rest of the deployment.
+ */
+export interface InvitedAnswer {
+  readonly status: 'invited';
+  readonly email: string;
+  readonly roles: readonly string[];
+  readonly expires_ms: number;
+}
+
+/** For an email that belongs to nobody yet: the identity the invitation creates. */
+export interface NewIdentity {
+  readonly name?: string | undefined;
+  readonly password_hash: string | null;
+}
+
+/**
+ * Invites the identity of `email` to `tenantId` with `roles` (already normalised and
+ * checked delegable), inside the caller's transaction; creates the identity when no
+ * one has the email. Returns the audit entries to append: `user.invited` in the
+ * tenant's trail either way, and `user.created` in the platform's (which no tenant
+ * reads) only for a new identity. The caller has checked the user is no member.
+ */
+export async function inviteInTransaction(
+  trx: AnyKysely,
+  actor: Actor,
+  invite: { tenantId: string; email: string; roles: readonly string[]; identity: NewIdentity },
+): Promise<{ answer: InvitedAnswer; entries: AuditEntry[]; userId: string }> {
+  const email = normalizeEmail(invite.email);
+  const { user, existing } = await findOrCreateIdentity(trx, email, invite.identity);
+  const { id, expires_ms } = await createInvitationStore(trx).put({
+    tenant_id: invite.tenantId,
+    user_id: user.id,
+    roles: invite.roles,
+    invited_by: actor.audit.actor,
+    ttl_ms: INVITATION_TTL_MS,
+  });
+  const entries = [
+    userEntry(invite.tenantId, 'user.invited', user.id, {
+      email,
+      roles: invite.roles,
+      invitation_id: id,
+      expires_ms,
+    }),
+  ];
+  if (!existing) {
+    entries.push(
+      userEntry(SYSTEM_TENANT_ID, 'user.created', user.id, { email, invited_to: invite.tenantId }),
+    );
+  }
+  return {
+    answer: { status: 'invited', email, roles: invite.roles, expires_ms },
+    entries,
+    userId: user.id,
+  };
+}
+
+/**
+ * The identity of `email`, created when there is none. Another transaction (an
+ * invitation from another tenant, a sign-up) may create it between the lookup and
+ * the insert: the insert then fails inside a savepoint, which is rolled back, and the
+ * identity now committed is the one invited, so the answer stays the same.
+ */
+async function findOrCreateIdentity(trx: AnyKysely, email: string, identity: NewIdentity) {
+  const users = createUserStore({ kysely: trx });
+  const found = await users.findByEmail(email);
+  if (found) return { user: found, existing: true };
+  await sql`SAVEPOINT invited_identity`.execute(trx);
+  try {
+    const user = await users.createUser({
+      email,
+      name: identity.name,
+      password_hash: identity.password_hash,
+    });
+    await sql`RELEASE SAVEPOINT invited_identity`.execute(trx);
+    return { user, existing: false };
+  } catch (error) {
+    if (!isTesseraError(error) || error.code !== IdentityErrors.email_taken) throw error;
+    await sql`ROLLBACK TO SAVEPOINT invited_identity`.execute(trx);
+    const raced = await users.findByEmail(email);
+    if (!raced) throw error;
+    return { user: raced, existing: true };
+  }
+}
+
+export interface InvitationServiceDeps {
+  readonly db: Pick<DatabaseBase, 'transaction' | 'kysely' | 'capabilities'>;
+  readonly audit: AuditLog;
+  readonly changes: CredentialChanges;
+}
+
+/** Only a signed-in user answers their own invitations: never an API key. */
+function userOf(principal: Principal): string {
+  if (principal.kind !== 'user' || principal.userId === null) {
+    throw new TesseraError(
+      HttpErrors.bad_request,
+      "An API key has no invitations; use a user's access token.",
+    );
+  }
+  return principal.userId;
+}
+
+function notFound(): TesseraError {
+  return new TesseraError(
+    TenancyErrors.invitation_not_found,
+    'You have no pending invitation with that id (expired, answered, or never yours).',
+  );
+}
+
+/** The signed-in user's side: list, accept, decline. */
+export function createInvitationService(deps: InvitationServiceDeps) {
+  const { db, audit, changes } = deps;
+  const rowLocks = db.capabilities.concurrentWriters;
+  const policy = createRolePolicy();
+
+  return {
+    async listMine(principal: Principal): Promise<Invitation[]> {
+      return createInvitationStore(db.kysely).listForUser(userOf(principal));
+    },
+
+    /**
+     * Consumes the invitation and makes the membership with its roles, atomically
+     * with `invitation.accepted` in the tenant's trail. 404 `invitation_not_found`,
+     * 409 `member_exists` (a platform administrator added the user meanwhile).
+     */
+    async accept(actor: Actor, id: string): Promise<{ tenant_id: string; roles: string[] }> {
+      const userId = userOf(actor.principal);
+      const joined = await db.transaction(async (trx: AnyKysely) => {
+        const consumed = await createInvitationStore(trx).consume(userId, id);
+        if (!consumed) throw notFound();
+        const members = createUserAdminStore({ kysely: trx }, { rowLocks });
+        const tenant = await trx
+          .selectFrom('tenants')
+          .select('id')
+          .where('id', '=', consumed.tenant_id)
+          .where('deleted_ms', 'is', null)
+          .executeTakeFirst();
+        if (!tenant) throw notFound();
+        await members.lockTenant(consumed.tenant_id);
+        // A custom role deleted since the invitation: 400 `invalid_roles`, nothing used up.
+        const roles = await policy.normalize(trx, consumed.tenant_id, consumed.roles);
+        try {
+          await members.addMembership(consumed.tenant_id, userId, roles);
+        } catch (error) {
+          if (!isUniqueViolation(error)) throw error;
+          throw new TesseraError(
+            TenancyErrors.member_exists,
+            'You are a member of that tenant already.',
+          );
+        }
+        await audit.inTransaction(trx, actor.audit, [
+          userEntry(consumed.tenant_id, 'invitation.accepted', userId, {
+            invitation_id: id,
+            roles,
+          }),
+        ]);
+        return { tenant_id: consumed.tenant_id, roles };
+      });
+      changes.changed({ kind: 'user', id: userId });
+      return joined;
+    },
+
+    /**
+     * Consumes the invitation without joining; its tenant's trail hears of it. The
+     * user's sessions in that tenant end with it when they are no member there
+     * (opened only to answer), in the same transaction.
+     */
+    async decline(actor: Actor, id: string): Promise<void> {
+      const userId = userOf(actor.principal);
+      await db.transaction(async (trx: AnyKysely) => {
+        const consumed = await createInvitationStore(trx).consume(userId, id);
+        if (!consumed) throw notFound();
+        const tenantId = consumed.tenant_id;
+        const revoked = await endAnsweringSessions(trx, tenantId, userId, 'invitation_declined');
+        await audit.inTransaction(trx, actor.audit, [
+          userEntry(tenantId, 'invitation.declined', userId, {
+            invitation_id: id,
+            sessions_revoked: revoked,
+          }),
+        ]);
+      });
+      changes.changed({ kind: 'user', id: userId });
+    },
+  };
+}
+
+export type InvitationService = ReturnType<typeof createInvitationService>;

@@ -1,0 +1,204 @@
+import type { Kysely } from 'kysely';
+import { newId } from '../../platform/secrets.ts';
+import type { AnyKysely } from '../../storage/database.ts';
+import { parseRoles, type RoleName } from '../role-names.ts';
+
+/** A pending invitation as its invitee sees it. */
+export interface Invitation {
+  readonly id: string;
+  readonly tenant_id: string;
+  readonly tenant_name: string;
+  readonly roles: RoleName[];
+  readonly created_ms: number;
+  readonly expires_ms: number;
+}
+
+/**
+ * A pending invitation as the inviting tenant's administrators see it: nothing that
+ * tells whether the identity existed before it (no name, no other tenant).
+ */
+export interface TenantInvitation {
+  readonly id: string;
+  readonly email: string;
+  readonly roles: RoleName[];
+  readonly invited_by: string | null;
+  readonly created_ms: number;
+  readonly expires_ms: number;
+}
+
+/** What cancelling removed: whom it invited, with which roles. */
+export interface CancelledInvitation {
+  readonly user_id: string;
+  readonly roles: RoleName[];
+}
+
+/** What accepting consumed: where and with which roles the membership is made. */
+export interface ConsumedInvitation {
+  readonly tenant_id: string;
+  readonly roles: RoleName[];
+}
+
+interface Tables {
+  invitations: {
+    id: string;
+    tenant_id: string;
+    user_id: string;
+    roles: string;
+    invited_by: string | null;
+    created_ms: number;
+    expires_ms: number;
+  };
+  tenants: { id: string; name: string; status: string; deleted_ms: number | null };
+  users: { id: string; email: string };
+}
+
+/**
+ * Invitations of identities to tenants (migration 0010). `kysely` is normally a
+ * transaction, so an invitation is written or consumed with its audit event.
+ */
+export function createInvitationStore(db: AnyKysely, now: () => number = Date.now) {
+  const kysely: Kysely<Tables> = db;
+
+  return {
+    /**
+     * The pending invitation of `userId` to `tenantId`, replacing an earlier one (a
+     * second invitation is the same answer to the inviter, and the newest roles hold).
+     */
+    async put(invitation: {
+      tenant_id: string;
+      user_id: string;
+      roles: readonly string[];
+      invited_by: string | null;
+      ttl_ms: number;
+    }): Promise<{ id: string; expires_ms: number }> {
+      const at = now();
+      const row = {
+        id: newId(),
+        roles: JSON.stringify(invitation.roles),
+        invited_by: invitation.invited_by,
+        created_ms: at,
+        expires_ms: at + invitation.ttl_ms,
+      };
+      await kysely
+        .insertInto('invitations')
+        .values({ ...row, tenant_id: invitation.tenant_id, user_id: invitation.user_id })
+        .onConflict((conflict) => conflict.columns(['tenant_id', 'user_id']).doUpdateSet(row))
+        .execute();
+      return { id: row.id, expires_ms: row.expires_ms };
+    },
+
+    /** The user's live invitations (unexpired, to tenants not deleted), newest first. */
+    async listForUser(userId: string): Promise<Invitation[]> {
+      const rows = await kysely
+        .selectFrom('invitations')
+        .innerJoin('tenants', 'tenants.id', 'invitations.tenant_id')
+        .select([
+          'invitations.id',
+          'invitations.tenant_id',
+          'tenants.name as tenant_name',
+          'invitations.roles',
+          'invitations.created_ms',
+          'invitations.expires_ms',
+        ])
+        .where('invitations.user_id', '=', userId)
+        .where('invitations.expires_ms', '>', now())
+        .where('tenants.deleted_ms', 'is', null)
+        .orderBy('invitations.created_ms', 'desc')
+        .orderBy('invitations.id')
+        .limit(100)
+        .execute();
+      return rows.map((row) => ({
+        ...row,
+        created_ms: Number(row.created_ms),
+        expires_ms: Number(row.expires_ms),
+        roles: parseRoles(row.roles),
+      }));
+    },
+
+    /**
+     * Uses the invitation up: one DELETE that matches only a live invitation of this
+     * user, so of two concurrent accepts (or an accept and a decline) exactly one
+     * gets it. Undefined when there is none (another user's, expired, used).
+     */
+    async consume(userId: string, id: string): Promise<ConsumedInvitation | undefined> {
+      const row = await kysely
+        .deleteFrom('invitations')
+        .where('id', '=', id)
+        .where('user_id', '=', userId)
+        .where('expires_ms', '>', now())
+        .returning(['tenant_id', 'roles'])
+        .executeTakeFirst();
+      return row && { tenant_id: row.tenant_id, roles: parseRoles(row.roles) };
+    },
+
+    /** The active tenants with a live invitation of the user: where they may sign in to answer. */
+    async invitingTenants(userId: string): Promise<string[]> {
+      const rows = await kysely
+        .selectFrom('invitations')
+        .innerJoin('tenants', 'tenants.id', 'invitations.tenant_id')
+        .select('invitations.tenant_id')
+        .where('invitations.user_id', '=', userId)
+        .where('invitations.expires_ms', '>', now())
+        .where('tenants.deleted_ms', 'is', null)
+        .where('tenants.status', '=', 'active')
+        .orderBy('invitations.tenant_id')
+        .execute();
+      return rows.map((row) => row.tenant_id);
+    },
+
+    /** The tenant's live invitations, by id after the cursor `after` (ids are opaque UUIDs). */
+    async listForTenant(
+      tenantId: string,
+      { after, limit }: { after?: string | undefined; limit: number },
+    ): Promise<TenantInvitation[]> {
+      let query = kysely
+        .selectFrom('invitations')
+        .innerJoin('users', 'users.id', 'invitations.user_id')
+        .select([
+          'invitations.id',
+          'users.email',
+          'invitations.roles',
+          'invitations.invited_by',
+          'invitations.created_ms',
+          'invitations.expires_ms',
+        ])
+        .where('invitations.tenant_id', '=', tenantId)
+        .where('invitations.expires_ms', '>', now());
+      if (after !== undefined) query = query.where('invitations.id', '>', after);
+      const rows = await query.orderBy('invitations.id').limit(limit).execute();
+      return rows.map((row) => ({
+        ...row,
+        created_ms: Number(row.created_ms),
+        expires_ms: Number(row.expires_ms),
+        roles: parseRoles(row.roles),
+      }));
+    },
+
+    /**
+     * Withdraws the tenant's live invitation `id`: one DELETE, so of a cancel and the
+     * invitee's answer exactly one gets it. Undefined when there is none (another
+     * tenant's, expired, answered).
+     */
+    async cancel(tenantId: string, id: string): Promise<CancelledInvitation | undefined> {
+      const row = await kysely
+        .deleteFrom('invitations')
+        .where('id', '=', id)
+        .where('tenant_id', '=', tenantId)
+        .where('expires_ms', '>', now())
+        .returning(['user_id', 'roles'])
+        .executeTakeFirst();
+      return row && { user_id: row.user_id, roles: parseRoles(row.roles) };
+    },
+
+    /** Drops a pending invitation made moot, e.g. by a membership made directly. */
+    async discard(tenantId: string, userId: string): Promise<void> {
+      await kysely
+        .deleteFrom('invitations')
+        .where('tenant_id', '=', tenantId)
+        .where('user_id', '=', userId)
+        .execute();
+    },
+  };
+}
+
+export type InvitationStore = ReturnType<typeof createInvitationStore>;

@@ -1,0 +1,133 @@
+import assert from 'node:assert/strict';
+import { describe, it, type TestContext } from 'node:test';
+import { openTestDatabase, testEngines } from '../../../test/helpers/test-database.ts';
+import { createUserStore } from '../../identity/users/user-store.ts';
+import { MIGRATIONS } from '../../migrations/index.ts';
+import type { Engine } from '../../storage/database.ts';
+import { migrateToLatest } from '../../storage/migrate.ts';
+import { normalizeRoles } from '../role-names.ts';
+import { createTenantStore } from '../tenants/tenant-store.ts';
+import { createMembershipStore } from './membership-store.ts';
+
+const T0 = Date.UTC(2025, 0, 1);
+
+async function fixture(t: TestContext, engine: Engine) {
+  const test = await openTestDatabase(engine);
+  t.after(() => test.cleanup());
+  await migrateToLatest(test.db, MIGRATIONS);
+  const users = createUserStore(test.db);
+  const tenants = createTenantStore(test.db);
+  await tenants.create({ id: 'acme', name: 'Acme', plan: 'free' });
+  await tenants.create({ id: 'globex', name: 'Globex', plan: 'free' });
+  return {
+    tenants,
+    members: createMembershipStore(test.db, () => T0),
+    ada: await users.createUser({ email: 'ada@example.com', name: 'Ada' }),
+    bob: await users.createUser({ email: 'bob@example.com' }),
+  };
+}
+
+function rejectsWith(promise: Promise<unknown>, code: string, status: number) {
+  return assert.rejects(promise, (error: { code?: string; status?: number }) => {
+    assert.equal(error.code, code);
+    assert.equal(error.status, status);
+    return true;
+  });
+}
+
+describe('normalizeRoles', () => {
+  it('keeps known roles once, in canonical order', () => {
+    assert.deepEqual(normalizeRoles(['viewer', 'admin', 'viewer']), ['admin', 'viewer']);
+  });
+
+  it('refuses unknown roles and an empty list', () => {
+    assert.throws(() => normalizeRoles(['admin', 'root']), { code: 'invalid_roles', status: 400 });
+    assert.throws(() => normalizeRoles(['Admin']), { code: 'invalid_roles' });
+    assert.throws(() => normalizeRoles([]), { code: 'invalid_roles' });
+  });
+});
+
+for (const engine of testEngines()) {
+  describe(`membership store (${engine})`, () => {
+    it('grants, replaces and revokes roles', async (t) => {
+      const { members, ada } = await fixture(t, engine);
+      assert.equal(await members.rolesOf('acme', ada.id), undefined);
+      assert.deepEqual(await members.grant('acme', ada.id, ['viewer', 'developer']), [
+        'developer',
+        'viewer',
+      ]);
+      assert.deepEqual(await members.rolesOf('acme', ada.id), ['developer', 'viewer']);
+      await members.grant('acme', ada.id, ['auditor']);
+      assert.deepEqual(await members.rolesOf('acme', ada.id), ['auditor']);
+      assert.equal(await members.revoke('acme', ada.id), true);
+      assert.equal(await members.revoke('acme', ada.id), false);
+      assert.equal(await members.rolesOf('acme', ada.id), undefined);
+    });
+
+    it('keeps tenants apart', async (t) => {
+      const { members, ada } = await fixture(t, engine);
+      await members.grant('acme', ada.id, ['admin']);
+      assert.equal(await members.rolesOf('globex', ada.id), undefined);
+      assert.deepEqual(await members.listMembers('globex', { limit: 10 }), []);
+      assert.equal(await members.hasMemberWithRole('globex', 'admin'), false);
+      assert.equal(await members.revoke('globex', ada.id), false);
+      assert.deepEqual(await members.rolesOf('acme', ada.id), ['admin']);
+    });
+
+    it('refuses unknown roles, tenants and users, changing nothing', async (t) => {
+      const { members, tenants, ada } = await fixture(t, engine);
+      await members.grant('acme', ada.id, ['viewer']);
+      await rejectsWith(members.grant('acme', ada.id, ['superuser']), 'invalid_roles', 400);
+      await rejectsWith(members.grant('acme', ada.id, []), 'invalid_roles', 400);
+      await rejectsWith(members.grant('nope', ada.id, ['viewer']), 'tenant_not_found', 404);
+      await rejectsWith(members.grant('acme', 'missing', ['viewer']), 'user_not_found', 404);
+      await tenants.softDelete('globex');
+      await rejectsWith(members.grant('globex', ada.id, ['viewer']), 'tenant_not_found', 404);
+      assert.deepEqual(await members.rolesOf('acme', ada.id), ['viewer']);
+    });
+
+    it('hides the roles of a deleted tenant', async (t) => {
+      const { members, tenants, ada } = await fixture(t, engine);
+      await members.grant('globex', ada.id, ['admin']);
+      await tenants.softDelete('globex');
+      assert.equal(await members.rolesOf('globex', ada.id), undefined);
+    });
+
+    it('lists members by user id with a cursor', async (t) => {
+      const { members, ada, bob } = await fixture(t, engine);
+      await members.grant('acme', ada.id, ['admin']);
+      await members.grant('acme', bob.id, ['viewer']);
+      const [first, second] = [ada, bob].sort((a, b) => (a.id < b.id ? -1 : 1));
+      const all = await members.listMembers('acme', { limit: 10 });
+      assert.deepEqual(
+        all.map((member) => member.user_id),
+        [first?.id, second?.id],
+      );
+      assert.deepEqual(
+        all.find((member) => member.user_id === ada.id),
+        {
+          user_id: ada.id,
+          email: 'ada@example.com',
+          name: 'Ada',
+          roles: ['admin'],
+          created_ms: T0,
+        },
+      );
+      const page = await members.listMembers('acme', { after: first?.id, limit: 10 });
+      assert.deepEqual(
+        page.map((member) => member.user_id),
+        [second?.id],
+      );
+      assert.equal((await members.listMembers('acme', { limit: 1 })).length, 1);
+    });
+
+    it('tells whether any member holds a role, matching whole role names', async (t) => {
+      const { members, ada } = await fixture(t, engine);
+      assert.equal(await members.hasMemberWithRole('system', 'admin'), false);
+      await members.grant('system', ada.id, ['viewer', 'developer']);
+      assert.equal(await members.hasMemberWithRole('system', 'admin'), false);
+      await members.grant('system', ada.id, ['viewer', 'admin']);
+      assert.equal(await members.hasMemberWithRole('system', 'admin'), true);
+    });
+  });
+}

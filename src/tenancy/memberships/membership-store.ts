@@ -1,0 +1,151 @@
+import type { Kysely } from 'kysely';
+import {
+  type CredentialChanges,
+  IGNORE_CREDENTIAL_CHANGES,
+} from '../../access/credential-cache.ts';
+import { IdentityErrors } from '../../identity/errors.ts';
+import { TesseraError } from '../../platform/errors.ts';
+import type { Database } from '../../storage/open-database.ts';
+import { TenancyErrors } from '../errors.ts';
+import { parseRoles, type RoleName } from '../role-names.ts';
+import { createRolePolicy } from '../role-policy.ts';
+
+export interface Member {
+  readonly user_id: string;
+  readonly email: string;
+  readonly name: string | null;
+  readonly roles: RoleName[];
+  readonly created_ms: number;
+}
+
+export interface ListMembersOptions {
+  /** User id cursor: the last user id of the previous page. */
+  readonly after?: string | undefined;
+  readonly limit: number;
+}
+
+export interface MembershipStore {
+  /**
+   * Makes the user a member with exactly these roles (replacing earlier ones) and
+   * returns them in canonical order. Throws 400 `invalid_roles`, 404
+   * `tenant_not_found` (deleted included) or 404 `user_not_found`.
+   */
+  grant(tenantId: string, userId: string, roles: readonly string[]): Promise<RoleName[]>;
+  /** True when a membership was removed. */
+  revoke(tenantId: string, userId: string): Promise<boolean>;
+  /** The user's roles in a tenant; undefined when not a member or the tenant is deleted. */
+  rolesOf(tenantId: string, userId: string): Promise<RoleName[] | undefined>;
+  listMembers(tenantId: string, options: ListMembersOptions): Promise<Member[]>;
+  /** Whether any member holds `role`, e.g. whether the platform has an administrator. */
+  hasMemberWithRole(tenantId: string, role: RoleName): Promise<boolean>;
+}
+
+interface Tables {
+  memberships: { tenant_id: string; user_id: string; roles: string; created_ms: number };
+  tenants: { id: string; deleted_ms: number | null };
+  users: { id: string; email: string; name: string | null };
+}
+
+/**
+ * One Kysely store for both engines. `db` may be a transaction (`{ kysely: trx }`):
+ * then leave `changes` out and tell them once it commits, as writes here tell
+ * `changes` at once.
+ */
+export function createMembershipStore(
+  db: Pick<Database, 'kysely'>,
+  now: () => number = Date.now,
+  changes: CredentialChanges = IGNORE_CREDENTIAL_CHANGES,
+): MembershipStore {
+  const kysely: Kysely<Tables> = db.kysely;
+
+  async function checkTargets(tenantId: string, userId: string): Promise<void> {
+    const tenant = await kysely
+      .selectFrom('tenants')
+      .select('id')
+      .where('id', '=', tenantId)
+      .where('deleted_ms', 'is', null)
+      .executeTakeFirst();
+    if (!tenant) {
+      throw new TesseraError(TenancyErrors.tenant_not_found, `no tenant has the id ${tenantId}`);
+    }
+    const user = await kysely
+      .selectFrom('users')
+      .select('id')
+      .where('id', '=', userId)
+      .executeTakeFirst();
+    if (!user)
+      throw new TesseraError(IdentityErrors.user_not_found, `no user has the id ${userId}`);
+  }
+
+  return {
+    async grant(tenantId, userId, roles) {
+      // Built-in names cost no query; custom ones must exist in the tenant.
+      const canonical = await createRolePolicy().normalize(kysely, tenantId, roles);
+      // Tenants are only soft-deleted and users never deleted, and the foreign keys
+      // hold in any case, so checking before the upsert cannot let a bad row in.
+      await checkTargets(tenantId, userId);
+      const json = JSON.stringify(canonical);
+      await kysely
+        .insertInto('memberships')
+        .values({ tenant_id: tenantId, user_id: userId, roles: json, created_ms: now() })
+        .onConflict((conflict) =>
+          conflict.columns(['tenant_id', 'user_id']).doUpdateSet({ roles: json }),
+        )
+        .execute();
+      changes.changed({ kind: 'user', id: userId });
+      return canonical;
+    },
+
+    async revoke(tenantId, userId) {
+      const result = await kysely
+        .deleteFrom('memberships')
+        .where('tenant_id', '=', tenantId)
+        .where('user_id', '=', userId)
+        .executeTakeFirst();
+      changes.changed({ kind: 'user', id: userId });
+      return result.numDeletedRows > 0n;
+    },
+
+    async rolesOf(tenantId, userId) {
+      const row = await kysely
+        .selectFrom('memberships')
+        .innerJoin('tenants', 'tenants.id', 'memberships.tenant_id')
+        .select('memberships.roles')
+        .where('memberships.tenant_id', '=', tenantId)
+        .where('memberships.user_id', '=', userId)
+        .where('tenants.deleted_ms', 'is', null)
+        .executeTakeFirst();
+      return row && parseRoles(row.roles);
+    },
+
+    async listMembers(tenantId, { after, limit }) {
+      let query = kysely
+        .selectFrom('memberships')
+        .innerJoin('users', 'users.id', 'memberships.user_id')
+        .select([
+          'memberships.user_id',
+          'users.email',
+          'users.name',
+          'memberships.roles',
+          'memberships.created_ms',
+        ])
+        .where('memberships.tenant_id', '=', tenantId);
+      if (after !== undefined) query = query.where('memberships.user_id', '>', after);
+      const rows = await query.orderBy('memberships.user_id').limit(limit).execute();
+      return rows.map((row) => ({ ...row, roles: parseRoles(row.roles) }));
+    },
+
+    async hasMemberWithRole(tenantId, role) {
+      // Roles are JSON written only by `grant` (canonical, no spaces), and role names
+      // hold no quote or LIKE wildcard, so this pattern matches exactly that element.
+      const row = await kysely
+        .selectFrom('memberships')
+        .select('user_id')
+        .where('tenant_id', '=', tenantId)
+        .where('roles', 'like', `%"${role}"%`)
+        .limit(1)
+        .executeTakeFirst();
+      return row !== undefined;
+    },
+  };
+}

@@ -1,0 +1,266 @@
+import { type Kysely, sql } from 'kysely';
+import { createSessionAdminStore } from '../../identity/sessions/session-admin-store.ts';
+import type { Database } from '../../storage/open-database.ts';
+
+export type MemberStatus = 'active' | 'deactivated';
+
+/** A user as their tenant's administrators see them: identity plus this tenant's membership. */
+export interface TenantUser {
+  readonly id: string;
+  readonly email: string;
+  readonly name: string | null;
+  /** As stored: built-in and (later) custom role names. */
+  readonly roles: string[];
+  readonly status: MemberStatus;
+  readonly email_verified: boolean;
+  readonly created_ms: number;
+  /** When the user joined this tenant. */
+  readonly joined_ms: number;
+}
+
+export interface UserFilter {
+  readonly status?: MemberStatus | undefined;
+  readonly role?: string | undefined;
+  readonly team?: string | undefined;
+  /** Case-insensitive substring of the email or the name. */
+  readonly q?: string | undefined;
+  /** User id cursor: the last id of the previous page. */
+  readonly after?: string | undefined;
+  readonly limit: number;
+}
+
+interface Tables {
+  tenants: { id: string; deleted_ms: number | null };
+  users: {
+    id: string;
+    email: string;
+    name: string | null;
+    email_verified: number;
+    created_ms: number;
+    updated_ms: number;
+  };
+  memberships: {
+    tenant_id: string;
+    user_id: string;
+    roles: string;
+    status: MemberStatus;
+    created_ms: number;
+  };
+  team_members: { tenant_id: string; team_id: string; user_id: string };
+  api_keys: { created_by: string | null; revoked_ms: number | null };
+}
+
+export interface UserAdminStoreOptions {
+  /** Whether writers run concurrently (PostgreSQL), so the tenant row must be locked. */
+  readonly rowLocks: boolean;
+  readonly now?: () => number;
+}
+
+/** `%`, `_` and the escape character itself match literally (used with ESCAPE '\'). */
+function likeContaining(text: string): string {
+  return `%${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+}
+
+function parseStoredRoles(text: string): string[] {
+  const value: unknown = JSON.parse(text);
+  return Array.isArray(value) ? value.filter((r): r is string => typeof r === 'string') : [];
+}
+
+/**
+ * The memberships and identities a tenant administrator manages. `db` is normally a
+ * transaction (`{ kysely: trx }`): the service checks and writes in one, and tells
+ * the credential cache after it commits.
+ */
+export function createUserAdminStore(db: Pick<Database, 'kysely'>, options: UserAdminStoreOptions) {
+  const kysely: Kysely<Tables> = db.kysely;
+  const now = options.now ?? Date.now;
+
+  const selectUsers = (tenantId: string) =>
+    kysely
+      .selectFrom('memberships')
+      .innerJoin('users', 'users.id', 'memberships.user_id')
+      .select([
+        'users.id',
+        'users.email',
+        'users.name',
+        'users.email_verified',
+        'users.created_ms',
+        'memberships.roles',
+        'memberships.status',
+        'memberships.created_ms as joined_ms',
+      ])
+      .where('memberships.tenant_id', '=', tenantId);
+  type Row = Awaited<ReturnType<ReturnType<typeof selectUsers>['execute']>>[number];
+  const toUser = (row: Row): TenantUser => ({
+    ...row,
+    email_verified: row.email_verified === 1,
+    roles: parseStoredRoles(row.roles),
+  });
+
+  return {
+    /**
+     * Serialises the tenant's membership changes until the transaction ends, so a
+     * check such as "another active admin remains" cannot be passed by two at once.
+     * Its own statement: later statements (READ COMMITTED) see what the wait let in.
+     * NO KEY UPDATE leaves logins (foreign key checks on the tenant row) unblocked.
+     * SQLite needs nothing: BEGIN IMMEDIATE already admits one writer at a time.
+     */
+    async lockTenant(tenantId: string): Promise<void> {
+      let query = kysely.selectFrom('tenants').select('id').where('id', '=', tenantId);
+      if (options.rowLocks) query = query.forNoKeyUpdate();
+      await query.execute();
+    },
+
+    async get(tenantId: string, userId: string): Promise<TenantUser | undefined> {
+      const row = await selectUsers(tenantId).where('users.id', '=', userId).executeTakeFirst();
+      return row && toUser(row);
+    },
+
+    async list(tenantId: string, filter: UserFilter): Promise<TenantUser[]> {
+      let query = selectUsers(tenantId);
+      if (filter.status !== undefined)
+        query = query.where('memberships.status', '=', filter.status);
+      if (filter.role !== undefined) {
+        // Roles are compact JSON arrays, so the quoted name matches exactly one element.
+        const pattern = likeContaining(JSON.stringify(filter.role));
+        query = query.where(sql<boolean>`memberships.roles like ${pattern} escape '\\'`);
+      }
+      if (filter.team !== undefined) {
+        const team = filter.team;
+        query = query.where(({ exists, selectFrom }) =>
+          exists(
+            selectFrom('team_members')
+              .select('team_members.user_id')
+              .whereRef('team_members.tenant_id', '=', 'memberships.tenant_id')
+              .whereRef('team_members.user_id', '=', 'memberships.user_id')
+              .where('team_members.team_id', '=', team),
+          ),
+        );
+      }
+      if (filter.q !== undefined) {
+        const pattern = likeContaining(filter.q.toLowerCase());
+        query = query.where(
+          sql<boolean>`(lower(users.email) like ${pattern} escape '\\' or lower(coalesce(users.name, '')) like ${pattern} escape '\\')`,
+        );
+      }
+      if (filter.after !== undefined) query = query.where('users.id', '>', filter.after);
+      const rows = await query.orderBy('users.id').limit(filter.limit).execute();
+      return rows.map(toUser);
+    },
+
+    async addMembership(tenantId: string, userId: string, roles: readonly string[]) {
+      await kysely
+        .insertInto('memberships')
+        .values({
+          tenant_id: tenantId,
+          user_id: userId,
+          roles: JSON.stringify(roles),
+          status: 'active',
+          created_ms: now(),
+        })
+        .execute();
+    },
+
+    async setStatus(tenantId: string, userId: string, status: MemberStatus) {
+      await kysely
+        .updateTable('memberships')
+        .set({ status })
+        .where('tenant_id', '=', tenantId)
+        .where('user_id', '=', userId)
+        .execute();
+    },
+
+    async setRoles(tenantId: string, userId: string, roles: readonly string[]) {
+      await kysely
+        .updateTable('memberships')
+        .set({ roles: JSON.stringify(roles) })
+        .where('tenant_id', '=', tenantId)
+        .where('user_id', '=', userId)
+        .execute();
+    },
+
+    /** The name is the identity's, shown in every tenant the user belongs to. */
+    async setName(userId: string, name: string | null) {
+      await kysely
+        .updateTable('users')
+        .set({ name, updated_ms: now() })
+        .where('id', '=', userId)
+        .execute();
+    },
+
+    /**
+     * The membership, then the user's places in the tenant's teams. In that order: a
+     * concurrent "add to team" locks the membership row first, so it either commits
+     * before this delete (and its place is removed below) or finds no member.
+     */
+    async removeMembership(tenantId: string, userId: string) {
+      await kysely
+        .deleteFrom('memberships')
+        .where('tenant_id', '=', tenantId)
+        .where('user_id', '=', userId)
+        .execute();
+      await kysely
+        .deleteFrom('team_members')
+        .where('tenant_id', '=', tenantId)
+        .where('user_id', '=', userId)
+        .execute();
+    },
+
+    /** Active members holding the built-in `admin` role, other than `userId`. */
+    async otherActiveAdmins(tenantId: string, userId: string): Promise<number> {
+      const row = await kysely
+        .selectFrom('memberships')
+        .select((eb) => eb.fn.countAll<number | string>().as('count'))
+        .where('tenant_id', '=', tenantId)
+        .where('user_id', '<>', userId)
+        .where('status', '=', 'active')
+        .where('roles', 'like', '%"admin"%')
+        .executeTakeFirstOrThrow();
+      return Number(row.count);
+    },
+
+    /** The live tenants other than `tenantId` the user belongs to (deleted ones do not count). */
+    async otherTenantsOf(userId: string, tenantId: string): Promise<string[]> {
+      const rows = await kysely
+        .selectFrom('memberships')
+        .innerJoin('tenants', 'tenants.id', 'memberships.tenant_id')
+        .select('memberships.tenant_id')
+        .where('memberships.user_id', '=', userId)
+        .where('memberships.tenant_id', '<>', tenantId)
+        .where('tenants.deleted_ms', 'is', null)
+        .execute();
+      return rows.map((row) => row.tenant_id);
+    },
+
+    async hasAnyMembership(userId: string): Promise<boolean> {
+      const row = await kysely
+        .selectFrom('memberships')
+        .select('tenant_id')
+        .where('user_id', '=', userId)
+        .limit(1)
+        .executeTakeFirst();
+      return row !== undefined;
+    },
+
+    /**
+     * Erases an identity that belongs to no tenant any more: its sessions and refresh
+     * tokens, leftover team places, then the user row, so no foreign key is left
+     * dangling. The API keys it created are revoked: a key is capped by its creator's
+     * roles (issue 15), and an erased creator holds none. Returns how many.
+     */
+    async eraseIdentity(userId: string): Promise<number> {
+      await createSessionAdminStore(db, now).deleteAllOfUser(userId);
+      await kysely.deleteFrom('team_members').where('user_id', '=', userId).execute();
+      const revoked = await kysely
+        .updateTable('api_keys')
+        .set({ revoked_ms: now() })
+        .where('created_by', '=', userId)
+        .where('revoked_ms', 'is', null)
+        .executeTakeFirst();
+      await kysely.deleteFrom('users').where('id', '=', userId).execute();
+      return Number(revoked.numUpdatedRows);
+    },
+  };
+}
+
+export type UserAdminStore = ReturnType<typeof createUserAdminStore>;
