@@ -1,0 +1,70 @@
+/**
+ * Tessera's dependency rules (`npm run lint` runs them; docs/architecture.md explains
+ * them). Domains are the folders under src/; each may import only the layers below
+ * it, so no two domains can form an import cycle. Type-only imports count too.
+ */
+
+/** Bottom to top. A domain may import any domain listed before it, never one after. */
+const LAYERS = [
+  'config',
+  'platform',
+  'storage',
+  'migrations',
+  'http',
+  'access',
+  'events',
+  'audit',
+  'protection',
+  'identity',
+  'tenancy',
+  'backup',
+  'cli',
+];
+
+/** Test code that lives in src/ beside what it tests: contract suites and their fixture. */
+const TEST_CODE = '(\\.test\\.ts|\\.contract\\.ts|/contract-fixture\\.ts)$';
+
+const layerRules = LAYERS.map((domain, index) => ({
+  name: `layer-${domain}`,
+  comment: `${domain} sits below ${LAYERS.slice(index + 1).join(', ') || 'the composition root'}: it may not import them`,
+  severity: 'error',
+  from: { path: `^src/${domain}/`, pathNot: TEST_CODE },
+  to: {
+    path: `^src/(${[...LAYERS.slice(index + 1), '[^/]+\\.ts$'].join('|')})`,
+    pathNot: `^src/${domain}/`,
+  },
+}));
+
+module.exports = {
+  forbidden: [
+    ...layerRules,
+    {
+      name: 'no-domain-cycle',
+      comment: 'Folders under src/ form no import cycle (a second guard beside the layers).',
+      severity: 'error',
+      scope: 'folder',
+      from: { path: '^src/[^/]+$' },
+      to: { circular: true },
+    },
+    {
+      name: 'route-gets-services',
+      comment: 'Routes receive services from the composition root; they never reach a store or the database.',
+      severity: 'error',
+      from: { path: '(-routes\\.ts|/routes/[^/]+\\.ts)$', pathNot: TEST_CODE },
+      to: { path: '(-store\\.ts$|^src/storage/|^node_modules/(kysely|pg|better-sqlite3)/)' },
+    },
+    {
+      name: 'src-not-test',
+      comment: 'Shipped code never imports test code.',
+      severity: 'error',
+      from: { path: '^src/' },
+      to: { path: '^test/' },
+    },
+  ],
+  options: {
+    tsPreCompilationDeps: true,
+    doNotFollow: { path: 'node_modules' },
+    exclude: { path: '\\.test\\.ts$' },
+    tsConfig: { fileName: 'tsconfig.json' },
+  },
+};
