@@ -1,5 +1,5 @@
 import { buildApp } from '../src/app.ts';
-import { openIdentity } from '../src/identity/open-identity.ts';
+import { composeServices } from '../src/composition-root.ts';
 import type { Engine } from '../src/storage/database.ts';
 import { type Scratch, TENANT, tryOpenStore, withScratch } from './events-fixture.ts';
 
@@ -14,15 +14,15 @@ export function withListeningApp<T>(
   return withScratch(engine, async (scratch) => {
     const missing = tryOpenStore(scratch.db);
     if (typeof missing === 'string') return missing;
-    const identity = openIdentity(scratch.db, scratch.config);
-    const app = await buildApp({ config: scratch.config, db: scratch.db, identity });
+    const services = composeServices(scratch.db, scratch.config);
+    const app = await buildApp({ config: scratch.config, db: scratch.db, services });
     try {
       // An admin key of the bench tenant: what a service calling Tessera would hold.
       // Its plan decides its quotas: unlimited by default (a limited plan's preset would
       // refuse a run's volume); BENCH_PLAN=professional measures the checked path.
       const plan = process.env.BENCH_PLAN ?? 'unlimited';
-      await identity.tenants.create({ id: TENANT, name: TENANT, plan });
-      const { secret } = await identity.apiKeys.create({
+      await services.tenancy.tenants.create({ id: TENANT, name: TENANT, plan });
+      const { secret } = await services.access.apiKeys.create({
         tenant_id: TENANT,
         name: 'bench',
         role: 'admin',

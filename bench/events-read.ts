@@ -25,7 +25,7 @@ const FILL_CHUNK = 10_000;
  * each type is a quarter of the log) plus one entity of 1,000 for the state fold.
  */
 async function fill(events: Events, logEvents: number): Promise<string> {
-  const store = events.service.store;
+  const store = events.store;
   await store.appendUnits([
     {
       tenant_id: TENANT,
@@ -82,7 +82,7 @@ export async function benchReads(
           name: `${STREAM_EVENTS}-event entity read`,
           path: `/entities/${entity}/events?limit=${STREAM_EVENTS}`,
           call: () =>
-            events.service.store.readStream(TENANT, entity, {
+            events.store.readStream(TENANT, entity, {
               direction: 'forward',
               limit: STREAM_EVENTS,
             }),
@@ -91,7 +91,7 @@ export async function benchReads(
           name: `query by type (${QUERY_TYPE}, limit 100)`,
           path: `/events/query?event_type=${QUERY_TYPE}&limit=100`,
           call: () =>
-            events.service.store.query(TENANT, {
+            events.store.query(TENANT, {
               event_types: [QUERY_TYPE],
               order: 'asc',
               limit: 100,

@@ -19,6 +19,7 @@ import { backupMetrics } from './backup/backup-metrics.ts';
 import { backupRoutes } from './backup/routes.ts';
 import { parseInterval, startBackupSchedule } from './backup/scheduler.ts';
 import { type BackupService, createBackupService } from './backup/service.ts';
+import { composeServices, type Services } from './composition-root.ts';
 import type { Config } from './config/schema.ts';
 import { type Events, openEvents } from './events/open-events.ts';
 import { eventRoutes } from './events/routes.ts';
@@ -26,8 +27,6 @@ import { createRedisTenantSlots } from './events/subscriptions/redis-tenant-slot
 import { createSubscriptionLimits } from './events/subscriptions/subscription-limits.ts';
 import { subscriptionMetrics } from './events/subscriptions/subscription-metrics.ts';
 import { ticketRoutes } from './events/subscriptions/tickets/ticket-routes.ts';
-import { createTicketService } from './events/subscriptions/tickets/ticket-service.ts';
-import { createTicketStore } from './events/subscriptions/tickets/ticket-store.ts';
 import { closeAnsweredUpgrades } from './http/answered-upgrades.ts';
 import { registerCompression } from './http/compression.ts';
 import { limitConnections, timeoutSettings } from './http/connection-limits.ts';
@@ -44,7 +43,6 @@ import { installRequestTextCheck } from './http/request-text.ts';
 import { installSecurityHeaders, securityHeadersFor } from './http/security-headers.ts';
 import { tesseraValidators } from './http/validator-compiler.ts';
 import { authRoutes } from './identity/login/auth-routes.ts';
-import { type Identity, openIdentity } from './identity/open-identity.ts';
 import { sessionRoutes } from './identity/sessions/session-routes.ts';
 import { wellKnownRoutes } from './identity/tokens/well-known-routes.ts';
 import { countAuthAttempts } from './protection/auth-metrics.ts';
@@ -73,8 +71,8 @@ export interface AppDeps {
   readonly logger?: AppLogger | undefined;
   /** The event store domain; default: opened on `db` here and closed with the app. */
   readonly events?: Events | undefined;
-  /** Identity, tenancy and access; default: opened on `db` here. */
-  readonly identity?: Identity | undefined;
+  /** Every store and service (composition-root.ts); default: composed on `db` here. */
+  readonly services?: Services | undefined;
   /**
    * Rate limits: the Redis key prefix (default `tessera:ratelimit:`), how often a
    * Redis that failed is tried again (default 1000 ms), and the clock of this node's
@@ -98,20 +96,16 @@ export type TesseraApp = FastifyInstance<
 const apiV1: FastifyPluginAsync<
   AppDeps & {
     events: Events;
-    identity: Identity;
+    services: Services;
     ipFilters: IpFilters;
     metrics: Registry;
     backups: BackupService;
   }
 > = async (api, deps) => {
-  const { identity, ipFilters, config } = deps;
+  const { services, ipFilters, config } = deps;
+  const { identity, tenancy, access, protection } = services;
   // Before any route: the guard refuses routes that declare no access.
-  const tickets = createTicketService({
-    store: createTicketStore(deps.db),
-    ttlSeconds: config.subscriptions.ticket_ttl_seconds,
-    maxPerCredential: config.subscriptions.max_tickets_per_credential,
-  });
-  installGuard(api, { ...identity.guard, redeemTicket: tickets.redeem });
+  installGuard(api, access.guard);
   // After the guard, which names the tenant whose IP filters apply.
   ipFilters.enforcement.installTenant(api);
   // Then the rate limits: their preValidation hook runs after the guard's, which sets
@@ -124,23 +118,27 @@ const apiV1: FastifyPluginAsync<
       log: api.log,
       ...deps.rateLimits,
     });
-    installRateLimits(api, { ...limits, planOf: identity.quotas.planOf });
+    installRateLimits(api, { ...limits, planOf: tenancy.quotas.planOf });
   }
-  auditDeniedRequests(api, identity.audit, { metrics: deps.metrics });
-  auditQuotaRefusals(api, identity.audit);
+  auditDeniedRequests(api, services.audit, { metrics: deps.metrics });
+  auditQuotaRefusals(api, services.audit);
   await api.register(authRoutes, { auth: identity.auth });
-  await api.register(sessionRoutes, { identity, db: deps.db });
-  await api.register(apiKeyRoutes, { apiKeys: identity.apiKeyAdmin });
-  await api.register(tenantRoutes, { identity, db: deps.db, config: deps.config });
-  await api.register(quotaRoutes, { quotas: identity.quotas });
-  await api.register(userRoutes, { identity, db: deps.db, config: deps.config });
-  await api.register(invitationRoutes, { identity, db: deps.db });
-  await api.register(teamRoutes, { db: deps.db, audit: identity.audit });
-  await api.register(roleRoutes, { identity, db: deps.db });
+  await api.register(sessionRoutes, { sessions: identity.sessionAdmin });
+  await api.register(apiKeyRoutes, { apiKeys: access.apiKeyAdmin });
+  await api.register(tenantRoutes, {
+    tenants: tenancy.tenantAdmin,
+    memberships: tenancy.members,
+    invitations: tenancy.tenantInvitations,
+  });
+  await api.register(quotaRoutes, { quotas: tenancy.quotas });
+  await api.register(userRoutes, { users: tenancy.userAdmin });
+  await api.register(invitationRoutes, { invitations: tenancy.invitations });
+  await api.register(teamRoutes, { teams: tenancy.teams });
+  await api.register(roleRoutes, { roles: access.roles });
   await api.register(ipFilterRoutes, { ipFilters: ipFilters.service });
   const subscriptionLimits = createSubscriptionLimits(
     config.subscriptions,
-    identity.quotas.planOf,
+    tenancy.quotas.planOf,
     deps.redis && {
       slots: createRedisTenantSlots(deps.redis),
       onError: (error) =>
@@ -153,13 +151,13 @@ const apiV1: FastifyPluginAsync<
     subscriptionLimits,
     corsOrigins: config.server.cors_origins,
   });
-  await api.register(ticketRoutes, { tickets });
+  await api.register(ticketRoutes, { tickets: services.events.tickets });
   await api.register(auditRoutes, {
     events: deps.events.service,
     maxPageBytes: config.storage.max_read_page_bytes,
   });
-  await api.register(lockoutRoutes, { lockouts: identity.lockouts });
-  await api.register(backupRoutes, { backups: deps.backups, audit: identity.audit });
+  await api.register(lockoutRoutes, { lockouts: protection.lockouts });
+  await api.register(backupRoutes, { backups: deps.backups, audit: services.audit });
 };
 
 /**
@@ -213,12 +211,13 @@ export async function buildApp(deps: AppDeps): Promise<TesseraApp> {
   installRequestTextCheck(app);
   await registerOpenApi(app);
   const metrics = installMetrics(app, config.metrics);
-  const identity = deps.identity ?? openIdentity(db, config);
-  const stopCountingAuth = countAuthAttempts(metrics, identity.attempts);
+  const services = deps.services ?? composeServices(db, config);
+  const { tenancy, access } = services;
+  const stopCountingAuth = countAuthAttempts(metrics, services.protection.attempts);
   app.addHook('onClose', async () => stopCountingAuth());
   // Global IP filters: before every route, the probes excepted, so an orchestrator
   // can always tell whether the node is up.
-  const ipFilters = openIpFilters(db, identity.audit, metrics, app.log);
+  const ipFilters = openIpFilters(db, services.audit, metrics, app.log);
   ipFilters.enforcement.installGlobal(app, PROBE_PATHS);
   const ipFilterWatcher = await ipFilters.watch(config.server.ip_filter_refresh_ms);
   app.addHook('onClose', () => ipFilterWatcher.close());
@@ -226,7 +225,7 @@ export async function buildApp(deps: AppDeps): Promise<TesseraApp> {
   const events =
     deps.events ??
     (await openEvents(db, config, {
-      quotas: identity.quotas,
+      quotas: tenancy.quotas,
       onSnapshotError: (error, entityId) =>
         app.log.error({ err: error, entity_id: entityId }, 'automatic snapshot failed'),
       onNotifierError: (error) => app.log.warn({ err: error }, 'event notifier connection problem'),
@@ -238,25 +237,28 @@ export async function buildApp(deps: AppDeps): Promise<TesseraApp> {
   if (!deps.events) app.addHook('onClose', () => events.close());
   if (config.auth.credential_cache_seconds > 0) {
     if (db.engine === 'postgres') {
-      const watcher = await watchCredentialChanges(db, identity.credentials, (error) =>
+      const watcher = await watchCredentialChanges(db, access.credentials, (error) =>
         app.log.warn({ err: error }, 'credential change listener connection problem'),
       );
       app.addHook('onClose', () => watcher.close());
     } else {
-      cacheCredentialsOnSqlite(db, identity.credentials);
+      cacheCredentialsOnSqlite(db, access.credentials);
     }
   }
-  const quotaWatcher = await watchQuotaChanges(db, identity.quotas, (error) =>
+  const quotaWatcher = await watchQuotaChanges(db, tenancy.quotas, (error) =>
     app.log.warn({ err: error }, 'quota change listener connection problem'),
   );
   app.addHook('onClose', () => quotaWatcher.close());
-  await app.register(wellKnownRoutes, { keys: identity.keys, issuer: identity.issuer });
+  await app.register(wellKnownRoutes, {
+    keys: services.identity.keys,
+    issuer: services.identity.issuer,
+  });
   const observer = backupMetrics(metrics);
-  const backups = createBackupService({ db, config, audit: identity.audit, observer });
+  const backups = createBackupService({ db, config, audit: services.audit, observer });
   await app.register(apiV1, {
     ...deps,
     events,
-    identity,
+    services,
     ipFilters,
     metrics,
     backups,

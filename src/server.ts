@@ -2,9 +2,9 @@ import type { FastifyInstance } from 'fastify';
 import type { Redis } from 'ioredis';
 import { type Logger, pino } from 'pino';
 import { buildApp } from './app.ts';
+import { composeServices } from './composition-root.ts';
 import type { Config } from './config/schema.ts';
 import { bootstrapPlatformAdmin } from './identity/login/bootstrap-admin.ts';
-import { openIdentity } from './identity/open-identity.ts';
 import { MIGRATIONS } from './migrations/index.ts';
 import { openRedis } from './platform/redis.ts';
 import { TESSERA_VERSION } from './platform/version.ts';
@@ -45,14 +45,14 @@ export async function startServer(
       { engine: db.engine, location: db.location, applied, deployment_id: deploymentId },
       'database ready',
     );
-    const identity = openIdentity(db, config);
-    const { kid, created } = await identity.keys.ensureKey();
+    const services = composeServices(db, config);
+    const { kid, created } = await services.identity.keys.ensureKey();
     if (created) logger.info({ kid }, 'created the first token signing key');
     await bootstrapPlatformAdmin(db, process.env, logger, {
       passwordMinLength: config.auth.password_min_length,
     });
     redis = config.redis.url ? openRedis(config.redis.url, logger) : undefined;
-    const app = await buildApp({ config, db, redis, logger, identity });
+    const app = await buildApp({ config, db, redis, logger, services });
     await app.listen({ host: config.server.host, port: config.server.port });
     logger.info({ version: TESSERA_VERSION }, 'tessera is serving');
     return {

@@ -158,18 +158,18 @@ const MANY_FAILURES = { rate_limits: { ip_per_minute: 100_000, ip_burst: 100_000
 
 async function setUp(engine: Parameters<typeof buildTestApp>[1]): Promise<Fixture> {
   const test = await buildTestApp(MANY_FAILURES, engine, { actAs: false });
-  const { identity } = test;
+  const { services } = test;
   const keys = {
-    guest: await apiKeyFor(identity, 'acme', 'guest'),
-    viewer: await apiKeyFor(identity, 'acme', 'viewer'),
-    admin: await apiKeyFor(identity, 'acme', 'admin'),
-    otherAdmin: await apiKeyFor(identity, 'globex', 'admin'),
+    guest: await apiKeyFor(services, 'acme', 'guest'),
+    viewer: await apiKeyFor(services, 'acme', 'viewer'),
+    admin: await apiKeyFor(services, 'acme', 'admin'),
+    otherAdmin: await apiKeyFor(services, 'globex', 'admin'),
   };
-  const user = await identity.users.createUser({
+  const user = await services.identity.users.createUser({
     email: 'ann@acme.example',
     password_hash: await hashPassword(PASSWORD),
   });
-  await identity.memberships.grant('acme', user.id, ['admin']);
+  await services.tenancy.memberships.grant('acme', user.id, ['admin']);
   const address = await test.app.listen({ host: '127.0.0.1', port: 0 });
   const login = await test.app.inject({
     method: 'POST',
@@ -487,8 +487,8 @@ for (const engine of testEngines()) {
     const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
     const tokensWith = (options: { now?: () => number; issuer?: string; audience?: string }) =>
       createAccessTokens({
-        keys: fixture.test.identity.keys,
-        issuer: options.issuer ?? fixture.test.identity.issuer,
+        keys: fixture.test.services.identity.keys,
+        issuer: options.issuer ?? fixture.test.services.identity.issuer,
         audience: options.audience ?? fixture.test.config.auth.audience,
         ttlSeconds: 60,
         ...(options.now === undefined ? {} : { now: options.now }),
@@ -528,7 +528,7 @@ for (const engine of testEngines()) {
       const payload = decodeJwt(fixture.userToken);
       const none = `${b64url({ alg: 'none', typ: 'at+jwt', kid })}.${b64url(payload)}.`;
       await assertRefused(none, 'token_algorithm_rejected', 'alg none');
-      const [jwk] = await fixture.test.identity.keys.publicKeys();
+      const [jwk] = await fixture.test.services.identity.keys.publicKeys();
       assert.ok(jwk);
       for (const secret of [
         Buffer.from(jwk.x, 'base64url'),
@@ -559,7 +559,7 @@ for (const engine of testEngines()) {
       const otherIssuer = await tokensWith({ issuer: 'https://evil.example' }).issue(claims);
       await assertRefused(otherIssuer.token, 'token_issuer_invalid', 'issuer');
       // RFC 8725 §3.11: an ID token or any other JWT of ours is no access token.
-      const { privateKey } = await fixture.test.identity.keys.signingKey();
+      const { privateKey } = await fixture.test.services.identity.keys.signingKey();
       const untyped = await new SignJWT(decodeJwt(fixture.userToken))
         .setProtectedHeader({ alg: 'EdDSA', typ: 'JWT', kid })
         .sign(privateKey);
@@ -572,7 +572,7 @@ describe('installGuard', () => {
   const guardDeps = async (t: TestContext) => {
     const test = await buildTestApp({}, 'sqlite', { actAs: false });
     t.after(() => test.close());
-    return test.identity.guard;
+    return test.services.access.guard;
   };
 
   it('fails the build when a route in its scope declares no access', async (t) => {

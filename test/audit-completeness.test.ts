@@ -300,7 +300,7 @@ async function everyAction(test: TenancyTestApp): Promise<void> {
   const cli = (args: string[]) => runAdminCli(test.config.storage, args);
   assert.equal((await cli(['tenant', 'deactivate', 'acme'])).code, 0);
   assert.equal((await cli(['tenant', 'activate', 'acme'])).code, 0);
-  await test.identity.keys.ensureKey();
+  await test.services.identity.keys.ensureKey();
   assert.equal((await cli(['keys', 'rotate'])).code, 0);
 }
 
@@ -353,7 +353,7 @@ for (const engine of testEngines()) {
         payload: { email: 'new@else.test', password: PASSWORD },
       });
       assert.equal(registered.statusCode, 201);
-      const platform = { 'x-api-key': await apiKeyFor(test.identity, 'system', 'admin') };
+      const platform = { 'x-api-key': await apiKeyFor(test.services, 'system', 'admin') };
       const trail = await test.app.inject({ url: '/api/v1/audit', headers: platform });
       const [event] = trail.json().events as { payload: Record<string, unknown> }[];
       assert.equal(event?.payload.action, 'user.registered');

@@ -192,7 +192,7 @@ for (const engine of testEngines()) {
         actAs: false,
       });
       const { apiKeyFor } = await import('./helpers/auth.ts');
-      apiKey = await apiKeyFor(testApp.identity, 'default');
+      apiKey = await apiKeyFor(testApp.services, 'default');
       const spec = await testApp.app.inject({ url: '/openapi.json' });
       operations = operationsOf(spec.json());
     });

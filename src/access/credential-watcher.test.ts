@@ -6,10 +6,10 @@ import { skipWithoutPostgres } from '../../test/helpers/postgres-events-fixture.
 import { testStorageConfig } from '../../test/helpers/test-database.ts';
 import { until } from '../../test/helpers/until.ts';
 import { buildApp, type TesseraApp } from '../app.ts';
+import { composeServices, type Services } from '../composition-root.ts';
 import { defaultConfig } from '../config/load.ts';
 import type { Config } from '../config/schema.ts';
 import { hashPassword } from '../identity/login/passwords.ts';
-import { type Identity, openIdentity } from '../identity/open-identity.ts';
 import { MIGRATIONS } from '../migrations/index.ts';
 import { migrateToLatest } from '../storage/migrate.ts';
 import { openDatabase, type PostgresDatabase } from '../storage/open-database.ts';
@@ -18,7 +18,7 @@ import { CREDENTIALS_CHANNEL, parseChange } from './credential-watcher.ts';
 interface Node {
   readonly app: TesseraApp;
   readonly db: PostgresDatabase;
-  readonly identity: Identity;
+  readonly services: Services;
 }
 
 /** Two Tessera nodes (own pools, own caches, own listeners) on one fresh database. */
@@ -43,8 +43,8 @@ async function twoNodes(t: TestContext, auth: Partial<Config['auth']> = {}): Pro
     const db = await openDatabase(config.storage);
     if (db.engine !== 'postgres') throw new Error('expected PostgreSQL');
     if (n === 0) await migrateToLatest(db, MIGRATIONS);
-    const identity = openIdentity(db, config);
-    nodes.push({ app: await buildApp({ config, db, identity }), db, identity });
+    const services = composeServices(db, config);
+    nodes.push({ app: await buildApp({ config, db, services }), db, services });
   }
   return nodes;
 }
@@ -59,15 +59,15 @@ async function status(node: Node, as: Credential, url = '/api/v1/stats'): Promis
 
 /** A member of acme with `roles`, logged in through `node`. */
 async function member(node: Node, email: string, roles: string[]) {
-  const { identity } = node;
-  if (!(await identity.tenants.get('acme'))) {
-    await identity.tenants.create({ id: 'acme', name: 'Acme', plan: 'free' });
+  const { services } = node;
+  if (!(await services.tenancy.tenants.get('acme'))) {
+    await services.tenancy.tenants.create({ id: 'acme', name: 'Acme', plan: 'free' });
   }
-  const user = await identity.users.createUser({
+  const user = await services.identity.users.createUser({
     email,
     password_hash: await hashPassword('correct horse battery'),
   });
-  await identity.memberships.grant('acme', user.id, roles);
+  await services.tenancy.memberships.grant('acme', user.id, roles);
   const login = await node.app.inject({
     method: 'POST',
     url: '/api/v1/auth/login',
@@ -86,36 +86,36 @@ async function answers(node: Node, as: Credential, expected: number): Promise<vo
 describe('credential changes across nodes (PostgreSQL)', { skip: skipWithoutPostgres }, () => {
   it('reaches a node that cached the credential when another node changes it', async (t) => {
     const [a, b] = (await twoNodes(t)) as [Node, Node];
-    const key = { apiKey: await apiKeyFor(a.identity, 'acme', 'viewer') };
+    const key = { apiKey: await apiKeyFor(a.services, 'acme', 'viewer') };
     const ann = await member(a, 'ann@acme.example', ['viewer']);
     const bearer = { bearer: ann.bearer };
     assert.equal(await status(a, key), 200);
     assert.equal(await status(a, bearer), 200);
-    assert.equal(a.identity.credentials.size, 2, 'node a answers from its cache');
+    assert.equal(a.services.access.credentials.size, 2, 'node a answers from its cache');
 
     // Roles: taken away on b, node a stops granting events:read.
-    await b.identity.memberships.grant('acme', ann.userId, ['guest']);
+    await b.services.tenancy.memberships.grant('acme', ann.userId, ['guest']);
     await answers(a, bearer, 403);
-    await b.identity.memberships.grant('acme', ann.userId, ['viewer']);
+    await b.services.tenancy.memberships.grant('acme', ann.userId, ['viewer']);
     await answers(a, bearer, 200);
 
     // Suspending the tenant on b ends both credentials on a; reactivating restores them.
-    await b.identity.tenants.setStatus('acme', 'suspended');
+    await b.services.tenancy.tenants.setStatus('acme', 'suspended');
     await answers(a, key, 403);
     await answers(a, bearer, 403);
-    await b.identity.tenants.setStatus('acme', 'active');
+    await b.services.tenancy.tenants.setStatus('acme', 'active');
     await answers(a, key, 200);
     await answers(a, bearer, 200);
 
     // Revoking the key and the session on b.
-    const [listed] = await b.identity.apiKeys.list('acme', { limit: 10 });
-    assert.ok(listed && (await b.identity.apiKeys.revoke('acme', listed.id)));
+    const [listed] = await b.services.access.apiKeys.list('acme', { limit: 10 });
+    assert.ok(listed && (await b.services.access.apiKeys.revoke('acme', listed.id)));
     await answers(a, key, 401);
     const session = await a.db.pool.query<{ id: string }>(
       'SELECT id FROM sessions WHERE user_id = $1',
       [ann.userId],
     );
-    await b.identity.sessions.revoke(String(session.rows[0]?.id), 'logout');
+    await b.services.identity.sessions.revoke(String(session.rows[0]?.id), 'logout');
     await answers(a, bearer, 401);
   });
 
@@ -130,7 +130,7 @@ describe('credential changes across nodes (PostgreSQL)', { skip: skipWithoutPost
 
   it('reuses answers until told: with the trigger off, a revoked key still works on a node that cached it', async (t) => {
     const [a, b] = (await twoNodes(t)) as [Node, Node];
-    const key = { apiKey: await apiKeyFor(a.identity, 'acme', 'viewer') };
+    const key = { apiKey: await apiKeyFor(a.services, 'acme', 'viewer') };
     assert.equal(await status(a, key), 200);
     await a.db.pool.query('ALTER TABLE api_keys DISABLE TRIGGER api_keys_credentials');
     await a.db.pool.query('UPDATE api_keys SET revoked_ms = 1');
@@ -142,31 +142,31 @@ describe('credential changes across nodes (PostgreSQL)', { skip: skipWithoutPost
 
   it('stops reusing answers while its listener is down and resumes once it reconnects', async (t) => {
     const [a] = (await twoNodes(t)) as [Node, Node];
-    const key = { apiKey: await apiKeyFor(a.identity, 'acme', 'viewer') };
+    const key = { apiKey: await apiKeyFor(a.services, 'acme', 'viewer') };
     assert.equal(await status(a, key), 200);
-    assert.equal(a.identity.credentials.size, 1);
+    assert.equal(a.services.access.credentials.size, 1);
     // Changes from now on go unannounced, and the listener's connection dies.
     await a.db.pool.query('ALTER TABLE api_keys DISABLE TRIGGER api_keys_credentials');
     await a.db.pool.query(
       `SELECT pg_terminate_backend(pid) FROM pg_stat_activity
         WHERE application_name = 'tessera-credentials' AND datname = current_database()`,
     );
-    await until(() => a.identity.credentials.size === 0, 'the cache is dropped');
+    await until(() => a.services.access.credentials.size === 0, 'the cache is dropped');
     await a.db.pool.query('UPDATE api_keys SET revoked_ms = 1');
     assert.equal(await status(a, key), 401);
 
     // Both nodes' listeners were cut; both come back.
     await until(async () => (await listeners(a.db)) === 2, 'the listeners reconnect');
-    const other = { apiKey: await apiKeyFor(a.identity, 'acme', 'viewer') };
+    const other = { apiKey: await apiKeyFor(a.services, 'acme', 'viewer') };
     assert.equal(await status(a, other), 200);
-    assert.equal(a.identity.credentials.size, 1, 'caching again');
+    assert.equal(a.services.access.credentials.size, 1, 'caching again');
   });
 
   it('announces exactly the changes that matter, at commit', async (t) => {
     const [a] = (await twoNodes(t)) as [Node, Node];
     const ann = await member(a, 'ann@acme.example', ['viewer']);
-    const key = await apiKeyFor(a.identity, 'acme', 'viewer');
-    const [record] = await a.identity.apiKeys.list('acme', { limit: 1 });
+    const key = await apiKeyFor(a.services, 'acme', 'viewer');
+    const [record] = await a.services.access.apiKeys.list('acme', { limit: 1 });
     const heard = await hear(t, a.db);
     const pool = a.db.pool;
     await pool.query('UPDATE api_keys SET last_used_ms = 5, name = $1', ['renamed']);

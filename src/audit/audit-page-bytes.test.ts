@@ -28,7 +28,7 @@ for (const engine of testEngines()) {
       });
       // u0-u2 and u4-u6 about 400 bytes each (two fit a page), u3 larger than a page.
       for (let i = 0; i < 7; i++) {
-        await test.identity.audit.record(CONTEXT, [
+        await test.services.audit.record(CONTEXT, [
           {
             tenant_id: 'acme',
             action: 'user.created',

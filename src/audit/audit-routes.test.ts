@@ -52,7 +52,7 @@ for (const engine of testEngines()) {
       const test = await tenancyTestApp(t, engine);
       const as = (actor: string) => ({ ...CONTEXT, actor });
       for (let i = 0; i < 6; i++) {
-        await test.identity.audit.record(as(i % 2 === 0 ? 'ann' : 'bob'), [
+        await test.services.audit.record(as(i % 2 === 0 ? 'ann' : 'bob'), [
           {
             tenant_id: 'acme',
             action: i < 3 ? 'user.created' : 'user.removed',

@@ -91,8 +91,8 @@ for (const engine of testEngines()) {
       const nodes = await startNodes(t, engine, 2);
       const stopping = nodes[0] as TestNode;
       const reader = nodes[1] as TestNode;
-      const viewer = await apiKeyFor(stopping.identity, 'acme', 'viewer');
-      const auditor = await apiKeyFor(stopping.identity, 'acme', 'auditor');
+      const viewer = await apiKeyFor(stopping.services, 'acme', 'viewer');
+      const auditor = await apiKeyFor(stopping.services, 'acme', 'auditor');
       for (let i = 0; i < 20; i++) {
         const denied = await stopping.app.inject({
           url: '/api/v1/auth/api-keys',
@@ -118,7 +118,7 @@ for (const engine of testEngines()) {
       const writes: Promise<unknown>[] = [];
       const audit = {
         record: (c: AuditContext, e: readonly AuditEntry[]) => {
-          const write = test.identity.audit.record(c, e);
+          const write = test.services.audit.record(c, e);
           writes.push(write);
           return write;
         },
@@ -171,7 +171,7 @@ for (const engine of testEngines()) {
       const windows = deniedRequestWindows(
         {
           record: (c, e) =>
-            fail ? Promise.reject(new Error('disk full')) : test.identity.audit.record(c, e),
+            fail ? Promise.reject(new Error('disk full')) : test.services.audit.record(c, e),
         },
         { count: (outcome) => counted.push(outcome) },
       );

@@ -28,7 +28,7 @@ async function sourceBackup(t: TestContext, engine: Engine, key?: Buffer) {
   const source = await buildTestApp({}, engine);
   t.after(() => source.close());
   // As the server does at start-up: a signing key, sealed with the master key.
-  await source.identity.keys.ensureKey();
+  await source.services.identity.keys.ensureKey();
   for (let i = 0; i < 5; i++) {
     const reply = await source.app.inject({
       method: 'POST',

@@ -13,8 +13,8 @@ import { tempDirFor } from '../../test/helpers/temp-dir.ts';
 import { type Credential, tenancyTestApp } from '../../test/helpers/tenancy-fixture.ts';
 import { testEngines } from '../../test/helpers/test-database.ts';
 import { buildApp, type TesseraApp } from '../app.ts';
+import { composeServices } from '../composition-root.ts';
 import type { Config } from '../config/schema.ts';
-import { openIdentity } from '../identity/open-identity.ts';
 import type { Engine } from '../storage/database.ts';
 import type { Database } from '../storage/open-database.ts';
 import { restoreBackup } from './restore.ts';
@@ -74,8 +74,8 @@ async function appOn(
   db: Database,
   key: Buffer,
 ): Promise<TesseraApp> {
-  const identity = openIdentity(db, config, { TESSERA_MASTER_KEY: key.toString('base64') });
-  const app = await buildApp({ config, db, identity });
+  const services = composeServices(db, config, { TESSERA_MASTER_KEY: key.toString('base64') });
+  const app = await buildApp({ config, db, services });
   t.after(() => app.close());
   return app;
 }

@@ -16,10 +16,10 @@ import { tempDirFor } from '../../test/helpers/temp-dir.ts';
 import { testEngines } from '../../test/helpers/test-database.ts';
 import { buildApp } from '../app.ts';
 import { CLI_AUDIT_CONTEXT } from '../audit/audit-entry.ts';
+import { composeServices } from '../composition-root.ts';
 import type { Config } from '../config/schema.ts';
 import { bootstrapPlatformAdmin } from '../identity/login/bootstrap-admin.ts';
 import { hashPassword } from '../identity/login/passwords.ts';
-import { openIdentity } from '../identity/open-identity.ts';
 import { MIGRATIONS } from '../migrations/index.ts';
 import type { Engine } from '../storage/database.ts';
 import { migrationStatus } from '../storage/migrate.ts';
@@ -41,7 +41,7 @@ async function deployment(t: TestContext, engine: Engine) {
   t.after(() => source.close());
   const env = { TESSERA_ADMIN_EMAIL: ADMIN, TESSERA_ADMIN_PASSWORD: PASSWORD };
   assert.equal(await bootstrapPlatformAdmin(source.db, env, SILENT), 'created');
-  await source.identity.keys.ensureKey();
+  await source.services.identity.keys.ensureKey();
   const key = signingKeyOf(source.config.storage);
   const dir = tempDirFor(t, 'tessera-backup-');
   const file = await createBackup(source.db, { dir, signingKey: key });
@@ -69,7 +69,7 @@ async function forgedAdmin(path: string, dir: string, signature: Resign): Promis
 /** Signs in on a server built on a restored database, with the master key of its data dir. */
 async function login(t: TestContext, config: Config, db: Database, password: string) {
   const env = { TESSERA_MASTER_KEY: masterKeyOf(config.storage).toString('base64') };
-  const app = await buildApp({ config, db, identity: openIdentity(db, config, env) });
+  const app = await buildApp({ config, db, services: composeServices(db, config, env) });
   t.after(() => app.close());
   const reply = await app.inject({
     method: 'POST',
@@ -194,7 +194,7 @@ for (const engine of testEngines()) {
       const dir = tempDirFor(t, 'tessera-backup-');
       const backup = { ...source.config.backup, dir, signing_key: configured };
       const config = { ...source.config, backup };
-      const service = createBackupService({ db: source.db, config, audit: source.identity.audit });
+      const service = createBackupService({ db: source.db, config, audit: source.services.audit });
       const file = await service.create(CLI_AUDIT_CONTEXT);
       assert.deepEqual(file.manifest.signature?.key_source, 'signing_key');
       const explicit = signingKey(parseSigningKey(configured) as Buffer, 'signing_key');

@@ -1,7 +1,7 @@
 import { type Command, InvalidArgumentError } from 'commander';
 import type { Actor } from '../access/actor.ts';
+import type { Services } from '../composition-root.ts';
 import { IdentityErrors } from '../identity/errors.ts';
-import type { Identity } from '../identity/open-identity.ts';
 import { TesseraError } from '../platform/errors.ts';
 import { type AdminSession, adminOptions, runAdmin } from './admin-session.ts';
 import { cliActorIn } from './cli-actor.ts';
@@ -36,22 +36,22 @@ export function runInTenant<S>(
   fn: (service: S, actor: Actor, session: AdminSession) => Promise<void>,
 ): Promise<void> {
   return runAdmin(io, options, async (session) =>
-    fn(serviceOf(session), await actorIn(session.identity, options), session),
+    fn(serviceOf(session), await actorIn(session.services, options), session),
   );
 }
 
 /** The CLI as the actor in `tenant`: 404 `tenant_not_found` (exit 1) unless it exists. */
-export function actorIn(identity: Identity, options: TenantOptions): Promise<Actor> {
-  return cliActorIn(identity.tenants, options.tenant);
+export function actorIn(services: Services, options: TenantOptions): Promise<Actor> {
+  return cliActorIn(services.tenancy.tenants, options.tenant);
 }
 
 /**
  * A user id, or an email resolved to its user's id. Whether that user is a member of
  * the tenant is the service's to say, with the same 404 as for an unknown id.
  */
-export async function userIdOf(identity: Identity, idOrEmail: string): Promise<string> {
+export async function userIdOf(services: Services, idOrEmail: string): Promise<string> {
   if (!idOrEmail.includes('@')) return idOrEmail;
-  const user = await identity.users.findByEmail(idOrEmail);
+  const user = await services.identity.users.findByEmail(idOrEmail);
   if (!user) {
     throw new TesseraError(
       IdentityErrors.user_not_found,

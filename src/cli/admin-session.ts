@@ -1,7 +1,7 @@
 import { type Command, CommanderError } from 'commander';
+import { composeServices, type Services } from '../composition-root.ts';
 import { loadConfig } from '../config/load.ts';
 import type { Config } from '../config/schema.ts';
-import { type Identity, openIdentity } from '../identity/open-identity.ts';
 import { MIGRATIONS } from '../migrations/index.ts';
 import { isTesseraError } from '../platform/errors.ts';
 import { migrationStatus } from '../storage/migrate.ts';
@@ -12,11 +12,11 @@ import type { CliIo } from './user.ts';
 const EXIT_FAILURE = 1;
 const EXIT_USAGE = 2;
 
-/** What an admin command works with: the database the servers use, and the domains on it. */
+/** What an admin command works with: the database the servers use, and the services on it. */
 export interface AdminSession {
   readonly config: Config;
   readonly db: Database;
-  readonly identity: Identity;
+  readonly services: Services;
   readonly io: CliIo;
 }
 
@@ -47,8 +47,8 @@ export async function runAdmin<T>(
   const db = await openDatabase(config.storage);
   try {
     await requireMigrated(db);
-    const identity = openIdentity(db, config, io.env);
-    return await fn({ config, db, identity, io });
+    const services = composeServices(db, config, io.env);
+    return await fn({ config, db, services, io });
   } catch (error) {
     if (!isTesseraError(error) || error.status >= 500) throw error;
     io.stderr.write(`tessera: ${error.detail}\n`);

@@ -34,10 +34,10 @@ export function registerApiKeyCommands(program: Command, io: CliIo = PROCESS_IO)
       .requiredOption('--role <role>', 'the one role the key acts with (built-in or custom)')
       .option('--expires <time>', 'RFC 3339 time after which the key stops working'),
   ).action(async (options: Common & { name: string; role: string; expires?: string }) => {
-    await runAdmin(io, options, async ({ identity }) => {
+    await runAdmin(io, options, async ({ services }) => {
       const expires = options.expires === undefined ? null : Date.parse(options.expires);
-      const { record, secret } = await identity.apiKeyAdmin.create(
-        await cliActorIn(identity.tenants, options.tenant),
+      const { record, secret } = await services.access.apiKeyAdmin.create(
+        await cliActorIn(services.tenancy.tenants, options.tenant),
         {
           name: options.name,
           role: options.role,
@@ -56,10 +56,10 @@ export function registerApiKeyCommands(program: Command, io: CliIo = PROCESS_IO)
       .description("list the tenant's API keys (never their secrets)")
       .option('--limit <n>', 'at most this many (1-1000)', '1000'),
   ).action(async (options: Common & { limit: string }) => {
-    await runAdmin(io, options, async ({ identity }) => {
+    await runAdmin(io, options, async ({ services }) => {
       const limit = Math.min(1000, Math.max(1, Number.parseInt(options.limit, 10) || 1000));
-      await cliActorIn(identity.tenants, options.tenant);
-      const keys = await identity.apiKeyAdmin.list(options.tenant, { limit });
+      await cliActorIn(services.tenancy.tenants, options.tenant);
+      const keys = await services.access.apiKeyAdmin.list(options.tenant, { limit });
       printRows(io, options.json, keys.map(keyJson), [
         'id',
         'name',
@@ -75,8 +75,11 @@ export function registerApiKeyCommands(program: Command, io: CliIo = PROCESS_IO)
   tenantOption(
     apikey.command('revoke <id>').description('revoke an API key: it stops working at once'),
   ).action(async (id: string, options: Common) => {
-    await runAdmin(io, options, async ({ identity }) => {
-      await identity.apiKeyAdmin.revoke(await cliActorIn(identity.tenants, options.tenant), id);
+    await runAdmin(io, options, async ({ services }) => {
+      await services.access.apiKeyAdmin.revoke(
+        await cliActorIn(services.tenancy.tenants, options.tenant),
+        id,
+      );
       io.stdout.write(options.json ? `${JSON.stringify({ revoked: id })}\n` : `revoked ${id}\n`);
     });
   });

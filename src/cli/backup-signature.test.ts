@@ -24,7 +24,7 @@ async function deployment(t: TestContext, engine: Engine) {
   t.after(() => source.close());
   const admin = { TESSERA_ADMIN_EMAIL: ADMIN, TESSERA_ADMIN_PASSWORD: 'the-real-password' };
   await bootstrapPlatformAdmin(source.db, admin, { info() {}, warn() {} });
-  await source.identity.keys.ensureKey();
+  await source.services.identity.keys.ensureKey();
   const dir = tempDirFor(t, 'tessera-backups-');
   const tessera = (args: readonly string[], env: NodeJS.ProcessEnv = {}) =>
     runAdminCli(source.config.storage, ['backup', ...args], {

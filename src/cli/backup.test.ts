@@ -48,7 +48,7 @@ async function deployment(t: TestContext, engine: Engine) {
   const source: TestApp = await buildTestApp({}, engine);
   t.after(() => source.close());
   // A signing key, sealed with the master key: what makes the restore's key check matter.
-  await source.identity.keys.ensureKey();
+  await source.services.identity.keys.ensureKey();
   const events = Array.from({ length: 25 }, (_, i) => ({
     entity_id: `order-${i % 5}`,
     event_type: 'Placed',

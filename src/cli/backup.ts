@@ -55,8 +55,8 @@ export function registerBackupCommands(program: Command, io: CliIo = PROCESS_IO)
       .description('write a backup file of the configured database (servers may keep running)')
       .option('--out <dir>', 'write it to this directory instead of backup.dir'),
   ).action(async (options: Common & { out?: string }) => {
-    await runAdmin(io, options, async ({ db, config, identity }) => {
-      const service = createBackupService({ db, config, audit: identity.audit });
+    await runAdmin(io, options, async ({ db, config, services }) => {
+      const service = createBackupService({ db, config, audit: services.audit });
       const dir = options.out === undefined ? undefined : resolve(options.out);
       const file = await withProgress(io, (onProgress) =>
         service.create(CLI_AUDIT_CONTEXT, { dir, onProgress }),
@@ -181,8 +181,8 @@ export function registerBackupCommands(program: Command, io: CliIo = PROCESS_IO)
         wholeNumber(36_500),
       ),
   ).action(async (options: Common & { keep?: number; maxAgeDays?: number }) => {
-    await runAdmin(io, options, async ({ db, config, identity }) => {
-      const service = createBackupService({ db, config, audit: identity.audit });
+    await runAdmin(io, options, async ({ db, config, services }) => {
+      const service = createBackupService({ db, config, audit: services.audit });
       const rules = {
         keepCount: options.keep ?? service.retention.keepCount,
         keepDays: options.maxAgeDays ?? service.retention.keepDays,
@@ -207,8 +207,8 @@ export function registerBackupCommands(program: Command, io: CliIo = PROCESS_IO)
   adminOptions(
     backup.command('delete <id>').description('delete one backup of the backup directory'),
   ).action(async (id: string, options: Common) => {
-    await runAdmin(io, options, async ({ db, config, identity }) => {
-      const service = createBackupService({ db, config, audit: identity.audit });
+    await runAdmin(io, options, async ({ db, config, services }) => {
+      const service = createBackupService({ db, config, audit: services.audit });
       const deleted = await service.remove(CLI_AUDIT_CONTEXT, id);
       io.stdout.write(
         options.json

@@ -57,8 +57,8 @@ export function registerIpFilterCommands(program: Command, io: CliIo = PROCESS_I
   const ipfilter = program
     .command('ipfilter')
     .description('manage the global and per-tenant IP allow and block lists');
-  const service = ({ db, identity }: AdminSession): IpFilterService =>
-    createIpFilterService({ db, audit: identity.audit });
+  const service = ({ db, services }: AdminSession): IpFilterService =>
+    createIpFilterService({ db, audit: services.audit });
 
   /** The scope the options name, checked to exist; a usage error (exit 2) when they name none. */
   async function scopeOf(session: AdminSession, options: ScopeOptions): Promise<IpFilterScope> {
@@ -67,7 +67,7 @@ export function registerIpFilterCommands(program: Command, io: CliIo = PROCESS_I
       io.stderr.write('tessera: name the list: --tenant <id> or --global\n');
       throw new CommanderError(EXIT_USAGE, 'tessera.usage', 'no list named');
     }
-    await cliActorIn(session.identity.tenants, options.tenant);
+    await cliActorIn(session.services.tenancy.tenants, options.tenant);
     return options.tenant;
   }
 

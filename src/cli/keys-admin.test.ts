@@ -8,7 +8,7 @@ for (const engine of testEngines()) {
   describe(`tessera keys list and rotate, beside a running server (${engine})`, () => {
     it('lists the keys by state and audits a rotation', async (t) => {
       const test = await tenancyTestApp(t, engine);
-      await test.identity.keys.ensureKey();
+      await test.services.identity.keys.ensureKey();
       const tessera = (args: string[]) => runAdminCli(test.config.storage, ['keys', ...args]);
       type Key = { kid: string; state: string; retired_at: string | null };
       const [first] = jsonOf<Key[]>(await tessera(['list', '--json']));

@@ -1,14 +1,10 @@
 import type { Command } from 'commander';
 import { CLI_AUDIT_CONTEXT } from '../audit/audit-entry.ts';
-import { createAuditLog } from '../audit/audit-log.ts';
+import { composeServices } from '../composition-root.ts';
 import { loadConfig } from '../config/load.ts';
-import { loadMasterKey } from '../identity/tokens/master-key.ts';
-import { createSigningKeys } from '../identity/tokens/signing-keys.ts';
-import { MIGRATIONS } from '../migrations/index.ts';
-import { migrationStatus } from '../storage/migrate.ts';
 import { openDatabase } from '../storage/open-database.ts';
 import { SYSTEM_TENANT_ID } from '../tenancy/role-names.ts';
-import { adminOptions, runAdmin } from './admin-session.ts';
+import { adminOptions, requireMigrated, runAdmin } from './admin-session.ts';
 import { printRows } from './output.ts';
 import { type CliIo, PROCESS_IO } from './user.ts';
 
@@ -24,12 +20,14 @@ export function registerKeysCommands(program: Command, io: CliIo = PROCESS_IO): 
   adminOptions(
     keys.command('list').description('list the signing keys, newest first (no key material)'),
   ).action(async (options: { config?: string; json?: boolean }) => {
-    await runAdmin(io, options, async ({ identity }) => {
-      const listed = (await identity.keys.list()).map(({ created_ms, retired_ms, ...key }) => ({
-        ...key,
-        created_at: new Date(created_ms).toISOString(),
-        retired_at: retired_ms === null ? null : new Date(retired_ms).toISOString(),
-      }));
+    await runAdmin(io, options, async ({ services }) => {
+      const listed = (await services.identity.keys.list()).map(
+        ({ created_ms, retired_ms, ...key }) => ({
+          ...key,
+          created_at: new Date(created_ms).toISOString(),
+          retired_at: retired_ms === null ? null : new Date(retired_ms).toISOString(),
+        }),
+      );
       printRows(io, options.json, listed, [
         'kid',
         'algorithm',
@@ -71,20 +69,10 @@ export async function rotateSigningKey(
   const { config } = loadConfig({ path: options.config, env: options.env });
   const db = await openDatabase(config.storage);
   try {
-    const status = await migrationStatus(db, MIGRATIONS);
-    if (status.pending.length > 0) {
-      throw new Error(
-        `the database at ${db.location} is not migrated (pending: ${status.pending.join(', ')}): ` +
-          'run `tessera migrate` or start the server once first',
-      );
-    }
-    const masterKey = loadMasterKey(config.storage, options.env);
-    const keys = createSigningKeys(db, masterKey, {
-      accessTtlSeconds: config.auth.access_token_ttl_seconds,
-      publishAheadSeconds: config.auth.key_publish_ahead_seconds,
-    });
-    const { kid, signs_from_ms } = await keys.rotate((trx, created) =>
-      createAuditLog(db).inTransaction(trx, CLI_AUDIT_CONTEXT, [
+    await requireMigrated(db);
+    const { identity, audit } = composeServices(db, config, options.env);
+    const { kid, signs_from_ms } = await identity.keys.rotate((trx, created) =>
+      audit.inTransaction(trx, CLI_AUDIT_CONTEXT, [
         {
           tenant_id: SYSTEM_TENANT_ID,
           action: 'signing_key.rotated',

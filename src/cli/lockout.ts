@@ -50,12 +50,12 @@ export function registerLockoutCommands(program: Command, io: CliIo = PROCESS_IO
       .option('--ips', 'list slowed client IPs instead of locked accounts')
       .option('--limit <n>', 'at most this many (1-1000)', parseLimit, 1000),
   ).action(async (options: Common & { tenant?: string; ips?: boolean; limit: number }) => {
-    await runAdmin(io, options, async ({ identity }) => {
+    await runAdmin(io, options, async ({ services }) => {
       const actor =
         options.tenant === undefined
           ? cliActor(SYSTEM_TENANT)
-          : await cliActorIn(identity.tenants, options.tenant);
-      const list = await identity.lockouts.list(actor, {
+          : await cliActorIn(services.tenancy.tenants, options.tenant);
+      const list = await services.protection.lockouts.list(actor, {
         kind: options.ips ? 'ip' : 'user',
         tenant_id: options.tenant,
         limit: options.limit,
@@ -75,7 +75,7 @@ export function registerLockoutCommands(program: Command, io: CliIo = PROCESS_IO
       .option('--user <email-or-id>', 'the locked account')
       .option('--ip <ip>', 'the slowed client IP'),
   ).action(async (options: Common & { user?: string; ip?: string }) => {
-    await runAdmin(io, options, async ({ identity }) => {
+    await runAdmin(io, options, async ({ services }) => {
       if ((options.user === undefined) === (options.ip === undefined)) {
         throw new TesseraError(HttpErrors.bad_request, 'name exactly one of --user or --ip');
       }
@@ -85,11 +85,11 @@ export function registerLockoutCommands(program: Command, io: CliIo = PROCESS_IO
           options.json ? `${JSON.stringify({ [verb]: what })}\n` : `${verb} ${what}\n`,
         );
       if (options.user !== undefined) {
-        const userId = await userIdOf(identity, options.user);
-        await identity.lockouts.unlockAccount(actor, userId);
+        const userId = await userIdOf(services, options.user);
+        await services.protection.lockouts.unlockAccount(actor, userId);
         report('unlocked', userId);
       } else if (options.ip !== undefined) {
-        await identity.lockouts.clearIp(actor, options.ip);
+        await services.protection.lockouts.clearIp(actor, options.ip);
         report('cleared', options.ip);
       }
     });

@@ -14,7 +14,7 @@ export function registerStatsCommand(program: Command, io: CliIo = PROCESS_IO): 
       .command('stats')
       .description('events, entities, event types and bytes stored, per tenant and in total'),
   ).action(async (options: { config?: string; json?: boolean }) => {
-    await runAdmin(io, options, async ({ db, identity }) => {
+    await runAdmin(io, options, async ({ db, services }) => {
       const store = openEventStore(db);
       const rows: Record<string, unknown>[] = [];
       const total = {
@@ -27,7 +27,7 @@ export function registerStatsCommand(program: Command, io: CliIo = PROCESS_IO): 
       };
       let after: string | undefined;
       for (;;) {
-        const tenants = await identity.tenants.list({ after, limit: PAGE });
+        const tenants = await services.tenancy.tenants.list({ after, limit: PAGE });
         for (const tenant of tenants) {
           const stats = await store.stats(tenant.id);
           rows.push({ tenant: tenant.id, status: tenant.status, ...stats });

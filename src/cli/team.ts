@@ -1,7 +1,7 @@
 import { type Command, InvalidArgumentError } from 'commander';
 import type { Actor } from '../access/actor.ts';
 import { toTeamJson } from '../tenancy/org-json.ts';
-import { createTeamService, type TeamService } from '../tenancy/teams/team-service.ts';
+import type { TeamService } from '../tenancy/teams/team-service.ts';
 import {
   parseLimit,
   runInTenant,
@@ -33,8 +33,7 @@ function parseDescription(value: string): string {
   return value;
 }
 
-const teamService = ({ db, identity }: AdminSession): TeamService =>
-  createTeamService({ db, audit: identity.audit });
+const teamService = ({ services }: AdminSession): TeamService => services.tenancy.teams;
 
 /** `tessera team ...`: the rules and audit events of /api/v1/teams, with the CLI as actor. */
 export function registerTeamCommands(program: Command, io: CliIo = PROCESS_IO): void {
@@ -148,8 +147,8 @@ export function registerTeamCommands(program: Command, io: CliIo = PROCESS_IO): 
       .command('add <team> <user>')
       .description('put a member of the tenant (id or email) in the team'),
   ).action(async (id: string, user: string, options: TenantOptions) => {
-    await inTenant(options, async (teams, actor, { identity }) => {
-      const userId = await userIdOf(identity, user);
+    await inTenant(options, async (teams, actor, { services }) => {
+      const userId = await userIdOf(services, user);
       const { added } = await teams.addMember(actor, options.tenant, id, userId);
       const text = added ? `added ${userId} to ${id}` : `${userId} was in ${id} already`;
       done(options, { team: id, user: userId, added }, text);
@@ -159,8 +158,8 @@ export function registerTeamCommands(program: Command, io: CliIo = PROCESS_IO): 
   tenantCommand(
     team.command('remove <team> <user>').description('take a user (id or email) out of the team'),
   ).action(async (id: string, user: string, options: TenantOptions) => {
-    await inTenant(options, async (teams, actor, { identity }) => {
-      const userId = await userIdOf(identity, user);
+    await inTenant(options, async (teams, actor, { services }) => {
+      const userId = await userIdOf(services, user);
       await teams.removeMember(actor, options.tenant, id, userId);
       done(options, { team: id, removed: userId }, `removed ${userId} from ${id}`);
     });

@@ -75,8 +75,8 @@ export function registerTenantQuotaCommands(tenant: Command, io: CliIo): void {
       usage(io, '--preset, --set and --follow-plan go one at a time');
     if (options.preset !== undefined && !PRESET_NAMES.includes(options.preset as PresetName))
       usage(io, `unknown preset "${options.preset}" (presets: ${PRESET_NAMES.join(', ')})`);
-    await runAdmin(io, options, async ({ identity }) => {
-      const { quotas } = identity;
+    await runAdmin(io, options, async ({ services }) => {
+      const { quotas } = services.tenancy;
       let result: TenantQuotas;
       if (options.followPlan) result = await quotas.followPlan(CLI_AUDIT_CONTEXT, id);
       else if (options.preset !== undefined || options.set.length > 0) {
@@ -95,8 +95,8 @@ export function registerTenantQuotaCommands(tenant: Command, io: CliIo): void {
       .command('stats <id>')
       .description("a tenant's usage against each quota, and what it stores"),
   ).action(async (id: string, options: { config?: string; json?: boolean }) => {
-    await runAdmin(io, options, async ({ identity }) => {
-      const stats = await identity.quotas.stats(id);
+    await runAdmin(io, options, async ({ services }) => {
+      const stats = await services.tenancy.quotas.stats(id);
       if (options.json) {
         io.stdout.write(
           `${JSON.stringify({ ...quotasRecord(stats.tenant), usage: stats.usage }, null, 2)}\n`,

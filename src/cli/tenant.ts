@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { CLI_AUDIT_CONTEXT } from '../audit/audit-entry.ts';
 import { toTenantJson } from '../tenancy/tenants/tenant-json.ts';
-import { createTenantService, type TenantService } from '../tenancy/tenants/tenant-service.ts';
+import type { TenantService } from '../tenancy/tenants/tenant-service.ts';
 import { type AdminSession, adminOptions, runAdmin } from './admin-session.ts';
 import { printRecord, printRows } from './output.ts';
 import { registerTenantQuotaCommands } from './tenant-quotas.ts';
@@ -14,15 +14,8 @@ interface Common {
 
 const TENANT_COLUMNS = ['id', 'name', 'plan', 'status', 'created_at', 'deleted_at'];
 
-function tenantService({ db, identity, config }: AdminSession): TenantService {
-  return createTenantService({
-    db,
-    tenants: identity.tenants,
-    users: identity.users,
-    audit: identity.audit,
-    changes: identity.credentials,
-    passwordMinLength: config.auth.password_min_length,
-  });
+function tenantService({ services }: AdminSession): TenantService {
+  return services.tenancy.tenantAdmin;
 }
 
 /** `tessera tenant ...`: the same rules and audit events as the /tenants routes. */
@@ -45,7 +38,9 @@ export function registerTenantCommands(program: Command, io: CliIo = PROCESS_IO)
         const service = tenantService(session);
         const email = options.adminEmail;
         const existing =
-          email === undefined ? undefined : await session.identity.users.findByEmail(email);
+          email === undefined
+            ? undefined
+            : await session.services.identity.users.findByEmail(email);
         const admin =
           email === undefined
             ? undefined

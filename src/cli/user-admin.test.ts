@@ -82,7 +82,7 @@ for (const engine of testEngines()) {
       await test.member('acme', 'ada@example.com', ['admin']);
       const bob = await test.member('acme', 'bob@example.com', ['developer']);
       await test.keyFor('beta');
-      await test.identity.memberships.grant('beta', bob.id, ['viewer']);
+      await test.services.tenancy.memberships.grant('beta', bob.id, ['viewer']);
 
       const off = jsonOf(await tessera(['deactivate', '--tenant', 'acme', bob.id, '--json']));
       assert.equal(off.status, 'deactivated');
@@ -161,7 +161,7 @@ for (const engine of testEngines()) {
       const tessera = cli(test);
       const bob = await test.member('acme', 'bob@example.com', ['developer']);
       await test.keyFor('beta');
-      await test.identity.memberships.grant('beta', bob.id, ['viewer']);
+      await test.services.tenancy.memberships.grant('beta', bob.id, ['viewer']);
       const inBeta = await test.login(bob.email, PASSWORD, 'beta');
 
       const refused: [string, number, RegExp][] = [

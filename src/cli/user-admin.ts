@@ -2,12 +2,7 @@ import { type Command, Option } from 'commander';
 import type { Actor } from '../access/actor.ts';
 import { CLI_AUDIT_CONTEXT } from '../audit/audit-entry.ts';
 import { toUserJson } from '../tenancy/org-json.ts';
-import { createRolePolicy } from '../tenancy/role-policy.ts';
-import { createPasswordReset } from '../tenancy/users/password-reset.ts';
-import {
-  createUserAdminService,
-  type UserAdminService,
-} from '../tenancy/users/user-admin-service.ts';
+import type { UserAdminService } from '../tenancy/users/user-admin-service.ts';
 import type { MemberStatus, TenantUser } from '../tenancy/users/user-admin-store.ts';
 import {
   parseLimit,
@@ -22,14 +17,8 @@ import { type CliIo, PROCESS_IO, readPassword } from './user.ts';
 
 const USER_COLUMNS = ['id', 'email', 'name', 'roles', 'status', 'joined_at'];
 
-function userService({ db, identity, config }: AdminSession): UserAdminService {
-  return createUserAdminService({
-    db,
-    audit: identity.audit,
-    changes: identity.credentials,
-    roles: createRolePolicy(),
-    passwordMinLength: config.auth.password_min_length,
-  });
+function userService({ services }: AdminSession): UserAdminService {
+  return services.tenancy.userAdmin;
 }
 
 interface ListOptions extends TenantOptions {
@@ -76,11 +65,11 @@ export function registerUserAdminCommands(program: Command, io: CliIo = PROCESS_
   tenantCommand(
     user.command('show <user>').description('show one user of the tenant (id or email)'),
   ).action(async (id: string, options: TenantOptions) => {
-    await inTenant(options, async (users, actor, { identity }) => {
+    await inTenant(options, async (users, actor, { services }) => {
       printRecord(
         io,
         options.json,
-        toUserJson(await users.get(actor, await userIdOf(identity, id))),
+        toUserJson(await users.get(actor, await userIdOf(services, id))),
       );
     });
   });
@@ -92,8 +81,8 @@ export function registerUserAdminCommands(program: Command, io: CliIo = PROCESS_
   ) =>
     tenantCommand(user.command(`${name} <user>`).description(description)).action(
       async (id: string, options: TenantOptions) => {
-        await inTenant(options, async (users, actor, { identity }) => {
-          const changed = await run(users, actor, await userIdOf(identity, id));
+        await inTenant(options, async (users, actor, { services }) => {
+          const changed = await run(users, actor, await userIdOf(services, id));
           printRecord(io, options.json, toUserJson(changed));
         });
       },
@@ -110,12 +99,12 @@ export function registerUserAdminCommands(program: Command, io: CliIo = PROCESS_
       .command('roles <user> <roles>')
       .description("set exactly these roles (comma-separated) as the user's roles in the tenant"),
   ).action(async (id: string, roles: string, options: TenantOptions) => {
-    await inTenant(options, async (users, actor, { identity }) => {
+    await inTenant(options, async (users, actor, { services }) => {
       const wanted = roles
         .split(',')
         .map((role) => role.trim())
         .filter((role) => role !== '');
-      const changed = await users.setRoles(actor, await userIdOf(identity, id), wanted);
+      const changed = await users.setRoles(actor, await userIdOf(services, id), wanted);
       printRecord(io, options.json, toUserJson(changed));
     });
   });
@@ -127,8 +116,8 @@ export function registerUserAdminCommands(program: Command, io: CliIo = PROCESS_
         'remove the user from the tenant; the identity is erased when it belongs to no tenant',
       ),
   ).action(async (id: string, options: TenantOptions) => {
-    await inTenant(options, async (users, actor, { identity }) => {
-      const userId = await userIdOf(identity, id);
+    await inTenant(options, async (users, actor, { services }) => {
+      const userId = await userIdOf(services, id);
       const { erased } = await users.remove(actor, userId);
       if (options.json) printRecord(io, true, { removed: userId, erased });
       else
@@ -143,7 +132,7 @@ export function registerUserAdminCommands(program: Command, io: CliIo = PROCESS_
         "set a user's password (from stdin or TESSERA_ADMIN_PASSWORD); all their sessions end",
       ),
   ).action(async (email: string, options: AdminOptions & { json?: boolean }, command: Command) => {
-    await runAdmin(io, options, async ({ identity, config }) => {
+    await runAdmin(io, options, async ({ services }) => {
       const password = await readPassword(io);
       if (password === '') {
         command.error(
@@ -151,13 +140,11 @@ export function registerUserAdminCommands(program: Command, io: CliIo = PROCESS_
           { exitCode: 2 },
         );
       }
-      const reset = createPasswordReset({
-        users: identity.users,
-        sessions: identity.sessions,
-        audit: identity.audit,
-        passwordMinLength: config.auth.password_min_length,
-      });
-      const { user: changed, audited_in } = await reset(CLI_AUDIT_CONTEXT, email, password);
+      const { user: changed, audited_in } = await services.tenancy.resetPassword(
+        CLI_AUDIT_CONTEXT,
+        email,
+        password,
+      );
       if (options.json) printRecord(io, true, { id: changed.id, email: changed.email, audited_in });
       else io.stdout.write(`password set for ${changed.email}; their sessions have ended\n`);
     });

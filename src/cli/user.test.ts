@@ -4,20 +4,14 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { describe, it, type TestContext } from 'node:test';
 import { Command, CommanderError } from 'commander';
-import {
-  openTestDatabase,
-  testEngines,
-  testStorageConfig,
-} from '../../test/helpers/test-database.ts';
-import { verifyPassword } from '../identity/login/passwords.ts';
+import { testEngines, testStorageConfig } from '../../test/helpers/test-database.ts';
 import { createUserStore } from '../identity/users/user-store.ts';
 import { MIGRATIONS } from '../migrations/index.ts';
-import type { Engine } from '../storage/database.ts';
 import { migrateToLatest } from '../storage/migrate.ts';
-import { type Database, openDatabase } from '../storage/open-database.ts';
+import { openDatabase } from '../storage/open-database.ts';
 import { createMembershipStore } from '../tenancy/memberships/membership-store.ts';
 import { createTenantStore } from '../tenancy/tenants/tenant-store.ts';
-import { type CliIo, createUserWithRoles, readPassword, registerUserCommands } from './user.ts';
+import { type CliIo, readPassword, registerUserCommands } from './user.ts';
 
 const PASSWORD = 'correct horse battery staple';
 
@@ -61,66 +55,7 @@ describe('readPassword', () => {
   });
 });
 
-async function migrated(t: TestContext, engine: Engine): Promise<Database> {
-  const test = await openTestDatabase(engine);
-  t.after(() => test.cleanup());
-  await migrateToLatest(test.db, MIGRATIONS);
-  await createTenantStore(test.db).create({ id: 'acme', name: 'Acme', plan: 'free' });
-  return test.db;
-}
-
-const options = { passwordMinLength: 8 };
-
 for (const engine of testEngines()) {
-  describe(`createUserWithRoles (${engine})`, () => {
-    it('creates the user with its password and memberships', async (t) => {
-      const db = await migrated(t, engine);
-      const user = await createUserWithRoles(
-        db,
-        {
-          email: 'Ada@Example.com',
-          name: 'Ada',
-          password: PASSWORD,
-          grants: { acme: ['viewer'], system: ['admin'] },
-        },
-        options,
-      );
-      assert.equal(user.email, 'ada@example.com');
-      const stored = await createUserStore(db).findCredentials('ada@example.com');
-      assert.equal(await verifyPassword(stored?.password_hash ?? '', PASSWORD), true);
-      const members = createMembershipStore(db);
-      assert.deepEqual(await members.rolesOf('acme', user.id), ['viewer']);
-      assert.deepEqual(await members.rolesOf('system', user.id), ['admin']);
-    });
-
-    it('refuses bad input with a stable code and leaves nothing behind', async (t) => {
-      const db = await migrated(t, engine);
-      await createUserWithRoles(db, { email: 'taken@example.com', password: PASSWORD }, options);
-      const cases: [Parameters<typeof createUserWithRoles>[1], string][] = [
-        [{ email: 'taken@example.com', password: PASSWORD }, 'email_taken'],
-        [{ email: 'new@example.com', password: 'short' }, 'weak_password'],
-        [{ email: 'not-an-email', password: PASSWORD }, 'invalid_email'],
-        [
-          { email: 'new@example.com', password: PASSWORD, grants: { nope: ['viewer'] } },
-          'tenant_not_found',
-        ],
-        [
-          { email: 'new@example.com', password: PASSWORD, grants: { 'Bad Id': ['viewer'] } },
-          'invalid_tenant',
-        ],
-        [
-          { email: 'new@example.com', password: PASSWORD, grants: { acme: ['root'] } },
-          'invalid_roles',
-        ],
-      ];
-      for (const [request, code] of cases) {
-        await assert.rejects(createUserWithRoles(db, request, options), { code }, code);
-      }
-      // The unknown tenant was found only inside the transaction: the user was rolled back.
-      assert.equal(await createUserStore(db).findByEmail('new@example.com'), undefined);
-    });
-  });
-
   describe(`tessera user create (${engine})`, () => {
     async function setUp(t: TestContext) {
       const target = await testStorageConfig(engine);

@@ -8,11 +8,14 @@ import type { EventQuotas } from './quotas.ts';
 import { createEventService, type EventService } from './service.ts';
 import { createSnapshotStore } from './snapshot-store.ts';
 import { createStateService, type StateService } from './state-service.ts';
+import type { EventStore } from './store.ts';
 import { createSubscriptionHub, type SubscriptionHub } from './subscriptions/subscription-hub.ts';
 
 /** The event store domain as the app uses it. */
 export interface Events {
   readonly service: EventService;
+  /** The log itself, for the CLI's statistics and tests that read beneath the service. */
+  readonly store: EventStore;
   readonly state: StateService;
   readonly notifier: LogNotifier;
   /** Live subscriptions (SSE and WebSocket share it, so a tenant has one tailer). */
@@ -63,6 +66,7 @@ export async function openEvents(
   });
   return {
     service,
+    store,
     state,
     notifier,
     subscriptions,

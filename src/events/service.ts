@@ -27,8 +27,6 @@ export interface IngestEvent extends NewEvent {
 }
 
 export interface EventService {
-  readonly store: EventStore;
-  readonly notifier: LogNotifier;
   /** Appends to one entity, atomically. `pathOf` names an event's place in the request. */
   appendToEntity(
     tenantId: string,
@@ -61,6 +59,8 @@ export interface EventService {
   /** One page of `query`, bounded by `storage.max_read_page_bytes` as well as by count. */
   queryPage(tenantId: string, query: EventQuery): Promise<BoundedPage>;
   stats(tenantId: string): Promise<EventStats>;
+  /** The log's last position: where a live subscription without `from_position` starts. */
+  headPosition(): Promise<number>;
   /** Counts one read toward the tenant's queries-per-hour quota; throws 429 when used up. */
   countQuery(tenantId: string): Promise<void>;
   /** Waits for every append accepted so far to settle (shutdown). */
@@ -132,8 +132,6 @@ export function createEventService(deps: EventServiceDeps): EventService {
   ) => readWithinBytes(readChunk, limit, storage.max_read_page_bytes, storage.max_event_bytes);
 
   return {
-    store,
-    notifier,
     appendToEntity(tenantId, entityId, events, expected, pathOf) {
       checkWritable(entityId, undefined);
       const normalized = normalizeEvents(events, storage, pathOf);
@@ -180,6 +178,7 @@ export function createEventService(deps: EventServiceDeps): EventService {
         }),
       ),
     stats: (tenantId) => store.stats(tenantId),
+    headPosition: () => store.headPosition(),
     countQuery: async (tenantId) => deps.quotas?.countQuery(tenantId),
     drain: () => committer.drain(),
   };

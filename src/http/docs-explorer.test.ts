@@ -17,7 +17,7 @@ it('/docs in Chromium: no CSP violation or console error, Authorize (bearer, the
 }, async (t) => {
   const test = await buildTestApp({}, 'sqlite', { actAs: false });
   t.after(() => test.close());
-  const apiKey = await apiKeyFor(test.identity, 'default');
+  const apiKey = await apiKeyFor(test.services, 'default');
   const base = await test.app.listen({ host: '127.0.0.1', port: 0 });
   const browser = await chromium.launch({
     executablePath: CHROMIUM,

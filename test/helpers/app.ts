@@ -2,11 +2,10 @@ import { Writable } from 'node:stream';
 import type { TestContext } from 'node:test';
 import { type Logger, pino } from 'pino';
 import { buildApp, type TesseraApp } from '../../src/app.ts';
+import { composeServices, type ServiceOptions, type Services } from '../../src/composition-root.ts';
 import { defaultConfig } from '../../src/config/load.ts';
 import type { Config } from '../../src/config/schema.ts';
 import type { AppLogger } from '../../src/http/logger.ts';
-import type { Identity, IdentityOptions } from '../../src/identity/open-identity.ts';
-import { openIdentity } from '../../src/identity/open-identity.ts';
 import { MIGRATIONS } from '../../src/migrations/index.ts';
 import type { Engine } from '../../src/storage/database.ts';
 import { migrateToLatest } from '../../src/storage/migrate.ts';
@@ -24,7 +23,7 @@ export interface TestApp {
   readonly app: TesseraApp;
   readonly db: Database;
   readonly config: Config;
-  readonly identity: Identity;
+  readonly services: Services;
   /** Closes the app, then the database, then removes it. Safe to call twice. */
   close(): Promise<void>;
 }
@@ -41,7 +40,7 @@ export interface TestAppOptions {
   /** A logger to inspect; default: the configured level, which tests set to silent. */
   readonly logger?: AppLogger;
   /** The lockout's clock and sleep, for tests that must not wait on wall time. */
-  readonly identity?: IdentityOptions;
+  readonly services?: ServiceOptions;
   /** Rate-limit key prefix, Redis retry interval and memory clock (see AppDeps). */
   readonly rateLimits?: Parameters<typeof buildApp>[0]['rateLimits'];
 }
@@ -80,18 +79,18 @@ export async function buildTestApp(
   try {
     const migrate = options.migrate !== false;
     if (migrate) await migrateToLatest(db, MIGRATIONS);
-    const identity = openIdentity(db, config, process.env, options.identity);
+    const services = composeServices(db, config, process.env, options.services);
     app = await buildApp({
       config,
       db,
       redis: options.redis,
       logger: options.logger,
-      identity,
+      services,
       rateLimits: options.rateLimits,
     });
     const tenant = options.actAs ?? 'default';
-    if (migrate && tenant !== false) actAs(app, await apiKeyFor(identity, tenant));
-    return { app, db, config, identity, close };
+    if (migrate && tenant !== false) actAs(app, await apiKeyFor(services, tenant));
+    return { app, db, config, services, close };
   } catch (error) {
     await close();
     throw error;

@@ -1,17 +1,17 @@
 import type { TesseraApp } from '../../src/app.ts';
-import type { Identity } from '../../src/identity/open-identity.ts';
+import type { Services } from '../../src/composition-root.ts';
 
 /** Creates the tenant unless it exists, and an API key with `role` in it; returns the key. */
 export async function apiKeyFor(
-  identity: Identity,
+  services: Services,
   tenantId: string,
   role = 'admin',
 ): Promise<string> {
-  if (!(await identity.tenants.get(tenantId))) {
+  if (!(await services.tenancy.tenants.get(tenantId))) {
     // Unlimited: quotas are tested on tenants of their own, not in every suite by chance.
-    await identity.tenants.create({ id: tenantId, name: tenantId, plan: 'unlimited' });
+    await services.tenancy.tenants.create({ id: tenantId, name: tenantId, plan: 'unlimited' });
   }
-  const { secret } = await identity.apiKeys.create({
+  const { secret } = await services.access.apiKeys.create({
     tenant_id: tenantId,
     name: `test ${role}`,
     role,

@@ -31,9 +31,9 @@ export async function tenantApp(
   base: TestApp,
   tenant: string,
 ): Promise<TesseraApp> {
-  const app = await buildApp({ config: base.config, db: base.db, identity: base.identity });
+  const app = await buildApp({ config: base.config, db: base.db, services: base.services });
   t.after(() => app.close());
-  actAs(app, await apiKeyFor(base.identity, tenant));
+  actAs(app, await apiKeyFor(base.services, tenant));
   return app;
 }
 

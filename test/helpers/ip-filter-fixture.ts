@@ -65,7 +65,7 @@ export async function ipFilterTestApp(
       body: type.includes('json') ? (JSON.parse(response.body) as Record<string, unknown>) : {},
     };
   };
-  const keyFor = (tenant: string, role = 'admin') => apiKeyFor(base.identity, tenant, role);
+  const keyFor = (tenant: string, role = 'admin') => apiKeyFor(base.services, tenant, role);
   return {
     ...base,
     platform: await keyFor('system'),

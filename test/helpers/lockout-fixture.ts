@@ -53,7 +53,7 @@ export async function lockoutTestApp(
     engine,
     { rate_limits: GENEROUS_RATE_LIMITS, lockout: { ...TEST_LOCKOUT, ...lockout } },
     {
-      identity: {
+      services: {
         now: () => clock,
         sleep: async (ms) => {
           delays.push(ms);
@@ -81,7 +81,7 @@ export async function lockoutTestApp(
     async member(email, tenant, role = 'viewer') {
       await test.keyFor(tenant);
       const id = await test.userWith(email, PASSWORD);
-      await test.identity.memberships.grant(tenant, id, [role]);
+      await test.services.tenancy.memberships.grant(tenant, id, [role]);
       return id;
     },
   };

@@ -1,12 +1,8 @@
 import type { TestContext } from 'node:test';
 import { type AppDeps, buildApp, type TesseraApp } from '../../src/app.ts';
+import { composeServices, type ServiceOptions, type Services } from '../../src/composition-root.ts';
 import { defaultConfig } from '../../src/config/load.ts';
 import type { Config } from '../../src/config/schema.ts';
-import {
-  type Identity,
-  type IdentityOptions,
-  openIdentity,
-} from '../../src/identity/open-identity.ts';
 import { MIGRATIONS } from '../../src/migrations/index.ts';
 import type { Engine } from '../../src/storage/database.ts';
 import { migrateToLatest } from '../../src/storage/migrate.ts';
@@ -17,14 +13,14 @@ import { testStorageConfig } from './test-database.ts';
 /** One Tessera node: its own pool (or connection), caches and listeners. */
 export interface TestNode {
   readonly app: TesseraApp;
-  readonly identity: Identity;
+  readonly services: Services;
   readonly db: Database;
 }
 
 export interface TestNodesOptions {
   /** Build the nodes at the same time (their start-up races), not one after another. */
   readonly together?: boolean;
-  readonly identity?: IdentityOptions;
+  readonly services?: ServiceOptions;
   /** Anything else a node's app gets, such as its own logger. */
   readonly deps?: (index: number) => Partial<AppDeps>;
 }
@@ -57,9 +53,9 @@ export async function startNodes(
   await migrateToLatest(setup, MIGRATIONS).finally(() => setup.close());
   const start = async (index: number) => {
     const db = await openDatabase(config.storage);
-    const identity = openIdentity(db, config, process.env, options.identity);
-    const app = await buildApp({ config, db, identity, ...options.deps?.(index) });
-    nodes[index] = { app, identity, db };
+    const services = composeServices(db, config, process.env, options.services);
+    const app = await buildApp({ config, db, services, ...options.deps?.(index) });
+    nodes[index] = { app, services, db };
   };
   const indexes = Array.from({ length: count }, (_, index) => index);
   if (options.together) await Promise.all(indexes.map(start));

@@ -1,12 +1,12 @@
 import type { TestContext } from 'node:test';
 import { API_PREFIX, buildApp, type TesseraApp } from '../../src/app.ts';
+import { composeServices, type Services } from '../../src/composition-root.ts';
 import { defaultConfig } from '../../src/config/load.ts';
 import type { Config } from '../../src/config/schema.ts';
 import type { AppendSuccess } from '../../src/events/model.ts';
 import { type Events, openEvents } from '../../src/events/open-events.ts';
 import type { SubscriptionHubStats } from '../../src/events/subscriptions/subscription-hub.ts';
 import type { AppLogger } from '../../src/http/logger.ts';
-import { type Identity, openIdentity } from '../../src/identity/open-identity.ts';
 import { MIGRATIONS } from '../../src/migrations/index.ts';
 import type { Engine } from '../../src/storage/database.ts';
 import { migrateToLatest } from '../../src/storage/migrate.ts';
@@ -21,7 +21,7 @@ export interface SubscriptionTestServer {
   readonly events: Events;
   readonly config: Config;
   readonly tenantId: string;
-  readonly identity: Identity;
+  readonly services: Services;
   /** Appends one event per type to `entityId` through the service (as the HTTP routes do). */
   append(entityId: string, ...types: string[]): Promise<AppendSuccess>;
   stats(): SubscriptionHubStats;
@@ -58,10 +58,10 @@ export async function startSubscriptionServer(
   };
   await migrateToLatest(db, MIGRATIONS);
   const events = await openEvents(db, config);
-  const identity = openIdentity(db, config);
-  const app = await buildApp({ config, db, events, identity, logger: options.logger });
+  const services = composeServices(db, config);
+  const app = await buildApp({ config, db, events, services, logger: options.logger });
   const tenantId = 'default';
-  const key = await apiKeyFor(identity, tenantId);
+  const key = await apiKeyFor(services, tenantId);
   if (options.impersonate !== false) actAs(app, key);
   const address = await app.listen({ host: '127.0.0.1', port: 0 });
   let closed = false;
@@ -71,7 +71,7 @@ export async function startSubscriptionServer(
     events,
     config,
     tenantId,
-    identity,
+    services,
     append: (entityId, ...types) =>
       events.service.appendToEntity(
         tenantId,
@@ -111,7 +111,7 @@ export async function tenantKey(
   server: SubscriptionTestServer,
   role: string,
 ): Promise<{ secret: string; id: string }> {
-  const key = await server.identity.apiKeys.create({
+  const key = await server.services.access.apiKeys.create({
     tenant_id: server.tenantId,
     name: role,
     role,

@@ -59,7 +59,7 @@ export async function tenancyTestApp(
     return { token: reply.body.access_token as string };
   };
   const keyFor = async (tenant: string, role = 'admin') => ({
-    key: await apiKeyFor(base.identity, tenant, role),
+    key: await apiKeyFor(base.services, tenant, role),
   });
   return {
     ...base,
@@ -67,7 +67,7 @@ export async function tenancyTestApp(
     send,
     keyFor,
     async userWith(email, password) {
-      const user = await base.identity.users.createUser({
+      const user = await base.services.identity.users.createUser({
         email,
         password_hash: await hashPassword(password),
       });

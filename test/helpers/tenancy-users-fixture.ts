@@ -48,7 +48,7 @@ export async function usersTestApp(
     async member(tenant, email, roles) {
       await base.keyFor(tenant);
       const id = await base.userWith(email, PASSWORD);
-      await base.identity.memberships.grant(tenant, id, roles);
+      await base.services.tenancy.memberships.grant(tenant, id, roles);
       return { id, email, token: await base.login(email, PASSWORD, tenant) };
     },
     accept: (email, tenant, password = PASSWORD) => base.acceptInvitation(email, password, tenant),

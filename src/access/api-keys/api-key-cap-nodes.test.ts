@@ -22,19 +22,19 @@ describe('API keys capped by their creator across nodes (PostgreSQL)', {
 }, () => {
   it('reach a node that cached the key when another node demotes or removes its creator', async (t) => {
     const [a, b] = (await startNodes(t, 'postgres', 2)) as [TestNode, TestNode];
-    const admin = await apiKeyFor(a.identity, 'acme', 'admin');
-    const ben = await a.identity.users.createUser({
+    const admin = await apiKeyFor(a.services, 'acme', 'admin');
+    const ben = await a.services.identity.users.createUser({
       email: 'ben@example.com',
       password_hash: null,
     });
-    await a.identity.memberships.grant('acme', ben.id, ['admin']);
+    await a.services.tenancy.memberships.grant('acme', ben.id, ['admin']);
     // Someone stays admin while Ben is demoted (the last-admin rule).
-    const ada = await a.identity.users.createUser({
+    const ada = await a.services.identity.users.createUser({
       email: 'ada@example.com',
       password_hash: null,
     });
-    await a.identity.memberships.grant('acme', ada.id, ['admin']);
-    const { secret } = await a.identity.apiKeys.create({
+    await a.services.tenancy.memberships.grant('acme', ada.id, ['admin']);
+    const { secret } = await a.services.access.apiKeys.create({
       tenant_id: 'acme',
       name: 'ben’s',
       role: 'admin',
@@ -42,9 +42,9 @@ describe('API keys capped by their creator across nodes (PostgreSQL)', {
       expires_ms: null,
     });
     assert.equal(await send(a, 'POST', '/entities/e/events', secret, append), 201);
-    const cached = a.identity.credentials.size;
+    const cached = a.services.access.credentials.size;
     assert.equal(await send(a, 'GET', '/entities', secret), 200);
-    assert.equal(a.identity.credentials.size, cached, 'node a answers from its cache');
+    assert.equal(a.services.access.credentials.size, cached, 'node a answers from its cache');
 
     const writes = (status: number) => async () =>
       (await send(a, 'POST', '/entities/e/events', secret, append)) === status;

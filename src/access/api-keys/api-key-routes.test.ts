@@ -45,16 +45,16 @@ async function call(
 
 /** Logs in a new user holding `role` in `tenant` (created when missing); returns its token. */
 async function userToken(test: TestApp, tenant: string, role: string): Promise<Credential> {
-  const { identity } = test;
-  if (!(await identity.tenants.get(tenant))) {
-    await identity.tenants.create({ id: tenant, name: tenant, plan: 'free' });
+  const { services } = test;
+  if (!(await services.tenancy.tenants.get(tenant))) {
+    await services.tenancy.tenants.create({ id: tenant, name: tenant, plan: 'free' });
   }
   const email = `${role}@${tenant}.example`;
-  const user = await identity.users.createUser({
+  const user = await services.identity.users.createUser({
     email,
     password_hash: await hashPassword(PASSWORD),
   });
-  await identity.memberships.grant(tenant, user.id, [role]);
+  await services.tenancy.memberships.grant(tenant, user.id, [role]);
   const login = await test.app.inject({
     method: 'POST',
     url: '/api/v1/auth/login',
@@ -127,7 +127,7 @@ for (const engine of testEngines()) {
 
     it('lets an admin key manage keys, created by nobody, and pages the listing', async (t) => {
       const test = await keysApp(t, engine);
-      const adminKey = { apiKey: await apiKeyFor(test.identity, 'acme', 'admin') };
+      const adminKey = { apiKey: await apiKeyFor(test.services, 'acme', 'admin') };
       const created = await createKey(test, adminKey, { name: 'robot', role: 'viewer' });
       assert.equal(created.status, 201);
       assert.equal(created.body.created_by, null);
@@ -282,12 +282,12 @@ for (const engine of testEngines()) {
 
     it('refuses a key of a suspended tenant with 403 tenant_suspended', async (t) => {
       const test = await keysApp(t, engine);
-      const key = { apiKey: await apiKeyFor(test.identity, 'acme', 'admin') };
+      const key = { apiKey: await apiKeyFor(test.services, 'acme', 'admin') };
       assert.equal((await call(test, key, 'GET', '/auth/api-keys')).status, 200);
-      await test.identity.tenants.setStatus('acme', 'suspended');
+      await test.services.tenancy.tenants.setStatus('acme', 'suspended');
       assertProblem(await call(test, key, 'GET', '/auth/api-keys'), 403, 'tenant_suspended');
       assertProblem(await appendOne(test, key, 'e'), 403, 'tenant_suspended');
-      await test.identity.tenants.setStatus('acme', 'active');
+      await test.services.tenancy.tenants.setStatus('acme', 'active');
       assert.equal((await appendOne(test, key, 'e')).status, 201);
     });
 
@@ -299,7 +299,7 @@ for (const engine of testEngines()) {
         (await appendOne(test, { apiKey: String(acmeKey.body.key) }, 'secret')).status,
         201,
       );
-      const globexKey = { apiKey: await apiKeyFor(test.identity, 'globex', 'admin') };
+      const globexKey = { apiKey: await apiKeyFor(test.services, 'globex', 'admin') };
       const listed = await listKeys(test, globexKey);
       assert.deepEqual(
         listed.map((key) => key.tenant_id),

@@ -25,16 +25,16 @@ async function send(node: Node, method: string, url: string, key: string, payloa
 describe('custom role changes across nodes (PostgreSQL)', { skip: skipWithoutPostgres }, () => {
   it('reach a node that cached the role when another node changes it', async (t) => {
     const [a, b] = await twoNodes(t);
-    const admin = await apiKeyFor(a.identity, 'acme', 'admin');
+    const admin = await apiKeyFor(a.services, 'acme', 'admin');
     assert.equal(
       await send(b, 'POST', '/roles', admin, { name: 'reader', permissions: ['events:read'] }),
       201,
     );
-    const reader = await apiKeyFor(a.identity, 'acme', 'reader');
+    const reader = await apiKeyFor(a.services, 'acme', 'reader');
     assert.equal(await send(a, 'GET', '/entities', reader), 200);
-    const cached = a.identity.credentials.size;
+    const cached = a.services.access.credentials.size;
     assert.equal(await send(a, 'GET', '/entities', reader), 200);
-    assert.equal(a.identity.credentials.size, cached, 'node a answers from its cache');
+    assert.equal(a.services.access.credentials.size, cached, 'node a answers from its cache');
 
     const readerAnswers = (status: number) => async () =>
       (await send(a, 'GET', '/entities', reader)) === status;

@@ -1,17 +1,13 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import type { Identity } from '../../identity/open-identity.ts';
-import type { DatabaseBase } from '../../storage/database.ts';
 import { actorOf } from '../actor.ts';
 import { PERMISSION_DESCRIPTIONS, PERMISSIONS, PLATFORM_PERMISSIONS } from '../permissions.ts';
 import type { Principal } from '../principal.ts';
 import { RoleNameSchema, RoleSchema, TenantPermissionSchema, toRoleJson } from './role-json.ts';
-import { createRoleService } from './role-service.ts';
+import type { RoleService } from './role-service.ts';
 
 export interface RoleRoutesOptions {
-  /** Changes are audited through `audit`; `credentials` hears of them after commit. */
-  readonly identity: Pick<Identity, 'audit' | 'credentials'>;
-  readonly db: Pick<DatabaseBase, 'kysely' | 'transaction'>;
+  readonly roles: RoleService;
 }
 
 const tags = ['roles'];
@@ -24,11 +20,7 @@ const NameParams = Type.Object({ name: Type.String({ minLength: 1, maxLength: 64
 
 /** `/api/v1/roles` and `/api/v1/permissions`: what roles there are in the caller's tenant. */
 export const roleRoutes: FastifyPluginAsyncTypebox<RoleRoutesOptions> = async (app, opts) => {
-  const roles = createRoleService({
-    db: opts.db,
-    audit: opts.identity.audit,
-    changes: opts.identity.credentials,
-  });
+  const { roles } = opts;
 
   app.get(
     '/permissions',

@@ -75,7 +75,7 @@ export const streamRoutes: FastifyPluginAsyncTypebox<EventRoutesOptions> = async
       // Released with the connection too, in case the upgrade never completes.
       request.raw.socket.once('close', slot.release);
       try {
-        const from = request.query.from_position ?? (await events.service.store.headPosition());
+        const from = request.query.from_position ?? (await events.service.headPosition());
         starts.set(request, { from, slot });
       } catch (error) {
         slot.release();

@@ -63,7 +63,7 @@ export const subscribeRoutes: FastifyPluginAsyncTypebox<EventRoutesOptions> = as
           request.query.from_position ??
           // Read before the headers go out: whatever commits after the client sees
           // the 200 is delivered.
-          (await events.service.store.headPosition());
+          (await events.service.headPosition());
       } catch (error) {
         slot.release();
         throw error;

@@ -4,8 +4,8 @@ import { actAs, apiKeyFor } from '../../../test/helpers/auth.ts';
 import { openSse } from '../../../test/helpers/sse-client.ts';
 import { testEngines, testStorageConfig } from '../../../test/helpers/test-database.ts';
 import { API_PREFIX, buildApp } from '../../app.ts';
+import { composeServices } from '../../composition-root.ts';
 import { defaultConfig } from '../../config/load.ts';
-import { openIdentity } from '../../identity/open-identity.ts';
 import { MIGRATIONS } from '../../migrations/index.ts';
 import { migrateToLatest } from '../../storage/migrate.ts';
 import { openDatabase } from '../../storage/open-database.ts';
@@ -25,10 +25,10 @@ async function twoNodes(t: TestContext): Promise<[string, string]> {
   for (let i = 0; i < 2; i++) {
     const db = await openDatabase(target.storage);
     await migrateToLatest(db, MIGRATIONS);
-    const identity = openIdentity(db, config);
-    const app = await buildApp({ config, db, identity });
+    const services = composeServices(db, config);
+    const app = await buildApp({ config, db, services });
     // One tenant's admin key, valid on both nodes: they share the database.
-    key ??= await apiKeyFor(identity, 'default');
+    key ??= await apiKeyFor(services, 'default');
     actAs(app, key);
     nodes.push(`${await app.listen({ host: '127.0.0.1', port: 0 })}${API_PREFIX}`);
     t.after(async () => {

@@ -41,7 +41,7 @@ async function write(
 
 async function headReaches(server: SubscriptionTestServer, position: number): Promise<void> {
   await until(
-    async () => (await server.events.service.store.headPosition()) >= position,
+    async () => (await server.events.store.headPosition()) >= position,
     `the writers reached position ${position}`,
   );
 }
@@ -95,7 +95,7 @@ for (const engine of testEngines()) {
       );
       const last = marker.events[0]?.position as number;
 
-      const store = server.events.service.store;
+      const store = server.events.store;
       for (const reader of readers) {
         const expected = (await store.readLog(server.tenantId, 0, 1_000_000, reader.filter)).map(
           (event) => event.position,

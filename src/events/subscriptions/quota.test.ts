@@ -12,7 +12,7 @@ for (const engine of testEngines()) {
       // Every request without credentials acts with an admin key of `acme`.
       const test = await buildTestApp({}, engine, { actAs: 'acme' });
       t.after(() => test.close());
-      await test.identity.quotas.set(CLI_AUDIT_CONTEXT, 'acme', {
+      await test.services.tenancy.quotas.set(CLI_AUDIT_CONTEXT, 'acme', {
         ...PRESETS.unlimited,
         max_queries_per_hour: 1,
       });

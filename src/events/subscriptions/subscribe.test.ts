@@ -92,7 +92,7 @@ for (const engine of testEngines()) {
 
     it("never delivers another tenant's events", async (t) => {
       const server = await serve(t, engine);
-      const store = server.events.service.store;
+      const store = server.events.store;
       const other = (id: string) =>
         store.appendUnits([
           {

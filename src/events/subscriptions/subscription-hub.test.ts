@@ -56,7 +56,7 @@ function withCatchUpReads(
   };
 }
 
-function hubOn(events: Events, store: EventStore = events.service.store): SubscriptionHub {
+function hubOn(events: Events, store: EventStore = events.store): SubscriptionHub {
   return createSubscriptionHub({
     store,
     notifier: events.notifier,
@@ -80,7 +80,7 @@ for (const engine of testEngines()) {
       const watcher = recorder();
       const hub = hubOn(
         events,
-        withCatchUpReads(events.service.store, async (read) => {
+        withCatchUpReads(events.store, async (read) => {
           const page = await read();
           if (interfere) {
             interfere = false;
@@ -93,7 +93,7 @@ for (const engine of testEngines()) {
       );
       hub.open({
         tenantId: 'a',
-        from: await events.service.store.headPosition(),
+        from: await events.store.headPosition(),
         filter: {},
         sink: watcher.sink,
       });
@@ -109,7 +109,7 @@ for (const engine of testEngines()) {
 
     it('drops live events its catch-up already delivered', async (t) => {
       const events = await openDomain(t, engine);
-      const store = events.service.store;
+      const store = events.store;
       const first = await append(events, 'a', 'e');
       let sneakIn = false;
       const hub = hubOn(
@@ -145,7 +145,7 @@ for (const engine of testEngines()) {
       const events = await openDomain(t, engine);
       const hub = hubOn(
         events,
-        withCatchUpReads(events.service.store, () => Promise.reject(new Error('disk on fire'))),
+        withCatchUpReads(events.store, () => Promise.reject(new Error('disk on fire'))),
       );
       const subscriber = recorder();
       hub.open({ tenantId: 'a', from: 7, filter: {}, sink: subscriber.sink });
@@ -165,7 +165,7 @@ for (const engine of testEngines()) {
     it('runs one tailer per tenant: one log read per commit for many subscribers', async (t) => {
       const events = await openDomain(t, engine);
       let tailerReads = 0;
-      const store = events.service.store;
+      const store = events.store;
       const counting: EventStore = {
         ...store,
         readLog(tenantId, after, limit, filter) {

@@ -28,7 +28,7 @@ for (const engine of testEngines()) {
       const tenantId = `caps-${randomBytes(6).toString('hex')}`;
       const keys = [] as string[];
       for (let i = 0; i < 3; i++)
-        keys.push(await apiKeyFor(nodes[0]!.identity, tenantId, 'viewer'));
+        keys.push(await apiKeyFor(nodes[0]!.services, tenantId, 'viewer'));
       const bases = [] as string[];
       for (const node of nodes) {
         bases.push(

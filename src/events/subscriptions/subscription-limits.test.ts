@@ -24,8 +24,8 @@ for (const engine of testEngines()) {
       });
       const sse = `${server.baseUrl}/events/subscribe`;
       const ws = `${server.baseUrl.replace(/^http/, 'ws')}/events/stream`;
-      const first = { 'x-api-key': await apiKeyFor(server.identity, server.tenantId, 'viewer') };
-      const second = { 'x-api-key': await apiKeyFor(server.identity, server.tenantId, 'viewer') };
+      const first = { 'x-api-key': await apiKeyFor(server.services, server.tenantId, 'viewer') };
+      const second = { 'x-api-key': await apiKeyFor(server.services, server.tenantId, 'viewer') };
       const open: SseClient[] = [];
       t.after(() => {
         for (const client of open) client.close();

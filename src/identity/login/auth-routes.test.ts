@@ -55,16 +55,16 @@ async function userIn(
   roles: readonly string[] = ['admin'],
   password: string | null = PASSWORD,
 ): Promise<string> {
-  const { identity } = test;
-  const user = await identity.users.createUser({
+  const { services } = test;
+  const user = await services.identity.users.createUser({
     email,
     password_hash: password === null ? null : await hashPassword(password),
   });
   for (const tenant of tenants) {
-    if (!(await identity.tenants.get(tenant))) {
-      await identity.tenants.create({ id: tenant, name: tenant, plan: 'free' });
+    if (!(await services.tenancy.tenants.get(tenant))) {
+      await services.tenancy.tenants.create({ id: tenant, name: tenant, plan: 'free' });
     }
-    await identity.memberships.grant(tenant, user.id, roles);
+    await services.tenancy.memberships.grant(tenant, user.id, roles);
   }
   return user.id;
 }
@@ -120,7 +120,7 @@ for (const engine of testEngines()) {
         'sub',
         'tid',
       ]);
-      assert.equal(claims.iss, test.identity.issuer);
+      assert.equal(claims.iss, test.services.identity.issuer);
       assert.equal(claims.aud, test.config.auth.audience);
       assert.equal(claims.sub, userId);
       assert.equal(claims.tid, 'acme');
@@ -165,7 +165,7 @@ for (const engine of testEngines()) {
     it('makes a user of several tenants name one, and never lists them', async (t) => {
       const test = await authApp(t, engine);
       await userIn(test, 'ann@example.com', ['acme', 'globex']);
-      await test.identity.tenants.create({ id: 'initech', name: 'Initech', plan: 'free' });
+      await test.services.tenancy.tenants.create({ id: 'initech', name: 'Initech', plan: 'free' });
       const ambiguous = await login(test, { email: 'ann@example.com' });
       assertProblem(ambiguous, 400, 'tenant_required');
       const text = JSON.stringify(ambiguous.body);
@@ -198,7 +198,7 @@ for (const engine of testEngines()) {
 
       await userIn(test, 'ann@example.com', ['acme']);
       const { access, refresh } = await tokensOf(test, 'ann@example.com');
-      await test.identity.tenants.setStatus('acme', 'suspended');
+      await test.services.tenancy.tenants.setStatus('acme', 'suspended');
       assertProblem(await login(test, { email: 'ann@example.com' }), 403, 'tenant_suspended');
       // Tokens issued before the suspension stop working too.
       assertProblem(await me(test, access), 403, 'tenant_suspended');
@@ -207,7 +207,7 @@ for (const engine of testEngines()) {
       });
       assertProblem(refreshed, 403, 'tenant_suspended');
 
-      await test.identity.tenants.setStatus('acme', 'active');
+      await test.services.tenancy.tenants.setStatus('acme', 'active');
       assert.equal((await me(test, access)).status, 200);
       // The refused refresh did not consume the token: it still works, and is no "reuse".
       const after = await request(test, 'POST', '/auth/refresh', {
@@ -311,12 +311,12 @@ for (const engine of testEngines()) {
       assert.ok(!JSON.stringify(reply.body).includes('argon2'));
 
       // Taking a role away shows at once, without a new token.
-      await test.identity.memberships.grant('acme', userId, ['viewer']);
+      await test.services.tenancy.memberships.grant('acme', userId, ['viewer']);
       const demoted = await me(test, access);
       assert.deepEqual(demoted.body.roles, ['viewer']);
       assert.deepEqual(demoted.body.permissions, ['events:read', 'metrics:read']);
 
-      const key = await apiKeyFor(test.identity, 'acme', 'admin');
+      const key = await apiKeyFor(test.services, 'acme', 'admin');
       assertProblem(await me(test, key), 400, 'bad_request');
       assertProblem(await request(test, 'GET', '/auth/me'), 401, 'unauthorized');
     });
@@ -374,19 +374,19 @@ for (const engine of testEngines()) {
         403,
         'registration_disabled',
       );
-      assert.equal(await disabled.identity.users.findByEmail(body.email), undefined);
+      assert.equal(await disabled.services.identity.users.findByEmail(body.email), undefined);
       const invite = await authApp(t, engine, { auth: { registration: 'invite' } });
       assertProblem(
         await request(invite, 'POST', '/auth/register', { body }),
         403,
         'invitation_required',
       );
-      assert.equal(await invite.identity.users.findByEmail(body.email), undefined);
+      assert.equal(await invite.services.identity.users.findByEmail(body.email), undefined);
     });
 
     it('registers openly an account that holds no role anywhere', async (t) => {
       const test = await authApp(t, engine, { auth: { registration: 'open' } });
-      await test.identity.tenants.create({ id: 'acme', name: 'Acme', plan: 'free' });
+      await test.services.tenancy.tenants.create({ id: 'acme', name: 'Acme', plan: 'free' });
       const register = (body: object) => request(test, 'POST', '/auth/register', { body });
       const created = await register({
         email: ' New@Example.com',
@@ -400,7 +400,7 @@ for (const engine of testEngines()) {
       assert.equal(typeof created.body.id, 'string');
       assert.ok(!('password_hash' in created.body));
       assert.deepEqual(
-        await test.identity.users.listMembershipsOfUser(String(created.body.id)),
+        await test.services.identity.users.listMembershipsOfUser(String(created.body.id)),
         [],
       );
       const signIn = await request(test, 'POST', '/auth/login', {
@@ -447,7 +447,7 @@ for (const engine of testEngines()) {
         assertProblem(reply, 400, 'validation_failed');
         assert.ok(Array.isArray(reply.body.errors), `${url} ${JSON.stringify(body)}`);
       }
-      assert.equal(await test.identity.users.findByEmail('new@example.com'), undefined);
+      assert.equal(await test.services.identity.users.findByEmail('new@example.com'), undefined);
 
       await userIn(test, 'ann@example.com', ['acme']);
       const { access } = await tokensOf(test, 'ann@example.com');

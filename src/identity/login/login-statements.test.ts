@@ -2,12 +2,12 @@ import assert from 'node:assert/strict';
 import { describe, it, type TestContext } from 'node:test';
 import type { KyselyPlugin } from 'kysely';
 import { openTestDatabase, testEngines } from '../../../test/helpers/test-database.ts';
+import { composeServices } from '../../composition-root.ts';
 import { defaultConfig } from '../../config/load.ts';
 import { MIGRATIONS } from '../../migrations/index.ts';
 import type { AnyKysely, Engine } from '../../storage/database.ts';
 import { migrateToLatest } from '../../storage/migrate.ts';
 import type { Database } from '../../storage/open-database.ts';
-import { openIdentity } from '../open-identity.ts';
 import { hashPassword } from './passwords.ts';
 
 const PASSWORD = 'correct horse battery staple';
@@ -38,20 +38,20 @@ async function setup(t: TestContext, engine: Engine) {
   await migrateToLatest(db, MIGRATIONS);
   const config = defaultConfig();
   const recorded = recording(db);
-  const identity = openIdentity(recorded.db, config, {
+  const services = composeServices(recorded.db, config, {
     TESSERA_MASTER_KEY: Buffer.alloc(32, 7).toString('base64'),
   });
-  await identity.tenants.create({ id: 'acme', name: 'Acme', plan: 'free' });
-  const user = await identity.users.createUser({
+  await services.tenancy.tenants.create({ id: 'acme', name: 'Acme', plan: 'free' });
+  const user = await services.identity.users.createUser({
     email: 'ada@acme.test',
     password_hash: await hashPassword(PASSWORD),
   });
-  await identity.memberships.grant('acme', user.id, ['viewer']);
+  await services.tenancy.memberships.grant('acme', user.id, ['viewer']);
   /** The statements of one login refused with `invalid_credentials`, from a fresh IP. */
   const statementsOf = async (email: string, ip: string) => {
     recorded.statements.length = 0;
     await assert.rejects(
-      identity.auth.login(
+      services.identity.auth.login(
         { email, password: 'not the password' },
         { actor: null, actor_type: 'anonymous', ip, request_id: null, user_agent: null },
       ),

@@ -2,15 +2,11 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { actorOf } from '../../access/actor.ts';
 import { IdPageQuery, nextCursor } from '../../http/pagination.ts';
-import type { Database } from '../../storage/open-database.ts';
-import { createRolePolicy } from '../../tenancy/role-policy.ts';
-import type { Identity } from '../open-identity.ts';
 import type { SessionView } from './session-admin-store.ts';
-import { createSessionService } from './session-service.ts';
+import type { SessionService } from './session-service.ts';
 
 export interface SessionRoutesOptions {
-  readonly identity: Pick<Identity, 'credentials' | 'audit'>;
-  readonly db: Database;
+  readonly sessions: SessionService;
 }
 
 const Time = Type.String({ format: 'date-time' });
@@ -60,15 +56,8 @@ function toPage(views: readonly SessionView[], limit: number, current: string | 
  */
 export const sessionRoutes: FastifyPluginAsyncTypebox<SessionRoutesOptions> = async (
   app,
-  { identity, db },
+  { sessions },
 ) => {
-  const sessions = createSessionService({
-    db,
-    audit: identity.audit,
-    changes: identity.credentials,
-    roles: createRolePolicy(),
-  });
-
   app.get(
     '/auth/sessions',
     {

@@ -68,12 +68,12 @@ for (const engine of testEngines()) {
 
     it('refuses a login from a globally blocked address before checking anything', async (t) => {
       const test = await ipFilterTestApp(t, engine);
-      const user = await test.identity.users.createUser({
+      const user = await test.services.identity.users.createUser({
         email: 'boss@acme.test',
         password_hash: await hashPassword('correct horse battery'),
       });
       await test.keyFor('acme');
-      await test.identity.memberships.grant('acme', user.id, ['admin']);
+      await test.services.tenancy.memberships.grant('acme', user.id, ['admin']);
       await test.add(test.platform, {
         cidr: '2001:db8::/32',
         action: 'block',

@@ -5,9 +5,9 @@ import { skipWithoutPostgres } from '../../../test/helpers/postgres-events-fixtu
 import { testStorageConfig } from '../../../test/helpers/test-database.ts';
 import { until } from '../../../test/helpers/until.ts';
 import { buildApp, type TesseraApp } from '../../app.ts';
+import { composeServices } from '../../composition-root.ts';
 import { defaultConfig } from '../../config/load.ts';
 import type { Config } from '../../config/schema.ts';
-import { openIdentity } from '../../identity/open-identity.ts';
 import { MIGRATIONS } from '../../migrations/index.ts';
 import type { Engine } from '../../storage/database.ts';
 import { migrateToLatest } from '../../storage/migrate.ts';
@@ -44,7 +44,10 @@ async function nodes(
   for (let n = 0; n < count; n++) {
     const db = await openDatabase(config.storage);
     if (n === 0) await migrateToLatest(db, MIGRATIONS);
-    started.push({ app: await buildApp({ config, db, identity: openIdentity(db, config) }), db });
+    started.push({
+      app: await buildApp({ config, db, services: composeServices(db, config) }),
+      db,
+    });
   }
   return started;
 }
@@ -69,8 +72,8 @@ async function send(
 describe('IP filters across nodes (postgres)', { skip: skipWithoutPostgres }, () => {
   it('a change made through one node applies on the other', async (t) => {
     const [a, b] = (await nodes(t, 'postgres', 2)) as [Node, Node];
-    const key = await apiKeyFor(openIdentity(a.db, defaultConfig()), 'acme');
-    const platform = await apiKeyFor(openIdentity(a.db, defaultConfig()), 'system');
+    const key = await apiKeyFor(composeServices(a.db, defaultConfig()), 'acme');
+    const platform = await apiKeyFor(composeServices(a.db, defaultConfig()), 'system');
     assert.equal((await send(b, key, '203.0.113.5')).statusCode, 200);
 
     const added = await send(a, platform, '127.0.0.1', 'POST', '/api/v1/ip-filters', {
@@ -108,7 +111,7 @@ describe('IP filters on SQLite', () => {
     // A write through the server's own connection moves no data version and sends no
     // notification: only the periodic re-read finds it.
     const [node] = (await nodes(t, 'sqlite', 1, { ip_filter_refresh_ms: 100 })) as [Node];
-    const key = await apiKeyFor(openIdentity(node.db, defaultConfig()), 'acme');
+    const key = await apiKeyFor(composeServices(node.db, defaultConfig()), 'acme');
     assert.equal((await send(node, key, '192.0.2.1')).statusCode, 200);
     await node.db.kysely
       .insertInto('ip_filters')
@@ -131,7 +134,7 @@ describe('IP filters on SQLite', () => {
 
   it('skips a stored entry that is not a valid range, and applies the rest', async (t) => {
     const [node] = (await nodes(t, 'sqlite', 1, { ip_filter_refresh_ms: 100 })) as [Node];
-    const key = await apiKeyFor(openIdentity(node.db, defaultConfig()), 'acme');
+    const key = await apiKeyFor(composeServices(node.db, defaultConfig()), 'acme');
     const row = (id: string, cidr: string) => ({
       id,
       tenant_id: 'acme',

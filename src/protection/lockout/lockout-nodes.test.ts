@@ -24,17 +24,17 @@ function twoNodes(
     'postgres',
     2,
     { rate_limits: GENEROUS_RATE_LIMITS, lockout: { ...TEST_LOCKOUT, ...lockout } },
-    { identity: { sleep: async () => {}, onPasswordCheck } },
+    { services: { sleep: async () => {}, onPasswordCheck } },
   );
 }
 
 async function member(node: Node, email: string): Promise<string> {
-  await apiKeyFor(node.identity, 'acme');
-  const user = await node.identity.users.createUser({
+  await apiKeyFor(node.services, 'acme');
+  const user = await node.services.identity.users.createUser({
     email,
     password_hash: await hashPassword(PASSWORD),
   });
-  await node.identity.memberships.grant('acme', user.id, ['viewer']);
+  await node.services.tenancy.memberships.grant('acme', user.id, ['viewer']);
   return user.id;
 }
 
@@ -92,7 +92,7 @@ describe('lockout across nodes (PostgreSQL)', { skip: skipWithoutPostgres }, () 
       assert.equal((await login(node, 'ada@acme.test', PASSWORD)).statusCode, 401);
     }
     assert.equal((await lockoutsCounted(a)) + (await lockoutsCounted(b)), 1);
-    const key = await apiKeyFor(b.identity, 'acme');
+    const key = await apiKeyFor(b.services, 'acme');
     const trail = await b.app.inject({
       method: 'GET',
       url: '/api/v1/audit?action=account.locked',

@@ -83,7 +83,7 @@ for (const engine of testEngines()) {
       const test = await lockoutTestApp(t, engine);
       const ada = await test.member('ada@acme.test', 'acme');
       await test.keyFor('globex');
-      await test.identity.memberships.grant('globex', ada, ['viewer']);
+      await test.services.tenancy.memberships.grant('globex', ada, ['viewer']);
       for (let i = 0; i < 3; i++) await test.attempt('ada@acme.test', WRONG, '192.0.2.7');
       for (const tenant of ['acme', 'globex']) {
         const trail = await test.send(

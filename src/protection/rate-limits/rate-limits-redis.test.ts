@@ -6,9 +6,9 @@ import { startOwnRedis } from '../../../test/helpers/redis-server.ts';
 import { testStorageConfig } from '../../../test/helpers/test-database.ts';
 import { until } from '../../../test/helpers/until.ts';
 import { buildApp, type TesseraApp } from '../../app.ts';
+import { composeServices } from '../../composition-root.ts';
 import { defaultConfig } from '../../config/load.ts';
 import type { Config } from '../../config/schema.ts';
-import { openIdentity } from '../../identity/open-identity.ts';
 import { MIGRATIONS } from '../../migrations/index.ts';
 import { openRedis } from '../../platform/redis.ts';
 import { migrateToLatest } from '../../storage/migrate.ts';
@@ -61,7 +61,7 @@ async function nodes(
       db,
       redis,
       logger,
-      identity: openIdentity(db, config),
+      services: composeServices(db, config),
       rateLimits: { keyPrefix, redisRetryMs: 50 },
     });
     closers.push(async () => {

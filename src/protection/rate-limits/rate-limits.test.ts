@@ -109,7 +109,7 @@ describe('rate limits', () => {
 
   it('per email on login: case and spaces do not make a new bucket, other IPs share it', async (t) => {
     const test = await appWith(t, { ip_burst: 100, email_per_hour: 1, email_burst: 2 });
-    await test.identity.users.createUser({
+    await test.services.identity.users.createUser({
       email: 'ann@example.com',
       password_hash: await hashPassword('correct horse battery'),
     });
@@ -136,12 +136,12 @@ describe('rate limits', () => {
 
   it('per email on login: only failures spend, so successful logins are never refused for earlier ones', async (t) => {
     const test = await appWith(t, { ip_burst: 100, email_per_hour: 1, email_burst: 2 });
-    const user = await test.identity.users.createUser({
+    const user = await test.services.identity.users.createUser({
       email: 'ann@example.com',
       password_hash: await hashPassword('correct horse battery'),
     });
-    await apiKeyFor(test.identity, 'acme');
-    await test.identity.memberships.grant('acme', user.id, ['viewer']);
+    await apiKeyFor(test.services, 'acme');
+    await test.services.tenancy.memberships.grant('acme', user.id, ['viewer']);
     const login = (password: string) =>
       send(test, 'POST', '/api/v1/auth/login', {
         ip: '192.0.2.1',
@@ -167,13 +167,13 @@ describe('rate limits', () => {
       professional_burst: 4,
       unlimited_burst: 7,
     });
-    await test.identity.tenants.create({ id: 'acme', name: 'Acme', plan: 'free' });
+    await test.services.tenancy.tenants.create({ id: 'acme', name: 'Acme', plan: 'free' });
     const [one, two] = [
-      await apiKeyFor(test.identity, 'acme'),
-      await apiKeyFor(test.identity, 'acme'),
+      await apiKeyFor(test.services, 'acme'),
+      await apiKeyFor(test.services, 'acme'),
     ];
-    const other = await apiKeyFor(test.identity, 'globex'); // plan unlimited
-    const platform = await apiKeyFor(test.identity, 'system');
+    const other = await apiKeyFor(test.services, 'globex'); // plan unlimited
+    const platform = await apiKeyFor(test.services, 'system');
     const list = (key: string) => send(test, 'GET', '/api/v1/entities', { key });
     assert.deepEqual(limitHeaders(await list(one)), ['2', '1', '60']);
     assert.equal((await list(two)).headers['x-ratelimit-remaining'], '0');
@@ -198,8 +198,8 @@ describe('rate limits', () => {
   it('per API key: a key has its own bucket besides its tenant', async (t) => {
     const test = await appWith(t, { api_key_per_minute: 1, api_key_burst: 2 });
     const [one, two] = [
-      await apiKeyFor(test.identity, 'acme'),
-      await apiKeyFor(test.identity, 'acme'),
+      await apiKeyFor(test.services, 'acme'),
+      await apiKeyFor(test.services, 'acme'),
     ];
     const list = (key: string) => send(test, 'GET', '/api/v1/entities', { key });
     assert.equal((await list(one)).status, 200);
@@ -211,8 +211,8 @@ describe('rate limits', () => {
 
   it("an API key's 0 limits take its tenant plan's numbers", async (t) => {
     const test = await appWith(t, { free_per_minute: 1, free_burst: 3 });
-    await test.identity.tenants.create({ id: 'acme', name: 'Acme', plan: 'free' });
-    const key = await apiKeyFor(test.identity, 'acme');
+    await test.services.tenancy.tenants.create({ id: 'acme', name: 'Acme', plan: 'free' });
+    const key = await apiKeyFor(test.services, 'acme');
     const answers = [];
     for (let n = 0; n < 4; n++) {
       const sent = await send(test, 'GET', '/api/v1/entities', { key });
@@ -224,7 +224,7 @@ describe('rate limits', () => {
 
   it('throttles 401 storms from one IP before checking credentials, even right ones', async (t) => {
     const test = await appWith(t, { ip_burst: 3 });
-    const valid = await apiKeyFor(test.identity, 'acme');
+    const valid = await apiKeyFor(test.services, 'acme');
     const guess = (n: number) =>
       send(test, 'GET', '/api/v1/entities', { key: `tsk_guess${n}`, ip: '198.51.100.7' });
     const first = await guess(1);

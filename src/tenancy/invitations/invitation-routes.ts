@@ -2,13 +2,10 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { actorOf } from '../../access/actor.ts';
 import type { Principal } from '../../access/principal.ts';
-import type { Identity } from '../../identity/open-identity.ts';
-import type { DatabaseBase } from '../../storage/database.ts';
-import { createInvitationService } from './invitation-service.ts';
+import type { InvitationService } from './invitation-service.ts';
 
 export interface InvitationRoutesOptions {
-  readonly identity: Pick<Identity, 'credentials' | 'audit'>;
-  readonly db: Pick<DatabaseBase, 'transaction' | 'kysely' | 'capabilities'>;
+  readonly invitations: InvitationService;
 }
 
 const Time = Type.String({ format: 'date-time' });
@@ -34,14 +31,8 @@ const iso = (ms: number) => new Date(ms).toISOString();
  */
 export const invitationRoutes: FastifyPluginAsyncTypebox<InvitationRoutesOptions> = async (
   app,
-  { identity, db },
+  { invitations },
 ) => {
-  const invitations = createInvitationService({
-    db,
-    audit: identity.audit,
-    changes: identity.credentials,
-  });
-
   app.get(
     '/auth/invitations',
     {

@@ -114,7 +114,7 @@ for (const engine of testEngines()) {
 
     it('keeps a tenant admin’s power over a shared identity at its membership', async (t) => {
       const app = await usersTestApp(t, engine, LOCKOUT);
-      const { send, member, keyFor, platform, identity } = app;
+      const { send, member, keyFor, platform, services } = app;
       const alice = await member('acme', 'alice@example.com', ['admin']);
       const ann = await member('acme', 'ann@example.com', ['viewer']);
       const bea = await member('beta', 'bea@example.com', ['admin']);
@@ -132,7 +132,7 @@ for (const engine of testEngines()) {
         assert.equal(rename.status, 403);
         assert.equal(rename.body.code, 'identity_shared');
       }
-      assert.equal((await identity.users.findById(alice.id))?.name, null);
+      assert.equal((await services.identity.users.findById(alice.id))?.name, null);
       assert.equal(
         (await send('PATCH', `/users/${ann.id}`, acmeAdmin, { name: 'Ann' })).status,
         200,
@@ -159,7 +159,7 @@ for (const engine of testEngines()) {
 
       // Her membership in beta is Bea's to end, and only that.
       assert.equal((await send('DELETE', `/users/${alice.id}`, bea.token)).status, 204);
-      assert.equal((await identity.users.findById(alice.id))?.email, 'alice@example.com');
+      assert.equal((await services.identity.users.findById(alice.id))?.email, 'alice@example.com');
       await app.login('alice@example.com', PASSWORD, 'acme');
       // Alone in acme again: acme's admins have her whole identity back.
       assert.equal(
@@ -213,7 +213,7 @@ for (const engine of testEngines()) {
         JSON.stringify(replies.map((reply) => reply.body)),
       );
       for (const email of emails) {
-        const user = await app.identity.users.findByEmail(email);
+        const user = await app.services.identity.users.findByEmail(email);
         assert.ok(user, email);
         const rows = await app.db.kysely
           .selectFrom('invitations')
@@ -230,7 +230,7 @@ for (const engine of testEngines()) {
 
     it('never lets a tenant admin erase an identity that belongs to no tenant', async (t) => {
       const app = await usersTestApp(t, engine);
-      const { send, member, identity } = app;
+      const { send, member, services } = app;
       const bea = await member('beta', 'bea@example.com', ['admin']);
       const loneId = await app.userWith('lone@example.com', PASSWORD);
       const invited = await send('POST', '/users', bea.token, {
@@ -242,7 +242,7 @@ for (const engine of testEngines()) {
       const erase = await send('DELETE', `/users/${loneId}`, bea.token);
       assert.equal(erase.status, 404);
       assert.equal(erase.body.code, 'user_not_found');
-      assert.equal((await identity.users.findById(loneId))?.email, 'lone@example.com');
+      assert.equal((await services.identity.users.findById(loneId))?.email, 'lone@example.com');
       // With no membership, they sign in to the inviting tenant, with no role, to answer.
       const login = await send('POST', '/auth/login', null, {
         email: 'lone@example.com',

@@ -20,7 +20,7 @@ async function setUp(t: TestContext, engine: Engine) {
   await app.keyFor('globex');
   const member = async (tenant: string, email: string, roles: string[]) => {
     const id = await app.userWith(email, 'a long enough password');
-    await app.identity.memberships.grant(tenant, id, roles);
+    await app.services.tenancy.memberships.grant(tenant, id, roles);
     return id;
   };
   const adminId = await member('acme', 'ada@example.com', ['admin']);

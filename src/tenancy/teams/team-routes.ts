@@ -1,15 +1,12 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { actorOf } from '../../access/actor.ts';
-import type { AuditLog } from '../../audit/audit-log.ts';
 import { nextCursor } from '../../http/pagination.ts';
-import type { DatabaseBase } from '../../storage/database.ts';
 import { toTeamJson } from '../org-json.ts';
-import { createTeamService } from './team-service.ts';
+import type { TeamService } from './team-service.ts';
 
 export interface TeamRoutesOptions {
-  readonly db: Pick<DatabaseBase, 'transaction' | 'kysely' | 'capabilities'>;
-  readonly audit: AuditLog;
+  readonly teams: TeamService;
 }
 
 // No leading or trailing whitespace and no line breaks (`.` matches none), so two
@@ -41,7 +38,7 @@ const read = { access: 'users:read' } as const;
 
 /** `/api/v1/teams`: named groups of members, always in the caller's own tenant. */
 export const teamRoutes: FastifyPluginAsyncTypebox<TeamRoutesOptions> = async (app, opts) => {
-  const teams = createTeamService(opts);
+  const { teams } = opts;
 
   app.post(
     '/teams',

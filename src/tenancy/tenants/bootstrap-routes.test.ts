@@ -38,7 +38,7 @@ for (const engine of testEngines()) {
     });
 
     it('creates nothing when the new admin’s password or email is refused', async (t) => {
-      const { send, platform, identity } = await tenancyTestApp(t, engine);
+      const { send, platform, services } = await tenancyTestApp(t, engine);
       for (const [admin, code] of [
         [{ email: 'new@example.com', password: 'short' }, 'weak_password'],
         [{ email: 'new@example.com' }, 'weak_password'],
@@ -54,17 +54,17 @@ for (const engine of testEngines()) {
         400,
       );
       assert.equal((await send('GET', '/tenants/acme', platform)).status, 404);
-      assert.equal(await identity.users.findByEmail('new@example.com'), undefined);
+      assert.equal(await services.identity.users.findByEmail('new@example.com'), undefined);
     });
 
     it('rolls the new user back when the tenant id is taken', async (t) => {
-      const { send, platform, identity } = await tenancyTestApp(t, engine);
+      const { send, platform, services } = await tenancyTestApp(t, engine);
       await send('POST', '/tenants', platform, acme);
       const admin = { email: 'late@example.com', password: 'long enough secret' };
       const taken = await send('POST', '/tenants', platform, { ...acme, admin });
       assert.equal(taken.status, 409);
       assert.equal(taken.body.code, 'tenant_exists');
-      assert.equal(await identity.users.findByEmail('late@example.com'), undefined);
+      assert.equal(await services.identity.users.findByEmail('late@example.com'), undefined);
     });
   });
 }

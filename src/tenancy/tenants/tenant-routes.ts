@@ -2,24 +2,20 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import type { Principal } from '../../access/principal.ts';
 import { auditContextOf } from '../../audit/request-context.ts';
-import type { Config } from '../../config/schema.ts';
 import { nextCursor } from '../../http/pagination.ts';
-import type { Identity } from '../../identity/open-identity.ts';
-import type { DatabaseBase } from '../../storage/database.ts';
 import { tenantInvitationRoutes } from '../invitations/tenant-invitation-routes.ts';
-import { createTenantInvitationService } from '../invitations/tenant-invitation-service.ts';
+import type { TenantInvitationService } from '../invitations/tenant-invitation-service.ts';
 import { memberRoutes } from '../memberships/member-routes.ts';
-import { createMembershipService } from '../memberships/membership-service.ts';
+import type { MembershipService } from '../memberships/membership-service.ts';
 import { checkTenantAccess } from './tenant-access.ts';
 import { TenantIdSchema, TenantSchema, toTenantJson } from './tenant-json.ts';
-import { createTenantService } from './tenant-service.ts';
+import type { TenantService } from './tenant-service.ts';
 
 export interface TenantRoutesOptions {
-  readonly identity: Pick<Identity, 'tenants' | 'users' | 'credentials' | 'audit' | 'quotas'>;
-  /** For the changes that must be atomic: a tenant with its first admin, memberships. */
-  readonly db: Pick<DatabaseBase, 'transaction' | 'capabilities'>;
-  /** `[auth] password_min_length` applies to a first admin who is a new user. */
-  readonly config: Pick<Config, 'auth'>;
+  readonly tenants: TenantService;
+  /** Memberships and invitations of a tenant, under /tenants/{id}. */
+  readonly memberships: MembershipService;
+  readonly invitations: TenantInvitationService;
 }
 
 const Name = Type.String({ minLength: 1, maxLength: 200 });
@@ -30,14 +26,7 @@ const tags = ['tenants'];
 
 /** `/api/v1/tenants`: tenant administration by platform administrators, and members. */
 export const tenantRoutes: FastifyPluginAsyncTypebox<TenantRoutesOptions> = async (app, opts) => {
-  const service = createTenantService({
-    db: opts.db,
-    tenants: opts.identity.tenants,
-    users: opts.identity.users,
-    audit: opts.identity.audit,
-    changes: opts.identity.credentials,
-    passwordMinLength: opts.config.auth.password_min_length,
-  });
+  const { tenants: service } = opts;
 
   app.post(
     '/tenants',
@@ -147,11 +136,9 @@ export const tenantRoutes: FastifyPluginAsyncTypebox<TenantRoutesOptions> = asyn
       },
     },
     async (request) => {
-      const { id } = request.params;
-      const tenant = await service.update(auditContextOf(request), id, request.body);
-      // Its quotas may follow the plan; other nodes and processes hear of it from the database.
-      opts.identity.quotas.forget(id);
-      return toTenantJson(tenant);
+      return toTenantJson(
+        await service.update(auditContextOf(request), request.params.id, request.body),
+      );
     },
   );
 
@@ -195,18 +182,6 @@ export const tenantRoutes: FastifyPluginAsyncTypebox<TenantRoutesOptions> = asyn
     );
   }
 
-  await app.register(memberRoutes, {
-    memberships: createMembershipService({
-      db: opts.db,
-      changes: opts.identity.credentials,
-      audit: opts.identity.audit,
-    }),
-  });
-  await app.register(tenantInvitationRoutes, {
-    invitations: createTenantInvitationService({
-      db: opts.db,
-      changes: opts.identity.credentials,
-      audit: opts.identity.audit,
-    }),
-  });
+  await app.register(memberRoutes, { memberships: opts.memberships });
+  await app.register(tenantInvitationRoutes, { invitations: opts.invitations });
 };

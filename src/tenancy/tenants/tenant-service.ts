@@ -57,6 +57,8 @@ export interface TenantServiceDeps {
   readonly changes: CredentialChanges;
   /** `[auth] password_min_length`. */
   readonly passwordMinLength: number;
+  /** This node's cached quotas of a tenant whose plan may have changed (others re-read it). */
+  readonly quotas: { forget(tenantId: string): void };
 }
 
 /**
@@ -174,12 +176,16 @@ export function createTenantService(deps: TenantServiceDeps): TenantService {
     },
 
     list: (options) => tenants.list(options),
-    update: (context, id, changes) =>
-      audited(
+    async update(context, id, changes) {
+      const tenant = await audited(
         context,
         (store) => store.update(id, changes),
         () => tenantAudit(id, 'tenant.updated', changes),
-      ),
+      );
+      // Its quotas may follow the plan; other nodes and processes hear of it from the database.
+      deps.quotas.forget(id);
+      return tenant;
+    },
     async setStatus(context, id, status) {
       const tenant = await audited(
         context,

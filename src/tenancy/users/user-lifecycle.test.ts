@@ -74,10 +74,10 @@ for (const engine of testEngines()) {
 
     it('removes a membership, and erases an identity left with none', async (t) => {
       const app = await usersTestApp(t, engine);
-      const { send, member, keyFor, identity, db, audit, sessionRows } = app;
+      const { send, member, keyFor, services, db, audit, sessionRows } = app;
       const admin = await keyFor('acme');
       const vic = await member('acme', 'vic@example.com', ['developer']);
-      const { secret } = await identity.apiKeys.create({
+      const { secret } = await services.access.apiKeys.create({
         tenant_id: 'acme',
         name: 'made by vic',
         role: 'viewer',
@@ -97,7 +97,7 @@ for (const engine of testEngines()) {
       assert.equal((await send('GET', '/stats', { key: secret })).status, 200);
       assert.equal((await send('DELETE', `/users/${vic.id}`, admin)).status, 204);
       assert.equal((await send('GET', '/auth/me', vic.token)).status, 401);
-      assert.equal(await identity.users.findById(vic.id), undefined);
+      assert.equal(await services.identity.users.findById(vic.id), undefined);
       assert.equal(await sessionRows(vic.id), 0);
       const teamRows = await db.kysely.selectFrom('team_members').selectAll().execute();
       assert.deepEqual(teamRows, []);
@@ -123,7 +123,7 @@ for (const engine of testEngines()) {
     });
 
     it('keeps an identity that still belongs to another tenant', async (t) => {
-      const { send, member, keyFor, identity, audit, accept } = await usersTestApp(t, engine);
+      const { send, member, keyFor, services, audit, accept } = await usersTestApp(t, engine);
       const bob = await member('beta', 'bob@example.com', ['viewer']);
       const admin = await keyFor('acme');
       await send('POST', '/users', admin, {
@@ -135,7 +135,7 @@ for (const engine of testEngines()) {
       assert.equal((await send('DELETE', `/users/${bob.id}`, admin)).status, 204);
       assert.equal((await send('GET', '/auth/me', inAcme)).status, 401);
       assert.equal((await send('GET', '/auth/me', bob.token)).status, 200);
-      assert.equal((await identity.users.findById(bob.id))?.email, 'bob@example.com');
+      assert.equal((await services.identity.users.findById(bob.id))?.email, 'bob@example.com');
       assert.deepEqual(
         (await audit('acme', 'user.')).map((e) => e.action),
         ['user.invited', 'user.removed'],

@@ -1,19 +1,13 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { actorOf } from '../../access/actor.ts';
-import type { Config } from '../../config/schema.ts';
 import { IdPageQuery, nextCursor } from '../../http/pagination.ts';
-import type { Identity } from '../../identity/open-identity.ts';
-import type { DatabaseBase } from '../../storage/database.ts';
 import { Invited, invitedJson } from '../invitations/invitation-json.ts';
 import { toUserJson } from '../org-json.ts';
-import { createRolePolicy } from '../role-policy.ts';
-import { createUserAdminService } from './user-admin-service.ts';
+import type { UserAdminService } from './user-admin-service.ts';
 
 export interface UserRoutesOptions {
-  readonly identity: Pick<Identity, 'credentials' | 'audit'>;
-  readonly db: Pick<DatabaseBase, 'transaction' | 'kysely' | 'capabilities'>;
-  readonly config: Pick<Config, 'auth'>;
+  readonly users: UserAdminService;
 }
 
 const Time = Type.String({ format: 'date-time' });
@@ -55,18 +49,7 @@ const one = (summary: string, access: 'users:read' | 'users:manage') => ({
 });
 
 /** `/api/v1/users`: the members of the caller's tenant, managed by its administrators. */
-export const userRoutes: FastifyPluginAsyncTypebox<UserRoutesOptions> = async (
-  app,
-  { identity, db, config },
-) => {
-  const users = createUserAdminService({
-    db,
-    audit: identity.audit,
-    changes: identity.credentials,
-    roles: createRolePolicy(),
-    passwordMinLength: config.auth.password_min_length,
-  });
-
+export const userRoutes: FastifyPluginAsyncTypebox<UserRoutesOptions> = async (app, { users }) => {
   app.post(
     '/users',
     {

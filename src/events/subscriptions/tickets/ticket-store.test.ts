@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it, type TestContext } from 'node:test';
 import { openTestDatabase, testEngines } from '../../../../test/helpers/test-database.ts';
+import { composeServices } from '../../../composition-root.ts';
 import { defaultConfig } from '../../../config/load.ts';
-import { openIdentity } from '../../../identity/open-identity.ts';
 import { MIGRATIONS } from '../../../migrations/index.ts';
 import type { Engine } from '../../../storage/database.ts';
 import { migrateToLatest } from '../../../storage/migrate.ts';
@@ -19,7 +19,7 @@ async function ticketsOn(engine: Engine, t: TestContext) {
   const { db, cleanup } = await openTestDatabase(engine);
   t.after(cleanup);
   await migrateToLatest(db, MIGRATIONS);
-  await openIdentity(db, defaultConfig()).tenants.create({
+  await composeServices(db, defaultConfig()).tenancy.tenants.create({
     id: 'acme',
     name: 'Acme',
     plan: 'free',

@@ -98,11 +98,11 @@ for (const engine of testEngines()) {
 
     it('stands for a login session: works while it lasts, refused once it is logged out', async (t) => {
       const server = await serveSubscriptions(t, engine, {}, { impersonate: false });
-      const user = await server.identity.users.createUser({
+      const user = await server.services.identity.users.createUser({
         email: 'ann@example.test',
         password_hash: await hashPassword(PASSWORD),
       });
-      await server.identity.memberships.grant(server.tenantId, user.id, ['viewer']);
+      await server.services.tenancy.memberships.grant(server.tenantId, user.id, ['viewer']);
       const login = await fetch(`${server.baseUrl}/auth/login`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },

@@ -1,0 +1,216 @@
+import { createApiKeyService } from './access/api-keys/api-key-service.ts';
+import { createApiKeyStore } from './access/api-keys/api-key-store.ts';
+import { type CredentialCache, createCredentialCache } from './access/credential-cache.ts';
+import { createCustomRoleLookup } from './access/roles/custom-role-lookup.ts';
+import { createRoleService } from './access/roles/role-service.ts';
+import { type AuditLog, createAuditLog } from './audit/audit-log.ts';
+import type { Config } from './config/schema.ts';
+import { createTicketService } from './events/subscriptions/tickets/ticket-service.ts';
+import { createTicketStore } from './events/subscriptions/tickets/ticket-store.ts';
+import { createAuthService } from './identity/login/auth-service.ts';
+import { createSessionService } from './identity/sessions/session-service.ts';
+import { createSessionStore, successorKeyFrom } from './identity/sessions/session-store.ts';
+import { createAccessTokens, issuerFor } from './identity/tokens/access-token.ts';
+import { loadMasterKey } from './identity/tokens/master-key.ts';
+import { createSigningKeys } from './identity/tokens/signing-keys.ts';
+import { createUserStore, type UserStore } from './identity/users/user-store.ts';
+import { createAuthAttempts } from './protection/auth-attempts.ts';
+import { createLockoutAdmin } from './protection/lockout/lockout-service.ts';
+import { createLoginLockout } from './protection/lockout/login-lockout.ts';
+import type { IdentityServices, ProtectionServices, ServiceOptions, Services } from './services.ts';
+import type { Database } from './storage/open-database.ts';
+import { createInvitationService } from './tenancy/invitations/invitation-service.ts';
+import { createInvitationStore } from './tenancy/invitations/invitation-store.ts';
+import { createTenantInvitationService } from './tenancy/invitations/tenant-invitation-service.ts';
+import { createMembershipService } from './tenancy/memberships/membership-service.ts';
+import { createMembershipStore } from './tenancy/memberships/membership-store.ts';
+import { createQuotaService } from './tenancy/quotas/quota-service.ts';
+import { createRolePolicy } from './tenancy/role-policy.ts';
+import { createTeamService } from './tenancy/teams/team-service.ts';
+import { createTenantService } from './tenancy/tenants/tenant-service.ts';
+import { createTenantStore } from './tenancy/tenants/tenant-store.ts';
+import { createPasswordReset } from './tenancy/users/password-reset.ts';
+import { createUserAdminService } from './tenancy/users/user-admin-service.ts';
+import { createUserProvisioning } from './tenancy/users/user-provisioning.ts';
+
+export type { ServiceOptions, Services } from './services.ts';
+
+/**
+ * The one place stores and services are built, for the server and the CLI alike. It
+ * reads nothing yet (the database may still be unmigrated): the server calls
+ * `identity.keys.ensureKey()` after migrating, and the first token signed creates a
+ * key if nobody did.
+ */
+export function composeServices(
+  db: Database,
+  config: Config,
+  env: NodeJS.ProcessEnv = process.env,
+  options: ServiceOptions = {},
+): Services {
+  const audit = createAuditLog(db);
+  const credentials = createCredentialCache({
+    ttlMs: config.auth.credential_cache_seconds * 1000,
+  });
+  const apiKeys = createApiKeyStore(db, Date.now, credentials);
+  const tenants = createTenantStore(db, Date.now, credentials);
+  const quotas = createQuotaService({ db, audit, countLiveApiKeys: apiKeys.countLive });
+  const users = createUserStore(db);
+  const protection = composeProtection(db, config, { audit, users }, options);
+  const identity = composeIdentity(db, config, env, options, {
+    users,
+    audit,
+    credentials,
+    protection,
+    tenantExists: async (id) => (await tenants.get(id)) !== undefined,
+  });
+  const tickets = createTicketService({
+    store: createTicketStore(db),
+    ttlSeconds: config.subscriptions.ticket_ttl_seconds,
+    maxPerCredential: config.subscriptions.max_tickets_per_credential,
+  });
+  const changes = credentials;
+  const passwordMinLength = config.auth.password_min_length;
+  return {
+    identity,
+    tenancy: {
+      tenants,
+      memberships: createMembershipStore(db, Date.now, credentials),
+      quotas,
+      tenantAdmin: createTenantService({
+        db,
+        tenants,
+        users: identity.users,
+        audit,
+        changes,
+        passwordMinLength,
+        quotas,
+      }),
+      members: createMembershipService({ db, changes, audit }),
+      tenantInvitations: createTenantInvitationService({ db, changes, audit }),
+      invitations: createInvitationService({ db, audit, changes }),
+      userAdmin: createUserAdminService({
+        db,
+        audit,
+        changes,
+        roles: createRolePolicy(),
+        passwordMinLength,
+      }),
+      teams: createTeamService({ db, audit }),
+      provisioning: createUserProvisioning({ db, audit, passwordMinLength }),
+      resetPassword: createPasswordReset({
+        users: identity.users,
+        sessions: identity.sessions,
+        audit,
+        passwordMinLength,
+      }),
+    },
+    access: {
+      apiKeys,
+      credentials,
+      guard: {
+        verifyAccessToken: (token) => identity.tokens.verify(token),
+        sessions: identity.sessions,
+        apiKeys,
+        credentials,
+        customRoles: createCustomRoleLookup(db, credentials),
+        attempts: protection.attempts,
+        redeemTicket: tickets.redeem,
+      },
+      apiKeyAdmin: createApiKeyService({ db, apiKeys, audit, changes, quotas }),
+      roles: createRoleService({ db, audit, changes }),
+    },
+    protection,
+    audit,
+    events: { tickets },
+  };
+}
+
+function composeProtection(
+  db: Database,
+  config: Config,
+  { audit, users }: { readonly audit: AuditLog; readonly users: UserStore },
+  options: ServiceOptions,
+): ProtectionServices {
+  const attempts = createAuthAttempts();
+  const { now, sleep } = options;
+  return {
+    attempts,
+    lockout: createLoginLockout({ settings: config.lockout, db, audit, attempts, now, sleep }),
+    lockouts: createLockoutAdmin({
+      settings: config.lockout,
+      db,
+      audit,
+      now,
+      tenantsOf: async (userId) =>
+        (await users.listMembershipsOfUser(userId))
+          .filter((m) => !m.tenant_deleted)
+          .map((m) => m.tenant_id),
+    }),
+  };
+}
+
+interface IdentityNeeds {
+  readonly users: UserStore;
+  readonly audit: AuditLog;
+  readonly credentials: CredentialCache;
+  readonly protection: ProtectionServices;
+  readonly tenantExists: (tenantId: string) => Promise<boolean>;
+}
+
+function composeIdentity(
+  db: Database,
+  config: Config,
+  env: NodeJS.ProcessEnv,
+  options: ServiceOptions,
+  { users, audit, credentials, protection, tenantExists }: IdentityNeeds,
+): IdentityServices {
+  const masterKey = loadMasterKey(config.storage, env);
+  const keys = createSigningKeys(db, masterKey, {
+    accessTtlSeconds: config.auth.access_token_ttl_seconds,
+    publishAheadSeconds: config.auth.key_publish_ahead_seconds,
+  });
+  const issuer = issuerFor(config);
+  const tokens = createAccessTokens({
+    keys,
+    issuer,
+    audience: config.auth.audience,
+    ttlSeconds: config.auth.access_token_ttl_seconds,
+  });
+  const sessions = createSessionStore(
+    db,
+    config.auth.refresh_token_ttl_seconds,
+    Date.now,
+    credentials,
+    {
+      graceSeconds: config.auth.refresh_grace_seconds,
+      successorKey: successorKeyFrom(masterKey),
+    },
+  );
+  const invitations = createInvitationStore(db.kysely);
+  return {
+    issuer,
+    keys,
+    tokens,
+    users,
+    sessions,
+    auth: createAuthService({
+      users,
+      sessions,
+      issueAccessToken: (claims) => tokens.issue(claims),
+      auth: config.auth,
+      db,
+      audit,
+      tenantExists,
+      invitedTenants: (userId) => invitations.invitingTenants(userId),
+      lockout: protection.lockout,
+      attempts: protection.attempts,
+      onPasswordCheck: options.onPasswordCheck,
+    }),
+    sessionAdmin: createSessionService({
+      db,
+      audit,
+      changes: credentials,
+      roles: createRolePolicy(),
+    }),
+  };
+}

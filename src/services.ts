@@ -1,0 +1,102 @@
+import type { ApiKeyService } from './access/api-keys/api-key-service.ts';
+import type { ApiKeyStore } from './access/api-keys/api-key-store.ts';
+import type { CredentialCache } from './access/credential-cache.ts';
+import type { GuardDeps } from './access/guard.ts';
+import type { RoleService } from './access/roles/role-service.ts';
+import type { AuditLog } from './audit/audit-log.ts';
+import type { TicketService } from './events/subscriptions/tickets/ticket-service.ts';
+import type { AuthService } from './identity/login/auth-service.ts';
+import type { SessionService } from './identity/sessions/session-service.ts';
+import type { SessionStore } from './identity/sessions/session-store.ts';
+import type { AccessTokens } from './identity/tokens/access-token.ts';
+import type { SigningKeys } from './identity/tokens/signing-keys.ts';
+import type { UserStore } from './identity/users/user-store.ts';
+import type { AuthAttempts } from './protection/auth-attempts.ts';
+import type { LockoutAdmin } from './protection/lockout/lockout-service.ts';
+import type { LoginLockout } from './protection/lockout/login-lockout.ts';
+import type { InvitationService } from './tenancy/invitations/invitation-service.ts';
+import type { TenantInvitationService } from './tenancy/invitations/tenant-invitation-service.ts';
+import type { MembershipService } from './tenancy/memberships/membership-service.ts';
+import type { MembershipStore } from './tenancy/memberships/membership-store.ts';
+import type { QuotaService } from './tenancy/quotas/quota-service.ts';
+import type { TeamService } from './tenancy/teams/team-service.ts';
+import type { TenantService } from './tenancy/tenants/tenant-service.ts';
+import type { TenantStore } from './tenancy/tenants/tenant-store.ts';
+import type { createPasswordReset } from './tenancy/users/password-reset.ts';
+import type { UserAdminService } from './tenancy/users/user-admin-service.ts';
+import type { UserProvisioning } from './tenancy/users/user-provisioning.ts';
+
+/** Sign-in, tokens and who a user is. */
+export interface IdentityServices {
+  readonly issuer: string;
+  readonly keys: SigningKeys;
+  readonly tokens: AccessTokens;
+  readonly users: UserStore;
+  readonly sessions: SessionStore;
+  readonly auth: AuthService;
+  /** Listing and ending sessions (routes). */
+  readonly sessionAdmin: SessionService;
+}
+
+/** Tenants, their members, teams, invitations and quotas. */
+export interface TenancyServices {
+  readonly tenants: TenantStore;
+  readonly memberships: MembershipStore;
+  /** Tenants' quotas and usage; cached per node (kept fresh by tenancy/quotas/quota-watcher.ts). */
+  readonly quotas: QuotaService;
+  /** Tenant administration (routes and CLI). */
+  readonly tenantAdmin: TenantService;
+  /** A tenant's memberships, by platform administrators. */
+  readonly members: MembershipService;
+  /** Invitations a tenant sends. */
+  readonly tenantInvitations: TenantInvitationService;
+  /** Invitations a user answers. */
+  readonly invitations: InvitationService;
+  /** The members of one tenant, by its administrators (routes and CLI). */
+  readonly userAdmin: UserAdminService;
+  readonly teams: TeamService;
+  /** An operator's new user with roles in any tenants (CLI). */
+  readonly provisioning: UserProvisioning;
+  /** An operator sets a user's password (CLI). */
+  readonly resetPassword: ReturnType<typeof createPasswordReset>;
+}
+
+/** Credentials, roles and what they allow. */
+export interface AccessServices {
+  readonly apiKeys: ApiKeyStore;
+  /** Inactive until a listener hears every node's changes (PostgreSQL; see app.ts). */
+  readonly credentials: CredentialCache;
+  readonly guard: GuardDeps;
+  /** API key administration (routes and CLI): quota, delegation and audit rules. */
+  readonly apiKeyAdmin: ApiKeyService;
+  readonly roles: RoleService;
+}
+
+/** Brute-force protection of sign-in. */
+export interface ProtectionServices {
+  /** Where logins, refreshes, authenticated requests and locks are reported (for metrics). */
+  readonly attempts: AuthAttempts;
+  /** Failed-login counting, account locks and IP slowing (docs/lockout.md). */
+  readonly lockout: LoginLockout;
+  /** Listing and clearing locks (routes and CLI). */
+  readonly lockouts: LockoutAdmin;
+}
+
+/** Every store and service of one process, by domain. */
+export interface Services {
+  readonly identity: IdentityServices;
+  readonly tenancy: TenancyServices;
+  readonly access: AccessServices;
+  readonly protection: ProtectionServices;
+  /** Every change appends its audit event in its own transaction through this. */
+  readonly audit: AuditLog;
+  readonly events: { readonly tickets: TicketService };
+}
+
+/** What tests inject: the lockout's clock, how a slowed login waits, a count of password checks. */
+export interface ServiceOptions {
+  readonly now?: (() => number) | undefined;
+  readonly sleep?: ((ms: number) => Promise<void>) | undefined;
+  /** Told before every check of a password against an account's hash (tests count them). */
+  readonly onPasswordCheck?: (() => void) | undefined;
+}
