@@ -48,7 +48,8 @@ module.exports = {
     },
     {
       name: 'route-gets-services',
-      comment: 'Routes receive services from the composition root; they never reach a store or the database.',
+      comment:
+        'Routes receive services from the composition root; they never reach a store or the database.',
       severity: 'error',
       from: { path: '(-routes\\.ts|/routes/[^/]+\\.ts)$', pathNot: TEST_CODE },
       to: { path: '(-store\\.ts$|^src/storage/|^node_modules/(kysely|pg|better-sqlite3)/)' },

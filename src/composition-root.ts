@@ -164,7 +164,14 @@ function composeIdentity(
   options: ServiceOptions,
   { users, audit, credentials, protection, tenantExists }: IdentityNeeds,
 ): IdentityServices {
-  const masterKey = loadMasterKey(config.storage, env);
+  // Loaded when first used, as before the composition root: a command that signs and
+  // reads no token (`user create`) neither needs the key nor creates its file.
+  let loaded: Buffer | undefined;
+  const masterKey = (): Buffer => {
+    loaded ??= loadMasterKey(config.storage, env);
+    return loaded;
+  };
+  let successorKey: Buffer | undefined;
   const keys = createSigningKeys(db, masterKey, {
     accessTtlSeconds: config.auth.access_token_ttl_seconds,
     publishAheadSeconds: config.auth.key_publish_ahead_seconds,
@@ -183,7 +190,10 @@ function composeIdentity(
     credentials,
     {
       graceSeconds: config.auth.refresh_grace_seconds,
-      successorKey: successorKeyFrom(masterKey),
+      successorKey: () => {
+        successorKey ??= successorKeyFrom(masterKey());
+        return successorKey;
+      },
     },
   );
   const invitations = createInvitationStore(db.kysely);

@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { describe, it, type TestContext } from 'node:test';
 import { Command, CommanderError } from 'commander';
 import { testEngines, testStorageConfig } from '../../test/helpers/test-database.ts';
+import { MASTER_KEY_FILE } from '../identity/tokens/master-key.ts';
 import { createUserStore } from '../identity/users/user-store.ts';
 import { MIGRATIONS } from '../migrations/index.ts';
 import { migrateToLatest } from '../storage/migrate.ts';
@@ -69,17 +70,19 @@ for (const engine of testEngines()) {
         configFile,
         `[storage]\ndata_dir = ${JSON.stringify(target.storage.data_dir)}\ndatabase_url = ${JSON.stringify(target.storage.database_url)}\n`,
       );
-      return { db, config: ['--config', configFile] };
+      return { db, config: ['--config', configFile], dataDir: target.storage.data_dir };
     }
 
     it('creates a platform administrator and prints its id', async (t) => {
-      const { db, config } = await setUp(t);
+      const { db, config, dataDir } = await setUp(t);
       const { io: streams, out } = io(`${PASSWORD}\n`);
       const args = ['create', '--email', 'root@example.com', '--platform-admin', ...config];
       assert.equal(await runUser(args, streams), 0, out.stderr);
       const id = out.stdout.trim();
       assert.equal((await createUserStore(db).findByEmail('root@example.com'))?.id, id);
       assert.deepEqual(await createMembershipStore(db).rolesOf('system', id), ['admin']);
+      // Creating a user signs nothing: the master key is neither needed nor created.
+      assert.equal(existsSync(join(dataDir, MASTER_KEY_FILE)), false);
     });
 
     it('grants roles in a tenant, the password coming from the environment', async (t) => {

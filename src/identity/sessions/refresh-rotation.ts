@@ -13,8 +13,11 @@ import type { SessionClient, SessionRecord } from './session-store.ts';
 export interface RefreshRotation {
   /** 0: every second use of a token is a reuse, as in RFC 9700 strictly. */
   readonly graceSeconds: number;
-  /** 32 bytes, see `successorKeyFrom`; required when `graceSeconds` > 0. */
-  readonly successorKey?: Buffer | undefined;
+  /**
+   * 32 bytes, see `successorKeyFrom`, or how to derive it when first needed; required
+   * when `graceSeconds` > 0.
+   */
+  readonly successorKey?: Buffer | (() => Buffer) | undefined;
 }
 
 export const STRICT_ROTATION: RefreshRotation = { graceSeconds: 0 };
@@ -69,7 +72,12 @@ export function createRefreshConsumer(deps: RefreshConsumerDeps) {
   const graceMs = rotation.graceSeconds * 1000;
   const successorOf = (token: string): string | undefined =>
     successorKey &&
-    `${prefix}${createHmac('sha256', successorKey).update(token).digest('base64url')}`;
+    `${prefix}${createHmac(
+      'sha256',
+      typeof successorKey === 'function' ? successorKey() : successorKey,
+    )
+      .update(token)
+      .digest('base64url')}`;
 
   /**
    * One transaction: one atomic statement consumes the token, so of concurrent

@@ -91,9 +91,12 @@ interface LoadedKey {
 
 export function createSigningKeys(
   db: Database,
-  masterKey: Buffer,
+  /** The key itself, or how to load it when first needed (see composition-root.ts). */
+  masterKeyOrLoader: Buffer | (() => Buffer),
   options: SigningKeysOptions,
 ): SigningKeys {
+  const masterKey = (): Buffer =>
+    typeof masterKeyOrLoader === 'function' ? masterKeyOrLoader() : masterKeyOrLoader;
   const now = options.now ?? Date.now;
   const kysely: Kysely<{ signing_keys: SigningKeyRow }> = db.kysely;
   const graceMs = options.accessTtlSeconds * 1000 + RETIRED_KEY_MARGIN_MS;
@@ -168,7 +171,7 @@ export function createSigningKeys(
       .select('private_key_encrypted')
       .where('kid', '=', kid)
       .executeTakeFirstOrThrow();
-    const pkcs8 = decrypt(masterKey, kid, row.private_key_encrypted);
+    const pkcs8 = decrypt(masterKey(), kid, row.private_key_encrypted);
     try {
       const privateKey = await crypto.subtle.importKey('pkcs8', pkcs8, 'Ed25519', false, ['sign']);
       return { kid, privateKey };
@@ -193,10 +196,10 @@ export function createSigningKeys(
     const result = await db.exclusive(async (trx) => {
       const existing = await newestUnretired(trx);
       if (existing) {
-        decrypt(masterKey, existing.kid, existing.private_key_encrypted).fill(0);
+        decrypt(masterKey(), existing.kid, existing.private_key_encrypted).fill(0);
         return { kid: existing.kid, created: false };
       }
-      return { kid: await insertKey(trx, masterKey, now()), created: true };
+      return { kid: await insertKey(trx, masterKey(), now()), created: true };
     });
     forget();
     return result;
@@ -208,9 +211,9 @@ export function createSigningKeys(
       const rotated = await db.exclusive(async (trx) => {
         const previous = await newestUnretired(trx);
         // Refuse before writing: a key sealed with the wrong master key would stop every node signing.
-        if (previous) decrypt(masterKey, previous.kid, previous.private_key_encrypted).fill(0);
+        if (previous) decrypt(masterKey(), previous.kid, previous.private_key_encrypted).fill(0);
         const at = now();
-        const created = await insertKey(trx, masterKey, at);
+        const created = await insertKey(trx, masterKey(), at);
         // The key signing now (or the next one, after a rotation moments ago) signs
         // until the new one has been published for `aheadMs`: the oldest key not
         // retired signs, so each key signs in turn, each published ahead.
