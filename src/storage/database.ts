@@ -1,4 +1,5 @@
 import type { Kysely } from 'kysely';
+import type { ChangeFeed } from './change-feed.ts';
 
 export type Engine = 'sqlite' | 'postgres';
 
@@ -42,4 +43,6 @@ export interface DatabaseBase {
   close(): Promise<void>;
   /** Human-readable location for logs, with any password removed. */
   readonly location: string;
+  /** What node-local caches follow to hear of changes (change-feed.ts); closed with the handle. */
+  readonly changes: ChangeFeed;
 }

@@ -5,6 +5,7 @@ import type { AnyKysely, Capabilities, DatabaseBase } from '../database.ts';
 import { pingWithin } from '../ping-within.ts';
 import { describePostgresUrl } from './describe-postgres-url.ts';
 import { INT8_AS_NUMBER } from './int8-as-number.ts';
+import { createPgChangeFeed } from './pg-change-feed.ts';
 
 export interface PostgresDatabase extends DatabaseBase {
   readonly engine: 'postgres';
@@ -55,6 +56,7 @@ export async function openPostgres(
   let closing: Promise<void> | undefined;
   const transaction = <T>(fn: (trx: AnyKysely) => Promise<T>): Promise<T> =>
     kysely.transaction().execute(fn);
+  const changes = createPgChangeFeed({ pool });
 
   return {
     engine: 'postgres',
@@ -62,6 +64,7 @@ export async function openPostgres(
     kysely,
     pool,
     location,
+    changes,
     transaction,
     exclusive: (fn) =>
       transaction(async (trx) => {
@@ -72,6 +75,7 @@ export async function openPostgres(
     ping: (timeoutMs = 2000) => pingWithin(() => sql`SELECT 1`.execute(kysely), timeoutMs),
     close() {
       closing ??= (async () => {
+        await changes.close();
         // Kysely ends the pool only if it ever used it; end it here otherwise.
         await kysely.destroy();
         if (!pool.ending) await pool.end();
