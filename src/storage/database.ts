@@ -1,6 +1,8 @@
 import type { Kysely } from 'kysely';
 
-export type Engine = 'sqlite' | 'postgres';
+/** The engines Tessera runs on; a backup manifest names one of them. */
+export const ENGINES = ['sqlite', 'postgres'] as const;
+export type Engine = (typeof ENGINES)[number];
 
 /**
  * What differs between engines, as flags a store can read instead of testing the
