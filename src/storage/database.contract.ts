@@ -33,6 +33,24 @@ export function databaseContract(engine: Engine, freshStorage: FreshStorage): vo
       assert.equal(db.capabilities.concurrentWriters, engine === 'postgres');
     });
 
+    it('hands its own handle to the branch of its engine, and only that one', async (t) => {
+      const { db } = await fixture(t, freshStorage);
+      const called: string[] = [];
+      const chosen = db.byEngine<{ handle: unknown; raw: string }>({
+        sqlite: (handle) => {
+          called.push('sqlite');
+          return { handle, raw: typeof handle.withRaw };
+        },
+        postgres: (handle) => {
+          called.push('postgres');
+          return { handle, raw: typeof handle.pool.query };
+        },
+      });
+      assert.deepEqual(called, [engine]);
+      assert.equal(chosen.handle, db);
+      assert.equal(chosen.raw, 'function', 'the branch can use its engine’s raw handle');
+    });
+
     it('commits a transaction and returns its result', async (t) => {
       const { db, open } = await fixture(t, freshStorage);
       await createItems(db.kysely);
