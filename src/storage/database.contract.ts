@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { sql } from 'kysely';
+import { backupAdapterContract } from './backup/backup-adapter.contract.ts';
 import { type FreshStorage, fixture, gate } from './contract-fixture.ts';
 import type { AnyKysely, Engine } from './database.ts';
 import { migrationContract } from './migrate.contract.ts';
@@ -153,6 +154,7 @@ export function databaseContract(engine: Engine, freshStorage: FreshStorage): vo
     });
 
     parameterContract(engine, freshStorage);
+    backupAdapterContract(engine, freshStorage);
   });
   migrationContract(engine, freshStorage);
 }
