@@ -1,6 +1,6 @@
+import type { Column } from '../storage/backup/adapter.ts';
 import { ENGINES, type Engine } from '../storage/database.ts';
 import type { EncryptionInfo } from './backup-key.ts';
-import type { Column } from './tables.ts';
 
 export const MANIFEST_NAME = 'manifest.json';
 /** The manifest's own SHA-256 (hex), so a changed byte in it is found too. */

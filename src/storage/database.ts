@@ -24,7 +24,8 @@ export type AnyKysely = Kysely<any>;
 /**
  * The one way into the database. Domains use `kysely` for control-plane queries and
  * `transaction` for atomic changes; engine-specific hot paths use the adapter's raw
- * handle (`SqliteDatabase.withRaw`, `PostgresDatabase.pool`).
+ * handle (`SqliteDatabase.withRaw`, `PostgresDatabase.pool`), reached through
+ * `byEngine` (by-engine.ts) so that no code outside `storage/` tests the engine.
  */
 export interface DatabaseBase {
   readonly engine: Engine;

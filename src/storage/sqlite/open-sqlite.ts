@@ -3,13 +3,14 @@ import { join, resolve } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { Kysely } from 'kysely';
 import type { Config } from '../../config/schema.ts';
+import type { ByEngine } from '../by-engine.ts';
 import type { AnyKysely, Capabilities, DatabaseBase } from '../database.ts';
 import { pingWithin } from '../ping-within.ts';
 import { beginImmediate } from './begin-immediate.ts';
 import { ConnectionLock } from './connection-lock.ts';
 import { NodeSqliteDialect } from './sqlite-dialect.ts';
 
-export interface SqliteDatabase extends DatabaseBase {
+export interface SqliteDatabase extends DatabaseBase, ByEngine {
   readonly engine: 'sqlite';
   /**
    * Runs `fn` with the raw connection while holding the lock Kysely also uses, so
@@ -81,7 +82,7 @@ export async function openSqlite(storage: SqliteStorage): Promise<SqliteDatabase
   const transaction = <T>(fn: (trx: AnyKysely) => Promise<T>): Promise<T> =>
     kysely.transaction().execute((trx) => lock.hold(() => fn(trx)));
 
-  return {
+  const db: SqliteDatabase = {
     engine: 'sqlite',
     capabilities: SQLITE_CAPABILITIES,
     kysely,
@@ -122,7 +123,9 @@ export async function openSqlite(storage: SqliteStorage): Promise<SqliteDatabase
       })();
       return closing;
     },
+    byEngine: (choices) => choices.sqlite(db),
   };
+  return db;
 }
 
 function openFile(path: string, storage: SqliteStorage): DatabaseSync {
