@@ -18,8 +18,13 @@ const LAYERS = [
   'identity',
   'tenancy',
   'backup',
+  // The files directly in src/ (composition root, app, server) sit here: they wire
+  // every domain, and only the CLI above them may import them.
   'cli',
 ];
+
+/** The files directly in src/; main.ts, the process entry, may import the CLI. */
+const ROOT_FILES = '^src/[^/]+\\.ts$';
 
 /** Test code that lives in src/ beside what it tests: contract suites and their fixture. */
 const TEST_CODE = '(\\.test\\.ts|\\.contract\\.ts|/contract-fixture\\.ts)$';
@@ -30,7 +35,7 @@ const layerRules = LAYERS.map((domain, index) => ({
   severity: 'error',
   from: { path: `^src/${domain}/`, pathNot: TEST_CODE },
   to: {
-    path: `^src/(${[...LAYERS.slice(index + 1), '[^/]+\\.ts$'].join('|')})`,
+    path: `^src/(${LAYERS.slice(index + 1).join('|')})/${domain === 'cli' ? '' : `|${ROOT_FILES}`}`,
     pathNot: `^src/${domain}/`,
   },
 }));
@@ -38,6 +43,13 @@ const layerRules = LAYERS.map((domain, index) => ({
 module.exports = {
   forbidden: [
     ...layerRules,
+    {
+      name: 'layer-root',
+      comment: 'The composition root wires the domains; only main.ts, the entry, starts the CLI.',
+      severity: 'error',
+      from: { path: ROOT_FILES, pathNot: `^src/main\\.ts$|${TEST_CODE}` },
+      to: { path: '^src/cli/' },
+    },
     {
       name: 'no-domain-cycle',
       comment: 'Folders under src/ form no import cycle (a second guard beside the layers).',
@@ -65,7 +77,8 @@ module.exports = {
   options: {
     tsPreCompilationDeps: true,
     doNotFollow: { path: 'node_modules' },
-    exclude: { path: '\\.test\\.ts$' },
+    // Test code (tests, contract suites) may reach across layers; shipped code may not.
+    exclude: { path: TEST_CODE },
     tsConfig: { fileName: 'tsconfig.json' },
   },
 };

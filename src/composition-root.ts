@@ -165,13 +165,12 @@ function composeIdentity(
   options: ServiceOptions,
   { users, audit, credentials, protection, tenantExists }: IdentityNeeds,
 ): IdentityServices {
-  // Loaded when first used, as before the composition root: a command that signs and
-  // reads no token (`user create`) neither needs the key nor creates its file.
   let loaded: Buffer | undefined;
   const masterKey = (): Buffer => {
     loaded ??= loadMasterKey(config.storage, env);
     return loaded;
   };
+  if (options.masterKey !== 'when-needed') masterKey();
   let successorKey: Buffer | undefined;
   const keys = createSigningKeys(db, masterKey, {
     accessTtlSeconds: config.auth.access_token_ttl_seconds,

@@ -99,4 +99,10 @@ export interface ServiceOptions {
   readonly sleep?: ((ms: number) => Promise<void>) | undefined;
   /** Told before every check of a password against an account's hash (tests count them). */
   readonly onPasswordCheck?: (() => void) | undefined;
+  /**
+   * When the master key is read (or its file created): `at-start` (the default, the
+   * server: a bad key fails the start, not the first login) or `when-needed` (the CLI:
+   * a command that signs nothing, such as `user create`, never touches it).
+   */
+  readonly masterKey?: 'at-start' | 'when-needed' | undefined;
 }

@@ -1,5 +1,5 @@
-import { appendInTransaction } from '../events/append-in-transaction.ts';
 import type { AppendUnit } from '../events/model.ts';
+import { openEventStore } from '../events/open-event-store.ts';
 import type { AnyKysely } from '../storage/database.ts';
 import type { Database } from '../storage/open-database.ts';
 import {
@@ -31,13 +31,16 @@ export interface AuditLog {
  * stored, ordered and queried like any event, in the same log as the data it concerns.
  */
 export function createAuditLog(db: Database): AuditLog {
+  // A store of its own costs nothing: appends in a caller's transaction share no state
+  // (group commit, remembered versions) with the event service's appends.
+  const events = openEventStore(db);
   async function inTransaction(
     trx: AnyKysely,
     context: AuditContext,
     entries: readonly AuditEntry[],
   ): Promise<void> {
     if (entries.length === 0) return;
-    const outcomes = await appendInTransaction(db, trx, unitsOf(context, entries));
+    const outcomes = await events.appendInTransaction(trx, unitsOf(context, entries));
     const refused = outcomes.find((outcome) => !outcome.ok);
     // Appends with expected version "any" and no client ids cannot be refused.
     if (refused) throw new Error(`an audit append was refused: ${JSON.stringify(refused)}`);

@@ -1,6 +1,6 @@
-import type { Engine } from '../storage/database.ts';
+import type { Column } from '../storage/backup/adapter.ts';
+import { ENGINES, type Engine } from '../storage/database.ts';
 import type { EncryptionInfo } from './backup-key.ts';
-import type { Column } from './tables.ts';
 
 export const MANIFEST_NAME = 'manifest.json';
 /** The manifest's own SHA-256 (hex), so a changed byte in it is found too. */
@@ -88,7 +88,7 @@ function manifestProblem(m: Manifest): string | undefined {
     return `format version ${UNSIGNED_FORMAT_VERSION} has no signature`;
   }
   if (typeof m.id !== 'string' || typeof m.created_at !== 'string') return 'no id or created_at';
-  if (m.engine !== 'sqlite' && m.engine !== 'postgres') return 'unknown engine';
+  if (!(ENGINES as readonly unknown[]).includes(m.engine)) return 'unknown engine';
   if (!isCount(m.schema_version)) return 'bad schema_version';
   if (typeof m.events !== 'object' || !isCount(m.events?.count)) return 'bad events';
   if (!Array.isArray(m.tables)) return 'no tables';

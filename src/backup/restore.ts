@@ -1,17 +1,15 @@
-import { CompiledQuery } from 'kysely';
 import { type AuditContext, CLI_AUDIT_CONTEXT } from '../audit/audit-entry.ts';
 import { createAuditLog } from '../audit/audit-log.ts';
 import { MIGRATIONS } from '../migrations/index.ts';
 import { TesseraError } from '../platform/errors.ts';
-import type { AnyKysely } from '../storage/database.ts';
+import { openBackupAdapter } from '../storage/backup/open-backup-adapter.ts';
 import { applyMigrations } from '../storage/migrate.ts';
 import type { Database } from '../storage/open-database.ts';
 import type { Authenticity } from './backup-signature.ts';
-import type { RunQuery } from './catalog.ts';
 import { checkBackup, openChecked } from './check-backup.ts';
 import { BackupErrors } from './errors.ts';
 import { dropTesseraSchema, inspectTarget } from './inspect-target.ts';
-import { emptyTables, loadParts, matchShapes } from './load-parts.ts';
+import { loadParts, matchShapes } from './load-parts.ts';
 import type { Manifest } from './manifest.ts';
 import type { OnProgress } from './progress.ts';
 import type { BackupKeys } from './verify-backup.ts';
@@ -60,27 +58,26 @@ export async function restoreBackup(
     const { manifest, authenticity } = await checkBackup(backup, options);
     let rows = 0;
     let replaced = false;
-    await db.exclusive(async (trx) => {
-      const run = runner(db, trx);
+    await openBackupAdapter(db).restore(async (target) => {
       // Inside the transaction, with the tables locked: what is checked is what is replaced.
-      const target = await inspectTarget(db, run);
-      if (target.tablesWithData.length && !options.force) {
+      const state = await inspectTarget(target);
+      if (state.tablesWithData.length && !options.force) {
         throw new TesseraError(
           BackupErrors.restore_target_not_empty,
-          `The database at ${db.location} holds data (${target.tablesWithData.join(', ')}): restoring would replace it. Restore into an empty database, or pass --force to replace it.`,
-          { extensions: { tables: target.tablesWithData } },
+          `The database at ${db.location} holds data (${state.tablesWithData.join(', ')}): restoring would replace it. Restore into an empty database, or pass --force to replace it.`,
+          { extensions: { tables: state.tablesWithData } },
         );
       }
-      replaced = target.tablesWithData.length > 0;
-      if (target.schemaVersion > manifest.schema_version) await dropTesseraSchema(db, run);
+      replaced = state.tablesWithData.length > 0;
+      if (state.schemaVersion > manifest.schema_version) await dropTesseraSchema(target);
       const upTo = MIGRATIONS.filter((migration) => migration.version <= manifest.schema_version);
-      await applyMigrations(db, trx, upTo);
-      const shapes = await matchShapes(db, run, manifest);
-      await emptyTables(db, run, [...shapes.keys()]);
-      rows = await loadParts(db, run, backup, shapes, options);
-      await applyMigrations(db, trx, MIGRATIONS);
+      await applyMigrations(db, target.trx, upTo);
+      const shapes = await matchShapes(target, manifest);
+      await target.empty([...shapes.keys()]);
+      rows = await loadParts(target, backup, shapes, options);
+      await applyMigrations(db, target.trx, MIGRATIONS);
       // Last: the audit append holds the event log's write lock until the commit.
-      await createAuditLog(db).inTransaction(trx, options.audit ?? CLI_AUDIT_CONTEXT, [
+      await createAuditLog(db).inTransaction(target.trx, options.audit ?? CLI_AUDIT_CONTEXT, [
         {
           tenant_id: 'system',
           action: 'backup.restored',
@@ -98,24 +95,8 @@ export async function restoreBackup(
         },
       ]);
     });
-    // Fresh statistics, so the planner knows the tables are no longer empty.
-    if (db.engine === 'postgres') await db.pool.query('ANALYZE');
     return { manifest, rows, schemaVersion: MIGRATIONS.at(-1)?.version ?? 0, authenticity };
   } finally {
     await backup.close();
   }
-}
-
-/** Queries inside the restore's transaction. */
-function runner(db: Database, trx: AnyKysely): RunQuery {
-  if (db.engine === 'sqlite') {
-    // Inside db.exclusive, withRaw joins the transaction on its connection.
-    return (text, params = []) =>
-      db.withRaw((raw) => raw.prepare(text).all(...params) as Record<string, unknown>[]);
-  }
-  return async (text, params = []) =>
-    (await trx.executeQuery(CompiledQuery.raw(text, [...params]))).rows as Record<
-      string,
-      unknown
-    >[];
 }

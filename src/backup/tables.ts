@@ -34,7 +34,7 @@ export const BACKUP_TABLES: readonly string[] = [
 ];
 
 /** The ledger of applied migrations: never backed up, rebuilt by the restore. */
-export const LEDGER_TABLE = 'tessera_migrations';
+export { LEDGER_TABLE } from '../storage/migrate.ts';
 
 /**
  * Rows the migrations themselves create, which an otherwise unused database holds:
@@ -45,14 +45,3 @@ export const BASELINE_EXCLUSIONS: Readonly<Record<string, string>> = {
   tenants: "id <> 'system'",
   event_log_head: 'position <> 0',
 };
-
-export interface Column {
-  readonly name: string;
-  /** The type as the source engine declares it (`INTEGER`, `bigint`, `jsonb`, ...). */
-  readonly type: string;
-}
-
-/** Types whose text is JSON, which PostgreSQL normalises (key order, spacing). */
-export function isJsonType(type: string): boolean {
-  return type === 'jsonb' || type === 'json';
-}

@@ -6,6 +6,8 @@ import { PassThrough, Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
 import { TESSERA_VERSION } from '../platform/version.ts';
+import type { Snapshot, TableShape } from '../storage/backup/adapter.ts';
+import { openBackupAdapter } from '../storage/backup/open-backup-adapter.ts';
 import type { Database } from '../storage/open-database.ts';
 import { type EncryptionInfo, newEncryption, partCipher } from './backup-key.ts';
 import { backupFileName, newBackupId } from './backup-names.ts';
@@ -15,7 +17,6 @@ import {
   signatureInfo,
   signManifest,
 } from './backup-signature.ts';
-import type { TableShape } from './catalog.ts';
 import {
   type EventRange,
   FORMAT,
@@ -26,7 +27,6 @@ import {
   type ManifestPart,
 } from './manifest.ts';
 import type { OnProgress } from './progress.ts';
-import { openSnapshot, type Snapshot } from './snapshot.ts';
 import { BACKUP_TABLES, LEDGER_TABLE } from './tables.ts';
 import { BLOCK, END_OF_ARCHIVE, paddingAfter, tarHeader } from './tar.ts';
 
@@ -63,7 +63,7 @@ export async function createBackup(
   mkdirSync(options.dir, { recursive: true, mode: 0o700 });
   const path = join(options.dir, backupFileName(id));
   const partial = join(options.dir, `.${backupFileName(id)}.partial`);
-  const snapshot = await openSnapshot(db);
+  const snapshot = await openBackupAdapter(db).openSnapshot();
   let file: FileHandle | undefined;
   try {
     const tables = await tablesToSave(snapshot, db.location);

@@ -47,7 +47,7 @@ export async function runAdmin<T>(
   const db = await openDatabase(config.storage);
   try {
     await requireMigrated(db);
-    const services = composeServices(db, config, io.env);
+    const services = composeServices(db, config, io.env, { masterKey: 'when-needed' });
     return await fn({ config, db, services, io });
   } catch (error) {
     if (!isTesseraError(error) || error.status >= 500) throw error;

@@ -70,7 +70,9 @@ export async function rotateSigningKey(
   const db = await openDatabase(config.storage);
   try {
     await requireMigrated(db);
-    const { identity, audit } = composeServices(db, config, options.env);
+    const { identity, audit } = composeServices(db, config, options.env, {
+      masterKey: 'when-needed',
+    });
     const { kid, signs_from_ms } = await identity.keys.rotate((trx, created) =>
       audit.inTransaction(trx, CLI_AUDIT_CONTEXT, [
         {

@@ -73,7 +73,9 @@ export function registerUserCommands(program: Command, io: CliIo = PROCESS_IO): 
       const db = await openDatabase(config.storage);
       try {
         await requireMigrated(db);
-        const { provisioning } = composeServices(db, config, io.env).tenancy;
+        const { provisioning } = composeServices(db, config, io.env, {
+          masterKey: 'when-needed',
+        }).tenancy;
         const created = await provisioning.create(CLI_AUDIT_CONTEXT, {
           email: options.email,
           name: options.name,

@@ -3,9 +3,10 @@ import { createPostgresEventStore } from './postgres/postgres-event-store.ts';
 import { createSqliteEventStore } from './sqlite/sqlite-event-store.ts';
 import type { EventStore, EventStoreOptions } from './store.ts';
 
-/** The composition root's one engine switch: the store for the database at hand. */
+/** The event store for the database at hand: storage picks the engine's implementation. */
 export function openEventStore(db: Database, options: EventStoreOptions = {}): EventStore {
-  return db.engine === 'sqlite'
-    ? createSqliteEventStore(db, options)
-    : createPostgresEventStore(db, options);
+  return db.byEngine({
+    sqlite: (sqlite) => createSqliteEventStore(sqlite, options),
+    postgres: (postgres) => createPostgresEventStore(postgres, options),
+  });
 }

@@ -78,7 +78,9 @@ export async function openEvents(
 }
 
 /** SQLite has one writing process; PostgreSQL nodes hear each other's commits. */
-async function openNotifier(db: Database, options: OpenEventsOptions): Promise<LogNotifier> {
-  if (db.engine === 'sqlite') return createLocalNotifier();
-  return createPgNotifier(db, { onError: options.onNotifierError });
+function openNotifier(db: Database, options: OpenEventsOptions): Promise<LogNotifier> {
+  return db.byEngine({
+    sqlite: async () => createLocalNotifier(),
+    postgres: (postgres) => createPgNotifier(postgres, { onError: options.onNotifierError }),
+  });
 }

@@ -1,3 +1,4 @@
+import type { AnyKysely } from '../storage/database.ts';
 import type {
   AppendOutcome,
   AppendUnit,
@@ -43,6 +44,17 @@ export interface EventStore {
    * only on an unexpected database error.
    */
   appendUnits(units: readonly AppendUnit[]): Promise<AppendOutcome[]>;
+
+  /**
+   * Appends `units` inside `trx`, a transaction of the store's database the caller
+   * opened: the events commit with the caller's other writes or not at all (an audit
+   * event and the change it records). Units are decided as in `appendUnits`
+   * (versions, client ids, quotas), and a refused unit fails alone. Nothing here checks
+   * who may write where, so only Tessera's own domains call it, for entities no
+   * client can write (`$`-prefixed). It takes the log's write lock and holds it until
+   * the caller's commit, so call it last; other nodes hear of the events on commit.
+   */
+  appendInTransaction(trx: AnyKysely, units: readonly AppendUnit[]): Promise<AppendOutcome[]>;
 
   readStream(
     tenantId: string,

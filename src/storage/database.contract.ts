@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { sql } from 'kysely';
+import { backupAdapterContract } from './backup/backup-adapter.contract.ts';
 import { type FreshStorage, fixture, gate } from './contract-fixture.ts';
 import type { AnyKysely, Engine } from './database.ts';
 import { migrationContract } from './migrate.contract.ts';
@@ -31,6 +32,24 @@ export function databaseContract(engine: Engine, freshStorage: FreshStorage): vo
       assert.ok(db.location.length > 0);
       assert.equal(db.capabilities.transactionalDdl, true);
       assert.equal(db.capabilities.concurrentWriters, engine === 'postgres');
+    });
+
+    it('hands its own handle to the branch of its engine, and only that one', async (t) => {
+      const { db } = await fixture(t, freshStorage);
+      const called: string[] = [];
+      const chosen = db.byEngine<{ handle: unknown; raw: string }>({
+        sqlite: (handle) => {
+          called.push('sqlite');
+          return { handle, raw: typeof handle.withRaw };
+        },
+        postgres: (handle) => {
+          called.push('postgres');
+          return { handle, raw: typeof handle.pool.query };
+        },
+      });
+      assert.deepEqual(called, [engine]);
+      assert.equal(chosen.handle, db);
+      assert.equal(chosen.raw, 'function', 'the branch can use its engine’s raw handle');
     });
 
     it('commits a transaction and returns its result', async (t) => {
@@ -135,6 +154,7 @@ export function databaseContract(engine: Engine, freshStorage: FreshStorage): vo
     });
 
     parameterContract(engine, freshStorage);
+    backupAdapterContract(engine, freshStorage);
   });
   migrationContract(engine, freshStorage);
 }

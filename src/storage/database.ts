@@ -1,7 +1,9 @@
 import type { Kysely } from 'kysely';
 import type { ChangeFeed } from './change-feed.ts';
 
-export type Engine = 'sqlite' | 'postgres';
+/** The engines Tessera runs on; a backup manifest names one of them. */
+export const ENGINES = ['sqlite', 'postgres'] as const;
+export type Engine = (typeof ENGINES)[number];
 
 /**
  * What differs between engines, as flags a store can read instead of testing the
@@ -23,7 +25,8 @@ export type AnyKysely = Kysely<any>;
 /**
  * The one way into the database. Domains use `kysely` for control-plane queries and
  * `transaction` for atomic changes; engine-specific hot paths use the adapter's raw
- * handle (`SqliteDatabase.withRaw`, `PostgresDatabase.pool`).
+ * handle (`SqliteDatabase.withRaw`, `PostgresDatabase.pool`), reached through
+ * `byEngine` (by-engine.ts) so that no code outside `storage/` tests the engine.
  */
 export interface DatabaseBase {
   readonly engine: Engine;

@@ -29,6 +29,9 @@ interface Ledger {
   tessera_migrations: LedgerRow;
 }
 
+/** The ledger of applied migrations, one row per migration. */
+export const LEDGER_TABLE = 'tessera_migrations';
+
 const LEDGER_DDL: Record<Engine, string> = {
   sqlite: `CREATE TABLE IF NOT EXISTS tessera_migrations (
     version INTEGER PRIMARY KEY,

@@ -10,15 +10,15 @@ import {
   signingKey,
   signManifest,
 } from '../../src/backup/backup-signature.ts';
-import type { TableShape } from '../../src/backup/catalog.ts';
 import { MANIFEST_NAME, MANIFEST_SUM_NAME } from '../../src/backup/manifest.ts';
 import { openBackup, partRows } from '../../src/backup/read-backup.ts';
-import { openSnapshot } from '../../src/backup/snapshot.ts';
 import { BACKUP_TABLES } from '../../src/backup/tables.ts';
 import type { TarEntry } from '../../src/backup/tar.ts';
 import type { Config } from '../../src/config/schema.ts';
 import { loadMasterKey, MASTER_KEY_FILE } from '../../src/identity/tokens/master-key.ts';
 import { MIGRATIONS } from '../../src/migrations/index.ts';
+import type { TableShape } from '../../src/storage/backup/adapter.ts';
+import { openBackupAdapter } from '../../src/storage/backup/open-backup-adapter.ts';
 import type { Engine } from '../../src/storage/database.ts';
 import { migrateToLatest } from '../../src/storage/migrate.ts';
 import type { Database } from '../../src/storage/open-database.ts';
@@ -66,7 +66,7 @@ export function copyMasterKey(source: Config['storage'], target: Config['storage
  * name order, JSON columns parsed with their keys sorted), each table's rows sorted.
  */
 export async function dumpTables(db: Database): Promise<Dump> {
-  const snapshot = await openSnapshot(db);
+  const snapshot = await openBackupAdapter(db).openSnapshot();
   try {
     const present = await snapshot.tables();
     const dump: Dump = {};

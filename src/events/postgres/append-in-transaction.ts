@@ -13,9 +13,10 @@ import { writeAppendPlan } from './write-append-plan.ts';
  * It takes the event log head lock like every append, so call it last: the lock
  * stops every appender of the deployment until the caller's COMMIT.
  */
-export async function appendUnitsInTransaction(
+export async function appendInTransaction(
   trx: AnyKysely,
   units: readonly AppendUnit[],
+  clock: () => number,
 ): Promise<AppendOutcome[]> {
   const client = sqlClientOf(trx);
   // Its own statement, so the reads below see the commit the lock may have waited for.
@@ -25,7 +26,7 @@ export async function appendUnitsInTransaction(
   });
   const head = rows[0];
   if (!head) throw new Error('event_log_head has no row: the events migration did not run');
-  const now = Date.now();
+  const now = clock();
   const state = await readAppendState(client, lookupsFor(units), {
     tenants: limitedTenants(units),
     day_start_ms: dayStart(commitTime(head, now)),

@@ -1,5 +1,6 @@
 import type { PostgresDatabase } from '../../storage/postgres/open-postgres.ts';
 import type { EventStore, EventStoreOptions } from '../store.ts';
+import { appendInTransaction } from './append-in-transaction.ts';
 import { createAppender } from './append-units.ts';
 import { getEvent } from './get-event.ts';
 import { headPosition } from './head-position.ts';
@@ -15,8 +16,10 @@ export function createPostgresEventStore(
   options: EventStoreOptions = {},
 ): EventStore {
   const { pool } = db;
+  const now = options.now ?? Date.now;
   return {
-    appendUnits: createAppender(pool, options.now ?? Date.now),
+    appendUnits: createAppender(pool, now),
+    appendInTransaction: (trx, units) => appendInTransaction(trx, units, now),
     readStream: (tenantId, entityId, options) => readStream(pool, tenantId, entityId, options),
     getEvent: (tenantId, eventId) => getEvent(pool, tenantId, eventId),
     listEntities: (tenantId, options) => listEntities(pool, tenantId, options),

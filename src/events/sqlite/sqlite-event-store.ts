@@ -1,5 +1,6 @@
 import type { SqliteDatabase } from '../../storage/sqlite/open-sqlite.ts';
 import type { EventStore, EventStoreOptions } from '../store.ts';
+import { appendInTransaction } from './append-in-transaction.ts';
 import { appendUnits } from './append-units.ts';
 import { getEvent } from './get-event.ts';
 import { headPosition } from './head-position.ts';
@@ -17,6 +18,7 @@ export function createSqliteEventStore(
   const now = options.now ?? Date.now;
   return {
     appendUnits: (units) => appendUnits(db, units, now),
+    appendInTransaction: (_trx, units) => appendInTransaction(db, units, now),
     readStream: (tenantId, entityId, options) => readStream(db, tenantId, entityId, options),
     getEvent: (tenantId, eventId) => getEvent(db, tenantId, eventId),
     listEntities: (tenantId, options) => listEntities(db, tenantId, options),

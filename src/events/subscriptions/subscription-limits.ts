@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import type { Principal } from '../../access/principal.ts';
+import { tierOf } from '../../config/plan-tiers.ts';
 import type { Config } from '../../config/schema.ts';
 import { TesseraError } from '../../platform/errors.ts';
 import { withTimeout } from '../../platform/redis.ts';
-import { tierOf } from '../../protection/rate-limits/rate-limit-rules.ts';
 import { EventErrors } from '../errors.ts';
 import { type SharedTenantSlots, SLOT_LEASE_MS } from './redis-tenant-slots.ts';
 

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
 import { defaultConfig } from '../../config/load.ts';
-import { bucketKey, rulesFrom, tierOf } from './rate-limit-rules.ts';
+import { tierOf } from '../../config/plan-tiers.ts';
+import { bucketKey, rulesFrom } from './rate-limit-rules.ts';
 import { perHour, perMinute } from './token-bucket.ts';
 
 const defaults = defaultConfig().rate_limits;

@@ -1,27 +1,16 @@
 import { createHash } from 'node:crypto';
+import { RATE_TIERS, type RateTier, tierOf } from '../../config/plan-tiers.ts';
 import type { Config } from '../../config/schema.ts';
 import { type BucketRule, perHour, perMinute } from './token-bucket.ts';
 
 /** Who a bucket belongs to: also the `scope` of a refusal and the metric label. */
 export type RateLimitScope = 'ip' | 'email' | 'tenant' | 'api_key';
 
-/** The plans with rate numbers of their own; any other plan gets `unlimited`'s. */
-export const RATE_TIERS = ['free', 'professional', 'unlimited', 'dev'] as const;
-export type RateTier = (typeof RATE_TIERS)[number];
-
 export interface RateLimitRules {
   readonly ip: BucketRule;
   readonly email: BucketRule;
   tenant(plan: string): BucketRule;
   apiKey(plan: string): BucketRule;
-}
-
-/**
- * Plans are free-form labels. One named like a tier gets its numbers; any other has
- * none of its own and gets `unlimited`'s, as its quotas do (quotas.ts presetForPlan).
- */
-export function tierOf(plan: string): RateTier {
-  return (RATE_TIERS as readonly string[]).includes(plan) ? (plan as RateTier) : 'unlimited';
 }
 
 export function rulesFrom(config: Config['rate_limits']): RateLimitRules {

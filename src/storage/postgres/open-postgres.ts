@@ -1,13 +1,14 @@
 import { Kysely, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
 import type { Config } from '../../config/schema.ts';
+import type { ByEngine } from '../by-engine.ts';
 import type { AnyKysely, Capabilities, DatabaseBase } from '../database.ts';
 import { pingWithin } from '../ping-within.ts';
 import { describePostgresUrl } from './describe-postgres-url.ts';
 import { INT8_AS_NUMBER } from './int8-as-number.ts';
 import { createPgChangeFeed } from './pg-change-feed.ts';
 
-export interface PostgresDatabase extends DatabaseBase {
+export interface PostgresDatabase extends DatabaseBase, ByEngine {
   readonly engine: 'postgres';
   /** For hand-written hot paths (COPY, unnest batches); Kysely shares this pool. */
   readonly pool: pg.Pool;
@@ -58,7 +59,7 @@ export async function openPostgres(
     kysely.transaction().execute(fn);
   const changes = createPgChangeFeed({ pool });
 
-  return {
+  const db: PostgresDatabase = {
     engine: 'postgres',
     capabilities: POSTGRES_CAPABILITIES,
     kysely,
@@ -82,7 +83,9 @@ export async function openPostgres(
       })();
       return closing;
     },
+    byEngine: (choices) => choices.postgres(db),
   };
+  return db;
 }
 
 /** Fails at start-up, naming the server, rather than on the first request. */

@@ -3,6 +3,7 @@ import { join, resolve } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { Kysely } from 'kysely';
 import type { Config } from '../../config/schema.ts';
+import type { ByEngine } from '../by-engine.ts';
 import type { AnyKysely, Capabilities, DatabaseBase } from '../database.ts';
 import { pingWithin } from '../ping-within.ts';
 import { beginImmediate } from './begin-immediate.ts';
@@ -10,7 +11,7 @@ import { ConnectionLock } from './connection-lock.ts';
 import { createSqliteChangeFeed } from './sqlite-change-feed.ts';
 import { NodeSqliteDialect } from './sqlite-dialect.ts';
 
-export interface SqliteDatabase extends DatabaseBase {
+export interface SqliteDatabase extends DatabaseBase, ByEngine {
   readonly engine: 'sqlite';
   /**
    * Runs `fn` with the raw connection while holding the lock Kysely also uses, so
@@ -88,7 +89,7 @@ export async function openSqlite(storage: SqliteStorage): Promise<SqliteDatabase
   }
   const changes = createSqliteChangeFeed(readDataVersion);
 
-  return {
+  const db: SqliteDatabase = {
     engine: 'sqlite',
     capabilities: SQLITE_CAPABILITIES,
     kysely,
@@ -128,7 +129,9 @@ export async function openSqlite(storage: SqliteStorage): Promise<SqliteDatabase
       })();
       return closing;
     },
+    byEngine: (choices) => choices.sqlite(db),
   };
+  return db;
 }
 
 function openFile(path: string, storage: SqliteStorage): DatabaseSync {

@@ -1,10 +1,10 @@
 import type { FastifyInstance } from 'fastify';
 import { Counter, type Registry } from 'prom-client';
-import { isTesseraError } from '../platform/errors.ts';
-import { IpFilterErrors } from '../protection/ip-filters/ip-filter-errors.ts';
-import type { AuditLog } from './audit-log.ts';
+import type { AuditLog } from '../../audit/audit-log.ts';
+import { auditContextOf } from '../../audit/request-context.ts';
+import { isTesseraError } from '../../platform/errors.ts';
+import { IpFilterErrors } from '../ip-filters/ip-filter-errors.ts';
 import { type DeniedRequestWindowOptions, deniedRequestWindows } from './denied-request-window.ts';
-import { auditContextOf } from './request-context.ts';
 
 export interface DeniedRequestAuditOptions
   extends Omit<DeniedRequestWindowOptions, 'count' | 'onError'> {

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { apiKeyFor } from '../../test/helpers/auth.ts';
-import { startNodes, type TestNode } from '../../test/helpers/nodes.ts';
-import { type TenancyTestApp, tenancyTestApp } from '../../test/helpers/tenancy-fixture.ts';
-import { testEngines } from '../../test/helpers/test-database.ts';
-import type { AuditContext, AuditEntry } from './audit-entry.ts';
+import { apiKeyFor } from '../../../test/helpers/auth.ts';
+import { startNodes, type TestNode } from '../../../test/helpers/nodes.ts';
+import { type TenancyTestApp, tenancyTestApp } from '../../../test/helpers/tenancy-fixture.ts';
+import { testEngines } from '../../../test/helpers/test-database.ts';
+import type { AuditContext, AuditEntry } from '../../audit/audit-entry.ts';
 import { deniedRequestWindows } from './denied-request-window.ts';
 
 interface Row {

@@ -1,5 +1,5 @@
-import type { AuditContext, AuditEntry } from './audit-entry.ts';
-import type { AuditLog } from './audit-log.ts';
+import type { AuditContext, AuditEntry } from '../../audit/audit-entry.ts';
+import type { AuditLog } from '../../audit/audit-log.ts';
 
 /** How long the denials of one caller on one route with one error share two rows. */
 export const DENIED_REQUEST_WINDOW_MS = 60_000;
