@@ -9,10 +9,8 @@ import Fastify, {
 import type { Redis } from 'ioredis';
 import type { Registry } from 'prom-client';
 import { apiKeyRoutes } from './access/api-keys/api-key-routes.ts';
-import { watchCredentialChanges } from './access/credential-watcher.ts';
 import { installGuard } from './access/guard.ts';
 import { roleRoutes } from './access/roles/role-routes.ts';
-import { cacheCredentialsOnSqlite } from './access/sqlite-credential-check.ts';
 import { auditRoutes } from './audit/audit-routes.ts';
 import { backupMetrics } from './backup/backup-metrics.ts';
 import { backupRoutes } from './backup/routes.ts';
@@ -55,7 +53,6 @@ import type { Database } from './storage/open-database.ts';
 import { invitationRoutes } from './tenancy/invitations/invitation-routes.ts';
 import { auditQuotaRefusals } from './tenancy/quotas/quota-audit.ts';
 import { quotaRoutes } from './tenancy/quotas/quota-routes.ts';
-import { watchQuotaChanges } from './tenancy/quotas/quota-watcher.ts';
 import { teamRoutes } from './tenancy/teams/team-routes.ts';
 import { tenantRoutes } from './tenancy/tenants/tenant-routes.ts';
 import { userRoutes } from './tenancy/users/user-routes.ts';
@@ -212,15 +209,30 @@ export async function buildApp(deps: AppDeps): Promise<TesseraApp> {
   await registerOpenApi(app);
   const metrics = installMetrics(app, config.metrics);
   const services = deps.services ?? composeServices(db, config);
-  const { tenancy, access } = services;
+  const { tenancy } = services;
   const stopCountingAuth = countAuthAttempts(metrics, services.protection.attempts);
   app.addHook('onClose', async () => stopCountingAuth());
   // Global IP filters: before every route, the probes excepted, so an orchestrator
   // can always tell whether the node is up.
-  const ipFilters = openIpFilters(db, services.audit, metrics, app.log);
+  const ipFilters = openIpFilters(
+    db,
+    services.audit,
+    metrics,
+    app.log,
+    config.server.ip_filter_refresh_ms,
+  );
   ipFilters.enforcement.installGlobal(app, PROBE_PATHS);
-  const ipFilterWatcher = await ipFilters.watch(config.server.ip_filter_refresh_ms);
-  app.addHook('onClose', () => ipFilterWatcher.close());
+  // Every node cache (credentials, quotas, IP filters) follows db.changes: from here
+  // on it also hears other nodes and processes. onClose hooks run last-added first,
+  // so the IP filters let go of the feed before it stops.
+  const hearing = await db.changes
+    .start({ onError: (error) => app.log.warn({ err: error }, 'change feed connection problem') })
+    .catch((error: unknown) => {
+      ipFilters.close();
+      throw error;
+    });
+  app.addHook('onClose', () => hearing.stop());
+  app.addHook('onClose', async () => ipFilters.close());
   await app.register(healthRoutes, { db, redis });
   const events =
     deps.events ??
@@ -235,20 +247,6 @@ export async function buildApp(deps: AppDeps): Promise<TesseraApp> {
   subscriptionMetrics(metrics, events.subscriptions);
   // Accepted appends finish before the database closes.
   if (!deps.events) app.addHook('onClose', () => events.close());
-  if (config.auth.credential_cache_seconds > 0) {
-    if (db.engine === 'postgres') {
-      const watcher = await watchCredentialChanges(db, access.credentials, (error) =>
-        app.log.warn({ err: error }, 'credential change listener connection problem'),
-      );
-      app.addHook('onClose', () => watcher.close());
-    } else {
-      cacheCredentialsOnSqlite(db, access.credentials);
-    }
-  }
-  const quotaWatcher = await watchQuotaChanges(db, tenancy.quotas, (error) =>
-    app.log.warn({ err: error }, 'quota change listener connection problem'),
-  );
-  app.addHook('onClose', () => quotaWatcher.close());
   await app.register(wellKnownRoutes, {
     keys: services.identity.keys,
     issuer: services.identity.issuer,

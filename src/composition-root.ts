@@ -50,6 +50,7 @@ export function composeServices(
   const audit = createAuditLog(db);
   const credentials = createCredentialCache({
     ttlMs: config.auth.credential_cache_seconds * 1000,
+    changes: db.changes,
   });
   const apiKeys = createApiKeyStore(db, Date.now, credentials);
   const tenants = createTenantStore(db, Date.now, credentials);

@@ -42,7 +42,7 @@ export interface IdentityServices {
 export interface TenancyServices {
   readonly tenants: TenantStore;
   readonly memberships: MembershipStore;
-  /** Tenants' quotas and usage; cached per node (kept fresh by tenancy/quotas/quota-watcher.ts). */
+  /** Tenants' quotas and usage; cached per node (kept fresh by db.changes). */
   readonly quotas: QuotaService;
   /** Tenant administration (routes and CLI). */
   readonly tenantAdmin: TenantService;
@@ -64,7 +64,7 @@ export interface TenancyServices {
 /** Credentials, roles and what they allow. */
 export interface AccessServices {
   readonly apiKeys: ApiKeyStore;
-  /** Inactive until a listener hears every node's changes (PostgreSQL; see app.ts). */
+  /** Reuses answers only while db.changes hears every change (the app starts it). */
   readonly credentials: CredentialCache;
   readonly guard: GuardDeps;
   /** API key administration (routes and CLI): quota, delegation and audit rules. */

@@ -1,9 +1,11 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { createPolledChangeFeed } from '../storage/polled-change-feed.ts';
 import {
   type CredentialCache,
   type CredentialOwner,
   createCredentialCache,
+  parseChange,
 } from './credential-cache.ts';
 
 interface Cred {
@@ -27,15 +29,24 @@ const apiKey = (id: string, tenant = 'acme'): Cred => ({
   api_key: id,
 });
 
-/** A cache on a clock the test moves, with a loader that counts its calls. */
-function cacheWith(options: { ttlMs?: number; maxEntries?: number } = {}) {
+/**
+ * A cache on a clock the test moves, with a loader that counts its calls, following
+ * a started change feed whose data version moves when the test says another process wrote.
+ */
+async function cacheWith(options: { ttlMs?: number; maxEntries?: number } = {}) {
   let clock = 1_000;
+  const outside = { writes: 0, asked: 0 };
+  const changes = createPolledChangeFeed(() => {
+    outside.asked++;
+    return outside.writes;
+  });
   const cache = createCredentialCache({
     ttlMs: options.ttlMs ?? 30_000,
     maxEntries: options.maxEntries,
     now: () => clock,
+    changes,
   });
-  cache.setActive(true);
+  let hearing = await changes.start();
   const loads: string[] = [];
   const get = (key: string, value: Cred | undefined) =>
     cache.through(
@@ -46,11 +57,25 @@ function cacheWith(options: { ttlMs?: number; maxEntries?: number } = {}) {
       },
       owner,
     );
-  return { cache, loads, get, advance: (ms: number) => (clock += ms) };
+  return {
+    cache,
+    loads,
+    get,
+    outside,
+    changes,
+    advance: (ms: number) => (clock += ms),
+    /** Stops or starts hearing, as a lost and regained connection would. */
+    async hear(on: boolean) {
+      if (on) hearing = await changes.start();
+      else await hearing.stop();
+    },
+  };
 }
 
+type TestCache = Awaited<ReturnType<typeof cacheWith>>;
+
 /** Fills the cache with two sessions of two users and two keys, of two tenants. */
-async function populated(cache: ReturnType<typeof cacheWith>) {
+async function populated(cache: TestCache) {
   await cache.get('s1', session('s1', 'ann'));
   await cache.get('s2', session('s2', 'bob'));
   await cache.get('s3', session('s3', 'ann', 'globex'));
@@ -60,7 +85,7 @@ async function populated(cache: ReturnType<typeof cacheWith>) {
 }
 
 async function reloadedAfter(
-  cache: ReturnType<typeof cacheWith>,
+  cache: TestCache,
   change: Parameters<CredentialCache['changed']>[0],
 ): Promise<string[]> {
   await populated(cache);
@@ -71,7 +96,7 @@ async function reloadedAfter(
 
 describe('credential cache', () => {
   it('answers a found credential from memory until the TTL, then loads it again', async () => {
-    const cache = cacheWith({ ttlMs: 500 });
+    const cache = await cacheWith({ ttlMs: 500 });
     const first = session('s1', 'ann');
     assert.equal(await cache.get('s1', first), first);
     assert.equal(await cache.get('s1', session('s1', 'changed')), first);
@@ -82,7 +107,7 @@ describe('credential cache', () => {
   });
 
   it('never keeps an unknown credential: a key created later is found', async () => {
-    const cache = cacheWith();
+    const cache = await cacheWith();
     assert.equal(await cache.get('k1', undefined), undefined);
     assert.equal(await cache.get('k1', undefined), undefined);
     assert.deepEqual(cache.loads, ['k1', 'k1']);
@@ -90,19 +115,22 @@ describe('credential cache', () => {
   });
 
   it('drops what a change is about, and only that', async () => {
-    assert.deepEqual(await reloadedAfter(cacheWith(), { kind: 'tenant', id: 'acme' }), [
+    assert.deepEqual(await reloadedAfter(await cacheWith(), { kind: 'tenant', id: 'acme' }), [
       'k1',
       's1',
       's2',
     ]);
     // A user's change (roles, status) touches their sessions in every tenant, not keys.
-    assert.deepEqual(await reloadedAfter(cacheWith(), { kind: 'user', id: 'ann' }), ['s1', 's3']);
-    assert.deepEqual(await reloadedAfter(cacheWith(), { kind: 'session', id: 's2' }), ['s2']);
-    assert.deepEqual(await reloadedAfter(cacheWith(), { kind: 'api_key', id: 'k2' }), ['k2']);
+    assert.deepEqual(await reloadedAfter(await cacheWith(), { kind: 'user', id: 'ann' }), [
+      's1',
+      's3',
+    ]);
+    assert.deepEqual(await reloadedAfter(await cacheWith(), { kind: 'session', id: 's2' }), ['s2']);
+    assert.deepEqual(await reloadedAfter(await cacheWith(), { kind: 'api_key', id: 'k2' }), ['k2']);
   });
 
   it('does not keep an answer read while a change happened: it may predate the change', async () => {
-    const cache = cacheWith();
+    const cache = await cacheWith();
     let release: (value: Cred) => void = () => {};
     const slow = cache.cache.through('s1', () => new Promise<Cred>((r) => (release = r)), owner);
     // The change commits (and is announced) while the read is in flight.
@@ -113,57 +141,71 @@ describe('credential cache', () => {
     assert.equal((await cache.get('s1', session('s1', 'fresh')))?.user, 'fresh');
   });
 
-  it('loads every time while inactive, and starts empty whenever it turns on or off', async () => {
-    const cache = cacheWith();
+  it('loads every time while its feed does not hear, and starts empty whenever that changes', async () => {
+    const cache = await cacheWith();
     await cache.get('s1', session('s1', 'ann'));
-    cache.cache.setActive(false);
+    await cache.hear(false);
     assert.equal(cache.cache.size, 0);
     await cache.get('s1', session('s1', 'ann'));
     await cache.get('s1', session('s1', 'ann'));
     assert.equal(cache.cache.size, 0);
-    cache.cache.setActive(true);
+    await cache.hear(true);
     await cache.get('s1', session('s1', 'ann'));
     await cache.get('s1', session('s1', 'ann'));
     assert.deepEqual(cache.loads, ['s1', 's1', 's1', 's1']);
     assert.equal(cache.cache.size, 1);
-    cache.cache.setActive(true);
+    await cache.hear(false);
+    await cache.hear(true);
     assert.equal(cache.cache.size, 0);
   });
 
-  it('asks outsideWriteSeen before every lookup and drops everything when it says yes', async () => {
-    const cache = cacheWith();
-    let outsideWrites = 0;
-    let asked = 0;
-    let seen = 0;
-    cache.cache.setActive(true, () => {
-      asked++;
-      const moved = outsideWrites !== seen;
-      seen = outsideWrites;
-      return moved;
-    });
+  it('catches up before every lookup and drops everything once another process wrote', async () => {
+    const cache = await cacheWith();
+    const askedBefore = cache.outside.asked;
     await cache.get('s1', session('s1', 'ann'));
     await cache.get('k1', apiKey('k1'));
     assert.equal((await cache.get('s1', session('s1', 'later')))?.user, 'ann');
-    outsideWrites++;
+    cache.outside.writes++;
     assert.equal((await cache.get('s1', session('s1', 'later')))?.user, 'later');
     await cache.get('k1', apiKey('k1'));
     assert.deepEqual(cache.loads, ['s1', 'k1', 's1', 'k1']);
-    assert.equal(asked, 5);
-    // Turned off (or on again without it), the check is forgotten.
-    cache.cache.setActive(true);
-    await cache.get('s1', session('s1', 'ann'));
-    assert.equal(asked, 5);
+    assert.equal(cache.outside.asked - askedBefore, 5);
+  });
+
+  it("publishes this node's changes on its feed, as the triggers announce them", async () => {
+    const cache = await cacheWith();
+    const announced: unknown[] = [];
+    cache.changes.subscribe('credentials', (change) => announced.push(change));
+    cache.cache.changed({ kind: 'tenant', id: 'a:b' });
+    assert.deepEqual(announced, ['tenant:a:b']);
+  });
+
+  it('reads the payloads it announces, and nothing else', () => {
+    assert.deepEqual(parseChange('api_key:0192-abc'), { kind: 'api_key', id: '0192-abc' });
+    assert.deepEqual(parseChange('tenant:a:b'), { kind: 'tenant', id: 'a:b' });
+    for (const bad of ['', 'tenant', 'tenant:', 'role:admin', ':x']) {
+      assert.equal(parseChange(bad), undefined, bad);
+    }
+  });
+
+  it('drops everything on a payload it cannot read', async () => {
+    const cache = await cacheWith();
+    await populated(cache);
+    cache.changes.publish('credentials', 'api_key:k1');
+    assert.equal(cache.cache.size, 4);
+    cache.changes.publish('credentials', 'role:admin');
+    assert.equal(cache.cache.size, 0);
   });
 
   it('a TTL of 0 turns it off', async () => {
-    const cache = cacheWith({ ttlMs: 0 });
+    const cache = await cacheWith({ ttlMs: 0 });
     await cache.get('s1', session('s1', 'ann'));
     await cache.get('s1', session('s1', 'ann'));
     assert.deepEqual(cache.loads, ['s1', 's1']);
   });
 
   it('holds at most maxEntries, letting the oldest go first', async () => {
-    const cache = cacheWith({ maxEntries: 2 });
+    const cache = await cacheWith({ maxEntries: 2 });
     await cache.get('s1', session('s1', 'ann'));
     await cache.get('s2', session('s2', 'bob'));
     await cache.get('s3', session('s3', 'cid'));

@@ -1,3 +1,6 @@
+import type { ChangeFeed } from '../storage/change-feed.ts';
+import { createInvalidatingCache } from '../storage/invalidating-cache.ts';
+
 /** What a cached credential depends on: a change to any of them drops it. */
 export type CredentialKind = 'tenant' | 'user' | 'session' | 'api_key';
 
@@ -14,6 +17,9 @@ export interface CredentialChanges {
 /** For stores used where nothing is cached (the CLI, tests of the stores themselves). */
 export const IGNORE_CREDENTIAL_CHANGES: CredentialChanges = { changed() {} };
 
+/** The change feed topic of migration 0005's triggers (channel `tessera_credentials`). */
+export const CREDENTIALS_TOPIC = 'credentials';
+
 export type CredentialOwner = { readonly [kind in CredentialKind]: string | null };
 
 export interface CredentialCacheOptions {
@@ -22,6 +28,8 @@ export interface CredentialCacheOptions {
   /** Oldest entries go first beyond this many. */
   readonly maxEntries?: number;
   readonly now?: () => number;
+  /** The database's change feed: answers are reused only while it hears every change. */
+  readonly changes: ChangeFeed;
 }
 
 export interface CredentialCache extends CredentialChanges {
@@ -34,78 +42,69 @@ export interface CredentialCache extends CredentialChanges {
     load: () => Promise<T | undefined>,
     ownerOf: (value: T) => CredentialOwner,
   ): Promise<T | undefined>;
-  /**
-   * Only a node that hears every change may reuse answers: on while its listener is
-   * connected, off while it is not. Either way everything cached is dropped. A node
-   * that cannot hear other writers but can tell that one wrote (SQLite: another
-   * process committed to the file) passes `outsideWriteSeen`: it runs before every
-   * lookup, and a true answer drops everything first.
-   */
-  setActive(active: boolean, outsideWriteSeen?: () => boolean): void;
   readonly size: number;
 }
 
 interface Entry {
   readonly value: unknown;
   readonly owner: CredentialOwner;
-  readonly expiresAt: number;
+}
+
+const KINDS: ReadonlySet<string> = new Set<CredentialKind>([
+  'tenant',
+  'user',
+  'session',
+  'api_key',
+]);
+
+/** `kind:id`, as the triggers announce a change and this node publishes its own. */
+export function parseChange(payload: string): CredentialChange | undefined {
+  const colon = payload.indexOf(':');
+  const kind = payload.slice(0, colon);
+  const id = payload.slice(colon + 1);
+  if (colon < 0 || !KINDS.has(kind) || id === '') return undefined;
+  return { kind: kind as CredentialKind, id };
 }
 
 /**
  * Per-node cache of credential lookups (API keys, sessions with their roles), so an
- * authenticated request does not cost a database round trip. Correctness rests on
- * invalidation, not on the TTL: the node's own writes call `changed` after commit,
- * other writers' arrive through the database (PostgreSQL: LISTEN/NOTIFY; SQLite: the
- * file's data version). The TTL only bounds how long a change could go unseen if a
- * notification were lost without the connection visibly dropping.
+ * authenticated request does not cost a database round trip. Only a node that hears
+ * every change may reuse answers: this node's own are published on the change feed
+ * after commit, other writers' arrive through it, and while it does not hear (not
+ * started, as in the CLI, or its connection lost) every lookup reads.
  */
 export function createCredentialCache(options: CredentialCacheOptions): CredentialCache {
-  const now = options.now ?? Date.now;
-  const maxEntries = options.maxEntries ?? 10_000;
-  const entries = new Map<string, Entry>();
-  let active = false;
-  let outsideWriteSeen: (() => boolean) | undefined;
-  // Bumped by every change: a load that began before a change may have read the old
-  // state, so its answer is returned but not kept.
-  let generation = 0;
-
-  function clear(): void {
-    generation++;
-    entries.clear();
-  }
+  const cache = createInvalidatingCache<Entry>({
+    ttlMs: options.ttlMs,
+    maxEntries: options.maxEntries,
+    now: options.now,
+    changes: options.changes,
+    topic: CREDENTIALS_TOPIC,
+    onlyWhileHeard: true,
+    staleAfter(payload) {
+      const change = parseChange(payload);
+      // Something this version does not understand: forgetting everything is safe.
+      return change && ((entry) => entry.owner[change.kind] === change.id);
+    },
+  });
 
   return {
-    async through(key, load, ownerOf) {
-      if (!active || options.ttlMs <= 0) return load();
-      if (outsideWriteSeen?.()) clear();
-      const hit = entries.get(key);
-      if (hit && hit.expiresAt > now()) return hit.value as Awaited<ReturnType<typeof load>>;
-      const before = generation;
-      const value = await load();
-      if (value !== undefined && before === generation && active) {
-        entries.delete(key);
-        if (entries.size >= maxEntries) {
-          const oldest = entries.keys().next().value;
-          if (oldest !== undefined) entries.delete(oldest);
-        }
-        entries.set(key, { value, owner: ownerOf(value), expiresAt: now() + options.ttlMs });
-      }
-      return value;
+    async through<T>(
+      key: string,
+      load: () => Promise<T | undefined>,
+      ownerOf: (value: T) => CredentialOwner,
+    ) {
+      const found = await cache.through(key, async () => {
+        const value = await load();
+        return value === undefined ? undefined : { value, owner: ownerOf(value) };
+      });
+      return found?.value as T | undefined;
     },
     changed(change) {
-      generation++;
-      // Changes are rare next to lookups, so a scan beats keeping an index per kind.
-      for (const [key, entry] of entries) {
-        if (entry.owner[change.kind] === change.id) entries.delete(key);
-      }
-    },
-    setActive(next, check) {
-      active = next;
-      outsideWriteSeen = next ? check : undefined;
-      clear();
+      options.changes.publish(CREDENTIALS_TOPIC, `${change.kind}:${change.id}`);
     },
     get size() {
-      return entries.size;
+      return cache.size;
     },
   };
 }

@@ -10,8 +10,9 @@ import type { Migration } from '../storage/migrate.ts';
  *   a counter already there is replaced by the count.
  * - PostgreSQL: a change to a tenant's quotas or plan is announced on the
  *   `tessera_quotas` channel (payload: the tenant id), delivered at commit, so every
- *   node drops the quotas it cached (src/tenancy/quotas/quota-watcher.ts). Triggers, so any
- *   writer is covered: another node, the CLI, an operator's SQL.
+ *   node drops the quotas it cached (the `quotas` topic of db.changes, followed by
+ *   src/tenancy/quotas/quota-service.ts). Triggers, so any writer is covered: another
+ *   node, the CLI, an operator's SQL.
  */
 export const quotaUsage: Migration = {
   version: 7,

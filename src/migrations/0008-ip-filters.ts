@@ -8,8 +8,9 @@ import type { Migration } from '../storage/migrate.ts';
  * (user id, API key id or `cli`), `created_by_type` the kind of actor, as in audit events.
  *
  * PostgreSQL: every change is announced on `tessera_ip_filters` at commit, so every
- * node reloads its in-memory lists (src/protection/ip-filters/ip-filter-watcher.ts). A trigger,
- * so any writer is covered: another node, the CLI, an operator's SQL.
+ * node reloads its in-memory lists (the `ip_filters` topic of db.changes, followed by
+ * src/protection/ip-filters/ip-filter-cache.ts). A trigger, so any writer is covered:
+ * another node, the CLI, an operator's SQL.
  */
 export const ipFilters: Migration = {
   version: 8,

@@ -1,4 +1,5 @@
 import type { Kysely } from 'kysely';
+import type { ChangeFeed } from './change-feed.ts';
 
 /** The engines Tessera runs on; a backup manifest names one of them. */
 export const ENGINES = ['sqlite', 'postgres'] as const;
@@ -45,4 +46,6 @@ export interface DatabaseBase {
   close(): Promise<void>;
   /** Human-readable location for logs, with any password removed. */
   readonly location: string;
+  /** What node-local caches follow to hear of changes (change-feed.ts); closed with the handle. */
+  readonly changes: ChangeFeed;
 }

@@ -4,16 +4,21 @@ import { openTestDatabase, testEngines } from '../../../test/helpers/test-databa
 import { MIGRATIONS } from '../../migrations/index.ts';
 import type { Engine } from '../../storage/database.ts';
 import { migrateToLatest } from '../../storage/migrate.ts';
+import { createPolledChangeFeed } from '../../storage/polled-change-feed.ts';
 import { createTenantStore } from '../../tenancy/tenants/tenant-store.ts';
 import { type CredentialCache, createCredentialCache } from '../credential-cache.ts';
 import { TENANT_PERMISSIONS } from '../permissions.ts';
 import { createCustomRoleLookup } from './custom-role-lookup.ts';
 import { createRoleStore } from './role-store.ts';
 
-/** A real cache that counts the lookups asked of it. */
-function countingCache(): CredentialCache & { readonly asked: string[] } {
-  const cache = createCredentialCache({ ttlMs: 60_000 });
-  cache.setActive(true);
+/**
+ * A real cache that counts the lookups asked of it, on a change feed of its own
+ * (started, and told of nothing but this test's `changed` calls).
+ */
+async function countingCache(): Promise<CredentialCache & { readonly asked: string[] }> {
+  const changes = createPolledChangeFeed(() => 0);
+  await changes.start();
+  const cache = createCredentialCache({ ttlMs: 60_000, changes });
   const asked: string[] = [];
   return Object.assign(Object.create(cache) as CredentialCache, {
     asked,
@@ -34,7 +39,7 @@ async function fixture(t: TestContext, engine: Engine) {
   await tenants.create({ id: 'beta', name: 'Beta', plan: 'free' });
   const roles = createRoleStore(test.db.kysely);
   await roles.create('acme', { name: 'reader', permissions: ['events:read'] });
-  const cache = countingCache();
+  const cache = await countingCache();
   return { roles, cache, lookup: createCustomRoleLookup(test.db, cache) };
 }
 

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { parseAddress } from '../../platform/cidr.ts';
-import { createIpFilterCache } from './ip-filter-cache.ts';
+import { createPolledChangeFeed } from '../../storage/polled-change-feed.ts';
+import { createIpFilterCache, type IpFilterCacheDeps } from './ip-filter-cache.ts';
 import { type FilterEntry, refuses } from './ip-filter-rules.ts';
 
 const block = (cidr: string, tenant: string | null = null): FilterEntry => ({
@@ -44,6 +45,27 @@ function source(initial: FilterEntry[] = []) {
   };
 }
 
+/**
+ * A cache on `db`, following a started change feed whose data version moves when the
+ * test says another process wrote (SQLite).
+ */
+async function cacheOn(db: ReturnType<typeof source>, deps: Partial<IpFilterCacheDeps> = {}) {
+  const outside = { writes: 0 };
+  const changes = createPolledChangeFeed(() => outside.writes);
+  await changes.start();
+  const cache = createIpFilterCache({ readAll: db.readAll, changes, ...deps });
+  return Object.assign(cache, { outside, changes });
+}
+
+/** Lets pending promise callbacks run until `condition` holds (bounded: no clock involved). */
+async function until(condition: () => Promise<boolean>): Promise<void> {
+  for (let turn = 0; turn < 1000; turn++) {
+    if (await condition()) return;
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+  assert.fail('the condition never held');
+}
+
 const blocked = (
   rules: Awaited<ReturnType<ReturnType<typeof createIpFilterCache>['current']>>,
   ip: string,
@@ -52,7 +74,7 @@ const blocked = (
 describe('IP filter cache', () => {
   it('reads once for the first requests, then decides from memory', async () => {
     const db = source([block('192.0.2.0/24')]);
-    const cache = createIpFilterCache({ readAll: db.readAll });
+    const cache = await cacheOn(db);
     const first = cache.current();
     const second = cache.current();
     db.release();
@@ -64,7 +86,7 @@ describe('IP filter cache', () => {
 
   it('a reload asked for during a read is answered by a later read', async () => {
     const db = source([]);
-    const cache = createIpFilterCache({ readAll: db.readAll });
+    const cache = await cacheOn(db);
     const early = cache.reload();
     // The change commits while the first read is under way, after it began.
     db.set([block('198.51.100.0/24')]);
@@ -82,18 +104,12 @@ describe('IP filter cache', () => {
 
   it('re-reads before deciding once another process wrote', async () => {
     const db = source([]);
-    const cache = createIpFilterCache({ readAll: db.readAll });
-    let outside = false;
-    cache.checkOutsideWrites(() => {
-      const seen = outside;
-      outside = false;
-      return seen;
-    });
+    const cache = await cacheOn(db);
     const first = cache.current();
     db.release();
     assert.ok(!blocked(await first, '203.0.113.1'));
     db.set([block('203.0.113.0/24')]);
-    outside = true;
+    cache.outside.writes++;
     const next = cache.current();
     const concurrent = cache.current();
     db.release();
@@ -105,7 +121,7 @@ describe('IP filter cache', () => {
   it('fails requests until the first read succeeds, then keeps the lists through failures', async () => {
     const db = source([block('192.0.2.0/24')]);
     const errors: unknown[] = [];
-    const cache = createIpFilterCache({ readAll: db.readAll, onError: (e) => errors.push(e) });
+    const cache = await cacheOn(db, { onError: (e) => errors.push(e) });
     db.failNext();
     const failing = cache.current();
     db.release();
@@ -114,22 +130,47 @@ describe('IP filter cache', () => {
     db.release();
     assert.ok(blocked(await retry, '192.0.2.1'));
 
-    let outside = true;
-    cache.checkOutsideWrites(() => {
-      const seen = outside;
-      outside = false;
-      return seen;
-    });
+    cache.outside.writes++;
     db.failNext();
     const during = cache.current();
     db.release();
     assert.ok(blocked(await during, '192.0.2.1'), 'the lists in force stay in force');
     assert.equal(errors.length, 1);
+    assert.ok(blocked(await cache.current(), '192.0.2.1'), 'without a read per request');
+    assert.equal(db.reads, 3);
+  });
+
+  it('re-reads at once when the feed announces a change, and decides from memory meanwhile', async () => {
+    const db = source([]);
+    const cache = await cacheOn(db);
+    const first = cache.current();
+    db.release();
+    await first;
+    db.set([block('192.0.2.0/24')]);
+    cache.changes.publish('ip_filters', '');
+    assert.equal(db.reads, 2, 'the re-read began');
+    assert.ok(!blocked(await cache.current(), '192.0.2.1'), 'no request waits for it');
+    db.release();
+    await until(async () => blocked(await cache.current(), '192.0.2.1'));
+    assert.equal(db.reads, 2);
+  });
+
+  it('reads nothing on a change before its first request, nor after it is closed', async () => {
+    const db = source([]);
+    const cache = await cacheOn(db);
+    cache.changes.publish('ip_filters', '');
+    assert.equal(db.reads, 0);
+    const first = cache.current();
+    db.release();
+    await first;
+    cache.close();
+    cache.changes.publish('ip_filters', '');
+    assert.equal(db.reads, 1);
   });
 
   it('keeps each tenant’s list apart from the global one', async () => {
     const db = source([block('10.0.0.0/8', 'acme'), block('2001:db8::/32')]);
-    const cache = createIpFilterCache({ readAll: db.readAll });
+    const cache = await cacheOn(db);
     const pending = cache.current();
     db.release();
     const rules = await pending;

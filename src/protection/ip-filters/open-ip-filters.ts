@@ -6,29 +6,43 @@ import { createIpFilterCache, type IpFilterCache } from './ip-filter-cache.ts';
 import { type IpFilterEnforcement, ipFilterEnforcement } from './ip-filter-enforcement.ts';
 import { createIpFilterService, type IpFilterService } from './ip-filter-service.ts';
 import { createIpFilterStore } from './ip-filter-store.ts';
-import { type IpFilterWatcher, watchIpFilterChanges } from './ip-filter-watcher.ts';
 
 /** IP filtering as one node runs it: the cache, its enforcement, and the audited service. */
 export interface IpFilters {
   readonly cache: IpFilterCache;
   readonly enforcement: IpFilterEnforcement;
   readonly service: IpFilterService;
-  /** Starts following other nodes' and processes' changes; close it with the app. */
-  watch(refreshMs: number): Promise<IpFilterWatcher>;
+  /** Stops the periodic re-read and following the change feed; close it with the app. */
+  close(): void;
 }
 
+/**
+ * The cache follows `db.changes` (which the app starts) and, as a safety net in case
+ * a notification was lost, re-reads every `refreshMs`.
+ */
 export function openIpFilters(
   db: Database,
   audit: AuditLog,
   registry: Registry,
   log: FastifyBaseLogger,
+  refreshMs: number,
 ): IpFilters {
   const cache = createIpFilterCache({
     readAll: () => createIpFilterStore(db).all(),
+    changes: db.changes,
     onInvalid: (entry, error) =>
       log.error({ ip_filter: entry.id, error }, 'a stored IP filter is not a valid range: skipped'),
     onError: (error) => log.warn({ err: error }, 'reloading the IP filters failed'),
   });
+  const timer = setInterval(() => {
+    cache
+      .reload()
+      .catch((error: unknown) =>
+        log.warn({ err: error }, 'the periodic re-read of the IP filters failed'),
+      );
+  }, refreshMs);
+  // The safety net never keeps a process alive on its own.
+  timer.unref();
   return {
     cache,
     enforcement: ipFilterEnforcement(cache, registry),
@@ -43,10 +57,9 @@ export function openIpFilters(
             log.warn({ err: error }, 'reloading the IP filters after a change failed'),
           ),
     }),
-    watch: (refreshMs) =>
-      watchIpFilterChanges(db, cache, {
-        refreshMs,
-        onError: (error) => log.warn({ err: error }, 'IP filter change listener problem'),
-      }),
+    close() {
+      clearInterval(timer);
+      cache.close();
+    },
   };
 }

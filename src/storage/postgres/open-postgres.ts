@@ -6,6 +6,7 @@ import type { AnyKysely, Capabilities, DatabaseBase } from '../database.ts';
 import { pingWithin } from '../ping-within.ts';
 import { describePostgresUrl } from './describe-postgres-url.ts';
 import { INT8_AS_NUMBER } from './int8-as-number.ts';
+import { createPgChangeFeed } from './pg-change-feed.ts';
 
 export interface PostgresDatabase extends DatabaseBase, ByEngine {
   readonly engine: 'postgres';
@@ -56,6 +57,7 @@ export async function openPostgres(
   let closing: Promise<void> | undefined;
   const transaction = <T>(fn: (trx: AnyKysely) => Promise<T>): Promise<T> =>
     kysely.transaction().execute(fn);
+  const changes = createPgChangeFeed({ pool });
 
   const db: PostgresDatabase = {
     engine: 'postgres',
@@ -63,6 +65,7 @@ export async function openPostgres(
     kysely,
     pool,
     location,
+    changes,
     transaction,
     exclusive: (fn) =>
       transaction(async (trx) => {
@@ -73,6 +76,7 @@ export async function openPostgres(
     ping: (timeoutMs = 2000) => pingWithin(() => sql`SELECT 1`.execute(kysely), timeoutMs),
     close() {
       closing ??= (async () => {
+        await changes.close();
         // Kysely ends the pool only if it ever used it; end it here otherwise.
         await kysely.destroy();
         if (!pool.ending) await pool.end();

@@ -17,6 +17,12 @@ export interface PgListenerHandlers {
 }
 
 export interface PgListener {
+  /**
+   * LISTENs on one more channel, now and after every reconnect. Resolves once it is
+   * in place, or at once while disconnected (the reconnect LISTENs on it). A failure
+   * is reported and treated as a lost connection.
+   */
+  add(channel: string): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -30,14 +36,13 @@ const CHANNEL_NAME = /^[a-z_][a-z0-9_]*$/;
  * The first connection must succeed: a node that cannot listen should not start.
  */
 export async function listenToPostgres(
-  db: PostgresDatabase,
-  channels: readonly string[],
+  db: Pick<PostgresDatabase, 'pool'>,
+  initialChannels: readonly string[],
   handlers: PgListenerHandlers,
 ): Promise<PgListener> {
-  for (const channel of channels) {
-    // Channel names are spliced into LISTEN, which takes no parameters.
-    if (!CHANNEL_NAME.test(channel)) throw new Error(`not a channel name: ${channel}`);
-  }
+  initialChannels.forEach(checkChannel);
+  // Only ever grows, so a connection that LISTENed on the first n has n to go on from.
+  const channels = [...initialChannels];
   const report = (error: unknown) => handlers.onError?.(error);
   let client: pg.Client | undefined;
   let closed = false;
@@ -61,7 +66,12 @@ export async function listenToPostgres(
     next.on('end', () => lost(next));
     try {
       await next.connect();
-      await next.query(channels.map((channel) => `LISTEN ${channel}`).join('; '));
+      // Channels added meanwhile are LISTENed on too, before the connection counts as up.
+      for (let listened = 0; listened < channels.length; ) {
+        const more = channels.slice(listened);
+        await next.query(more.map((channel) => `LISTEN ${channel}`).join('; '));
+        listened += more.length;
+      }
     } catch (error) {
       await next.end().catch(() => {});
       throw error;
@@ -101,6 +111,19 @@ export async function listenToPostgres(
   handlers.onConnected?.(false);
 
   return {
+    async add(channel) {
+      checkChannel(channel);
+      if (channels.includes(channel)) return;
+      channels.push(channel);
+      const current = client;
+      if (!current) return;
+      try {
+        await current.query(`LISTEN ${channel}`);
+      } catch (error) {
+        report(error);
+        lost(current);
+      }
+    },
     async close() {
       closed = true;
       clearTimeout(retryTimer);
@@ -109,4 +132,9 @@ export async function listenToPostgres(
       await last?.end();
     },
   };
+}
+
+// Channel names are spliced into LISTEN, which takes no parameters.
+function checkChannel(channel: string): void {
+  if (!CHANNEL_NAME.test(channel)) throw new Error(`not a channel name: ${channel}`);
 }

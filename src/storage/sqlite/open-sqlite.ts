@@ -8,6 +8,7 @@ import type { AnyKysely, Capabilities, DatabaseBase } from '../database.ts';
 import { pingWithin } from '../ping-within.ts';
 import { beginImmediate } from './begin-immediate.ts';
 import { ConnectionLock } from './connection-lock.ts';
+import { createSqliteChangeFeed } from './sqlite-change-feed.ts';
 import { NodeSqliteDialect } from './sqlite-dialect.ts';
 
 export interface SqliteDatabase extends DatabaseBase, ByEngine {
@@ -82,6 +83,12 @@ export async function openSqlite(storage: SqliteStorage): Promise<SqliteDatabase
   const transaction = <T>(fn: (trx: AnyKysely) => Promise<T>): Promise<T> =>
     kysely.transaction().execute((trx) => lock.hold(() => fn(trx)));
 
+  function readDataVersion(): number {
+    dataVersion ??= openRaw().prepare('PRAGMA data_version');
+    return Number(dataVersion.get()?.data_version);
+  }
+  const changes = createSqliteChangeFeed(readDataVersion);
+
   const db: SqliteDatabase = {
     engine: 'sqlite',
     capabilities: SQLITE_CAPABILITIES,
@@ -104,14 +111,13 @@ export async function openSqlite(storage: SqliteStorage): Promise<SqliteDatabase
           throw error;
         }
       }),
-    dataVersion() {
-      dataVersion ??= openRaw().prepare('PRAGMA data_version');
-      return Number(dataVersion.get()?.data_version);
-    },
+    dataVersion: readDataVersion,
+    changes,
     ping: (timeoutMs = 2000) =>
       pingWithin(() => withRaw((connection) => connection.prepare('SELECT 1').get()), timeoutMs),
     close() {
       closing ??= (async () => {
+        await changes.close();
         // Under the lock, so a transaction in progress finishes before the file closes.
         const release = await lock.acquire();
         try {

@@ -2,9 +2,10 @@ import type { AuditContext } from '../../audit/audit-entry.ts';
 import type { AuditLog } from '../../audit/audit-log.ts';
 import type { EventQuotas } from '../../events/quotas.ts';
 import { TesseraError } from '../../platform/errors.ts';
+import { EVERYTHING } from '../../storage/change-feed.ts';
+import { createInvalidatingCache } from '../../storage/invalidating-cache.ts';
 import type { Database } from '../../storage/open-database.ts';
 import { TenancyErrors } from '../errors.ts';
-import { createQuotaCache, type QuotaCache } from './quota-cache.ts';
 import { quotaExceeded } from './quota-exceeded.ts';
 import { createQuotaStore } from './quota-store.ts';
 import {
@@ -42,9 +43,10 @@ export interface QuotaStats {
   };
 }
 
+/** The change feed topic of migration 0007's triggers (channel `tessera_quotas`): a tenant id. */
+export const QUOTAS_TOPIC = 'quotas';
+
 export interface QuotaService extends EventQuotas {
-  /** Told of changes made elsewhere (see quota-watcher.ts). */
-  readonly cache: QuotaCache;
   /** The tenant's effective quotas, read now. Throws 404 `tenant_not_found`. */
   get(tenantId: string): Promise<TenantQuotas>;
   /** Sets them explicitly, audited in the same transaction. Throws 404 `tenant_not_found`. */
@@ -59,12 +61,16 @@ export interface QuotaService extends EventQuotas {
    * quotas); `unlimited` for a tenant that does not exist. A cached answer costs no promise.
    */
   planOf(tenantId: string): string | Promise<string>;
-  /** A change to the tenant's plan or quotas was made on this node outside this service. */
+  /**
+   * A change to the tenant's plan or quotas was made on this node outside this
+   * service: announced on the change feed, so every cache of this process drops it.
+   */
   forget(tenantId: string): void;
 }
 
 export interface QuotaServiceDeps {
-  readonly db: Pick<Database, 'kysely' | 'transaction'>;
+  /** `changes`: the node's cache of tenants' quotas follows it. */
+  readonly db: Pick<Database, 'kysely' | 'transaction' | 'changes'>;
   readonly audit: Pick<AuditLog, 'inTransaction'>;
   /** Live (unrevoked, unexpired) API keys of a tenant. */
   readonly countLiveApiKeys: (tenantId: string) => Promise<number>;
@@ -76,10 +82,21 @@ export interface QuotaServiceDeps {
 export function createQuotaService(deps: QuotaServiceDeps): QuotaService {
   const now = deps.now ?? Date.now;
   const store = createQuotaStore(deps.db, now);
-  const cache = createQuotaCache({ ttlMs: deps.cacheTtlMs ?? 10_000, now });
   // Tenants whose query quota this node saw used up, by the hour and limit it was
   // refused at: a client that keeps asking is answered from memory, not the database.
   const exhausted = new Map<string, { hour: number; limit: number }>();
+  // Tenants' effective quotas, so an append or a read costs no lookup of them.
+  const cache = createInvalidatingCache<TenantQuotas>({
+    ttlMs: deps.cacheTtlMs ?? 10_000,
+    now,
+    changes: deps.db.changes,
+    topic: QUOTAS_TOPIC,
+    // The triggers announce the tenant; without one, every tenant may have changed.
+    staleAfter: (tenantId) => tenantId || undefined,
+    onChange(change) {
+      if (change !== EVERYTHING) exhausted.delete(change);
+    },
+  });
 
   const notFound = (id: string) =>
     new TesseraError(TenancyErrors.tenant_not_found, `no tenant has the id ${id}`);
@@ -119,14 +136,12 @@ export function createQuotaService(deps: QuotaServiceDeps): QuotaService {
       ]);
       return result;
     });
-    // Other nodes hear of it from the database (quota-watcher.ts).
-    cache.forget(tenantId);
-    exhausted.delete(tenantId);
+    // Other nodes hear of it from the database (the triggers' NOTIFY).
+    deps.db.changes.publish(QUOTAS_TOPIC, tenantId);
     return changed;
   }
 
   return {
-    cache,
     get,
     set: (actor, tenantId, update) =>
       change(actor, tenantId, 'preset' in update ? PRESETS[update.preset] : update),
@@ -174,8 +189,7 @@ export function createQuotaService(deps: QuotaServiceDeps): QuotaService {
     },
 
     forget(tenantId) {
-      cache.forget(tenantId);
-      exhausted.delete(tenantId);
+      deps.db.changes.publish(QUOTAS_TOPIC, tenantId);
     },
 
     appendLimits(tenantId) {
