@@ -2,8 +2,8 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyRequest } from 'fastify';
 import { type Static, Type } from 'typebox';
 import { fieldErrors, validationFailed } from '../../http/validation.ts';
+import type { EventRoutesOptions } from '../event-routes.ts';
 import type { AppendSuccess } from '../model.ts';
-import type { EventRoutesOptions } from '../routes.ts';
 import {
   AppendedEventSchema,
   EntityId,

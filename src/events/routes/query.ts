@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import type { EventRoutesOptions } from '../routes.ts';
+import type { EventRoutesOptions } from '../event-routes.ts';
 import { EntityId, EventType, Limit, StoredEventSchema, Timestamp } from '../schemas.ts';
 import { timeParam } from './time-param.ts';
 

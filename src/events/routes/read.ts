@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { nextCursor } from '../../http/pagination.ts';
-import type { EventRoutesOptions } from '../routes.ts';
+import type { EventRoutesOptions } from '../event-routes.ts';
 import { EntityId, EventId, Limit, StoredEventSchema, Timestamp } from '../schemas.ts';
 
 const StreamQuery = Type.Object(

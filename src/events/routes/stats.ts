@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import type { EventRoutesOptions } from '../routes.ts';
+import type { EventRoutesOptions } from '../event-routes.ts';
 
 const Stats = Type.Object({
   events: Type.Integer(),

@@ -5,7 +5,7 @@ import type { WebSocket } from 'ws';
 import type { Principal } from '../../access/principal.ts';
 import { HttpErrors } from '../../http/errors.ts';
 import { TesseraError } from '../../platform/errors.ts';
-import type { EventRoutesOptions } from '../routes.ts';
+import type { EventRoutesOptions } from '../event-routes.ts';
 import { trackForShutdown } from '../subscriptions/shutdown-tracker.ts';
 import type { SubscriptionSlot } from '../subscriptions/subscription-limits.ts';
 import { logFilterOf, SubscriptionQuery } from '../subscriptions/subscription-query.ts';

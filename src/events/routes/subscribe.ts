@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import type { Principal } from '../../access/principal.ts';
-import type { EventRoutesOptions } from '../routes.ts';
+import type { EventRoutesOptions } from '../event-routes.ts';
 import { trackForShutdown } from '../subscriptions/shutdown-tracker.ts';
 import { createSseSink } from '../subscriptions/sse-sink.ts';
 import { logFilterOf, SubscriptionQuery } from '../subscriptions/subscription-query.ts';
