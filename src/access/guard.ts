@@ -1,8 +1,8 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { HttpErrors } from '../http/errors.ts';
 import { IdentityErrors } from '../identity/errors.ts';
 import type { SessionStore } from '../identity/sessions/session-store.ts';
 import { TesseraError } from '../platform/errors.ts';
+import { HttpErrors } from '../platform/http-errors.ts';
 import { digestSecret } from '../platform/secrets.ts';
 import type { AuthAttempts } from '../protection/auth-attempts.ts';
 import { API_KEY_PREFIX, type ApiKeyOwner, type ApiKeyStore } from './api-keys/api-key-store.ts';

@@ -1,6 +1,6 @@
 import type { AuditLog } from '../../audit/audit-log.ts';
-import { validationFailed } from '../../http/validation.ts';
 import { TesseraError } from '../../platform/errors.ts';
+import { validationFailed } from '../../platform/validation-failed.ts';
 import type { AnyKysely, DatabaseBase } from '../../storage/database.ts';
 import { checkApiKeyQuota } from '../../tenancy/quotas/api-key-quota.ts';
 import type { QuotaService } from '../../tenancy/quotas/quota-service.ts';
