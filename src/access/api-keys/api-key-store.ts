@@ -1,25 +1,10 @@
 import type { Kysely } from 'kysely';
 import { digestSecret, newId, newSecret } from '../../platform/secrets.ts';
 import type { Database } from '../../storage/open-database.ts';
+import type { Tables } from '../../storage/tables.ts';
 import { type CredentialChanges, IGNORE_CREDENTIAL_CHANGES } from '../credential-cache.ts';
 
-interface ApiKeyTables {
-  api_keys: {
-    id: string;
-    tenant_id: string;
-    name: string;
-    role: string;
-    prefix: string;
-    secret_hash: string;
-    created_by: string | null;
-    created_ms: number;
-    expires_ms: number | null;
-    last_used_ms: number | null;
-    revoked_ms: number | null;
-  };
-  tenants: { id: string; status: string; deleted_ms: number | null; updated_ms: number };
-  memberships: { tenant_id: string; user_id: string; roles: string; status: string };
-}
+type ApiKeyTables = Pick<Tables, 'api_keys' | 'tenants' | 'memberships'>;
 
 /** What listings show: never the secret, never its digest. */
 export interface ApiKeyRecord {

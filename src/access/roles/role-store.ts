@@ -1,22 +1,12 @@
 import type { Kysely } from 'kysely';
 import { TesseraError } from '../../platform/errors.ts';
 import type { AnyKysely } from '../../storage/database.ts';
+import type { Tables, TenantRoleRow } from '../../storage/tables.ts';
 import { isUniqueViolation } from '../../storage/unique-violation.ts';
 import { AccessErrors } from '../errors.ts';
 import { isTenantPermission, type Permission, TENANT_PERMISSIONS } from '../permissions.ts';
 
-interface Tables {
-  tenant_roles: {
-    tenant_id: string;
-    name: string;
-    description: string | null;
-    permissions: string;
-    created_ms: number;
-    updated_ms: number;
-  };
-  memberships: { tenant_id: string; roles: string };
-  api_keys: { tenant_id: string; role: string; revoked_ms: number | null };
-}
+type RoleTables = Pick<Tables, 'tenant_roles' | 'memberships' | 'api_keys'>;
 
 /** A tenant's own role: a name and the tenant permissions it grants. */
 export interface CustomRole {
@@ -55,7 +45,7 @@ export interface RoleStore {
 }
 
 const COLUMNS = ['name', 'description', 'permissions', 'created_ms', 'updated_ms'] as const;
-type Row = Pick<Tables['tenant_roles'], (typeof COLUMNS)[number]>;
+type Row = Pick<TenantRoleRow, (typeof COLUMNS)[number]>;
 
 /** Permissions stored in canonical order without duplicates, so equal sets are equal JSON. */
 export function canonicalPermissions(permissions: readonly string[]): Permission[] {
@@ -73,7 +63,7 @@ function toRole(row: Row): CustomRole {
 
 /** One Kysely store for both engines; pass a transaction to read and write in it. */
 export function createRoleStore(db: AnyKysely, now: () => number = Date.now): RoleStore {
-  const kysely: Kysely<Tables> = db;
+  const kysely: Kysely<RoleTables> = db;
   return {
     async list(tenantId) {
       const rows = await kysely

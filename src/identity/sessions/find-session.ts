@@ -1,34 +1,10 @@
 import type { Kysely } from 'kysely';
+import type { Tables } from '../../storage/tables.ts';
 
 // Reading one session with its tenant's state and the user's roles now, moved out of
 // session-store.ts: every authenticated request and every refresh goes through it.
 
-/** A row of `sessions` (migrations 0004 and 0006). */
-export interface SessionRow {
-  id: string;
-  user_id: string;
-  tenant_id: string;
-  created_ms: number;
-  expires_ms: number;
-  revoked_ms: number | null;
-  revoked_reason: string | null;
-  last_used_ms: number | null;
-  ip: string | null;
-  user_agent: string | null;
-}
-
-export interface SessionTables {
-  sessions: SessionRow;
-  refresh_tokens: {
-    token_hash: string;
-    session_id: string;
-    created_ms: number;
-    expires_ms: number;
-    used_ms: number | null;
-  };
-  tenants: { id: string; status: string; deleted_ms: number | null };
-  memberships: { tenant_id: string; user_id: string; roles: string; status: string };
-}
+export type SessionTables = Pick<Tables, 'sessions' | 'refresh_tokens' | 'tenants' | 'memberships'>;
 
 export interface SessionRecord {
   readonly id: string;

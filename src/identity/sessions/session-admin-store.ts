@@ -1,12 +1,8 @@
 import type { Kysely } from 'kysely';
 import type { Database } from '../../storage/open-database.ts';
-import type { SessionRow } from './session-store.ts';
+import type { Tables } from '../../storage/tables.ts';
 
-interface Tables {
-  sessions: SessionRow;
-  refresh_tokens: { token_hash: string; session_id: string };
-  memberships: { tenant_id: string; user_id: string; roles: string };
-}
+type SessionAdminTables = Pick<Tables, 'sessions' | 'refresh_tokens' | 'memberships'>;
 
 /** A session as its user and their administrators see it: never a token. */
 export interface SessionView {
@@ -59,7 +55,7 @@ export function createSessionAdminStore(
   db: Pick<Database, 'kysely'>,
   now: () => number = Date.now,
 ): SessionAdminStore {
-  const kysely: Kysely<Tables> = db.kysely;
+  const kysely: Kysely<SessionAdminTables> = db.kysely;
 
   return {
     async memberRoles(tenantId, userId) {

@@ -17,7 +17,7 @@ import {
 } from './refresh-rotation.ts';
 
 // Moved to find-session.ts with the query that reads them; re-exported so callers keep importing them here.
-export type { SessionRecord, SessionRow } from './find-session.ts';
+export type { SessionRecord } from './find-session.ts';
 export { type RefreshRotation, STRICT_ROTATION, successorKeyFrom } from './refresh-rotation.ts';
 
 /** Where a login or refresh came from, shown in the user's session list. */

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import { TesseraError } from '../../platform/errors.ts';
 import type { Database } from '../../storage/open-database.ts';
+import type { Tables, UserRow } from '../../storage/tables.ts';
 import { isUniqueViolation } from '../../storage/unique-violation.ts';
 import { parseRoles, type RoleName } from '../../tenancy/role-names.ts';
 import { IdentityErrors } from '../errors.ts';
@@ -47,28 +48,7 @@ export interface UserStore {
   listMembershipsOfUser(userId: string): Promise<UserMembership[]>;
 }
 
-interface UserRow {
-  id: string;
-  email: string;
-  name: string | null;
-  password_hash: string | null;
-  status: 'active' | 'disabled';
-  email_verified: number;
-  created_ms: number;
-  updated_ms: number;
-}
-
-interface Tables {
-  users: UserRow;
-  memberships: {
-    tenant_id: string;
-    user_id: string;
-    roles: string;
-    created_ms: number;
-    status: 'active' | 'deactivated';
-  };
-  tenants: { id: string; status: 'active' | 'suspended'; deleted_ms: number | null };
-}
+type UserTables = Pick<Tables, 'users' | 'memberships' | 'tenants'>;
 
 const USER_COLUMNS = [
   'id',
@@ -116,7 +96,7 @@ export function createUserStore(
   db: Pick<Database, 'kysely'>,
   now: () => number = Date.now,
 ): UserStore {
-  const kysely: Kysely<Tables> = db.kysely;
+  const kysely: Kysely<UserTables> = db.kysely;
   const selectUsers = () => kysely.selectFrom('users').select(USER_COLUMNS);
 
   return {

@@ -1,8 +1,9 @@
 import type { Kysely } from 'kysely';
 import { SYSTEM_TENANT } from '../../access/roles.ts';
 import type { AnyKysely } from '../../storage/database.ts';
+import type { IpFilterRow, Tables } from '../../storage/tables.ts';
 
-export type IpFilterAction = 'allow' | 'block';
+export type IpFilterAction = IpFilterRow['action'];
 
 /** Where an entry applies: a tenant's id, or null for every request (global). */
 export type IpFilterScope = string | null;
@@ -19,10 +20,7 @@ export interface IpFilterRecord {
   readonly created_ms: number;
 }
 
-interface IpFilterTables {
-  ip_filters: IpFilterRecord;
-  tenants: { id: string; updated_ms: number };
-}
+type IpFilterTables = Pick<Tables, 'ip_filters' | 'tenants'>;
 
 /** The `ip_filters` table; nothing else reads or writes it. */
 export function createIpFilterStore(db: { kysely: AnyKysely }) {

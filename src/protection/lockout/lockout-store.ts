@@ -1,23 +1,11 @@
 import { type Kysely, sql } from 'kysely';
 import type { Database } from '../../storage/open-database.ts';
+import type { Tables } from '../../storage/tables.ts';
 
-interface Tables {
-  account_lockouts: {
-    user_id: string;
-    failures: number;
-    window_start_ms: number;
-    locked_ms: number | null;
-    locked_until_ms: number | null;
-  };
-  ip_login_failures: {
-    ip: string;
-    failures: number;
-    window_start_ms: number;
-    last_failure_ms: number;
-  };
-  users: { id: string; email: string };
-  memberships: { tenant_id: string; user_id: string };
-}
+type LockoutTables = Pick<
+  Tables,
+  'account_lockouts' | 'ip_login_failures' | 'users' | 'memberships'
+>;
 
 export interface LockedAccount {
   readonly user_id: string;
@@ -95,7 +83,7 @@ export interface LockoutStore {
 }
 
 export function createLockoutStore(db: Pick<Database, 'kysely'>): LockoutStore {
-  const kysely: Kysely<Tables> = db.kysely;
+  const kysely: Kysely<LockoutTables> = db.kysely;
   return {
     async lockedUntil(userId, now) {
       const row = await kysely

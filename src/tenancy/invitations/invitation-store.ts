@@ -1,6 +1,7 @@
 import type { Kysely } from 'kysely';
 import { newId } from '../../platform/secrets.ts';
 import type { AnyKysely } from '../../storage/database.ts';
+import type { Tables } from '../../storage/tables.ts';
 import { parseRoles, type RoleName } from '../role-names.ts';
 
 /** A pending invitation as its invitee sees it. */
@@ -38,26 +39,14 @@ export interface ConsumedInvitation {
   readonly roles: RoleName[];
 }
 
-interface Tables {
-  invitations: {
-    id: string;
-    tenant_id: string;
-    user_id: string;
-    roles: string;
-    invited_by: string | null;
-    created_ms: number;
-    expires_ms: number;
-  };
-  tenants: { id: string; name: string; status: string; deleted_ms: number | null };
-  users: { id: string; email: string };
-}
+type InvitationTables = Pick<Tables, 'invitations' | 'tenants' | 'users'>;
 
 /**
  * Invitations of identities to tenants (migration 0010). `kysely` is normally a
  * transaction, so an invitation is written or consumed with its audit event.
  */
 export function createInvitationStore(db: AnyKysely, now: () => number = Date.now) {
-  const kysely: Kysely<Tables> = db;
+  const kysely: Kysely<InvitationTables> = db;
 
   return {
     /**

@@ -6,6 +6,7 @@ import {
 import { IdentityErrors } from '../../identity/errors.ts';
 import { TesseraError } from '../../platform/errors.ts';
 import type { Database } from '../../storage/open-database.ts';
+import type { Tables } from '../../storage/tables.ts';
 import { TenancyErrors } from '../errors.ts';
 import { parseRoles, type RoleName } from '../role-names.ts';
 import { createRolePolicy } from '../role-policy.ts';
@@ -40,11 +41,7 @@ export interface MembershipStore {
   hasMemberWithRole(tenantId: string, role: RoleName): Promise<boolean>;
 }
 
-interface Tables {
-  memberships: { tenant_id: string; user_id: string; roles: string; created_ms: number };
-  tenants: { id: string; deleted_ms: number | null };
-  users: { id: string; email: string; name: string | null };
-}
+type MembershipTables = Pick<Tables, 'memberships' | 'tenants' | 'users'>;
 
 /**
  * One Kysely store for both engines. `db` may be a transaction (`{ kysely: trx }`):
@@ -56,7 +53,7 @@ export function createMembershipStore(
   now: () => number = Date.now,
   changes: CredentialChanges = IGNORE_CREDENTIAL_CHANGES,
 ): MembershipStore {
-  const kysely: Kysely<Tables> = db.kysely;
+  const kysely: Kysely<MembershipTables> = db.kysely;
 
   async function checkTargets(tenantId: string, userId: string): Promise<void> {
     const tenant = await kysely

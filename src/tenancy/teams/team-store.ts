@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { type Kysely, sql } from 'kysely';
 import { TesseraError } from '../../platform/errors.ts';
 import type { DatabaseBase } from '../../storage/database.ts';
+import type { Tables } from '../../storage/tables.ts';
 import { isUniqueViolation } from '../../storage/unique-violation.ts';
 import { TenancyErrors } from '../errors.ts';
 
@@ -69,12 +70,7 @@ export interface TeamStore {
   removeUserFromTeams(tenantId: string, userId: string): Promise<string[]>;
 }
 
-interface Tables {
-  teams: Team & { tenant_id: string };
-  team_members: { tenant_id: string; team_id: string; user_id: string; created_ms: number };
-  memberships: { tenant_id: string; user_id: string };
-  users: { id: string; email: string; name: string | null };
-}
+type TeamTables = Pick<Tables, 'teams' | 'team_members' | 'memberships' | 'users'>;
 
 /** `%`, `_` and the escape character itself match only themselves in a LIKE pattern. */
 function containsPattern(text: string): string {
@@ -97,7 +93,7 @@ export function createTeamStore(
   db: Pick<DatabaseBase, 'kysely' | 'capabilities'>,
   now: () => number = Date.now,
 ): TeamStore {
-  const kysely: Kysely<Tables> = db.kysely;
+  const kysely: Kysely<TeamTables> = db.kysely;
   // SQLite has one writer, so a transaction already excludes every other change;
   // PostgreSQL needs row locks (FOR KEY SHARE: blocks deletes, not other updates).
   const locking = db.capabilities.concurrentWriters;

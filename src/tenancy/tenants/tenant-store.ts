@@ -5,6 +5,7 @@ import {
 } from '../../access/credential-cache.ts';
 import { TesseraError } from '../../platform/errors.ts';
 import type { Database } from '../../storage/open-database.ts';
+import type { Tables } from '../../storage/tables.ts';
 import { isUniqueViolation } from '../../storage/unique-violation.ts';
 import { TenancyErrors } from '../errors.ts';
 import { SYSTEM_TENANT_ID } from '../role-names.ts';
@@ -49,9 +50,7 @@ export interface TenantStore {
   softDelete(id: string): Promise<void>;
 }
 
-interface Tables {
-  tenants: Tenant;
-}
+type TenantTables = Pick<Tables, 'tenants'>;
 
 export const TENANT_ID_PATTERN = /^[a-z0-9][a-z0-9-]{0,62}$/;
 const PLAN_PATTERN = /^[a-z0-9][a-z0-9_-]{0,62}$/;
@@ -119,7 +118,7 @@ export function createTenantStore(
   now: () => number = Date.now,
   changes: CredentialChanges = IGNORE_CREDENTIAL_CHANGES,
 ): TenantStore {
-  const kysely: Kysely<Tables> = db.kysely;
+  const kysely: Kysely<TenantTables> = db.kysely;
 
   // Only rows not deleted change; RETURNING tells found from missing in one statement.
   async function change(id: string, set: Partial<Tenant>): Promise<Tenant> {

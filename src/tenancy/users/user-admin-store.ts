@@ -1,6 +1,7 @@
 import { type Kysely, sql } from 'kysely';
 import { createSessionAdminStore } from '../../identity/sessions/session-admin-store.ts';
 import type { Database } from '../../storage/open-database.ts';
+import type { Tables } from '../../storage/tables.ts';
 
 export type MemberStatus = 'active' | 'deactivated';
 
@@ -29,26 +30,10 @@ export interface UserFilter {
   readonly limit: number;
 }
 
-interface Tables {
-  tenants: { id: string; deleted_ms: number | null };
-  users: {
-    id: string;
-    email: string;
-    name: string | null;
-    email_verified: number;
-    created_ms: number;
-    updated_ms: number;
-  };
-  memberships: {
-    tenant_id: string;
-    user_id: string;
-    roles: string;
-    status: MemberStatus;
-    created_ms: number;
-  };
-  team_members: { tenant_id: string; team_id: string; user_id: string };
-  api_keys: { created_by: string | null; revoked_ms: number | null };
-}
+type UserAdminTables = Pick<
+  Tables,
+  'tenants' | 'users' | 'memberships' | 'team_members' | 'api_keys'
+>;
 
 export interface UserAdminStoreOptions {
   /** Whether writers run concurrently (PostgreSQL), so the tenant row must be locked. */
@@ -72,7 +57,7 @@ function parseStoredRoles(text: string): string[] {
  * the credential cache after it commits.
  */
 export function createUserAdminStore(db: Pick<Database, 'kysely'>, options: UserAdminStoreOptions) {
-  const kysely: Kysely<Tables> = db.kysely;
+  const kysely: Kysely<UserAdminTables> = db.kysely;
   const now = options.now ?? Date.now;
 
   const selectUsers = (tenantId: string) =>
