@@ -10,6 +10,7 @@ import { createTicketStore } from './events/subscriptions/tickets/ticket-store.t
 import { createAuthService } from './identity/login/auth-service.ts';
 import { createSessionService } from './identity/sessions/session-service.ts';
 import { createSessionStore, successorKeyFrom } from './identity/sessions/session-store.ts';
+import type { StandingOf } from './identity/tenancy-port.ts';
 import { createAccessTokens, issuerFor } from './identity/tokens/access-token.ts';
 import { loadMasterKey } from './identity/tokens/master-key.ts';
 import { createSigningKeys } from './identity/tokens/signing-keys.ts';
@@ -23,7 +24,10 @@ import { createInvitationService } from './tenancy/invitations/invitation-servic
 import { createInvitationStore } from './tenancy/invitations/invitation-store.ts';
 import { createTenantInvitationService } from './tenancy/invitations/tenant-invitation-service.ts';
 import { createMembershipService } from './tenancy/memberships/membership-service.ts';
-import { createMembershipStore } from './tenancy/memberships/membership-store.ts';
+import {
+  createMembershipStore,
+  type MembershipStore,
+} from './tenancy/memberships/membership-store.ts';
 import { createQuotaService } from './tenancy/quotas/quota-service.ts';
 import { createRolePolicy } from './tenancy/role-policy.ts';
 import { createTeamService } from './tenancy/teams/team-service.ts';
@@ -56,13 +60,15 @@ export function composeServices(
   const tenants = createTenantStore(db, Date.now, credentials);
   const quotas = createQuotaService({ db, audit, countLiveApiKeys: apiKeys.countLive });
   const users = createUserStore(db);
-  const protection = composeProtection(db, config, { audit, users }, options);
+  const memberships = createMembershipStore(db, Date.now, credentials);
+  const protection = composeProtection(db, config, { audit, memberships }, options);
   const identity = composeIdentity(db, config, env, options, {
     users,
     audit,
     credentials,
     protection,
     tenantExists: async (id) => (await tenants.get(id)) !== undefined,
+    memberships,
   });
   const tickets = createTicketService({
     store: createTicketStore(db),
@@ -75,7 +81,7 @@ export function composeServices(
     identity,
     tenancy: {
       tenants,
-      memberships: createMembershipStore(db, Date.now, credentials),
+      memberships,
       quotas,
       tenantAdmin: createTenantService({
         db,
@@ -129,7 +135,7 @@ export function composeServices(
 function composeProtection(
   db: Database,
   config: Config,
-  { audit, users }: { readonly audit: AuditLog; readonly users: UserStore },
+  { audit, memberships }: { readonly audit: AuditLog; readonly memberships: MembershipStore },
   options: ServiceOptions,
 ): ProtectionServices {
   const attempts = createAuthAttempts();
@@ -143,7 +149,7 @@ function composeProtection(
       audit,
       now,
       tenantsOf: async (userId) =>
-        (await users.listMembershipsOfUser(userId))
+        (await memberships.listOfUser(userId))
           .filter((m) => !m.tenant_deleted)
           .map((m) => m.tenant_id),
     }),
@@ -156,6 +162,8 @@ interface IdentityNeeds {
   readonly credentials: CredentialCache;
   readonly protection: ProtectionServices;
   readonly tenantExists: (tenantId: string) => Promise<boolean>;
+  /** Tenancy's memberships, which sign-in and sessions ask about. */
+  readonly memberships: MembershipStore;
 }
 
 function composeIdentity(
@@ -163,7 +171,7 @@ function composeIdentity(
   config: Config,
   env: NodeJS.ProcessEnv,
   options: ServiceOptions,
-  { users, audit, credentials, protection, tenantExists }: IdentityNeeds,
+  { users, audit, credentials, protection, tenantExists, memberships }: IdentityNeeds,
 ): IdentityServices {
   let loaded: Buffer | undefined;
   const masterKey = (): Buffer => {
@@ -183,8 +191,12 @@ function composeIdentity(
     audience: config.auth.audience,
     ttlSeconds: config.auth.access_token_ttl_seconds,
   });
+  // On the caller's connection or transaction, so a refresh sees one state.
+  const standingOf: StandingOf = (on, tenantId, userId) =>
+    createMembershipStore({ kysely: on }).standing(tenantId, userId);
   const sessions = createSessionStore(
     db,
+    standingOf,
     config.auth.refresh_token_ttl_seconds,
     Date.now,
     credentials,
@@ -212,6 +224,7 @@ function composeIdentity(
       audit,
       tenantExists,
       invitedTenants: (userId) => invitations.invitingTenants(userId),
+      membershipsOf: (userId) => memberships.listOfUser(userId),
       lockout: protection.lockout,
       attempts: protection.attempts,
       onPasswordCheck: options.onPasswordCheck,
@@ -221,6 +234,8 @@ function composeIdentity(
       audit,
       changes: credentials,
       roles: createRolePolicy(),
+      storedRolesOf: (on, tenantId, userId) =>
+        createMembershipStore({ kysely: on }).storedRoles(tenantId, userId),
     }),
   };
 }

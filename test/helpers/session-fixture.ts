@@ -8,6 +8,7 @@ import {
 import { MIGRATIONS } from '../../src/migrations/index.ts';
 import type { Engine } from '../../src/storage/database.ts';
 import { migrateToLatest } from '../../src/storage/migrate.ts';
+import { createMembershipStore } from '../../src/tenancy/memberships/membership-store.ts';
 import { openTestDatabase } from './test-database.ts';
 
 /** A migrated database with tenant `acme` and users `u1`, `u2`; the store's clock moves by hand. */
@@ -39,7 +40,14 @@ export async function setup(
       .execute();
   }
   let clock = at;
-  const store = createSessionStore(db, ttlSeconds, () => clock, undefined, rotation);
+  const store = createSessionStore(
+    db,
+    (on, tenantId, userId) => createMembershipStore({ kysely: on }).standing(tenantId, userId),
+    ttlSeconds,
+    () => clock,
+    undefined,
+    rotation,
+  );
   return { db, store, advance: (ms: number) => (clock += ms) };
 }
 

@@ -400,7 +400,7 @@ for (const engine of testEngines()) {
       assert.equal(typeof created.body.id, 'string');
       assert.ok(!('password_hash' in created.body));
       assert.deepEqual(
-        await test.services.identity.users.listMembershipsOfUser(String(created.body.id)),
+        await test.services.tenancy.memberships.listOfUser(String(created.body.id)),
         [],
       );
       const signIn = await request(test, 'POST', '/auth/login', {

@@ -2,7 +2,7 @@ import type { Kysely } from 'kysely';
 import type { Database } from '../../storage/open-database.ts';
 import type { Tables } from '../../storage/tables.ts';
 
-type SessionAdminTables = Pick<Tables, 'sessions' | 'refresh_tokens' | 'memberships'>;
+type SessionAdminTables = Pick<Tables, 'sessions' | 'refresh_tokens'>;
 
 /** A session as its user and their administrators see it: never a token. */
 export interface SessionView {
@@ -18,8 +18,6 @@ export interface SessionView {
 export type SessionSelection = { readonly only: string } | { readonly except?: string | undefined };
 
 export interface SessionAdminStore {
-  /** The user's roles in the tenant as stored (any name); undefined when no member. */
-  memberRoles(tenantId: string, userId: string): Promise<string[] | undefined>;
   /** Live sessions (neither revoked nor expired) of the user in the tenant, by id. */
   listLive(
     tenantId: string,
@@ -58,18 +56,6 @@ export function createSessionAdminStore(
   const kysely: Kysely<SessionAdminTables> = db.kysely;
 
   return {
-    async memberRoles(tenantId, userId) {
-      const row = await kysely
-        .selectFrom('memberships')
-        .select('roles')
-        .where('tenant_id', '=', tenantId)
-        .where('user_id', '=', userId)
-        .executeTakeFirst();
-      if (!row) return undefined;
-      const roles: unknown = JSON.parse(row.roles);
-      return Array.isArray(roles) ? roles.filter((r): r is string => typeof r === 'string') : [];
-    },
-
     async listLive(tenantId, userId, { after, limit }) {
       let query = kysely
         .selectFrom('sessions')

@@ -9,6 +9,7 @@ import { digestSecret, newId, newSecret } from '../../platform/secrets.ts';
 import type { AnyKysely } from '../../storage/database.ts';
 import type { Database } from '../../storage/open-database.ts';
 import { IdentityErrors } from '../errors.ts';
+import type { StandingOf } from '../tenancy-port.ts';
 import { findSession, type SessionRecord, type SessionTables } from './find-session.ts';
 import {
   createRefreshConsumer,
@@ -78,6 +79,8 @@ const TOUCH_MEMORY = 10_000;
 
 export function createSessionStore(
   db: Database,
+  /** Tenancy's answer to what a session is worth in its tenant (find-session.ts). */
+  standingOf: StandingOf,
   ttlSeconds: number,
   now: () => number = Date.now,
   changes: CredentialChanges = IGNORE_CREDENTIAL_CHANGES,
@@ -116,7 +119,7 @@ export function createSessionStore(
     sessionId: string,
     on: Kysely<SessionTables> = kysely,
   ): Promise<SessionRecord | undefined> {
-    return findSession(on, sessionId);
+    return findSession(on, standingOf, sessionId);
   }
 
   async function revoke(

@@ -5,8 +5,6 @@ import { MIGRATIONS } from '../../migrations/index.ts';
 import type { Engine } from '../../storage/database.ts';
 import { migrateToLatest } from '../../storage/migrate.ts';
 import type { Database } from '../../storage/open-database.ts';
-import { createMembershipStore } from '../../tenancy/memberships/membership-store.ts';
-import { createTenantStore } from '../../tenancy/tenants/tenant-store.ts';
 import { createUserStore, normalizeEmail } from './user-store.ts';
 
 const T0 = Date.UTC(2025, 0, 1);
@@ -104,47 +102,6 @@ for (const engine of testEngines()) {
       assert.equal(credentials?.password_hash, 'H2');
       assert.equal(credentials?.user.updated_ms, T0 + 5);
       await rejectsWith(users.setPasswordHash('missing', 'H'), 'user_not_found', 404);
-    });
-
-    it('lists memberships with the state of each tenant', async (t) => {
-      const db = await migrated(t, engine);
-      const users = createUserStore(db);
-      const tenants = createTenantStore(db);
-      const memberships = createMembershipStore(db);
-      const user = await users.createUser({ email: 'a@example.com' });
-      const other = await users.createUser({ email: 'b@example.com' });
-      for (const id of ['acme', 'globex', 'initech'])
-        await tenants.create({ id, name: id, plan: 'free' });
-      await memberships.grant('globex', user.id, ['viewer', 'developer']);
-      await memberships.grant('acme', user.id, ['admin']);
-      await memberships.grant('initech', user.id, ['operator']);
-      await memberships.grant('acme', other.id, ['viewer']);
-      await tenants.setStatus('globex', 'suspended');
-      await tenants.softDelete('initech');
-      assert.deepEqual(await users.listMembershipsOfUser(user.id), [
-        {
-          tenant_id: 'acme',
-          roles: ['admin'],
-          tenant_status: 'active',
-          tenant_deleted: false,
-          membership_status: 'active',
-        },
-        {
-          tenant_id: 'globex',
-          roles: ['developer', 'viewer'],
-          tenant_status: 'suspended',
-          tenant_deleted: false,
-          membership_status: 'active',
-        },
-        {
-          tenant_id: 'initech',
-          roles: ['operator'],
-          tenant_status: 'active',
-          tenant_deleted: true,
-          membership_status: 'active',
-        },
-      ]);
-      assert.deepEqual(await users.listMembershipsOfUser('missing'), []);
     });
   });
 }

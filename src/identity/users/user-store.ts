@@ -4,7 +4,6 @@ import { TesseraError } from '../../platform/errors.ts';
 import type { Database } from '../../storage/open-database.ts';
 import type { Tables, UserRow } from '../../storage/tables.ts';
 import { isUniqueViolation } from '../../storage/unique-violation.ts';
-import { parseRoles, type RoleName } from '../../tenancy/role-names.ts';
 import { IdentityErrors } from '../errors.ts';
 
 /** A user as every caller sees it: never with the password hash. */
@@ -26,15 +25,6 @@ export interface NewUser {
   readonly password_hash?: string | null | undefined;
 }
 
-export interface UserMembership {
-  readonly tenant_id: string;
-  readonly roles: RoleName[];
-  readonly tenant_status: 'active' | 'suspended';
-  readonly tenant_deleted: boolean;
-  /** A deactivated membership cannot log in (issue 5). */
-  readonly membership_status: 'active' | 'deactivated';
-}
-
 export interface UserStore {
   /** Throws 409 `email_taken` when the email is registered already, 400 `invalid_email`. */
   createUser(user: NewUser): Promise<User>;
@@ -44,11 +34,15 @@ export interface UserStore {
   findCredentials(email: string): Promise<{ user: User; password_hash: string | null } | undefined>;
   /** Throws 404 `user_not_found`. */
   setPasswordHash(userId: string, passwordHash: string): Promise<void>;
-  /** Every tenant the user belongs to, deleted and suspended ones flagged, by tenant id. */
-  listMembershipsOfUser(userId: string): Promise<UserMembership[]>;
+  /** The users of these ids that exist, by email. */
+  findManyByIds(ids: readonly string[]): Promise<User[]>;
+  /** The name is the identity's, shown in every tenant the user belongs to. */
+  setName(userId: string, name: string | null): Promise<void>;
+  /** Deletes the user row; whatever refers to it must be gone first (or go by cascade). */
+  remove(userId: string): Promise<void>;
 }
 
-type UserTables = Pick<Tables, 'users' | 'memberships' | 'tenants'>;
+type UserTables = Pick<Tables, 'users'>;
 
 const USER_COLUMNS = [
   'id',
@@ -153,27 +147,25 @@ export function createUserStore(
       }
     },
 
-    async listMembershipsOfUser(userId) {
-      const rows = await kysely
-        .selectFrom('memberships')
-        .innerJoin('tenants', 'tenants.id', 'memberships.tenant_id')
-        .select([
-          'memberships.tenant_id',
-          'memberships.roles',
-          'memberships.status as membership_status',
-          'tenants.status',
-          'tenants.deleted_ms',
-        ])
-        .where('memberships.user_id', '=', userId)
-        .orderBy('memberships.tenant_id')
+    async findManyByIds(ids) {
+      if (ids.length === 0) return [];
+      const rows = await selectUsers()
+        .where('id', 'in', [...new Set(ids)])
+        .orderBy('email')
         .execute();
-      return rows.map((row) => ({
-        tenant_id: row.tenant_id,
-        roles: parseRoles(row.roles),
-        tenant_status: row.status,
-        tenant_deleted: row.deleted_ms !== null,
-        membership_status: row.membership_status,
-      }));
+      return rows.map(toUser);
+    },
+
+    async setName(userId, name) {
+      await kysely
+        .updateTable('users')
+        .set({ name, updated_ms: now() })
+        .where('id', '=', userId)
+        .execute();
+    },
+
+    async remove(userId) {
+      await kysely.deleteFrom('users').where('id', '=', userId).execute();
     },
   };
 }

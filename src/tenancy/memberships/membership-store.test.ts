@@ -121,6 +121,70 @@ for (const engine of testEngines()) {
       assert.equal((await members.listMembers('acme', { limit: 1 })).length, 1);
     });
 
+    it('lists memberships with the state of each tenant', async (t) => {
+      const { members: memberships, tenants, ada: user, bob: other } = await fixture(t, engine);
+      await tenants.create({ id: 'initech', name: 'initech', plan: 'free' });
+      await memberships.grant('globex', user.id, ['viewer', 'developer']);
+      await memberships.grant('acme', user.id, ['admin']);
+      await memberships.grant('initech', user.id, ['operator']);
+      await memberships.grant('acme', other.id, ['viewer']);
+      await tenants.setStatus('globex', 'suspended');
+      await tenants.softDelete('initech');
+      assert.deepEqual(await memberships.listOfUser(user.id), [
+        {
+          tenant_id: 'acme',
+          roles: ['admin'],
+          tenant_status: 'active',
+          tenant_deleted: false,
+          membership_status: 'active',
+        },
+        {
+          tenant_id: 'globex',
+          roles: ['developer', 'viewer'],
+          tenant_status: 'suspended',
+          tenant_deleted: false,
+          membership_status: 'active',
+        },
+        {
+          tenant_id: 'initech',
+          roles: ['operator'],
+          tenant_status: 'active',
+          tenant_deleted: true,
+          membership_status: 'active',
+        },
+      ]);
+      assert.deepEqual(await memberships.listOfUser('missing'), []);
+    });
+
+    it('tells other domains where a user stands in a tenant', async (t) => {
+      const { members, tenants, ada, bob } = await fixture(t, engine);
+      await members.grant('acme', ada.id, ['admin', 'viewer']);
+      assert.deepEqual(await members.standing('acme', ada.id), {
+        tenant_status: 'active',
+        roles: ['admin', 'viewer'],
+        membership_status: 'active',
+      });
+      assert.deepEqual(await members.standing('acme', bob.id), {
+        tenant_status: 'active',
+        roles: null,
+        membership_status: null,
+      });
+      assert.deepEqual(await members.standing('acme', null), {
+        tenant_status: 'active',
+        roles: null,
+        membership_status: null,
+      });
+      assert.equal(await members.standing('nope', ada.id), undefined);
+      await tenants.setStatus('acme', 'suspended');
+      assert.equal((await members.standing('acme', ada.id))?.tenant_status, 'suspended');
+      await tenants.softDelete('globex');
+      assert.equal((await members.standing('globex', ada.id))?.tenant_status, 'deleted');
+      assert.deepEqual(await members.storedRoles('acme', ada.id), ['admin', 'viewer']);
+      assert.equal(await members.storedRoles('acme', bob.id), undefined);
+      assert.equal(await members.countWithRole('acme', 'viewer'), 1);
+      assert.equal(await members.countWithRole('acme', 'view'), 0);
+    });
+
     it('tells whether any member holds a role, matching whole role names', async (t) => {
       const { members, ada } = await fixture(t, engine);
       assert.equal(await members.hasMemberWithRole('system', 'admin'), false);

@@ -1,4 +1,4 @@
-import type { Kysely } from 'kysely';
+import type { Expression, Kysely } from 'kysely';
 import {
   type CredentialChanges,
   IGNORE_CREDENTIAL_CHANGES,
@@ -8,7 +8,7 @@ import { TesseraError } from '../../platform/errors.ts';
 import type { Database } from '../../storage/open-database.ts';
 import type { Tables } from '../../storage/tables.ts';
 import { TenancyErrors } from '../errors.ts';
-import { parseRoles, type RoleName } from '../role-names.ts';
+import { parseRoles, parseStoredRoles, type RoleName } from '../role-names.ts';
 import { createRolePolicy } from '../role-policy.ts';
 
 export interface Member {
@@ -17,6 +17,25 @@ export interface Member {
   readonly name: string | null;
   readonly roles: RoleName[];
   readonly created_ms: number;
+}
+
+/** One tenant of a user, with the tenant's state (for sign-in and for audit trails). */
+export interface UserMembership {
+  readonly tenant_id: string;
+  readonly roles: RoleName[];
+  readonly tenant_status: 'active' | 'suspended';
+  readonly tenant_deleted: boolean;
+  /** A deactivated membership cannot log in (issue 5). */
+  readonly membership_status: 'active' | 'deactivated';
+}
+
+/** A user's standing in one tenant now, for whoever authenticates a credential there. */
+export interface MemberStanding {
+  readonly tenant_status: 'active' | 'suspended' | 'deleted';
+  /** The roles as stored (any name); null when the user is no member. */
+  readonly roles: string[] | null;
+  /** Null when the user is no member. */
+  readonly membership_status: 'active' | 'deactivated' | null;
 }
 
 export interface ListMembersOptions {
@@ -39,6 +58,22 @@ export interface MembershipStore {
   listMembers(tenantId: string, options: ListMembersOptions): Promise<Member[]>;
   /** Whether any member holds `role`, e.g. whether the platform has an administrator. */
   hasMemberWithRole(tenantId: string, role: RoleName): Promise<boolean>;
+  /** How many memberships of the tenant name `role` (any membership state). */
+  countWithRole(tenantId: string, role: string): Promise<number>;
+  /** The user's roles in the tenant as stored (any name, any state); undefined when no member. */
+  storedRoles(tenantId: string, userId: string): Promise<string[] | undefined>;
+  /** Every tenant the user belongs to, deleted and suspended ones flagged, by tenant id. */
+  listOfUser(userId: string): Promise<UserMembership[]>;
+  /**
+   * The tenant's state and the user's membership there (none for a null user), in one
+   * read; undefined when no tenant has the id.
+   */
+  standing(tenantId: string, userId: string | null): Promise<MemberStanding | undefined>;
+  /**
+   * A subquery of the ids of the tenant's members (any state), for another domain's
+   * paged listing to filter on (`user_id IN (...)`) without reading memberships itself.
+   */
+  memberIds(tenantId: string): Expression<{ user_id: string }>;
 }
 
 type MembershipTables = Pick<Tables, 'memberships' | 'tenants' | 'users'>;
@@ -130,6 +165,80 @@ export function createMembershipStore(
       if (after !== undefined) query = query.where('memberships.user_id', '>', after);
       const rows = await query.orderBy('memberships.user_id').limit(limit).execute();
       return rows.map((row) => ({ ...row, roles: parseRoles(row.roles) }));
+    },
+
+    async countWithRole(tenantId, role) {
+      // Role arrays are canonical JSON (no spaces) and custom names hold no LIKE
+      // wildcard or quote (CUSTOM_ROLE_NAME_PATTERN), so this matches exactly that element.
+      const row = await kysely
+        .selectFrom('memberships')
+        .select((eb) => eb.fn.countAll<number | string>().as('n'))
+        .where('tenant_id', '=', tenantId)
+        .where('roles', 'like', `%"${role}"%`)
+        .executeTakeFirstOrThrow();
+      return Number(row.n);
+    },
+
+    async storedRoles(tenantId, userId) {
+      const row = await kysely
+        .selectFrom('memberships')
+        .select('roles')
+        .where('tenant_id', '=', tenantId)
+        .where('user_id', '=', userId)
+        .executeTakeFirst();
+      return row && parseStoredRoles(row.roles);
+    },
+
+    async listOfUser(userId) {
+      const rows = await kysely
+        .selectFrom('memberships')
+        .innerJoin('tenants', 'tenants.id', 'memberships.tenant_id')
+        .select([
+          'memberships.tenant_id',
+          'memberships.roles',
+          'memberships.status as membership_status',
+          'tenants.status',
+          'tenants.deleted_ms',
+        ])
+        .where('memberships.user_id', '=', userId)
+        .orderBy('memberships.tenant_id')
+        .execute();
+      return rows.map((row) => ({
+        tenant_id: row.tenant_id,
+        roles: parseRoles(row.roles),
+        tenant_status: row.status,
+        tenant_deleted: row.deleted_ms !== null,
+        membership_status: row.membership_status,
+      }));
+    },
+
+    async standing(tenantId, userId) {
+      const row = await kysely
+        .selectFrom('tenants')
+        .leftJoin('memberships', (join) =>
+          join
+            .onRef('memberships.tenant_id', '=', 'tenants.id')
+            // A null user is nobody's: `user_id = NULL` matches no row.
+            .on('memberships.user_id', '=', userId),
+        )
+        .select([
+          'tenants.status',
+          'tenants.deleted_ms',
+          'memberships.roles',
+          'memberships.status as membership_status',
+        ])
+        .where('tenants.id', '=', tenantId)
+        .executeTakeFirst();
+      if (!row) return undefined;
+      return {
+        tenant_status: row.deleted_ms === null ? row.status : 'deleted',
+        roles: row.roles === null ? null : parseStoredRoles(row.roles),
+        membership_status: row.membership_status,
+      };
+    },
+
+    memberIds(tenantId) {
+      return kysely.selectFrom('memberships').select('user_id').where('tenant_id', '=', tenantId);
     },
 
     async hasMemberWithRole(tenantId, role) {

@@ -6,6 +6,7 @@ import type { SessionStore } from '../../identity/sessions/session-store.ts';
 import { createUserStore, type User, type UserStore } from '../../identity/users/user-store.ts';
 import { TesseraError } from '../../platform/errors.ts';
 import type { AnyKysely } from '../../storage/database.ts';
+import { createMembershipStore } from '../memberships/membership-store.ts';
 import { SYSTEM_TENANT_ID } from '../role-names.ts';
 
 export interface PasswordResetDeps {
@@ -67,9 +68,8 @@ export function createPasswordReset(deps: PasswordResetDeps) {
 
 /** Sets the hash (404 if the user was erased meanwhile); returns the trails to audit in. */
 async function setHash(trx: AnyKysely, userId: string, hash: string): Promise<string[]> {
-  const users = createUserStore({ kysely: trx });
-  await users.setPasswordHash(userId, hash);
-  const tenants = (await users.listMembershipsOfUser(userId))
+  await createUserStore({ kysely: trx }).setPasswordHash(userId, hash);
+  const tenants = (await createMembershipStore({ kysely: trx }).listOfUser(userId))
     .filter((membership) => !membership.tenant_deleted)
     .map((membership) => membership.tenant_id);
   return tenants.length > 0 ? tenants : [SYSTEM_TENANT_ID];

@@ -2,6 +2,7 @@ import { type Kysely, sql } from 'kysely';
 import { createSessionAdminStore } from '../../identity/sessions/session-admin-store.ts';
 import type { Database } from '../../storage/open-database.ts';
 import type { Tables } from '../../storage/tables.ts';
+import { parseStoredRoles } from '../role-names.ts';
 
 export type MemberStatus = 'active' | 'deactivated';
 
@@ -44,11 +45,6 @@ export interface UserAdminStoreOptions {
 /** `%`, `_` and the escape character itself match literally (used with ESCAPE '\'). */
 function likeContaining(text: string): string {
   return `%${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
-}
-
-function parseStoredRoles(text: string): string[] {
-  const value: unknown = JSON.parse(text);
-  return Array.isArray(value) ? value.filter((r): r is string => typeof r === 'string') : [];
 }
 
 /**
