@@ -1,3 +1,4 @@
+import { createApiKeyLookup } from './access/api-keys/api-key-lookup.ts';
 import { createApiKeyService } from './access/api-keys/api-key-service.ts';
 import { createApiKeyStore } from './access/api-keys/api-key-store.ts';
 import { type CredentialCache, createCredentialCache } from './access/credential-cache.ts';
@@ -19,6 +20,7 @@ import { createAuthAttempts } from './protection/auth-attempts.ts';
 import { createLockoutAdmin } from './protection/lockout/lockout-service.ts';
 import { createLoginLockout } from './protection/lockout/login-lockout.ts';
 import type { IdentityServices, ProtectionServices, ServiceOptions, Services } from './services.ts';
+import type { AnyKysely } from './storage/database.ts';
 import type { Database } from './storage/open-database.ts';
 import { createInvitationService } from './tenancy/invitations/invitation-service.ts';
 import { createInvitationStore } from './tenancy/invitations/invitation-store.ts';
@@ -61,6 +63,10 @@ export function composeServices(
   const quotas = createQuotaService({ db, audit, countLiveApiKeys: apiKeys.countLive });
   const users = createUserStore(db);
   const memberships = createMembershipStore(db, Date.now, credentials);
+  // What a session or API key is worth in its tenant: tenancy's answer, read on the
+  // caller's connection or transaction (a refresh reads it in its own).
+  const standingOf = (on: AnyKysely, tenantId: string, userId: string | null) =>
+    createMembershipStore({ kysely: on }).standing(tenantId, userId);
   const protection = composeProtection(db, config, { audit, memberships }, options);
   const identity = composeIdentity(db, config, env, options, {
     users,
@@ -69,6 +75,7 @@ export function composeServices(
     protection,
     tenantExists: async (id) => (await tenants.get(id)) !== undefined,
     memberships,
+    standingOf,
   });
   const tickets = createTicketService({
     store: createTicketStore(db),
@@ -118,13 +125,20 @@ export function composeServices(
         verifyAccessToken: (token) => identity.tokens.verify(token),
         sessions: identity.sessions,
         apiKeys,
+        lookupApiKey: createApiKeyLookup(db, standingOf),
         credentials,
         customRoles: createCustomRoleLookup(db, credentials),
         attempts: protection.attempts,
         redeemTicket: tickets.redeem,
       },
       apiKeyAdmin: createApiKeyService({ db, apiKeys, audit, changes, quotas }),
-      roles: createRoleService({ db, audit, changes }),
+      roles: createRoleService({
+        db,
+        audit,
+        changes,
+        countMembersWithRole: (trx, tenantId, role) =>
+          createMembershipStore({ kysely: trx }).countWithRole(tenantId, role),
+      }),
     },
     protection,
     audit,
@@ -164,6 +178,7 @@ interface IdentityNeeds {
   readonly tenantExists: (tenantId: string) => Promise<boolean>;
   /** Tenancy's memberships, which sign-in and sessions ask about. */
   readonly memberships: MembershipStore;
+  readonly standingOf: StandingOf;
 }
 
 function composeIdentity(
@@ -171,7 +186,7 @@ function composeIdentity(
   config: Config,
   env: NodeJS.ProcessEnv,
   options: ServiceOptions,
-  { users, audit, credentials, protection, tenantExists, memberships }: IdentityNeeds,
+  { users, audit, credentials, protection, tenantExists, memberships, standingOf }: IdentityNeeds,
 ): IdentityServices {
   let loaded: Buffer | undefined;
   const masterKey = (): Buffer => {
@@ -191,9 +206,6 @@ function composeIdentity(
     audience: config.auth.audience,
     ttlSeconds: config.auth.access_token_ttl_seconds,
   });
-  // On the caller's connection or transaction, so a refresh sees one state.
-  const standingOf: StandingOf = (on, tenantId, userId) =>
-    createMembershipStore({ kysely: on }).standing(tenantId, userId);
   const sessions = createSessionStore(
     db,
     standingOf,

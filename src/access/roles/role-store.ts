@@ -6,7 +6,7 @@ import { isUniqueViolation } from '../../storage/unique-violation.ts';
 import { AccessErrors } from '../errors.ts';
 import { isTenantPermission, type Permission, TENANT_PERMISSIONS } from '../permissions.ts';
 
-type RoleTables = Pick<Tables, 'tenant_roles' | 'memberships' | 'api_keys'>;
+type RoleTables = Pick<Tables, 'tenant_roles'>;
 
 /** A tenant's own role: a name and the tenant permissions it grants. */
 export interface CustomRole {
@@ -40,8 +40,6 @@ export interface RoleStore {
   ): Promise<CustomRole | undefined>;
   /** True when a role was deleted. */
   remove(tenantId: string, name: string): Promise<boolean>;
-  /** How many memberships and live (unrevoked) API keys of the tenant name the role. */
-  usage(tenantId: string, name: string): Promise<{ members: number; api_keys: number }>;
 }
 
 const COLUMNS = ['name', 'description', 'permissions', 'created_ms', 'updated_ms'] as const;
@@ -138,25 +136,6 @@ export function createRoleStore(db: AnyKysely, now: () => number = Date.now): Ro
         .where('name', '=', name)
         .executeTakeFirst();
       return result.numDeletedRows > 0n;
-    },
-
-    async usage(tenantId, name) {
-      // Role arrays are canonical JSON (no spaces) and custom names hold no LIKE
-      // wildcard or quote (CUSTOM_ROLE_NAME_PATTERN), so this matches exactly that element.
-      const members = await kysely
-        .selectFrom('memberships')
-        .select((eb) => eb.fn.countAll<number | string>().as('n'))
-        .where('tenant_id', '=', tenantId)
-        .where('roles', 'like', `%"${name}"%`)
-        .executeTakeFirstOrThrow();
-      const keys = await kysely
-        .selectFrom('api_keys')
-        .select((eb) => eb.fn.countAll<number | string>().as('n'))
-        .where('tenant_id', '=', tenantId)
-        .where('role', '=', name)
-        .where('revoked_ms', 'is', null)
-        .executeTakeFirstOrThrow();
-      return { members: Number(members.n), api_keys: Number(keys.n) };
     },
   };
 }

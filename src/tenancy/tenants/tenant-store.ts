@@ -48,6 +48,13 @@ export interface TenantStore {
   setStatus(id: string, status: TenantStatus): Promise<Tenant>;
   /** Throws 404 `tenant_not_found` (already deleted included); `system` is 409 `tenant_protected`. */
   softDelete(id: string): Promise<void>;
+  /**
+   * Holds the tenant's row until the transaction ends (`db` must be one), so that
+   * concurrent changes of something per tenant (its API keys, its IP filters) are
+   * checked one after another. A write that changes nothing takes the row lock on
+   * PostgreSQL (no trigger watches `updated_ms`); SQLite holds its one write lock anyway.
+   */
+  lockForWrites(id: string): Promise<void>;
 }
 
 type TenantTables = Pick<Tables, 'tenants'>;
@@ -191,6 +198,14 @@ export function createTenantStore(
       checkNotSystem(id, 'deleted');
       await change(id, { deleted_ms: now() });
       changes.changed({ kind: 'tenant', id });
+    },
+
+    async lockForWrites(id) {
+      await kysely
+        .updateTable('tenants')
+        .set((eb) => ({ updated_ms: eb.ref('updated_ms') }))
+        .where('id', '=', id)
+        .execute();
     },
   };
 }
