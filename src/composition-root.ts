@@ -67,7 +67,7 @@ export function composeServices(
   // caller's connection or transaction (a refresh reads it in its own).
   const standingOf = (on: AnyKysely, tenantId: string, userId: string | null) =>
     createMembershipStore({ kysely: on }).standing(tenantId, userId);
-  const protection = composeProtection(db, config, { audit, memberships }, options);
+  const protection = composeProtection(db, config, { audit, memberships, users }, options);
   const identity = composeIdentity(db, config, env, options, {
     users,
     audit,
@@ -117,6 +117,7 @@ export function composeServices(
         audit,
         passwordMinLength,
       }),
+      lockTenant: (trx, tenantId) => createTenantStore({ kysely: trx }).lockForWrites(tenantId),
     },
     access: {
       apiKeys,
@@ -146,10 +147,17 @@ export function composeServices(
   };
 }
 
+interface ProtectionNeeds {
+  readonly audit: AuditLog;
+  /** Tenancy's and identity's: whom a tenant's administrator sees locked. */
+  readonly memberships: MembershipStore;
+  readonly users: UserStore;
+}
+
 function composeProtection(
   db: Database,
   config: Config,
-  { audit, memberships }: { readonly audit: AuditLog; readonly memberships: MembershipStore },
+  { audit, memberships, users }: ProtectionNeeds,
   options: ServiceOptions,
 ): ProtectionServices {
   const attempts = createAuthAttempts();
@@ -166,6 +174,11 @@ function composeProtection(
         (await memberships.listOfUser(userId))
           .filter((m) => !m.tenant_deleted)
           .map((m) => m.tenant_id),
+      isMember: async (tenantId, userId) =>
+        (await memberships.storedRoles(tenantId, userId)) !== undefined,
+      memberIds: (tenantId) => memberships.memberIds(tenantId),
+      emailsOf: async (ids) =>
+        new Map((await users.findManyByIds(ids)).map((user) => [user.id, user.email])),
     }),
   };
 }

@@ -14,6 +14,7 @@ import type { UserStore } from './identity/users/user-store.ts';
 import type { AuthAttempts } from './protection/auth-attempts.ts';
 import type { LockoutAdmin } from './protection/lockout/lockout-service.ts';
 import type { LoginLockout } from './protection/lockout/login-lockout.ts';
+import type { AnyKysely } from './storage/database.ts';
 import type { InvitationService } from './tenancy/invitations/invitation-service.ts';
 import type { TenantInvitationService } from './tenancy/invitations/tenant-invitation-service.ts';
 import type { MembershipService } from './tenancy/memberships/membership-service.ts';
@@ -59,6 +60,11 @@ export interface TenancyServices {
   readonly provisioning: UserProvisioning;
   /** An operator sets a user's password (CLI). */
   readonly resetPassword: ReturnType<typeof createPasswordReset>;
+  /**
+   * Holds a tenant's row until `trx` ends: for another domain's checks of something
+   * per tenant that concurrent writers must make one after another (IP filter lists).
+   */
+  readonly lockTenant: (trx: AnyKysely, tenantId: string) => Promise<void>;
 }
 
 /** Credentials, roles and what they allow. */
