@@ -25,6 +25,7 @@ import type { Database } from './storage/open-database.ts';
 import { createInvitationService } from './tenancy/invitations/invitation-service.ts';
 import { createInvitationStore } from './tenancy/invitations/invitation-store.ts';
 import { createTenantInvitationService } from './tenancy/invitations/tenant-invitation-service.ts';
+import { createMembershipGrants } from './tenancy/memberships/grant-roles.ts';
 import { createMembershipService } from './tenancy/memberships/membership-service.ts';
 import {
   createMembershipStore,
@@ -88,7 +89,7 @@ export function composeServices(
     identity,
     tenancy: {
       tenants,
-      memberships,
+      memberships: createMembershipGrants(db, credentials),
       quotas,
       tenantAdmin: createTenantService({
         db,

@@ -17,8 +17,8 @@ import type { LoginLockout } from './protection/lockout/login-lockout.ts';
 import type { AnyKysely } from './storage/database.ts';
 import type { InvitationService } from './tenancy/invitations/invitation-service.ts';
 import type { TenantInvitationService } from './tenancy/invitations/tenant-invitation-service.ts';
+import type { MembershipGrants } from './tenancy/memberships/grant-roles.ts';
 import type { MembershipService } from './tenancy/memberships/membership-service.ts';
-import type { MembershipStore } from './tenancy/memberships/membership-store.ts';
 import type { QuotaService } from './tenancy/quotas/quota-service.ts';
 import type { TeamService } from './tenancy/teams/team-service.ts';
 import type { TenantService } from './tenancy/tenants/tenant-service.ts';
@@ -42,7 +42,8 @@ export interface IdentityServices {
 /** Tenants, their members, teams, invitations and quotas. */
 export interface TenancyServices {
   readonly tenants: TenantStore;
-  readonly memberships: MembershipStore;
+  /** Roles granted by ids (operators' tools, start-up, tests). */
+  readonly memberships: MembershipGrants;
   /** Tenants' quotas and usage; cached per node (kept fresh by db.changes). */
   readonly quotas: QuotaService;
   /** Tenant administration (routes and CLI). */

@@ -3,6 +3,7 @@ import { createAuditLog } from '../../audit/audit-log.ts';
 import { isTesseraError } from '../../platform/errors.ts';
 import type { AnyKysely } from '../../storage/database.ts';
 import type { Database } from '../../storage/open-database.ts';
+import { grantRoles } from '../../tenancy/memberships/grant-roles.ts';
 import { createMembershipStore } from '../../tenancy/memberships/membership-store.ts';
 import { SYSTEM_TENANT_ID } from '../../tenancy/role-names.ts';
 import { IdentityErrors } from '../errors.ts';
@@ -120,7 +121,7 @@ async function makeAdmin(
   if (existing && existing.password_hash === null)
     await users.setPasswordHash(user.id, passwordHash);
   const roles = (await members.rolesOf(SYSTEM_TENANT_ID, user.id)) ?? [];
-  await members.grant(SYSTEM_TENANT_ID, user.id, [...roles, 'admin']);
+  await grantRoles(trx, SYSTEM_TENANT_ID, user.id, [...roles, 'admin'], now);
   return { result: existing ? 'promoted' : 'created', userId: user.id };
 }
 

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import type { Kysely } from 'kysely';
+import { type Expression, type Kysely, sql } from 'kysely';
 import { TesseraError } from '../../platform/errors.ts';
+import { likeContaining } from '../../storage/like-containing.ts';
 import type { Database } from '../../storage/open-database.ts';
 import type { Tables, UserRow } from '../../storage/tables.ts';
 import { isUniqueViolation } from '../../storage/unique-violation.ts';
@@ -40,6 +41,11 @@ export interface UserStore {
   setName(userId: string, name: string | null): Promise<void>;
   /** Deletes the user row; whatever refers to it must be gone first (or go by cascade). */
   remove(userId: string): Promise<void>;
+  /**
+   * A subquery of the ids of users whose email or name contains `text`, ignoring case,
+   * for another domain's paged listing to filter on (`user_id IN (...)`).
+   */
+  idsMatching(text: string): Expression<{ id: string }>;
 }
 
 type UserTables = Pick<Tables, 'users'>;
@@ -166,6 +172,16 @@ export function createUserStore(
 
     async remove(userId) {
       await kysely.deleteFrom('users').where('id', '=', userId).execute();
+    },
+
+    idsMatching(text) {
+      const pattern = likeContaining(text.toLowerCase());
+      return kysely
+        .selectFrom('users')
+        .select('id')
+        .where(
+          sql<boolean>`(lower(users.email) like ${pattern} escape '\\' or lower(coalesce(users.name, '')) like ${pattern} escape '\\')`,
+        );
     },
   };
 }

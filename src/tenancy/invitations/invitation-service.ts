@@ -14,6 +14,7 @@ import { isUniqueViolation } from '../../storage/unique-violation.ts';
 import { TenancyErrors } from '../errors.ts';
 import { SYSTEM_TENANT_ID } from '../role-names.ts';
 import { createRolePolicy } from '../role-policy.ts';
+import { createTenantStore } from '../tenants/tenant-store.ts';
 import { createUserAdminStore } from '../users/user-admin-store.ts';
 import { endAnsweringSessions } from './answering-sessions.ts';
 import { createInvitationStore, type Invitation } from './invitation-store.ts';
@@ -153,13 +154,7 @@ export function createInvitationService(deps: InvitationServiceDeps) {
         const consumed = await createInvitationStore(trx).consume(userId, id);
         if (!consumed) throw notFound();
         const members = createUserAdminStore({ kysely: trx }, { rowLocks });
-        const tenant = await trx
-          .selectFrom('tenants')
-          .select('id')
-          .where('id', '=', consumed.tenant_id)
-          .where('deleted_ms', 'is', null)
-          .executeTakeFirst();
-        if (!tenant) throw notFound();
+        if (!(await createTenantStore({ kysely: trx }).get(consumed.tenant_id))) throw notFound();
         await members.lockTenant(consumed.tenant_id);
         // A custom role deleted since the invitation: 400 `invalid_roles`, nothing used up.
         const roles = await policy.normalize(trx, consumed.tenant_id, consumed.roles);

@@ -14,13 +14,10 @@ export interface Invitation {
   readonly expires_ms: number;
 }
 
-/**
- * A pending invitation as the inviting tenant's administrators see it: nothing that
- * tells whether the identity existed before it (no name, no other tenant).
- */
-export interface TenantInvitation {
+/** A pending invitation of a tenant, naming its invitee by user id (the identity is identity's). */
+export interface TenantInvitationRecord {
   readonly id: string;
-  readonly email: string;
+  readonly user_id: string;
   readonly roles: RoleName[];
   readonly invited_by: string | null;
   readonly created_ms: number;
@@ -39,7 +36,7 @@ export interface ConsumedInvitation {
   readonly roles: RoleName[];
 }
 
-type InvitationTables = Pick<Tables, 'invitations' | 'tenants' | 'users'>;
+type InvitationTables = Pick<Tables, 'invitations' | 'tenants'>;
 
 /**
  * Invitations of identities to tenants (migration 0010). `kysely` is normally a
@@ -139,22 +136,14 @@ export function createInvitationStore(db: AnyKysely, now: () => number = Date.no
     async listForTenant(
       tenantId: string,
       { after, limit }: { after?: string | undefined; limit: number },
-    ): Promise<TenantInvitation[]> {
+    ): Promise<TenantInvitationRecord[]> {
       let query = kysely
         .selectFrom('invitations')
-        .innerJoin('users', 'users.id', 'invitations.user_id')
-        .select([
-          'invitations.id',
-          'users.email',
-          'invitations.roles',
-          'invitations.invited_by',
-          'invitations.created_ms',
-          'invitations.expires_ms',
-        ])
-        .where('invitations.tenant_id', '=', tenantId)
-        .where('invitations.expires_ms', '>', now());
-      if (after !== undefined) query = query.where('invitations.id', '>', after);
-      const rows = await query.orderBy('invitations.id').limit(limit).execute();
+        .select(['id', 'user_id', 'roles', 'invited_by', 'created_ms', 'expires_ms'])
+        .where('tenant_id', '=', tenantId)
+        .where('expires_ms', '>', now());
+      if (after !== undefined) query = query.where('id', '>', after);
+      const rows = await query.orderBy('id').limit(limit).execute();
       return rows.map((row) => ({
         ...row,
         created_ms: Number(row.created_ms),

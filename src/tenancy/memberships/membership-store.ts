@@ -3,18 +3,13 @@ import {
   type CredentialChanges,
   IGNORE_CREDENTIAL_CHANGES,
 } from '../../access/credential-cache.ts';
-import { IdentityErrors } from '../../identity/errors.ts';
-import { TesseraError } from '../../platform/errors.ts';
 import type { Database } from '../../storage/open-database.ts';
 import type { Tables } from '../../storage/tables.ts';
-import { TenancyErrors } from '../errors.ts';
 import { parseRoles, parseStoredRoles, type RoleName } from '../role-names.ts';
-import { createRolePolicy } from '../role-policy.ts';
 
-export interface Member {
+/** A membership as a tenant's member list shows it; the identity is identity's. */
+export interface MemberRecord {
   readonly user_id: string;
-  readonly email: string;
-  readonly name: string | null;
   readonly roles: RoleName[];
   readonly created_ms: number;
 }
@@ -46,16 +41,16 @@ export interface ListMembersOptions {
 
 export interface MembershipStore {
   /**
-   * Makes the user a member with exactly these roles (replacing earlier ones) and
-   * returns them in canonical order. Throws 400 `invalid_roles`, 404
-   * `tenant_not_found` (deleted included) or 404 `user_not_found`.
+   * Makes the user a member with exactly these roles, as given (replacing earlier
+   * ones; a new membership is active). The rules come first: grant-roles.ts.
    */
-  grant(tenantId: string, userId: string, roles: readonly string[]): Promise<RoleName[]>;
+  put(tenantId: string, userId: string, roles: readonly string[]): Promise<void>;
   /** True when a membership was removed. */
   revoke(tenantId: string, userId: string): Promise<boolean>;
   /** The user's roles in a tenant; undefined when not a member or the tenant is deleted. */
   rolesOf(tenantId: string, userId: string): Promise<RoleName[] | undefined>;
-  listMembers(tenantId: string, options: ListMembersOptions): Promise<Member[]>;
+  /** A page of the tenant's memberships by user id. */
+  listMembers(tenantId: string, options: ListMembersOptions): Promise<MemberRecord[]>;
   /** Whether any member holds `role`, e.g. whether the platform has an administrator. */
   hasMemberWithRole(tenantId: string, role: RoleName): Promise<boolean>;
   /** How many memberships of the tenant name `role` (any membership state). */
@@ -76,7 +71,7 @@ export interface MembershipStore {
   memberIds(tenantId: string): Expression<{ user_id: string }>;
 }
 
-type MembershipTables = Pick<Tables, 'memberships' | 'tenants' | 'users'>;
+type MembershipTables = Pick<Tables, 'memberships' | 'tenants'>;
 
 /**
  * One Kysely store for both engines. `db` may be a transaction (`{ kysely: trx }`):
@@ -90,33 +85,9 @@ export function createMembershipStore(
 ): MembershipStore {
   const kysely: Kysely<MembershipTables> = db.kysely;
 
-  async function checkTargets(tenantId: string, userId: string): Promise<void> {
-    const tenant = await kysely
-      .selectFrom('tenants')
-      .select('id')
-      .where('id', '=', tenantId)
-      .where('deleted_ms', 'is', null)
-      .executeTakeFirst();
-    if (!tenant) {
-      throw new TesseraError(TenancyErrors.tenant_not_found, `no tenant has the id ${tenantId}`);
-    }
-    const user = await kysely
-      .selectFrom('users')
-      .select('id')
-      .where('id', '=', userId)
-      .executeTakeFirst();
-    if (!user)
-      throw new TesseraError(IdentityErrors.user_not_found, `no user has the id ${userId}`);
-  }
-
   return {
-    async grant(tenantId, userId, roles) {
-      // Built-in names cost no query; custom ones must exist in the tenant.
-      const canonical = await createRolePolicy().normalize(kysely, tenantId, roles);
-      // Tenants are only soft-deleted and users never deleted, and the foreign keys
-      // hold in any case, so checking before the upsert cannot let a bad row in.
-      await checkTargets(tenantId, userId);
-      const json = JSON.stringify(canonical);
+    async put(tenantId, userId, roles) {
+      const json = JSON.stringify(roles);
       await kysely
         .insertInto('memberships')
         .values({ tenant_id: tenantId, user_id: userId, roles: json, created_ms: now() })
@@ -125,7 +96,6 @@ export function createMembershipStore(
         )
         .execute();
       changes.changed({ kind: 'user', id: userId });
-      return canonical;
     },
 
     async revoke(tenantId, userId) {
@@ -153,17 +123,10 @@ export function createMembershipStore(
     async listMembers(tenantId, { after, limit }) {
       let query = kysely
         .selectFrom('memberships')
-        .innerJoin('users', 'users.id', 'memberships.user_id')
-        .select([
-          'memberships.user_id',
-          'users.email',
-          'users.name',
-          'memberships.roles',
-          'memberships.created_ms',
-        ])
-        .where('memberships.tenant_id', '=', tenantId);
-      if (after !== undefined) query = query.where('memberships.user_id', '>', after);
-      const rows = await query.orderBy('memberships.user_id').limit(limit).execute();
+        .select(['user_id', 'roles', 'created_ms'])
+        .where('tenant_id', '=', tenantId);
+      if (after !== undefined) query = query.where('user_id', '>', after);
+      const rows = await query.orderBy('user_id').limit(limit).execute();
       return rows.map((row) => ({ ...row, roles: parseRoles(row.roles) }));
     },
 

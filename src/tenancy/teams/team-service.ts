@@ -2,6 +2,7 @@ import type { Actor } from '../../access/actor.ts';
 import type { AuditEntry } from '../../audit/audit-entry.ts';
 import type { AuditLog } from '../../audit/audit-log.ts';
 import { IdentityErrors } from '../../identity/errors.ts';
+import { createUserStore, type User } from '../../identity/users/user-store.ts';
 import { TesseraError } from '../../platform/errors.ts';
 import type { AnyKysely, DatabaseBase } from '../../storage/database.ts';
 import { TenancyErrors } from '../errors.ts';
@@ -53,6 +54,12 @@ function teamNotFound(id: string): TesseraError {
 
 const target = (id: string) => `team:${id}`;
 
+const teamMember = (user: User): TeamMember => ({
+  user_id: user.id,
+  email: user.email,
+  name: user.name,
+});
+
 /**
  * Teams of a tenant. Each change runs in one transaction whose last step appends its
  * audit event, so a change that fails leaves no event claiming it succeeded.
@@ -67,6 +74,7 @@ export function createTeamService({ db, audit, now }: TeamServiceDeps): TeamServ
     fn: (
       teams: TeamStore,
       record: (action: string, id: string, details: Record<string, unknown>) => void,
+      trx: AnyKysely,
     ) => Promise<T>,
   ): Promise<T> {
     checkTenantAccess(actor.principal, tenantId, 'teams:manage');
@@ -82,6 +90,7 @@ export function createTeamService({ db, audit, now }: TeamServiceDeps): TeamServ
             outcome: 'success',
             details,
           }),
+        trx,
       );
       await audit.inTransaction(trx, actor.audit, entries);
       return result;
@@ -106,7 +115,9 @@ export function createTeamService({ db, audit, now }: TeamServiceDeps): TeamServ
       checkTenantAccess(actor.principal, tenantId, 'users:read');
       const team = await reads.find(tenantId, id);
       if (!team) throw teamNotFound(id);
-      return { ...team, members: await reads.members(tenantId, id) };
+      // Identities are identity's, read in one query, by email.
+      const users = await createUserStore(db).findManyByIds(await reads.memberIds(tenantId, id));
+      return { ...team, members: users.map(teamMember) };
     },
 
     update: (actor, tenantId, id, changes) =>
@@ -128,11 +139,13 @@ export function createTeamService({ db, audit, now }: TeamServiceDeps): TeamServ
       }),
 
     addMember: (actor, tenantId, id, userId) =>
-      change(actor, tenantId, async (teams, record) => {
+      change(actor, tenantId, async (teams, record, trx) => {
         // Both locked until commit, so neither the team nor the membership can be
         // deleted between these checks and the insert.
         if (!(await teams.find(tenantId, id, { lock: true }))) throw teamNotFound(id);
-        const member = await teams.findTenantMember(tenantId, userId, { lock: true });
+        const member =
+          (await teams.isTenantMember(tenantId, userId, { lock: true })) &&
+          (await createUserStore({ kysely: trx }).findById(userId));
         if (!member) {
           throw new TesseraError(
             IdentityErrors.user_not_found,
@@ -141,7 +154,7 @@ export function createTeamService({ db, audit, now }: TeamServiceDeps): TeamServ
         }
         const added = await teams.addMember(tenantId, id, userId);
         if (added) record('team.member_added', id, { user_id: userId });
-        return { member, added };
+        return { member: teamMember(member), added };
       }),
 
     removeMember: (actor, tenantId, id, userId) =>

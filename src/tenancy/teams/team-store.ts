@@ -47,15 +47,11 @@ export interface TeamStore {
   update(tenantId: string, id: string, changes: TeamChanges): Promise<Team | undefined>;
   /** The team deleted (its memberships go with it, by cascade), or undefined. */
   delete(tenantId: string, id: string): Promise<Team | undefined>;
-  /** By email. */
-  members(tenantId: string, teamId: string): Promise<TeamMember[]>;
+  /** The user ids of the team's members (their identities are identity's). */
+  memberIds(tenantId: string, teamId: string): Promise<string[]>;
   memberCount(tenantId: string, teamId: string): Promise<number>;
-  /** The tenant member (memberships table), locked like `find` when asked; else undefined. */
-  findTenantMember(
-    tenantId: string,
-    userId: string,
-    options?: { lock?: boolean },
-  ): Promise<TeamMember | undefined>;
+  /** Whether the user is a member of the tenant (memberships), locked like `find` when asked. */
+  isTenantMember(tenantId: string, userId: string, options?: { lock?: boolean }): Promise<boolean>;
   /** True when added, false when the user was in the team already. */
   addMember(tenantId: string, teamId: string, userId: string): Promise<boolean>;
   /** True when removed, false when the user was not in the team. */
@@ -70,7 +66,7 @@ export interface TeamStore {
   removeUserFromTeams(tenantId: string, userId: string): Promise<string[]>;
 }
 
-type TeamTables = Pick<Tables, 'teams' | 'team_members' | 'memberships' | 'users'>;
+type TeamTables = Pick<Tables, 'teams' | 'team_members' | 'memberships'>;
 
 /** `%`, `_` and the escape character itself match only themselves in a LIKE pattern. */
 function containsPattern(text: string): string {
@@ -165,15 +161,14 @@ export function createTeamStore(
         .executeTakeFirst();
     },
 
-    async members(tenantId, teamId) {
-      return await kysely
+    async memberIds(tenantId, teamId) {
+      const rows = await kysely
         .selectFrom('team_members')
-        .innerJoin('users', 'users.id', 'team_members.user_id')
-        .select(['team_members.user_id', 'users.email', 'users.name'])
-        .where('team_members.tenant_id', '=', tenantId)
-        .where('team_members.team_id', '=', teamId)
-        .orderBy('users.email')
+        .select('user_id')
+        .where('tenant_id', '=', tenantId)
+        .where('team_id', '=', teamId)
         .execute();
+      return rows.map((row) => row.user_id);
     },
 
     async memberCount(tenantId, teamId) {
@@ -187,15 +182,15 @@ export function createTeamStore(
       return Number(row.count);
     },
 
-    async findTenantMember(tenantId, userId, { lock = false } = {}) {
+    async isTenantMember(tenantId, userId, { lock = false } = {}) {
       let query = kysely
         .selectFrom('memberships')
-        .innerJoin('users', 'users.id', 'memberships.user_id')
-        .select(['memberships.user_id', 'users.email', 'users.name'])
-        .where('memberships.tenant_id', '=', tenantId)
-        .where('memberships.user_id', '=', userId);
+        .select('user_id')
+        .where('tenant_id', '=', tenantId)
+        .where('user_id', '=', userId);
+      // Locking the membership holds the user too: its row cannot go while this one stays.
       if (lock && locking) query = query.forKeyShare();
-      return await query.executeTakeFirst();
+      return (await query.executeTakeFirst()) !== undefined;
     },
 
     async addMember(tenantId, teamId, userId) {

@@ -11,7 +11,7 @@ import {
 import { isTesseraError, TesseraError } from '../../platform/errors.ts';
 import type { AnyKysely, DatabaseBase } from '../../storage/database.ts';
 import { TenancyErrors } from '../errors.ts';
-import { createMembershipStore } from '../memberships/membership-store.ts';
+import { grantRoles } from '../memberships/grant-roles.ts';
 import { SYSTEM_TENANT_ID } from '../role-names.ts';
 import {
   createTenantStore,
@@ -132,7 +132,7 @@ export function createTenantService(deps: TenantServiceDeps): TenantService {
           const user =
             (await users.findByEmail(email)) ??
             (await users.createUser({ email, password_hash: passwordHash }));
-          await createMembershipStore({ kysely: trx }).grant(created.id, user.id, ['admin']);
+          await grantRoles(trx, created.id, user.id, ['admin']);
           return { created, user };
         },
         ({ created, user }) => [

@@ -5,7 +5,7 @@ import { checkPasswordPolicy, hashPassword } from '../../identity/login/password
 import { createUserStore, normalizeEmail, type User } from '../../identity/users/user-store.ts';
 import { TesseraError } from '../../platform/errors.ts';
 import type { DatabaseBase } from '../../storage/database.ts';
-import { createMembershipStore } from '../memberships/membership-store.ts';
+import { grantRoles } from '../memberships/grant-roles.ts';
 import { normalizeRoles, type RoleName, SYSTEM_TENANT_ID } from '../role-names.ts';
 import { checkTenantId } from '../tenants/tenant-store.ts';
 
@@ -63,8 +63,9 @@ export function createUserProvisioning(deps: UserProvisioningDeps): UserProvisio
           name: request.name,
           password_hash: passwordHash,
         });
-        const members = createMembershipStore({ kysely: trx }, deps.now);
-        for (const [tenantId, roles] of grants) await members.grant(tenantId, user.id, roles);
+        for (const [tenantId, roles] of grants) {
+          await grantRoles(trx, tenantId, user.id, roles, deps.now);
+        }
         const audited = grants.length > 0 ? grants : [[SYSTEM_TENANT_ID, []] as const];
         await deps.audit.inTransaction(
           trx,
