@@ -15,7 +15,7 @@ import type { StandingOf } from './identity/tenancy-port.ts';
 import { createAccessTokens, issuerFor } from './identity/tokens/access-token.ts';
 import { loadMasterKey } from './identity/tokens/master-key.ts';
 import { createSigningKeys } from './identity/tokens/signing-keys.ts';
-import { createUserStore, type UserStore } from './identity/users/user-store.ts';
+import { createUserService, type UserService } from './identity/users/user-service.ts';
 import { createAuthAttempts } from './protection/auth-attempts.ts';
 import { createLockoutAdmin } from './protection/lockout/lockout-service.ts';
 import { createLoginLockout } from './protection/lockout/login-lockout.ts';
@@ -62,7 +62,7 @@ export function composeServices(
   const apiKeys = createApiKeyStore(db, Date.now, credentials);
   const tenants = createTenantStore(db, Date.now, credentials);
   const quotas = createQuotaService({ db, audit, countLiveApiKeys: apiKeys.countLive });
-  const users = createUserStore(db);
+  const users = createUserService(db);
   const memberships = createMembershipStore(db, Date.now, credentials);
   // What a session or API key is worth in its tenant: tenancy's answer, read on the
   // caller's connection or transaction (a refresh reads it in its own).
@@ -152,7 +152,7 @@ interface ProtectionNeeds {
   readonly audit: AuditLog;
   /** Tenancy's and identity's: whom a tenant's administrator sees locked. */
   readonly memberships: MembershipStore;
-  readonly users: UserStore;
+  readonly users: UserService;
 }
 
 function composeProtection(
@@ -185,7 +185,7 @@ function composeProtection(
 }
 
 interface IdentityNeeds {
-  readonly users: UserStore;
+  readonly users: UserService;
   readonly audit: AuditLog;
   readonly credentials: CredentialCache;
   readonly protection: ProtectionServices;

@@ -10,7 +10,7 @@ import type { SessionService } from './identity/sessions/session-service.ts';
 import type { SessionStore } from './identity/sessions/session-store.ts';
 import type { AccessTokens } from './identity/tokens/access-token.ts';
 import type { SigningKeys } from './identity/tokens/signing-keys.ts';
-import type { UserStore } from './identity/users/user-store.ts';
+import type { UserService } from './identity/users/user-service.ts';
 import type { AuthAttempts } from './protection/auth-attempts.ts';
 import type { LockoutAdmin } from './protection/lockout/lockout-service.ts';
 import type { LoginLockout } from './protection/lockout/login-lockout.ts';
@@ -32,7 +32,7 @@ export interface IdentityServices {
   readonly issuer: string;
   readonly keys: SigningKeys;
   readonly tokens: AccessTokens;
-  readonly users: UserStore;
+  readonly users: UserService;
   readonly sessions: SessionStore;
   readonly auth: AuthService;
   /** Listing and ending sessions (routes). */

@@ -9,7 +9,8 @@ import type { SessionStore } from '../sessions/session-store.ts';
 import { createTokenRefresh } from '../sessions/token-refresh.ts';
 import type { MembershipsOfUser } from '../tenancy-port.ts';
 import type { IssueAccessToken } from '../tokens/issue-token-set.ts';
-import type { User, UserStore } from '../users/user-store.ts';
+import type { UserService } from '../users/user-service.ts';
+import type { User } from '../users/user-store.ts';
 import { createAuthAudit } from './auth-audit.ts';
 import { createChangePassword } from './change-password.ts';
 import { notForApiKeys } from './not-for-api-keys.ts';
@@ -20,7 +21,7 @@ import { createRegisterUser } from './register-user.ts';
 export type { IssueAccessToken, TokenSet } from '../tokens/issue-token-set.ts';
 
 export interface AuthServiceDeps {
-  readonly users: UserStore;
+  readonly users: UserService;
   readonly sessions: SessionStore;
   readonly issueAccessToken: IssueAccessToken;
   readonly auth: Pick<Config['auth'], 'registration' | 'password_min_length'>;

@@ -13,6 +13,7 @@ import { migrateToLatest } from '../../storage/migrate.ts';
 import { type Database, openDatabase } from '../../storage/open-database.ts';
 import { grantRoles } from '../../tenancy/memberships/grant-roles.ts';
 import { createMembershipStore } from '../../tenancy/memberships/membership-store.ts';
+import { createUserService } from '../users/user-service.ts';
 import { createUserStore } from '../users/user-store.ts';
 import { bootstrapPlatformAdmin, CREATE_ADMIN_HINT } from './bootstrap-admin.ts';
 import { hashPassword, verifyPassword } from './passwords.ts';
@@ -100,7 +101,7 @@ for (const engine of testEngines()) {
 
     it('promotes an existing user, keeping its password and other roles', async (t) => {
       const db = await migrated(t, engine);
-      const users = createUserStore(db);
+      const users = createUserService(db);
       const own = await hashPassword('the user own password');
       const user = await users.createUser({ email: 'root@example.com', password_hash: own });
       await db.transaction((trx) => grantRoles(trx, 'system', user.id, ['auditor']));
@@ -114,7 +115,7 @@ for (const engine of testEngines()) {
 
     it('gives an existing user without a password the one from the environment', async (t) => {
       const db = await migrated(t, engine);
-      const users = createUserStore(db);
+      const users = createUserService(db);
       await users.createUser({ email: 'root@example.com' });
       assert.equal(await bootstrapPlatformAdmin(db, ENV, recordingLogger()), 'promoted');
       const stored = (await users.findCredentials('root@example.com'))?.password_hash ?? '';

@@ -7,7 +7,8 @@ import { grantRoles } from '../../tenancy/memberships/grant-roles.ts';
 import { createMembershipStore } from '../../tenancy/memberships/membership-store.ts';
 import { SYSTEM_TENANT_ID } from '../../tenancy/role-names.ts';
 import { IdentityErrors } from '../errors.ts';
-import { createUserStore, normalizeEmail } from '../users/user-store.ts';
+import { normalizeEmail } from '../users/normalize-email.ts';
+import { createUserService } from '../users/user-service.ts';
 import { checkPasswordPolicy, hashPassword } from './passwords.ts';
 
 export interface BootstrapLogger {
@@ -113,7 +114,7 @@ async function makeAdmin(
   now: (() => number) | undefined,
 ): Promise<{ result: BootstrapOutcome; userId?: string }> {
   if (await hasPlatformAdmin(trx)) return { result: 'exists' };
-  const users = createUserStore({ kysely: trx }, now);
+  const users = createUserService({ kysely: trx }, now);
   const members = createMembershipStore({ kysely: trx }, now);
   const existing = await users.findCredentials(email);
   const user = existing?.user ?? (await users.createUser({ email, password_hash: passwordHash }));

@@ -11,7 +11,7 @@ import { IdentityErrors } from '../errors.ts';
 import type { SessionStore } from '../sessions/session-store.ts';
 import type { MembershipsOfUser } from '../tenancy-port.ts';
 import { type IssueAccessToken, issueTokenSet, type TokenSet } from '../tokens/issue-token-set.ts';
-import type { UserStore } from '../users/user-store.ts';
+import type { UserService } from '../users/user-service.ts';
 import type { AuthAudit } from './auth-audit.ts';
 import { chooseMembership, invalidCredentials } from './choose-membership.ts';
 import { burnPasswordCheck, verifyPassword } from './passwords.ts';
@@ -22,7 +22,7 @@ import { burnPasswordCheck, verifyPassword } from './passwords.ts';
  * invitations, nobody counting) are resolved by createAuthService before they get here.
  */
 export interface PasswordLoginDeps {
-  readonly users: UserStore;
+  readonly users: UserService;
   readonly sessions: SessionStore;
   readonly issueAccessToken: IssueAccessToken;
   readonly audits: AuthAudit;

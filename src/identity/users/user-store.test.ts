@@ -5,7 +5,9 @@ import { MIGRATIONS } from '../../migrations/index.ts';
 import type { Engine } from '../../storage/database.ts';
 import { migrateToLatest } from '../../storage/migrate.ts';
 import type { Database } from '../../storage/open-database.ts';
-import { createUserStore, normalizeEmail } from './user-store.ts';
+import { normalizeEmail } from './normalize-email.ts';
+import { createUserService } from './user-service.ts';
+import { createUserStore } from './user-store.ts';
 
 const T0 = Date.UTC(2025, 0, 1);
 
@@ -39,9 +41,9 @@ describe('normalizeEmail', () => {
 });
 
 for (const engine of testEngines()) {
-  describe(`user store (${engine})`, () => {
+  describe(`user service and store (${engine})`, () => {
     it('creates a user with a normalised email and finds it by email and id', async (t) => {
-      const users = createUserStore(await migrated(t, engine), () => T0);
+      const users = createUserService(await migrated(t, engine), () => T0);
       const created = await users.createUser({ email: ' Ada@Example.com ', name: 'Ada' });
       assert.match(created.id, /^[0-9a-f-]{36}$/);
       assert.deepEqual(created, {
@@ -61,7 +63,7 @@ for (const engine of testEngines()) {
     });
 
     it('never returns the password hash except from findCredentials', async (t) => {
-      const users = createUserStore(await migrated(t, engine));
+      const users = createUserService(await migrated(t, engine));
       const created = await users.createUser({ email: 'a@example.com', password_hash: 'H1' });
       for (const user of [created, await users.findByEmail('a@example.com')]) {
         assert.equal(Object.hasOwn(user ?? {}, 'password_hash'), false);
@@ -76,13 +78,13 @@ for (const engine of testEngines()) {
     });
 
     it('refuses a second user with the same email, whatever its case', async (t) => {
-      const users = createUserStore(await migrated(t, engine));
+      const users = createUserService(await migrated(t, engine));
       await users.createUser({ email: 'ada@example.com' });
       await rejectsWith(users.createUser({ email: 'ADA@example.com ' }), 'email_taken', 409);
     });
 
     it('lets exactly one of many concurrent sign-ups with one email win', async (t) => {
-      const users = createUserStore(await migrated(t, engine));
+      const users = createUserService(await migrated(t, engine));
       const results = await Promise.allSettled(
         Array.from({ length: 8 }, () => users.createUser({ email: 'race@example.com' })),
       );
@@ -94,7 +96,7 @@ for (const engine of testEngines()) {
 
     it('sets a password hash, and reports an unknown user', async (t) => {
       let time = T0;
-      const users = createUserStore(await migrated(t, engine), () => time);
+      const users = createUserService(await migrated(t, engine), () => time);
       const user = await users.createUser({ email: 'a@example.com' });
       time = T0 + 5;
       await users.setPasswordHash(user.id, 'H2');
@@ -102,6 +104,19 @@ for (const engine of testEngines()) {
       assert.equal(credentials?.password_hash, 'H2');
       assert.equal(credentials?.user.updated_ms, T0 + 5);
       await rejectsWith(users.setPasswordHash('missing', 'H'), 'user_not_found', 404);
+    });
+
+    it('stores report outcomes, the service answers with API errors', async (t) => {
+      const store = createUserStore(await migrated(t, engine));
+      const inserted = await store.insert({ email: 'ada@example.com' });
+      assert.equal(inserted.ok, true);
+      assert.deepEqual(await store.insert({ email: 'ada@example.com' }), {
+        ok: false,
+        reason: 'email_taken',
+        email: 'ada@example.com',
+      });
+      assert.equal(await store.updatePasswordHash('missing', 'H'), false);
+      if (inserted.ok) assert.equal(await store.updatePasswordHash(inserted.user.id, 'H'), true);
     });
   });
 }

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it, type TestContext } from 'node:test';
 import { openTestDatabase, testEngines } from '../../../test/helpers/test-database.ts';
-import { createUserStore } from '../../identity/users/user-store.ts';
+import { createUserService } from '../../identity/users/user-service.ts';
 import { MIGRATIONS } from '../../migrations/index.ts';
 import type { Engine } from '../../storage/database.ts';
 import { migrateToLatest } from '../../storage/migrate.ts';
@@ -16,7 +16,7 @@ async function fixture(t: TestContext, engine: Engine) {
   const test = await openTestDatabase(engine);
   t.after(() => test.cleanup());
   await migrateToLatest(test.db, MIGRATIONS);
-  const users = createUserStore(test.db);
+  const users = createUserService(test.db);
   const tenants = createTenantStore(test.db);
   await tenants.create({ id: 'acme', name: 'Acme', plan: 'free' });
   await tenants.create({ id: 'globex', name: 'Globex', plan: 'free' });

@@ -3,11 +3,8 @@ import type { AuditContext, AuditEntry } from '../../audit/audit-entry.ts';
 import type { AuditLog } from '../../audit/audit-log.ts';
 import { IdentityErrors } from '../../identity/errors.ts';
 import { checkPasswordPolicy, hashPassword } from '../../identity/login/passwords.ts';
-import {
-  createUserStore,
-  normalizeEmail,
-  type UserStore,
-} from '../../identity/users/user-store.ts';
+import { normalizeEmail } from '../../identity/users/normalize-email.ts';
+import { createUserService, type UserService } from '../../identity/users/user-service.ts';
 import { isTesseraError, TesseraError } from '../../platform/errors.ts';
 import type { AnyKysely, DatabaseBase } from '../../storage/database.ts';
 import { TenancyErrors } from '../errors.ts';
@@ -51,7 +48,7 @@ export interface TenantService {
 export interface TenantServiceDeps {
   readonly db: Pick<DatabaseBase, 'transaction'>;
   readonly tenants: TenantStore;
-  readonly users: Pick<UserStore, 'findByEmail'>;
+  readonly users: Pick<UserService, 'findByEmail'>;
   readonly audit: AuditLog;
   /** Told of status changes and deletions once they commit (cached credentials). */
   readonly changes: CredentialChanges;
@@ -127,7 +124,7 @@ export function createTenantService(deps: TenantServiceDeps): TenantService {
         context,
         async (store, trx) => {
           const created = await store.create(tenant);
-          const users = createUserStore({ kysely: trx });
+          const users = createUserService({ kysely: trx });
           // Found: someone registered meanwhile; their own password stays.
           const user =
             (await users.findByEmail(email)) ??

@@ -10,6 +10,7 @@ import { IdentityErrors } from '../../identity/errors.ts';
 import { checkPasswordPolicy, hashPassword } from '../../identity/login/passwords.ts';
 import { createSessionAdminStore } from '../../identity/sessions/session-admin-store.ts';
 import { eraseIdentity } from '../../identity/users/erase-identity.ts';
+import { createUserService } from '../../identity/users/user-service.ts';
 import { createUserStore } from '../../identity/users/user-store.ts';
 import { TesseraError } from '../../platform/errors.ts';
 import type { AnyKysely, DatabaseBase } from '../../storage/database.ts';
@@ -168,7 +169,7 @@ export function createUserAdminService(deps: UserAdminDeps) {
         await store.lockTenant(tenantId);
         const wanted = await roles.normalize(trx, tenantId, input.roles);
         await roles.checkDelegable(trx, actor.principal, tenantId, wanted);
-        const users = createUserStore({ kysely: trx });
+        const users = createUserService({ kysely: trx });
         const existing = await users.findByEmail(input.email);
         if (existing && (await store.getMembership(tenantId, existing.id)))
           throw alreadyMember(existing.email);

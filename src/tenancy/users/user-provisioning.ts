@@ -2,7 +2,9 @@ import type { AuditContext } from '../../audit/audit-entry.ts';
 import type { AuditLog } from '../../audit/audit-log.ts';
 import { IdentityErrors } from '../../identity/errors.ts';
 import { checkPasswordPolicy, hashPassword } from '../../identity/login/passwords.ts';
-import { createUserStore, normalizeEmail, type User } from '../../identity/users/user-store.ts';
+import { normalizeEmail } from '../../identity/users/normalize-email.ts';
+import { createUserService } from '../../identity/users/user-service.ts';
+import type { User } from '../../identity/users/user-store.ts';
 import { TesseraError } from '../../platform/errors.ts';
 import type { DatabaseBase } from '../../storage/database.ts';
 import { grantRoles } from '../memberships/grant-roles.ts';
@@ -58,7 +60,7 @@ export function createUserProvisioning(deps: UserProvisioningDeps): UserProvisio
       );
       const passwordHash = await hashPassword(request.password);
       return await deps.db.transaction(async (trx) => {
-        const user = await createUserStore({ kysely: trx }, deps.now).createUser({
+        const user = await createUserService({ kysely: trx }, deps.now).createUser({
           email,
           name: request.name,
           password_hash: passwordHash,
