@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import type { TestContext } from 'node:test';
 import {
   createSessionStore,
+  type RefreshOutcome,
   type RefreshRotation,
   STRICT_ROTATION,
 } from '../../src/identity/sessions/session-store.ts';
@@ -51,7 +52,19 @@ export async function setup(
   return { db, store, advance: (ms: number) => (clock += ms) };
 }
 
-export const code = (expected: string) => (error: unknown) => {
-  assert.equal((error as { code?: string }).code, expected);
-  return true;
-};
+type Rotated = Extract<RefreshOutcome, { kind: 'rotated' }>;
+
+/** The outcome of a rotation that must have issued a successor. */
+export async function rotated(outcome: Promise<RefreshOutcome>): Promise<Rotated> {
+  const result = await outcome;
+  assert.equal(result.kind, 'rotated');
+  return result as Rotated;
+}
+
+/** A rotation refused, for this reason. */
+export async function refused(
+  outcome: Promise<RefreshOutcome>,
+  kind: Exclude<RefreshOutcome['kind'], 'rotated'>,
+): Promise<void> {
+  assert.equal((await outcome).kind, kind);
+}

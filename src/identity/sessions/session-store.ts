@@ -3,12 +3,9 @@ import {
   type CredentialChanges,
   IGNORE_CREDENTIAL_CHANGES,
 } from '../../access/credential-cache.ts';
-import { AccessErrors } from '../../access/errors.ts';
-import { TesseraError } from '../../platform/errors.ts';
 import { digestSecret, newId, newSecret } from '../../platform/secrets.ts';
 import type { AnyKysely } from '../../storage/database.ts';
 import type { Database } from '../../storage/open-database.ts';
-import { IdentityErrors } from '../errors.ts';
 import type { StandingOf } from '../tenancy-port.ts';
 import { findSession, type SessionRecord, type SessionTables } from './find-session.ts';
 import {
@@ -36,6 +33,18 @@ export type InSessionChange = (
   session: { readonly id: string; readonly tenant_id: string; readonly user_id: string },
 ) => Promise<void>;
 
+/** What a refresh token's rotation did; the refresh flow answers each (token-refresh.ts). */
+export type RefreshOutcome =
+  | { readonly kind: 'rotated'; readonly session: SessionRecord; readonly refresh_token: string }
+  /** Refused before the token was consumed: it stays usable once the tenant is active. */
+  | { readonly kind: 'tenant_suspended'; readonly tenant_id: string }
+  /** Presented again after its use: the session has been ended. */
+  | { readonly kind: 'reused' }
+  /** The session is revoked or expired. */
+  | { readonly kind: 'ended' }
+  /** Unknown or expired. */
+  | { readonly kind: 'invalid' };
+
 export interface SessionStore {
   /** A new session and its first refresh token. */
   start(
@@ -55,7 +64,7 @@ export interface SessionStore {
     refreshToken: string,
     client?: SessionClient,
     onReuse?: InSessionChange,
-  ): Promise<{ session: SessionRecord; refresh_token: string }>;
+  ): Promise<RefreshOutcome>;
   find(sessionId: string): Promise<SessionRecord | undefined>;
   revoke(sessionId: string, reason: string, inTransaction?: InSessionChange): Promise<void>;
   /**
@@ -187,35 +196,20 @@ export function createSessionStore(
         .executeTakeFirst();
       const owning = owner && (await find(owner.session_id));
       if (owning?.tenant_status === 'suspended') {
-        throw new TesseraError(
-          AccessErrors.tenant_suspended,
-          `Tenant ${owning.tenant_id} is suspended.`,
-        );
+        return { kind: 'tenant_suspended', tenant_id: owning.tenant_id };
       }
       const outcome = await db.transaction((trx: Kysely<SessionTables>) =>
         consume(trx, refreshToken, at, client),
       );
       if (outcome.kind === 'issued') {
         noteUse(outcome.session.id, at);
-        return { session: outcome.session, refresh_token: outcome.token };
+        return { kind: 'rotated', session: outcome.session, refresh_token: outcome.token };
       }
       if (outcome.kind === 'reused') {
         await revoke(outcome.session_id, 'refresh_token_reused', onReuse);
-        throw new TesseraError(
-          IdentityErrors.refresh_token_reused,
-          'This refresh token was already used; the session has been ended.',
-        );
+        return { kind: 'reused' };
       }
-      if (outcome.kind === 'ended') {
-        throw new TesseraError(
-          IdentityErrors.session_revoked,
-          'The session has ended; log in again.',
-        );
-      }
-      throw new TesseraError(
-        IdentityErrors.refresh_token_invalid,
-        'The refresh token is unknown or expired.',
-      );
+      return outcome;
     },
     find,
     revoke,
