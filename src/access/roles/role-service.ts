@@ -169,7 +169,15 @@ export function createRoleService(deps: RoleServiceDeps): RoleService {
       }
       checkPermissionsDelegable(actor.principal, role.permissions);
       return change(actor, 'role.created', role.name, async (trx, tenantId) => {
-        const created = await createRoleStore(trx, deps.now).create(tenantId, role);
+        const made = await createRoleStore(trx, deps.now).create(tenantId, role);
+        if (!made.ok) {
+          throw new TesseraError(
+            AccessErrors.role_exists,
+            `This tenant has a role named ${role.name}.`,
+            { extensions: { role: role.name } },
+          );
+        }
+        const created = made.role;
         return { result: customView(created), details: { permissions: created.permissions } };
       });
     },

@@ -1,9 +1,7 @@
 import type { Kysely } from 'kysely';
-import { TesseraError } from '../../platform/errors.ts';
 import type { AnyKysely } from '../../storage/database.ts';
 import type { Tables, TenantRoleRow } from '../../storage/tables.ts';
 import { isUniqueViolation } from '../../storage/unique-violation.ts';
-import { AccessErrors } from '../errors.ts';
 import { isTenantPermission, type Permission, TENANT_PERMISSIONS } from '../permissions.ts';
 
 type RoleTables = Pick<Tables, 'tenant_roles'>;
@@ -30,8 +28,11 @@ export interface RoleStore {
    * concurrent change or delete of them waits, so what is read stays true until commit.
    */
   lock(tenantId: string, names: readonly string[]): Promise<CustomRole[]>;
-  /** Throws 409 `role_exists` when the tenant has a role of that name (the primary key decides). */
-  create(tenantId: string, role: { name: string } & CustomRoleChanges): Promise<CustomRole>;
+  /** The role made, or refused when the tenant has a role of that name (the primary key decides). */
+  create(
+    tenantId: string,
+    role: { name: string } & CustomRoleChanges,
+  ): Promise<{ ok: true; role: CustomRole } | { ok: false; reason: 'role_exists' }>;
   /** The role as changed; undefined when the tenant has none of that name. */
   update(
     tenantId: string,
@@ -105,11 +106,9 @@ export function createRoleStore(db: AnyKysely, now: () => number = Date.now): Ro
           .execute();
       } catch (error) {
         if (!isUniqueViolation(error)) throw error;
-        throw new TesseraError(AccessErrors.role_exists, `This tenant has a role named ${name}.`, {
-          extensions: { role: name },
-        });
+        return { ok: false, reason: 'role_exists' };
       }
-      return toRole(row);
+      return { ok: true, role: toRole(row) };
     },
 
     async update(tenantId, name, { description, permissions }) {

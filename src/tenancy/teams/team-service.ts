@@ -14,6 +14,7 @@ import {
   type TeamChanges,
   type TeamMember,
   type TeamStore,
+  type TeamWrite,
 } from './team-store.ts';
 
 export interface TeamWithMembers extends Team {
@@ -46,6 +47,16 @@ export interface TeamServiceDeps {
   readonly db: Pick<DatabaseBase, 'transaction' | 'kysely' | 'capabilities'>;
   readonly audit: AuditLog;
   readonly now?: () => number;
+}
+
+function nameTaken(name: string): TesseraError {
+  return new TesseraError(TenancyErrors.team_name_taken, `a team named ${name} exists`);
+}
+
+/** The team written, or 409 `team_name_taken`. */
+function written(write: TeamWrite, name: string | undefined): Team {
+  if (!write.ok) throw nameTaken(name ?? '');
+  return write.team;
 }
 
 function teamNotFound(id: string): TesseraError {
@@ -101,7 +112,10 @@ export function createTeamService({ db, audit, now }: TeamServiceDeps): TeamServ
     create: (actor, tenantId, { name, description }) =>
       change(actor, tenantId, async (teams, record) => {
         // An empty description is no description, as PATCH treats it.
-        const team = await teams.create(tenantId, { name, description: description || null });
+        const team = written(
+          await teams.create(tenantId, { name, description: description || null }),
+          name,
+        );
         record('team.created', team.id, { name, description: team.description });
         return team;
       }),
@@ -123,8 +137,9 @@ export function createTeamService({ db, audit, now }: TeamServiceDeps): TeamServ
     update: (actor, tenantId, id, changes) =>
       change(actor, tenantId, async (teams, record) => {
         const normalized = changes.description === '' ? { ...changes, description: null } : changes;
-        const team = await teams.update(tenantId, id, normalized);
-        if (!team) throw teamNotFound(id);
+        const write = await teams.update(tenantId, id, normalized);
+        if (!write) throw teamNotFound(id);
+        const team = written(write, normalized.name);
         record('team.updated', id, { ...normalized });
         return team;
       }),

@@ -1,10 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { type Kysely, sql } from 'kysely';
-import { TesseraError } from '../../platform/errors.ts';
 import type { DatabaseBase } from '../../storage/database.ts';
 import type { Tables } from '../../storage/tables.ts';
 import { isUniqueViolation } from '../../storage/unique-violation.ts';
-import { TenancyErrors } from '../errors.ts';
 
 export interface Team {
   readonly id: string;
@@ -34,17 +32,21 @@ export interface TeamChanges {
   readonly description?: string | null | undefined;
 }
 
+/** A write of a team's name: done, or refused because the tenant has that name (any case). */
+export type TeamWrite =
+  | { readonly ok: true; readonly team: Team }
+  | { readonly ok: false; readonly reason: 'name_taken' };
+
 export interface TeamStore {
-  /** Throws 409 `team_name_taken` when the tenant has a team of that name in any case. */
-  create(tenantId: string, team: { name: string; description: string | null }): Promise<Team>;
+  create(tenantId: string, team: { name: string; description: string | null }): Promise<TeamWrite>;
   /**
    * `lock`: on engines with concurrent writers, hold the row until the transaction
    * ends, so a concurrent delete waits instead of slipping in before our write.
    */
   find(tenantId: string, id: string, options?: { lock?: boolean }): Promise<Team | undefined>;
   list(tenantId: string, options: ListTeamsOptions): Promise<Team[]>;
-  /** Undefined when no such team; throws 409 `team_name_taken`. */
-  update(tenantId: string, id: string, changes: TeamChanges): Promise<Team | undefined>;
+  /** Undefined when no such team. */
+  update(tenantId: string, id: string, changes: TeamChanges): Promise<TeamWrite | undefined>;
   /** The team deleted (its memberships go with it, by cascade), or undefined. */
   delete(tenantId: string, id: string): Promise<Team | undefined>;
   /** The user ids of the team's members (their identities are identity's). */
@@ -73,11 +75,7 @@ function containsPattern(text: string): string {
   return `%${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
 }
 
-function nameTaken(name: string, cause: unknown): TesseraError {
-  return new TesseraError(TenancyErrors.team_name_taken, `a team named ${name} exists`, {
-    cause,
-  });
-}
+const NAME_TAKEN = { ok: false, reason: 'name_taken' } as const;
 
 /**
  * One Kysely store for both engines; `db` is usually a transaction
@@ -104,10 +102,10 @@ export function createTeamStore(
           .values({ tenant_id: tenantId, ...team })
           .execute();
       } catch (error) {
-        if (isUniqueViolation(error)) throw nameTaken(name, error);
+        if (isUniqueViolation(error)) return NAME_TAKEN;
         throw error;
       }
-      return team;
+      return { ok: true, team };
     },
 
     async find(tenantId, id, { lock = false } = {}) {
@@ -139,15 +137,16 @@ export function createTeamStore(
 
     async update(tenantId, id, changes) {
       try {
-        return await kysely
+        const team = await kysely
           .updateTable('teams')
           .set({ ...changes, updated_ms: now() })
           .where('tenant_id', '=', tenantId)
           .where('id', '=', id)
           .returning(['id', 'name', 'description', 'created_ms', 'updated_ms'])
           .executeTakeFirst();
+        return team && { ok: true, team };
       } catch (error) {
-        if (isUniqueViolation(error)) throw nameTaken(changes.name ?? '', error);
+        if (isUniqueViolation(error)) return NAME_TAKEN;
         throw error;
       }
     },
