@@ -34,6 +34,7 @@ import {
 import { createQuotaService } from './tenancy/quotas/quota-service.ts';
 import { createRolePolicy } from './tenancy/role-policy.ts';
 import { createTeamService } from './tenancy/teams/team-service.ts';
+import { createTenantRegistry } from './tenancy/tenants/tenant-registry.ts';
 import { createTenantService } from './tenancy/tenants/tenant-service.ts';
 import { createTenantStore } from './tenancy/tenants/tenant-store.ts';
 import { createPasswordReset } from './tenancy/users/password-reset.ts';
@@ -60,7 +61,7 @@ export function composeServices(
     changes: db.changes,
   });
   const apiKeys = createApiKeyStore(db, Date.now, credentials);
-  const tenants = createTenantStore(db, Date.now, credentials);
+  const tenants = createTenantRegistry(db, Date.now, credentials);
   const quotas = createQuotaService({ db, audit, countLiveApiKeys: apiKeys.countLive });
   const users = createUserService(db);
   const memberships = createMembershipStore(db, Date.now, credentials);

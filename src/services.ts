@@ -21,8 +21,8 @@ import type { MembershipGrants } from './tenancy/memberships/grant-roles.ts';
 import type { MembershipService } from './tenancy/memberships/membership-service.ts';
 import type { QuotaService } from './tenancy/quotas/quota-service.ts';
 import type { TeamService } from './tenancy/teams/team-service.ts';
+import type { TenantRegistry } from './tenancy/tenants/tenant-registry.ts';
 import type { TenantService } from './tenancy/tenants/tenant-service.ts';
-import type { TenantStore } from './tenancy/tenants/tenant-store.ts';
 import type { createPasswordReset } from './tenancy/users/password-reset.ts';
 import type { UserAdminService } from './tenancy/users/user-admin-service.ts';
 import type { UserProvisioning } from './tenancy/users/user-provisioning.ts';
@@ -41,7 +41,7 @@ export interface IdentityServices {
 
 /** Tenants, their members, teams, invitations and quotas. */
 export interface TenancyServices {
-  readonly tenants: TenantStore;
+  readonly tenants: TenantRegistry;
   /** Roles granted by ids (operators' tools, start-up, tests). */
   readonly memberships: MembershipGrants;
   /** Tenants' quotas and usage; cached per node (kept fresh by db.changes). */

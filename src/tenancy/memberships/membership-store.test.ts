@@ -6,7 +6,7 @@ import { MIGRATIONS } from '../../migrations/index.ts';
 import type { Engine } from '../../storage/database.ts';
 import { migrateToLatest } from '../../storage/migrate.ts';
 import { normalizeRoles } from '../role-names.ts';
-import { createTenantStore } from '../tenants/tenant-store.ts';
+import { createTenantRegistry } from '../tenants/tenant-registry.ts';
 import { grantRoles } from './grant-roles.ts';
 import { createMembershipStore } from './membership-store.ts';
 
@@ -17,7 +17,7 @@ async function fixture(t: TestContext, engine: Engine) {
   t.after(() => test.cleanup());
   await migrateToLatest(test.db, MIGRATIONS);
   const users = createUserService(test.db);
-  const tenants = createTenantStore(test.db);
+  const tenants = createTenantRegistry(test.db);
   await tenants.create({ id: 'acme', name: 'Acme', plan: 'free' });
   await tenants.create({ id: 'globex', name: 'Globex', plan: 'free' });
   return {

@@ -6,7 +6,7 @@ import { MIGRATIONS } from '../../migrations/index.ts';
 import type { Engine } from '../../storage/database.ts';
 import { migrateToLatest } from '../../storage/migrate.ts';
 import { grantRoles } from '../memberships/grant-roles.ts';
-import { createTenantStore } from '../tenants/tenant-store.ts';
+import { createTenantRegistry } from '../tenants/tenant-registry.ts';
 import { createTeamStore, type Team, type TeamWrite } from './team-store.ts';
 
 const T0 = Date.UTC(2025, 0, 1);
@@ -16,7 +16,7 @@ async function fixture(t: TestContext, engine: Engine) {
   t.after(() => test.cleanup());
   await migrateToLatest(test.db, MIGRATIONS);
   const users = createUserService(test.db);
-  const tenants = createTenantStore(test.db);
+  const tenants = createTenantRegistry(test.db);
   await tenants.create({ id: 'acme', name: 'Acme', plan: 'free' });
   await tenants.create({ id: 'globex', name: 'Globex', plan: 'free' });
   const ada = await users.createUser({ email: 'ada@example.com', name: 'Ada' });

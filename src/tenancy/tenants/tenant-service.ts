@@ -10,14 +10,8 @@ import type { AnyKysely, DatabaseBase } from '../../storage/database.ts';
 import { TenancyErrors } from '../errors.ts';
 import { grantRoles } from '../memberships/grant-roles.ts';
 import { SYSTEM_TENANT_ID } from '../role-names.ts';
-import {
-  createTenantStore,
-  type ListTenantsOptions,
-  type NewTenant,
-  type Tenant,
-  type TenantStatus,
-  type TenantStore,
-} from './tenant-store.ts';
+import { createTenantRegistry, type TenantRegistry } from './tenant-registry.ts';
+import type { ListTenantsOptions, NewTenant, Tenant, TenantStatus } from './tenant-store.ts';
 
 /** The first administrator of a new tenant: a new user, or an existing one by email. */
 export interface TenantAdmin {
@@ -47,7 +41,7 @@ export interface TenantService {
 
 export interface TenantServiceDeps {
   readonly db: Pick<DatabaseBase, 'transaction'>;
-  readonly tenants: TenantStore;
+  readonly tenants: TenantRegistry;
   readonly users: Pick<UserService, 'findByEmail'>;
   readonly audit: AuditLog;
   /** Told of status changes and deletions once they commit (cached credentials). */
@@ -99,11 +93,11 @@ export function createTenantService(deps: TenantServiceDeps): TenantService {
   /** `write` on stores of one transaction, with its audit events last in it. */
   function audited<T>(
     context: AuditContext,
-    write: (store: TenantStore, trx: AnyKysely) => Promise<T>,
+    write: (store: TenantRegistry, trx: AnyKysely) => Promise<T>,
     entries: (result: T) => AuditEntry[],
   ): Promise<T> {
     return db.transaction(async (trx: AnyKysely) => {
-      const result = await write(createTenantStore({ kysely: trx }), trx);
+      const result = await write(createTenantRegistry({ kysely: trx }), trx);
       await deps.audit.inTransaction(trx, context, entries(result));
       return result;
     });

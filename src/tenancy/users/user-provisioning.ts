@@ -9,7 +9,7 @@ import { TesseraError } from '../../platform/errors.ts';
 import type { DatabaseBase } from '../../storage/database.ts';
 import { grantRoles } from '../memberships/grant-roles.ts';
 import { normalizeRoles, type RoleName, SYSTEM_TENANT_ID } from '../role-names.ts';
-import { checkTenantId } from '../tenants/tenant-store.ts';
+import { checkTenantId } from '../tenants/tenant-registry.ts';
 
 export interface NewUserRequest {
   readonly email: string;
