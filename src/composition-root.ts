@@ -11,7 +11,7 @@ import { createTicketStore } from './events/subscriptions/tickets/ticket-store.t
 import { createAuthService } from './identity/login/auth-service.ts';
 import { createSessionService } from './identity/sessions/session-service.ts';
 import { createSessionStore, successorKeyFrom } from './identity/sessions/session-store.ts';
-import type { StandingOf } from './identity/tenancy-port.ts';
+import type { StandingOf, StoredRolesOf } from './identity/tenancy-port.ts';
 import { createAccessTokens, issuerFor } from './identity/tokens/access-token.ts';
 import { loadMasterKey } from './identity/tokens/master-key.ts';
 import { createSigningKeys } from './identity/tokens/signing-keys.ts';
@@ -65,10 +65,12 @@ export function composeServices(
   const quotas = createQuotaService({ db, audit, countLiveApiKeys: apiKeys.countLive });
   const users = createUserService(db);
   const memberships = createMembershipStore(db, Date.now, credentials);
-  // What a session or API key is worth in its tenant: tenancy's answer, read on the
-  // caller's connection or transaction (a refresh reads it in its own).
+  // Tenancy's answers to the ports of identity, access and protection, read on the
+  // caller's connection or transaction, so that a check and its write see one state.
+  const membersOn = (on: AnyKysely) => createMembershipStore({ kysely: on });
+  /** What a session or API key is worth in its tenant (a refresh reads it in its own transaction). */
   const standingOf = (on: AnyKysely, tenantId: string, userId: string | null) =>
-    createMembershipStore({ kysely: on }).standing(tenantId, userId);
+    membersOn(on).standing(tenantId, userId);
   const protection = composeProtection(db, config, { audit, memberships, users }, options);
   const identity = composeIdentity(db, config, env, options, {
     users,
@@ -78,6 +80,7 @@ export function composeServices(
     tenantExists: async (id) => (await tenants.get(id)) !== undefined,
     memberships,
     standingOf,
+    storedRolesOf: (on, tenantId, userId) => membersOn(on).storedRoles(tenantId, userId),
   });
   const tickets = createTicketService({
     store: createTicketStore(db),
@@ -139,8 +142,7 @@ export function composeServices(
         db,
         audit,
         changes,
-        countMembersWithRole: (trx, tenantId, role) =>
-          createMembershipStore({ kysely: trx }).countWithRole(tenantId, role),
+        countMembersWithRole: (trx, tenantId, role) => membersOn(trx).countWithRole(tenantId, role),
       }),
     },
     protection,
@@ -194,6 +196,7 @@ interface IdentityNeeds {
   /** Tenancy's memberships, which sign-in and sessions ask about. */
   readonly memberships: MembershipStore;
   readonly standingOf: StandingOf;
+  readonly storedRolesOf: StoredRolesOf;
 }
 
 function composeIdentity(
@@ -201,8 +204,9 @@ function composeIdentity(
   config: Config,
   env: NodeJS.ProcessEnv,
   options: ServiceOptions,
-  { users, audit, credentials, protection, tenantExists, memberships, standingOf }: IdentityNeeds,
+  needs: IdentityNeeds,
 ): IdentityServices {
+  const { users, audit, credentials, protection, tenantExists, memberships, standingOf } = needs;
   let loaded: Buffer | undefined;
   const masterKey = (): Buffer => {
     loaded ??= loadMasterKey(config.storage, env);
@@ -261,8 +265,7 @@ function composeIdentity(
       audit,
       changes: credentials,
       roles: createRolePolicy(),
-      storedRolesOf: (on, tenantId, userId) =>
-        createMembershipStore({ kysely: on }).storedRoles(tenantId, userId),
+      storedRolesOf: needs.storedRolesOf,
     }),
   };
 }
