@@ -207,7 +207,10 @@ export interface SubscriptionTicketRow {
   expires_ms: number;
 }
 
-/** Migration 0001: deployment-wide settings as key/value text. */
+/**
+ * Migration 0001: deployment-wide settings as key/value text. Storage's (the deployment
+ * id); the backup scheduler keeps its slot claim here too (src/backup/scheduler.ts).
+ */
 export interface TesseraMetaRow {
   key: string;
   value: string;
