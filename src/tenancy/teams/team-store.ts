@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { type Kysely, sql } from 'kysely';
 import type { DatabaseBase } from '../../storage/database.ts';
+import { likeContaining } from '../../storage/like-containing.ts';
 import type { Tables } from '../../storage/tables.ts';
 import { isUniqueViolation } from '../../storage/unique-violation.ts';
 
@@ -70,11 +71,6 @@ export interface TeamStore {
 
 type TeamTables = Pick<Tables, 'teams' | 'team_members' | 'memberships'>;
 
-/** `%`, `_` and the escape character itself match only themselves in a LIKE pattern. */
-function containsPattern(text: string): string {
-  return `%${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
-}
-
 const NAME_TAKEN = { ok: false, reason: 'name_taken' } as const;
 
 /**
@@ -129,7 +125,7 @@ export function createTeamStore(
       if (after !== undefined) query = query.where(lowerName, '>', sql<string>`lower(${after})`);
       if (q !== undefined) {
         query = query.where(
-          sql<boolean>`${lowerName} like lower(${containsPattern(q)}) escape '\\'`,
+          sql<boolean>`${lowerName} like lower(${likeContaining(q)}) escape '\\'`,
         );
       }
       return await query.orderBy(lowerName).limit(limit).execute();
