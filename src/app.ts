@@ -217,6 +217,7 @@ export async function buildApp(deps: AppDeps): Promise<TesseraApp> {
   const ipFilters = openIpFilters(
     db,
     services.audit,
+    services.tenancy.lockTenant,
     metrics,
     app.log,
     config.server.ip_filter_refresh_ms,

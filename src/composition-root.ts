@@ -1,3 +1,4 @@
+import { createApiKeyLookup } from './access/api-keys/api-key-lookup.ts';
 import { createApiKeyService } from './access/api-keys/api-key-service.ts';
 import { createApiKeyStore } from './access/api-keys/api-key-store.ts';
 import { type CredentialCache, createCredentialCache } from './access/credential-cache.ts';
@@ -10,23 +11,30 @@ import { createTicketStore } from './events/subscriptions/tickets/ticket-store.t
 import { createAuthService } from './identity/login/auth-service.ts';
 import { createSessionService } from './identity/sessions/session-service.ts';
 import { createSessionStore, successorKeyFrom } from './identity/sessions/session-store.ts';
+import type { StandingOf, StoredRolesOf } from './identity/tenancy-port.ts';
 import { createAccessTokens, issuerFor } from './identity/tokens/access-token.ts';
 import { loadMasterKey } from './identity/tokens/master-key.ts';
 import { createSigningKeys } from './identity/tokens/signing-keys.ts';
-import { createUserStore, type UserStore } from './identity/users/user-store.ts';
+import { createUserService, type UserService } from './identity/users/user-service.ts';
 import { createAuthAttempts } from './protection/auth-attempts.ts';
 import { createLockoutAdmin } from './protection/lockout/lockout-service.ts';
 import { createLoginLockout } from './protection/lockout/login-lockout.ts';
 import type { IdentityServices, ProtectionServices, ServiceOptions, Services } from './services.ts';
+import type { AnyKysely } from './storage/database.ts';
 import type { Database } from './storage/open-database.ts';
 import { createInvitationService } from './tenancy/invitations/invitation-service.ts';
 import { createInvitationStore } from './tenancy/invitations/invitation-store.ts';
 import { createTenantInvitationService } from './tenancy/invitations/tenant-invitation-service.ts';
+import { createMembershipGrants } from './tenancy/memberships/grant-roles.ts';
 import { createMembershipService } from './tenancy/memberships/membership-service.ts';
-import { createMembershipStore } from './tenancy/memberships/membership-store.ts';
+import {
+  createMembershipStore,
+  type MembershipStore,
+} from './tenancy/memberships/membership-store.ts';
 import { createQuotaService } from './tenancy/quotas/quota-service.ts';
 import { createRolePolicy } from './tenancy/role-policy.ts';
 import { createTeamService } from './tenancy/teams/team-service.ts';
+import { createTenantRegistry } from './tenancy/tenants/tenant-registry.ts';
 import { createTenantService } from './tenancy/tenants/tenant-service.ts';
 import { createTenantStore } from './tenancy/tenants/tenant-store.ts';
 import { createPasswordReset } from './tenancy/users/password-reset.ts';
@@ -53,16 +61,26 @@ export function composeServices(
     changes: db.changes,
   });
   const apiKeys = createApiKeyStore(db, Date.now, credentials);
-  const tenants = createTenantStore(db, Date.now, credentials);
+  const tenants = createTenantRegistry(db, Date.now, credentials);
   const quotas = createQuotaService({ db, audit, countLiveApiKeys: apiKeys.countLive });
-  const users = createUserStore(db);
-  const protection = composeProtection(db, config, { audit, users }, options);
+  const users = createUserService(db);
+  const memberships = createMembershipStore(db, Date.now, credentials);
+  // Tenancy's answers to the ports of identity, access and protection, read on the
+  // caller's connection or transaction, so that a check and its write see one state.
+  const membersOn = (on: AnyKysely) => createMembershipStore({ kysely: on });
+  /** What a session or API key is worth in its tenant (a refresh reads it in its own transaction). */
+  const standingOf = (on: AnyKysely, tenantId: string, userId: string | null) =>
+    membersOn(on).standing(tenantId, userId);
+  const protection = composeProtection(db, config, { audit, memberships, users }, options);
   const identity = composeIdentity(db, config, env, options, {
     users,
     audit,
     credentials,
     protection,
     tenantExists: async (id) => (await tenants.get(id)) !== undefined,
+    memberships,
+    standingOf,
+    storedRolesOf: (on, tenantId, userId) => membersOn(on).storedRoles(tenantId, userId),
   });
   const tickets = createTicketService({
     store: createTicketStore(db),
@@ -75,7 +93,7 @@ export function composeServices(
     identity,
     tenancy: {
       tenants,
-      memberships: createMembershipStore(db, Date.now, credentials),
+      memberships: createMembershipGrants(db, credentials),
       quotas,
       tenantAdmin: createTenantService({
         db,
@@ -104,6 +122,7 @@ export function composeServices(
         audit,
         passwordMinLength,
       }),
+      lockTenant: (trx, tenantId) => createTenantStore({ kysely: trx }).lockForWrites(tenantId),
     },
     access: {
       apiKeys,
@@ -112,13 +131,19 @@ export function composeServices(
         verifyAccessToken: (token) => identity.tokens.verify(token),
         sessions: identity.sessions,
         apiKeys,
+        lookupApiKey: createApiKeyLookup(db, standingOf),
         credentials,
         customRoles: createCustomRoleLookup(db, credentials),
         attempts: protection.attempts,
         redeemTicket: tickets.redeem,
       },
       apiKeyAdmin: createApiKeyService({ db, apiKeys, audit, changes, quotas }),
-      roles: createRoleService({ db, audit, changes }),
+      roles: createRoleService({
+        db,
+        audit,
+        changes,
+        countMembersWithRole: (trx, tenantId, role) => membersOn(trx).countWithRole(tenantId, role),
+      }),
     },
     protection,
     audit,
@@ -126,10 +151,17 @@ export function composeServices(
   };
 }
 
+interface ProtectionNeeds {
+  readonly audit: AuditLog;
+  /** Tenancy's and identity's: whom a tenant's administrator sees locked. */
+  readonly memberships: MembershipStore;
+  readonly users: UserService;
+}
+
 function composeProtection(
   db: Database,
   config: Config,
-  { audit, users }: { readonly audit: AuditLog; readonly users: UserStore },
+  { audit, memberships, users }: ProtectionNeeds,
   options: ServiceOptions,
 ): ProtectionServices {
   const attempts = createAuthAttempts();
@@ -143,19 +175,28 @@ function composeProtection(
       audit,
       now,
       tenantsOf: async (userId) =>
-        (await users.listMembershipsOfUser(userId))
+        (await memberships.listOfUser(userId))
           .filter((m) => !m.tenant_deleted)
           .map((m) => m.tenant_id),
+      isMember: async (tenantId, userId) =>
+        (await memberships.storedRoles(tenantId, userId)) !== undefined,
+      memberIds: (tenantId) => memberships.memberIds(tenantId),
+      emailsOf: async (ids) =>
+        new Map((await users.findManyByIds(ids)).map((user) => [user.id, user.email])),
     }),
   };
 }
 
 interface IdentityNeeds {
-  readonly users: UserStore;
+  readonly users: UserService;
   readonly audit: AuditLog;
   readonly credentials: CredentialCache;
   readonly protection: ProtectionServices;
   readonly tenantExists: (tenantId: string) => Promise<boolean>;
+  /** Tenancy's memberships, which sign-in and sessions ask about. */
+  readonly memberships: MembershipStore;
+  readonly standingOf: StandingOf;
+  readonly storedRolesOf: StoredRolesOf;
 }
 
 function composeIdentity(
@@ -163,8 +204,9 @@ function composeIdentity(
   config: Config,
   env: NodeJS.ProcessEnv,
   options: ServiceOptions,
-  { users, audit, credentials, protection, tenantExists }: IdentityNeeds,
+  needs: IdentityNeeds,
 ): IdentityServices {
+  const { users, audit, credentials, protection, tenantExists, memberships, standingOf } = needs;
   let loaded: Buffer | undefined;
   const masterKey = (): Buffer => {
     loaded ??= loadMasterKey(config.storage, env);
@@ -185,6 +227,7 @@ function composeIdentity(
   });
   const sessions = createSessionStore(
     db,
+    standingOf,
     config.auth.refresh_token_ttl_seconds,
     Date.now,
     credentials,
@@ -212,6 +255,7 @@ function composeIdentity(
       audit,
       tenantExists,
       invitedTenants: (userId) => invitations.invitingTenants(userId),
+      membershipsOf: (userId) => memberships.listOfUser(userId),
       lockout: protection.lockout,
       attempts: protection.attempts,
       onPasswordCheck: options.onPasswordCheck,
@@ -221,6 +265,7 @@ function composeIdentity(
       audit,
       changes: credentials,
       roles: createRolePolicy(),
+      storedRolesOf: needs.storedRolesOf,
     }),
   };
 }

@@ -1,9 +1,9 @@
 import { AccessErrors } from './access/errors.ts';
 import { BackupErrors } from './backup/errors.ts';
 import { EventErrors } from './events/errors.ts';
-import { HttpErrors } from './http/errors.ts';
 import { IdentityErrors } from './identity/errors.ts';
 import { TokenErrors } from './identity/tokens/token-errors.ts';
+import { HttpErrors } from './platform/http-errors.ts';
 import { IpFilterErrors } from './protection/ip-filters/ip-filter-errors.ts';
 import { LockoutErrors } from './protection/lockout/lockout-errors.ts';
 import { RateLimitErrors } from './protection/rate-limits/rate-limit-errors.ts';

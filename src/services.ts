@@ -10,18 +10,19 @@ import type { SessionService } from './identity/sessions/session-service.ts';
 import type { SessionStore } from './identity/sessions/session-store.ts';
 import type { AccessTokens } from './identity/tokens/access-token.ts';
 import type { SigningKeys } from './identity/tokens/signing-keys.ts';
-import type { UserStore } from './identity/users/user-store.ts';
+import type { UserService } from './identity/users/user-service.ts';
 import type { AuthAttempts } from './protection/auth-attempts.ts';
 import type { LockoutAdmin } from './protection/lockout/lockout-service.ts';
 import type { LoginLockout } from './protection/lockout/login-lockout.ts';
+import type { AnyKysely } from './storage/database.ts';
 import type { InvitationService } from './tenancy/invitations/invitation-service.ts';
 import type { TenantInvitationService } from './tenancy/invitations/tenant-invitation-service.ts';
+import type { MembershipGrants } from './tenancy/memberships/grant-roles.ts';
 import type { MembershipService } from './tenancy/memberships/membership-service.ts';
-import type { MembershipStore } from './tenancy/memberships/membership-store.ts';
 import type { QuotaService } from './tenancy/quotas/quota-service.ts';
 import type { TeamService } from './tenancy/teams/team-service.ts';
+import type { TenantRegistry } from './tenancy/tenants/tenant-registry.ts';
 import type { TenantService } from './tenancy/tenants/tenant-service.ts';
-import type { TenantStore } from './tenancy/tenants/tenant-store.ts';
 import type { createPasswordReset } from './tenancy/users/password-reset.ts';
 import type { UserAdminService } from './tenancy/users/user-admin-service.ts';
 import type { UserProvisioning } from './tenancy/users/user-provisioning.ts';
@@ -31,7 +32,7 @@ export interface IdentityServices {
   readonly issuer: string;
   readonly keys: SigningKeys;
   readonly tokens: AccessTokens;
-  readonly users: UserStore;
+  readonly users: UserService;
   readonly sessions: SessionStore;
   readonly auth: AuthService;
   /** Listing and ending sessions (routes). */
@@ -40,8 +41,9 @@ export interface IdentityServices {
 
 /** Tenants, their members, teams, invitations and quotas. */
 export interface TenancyServices {
-  readonly tenants: TenantStore;
-  readonly memberships: MembershipStore;
+  readonly tenants: TenantRegistry;
+  /** Roles granted by ids (operators' tools, start-up, tests). */
+  readonly memberships: MembershipGrants;
   /** Tenants' quotas and usage; cached per node (kept fresh by db.changes). */
   readonly quotas: QuotaService;
   /** Tenant administration (routes and CLI). */
@@ -59,6 +61,11 @@ export interface TenancyServices {
   readonly provisioning: UserProvisioning;
   /** An operator sets a user's password (CLI). */
   readonly resetPassword: ReturnType<typeof createPasswordReset>;
+  /**
+   * Holds a tenant's row until `trx` ends: for another domain's checks of something
+   * per tenant that concurrent writers must make one after another (IP filter lists).
+   */
+  readonly lockTenant: (trx: AnyKysely, tenantId: string) => Promise<void>;
 }
 
 /** Credentials, roles and what they allow. */

@@ -1,11 +1,12 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { HttpErrors } from '../http/errors.ts';
 import { IdentityErrors } from '../identity/errors.ts';
 import type { SessionStore } from '../identity/sessions/session-store.ts';
 import { TesseraError } from '../platform/errors.ts';
+import { HttpErrors } from '../platform/http-errors.ts';
 import { digestSecret } from '../platform/secrets.ts';
 import type { AuthAttempts } from '../protection/auth-attempts.ts';
-import { API_KEY_PREFIX, type ApiKeyOwner, type ApiKeyStore } from './api-keys/api-key-store.ts';
+import type { ApiKeyOwner, LookupApiKey } from './api-keys/api-key-lookup.ts';
+import { API_KEY_PREFIX, type ApiKeyStore } from './api-keys/api-key-store.ts';
 import type { CredentialCache } from './credential-cache.ts';
 import { AccessErrors } from './errors.ts';
 import type { Permission } from './permissions.ts';
@@ -24,7 +25,9 @@ export interface GuardDeps {
   /** Verifies signature, algorithm, issuer, audience and expiry; throws a 401 TesseraError. */
   readonly verifyAccessToken: (token: string) => Promise<VerifiedAccess>;
   readonly sessions: SessionStore;
-  readonly apiKeys: ApiKeyStore;
+  readonly apiKeys: Pick<ApiKeyStore, 'touch'>;
+  /** The key of a secret's digest with its tenant's state and its creator's roles. */
+  readonly lookupApiKey: LookupApiKey;
   /** Lookups of API keys and sessions go through it. */
   readonly credentials: CredentialCache;
   /** Tenants' custom roles, consulted only for principals holding one. */
@@ -158,7 +161,7 @@ async function byTicket(ticket: string, deps: GuardDeps, at: number): Promise<Pr
 async function findApiKey(digest: string, deps: GuardDeps): Promise<ApiKeyOwner | undefined> {
   return deps.credentials.through(
     `api_key:${digest}`,
-    () => deps.apiKeys.lookup(digest),
+    () => deps.lookupApiKey(digest),
     // Its creator's membership caps it: a change to their roles drops it too.
     (found) => ({
       tenant: found.tenant_id,

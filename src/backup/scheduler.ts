@@ -3,6 +3,7 @@ import { type Kysely, sql } from 'kysely';
 import type { AuditContext } from '../audit/audit-entry.ts';
 import { isTesseraError } from '../platform/errors.ts';
 import type { DatabaseBase } from '../storage/database.ts';
+import type { Tables } from '../storage/tables.ts';
 import type { BackupMetrics } from './backup-metrics.ts';
 import { BackupErrors } from './errors.ts';
 import type { BackupService } from './service.ts';
@@ -35,9 +36,7 @@ export function parseInterval(text: string): number | undefined {
   return Number(match[1]) * UNIT_MS[match[2] as keyof typeof UNIT_MS];
 }
 
-interface MetaTables {
-  tessera_meta: { key: string; value: string };
-}
+type MetaTables = Pick<Tables, 'tessera_meta'>;
 
 /**
  * Claims the slot starting at `now` for this node, in one atomic upsert: it only

@@ -3,7 +3,7 @@ import { permissionsOf, SYSTEM_TENANT } from '../access/roles.ts';
 import { CLI_AUDIT_CONTEXT } from '../audit/audit-entry.ts';
 import { TesseraError } from '../platform/errors.ts';
 import { TenancyErrors } from '../tenancy/errors.ts';
-import type { TenantStore } from '../tenancy/tenants/tenant-store.ts';
+import type { TenantRegistry } from '../tenancy/tenants/tenant-registry.ts';
 
 /**
  * The CLI acts as an operator with access to the database, i.e. with a platform
@@ -27,7 +27,7 @@ export function cliActor(tenantId: string): Actor {
 
 /** `cliActor` for a tenant that exists (not deleted); 404 `tenant_not_found` otherwise. */
 export async function cliActorIn(
-  tenants: Pick<TenantStore, 'get'>,
+  tenants: Pick<TenantRegistry, 'get'>,
   tenantId: string,
 ): Promise<Actor> {
   if (!(await tenants.get(tenantId))) {

@@ -58,7 +58,7 @@ export function registerIpFilterCommands(program: Command, io: CliIo = PROCESS_I
     .command('ipfilter')
     .description('manage the global and per-tenant IP allow and block lists');
   const service = ({ db, services }: AdminSession): IpFilterService =>
-    createIpFilterService({ db, audit: services.audit });
+    createIpFilterService({ db, audit: services.audit, lockTenant: services.tenancy.lockTenant });
 
   /** The scope the options name, checked to exist; a usage error (exit 2) when they name none. */
   async function scopeOf(session: AdminSession, options: ScopeOptions): Promise<IpFilterScope> {

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { SYSTEM_TENANT } from '../access/roles.ts';
-import { HttpErrors } from '../http/errors.ts';
 import { TesseraError } from '../platform/errors.ts';
+import { HttpErrors } from '../platform/http-errors.ts';
 import type { LockoutList } from '../protection/lockout/lockout-service.ts';
 import { parseLimit, userIdOf } from './admin-args.ts';
 import { adminOptions, runAdmin } from './admin-session.ts';

@@ -11,7 +11,7 @@ import { MIGRATIONS } from '../migrations/index.ts';
 import { migrateToLatest } from '../storage/migrate.ts';
 import { openDatabase } from '../storage/open-database.ts';
 import { createMembershipStore } from '../tenancy/memberships/membership-store.ts';
-import { createTenantStore } from '../tenancy/tenants/tenant-store.ts';
+import { createTenantRegistry } from '../tenancy/tenants/tenant-registry.ts';
 import { type CliIo, readPassword, registerUserCommands } from './user.ts';
 
 const PASSWORD = 'correct horse battery staple';
@@ -64,7 +64,7 @@ for (const engine of testEngines()) {
       const db = await openDatabase(target.storage);
       t.after(() => db.close());
       await migrateToLatest(db, MIGRATIONS);
-      await createTenantStore(db).create({ id: 'acme', name: 'Acme', plan: 'free' });
+      await createTenantRegistry(db).create({ id: 'acme', name: 'Acme', plan: 'free' });
       const configFile = join(target.storage.data_dir, 'tessera.toml');
       writeFileSync(
         configFile,

@@ -1,6 +1,6 @@
 import type { Config } from '../config/schema.ts';
-import { validationFailed } from '../http/validation.ts';
 import { type FieldError, TesseraError } from '../platform/errors.ts';
+import { validationFailed } from '../platform/validation-failed.ts';
 import { EventErrors } from './errors.ts';
 import { isReservedEventId } from './event-id.ts';
 import { findUnstorableText } from './json-text.ts';

@@ -1,4 +1,4 @@
-import { isUnstorableText } from '../http/json-inspection.ts';
+import { isUnstorableText } from '../platform/unstorable-text.ts';
 
 /**
  * Where a JSON value holds text PostgreSQL's jsonb cannot store: the NUL character

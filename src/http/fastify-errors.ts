@@ -1,7 +1,8 @@
 import type { FastifyError, FastifyRequest } from 'fastify';
 import { isTesseraError, TesseraError } from '../platform/errors.ts';
-import { HttpErrors } from './errors.ts';
-import { fieldErrors, validationDetail } from './validation.ts';
+import { HttpErrors } from '../platform/http-errors.ts';
+import { validationDetail } from '../platform/validation-failed.ts';
+import { fieldErrors } from './validation.ts';
 
 const GENERIC_INTERNAL_DETAIL =
   'An unexpected error occurred. Quote the request_id when reporting it.';

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { TesseraError } from '../platform/errors.ts';
-import { HttpErrors } from './errors.ts';
+import { HttpErrors } from '../platform/http-errors.ts';
 import { inspectJsonBody } from './json-inspection.ts';
 
 /**

@@ -1,19 +1,7 @@
 import { TesseraError } from '../platform/errors.ts';
-import { HttpErrors } from './errors.ts';
-import { validationFailed } from './validation.ts';
-
-/**
- * Text no store can keep: the NUL character (PostgreSQL's text and jsonb refuse it)
- * and UTF-16 surrogates without their pair (not Unicode scalar values, so not
- * encodable as UTF-8; RFC 8259 §8.2 calls such strings unpredictable). Refused on
- * both engines, so that a request means the same thing everywhere.
- */
-// biome-ignore lint/suspicious/noControlCharactersInRegex: NUL is what it looks for
-const UNSTORABLE = /\u0000|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
-
-export function isUnstorableText(text: string): boolean {
-  return UNSTORABLE.test(text);
-}
+import { HttpErrors } from '../platform/http-errors.ts';
+import { UNSTORABLE } from '../platform/unstorable-text.ts';
+import { validationFailed } from '../platform/validation-failed.ts';
 
 export function invalidCharacters(where: string, pointer?: string): TesseraError {
   return new TesseraError(

@@ -4,7 +4,7 @@ import { Counter, collectDefaultMetrics, Histogram, Registry } from 'prom-client
 import { Type } from 'typebox';
 import type { Config } from '../config/schema.ts';
 import { TesseraError } from '../platform/errors.ts';
-import { HttpErrors } from './errors.ts';
+import { HttpErrors } from '../platform/http-errors.ts';
 
 /** The `route` label of requests no route matched (404, 405): one series, not one per URL. */
 export const UNMATCHED_ROUTE = '<unmatched>';

@@ -1,6 +1,6 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { TesseraError } from '../platform/errors.ts';
-import { HttpErrors } from './errors.ts';
+import { HttpErrors } from '../platform/http-errors.ts';
 import { notFound, toTesseraError } from './fastify-errors.ts';
 import { sendProblem } from './problem.ts';
 import { createRouteIndex } from './route-index.ts';

@@ -9,7 +9,7 @@ import {
   type TestApp,
 } from '../../test/helpers/app.ts';
 import { TesseraError } from '../platform/errors.ts';
-import { HttpErrors } from './errors.ts';
+import { HttpErrors } from '../platform/http-errors.ts';
 
 const EventBatch = Type.Object(
   {

@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { invalidCharacters, isUnstorableText } from './json-inspection.ts';
+import { isUnstorableText } from '../platform/unstorable-text.ts';
+import { invalidCharacters } from './json-inspection.ts';
 
 /**
  * Refuses, before authentication or any route, a request whose path parameters or

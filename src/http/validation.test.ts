@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { fieldErrors, validationDetail } from './validation.ts';
+import { validationDetail } from '../platform/validation-failed.ts';
+import { fieldErrors } from './validation.ts';
 
 describe('fieldErrors', () => {
   it('keeps body paths as JSON Pointers into the body', () => {

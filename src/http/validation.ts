@@ -1,6 +1,6 @@
 import type { FastifySchemaValidationError } from 'fastify';
-import { type FieldError, TesseraError } from '../platform/errors.ts';
-import { HttpErrors } from './errors.ts';
+import type { FieldError } from '../platform/errors.ts';
+import { isBody } from '../platform/validation-failed.ts';
 
 /**
  * Turns Fastify's schema validation errors (ajv, or TypeBox's compiler, which
@@ -14,19 +14,6 @@ export function fieldErrors(
 ): FieldError[] {
   const prefix = isBody(context) ? '' : `/${context}`;
   return validation.flatMap((error) => fieldErrorsOf(error, prefix));
-}
-
-/** One line for `detail`, in Fastify's own wording: `body/events/0/event_type must ...`. */
-export function validationDetail(
-  errors: readonly FieldError[],
-  context: string | undefined,
-): string {
-  const where = (path: string) => (isBody(context) ? `body${path}` : path.slice(1));
-  return errors.map((error) => `${where(error.path)} ${error.message}`).join('; ');
-}
-
-function isBody(context: string | undefined): boolean {
-  return context === undefined || context === 'body';
 }
 
 function fieldErrorsOf(error: FastifySchemaValidationError, prefix: string): FieldError[] {
@@ -60,11 +47,4 @@ function propertyNames(value: unknown): string[] {
 /** RFC 6901 §3: `~` is written `~0` and `/` is written `~1`. */
 function escapePointer(token: string): string {
   return token.replaceAll('~', '~0').replaceAll('/', '~1');
-}
-
-/** The 400 for failures found past the route schema, shaped like the schema's own. */
-export function validationFailed(errors: readonly FieldError[], context = 'body'): TesseraError {
-  return new TesseraError(HttpErrors.validation_failed, validationDetail(errors, context), {
-    errors,
-  });
 }

@@ -1,10 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import type { DatabaseBase } from './database.ts';
+import type { Tables } from './tables.ts';
 
-interface MetaTables {
-  tessera_meta: { key: string; value: string };
-}
+type MetaTables = Pick<Tables, 'tessera_meta'>;
 
 const DEPLOYMENT_ID = 'deployment_id';
 

@@ -19,6 +19,12 @@ function isRoleName(value: unknown): value is RoleName {
   return typeof value === 'string' && (isRole(value) || isCustomRoleName(value));
 }
 
+/** A stored JSON array of role names as it is: every string kept, whatever its shape. */
+export function parseStoredRoles(text: string): string[] {
+  const value: unknown = JSON.parse(text);
+  return Array.isArray(value) ? value.filter((r): r is string => typeof r === 'string') : [];
+}
+
 /**
  * Memberships store roles as a JSON array. Custom role names are kept whether or not
  * the role still exists: one that does not grants nothing (access/roles.ts), and

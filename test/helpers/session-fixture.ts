@@ -2,12 +2,14 @@ import assert from 'node:assert/strict';
 import type { TestContext } from 'node:test';
 import {
   createSessionStore,
+  type RefreshOutcome,
   type RefreshRotation,
   STRICT_ROTATION,
 } from '../../src/identity/sessions/session-store.ts';
 import { MIGRATIONS } from '../../src/migrations/index.ts';
 import type { Engine } from '../../src/storage/database.ts';
 import { migrateToLatest } from '../../src/storage/migrate.ts';
+import { createMembershipStore } from '../../src/tenancy/memberships/membership-store.ts';
 import { openTestDatabase } from './test-database.ts';
 
 /** A migrated database with tenant `acme` and users `u1`, `u2`; the store's clock moves by hand. */
@@ -39,11 +41,30 @@ export async function setup(
       .execute();
   }
   let clock = at;
-  const store = createSessionStore(db, ttlSeconds, () => clock, undefined, rotation);
+  const store = createSessionStore(
+    db,
+    (on, tenantId, userId) => createMembershipStore({ kysely: on }).standing(tenantId, userId),
+    ttlSeconds,
+    () => clock,
+    undefined,
+    rotation,
+  );
   return { db, store, advance: (ms: number) => (clock += ms) };
 }
 
-export const code = (expected: string) => (error: unknown) => {
-  assert.equal((error as { code?: string }).code, expected);
-  return true;
-};
+type Rotated = Extract<RefreshOutcome, { kind: 'rotated' }>;
+
+/** The outcome of a rotation that must have issued a successor. */
+export async function rotated(outcome: Promise<RefreshOutcome>): Promise<Rotated> {
+  const result = await outcome;
+  assert.equal(result.kind, 'rotated');
+  return result as Rotated;
+}
+
+/** A rotation refused, for this reason. */
+export async function refused(
+  outcome: Promise<RefreshOutcome>,
+  kind: Exclude<RefreshOutcome['kind'], 'rotated'>,
+): Promise<void> {
+  assert.equal((await outcome).kind, kind);
+}

@@ -1,6 +1,6 @@
 import type { AuditLog } from '../../audit/audit-log.ts';
-import { validationFailed } from '../../http/validation.ts';
 import { TesseraError } from '../../platform/errors.ts';
+import { validationFailed } from '../../platform/validation-failed.ts';
 import type { AnyKysely, DatabaseBase } from '../../storage/database.ts';
 import { checkApiKeyQuota } from '../../tenancy/quotas/api-key-quota.ts';
 import type { QuotaService } from '../../tenancy/quotas/quota-service.ts';
@@ -43,7 +43,7 @@ export function createApiKeyService(deps: ApiKeyServiceDeps) {
         await roles.checkDelegable(trx, principal, tenantId, [known]);
         const keys = createApiKeyStore({ kysely: trx });
         // 429 `quota_exceeded` at the tenant's limit of live keys, counted under its lock.
-        await checkApiKeyQuota(keys, tenantId, maxKeys);
+        await checkApiKeyQuota(trx, (id) => keys.countLive(id), tenantId, maxKeys);
         const created = await keys.create({
           tenant_id: tenantId,
           name: key.name,

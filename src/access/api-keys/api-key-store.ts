@@ -1,25 +1,10 @@
 import type { Kysely } from 'kysely';
 import { digestSecret, newId, newSecret } from '../../platform/secrets.ts';
 import type { Database } from '../../storage/open-database.ts';
+import type { Tables } from '../../storage/tables.ts';
 import { type CredentialChanges, IGNORE_CREDENTIAL_CHANGES } from '../credential-cache.ts';
 
-interface ApiKeyTables {
-  api_keys: {
-    id: string;
-    tenant_id: string;
-    name: string;
-    role: string;
-    prefix: string;
-    secret_hash: string;
-    created_by: string | null;
-    created_ms: number;
-    expires_ms: number | null;
-    last_used_ms: number | null;
-    revoked_ms: number | null;
-  };
-  tenants: { id: string; status: string; deleted_ms: number | null; updated_ms: number };
-  memberships: { tenant_id: string; user_id: string; roles: string; status: string };
-}
+type ApiKeyTables = Pick<Tables, 'api_keys'>;
 
 /** What listings show: never the secret, never its digest. */
 export interface ApiKeyRecord {
@@ -33,17 +18,6 @@ export interface ApiKeyRecord {
   readonly expires_ms: number | null;
   readonly last_used_ms: number | null;
   readonly revoked_ms: number | null;
-}
-
-export interface ApiKeyOwner extends ApiKeyRecord {
-  /** `active`, `suspended` or `deleted`. */
-  readonly tenant_status: string;
-  /**
-   * The roles its creator holds in the key's tenant now, which cap the key (issue
-   * 15): empty when the creator is no active member any more. Null for a key with no
-   * creator (made by an operator with the CLI): the tenant's own, capped by its role.
-   */
-  readonly creator_roles: readonly string[] | null;
 }
 
 export interface NewApiKey {
@@ -69,16 +43,15 @@ export interface ApiKeyStore {
    * The key whose secret has this digest (`digestSecret`), whatever its state; the
    * caller judges it. The caller digests once and may key a cache on it too.
    */
-  lookup(secretDigest: string): Promise<ApiKeyOwner | undefined>;
+  findByDigest(secretDigest: string): Promise<ApiKeyRecord | undefined>;
   /** Records use, at most once a minute per key and process: not a write per request. */
   touch(id: string): Promise<void>;
   /** The tenant's live keys: neither revoked nor expired. */
   countLive(tenantId: string): Promise<number>;
-  /**
-   * `countLive` with the tenant's row locked until the transaction (`db` must be one)
-   * ends, so concurrent creators of the tenant's keys count one after another.
-   */
-  lockAndCountLive(tenantId: string): Promise<number>;
+  /** The tenant's unrevoked keys naming `role`, expired ones included. */
+  countUnrevokedWithRole(tenantId: string, role: string): Promise<number>;
+  /** Revokes the unrevoked keys `userId` created, in every tenant; returns how many. */
+  revokeCreatedBy(userId: string): Promise<number>;
 }
 
 export const API_KEY_PREFIX = 'tsk_';
@@ -95,18 +68,6 @@ const RECORD_COLUMNS = [
   'api_keys.last_used_ms',
   'api_keys.revoked_ms',
 ] as const;
-
-/** What caps a key: its creator's roles while an active member, none after; null: no creator. */
-function creatorRoles(
-  createdBy: string | null,
-  roles: string | null,
-  status: string | null,
-): string[] | null {
-  if (createdBy === null) return null;
-  if (roles === null || status !== 'active') return [];
-  const parsed: unknown = JSON.parse(roles);
-  return Array.isArray(parsed) ? parsed.filter((r): r is string => typeof r === 'string') : [];
-}
 
 export function createApiKeyStore(
   db: Pick<Database, 'kysely'>,
@@ -174,43 +135,32 @@ export function createApiKeyStore(
       changes.changed({ kind: 'api_key', id });
       return Number(result.numUpdatedRows) > 0;
     },
-    async lookup(secretDigest) {
-      const row = await kysely
+    findByDigest(secretDigest) {
+      return kysely
         .selectFrom('api_keys')
-        .innerJoin('tenants', 'tenants.id', 'api_keys.tenant_id')
-        .leftJoin('memberships', (join) =>
-          join
-            .onRef('memberships.tenant_id', '=', 'api_keys.tenant_id')
-            .onRef('memberships.user_id', '=', 'api_keys.created_by'),
-        )
-        .select([
-          ...RECORD_COLUMNS,
-          'tenants.status',
-          'tenants.deleted_ms',
-          'memberships.roles as creator_roles',
-          'memberships.status as creator_status',
-        ])
+        .select(RECORD_COLUMNS)
         .where('secret_hash', '=', secretDigest)
         .executeTakeFirst();
-      if (!row) return undefined;
-      const { status, deleted_ms, creator_roles, creator_status, ...record } = row;
-      return {
-        ...record,
-        tenant_status: deleted_ms === null ? status : 'deleted',
-        creator_roles: creatorRoles(record.created_by, creator_roles, creator_status),
-      };
     },
     countLive,
-    async lockAndCountLive(tenantId) {
-      // A write that changes nothing takes the row lock on both engines (SQLite holds
-      // the database's write lock anyway); on PostgreSQL a concurrent creator waits
-      // here, and its count, a later statement, then sees the key this one added.
-      await kysely
-        .updateTable('tenants')
-        .set((eb) => ({ updated_ms: eb.ref('updated_ms') }))
-        .where('id', '=', tenantId)
-        .execute();
-      return countLive(tenantId);
+    async countUnrevokedWithRole(tenantId, role) {
+      const row = await kysely
+        .selectFrom('api_keys')
+        .select((eb) => eb.fn.countAll<number | string>().as('n'))
+        .where('tenant_id', '=', tenantId)
+        .where('role', '=', role)
+        .where('revoked_ms', 'is', null)
+        .executeTakeFirstOrThrow();
+      return Number(row.n);
+    },
+    async revokeCreatedBy(userId) {
+      const result = await kysely
+        .updateTable('api_keys')
+        .set({ revoked_ms: now() })
+        .where('created_by', '=', userId)
+        .where('revoked_ms', 'is', null)
+        .executeTakeFirst();
+      return Number(result.numUpdatedRows);
     },
     async touch(id) {
       const at = now();

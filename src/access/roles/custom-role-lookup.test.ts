@@ -5,7 +5,7 @@ import { MIGRATIONS } from '../../migrations/index.ts';
 import type { Engine } from '../../storage/database.ts';
 import { migrateToLatest } from '../../storage/migrate.ts';
 import { createPolledChangeFeed } from '../../storage/polled-change-feed.ts';
-import { createTenantStore } from '../../tenancy/tenants/tenant-store.ts';
+import { createTenantRegistry } from '../../tenancy/tenants/tenant-registry.ts';
 import { type CredentialCache, createCredentialCache } from '../credential-cache.ts';
 import { TENANT_PERMISSIONS } from '../permissions.ts';
 import { createCustomRoleLookup } from './custom-role-lookup.ts';
@@ -34,7 +34,7 @@ async function fixture(t: TestContext, engine: Engine) {
   const test = await openTestDatabase(engine);
   t.after(() => test.cleanup());
   await migrateToLatest(test.db, MIGRATIONS);
-  const tenants = createTenantStore(test.db);
+  const tenants = createTenantRegistry(test.db);
   await tenants.create({ id: 'acme', name: 'Acme', plan: 'free' });
   await tenants.create({ id: 'beta', name: 'Beta', plan: 'free' });
   const roles = createRoleStore(test.db.kysely);

@@ -2,6 +2,7 @@ import type { AuditLog } from '../../audit/audit-log.ts';
 import { TesseraError } from '../../platform/errors.ts';
 import type { AnyKysely, DatabaseBase } from '../../storage/database.ts';
 import type { Actor } from '../actor.ts';
+import { createApiKeyStore } from '../api-keys/api-key-store.ts';
 import type { CredentialChanges } from '../credential-cache.ts';
 import { AccessErrors } from '../errors.ts';
 import type { Permission } from '../permissions.ts';
@@ -13,6 +14,7 @@ import {
   permissionsOf,
   ROLES,
 } from '../roles.ts';
+import type { CountMembersWithRole } from '../tenancy-port.ts';
 import { type CustomRole, type CustomRoleChanges, createRoleStore } from './role-store.ts';
 
 /** A role as `GET /api/v1/roles` shows it; built-ins have no times. */
@@ -44,6 +46,8 @@ export interface RoleServiceDeps {
   readonly audit: AuditLog;
   /** Told of every change once it commits: the tenant's credentials are re-read. */
   readonly changes: CredentialChanges;
+  /** Tenancy's: how many members hold a role, counted in the caller's transaction. */
+  readonly countMembersWithRole: CountMembersWithRole;
   readonly now?: () => number;
 }
 
@@ -165,7 +169,15 @@ export function createRoleService(deps: RoleServiceDeps): RoleService {
       }
       checkPermissionsDelegable(actor.principal, role.permissions);
       return change(actor, 'role.created', role.name, async (trx, tenantId) => {
-        const created = await createRoleStore(trx, deps.now).create(tenantId, role);
+        const made = await createRoleStore(trx, deps.now).create(tenantId, role);
+        if (!made.ok) {
+          throw new TesseraError(
+            AccessErrors.role_exists,
+            `This tenant has a role named ${role.name}.`,
+            { extensions: { role: role.name } },
+          );
+        }
+        const created = made.role;
         return { result: customView(created), details: { permissions: created.permissions } };
       });
     },
@@ -190,7 +202,10 @@ export function createRoleService(deps: RoleServiceDeps): RoleService {
         const current = await lockOwn(trx, actor.principal, name);
         // Read under the row lock: an assignment of this role either committed before
         // (and is counted) or waits, then finds the role gone (RolePolicy.normalize).
-        const usage = await createRoleStore(trx).usage(tenantId, name);
+        const usage = {
+          members: await deps.countMembersWithRole(trx, tenantId, name),
+          api_keys: await createApiKeyStore({ kysely: trx }).countUnrevokedWithRole(tenantId, name),
+        };
         if (usage.members > 0 || usage.api_keys > 0) {
           throw new TesseraError(
             AccessErrors.role_in_use,

@@ -1,22 +1,10 @@
 import type { Kysely } from 'kysely';
-import { TesseraError } from '../../platform/errors.ts';
 import type { AnyKysely } from '../../storage/database.ts';
+import type { Tables, TenantRoleRow } from '../../storage/tables.ts';
 import { isUniqueViolation } from '../../storage/unique-violation.ts';
-import { AccessErrors } from '../errors.ts';
 import { isTenantPermission, type Permission, TENANT_PERMISSIONS } from '../permissions.ts';
 
-interface Tables {
-  tenant_roles: {
-    tenant_id: string;
-    name: string;
-    description: string | null;
-    permissions: string;
-    created_ms: number;
-    updated_ms: number;
-  };
-  memberships: { tenant_id: string; roles: string };
-  api_keys: { tenant_id: string; role: string; revoked_ms: number | null };
-}
+type RoleTables = Pick<Tables, 'tenant_roles'>;
 
 /** A tenant's own role: a name and the tenant permissions it grants. */
 export interface CustomRole {
@@ -40,8 +28,11 @@ export interface RoleStore {
    * concurrent change or delete of them waits, so what is read stays true until commit.
    */
   lock(tenantId: string, names: readonly string[]): Promise<CustomRole[]>;
-  /** Throws 409 `role_exists` when the tenant has a role of that name (the primary key decides). */
-  create(tenantId: string, role: { name: string } & CustomRoleChanges): Promise<CustomRole>;
+  /** The role made, or refused when the tenant has a role of that name (the primary key decides). */
+  create(
+    tenantId: string,
+    role: { name: string } & CustomRoleChanges,
+  ): Promise<{ ok: true; role: CustomRole } | { ok: false; reason: 'role_exists' }>;
   /** The role as changed; undefined when the tenant has none of that name. */
   update(
     tenantId: string,
@@ -50,12 +41,10 @@ export interface RoleStore {
   ): Promise<CustomRole | undefined>;
   /** True when a role was deleted. */
   remove(tenantId: string, name: string): Promise<boolean>;
-  /** How many memberships and live (unrevoked) API keys of the tenant name the role. */
-  usage(tenantId: string, name: string): Promise<{ members: number; api_keys: number }>;
 }
 
 const COLUMNS = ['name', 'description', 'permissions', 'created_ms', 'updated_ms'] as const;
-type Row = Pick<Tables['tenant_roles'], (typeof COLUMNS)[number]>;
+type Row = Pick<TenantRoleRow, (typeof COLUMNS)[number]>;
 
 /** Permissions stored in canonical order without duplicates, so equal sets are equal JSON. */
 export function canonicalPermissions(permissions: readonly string[]): Permission[] {
@@ -73,7 +62,7 @@ function toRole(row: Row): CustomRole {
 
 /** One Kysely store for both engines; pass a transaction to read and write in it. */
 export function createRoleStore(db: AnyKysely, now: () => number = Date.now): RoleStore {
-  const kysely: Kysely<Tables> = db;
+  const kysely: Kysely<RoleTables> = db;
   return {
     async list(tenantId) {
       const rows = await kysely
@@ -117,11 +106,9 @@ export function createRoleStore(db: AnyKysely, now: () => number = Date.now): Ro
           .execute();
       } catch (error) {
         if (!isUniqueViolation(error)) throw error;
-        throw new TesseraError(AccessErrors.role_exists, `This tenant has a role named ${name}.`, {
-          extensions: { role: name },
-        });
+        return { ok: false, reason: 'role_exists' };
       }
-      return toRole(row);
+      return { ok: true, role: toRole(row) };
     },
 
     async update(tenantId, name, { description, permissions }) {
@@ -148,25 +135,6 @@ export function createRoleStore(db: AnyKysely, now: () => number = Date.now): Ro
         .where('name', '=', name)
         .executeTakeFirst();
       return result.numDeletedRows > 0n;
-    },
-
-    async usage(tenantId, name) {
-      // Role arrays are canonical JSON (no spaces) and custom names hold no LIKE
-      // wildcard or quote (CUSTOM_ROLE_NAME_PATTERN), so this matches exactly that element.
-      const members = await kysely
-        .selectFrom('memberships')
-        .select((eb) => eb.fn.countAll<number | string>().as('n'))
-        .where('tenant_id', '=', tenantId)
-        .where('roles', 'like', `%"${name}"%`)
-        .executeTakeFirstOrThrow();
-      const keys = await kysely
-        .selectFrom('api_keys')
-        .select((eb) => eb.fn.countAll<number | string>().as('n'))
-        .where('tenant_id', '=', tenantId)
-        .where('role', '=', name)
-        .where('revoked_ms', 'is', null)
-        .executeTakeFirstOrThrow();
-      return { members: Number(members.n), api_keys: Number(keys.n) };
     },
   };
 }

@@ -1,7 +1,8 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyRequest } from 'fastify';
 import { type Static, Type } from 'typebox';
-import { fieldErrors, validationFailed } from '../../http/validation.ts';
+import { fieldErrors } from '../../http/validation.ts';
+import { validationFailed } from '../../platform/validation-failed.ts';
 import type { EventRoutesOptions } from '../event-routes.ts';
 import type { AppendSuccess } from '../model.ts';
 import {

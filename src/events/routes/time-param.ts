@@ -1,4 +1,4 @@
-import { validationFailed } from '../../http/validation.ts';
+import { validationFailed } from '../../platform/validation-failed.ts';
 
 /** A validated RFC 3339 query parameter as epoch ms; the schema checked its format already. */
 export function timeParam(value: string | undefined, name: string): number | undefined {

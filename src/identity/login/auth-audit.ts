@@ -2,7 +2,7 @@ import { SYSTEM_TENANT } from '../../access/roles.ts';
 import type { AuditContext, AuditEntry } from '../../audit/audit-entry.ts';
 import type { AuditLog } from '../../audit/audit-log.ts';
 import type { InSessionChange } from '../sessions/session-store.ts';
-import type { UserMembership } from '../users/user-store.ts';
+import type { UserMembership } from '../tenancy-port.ts';
 
 /** The audit events of logins, logouts, refresh token reuse, passwords and sign-ups. */
 export interface AuthAudit {

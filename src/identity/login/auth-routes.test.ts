@@ -6,6 +6,7 @@ import { apiKeyFor } from '../../../test/helpers/auth.ts';
 import { testEngines } from '../../../test/helpers/test-database.ts';
 import type { Config } from '../../config/schema.ts';
 import type { Engine } from '../../storage/database.ts';
+import { createMembershipStore } from '../../tenancy/memberships/membership-store.ts';
 import { hashPassword } from './passwords.ts';
 
 interface Reply {
@@ -400,7 +401,7 @@ for (const engine of testEngines()) {
       assert.equal(typeof created.body.id, 'string');
       assert.ok(!('password_hash' in created.body));
       assert.deepEqual(
-        await test.services.identity.users.listMembershipsOfUser(String(created.body.id)),
+        await createMembershipStore(test.db).listOfUser(String(created.body.id)),
         [],
       );
       const signIn = await request(test, 'POST', '/auth/login', {

@@ -7,8 +7,10 @@ import { type LoginLockout, NO_LOCKOUT } from '../../protection/lockout/login-lo
 import type { DatabaseBase } from '../../storage/database.ts';
 import type { SessionStore } from '../sessions/session-store.ts';
 import { createTokenRefresh } from '../sessions/token-refresh.ts';
+import type { MembershipsOfUser } from '../tenancy-port.ts';
 import type { IssueAccessToken } from '../tokens/issue-token-set.ts';
-import type { User, UserStore } from '../users/user-store.ts';
+import type { UserService } from '../users/user-service.ts';
+import type { User } from '../users/user-store.ts';
 import { createAuthAudit } from './auth-audit.ts';
 import { createChangePassword } from './change-password.ts';
 import { notForApiKeys } from './not-for-api-keys.ts';
@@ -19,7 +21,7 @@ import { createRegisterUser } from './register-user.ts';
 export type { IssueAccessToken, TokenSet } from '../tokens/issue-token-set.ts';
 
 export interface AuthServiceDeps {
-  readonly users: UserStore;
+  readonly users: UserService;
   readonly sessions: SessionStore;
   readonly issueAccessToken: IssueAccessToken;
   readonly auth: Pick<Config['auth'], 'registration' | 'password_min_length'>;
@@ -28,6 +30,8 @@ export interface AuthServiceDeps {
   readonly audit: AuditLog;
   /** Whether a tenant of this id exists (where a failed login naming it is recorded). */
   readonly tenantExists: (id: string) => Promise<boolean>;
+  /** Tenancy's: the tenants a user belongs to, which a login chooses from. */
+  readonly membershipsOf: MembershipsOfUser;
   /** Failed-login counting, account locks and IP slowing; default: none. */
   readonly lockout?: LoginLockout | undefined;
   /**
@@ -68,6 +72,7 @@ export function createAuthService(deps: AuthServiceDeps) {
       lockout: deps.lockout ?? NO_LOCKOUT,
       passwordChecked: deps.onPasswordCheck ?? (() => {}),
       invitedTenants: deps.invitedTenants ?? (async () => []),
+      membershipsOf: deps.membershipsOf,
     }),
 
     refresh: createTokenRefresh({ sessions, issueAccessToken, audits, attempts }),

@@ -11,7 +11,9 @@ import { MIGRATIONS } from '../../migrations/index.ts';
 import type { Engine } from '../../storage/database.ts';
 import { migrateToLatest } from '../../storage/migrate.ts';
 import { type Database, openDatabase } from '../../storage/open-database.ts';
+import { grantRoles } from '../../tenancy/memberships/grant-roles.ts';
 import { createMembershipStore } from '../../tenancy/memberships/membership-store.ts';
+import { createUserService } from '../users/user-service.ts';
 import { createUserStore } from '../users/user-store.ts';
 import { bootstrapPlatformAdmin, CREATE_ADMIN_HINT } from './bootstrap-admin.ts';
 import { hashPassword, verifyPassword } from './passwords.ts';
@@ -37,7 +39,8 @@ async function migrated(t: TestContext, engine: Engine): Promise<Database> {
 
 async function admins(db: Database): Promise<string[]> {
   const members = await createMembershipStore(db).listMembers('system', { limit: 100 });
-  return members.filter((member) => member.roles.includes('admin')).map((member) => member.email);
+  const ids = members.filter((member) => member.roles.includes('admin')).map((m) => m.user_id);
+  return (await createUserStore(db).findManyByIds(ids)).map((user) => user.email);
 }
 
 for (const engine of testEngines()) {
@@ -98,10 +101,10 @@ for (const engine of testEngines()) {
 
     it('promotes an existing user, keeping its password and other roles', async (t) => {
       const db = await migrated(t, engine);
-      const users = createUserStore(db);
+      const users = createUserService(db);
       const own = await hashPassword('the user own password');
       const user = await users.createUser({ email: 'root@example.com', password_hash: own });
-      await createMembershipStore(db).grant('system', user.id, ['auditor']);
+      await db.transaction((trx) => grantRoles(trx, 'system', user.id, ['auditor']));
       assert.equal(await bootstrapPlatformAdmin(db, ENV, recordingLogger()), 'promoted');
       assert.equal((await users.findCredentials('root@example.com'))?.password_hash, own);
       assert.deepEqual(await createMembershipStore(db).rolesOf('system', user.id), [
@@ -112,7 +115,7 @@ for (const engine of testEngines()) {
 
     it('gives an existing user without a password the one from the environment', async (t) => {
       const db = await migrated(t, engine);
-      const users = createUserStore(db);
+      const users = createUserService(db);
       await users.createUser({ email: 'root@example.com' });
       assert.equal(await bootstrapPlatformAdmin(db, ENV, recordingLogger()), 'promoted');
       const stored = (await users.findCredentials('root@example.com'))?.password_hash ?? '';

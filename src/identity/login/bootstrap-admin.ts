@@ -3,10 +3,12 @@ import { createAuditLog } from '../../audit/audit-log.ts';
 import { isTesseraError } from '../../platform/errors.ts';
 import type { AnyKysely } from '../../storage/database.ts';
 import type { Database } from '../../storage/open-database.ts';
+import { grantRoles } from '../../tenancy/memberships/grant-roles.ts';
 import { createMembershipStore } from '../../tenancy/memberships/membership-store.ts';
 import { SYSTEM_TENANT_ID } from '../../tenancy/role-names.ts';
 import { IdentityErrors } from '../errors.ts';
-import { createUserStore, normalizeEmail } from '../users/user-store.ts';
+import { normalizeEmail } from '../users/normalize-email.ts';
+import { createUserService } from '../users/user-service.ts';
 import { checkPasswordPolicy, hashPassword } from './passwords.ts';
 
 export interface BootstrapLogger {
@@ -112,7 +114,7 @@ async function makeAdmin(
   now: (() => number) | undefined,
 ): Promise<{ result: BootstrapOutcome; userId?: string }> {
   if (await hasPlatformAdmin(trx)) return { result: 'exists' };
-  const users = createUserStore({ kysely: trx }, now);
+  const users = createUserService({ kysely: trx }, now);
   const members = createMembershipStore({ kysely: trx }, now);
   const existing = await users.findCredentials(email);
   const user = existing?.user ?? (await users.createUser({ email, password_hash: passwordHash }));
@@ -120,7 +122,7 @@ async function makeAdmin(
   if (existing && existing.password_hash === null)
     await users.setPasswordHash(user.id, passwordHash);
   const roles = (await members.rolesOf(SYSTEM_TENANT_ID, user.id)) ?? [];
-  await members.grant(SYSTEM_TENANT_ID, user.id, [...roles, 'admin']);
+  await grantRoles(trx, SYSTEM_TENANT_ID, user.id, [...roles, 'admin'], now);
   return { result: existing ? 'promoted' : 'created', userId: user.id };
 }
 

@@ -3,7 +3,7 @@ import type { AuditContext } from '../../audit/audit-entry.ts';
 import type { AuditLog } from '../../audit/audit-log.ts';
 import type { Config } from '../../config/schema.ts';
 import type { SessionStore } from '../sessions/session-store.ts';
-import { createUserStore, type UserStore } from '../users/user-store.ts';
+import { createUserService, type UserService } from '../users/user-service.ts';
 import type { AuthAudit } from './auth-audit.ts';
 import { invalidCredentials } from './choose-membership.ts';
 import { notForApiKeys } from './not-for-api-keys.ts';
@@ -15,7 +15,7 @@ import { requireStrongPassword } from './require-strong-password.ts';
  * stores (the hash, every other session, the audit trail) in one transaction.
  */
 export interface ChangePasswordDeps {
-  readonly users: UserStore;
+  readonly users: UserService;
   readonly sessions: SessionStore;
   readonly audit: AuditLog;
   readonly audits: AuthAudit;
@@ -52,7 +52,7 @@ export function createChangePassword(deps: ChangePasswordDeps) {
     requireStrongPassword(input.new_password, deps.auth.password_min_length);
     const hash = await hashPassword(input.new_password);
     await sessions.revokeAllOfUser(userId, 'password_changed', principal.sessionId, async (trx) => {
-      await createUserStore({ kysely: trx }).setPasswordHash(userId, hash);
+      await createUserService({ kysely: trx }).setPasswordHash(userId, hash);
       await deps.audit.inTransaction(trx, context, [
         audits.entry(principal.tenantId, 'password.changed', `user:${userId}`),
       ]);

@@ -1,7 +1,7 @@
 import { SYSTEM_TENANT } from '../../access/roles.ts';
 import { TesseraError } from '../../platform/errors.ts';
 import { IdentityErrors } from '../errors.ts';
-import type { UserMembership } from '../users/user-store.ts';
+import type { UserMembership } from '../tenancy-port.ts';
 
 /**
  * The tenant a login enters. Asked only once the password is proved, so it may say

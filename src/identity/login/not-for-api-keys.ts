@@ -1,5 +1,5 @@
-import { HttpErrors } from '../../http/errors.ts';
 import { TesseraError } from '../../platform/errors.ts';
+import { HttpErrors } from '../../platform/http-errors.ts';
 
 /**
  * The 400 for a user-only action (log out, describe me, change a password) tried with an

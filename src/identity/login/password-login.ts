@@ -9,8 +9,9 @@ import {
 } from '../../protection/lockout/login-lockout.ts';
 import { IdentityErrors } from '../errors.ts';
 import type { SessionStore } from '../sessions/session-store.ts';
+import type { MembershipsOfUser } from '../tenancy-port.ts';
 import { type IssueAccessToken, issueTokenSet, type TokenSet } from '../tokens/issue-token-set.ts';
-import type { UserStore } from '../users/user-store.ts';
+import type { UserService } from '../users/user-service.ts';
 import type { AuthAudit } from './auth-audit.ts';
 import { chooseMembership, invalidCredentials } from './choose-membership.ts';
 import { burnPasswordCheck, verifyPassword } from './passwords.ts';
@@ -21,7 +22,7 @@ import { burnPasswordCheck, verifyPassword } from './passwords.ts';
  * invitations, nobody counting) are resolved by createAuthService before they get here.
  */
 export interface PasswordLoginDeps {
-  readonly users: UserStore;
+  readonly users: UserService;
   readonly sessions: SessionStore;
   readonly issueAccessToken: IssueAccessToken;
   readonly audits: AuthAudit;
@@ -29,10 +30,12 @@ export interface PasswordLoginDeps {
   readonly attempts: Pick<AuthAttempts, 'attempt'>;
   readonly passwordChecked: () => void;
   readonly invitedTenants: (userId: string) => Promise<readonly string[]>;
+  readonly membershipsOf: MembershipsOfUser;
 }
 
 export function createPasswordLogin(deps: PasswordLoginDeps) {
   const { users, sessions, audits, lockout, attempts, passwordChecked, invitedTenants } = deps;
+  const { membershipsOf } = deps;
 
   /**
    * Unknown email, wrong password, disabled user and locked account answer the same
@@ -54,7 +57,7 @@ export function createPasswordLogin(deps: PasswordLoginDeps) {
     // An unknown email runs every statement a known one does, against an id no
     // account has (login-lockout.ts NO_ACCOUNT): answer times on PostgreSQL must
     // not tell the two apart (issue 15, item 6).
-    const memberships = await users.listMembershipsOfUser(found?.user.id ?? NO_ACCOUNT);
+    const memberships = await membershipsOf(found?.user.id ?? NO_ACCOUNT);
     // Reserved before the password is checked: of any number of concurrent guesses
     // at one account, on any number of nodes, at most max_failures are checked.
     const admission = await lockout.admit(found?.user.id);

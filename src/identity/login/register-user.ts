@@ -5,7 +5,8 @@ import type { Config } from '../../config/schema.ts';
 import { TesseraError } from '../../platform/errors.ts';
 import type { AnyKysely, DatabaseBase } from '../../storage/database.ts';
 import { IdentityErrors } from '../errors.ts';
-import { createUserStore, type User } from '../users/user-store.ts';
+import { createUserService } from '../users/user-service.ts';
+import type { User } from '../users/user-store.ts';
 import type { AuthAudit } from './auth-audit.ts';
 import { hashPassword } from './passwords.ts';
 import { requireStrongPassword } from './require-strong-password.ts';
@@ -51,7 +52,7 @@ export function createRegisterUser(deps: RegisterUserDeps) {
     requireStrongPassword(input.password, deps.auth.password_min_length);
     const passwordHash = await hashPassword(input.password);
     return deps.db.transaction(async (trx: AnyKysely) => {
-      const user = await createUserStore({ kysely: trx }).createUser({
+      const user = await createUserService({ kysely: trx }).createUser({
         email: input.email,
         name: input.name,
         password_hash: passwordHash,

@@ -1,6 +1,7 @@
 import { createHmac, hkdfSync } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import { digestSecret } from '../../platform/secrets.ts';
+import type { Tables } from '../../storage/tables.ts';
 import type { SessionClient, SessionRecord } from './session-store.ts';
 
 /**
@@ -33,20 +34,7 @@ export type RotateOutcome =
   | { readonly kind: 'invalid' }
   | { readonly kind: 'ended' };
 
-interface RefreshTables {
-  refresh_tokens: {
-    token_hash: string;
-    session_id: string;
-    expires_ms: number;
-    used_ms: number | null;
-  };
-  sessions: {
-    id: string;
-    last_used_ms: number | null;
-    ip: string | null;
-    user_agent: string | null;
-  };
-}
+type RefreshTables = Pick<Tables, 'refresh_tokens' | 'sessions'>;
 
 export interface RefreshConsumerDeps {
   readonly rotation: RefreshRotation;

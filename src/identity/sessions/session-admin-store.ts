@@ -1,12 +1,8 @@
 import type { Kysely } from 'kysely';
 import type { Database } from '../../storage/open-database.ts';
-import type { SessionRow } from './session-store.ts';
+import type { Tables } from '../../storage/tables.ts';
 
-interface Tables {
-  sessions: SessionRow;
-  refresh_tokens: { token_hash: string; session_id: string };
-  memberships: { tenant_id: string; user_id: string; roles: string };
-}
+type SessionAdminTables = Pick<Tables, 'sessions' | 'refresh_tokens'>;
 
 /** A session as its user and their administrators see it: never a token. */
 export interface SessionView {
@@ -22,8 +18,6 @@ export interface SessionView {
 export type SessionSelection = { readonly only: string } | { readonly except?: string | undefined };
 
 export interface SessionAdminStore {
-  /** The user's roles in the tenant as stored (any name); undefined when no member. */
-  memberRoles(tenantId: string, userId: string): Promise<string[] | undefined>;
   /** Live sessions (neither revoked nor expired) of the user in the tenant, by id. */
   listLive(
     tenantId: string,
@@ -59,21 +53,9 @@ export function createSessionAdminStore(
   db: Pick<Database, 'kysely'>,
   now: () => number = Date.now,
 ): SessionAdminStore {
-  const kysely: Kysely<Tables> = db.kysely;
+  const kysely: Kysely<SessionAdminTables> = db.kysely;
 
   return {
-    async memberRoles(tenantId, userId) {
-      const row = await kysely
-        .selectFrom('memberships')
-        .select('roles')
-        .where('tenant_id', '=', tenantId)
-        .where('user_id', '=', userId)
-        .executeTakeFirst();
-      if (!row) return undefined;
-      const roles: unknown = JSON.parse(row.roles);
-      return Array.isArray(roles) ? roles.filter((r): r is string => typeof r === 'string') : [];
-    },
-
     async listLive(tenantId, userId, { after, limit }) {
       let query = kysely
         .selectFrom('sessions')

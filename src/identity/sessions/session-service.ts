@@ -2,11 +2,12 @@ import type { Actor } from '../../access/actor.ts';
 import type { CredentialChanges } from '../../access/credential-cache.ts';
 import type { AuditEntry } from '../../audit/audit-entry.ts';
 import type { AuditLog } from '../../audit/audit-log.ts';
-import { HttpErrors } from '../../http/errors.ts';
 import { TesseraError } from '../../platform/errors.ts';
+import { HttpErrors } from '../../platform/http-errors.ts';
 import type { AnyKysely, DatabaseBase } from '../../storage/database.ts';
 import type { RolePolicy } from '../../tenancy/role-policy.ts';
 import { IdentityErrors } from '../errors.ts';
+import type { StoredRolesOf } from '../tenancy-port.ts';
 import {
   createSessionAdminStore,
   type SessionSelection,
@@ -35,6 +36,8 @@ export interface SessionServiceDeps {
   readonly audit: AuditLog;
   readonly changes: CredentialChanges;
   readonly roles: RolePolicy;
+  /** Tenancy's: whether (and with which roles) the user is a member, read in the caller's transaction. */
+  readonly storedRolesOf: StoredRolesOf;
 }
 
 /** The caller's own session: API keys have none, so the own-session routes are not theirs. */
@@ -101,7 +104,7 @@ export function createSessionService(deps: SessionServiceDeps): SessionService {
     manage: boolean,
   ): Promise<void> {
     const tenantId = actor.principal.tenantId;
-    const roles = await createSessionAdminStore({ kysely: trx }).memberRoles(tenantId, userId);
+    const roles = await deps.storedRolesOf(trx, tenantId, userId);
     if (roles === undefined) throw notAMember(userId);
     // Ending someone's sessions is managing them: not for a caller holding less.
     if (manage) await deps.roles.checkDelegable(trx, actor.principal, tenantId, roles);

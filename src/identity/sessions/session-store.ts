@@ -3,12 +3,10 @@ import {
   type CredentialChanges,
   IGNORE_CREDENTIAL_CHANGES,
 } from '../../access/credential-cache.ts';
-import { AccessErrors } from '../../access/errors.ts';
-import { TesseraError } from '../../platform/errors.ts';
 import { digestSecret, newId, newSecret } from '../../platform/secrets.ts';
 import type { AnyKysely } from '../../storage/database.ts';
 import type { Database } from '../../storage/open-database.ts';
-import { IdentityErrors } from '../errors.ts';
+import type { StandingOf } from '../tenancy-port.ts';
 import { findSession, type SessionRecord, type SessionTables } from './find-session.ts';
 import {
   createRefreshConsumer,
@@ -17,7 +15,7 @@ import {
 } from './refresh-rotation.ts';
 
 // Moved to find-session.ts with the query that reads them; re-exported so callers keep importing them here.
-export type { SessionRecord, SessionRow } from './find-session.ts';
+export type { SessionRecord } from './find-session.ts';
 export { type RefreshRotation, STRICT_ROTATION, successorKeyFrom } from './refresh-rotation.ts';
 
 /** Where a login or refresh came from, shown in the user's session list. */
@@ -34,6 +32,18 @@ export type InSessionChange = (
   trx: AnyKysely,
   session: { readonly id: string; readonly tenant_id: string; readonly user_id: string },
 ) => Promise<void>;
+
+/** What a refresh token's rotation did; the refresh flow answers each (token-refresh.ts). */
+export type RefreshOutcome =
+  | { readonly kind: 'rotated'; readonly session: SessionRecord; readonly refresh_token: string }
+  /** Refused before the token was consumed: it stays usable once the tenant is active. */
+  | { readonly kind: 'tenant_suspended'; readonly tenant_id: string }
+  /** Presented again after its use: the session has been ended. */
+  | { readonly kind: 'reused' }
+  /** The session is revoked or expired. */
+  | { readonly kind: 'ended' }
+  /** Unknown or expired. */
+  | { readonly kind: 'invalid' };
 
 export interface SessionStore {
   /** A new session and its first refresh token. */
@@ -54,7 +64,7 @@ export interface SessionStore {
     refreshToken: string,
     client?: SessionClient,
     onReuse?: InSessionChange,
-  ): Promise<{ session: SessionRecord; refresh_token: string }>;
+  ): Promise<RefreshOutcome>;
   find(sessionId: string): Promise<SessionRecord | undefined>;
   revoke(sessionId: string, reason: string, inTransaction?: InSessionChange): Promise<void>;
   /**
@@ -78,6 +88,8 @@ const TOUCH_MEMORY = 10_000;
 
 export function createSessionStore(
   db: Database,
+  /** Tenancy's answer to what a session is worth in its tenant (find-session.ts). */
+  standingOf: StandingOf,
   ttlSeconds: number,
   now: () => number = Date.now,
   changes: CredentialChanges = IGNORE_CREDENTIAL_CHANGES,
@@ -116,7 +128,7 @@ export function createSessionStore(
     sessionId: string,
     on: Kysely<SessionTables> = kysely,
   ): Promise<SessionRecord | undefined> {
-    return findSession(on, sessionId);
+    return findSession(on, standingOf, sessionId);
   }
 
   async function revoke(
@@ -184,35 +196,20 @@ export function createSessionStore(
         .executeTakeFirst();
       const owning = owner && (await find(owner.session_id));
       if (owning?.tenant_status === 'suspended') {
-        throw new TesseraError(
-          AccessErrors.tenant_suspended,
-          `Tenant ${owning.tenant_id} is suspended.`,
-        );
+        return { kind: 'tenant_suspended', tenant_id: owning.tenant_id };
       }
       const outcome = await db.transaction((trx: Kysely<SessionTables>) =>
         consume(trx, refreshToken, at, client),
       );
       if (outcome.kind === 'issued') {
         noteUse(outcome.session.id, at);
-        return { session: outcome.session, refresh_token: outcome.token };
+        return { kind: 'rotated', session: outcome.session, refresh_token: outcome.token };
       }
       if (outcome.kind === 'reused') {
         await revoke(outcome.session_id, 'refresh_token_reused', onReuse);
-        throw new TesseraError(
-          IdentityErrors.refresh_token_reused,
-          'This refresh token was already used; the session has been ended.',
-        );
+        return { kind: 'reused' };
       }
-      if (outcome.kind === 'ended') {
-        throw new TesseraError(
-          IdentityErrors.session_revoked,
-          'The session has ended; log in again.',
-        );
-      }
-      throw new TesseraError(
-        IdentityErrors.refresh_token_invalid,
-        'The refresh token is unknown or expired.',
-      );
+      return outcome;
     },
     find,
     revoke,

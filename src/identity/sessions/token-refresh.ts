@@ -5,7 +5,7 @@ import type { AuthAttempts } from '../../protection/auth-attempts.ts';
 import { IdentityErrors } from '../errors.ts';
 import type { AuthAudit } from '../login/auth-audit.ts';
 import { type IssueAccessToken, issueTokenSet, type TokenSet } from '../tokens/issue-token-set.ts';
-import type { SessionStore } from './session-store.ts';
+import type { RefreshOutcome, SessionStore } from './session-store.ts';
 
 /**
  * The refresh flow (RFC 6749 §6), moved out of auth-service.ts: rotation and reuse
@@ -19,14 +19,44 @@ export interface TokenRefreshDeps {
   readonly attempts: Pick<AuthAttempts, 'attempt'>;
 }
 
+/** The rotation, or the API error that answers why there was none. */
+function rotatedOrRefused(outcome: RefreshOutcome) {
+  switch (outcome.kind) {
+    case 'rotated':
+      return outcome;
+    case 'tenant_suspended':
+      throw new TesseraError(
+        AccessErrors.tenant_suspended,
+        `Tenant ${outcome.tenant_id} is suspended.`,
+      );
+    case 'reused':
+      throw new TesseraError(
+        IdentityErrors.refresh_token_reused,
+        'This refresh token was already used; the session has been ended.',
+      );
+    case 'ended':
+      throw new TesseraError(
+        IdentityErrors.session_revoked,
+        'The session has ended; log in again.',
+      );
+    case 'invalid':
+      throw new TesseraError(
+        IdentityErrors.refresh_token_invalid,
+        'The refresh token is unknown or expired.',
+      );
+  }
+}
+
 export function createTokenRefresh(deps: TokenRefreshDeps) {
   const { sessions, audits, attempts } = deps;
 
   async function refreshSession(refreshToken: string, context: AuditContext): Promise<TokenSet> {
-    const { session, refresh_token } = await sessions.rotate(
-      refreshToken,
-      context,
-      audits.sessionEnded(context, 'refresh_token.reused'),
+    const { session, refresh_token } = rotatedOrRefused(
+      await sessions.rotate(
+        refreshToken,
+        context,
+        audits.sessionEnded(context, 'refresh_token.reused'),
+      ),
     );
     if (session.membership_status === 'deactivated') {
       throw new TesseraError(IdentityErrors.session_revoked, 'Your membership was deactivated.');

@@ -2,18 +2,9 @@ import { generateKeyPairSync } from 'node:crypto';
 import { calculateJwkThumbprint } from 'jose';
 import type { Kysely } from 'kysely';
 import type { AnyKysely } from '../../storage/database.ts';
+import type { Tables } from '../../storage/tables.ts';
 import { open, seal } from './secret-box.ts';
 import type { PublicSigningJwk } from './signing-keys.ts';
-
-/** A row of `signing_keys` (migration 0004): the private key sealed with the master key. */
-export interface SigningKeyRow {
-  kid: string;
-  algorithm: string;
-  public_jwk: string;
-  private_key_encrypted: string;
-  created_ms: number;
-  retired_ms: number | null;
-}
 
 /** The kid is the RFC 7638 thumbprint of the public key: stable and collision-free. */
 export async function insertKey(trx: AnyKysely, masterKey: Buffer, at: number): Promise<string> {
@@ -25,7 +16,7 @@ export async function insertKey(trx: AnyKysely, masterKey: Buffer, at: number): 
   const pkcs8 = pair.privateKey.export({ format: 'der', type: 'pkcs8' });
   const sealed = seal(masterKey, pkcs8, kid);
   pkcs8.fill(0);
-  const table: Kysely<{ signing_keys: SigningKeyRow }> = trx;
+  const table: Kysely<Pick<Tables, 'signing_keys'>> = trx;
   await table
     .insertInto('signing_keys')
     .values({

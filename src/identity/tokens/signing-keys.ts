@@ -2,7 +2,8 @@ import type { webcrypto } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import type { AnyKysely } from '../../storage/database.ts';
 import type { Database } from '../../storage/open-database.ts';
-import { decrypt, insertKey, publishable, type SigningKeyRow } from './signing-key-rows.ts';
+import type { SigningKeyRow, Tables } from '../../storage/tables.ts';
+import { decrypt, insertKey, publishable } from './signing-key-rows.ts';
 
 /** A public signing key as published in the JWKS (RFC 7517 §4, RFC 8037 §2). */
 export interface PublicSigningJwk {
@@ -84,6 +85,8 @@ const FORCED_RELOAD_INTERVAL_MS = 1_000;
  */
 export const RETIRED_KEY_MARGIN_MS = 60_000;
 
+type SigningKeyTables = Pick<Tables, 'signing_keys'>;
+
 interface LoadedKey {
   readonly jwk: PublicSigningJwk;
   readonly retired_ms: number | null;
@@ -98,7 +101,7 @@ export function createSigningKeys(
   const masterKey = (): Buffer =>
     typeof masterKeyOrLoader === 'function' ? masterKeyOrLoader() : masterKeyOrLoader;
   const now = options.now ?? Date.now;
-  const kysely: Kysely<{ signing_keys: SigningKeyRow }> = db.kysely;
+  const kysely: Kysely<SigningKeyTables> = db.kysely;
   const graceMs = options.accessTtlSeconds * 1000 + RETIRED_KEY_MARGIN_MS;
   const aheadMs = (options.publishAheadSeconds ?? 0) * 1000;
   const live = (key: { retired_ms: number | null }, at: number) =>
@@ -181,7 +184,7 @@ export function createSigningKeys(
   }
 
   async function newestUnretired(trx: AnyKysely): Promise<SigningKeyRow | undefined> {
-    const table: Kysely<{ signing_keys: SigningKeyRow }> = trx;
+    const table: Kysely<SigningKeyTables> = trx;
     return table
       .selectFrom('signing_keys')
       .selectAll()

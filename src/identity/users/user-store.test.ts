@@ -5,9 +5,9 @@ import { MIGRATIONS } from '../../migrations/index.ts';
 import type { Engine } from '../../storage/database.ts';
 import { migrateToLatest } from '../../storage/migrate.ts';
 import type { Database } from '../../storage/open-database.ts';
-import { createMembershipStore } from '../../tenancy/memberships/membership-store.ts';
-import { createTenantStore } from '../../tenancy/tenants/tenant-store.ts';
-import { createUserStore, normalizeEmail } from './user-store.ts';
+import { normalizeEmail } from './normalize-email.ts';
+import { createUserService } from './user-service.ts';
+import { createUserStore } from './user-store.ts';
 
 const T0 = Date.UTC(2025, 0, 1);
 
@@ -41,9 +41,9 @@ describe('normalizeEmail', () => {
 });
 
 for (const engine of testEngines()) {
-  describe(`user store (${engine})`, () => {
+  describe(`user service and store (${engine})`, () => {
     it('creates a user with a normalised email and finds it by email and id', async (t) => {
-      const users = createUserStore(await migrated(t, engine), () => T0);
+      const users = createUserService(await migrated(t, engine), () => T0);
       const created = await users.createUser({ email: ' Ada@Example.com ', name: 'Ada' });
       assert.match(created.id, /^[0-9a-f-]{36}$/);
       assert.deepEqual(created, {
@@ -63,7 +63,7 @@ for (const engine of testEngines()) {
     });
 
     it('never returns the password hash except from findCredentials', async (t) => {
-      const users = createUserStore(await migrated(t, engine));
+      const users = createUserService(await migrated(t, engine));
       const created = await users.createUser({ email: 'a@example.com', password_hash: 'H1' });
       for (const user of [created, await users.findByEmail('a@example.com')]) {
         assert.equal(Object.hasOwn(user ?? {}, 'password_hash'), false);
@@ -78,13 +78,13 @@ for (const engine of testEngines()) {
     });
 
     it('refuses a second user with the same email, whatever its case', async (t) => {
-      const users = createUserStore(await migrated(t, engine));
+      const users = createUserService(await migrated(t, engine));
       await users.createUser({ email: 'ada@example.com' });
       await rejectsWith(users.createUser({ email: 'ADA@example.com ' }), 'email_taken', 409);
     });
 
     it('lets exactly one of many concurrent sign-ups with one email win', async (t) => {
-      const users = createUserStore(await migrated(t, engine));
+      const users = createUserService(await migrated(t, engine));
       const results = await Promise.allSettled(
         Array.from({ length: 8 }, () => users.createUser({ email: 'race@example.com' })),
       );
@@ -96,7 +96,7 @@ for (const engine of testEngines()) {
 
     it('sets a password hash, and reports an unknown user', async (t) => {
       let time = T0;
-      const users = createUserStore(await migrated(t, engine), () => time);
+      const users = createUserService(await migrated(t, engine), () => time);
       const user = await users.createUser({ email: 'a@example.com' });
       time = T0 + 5;
       await users.setPasswordHash(user.id, 'H2');
@@ -106,45 +106,17 @@ for (const engine of testEngines()) {
       await rejectsWith(users.setPasswordHash('missing', 'H'), 'user_not_found', 404);
     });
 
-    it('lists memberships with the state of each tenant', async (t) => {
-      const db = await migrated(t, engine);
-      const users = createUserStore(db);
-      const tenants = createTenantStore(db);
-      const memberships = createMembershipStore(db);
-      const user = await users.createUser({ email: 'a@example.com' });
-      const other = await users.createUser({ email: 'b@example.com' });
-      for (const id of ['acme', 'globex', 'initech'])
-        await tenants.create({ id, name: id, plan: 'free' });
-      await memberships.grant('globex', user.id, ['viewer', 'developer']);
-      await memberships.grant('acme', user.id, ['admin']);
-      await memberships.grant('initech', user.id, ['operator']);
-      await memberships.grant('acme', other.id, ['viewer']);
-      await tenants.setStatus('globex', 'suspended');
-      await tenants.softDelete('initech');
-      assert.deepEqual(await users.listMembershipsOfUser(user.id), [
-        {
-          tenant_id: 'acme',
-          roles: ['admin'],
-          tenant_status: 'active',
-          tenant_deleted: false,
-          membership_status: 'active',
-        },
-        {
-          tenant_id: 'globex',
-          roles: ['developer', 'viewer'],
-          tenant_status: 'suspended',
-          tenant_deleted: false,
-          membership_status: 'active',
-        },
-        {
-          tenant_id: 'initech',
-          roles: ['operator'],
-          tenant_status: 'active',
-          tenant_deleted: true,
-          membership_status: 'active',
-        },
-      ]);
-      assert.deepEqual(await users.listMembershipsOfUser('missing'), []);
+    it('stores report outcomes, the service answers with API errors', async (t) => {
+      const store = createUserStore(await migrated(t, engine));
+      const inserted = await store.insert({ email: 'ada@example.com' });
+      assert.equal(inserted.ok, true);
+      assert.deepEqual(await store.insert({ email: 'ada@example.com' }), {
+        ok: false,
+        reason: 'email_taken',
+        email: 'ada@example.com',
+      });
+      assert.equal(await store.updatePasswordHash('missing', 'H'), false);
+      if (inserted.ok) assert.equal(await store.updatePasswordHash(inserted.user.id, 'H'), true);
     });
   });
 }

@@ -1,10 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import type { Kysely } from 'kysely';
-import { TesseraError } from '../../platform/errors.ts';
+import { type Expression, type Kysely, sql } from 'kysely';
+import { likeContaining } from '../../storage/like-containing.ts';
 import type { Database } from '../../storage/open-database.ts';
+import type { Tables, UserRow } from '../../storage/tables.ts';
 import { isUniqueViolation } from '../../storage/unique-violation.ts';
-import { parseRoles, type RoleName } from '../../tenancy/role-names.ts';
-import { IdentityErrors } from '../errors.ts';
 
 /** A user as every caller sees it: never with the password hash. */
 export interface User {
@@ -25,50 +24,37 @@ export interface NewUser {
   readonly password_hash?: string | null | undefined;
 }
 
-export interface UserMembership {
-  readonly tenant_id: string;
-  readonly roles: RoleName[];
-  readonly tenant_status: 'active' | 'suspended';
-  readonly tenant_deleted: boolean;
-  /** A deactivated membership cannot log in (issue 5). */
-  readonly membership_status: 'active' | 'deactivated';
-}
+/** What an insert did: the user, or nothing because the email is registered already. */
+export type InsertUserOutcome =
+  | { readonly ok: true; readonly user: User }
+  | { readonly ok: false; readonly reason: 'email_taken'; readonly email: string };
 
 export interface UserStore {
-  /** Throws 409 `email_taken` when the email is registered already, 400 `invalid_email`. */
-  createUser(user: NewUser): Promise<User>;
+  /**
+   * A new user of `user.email` as given (normalizeEmail's form: the rules are the
+   * caller's, see user-service.ts). The unique index decides a taken email.
+   */
+  insert(user: NewUser): Promise<InsertUserOutcome>;
   findByEmail(email: string): Promise<User | undefined>;
   findById(id: string): Promise<User | undefined>;
   /** For sign-in only: the one read that returns the hash (null: the user has none). */
   findCredentials(email: string): Promise<{ user: User; password_hash: string | null } | undefined>;
-  /** Throws 404 `user_not_found`. */
-  setPasswordHash(userId: string, passwordHash: string): Promise<void>;
-  /** Every tenant the user belongs to, deleted and suspended ones flagged, by tenant id. */
-  listMembershipsOfUser(userId: string): Promise<UserMembership[]>;
+  /** False when no user has the id. */
+  updatePasswordHash(userId: string, passwordHash: string): Promise<boolean>;
+  /** The users of these ids that exist, by email. */
+  findManyByIds(ids: readonly string[]): Promise<User[]>;
+  /** The name is the identity's, shown in every tenant the user belongs to. */
+  setName(userId: string, name: string | null): Promise<void>;
+  /** Deletes the user row; whatever refers to it must be gone first (or go by cascade). */
+  remove(userId: string): Promise<void>;
+  /**
+   * A subquery of the ids of users whose email or name contains `text`, ignoring case,
+   * for another domain's paged listing to filter on (`user_id IN (...)`).
+   */
+  idsMatching(text: string): Expression<{ id: string }>;
 }
 
-interface UserRow {
-  id: string;
-  email: string;
-  name: string | null;
-  password_hash: string | null;
-  status: 'active' | 'disabled';
-  email_verified: number;
-  created_ms: number;
-  updated_ms: number;
-}
-
-interface Tables {
-  users: UserRow;
-  memberships: {
-    tenant_id: string;
-    user_id: string;
-    roles: string;
-    created_ms: number;
-    status: 'active' | 'deactivated';
-  };
-  tenants: { id: string; status: 'active' | 'suspended'; deleted_ms: number | null };
-}
+type UserTables = Pick<Tables, 'users'>;
 
 const USER_COLUMNS = [
   'id',
@@ -79,19 +65,6 @@ const USER_COLUMNS = [
   'created_ms',
   'updated_ms',
 ] as const;
-
-// RFC 5321 §4.5.3.1: at most 64 octets before the @ and 254 for a usable address.
-const EMAIL_SHAPE = /^[^\s@]{1,64}@[^\s@]+$/u;
-const EMAIL_MAX_LENGTH = 254;
-
-/** Emails are compared trimmed and lower-cased; throws 400 `invalid_email` when malformed. */
-export function normalizeEmail(email: string): string {
-  const normalized = email.normalize('NFC').trim().toLowerCase();
-  if (normalized.length > EMAIL_MAX_LENGTH || !EMAIL_SHAPE.test(normalized)) {
-    throw new TesseraError(IdentityErrors.invalid_email, `"${email}" is not an email address`);
-  }
-  return normalized;
-}
 
 /** Tolerant lookup form: a malformed address simply matches nobody. */
 function lookupEmail(email: string): string {
@@ -116,15 +89,15 @@ export function createUserStore(
   db: Pick<Database, 'kysely'>,
   now: () => number = Date.now,
 ): UserStore {
-  const kysely: Kysely<Tables> = db.kysely;
+  const kysely: Kysely<UserTables> = db.kysely;
   const selectUsers = () => kysely.selectFrom('users').select(USER_COLUMNS);
 
   return {
-    async createUser(user) {
+    async insert(user) {
       const time = now();
       const row: UserRow = {
         id: randomUUID(),
-        email: normalizeEmail(user.email),
+        email: user.email,
         name: user.name?.trim() || null,
         password_hash: user.password_hash ?? null,
         status: 'active',
@@ -137,11 +110,9 @@ export function createUserStore(
         await kysely.insertInto('users').values(row).execute();
       } catch (error) {
         if (!isUniqueViolation(error)) throw error;
-        throw new TesseraError(IdentityErrors.email_taken, `${row.email} is already registered`, {
-          cause: error,
-        });
+        return { ok: false, reason: 'email_taken', email: row.email };
       }
-      return toUser(row);
+      return { ok: true, user: toUser(row) };
     },
 
     async findByEmail(email) {
@@ -162,38 +133,44 @@ export function createUserStore(
       return row && { user: toUser(row), password_hash: row.password_hash };
     },
 
-    async setPasswordHash(userId, passwordHash) {
+    async updatePasswordHash(userId, passwordHash) {
       const result = await kysely
         .updateTable('users')
         .set({ password_hash: passwordHash, updated_ms: now() })
         .where('id', '=', userId)
         .executeTakeFirst();
-      if (result.numUpdatedRows === 0n) {
-        throw new TesseraError(IdentityErrors.user_not_found, `no user has the id ${userId}`);
-      }
+      return result.numUpdatedRows > 0n;
     },
 
-    async listMembershipsOfUser(userId) {
-      const rows = await kysely
-        .selectFrom('memberships')
-        .innerJoin('tenants', 'tenants.id', 'memberships.tenant_id')
-        .select([
-          'memberships.tenant_id',
-          'memberships.roles',
-          'memberships.status as membership_status',
-          'tenants.status',
-          'tenants.deleted_ms',
-        ])
-        .where('memberships.user_id', '=', userId)
-        .orderBy('memberships.tenant_id')
+    async findManyByIds(ids) {
+      if (ids.length === 0) return [];
+      const rows = await selectUsers()
+        .where('id', 'in', [...new Set(ids)])
+        .orderBy('email')
         .execute();
-      return rows.map((row) => ({
-        tenant_id: row.tenant_id,
-        roles: parseRoles(row.roles),
-        tenant_status: row.status,
-        tenant_deleted: row.deleted_ms !== null,
-        membership_status: row.membership_status,
-      }));
+      return rows.map(toUser);
+    },
+
+    async setName(userId, name) {
+      await kysely
+        .updateTable('users')
+        .set({ name, updated_ms: now() })
+        .where('id', '=', userId)
+        .execute();
+    },
+
+    async remove(userId) {
+      await kysely.deleteFrom('users').where('id', '=', userId).execute();
+    },
+
+    idsMatching(text) {
+      const pattern = likeContaining(text.toLowerCase());
+      return kysely
+        .selectFrom('users')
+        .select('id')
+        .where(
+          sql<boolean>`(lower(users.email) like ${pattern} escape '\\' or lower(coalesce(users.name, '')) like ${pattern} escape '\\')`,
+        );
     },
   };
 }

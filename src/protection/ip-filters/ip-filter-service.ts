@@ -25,9 +25,17 @@ export interface NewIpFilter {
   readonly scope: IpFilterScope;
 }
 
+/**
+ * Tenancy's: holds the tenant's row until `trx` ends. Locking a scope's tenant (the
+ * `system` tenant's for global entries) checks concurrent changes to one scope's list
+ * one after another.
+ */
+export type LockTenant = (trx: AnyKysely, tenantId: string) => Promise<void>;
+
 export interface IpFilterServiceDeps {
   readonly db: Pick<DatabaseBase, 'transaction' | 'kysely'>;
   readonly audit: AuditLog;
+  readonly lockTenant: LockTenant;
   /** After a change commits: this node applies it before answering. */
   readonly changed?: () => Promise<void>;
   readonly now?: () => number;
@@ -76,6 +84,8 @@ export function createIpFilterService(deps: IpFilterServiceDeps) {
   const { db, audit } = deps;
   const now = deps.now ?? Date.now;
   const changed = async () => deps.changed?.();
+  const lockScope = (trx: AnyKysely, scope: IpFilterScope) =>
+    deps.lockTenant(trx, scope ?? SYSTEM_TENANT);
 
   return {
     /** 400 `invalid_cidr`; 409 `ip_filter_exists`, `ip_filter_limit_reached`, `ip_filter_self_lockout`. */
@@ -98,7 +108,7 @@ export function createIpFilterService(deps: IpFilterServiceDeps) {
       };
       await db.transaction(async (trx: AnyKysely) => {
         const store = createIpFilterStore({ kysely: trx });
-        await store.lockScope(filter.scope);
+        await lockScope(trx, filter.scope);
         const entries = await store.scope(filter.scope);
         const same = entries.find((entry) => entry.cidr === record.cidr);
         if (same) throw exists(same);
@@ -139,7 +149,7 @@ export function createIpFilterService(deps: IpFilterServiceDeps) {
         const store = createIpFilterStore({ kysely: trx });
         const found = await store.findAny(id);
         if (!found || !mayRemove(found.tenant_id)) throw notFound();
-        await store.lockScope(found.tenant_id);
+        await lockScope(trx, found.tenant_id);
         const entries = await store.scope(found.tenant_id);
         checkNotLockedOut(
           context,

@@ -1,8 +1,8 @@
 import type { Kysely } from 'kysely';
-import { SYSTEM_TENANT } from '../../access/roles.ts';
 import type { AnyKysely } from '../../storage/database.ts';
+import type { IpFilterRow, Tables } from '../../storage/tables.ts';
 
-export type IpFilterAction = 'allow' | 'block';
+export type IpFilterAction = IpFilterRow['action'];
 
 /** Where an entry applies: a tenant's id, or null for every request (global). */
 export type IpFilterScope = string | null;
@@ -19,10 +19,7 @@ export interface IpFilterRecord {
   readonly created_ms: number;
 }
 
-interface IpFilterTables {
-  ip_filters: IpFilterRecord;
-  tenants: { id: string; updated_ms: number };
-}
+type IpFilterTables = Pick<Tables, 'ip_filters'>;
 
 /** The `ip_filters` table; nothing else reads or writes it. */
 export function createIpFilterStore(db: { kysely: AnyKysely }) {
@@ -69,20 +66,6 @@ export function createIpFilterStore(db: { kysely: AnyKysely }) {
           : query.where('tenant_id', '=', scope);
       const result = await query.executeTakeFirst();
       return Number(result.numDeletedRows) > 0;
-    },
-
-    /**
-     * Holds the scope's tenant row (the `system` tenant's for global entries) until
-     * the transaction ends (`db` must be one), so concurrent changes to one scope's
-     * list are checked one after another. A write that changes nothing takes the
-     * row lock on PostgreSQL; SQLite holds its one write lock anyway.
-     */
-    async lockScope(scope: IpFilterScope): Promise<void> {
-      await kysely
-        .updateTable('tenants')
-        .set((eb) => ({ updated_ms: eb.ref('updated_ms') }))
-        .where('id', '=', scope ?? SYSTEM_TENANT)
-        .execute();
     },
   };
 }

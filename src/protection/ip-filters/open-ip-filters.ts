@@ -4,7 +4,11 @@ import type { AuditLog } from '../../audit/audit-log.ts';
 import type { Database } from '../../storage/open-database.ts';
 import { createIpFilterCache, type IpFilterCache } from './ip-filter-cache.ts';
 import { type IpFilterEnforcement, ipFilterEnforcement } from './ip-filter-enforcement.ts';
-import { createIpFilterService, type IpFilterService } from './ip-filter-service.ts';
+import {
+  createIpFilterService,
+  type IpFilterService,
+  type LockTenant,
+} from './ip-filter-service.ts';
 import { createIpFilterStore } from './ip-filter-store.ts';
 
 /** IP filtering as one node runs it: the cache, its enforcement, and the audited service. */
@@ -23,6 +27,7 @@ export interface IpFilters {
 export function openIpFilters(
   db: Database,
   audit: AuditLog,
+  lockTenant: LockTenant,
   registry: Registry,
   log: FastifyBaseLogger,
   refreshMs: number,
@@ -49,6 +54,7 @@ export function openIpFilters(
     service: createIpFilterService({
       db,
       audit,
+      lockTenant,
       // The change is committed either way; a failed reload leaves it to the next one.
       changed: () =>
         cache

@@ -1,29 +1,40 @@
+import type { Expression } from 'kysely';
 import type { Actor } from '../../access/actor.ts';
 import { AccessErrors } from '../../access/errors.ts';
 import type { Principal } from '../../access/principal.ts';
 import type { AuditLog } from '../../audit/audit-log.ts';
-import { validationFailed } from '../../http/validation.ts';
 import { canonicalAddress } from '../../platform/cidr.ts';
 import { TesseraError } from '../../platform/errors.ts';
+import { validationFailed } from '../../platform/validation-failed.ts';
 import type { AnyKysely, DatabaseBase } from '../../storage/database.ts';
 import { checkManagesMember, checkOwnsIdentity } from '../../tenancy/memberships/identity-owner.ts';
 import { accountEntries, ipEntry } from './lockout-audit.ts';
 import { LockoutErrors } from './lockout-errors.ts';
 import { ipDelayMs, type LockoutSettings, windowCutoff } from './lockout-policy.ts';
-import {
-  createLockoutStore,
-  type IpFailures,
-  type LockedAccount,
-  type Page,
-} from './lockout-store.ts';
+import { createLockoutStore, type IpFailures, type Page } from './lockout-store.ts';
 
 export interface LockoutAdminDeps {
   readonly settings: LockoutSettings;
   readonly db: Pick<DatabaseBase, 'kysely' | 'transaction'>;
   readonly audit: AuditLog;
+  // Tenancy's and identity's answers (they own memberships and users), wired in
+  // composition-root.ts.
   /** The live tenants of a user, whose trails hear of its unlock. */
   readonly tenantsOf: (userId: string) => Promise<readonly string[]>;
+  /** Whether the user belongs to the tenant (any membership state). */
+  readonly isMember: (tenantId: string, userId: string) => Promise<boolean>;
+  /** A subquery of the ids of the tenant's members, which a tenant's listing is filtered by. */
+  readonly memberIds: (tenantId: string) => Expression<{ user_id: string }>;
+  /** The emails of the users of these ids that exist. */
+  readonly emailsOf: (userIds: readonly string[]) => Promise<ReadonlyMap<string, string>>;
   readonly now?: (() => number) | undefined;
+}
+
+export interface LockedAccount {
+  readonly user_id: string;
+  readonly email: string;
+  readonly locked_ms: number;
+  readonly locked_until_ms: number;
 }
 
 export interface SlowedIp extends IpFailures {
@@ -82,13 +93,23 @@ export function createLockoutAdmin(deps: LockoutAdminDeps) {
         platformOnly(principal, "Listing another tenant's lockouts");
       }
       const tenantId = isPlatform(principal) ? query.tenant_id : principal.tenantId;
-      return { kind: 'user', items: await store.listLockedAccounts(at, tenantId, page) };
+      const members = tenantId === undefined ? undefined : deps.memberIds(tenantId);
+      const locks = await store.listLockedAccounts(at, page, members);
+      const emails = await deps.emailsOf(locks.map((lock) => lock.user_id));
+      // A user erased since its lock was read is left out, as a join would have.
+      const items = locks.flatMap((lock): LockedAccount[] => {
+        const email = emails.get(lock.user_id);
+        if (email === undefined) return [];
+        const { user_id, locked_ms, locked_until_ms } = lock;
+        return [{ user_id, email, locked_ms, locked_until_ms }];
+      });
+      return { kind: 'user', items };
     },
 
     /** 404 `lockout_not_found` unless the account is locked and (for a tenant) its member. */
     async unlockAccount(actor: Actor, userId: string): Promise<void> {
       const { principal } = actor;
-      const visible = isPlatform(principal) || (await store.isMember(userId, principal.tenantId));
+      const visible = isPlatform(principal) || (await deps.isMember(principal.tenantId, userId));
       const tenantIds = visible ? await deps.tenantsOf(userId) : [];
       // The lock guards the identity in every tenant: a tenant's admin lifts it only
       // when the user belongs to that tenant alone (403 `identity_shared`).

@@ -1,27 +1,13 @@
-import { type Kysely, sql } from 'kysely';
+import { type Expression, type Kysely, sql } from 'kysely';
 import type { Database } from '../../storage/open-database.ts';
+import type { Tables } from '../../storage/tables.ts';
 
-interface Tables {
-  account_lockouts: {
-    user_id: string;
-    failures: number;
-    window_start_ms: number;
-    locked_ms: number | null;
-    locked_until_ms: number | null;
-  };
-  ip_login_failures: {
-    ip: string;
-    failures: number;
-    window_start_ms: number;
-    last_failure_ms: number;
-  };
-  users: { id: string; email: string };
-  memberships: { tenant_id: string; user_id: string };
-}
+// `users` is identity's, read by one statement only (reserveAttempt), where it cannot be
+// asked apart: see there.
+type LockoutTables = Pick<Tables, 'account_lockouts' | 'ip_login_failures' | 'users'>;
 
-export interface LockedAccount {
+export interface AccountLock {
   readonly user_id: string;
-  readonly email: string;
   readonly locked_ms: number;
   readonly locked_until_ms: number;
 }
@@ -69,14 +55,15 @@ export interface LockoutStore {
   forgetAccountFailures(userId: string, now: number): Promise<void>;
   /** Ends a lock in force at `now`; false when there was none. */
   unlockAccount(userId: string, now: number): Promise<boolean>;
-  /** Locked at `now`; only members of `tenantId` when given. By user id. */
+  /**
+   * Locked at `now`, by user id; only users among `onlyUsers` when given (a subquery of
+   * user ids, e.g. a tenant's members from tenancy, so the page is filtered in one read).
+   */
   listLockedAccounts(
     now: number,
-    tenantId: string | undefined,
     page: Page,
-  ): Promise<LockedAccount[]>;
-  /** Whether the user belongs to the tenant (any membership state). */
-  isMember(userId: string, tenantId: string): Promise<boolean>;
+    onlyUsers?: Expression<{ user_id: string }>,
+  ): Promise<AccountLock[]>;
 
   /** The IP's failures still counted (last one after `cutoff`). */
   ipFailures(ip: string, cutoff: number): Promise<number>;
@@ -95,7 +82,7 @@ export interface LockoutStore {
 }
 
 export function createLockoutStore(db: Pick<Database, 'kysely'>): LockoutStore {
-  const kysely: Kysely<Tables> = db.kysely;
+  const kysely: Kysely<LockoutTables> = db.kysely;
   return {
     async lockedUntil(userId, now) {
       const row = await kysely
@@ -116,6 +103,10 @@ export function createLockoutStore(db: Pick<Database, 'kysely'>): LockoutStore {
         .insertInto('account_lockouts')
         .columns(['user_id', 'failures', 'window_start_ms'])
         // From `users`, so an unknown id inserts nothing (and breaks no foreign key).
+        // Identity's table, read here and nowhere else in protection: the existence
+        // check must be this very statement (a user erased between a separate check
+        // and the insert would break the foreign key), and an unknown email runs it
+        // against NO_ACCOUNT exactly as a known one does (login-lockout.ts).
         .expression((eb) =>
           eb
             .selectFrom('users')
@@ -171,46 +162,21 @@ export function createLockoutStore(db: Pick<Database, 'kysely'>): LockoutStore {
       return Number(result.numDeletedRows) > 0;
     },
 
-    async listLockedAccounts(now, tenantId, { after, limit }) {
+    async listLockedAccounts(now, { after, limit }, onlyUsers) {
       let query = kysely
         .selectFrom('account_lockouts')
-        .innerJoin('users', 'users.id', 'account_lockouts.user_id')
-        .select([
-          'account_lockouts.user_id',
-          'users.email',
-          'account_lockouts.locked_ms',
-          'account_lockouts.locked_until_ms',
-        ])
-        .where('account_lockouts.locked_until_ms', '>', now);
-      if (tenantId !== undefined) {
-        query = query.where((eb) =>
-          eb.exists(
-            eb
-              .selectFrom('memberships')
-              .select('memberships.user_id')
-              .whereRef('memberships.user_id', '=', 'account_lockouts.user_id')
-              .where('memberships.tenant_id', '=', tenantId),
-          ),
-        );
+        .select(['user_id', 'locked_ms', 'locked_until_ms'])
+        .where('locked_until_ms', '>', now);
+      if (onlyUsers !== undefined) {
+        query = query.where(sql<boolean>`account_lockouts.user_id in ${onlyUsers}`);
       }
-      if (after !== undefined) query = query.where('account_lockouts.user_id', '>', after);
-      const rows = await query.orderBy('account_lockouts.user_id').limit(limit).execute();
+      if (after !== undefined) query = query.where('user_id', '>', after);
+      const rows = await query.orderBy('user_id').limit(limit).execute();
       return rows.map((row) => ({
         user_id: row.user_id,
-        email: row.email,
         locked_ms: Number(row.locked_ms),
         locked_until_ms: Number(row.locked_until_ms),
       }));
-    },
-
-    async isMember(userId, tenantId) {
-      const row = await kysely
-        .selectFrom('memberships')
-        .select('user_id')
-        .where('user_id', '=', userId)
-        .where('tenant_id', '=', tenantId)
-        .executeTakeFirst();
-      return row !== undefined;
     },
 
     async ipFailures(ip, cutoff) {

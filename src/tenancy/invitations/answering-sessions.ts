@@ -1,5 +1,6 @@
 import { createSessionAdminStore } from '../../identity/sessions/session-admin-store.ts';
 import type { AnyKysely } from '../../storage/database.ts';
+import { createMembershipStore } from '../memberships/membership-store.ts';
 
 /**
  * Ends the user's sessions in `tenantId` when they are no member there: such a
@@ -15,7 +16,7 @@ export async function endAnsweringSessions(
   userId: string,
   reason: 'invitation_declined' | 'invitation_cancelled',
 ): Promise<string[]> {
-  const sessions = createSessionAdminStore({ kysely: trx });
-  if ((await sessions.memberRoles(tenantId, userId)) !== undefined) return [];
-  return sessions.revoke(tenantId, userId, {}, reason);
+  const member = await createMembershipStore({ kysely: trx }).storedRoles(tenantId, userId);
+  if (member !== undefined) return [];
+  return createSessionAdminStore({ kysely: trx }).revoke(tenantId, userId, {}, reason);
 }

@@ -5,15 +5,17 @@ import type { Principal } from '../../access/principal.ts';
 import type { AuditEntry } from '../../audit/audit-entry.ts';
 import { userEntry } from '../../audit/audit-entry.ts';
 import type { AuditLog } from '../../audit/audit-log.ts';
-import { HttpErrors } from '../../http/errors.ts';
-import { IdentityErrors } from '../../identity/errors.ts';
-import { createUserStore, normalizeEmail } from '../../identity/users/user-store.ts';
-import { isTesseraError, TesseraError } from '../../platform/errors.ts';
+import { normalizeEmail } from '../../identity/users/normalize-email.ts';
+import { emailTaken } from '../../identity/users/user-service.ts';
+import { createUserStore } from '../../identity/users/user-store.ts';
+import { TesseraError } from '../../platform/errors.ts';
+import { HttpErrors } from '../../platform/http-errors.ts';
 import type { AnyKysely, DatabaseBase } from '../../storage/database.ts';
 import { isUniqueViolation } from '../../storage/unique-violation.ts';
 import { TenancyErrors } from '../errors.ts';
 import { SYSTEM_TENANT_ID } from '../role-names.ts';
 import { createRolePolicy } from '../role-policy.ts';
+import { createTenantStore } from '../tenants/tenant-store.ts';
 import { createUserAdminStore } from '../users/user-admin-store.ts';
 import { endAnsweringSessions } from './answering-sessions.ts';
 import { createInvitationStore, type Invitation } from './invitation-store.ts';
@@ -90,21 +92,19 @@ async function findOrCreateIdentity(trx: AnyKysely, email: string, identity: New
   const found = await users.findByEmail(email);
   if (found) return { user: found, existing: true };
   await sql`SAVEPOINT invited_identity`.execute(trx);
-  try {
-    const user = await users.createUser({
-      email,
-      name: identity.name,
-      password_hash: identity.password_hash,
-    });
+  const inserted = await users.insert({
+    email,
+    name: identity.name,
+    password_hash: identity.password_hash,
+  });
+  if (inserted.ok) {
     await sql`RELEASE SAVEPOINT invited_identity`.execute(trx);
-    return { user, existing: false };
-  } catch (error) {
-    if (!isTesseraError(error) || error.code !== IdentityErrors.email_taken) throw error;
-    await sql`ROLLBACK TO SAVEPOINT invited_identity`.execute(trx);
-    const raced = await users.findByEmail(email);
-    if (!raced) throw error;
-    return { user: raced, existing: true };
+    return { user: inserted.user, existing: false };
   }
+  await sql`ROLLBACK TO SAVEPOINT invited_identity`.execute(trx);
+  const raced = await users.findByEmail(email);
+  if (!raced) throw emailTaken(email);
+  return { user: raced, existing: true };
 }
 
 export interface InvitationServiceDeps {
@@ -153,13 +153,7 @@ export function createInvitationService(deps: InvitationServiceDeps) {
         const consumed = await createInvitationStore(trx).consume(userId, id);
         if (!consumed) throw notFound();
         const members = createUserAdminStore({ kysely: trx }, { rowLocks });
-        const tenant = await trx
-          .selectFrom('tenants')
-          .select('id')
-          .where('id', '=', consumed.tenant_id)
-          .where('deleted_ms', 'is', null)
-          .executeTakeFirst();
-        if (!tenant) throw notFound();
+        if (!(await createTenantStore({ kysely: trx }).get(consumed.tenant_id))) throw notFound();
         await members.lockTenant(consumed.tenant_id);
         // A custom role deleted since the invitation: 400 `invalid_roles`, nothing used up.
         const roles = await policy.normalize(trx, consumed.tenant_id, consumed.roles);

@@ -1,6 +1,7 @@
 import type { Kysely } from 'kysely';
 import { newId } from '../../platform/secrets.ts';
 import type { AnyKysely } from '../../storage/database.ts';
+import type { Tables } from '../../storage/tables.ts';
 import { parseRoles, type RoleName } from '../role-names.ts';
 
 /** A pending invitation as its invitee sees it. */
@@ -13,13 +14,10 @@ export interface Invitation {
   readonly expires_ms: number;
 }
 
-/**
- * A pending invitation as the inviting tenant's administrators see it: nothing that
- * tells whether the identity existed before it (no name, no other tenant).
- */
-export interface TenantInvitation {
+/** A pending invitation of a tenant, naming its invitee by user id (the identity is identity's). */
+export interface TenantInvitationRecord {
   readonly id: string;
-  readonly email: string;
+  readonly user_id: string;
   readonly roles: RoleName[];
   readonly invited_by: string | null;
   readonly created_ms: number;
@@ -38,26 +36,14 @@ export interface ConsumedInvitation {
   readonly roles: RoleName[];
 }
 
-interface Tables {
-  invitations: {
-    id: string;
-    tenant_id: string;
-    user_id: string;
-    roles: string;
-    invited_by: string | null;
-    created_ms: number;
-    expires_ms: number;
-  };
-  tenants: { id: string; name: string; status: string; deleted_ms: number | null };
-  users: { id: string; email: string };
-}
+type InvitationTables = Pick<Tables, 'invitations' | 'tenants'>;
 
 /**
  * Invitations of identities to tenants (migration 0010). `kysely` is normally a
  * transaction, so an invitation is written or consumed with its audit event.
  */
 export function createInvitationStore(db: AnyKysely, now: () => number = Date.now) {
-  const kysely: Kysely<Tables> = db;
+  const kysely: Kysely<InvitationTables> = db;
 
   return {
     /**
@@ -150,22 +136,14 @@ export function createInvitationStore(db: AnyKysely, now: () => number = Date.no
     async listForTenant(
       tenantId: string,
       { after, limit }: { after?: string | undefined; limit: number },
-    ): Promise<TenantInvitation[]> {
+    ): Promise<TenantInvitationRecord[]> {
       let query = kysely
         .selectFrom('invitations')
-        .innerJoin('users', 'users.id', 'invitations.user_id')
-        .select([
-          'invitations.id',
-          'users.email',
-          'invitations.roles',
-          'invitations.invited_by',
-          'invitations.created_ms',
-          'invitations.expires_ms',
-        ])
-        .where('invitations.tenant_id', '=', tenantId)
-        .where('invitations.expires_ms', '>', now());
-      if (after !== undefined) query = query.where('invitations.id', '>', after);
-      const rows = await query.orderBy('invitations.id').limit(limit).execute();
+        .select(['id', 'user_id', 'roles', 'invited_by', 'created_ms', 'expires_ms'])
+        .where('tenant_id', '=', tenantId)
+        .where('expires_ms', '>', now());
+      if (after !== undefined) query = query.where('id', '>', after);
+      const rows = await query.orderBy('id').limit(limit).execute();
       return rows.map((row) => ({
         ...row,
         created_ms: Number(row.created_ms),

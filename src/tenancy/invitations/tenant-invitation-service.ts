@@ -3,14 +3,29 @@ import type { CredentialChanges } from '../../access/credential-cache.ts';
 import type { Principal } from '../../access/principal.ts';
 import { userEntry } from '../../audit/audit-entry.ts';
 import type { AuditLog } from '../../audit/audit-log.ts';
+import { createUserStore } from '../../identity/users/user-store.ts';
 import { TesseraError } from '../../platform/errors.ts';
 import type { AnyKysely, DatabaseBase } from '../../storage/database.ts';
 import { TenancyErrors } from '../errors.ts';
+import type { RoleName } from '../role-names.ts';
 import { createRolePolicy } from '../role-policy.ts';
 import { checkTenantAccess } from '../tenants/tenant-access.ts';
 import { createTenantStore } from '../tenants/tenant-store.ts';
 import { endAnsweringSessions } from './answering-sessions.ts';
-import { createInvitationStore, type TenantInvitation } from './invitation-store.ts';
+import { createInvitationStore } from './invitation-store.ts';
+
+/**
+ * A pending invitation as the inviting tenant's administrators see it: nothing that
+ * tells whether the identity existed before it (no name, no other tenant).
+ */
+export interface TenantInvitation {
+  readonly id: string;
+  readonly email: string;
+  readonly roles: RoleName[];
+  readonly invited_by: string | null;
+  readonly created_ms: number;
+  readonly expires_ms: number;
+}
 
 export interface TenantInvitationServiceDeps {
   readonly db: Pick<DatabaseBase, 'transaction'>;
@@ -45,7 +60,18 @@ export function createTenantInvitationService(deps: TenantInvitationServiceDeps)
       checkTenantAccess(principal, tenantId, 'members:manage');
       return db.transaction(async (trx: AnyKysely) => {
         await checkTenantExists(trx, tenantId);
-        return createInvitationStore(trx).listForTenant(tenantId, page);
+        const records = await createInvitationStore(trx).listForTenant(tenantId, page);
+        // Invitees' emails are identity's: one query for the page, in its order.
+        const users = await createUserStore({ kysely: trx }).findManyByIds(
+          records.map((record) => record.user_id),
+        );
+        const emails = new Map(users.map((user) => [user.id, user.email]));
+        return records.flatMap(({ id, user_id, roles, invited_by, created_ms, expires_ms }) => {
+          const email = emails.get(user_id);
+          return email === undefined
+            ? []
+            : [{ id, email, roles, invited_by, created_ms, expires_ms }];
+        });
       });
     },
 

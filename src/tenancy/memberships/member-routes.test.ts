@@ -45,6 +45,10 @@ for (const engine of testEngines()) {
         ]),
         [[userId, ['viewer']]],
       );
+      // The identity beside the membership: identity's, read for the page.
+      const [listedMember] = listed.body.members as { email: string; name: string | null }[];
+      assert.equal(listedMember?.email, 'vic@example.com');
+      assert.equal(listedMember?.name, null);
       assert.equal(listed.body.next_cursor, null);
 
       assert.equal((await send('GET', '/stats', token)).status, 200);

@@ -15,9 +15,11 @@ import type { RoleName } from '../role-names.ts';
 import { createRolePolicy } from '../role-policy.ts';
 import { checkTenantAccess, isPlatformAdmin } from '../tenants/tenant-access.ts';
 import { createTenantStore } from '../tenants/tenant-store.ts';
+import { createTenantUserReads } from '../users/tenant-user-reads.ts';
 import { createUserAdminStore } from '../users/user-admin-store.ts';
+import { grantRoles } from './grant-roles.ts';
 import { keepAnAdmin } from './last-admin.ts';
-import { createMembershipStore, type ListMembersOptions, type Member } from './membership-store.ts';
+import { createMembershipStore, type ListMembersOptions } from './membership-store.ts';
 
 /**
  * `/tenants/{id}/members`: platform administrators on any tenant, `members:manage`
@@ -33,6 +35,15 @@ export interface MembershipService {
    */
   put(actor: Actor, tenantId: string, email: string, roles: readonly string[]): Promise<PutOutcome>;
   remove(actor: Actor, tenantId: string, userId: string): Promise<void>;
+}
+
+/** A member as the tenant's member list shows them: the membership and its identity. */
+export interface Member {
+  readonly user_id: string;
+  readonly email: string;
+  readonly name: string | null;
+  readonly roles: RoleName[];
+  readonly created_ms: number;
 }
 
 export type PutOutcome =
@@ -59,6 +70,7 @@ function storesOn(trx: AnyKysely, rowLocks: boolean) {
     users: createUserStore({ kysely: trx }),
     memberships: createMembershipStore({ kysely: trx }),
     members: createUserAdminStore({ kysely: trx }, { rowLocks }),
+    reads: createTenantUserReads(trx, { rowLocks }),
   };
 }
 
@@ -92,20 +104,27 @@ export function createMembershipService(deps: MembershipServiceDeps): Membership
     async list(principal, tenantId, options) {
       checkTenantAccess(principal, tenantId, 'members:manage');
       return await db.transaction(async (trx: AnyKysely) => {
-        const { tenants, memberships } = storesOn(trx, rowLocks);
+        const { tenants, memberships, users } = storesOn(trx, rowLocks);
         await checkTenantExists(tenants, tenantId);
-        return await memberships.listMembers(tenantId, options);
+        const page = await memberships.listMembers(tenantId, options);
+        // Identities are identity's: one query for the page, in the memberships' order.
+        const found = await users.findManyByIds(page.map((member) => member.user_id));
+        const byId = new Map(found.map((user) => [user.id, user]));
+        return page.flatMap(({ user_id, roles, created_ms }) => {
+          const user = byId.get(user_id);
+          return user ? [{ user_id, email: user.email, name: user.name, roles, created_ms }] : [];
+        });
       });
     },
 
     async put(actor, tenantId, email, roles) {
       checkTenantAccess(actor.principal, tenantId, 'members:manage');
       const direct = isPlatformAdmin(actor.principal);
-      const granted = await change(tenantId, async (trx, { users, memberships, members }) => {
+      const granted = await change(tenantId, async (trx, { users, members, reads }) => {
         const wanted = await policy.normalize(trx, tenantId, roles);
         await policy.checkDelegable(trx, actor.principal, tenantId, wanted);
         const user = await users.findByEmail(email);
-        const current = user && (await members.get(tenantId, user.id));
+        const current = user && (await reads.get(tenantId, user.id));
         if (!current && !direct) {
           const invited = await inviteInTransaction(trx, actor, {
             tenantId,
@@ -123,7 +142,7 @@ export function createMembershipService(deps: MembershipServiceDeps): Membership
           await policy.checkDelegable(trx, actor.principal, tenantId, current.roles);
           if (!wanted.includes('admin')) await keepAnAdmin(members, tenantId, current);
         }
-        const result = { user, roles: await memberships.grant(tenantId, user.id, wanted) };
+        const result = { user, roles: await grantRoles(trx, tenantId, user.id, wanted) };
         await createInvitationStore(trx).discard(tenantId, user.id);
         const audited = current
           ? userEntry(tenantId, 'user.roles_changed', user.id, {
@@ -140,8 +159,8 @@ export function createMembershipService(deps: MembershipServiceDeps): Membership
 
     async remove(actor, tenantId, userId) {
       checkTenantAccess(actor.principal, tenantId, 'members:manage');
-      await change(tenantId, async (trx, { members }) => {
-        const current = await members.get(tenantId, userId);
+      await change(tenantId, async (trx, { members, reads }) => {
+        const current = await reads.get(tenantId, userId);
         if (current === undefined) {
           throw new TesseraError(
             MembershipErrors.membership_not_found,

@@ -1,21 +1,36 @@
-import type { Kysely } from 'kysely';
+import type { Expression, Kysely } from 'kysely';
 import {
   type CredentialChanges,
   IGNORE_CREDENTIAL_CHANGES,
 } from '../../access/credential-cache.ts';
-import { IdentityErrors } from '../../identity/errors.ts';
-import { TesseraError } from '../../platform/errors.ts';
 import type { Database } from '../../storage/open-database.ts';
-import { TenancyErrors } from '../errors.ts';
-import { parseRoles, type RoleName } from '../role-names.ts';
-import { createRolePolicy } from '../role-policy.ts';
+import type { Tables } from '../../storage/tables.ts';
+import { parseRoles, parseStoredRoles, type RoleName } from '../role-names.ts';
 
-export interface Member {
+/** A membership as a tenant's member list shows it; the identity is identity's. */
+export interface MemberRecord {
   readonly user_id: string;
-  readonly email: string;
-  readonly name: string | null;
   readonly roles: RoleName[];
   readonly created_ms: number;
+}
+
+/** One tenant of a user, with the tenant's state (for sign-in and for audit trails). */
+export interface UserMembership {
+  readonly tenant_id: string;
+  readonly roles: RoleName[];
+  readonly tenant_status: 'active' | 'suspended';
+  readonly tenant_deleted: boolean;
+  /** A deactivated membership cannot log in (issue 5). */
+  readonly membership_status: 'active' | 'deactivated';
+}
+
+/** A user's standing in one tenant now, for whoever authenticates a credential there. */
+export interface MemberStanding {
+  readonly tenant_status: 'active' | 'suspended' | 'deleted';
+  /** The roles as stored (any name); null when the user is no member. */
+  readonly roles: string[] | null;
+  /** Null when the user is no member. */
+  readonly membership_status: 'active' | 'deactivated' | null;
 }
 
 export interface ListMembersOptions {
@@ -26,25 +41,37 @@ export interface ListMembersOptions {
 
 export interface MembershipStore {
   /**
-   * Makes the user a member with exactly these roles (replacing earlier ones) and
-   * returns them in canonical order. Throws 400 `invalid_roles`, 404
-   * `tenant_not_found` (deleted included) or 404 `user_not_found`.
+   * Makes the user a member with exactly these roles, as given (replacing earlier
+   * ones; a new membership is active). The rules come first: grant-roles.ts.
    */
-  grant(tenantId: string, userId: string, roles: readonly string[]): Promise<RoleName[]>;
+  put(tenantId: string, userId: string, roles: readonly string[]): Promise<void>;
   /** True when a membership was removed. */
   revoke(tenantId: string, userId: string): Promise<boolean>;
   /** The user's roles in a tenant; undefined when not a member or the tenant is deleted. */
   rolesOf(tenantId: string, userId: string): Promise<RoleName[] | undefined>;
-  listMembers(tenantId: string, options: ListMembersOptions): Promise<Member[]>;
+  /** A page of the tenant's memberships by user id. */
+  listMembers(tenantId: string, options: ListMembersOptions): Promise<MemberRecord[]>;
   /** Whether any member holds `role`, e.g. whether the platform has an administrator. */
   hasMemberWithRole(tenantId: string, role: RoleName): Promise<boolean>;
+  /** How many memberships of the tenant name `role` (any membership state). */
+  countWithRole(tenantId: string, role: string): Promise<number>;
+  /** The user's roles in the tenant as stored (any name, any state); undefined when no member. */
+  storedRoles(tenantId: string, userId: string): Promise<string[] | undefined>;
+  /** Every tenant the user belongs to, deleted and suspended ones flagged, by tenant id. */
+  listOfUser(userId: string): Promise<UserMembership[]>;
+  /**
+   * The tenant's state and the user's membership there (none for a null user), in one
+   * read; undefined when no tenant has the id.
+   */
+  standing(tenantId: string, userId: string | null): Promise<MemberStanding | undefined>;
+  /**
+   * A subquery of the ids of the tenant's members (any state), for another domain's
+   * paged listing to filter on (`user_id IN (...)`) without reading memberships itself.
+   */
+  memberIds(tenantId: string): Expression<{ user_id: string }>;
 }
 
-interface Tables {
-  memberships: { tenant_id: string; user_id: string; roles: string; created_ms: number };
-  tenants: { id: string; deleted_ms: number | null };
-  users: { id: string; email: string; name: string | null };
-}
+type MembershipTables = Pick<Tables, 'memberships' | 'tenants'>;
 
 /**
  * One Kysely store for both engines. `db` may be a transaction (`{ kysely: trx }`):
@@ -56,35 +83,11 @@ export function createMembershipStore(
   now: () => number = Date.now,
   changes: CredentialChanges = IGNORE_CREDENTIAL_CHANGES,
 ): MembershipStore {
-  const kysely: Kysely<Tables> = db.kysely;
-
-  async function checkTargets(tenantId: string, userId: string): Promise<void> {
-    const tenant = await kysely
-      .selectFrom('tenants')
-      .select('id')
-      .where('id', '=', tenantId)
-      .where('deleted_ms', 'is', null)
-      .executeTakeFirst();
-    if (!tenant) {
-      throw new TesseraError(TenancyErrors.tenant_not_found, `no tenant has the id ${tenantId}`);
-    }
-    const user = await kysely
-      .selectFrom('users')
-      .select('id')
-      .where('id', '=', userId)
-      .executeTakeFirst();
-    if (!user)
-      throw new TesseraError(IdentityErrors.user_not_found, `no user has the id ${userId}`);
-  }
+  const kysely: Kysely<MembershipTables> = db.kysely;
 
   return {
-    async grant(tenantId, userId, roles) {
-      // Built-in names cost no query; custom ones must exist in the tenant.
-      const canonical = await createRolePolicy().normalize(kysely, tenantId, roles);
-      // Tenants are only soft-deleted and users never deleted, and the foreign keys
-      // hold in any case, so checking before the upsert cannot let a bad row in.
-      await checkTargets(tenantId, userId);
-      const json = JSON.stringify(canonical);
+    async put(tenantId, userId, roles) {
+      const json = JSON.stringify(roles);
       await kysely
         .insertInto('memberships')
         .values({ tenant_id: tenantId, user_id: userId, roles: json, created_ms: now() })
@@ -93,7 +96,6 @@ export function createMembershipStore(
         )
         .execute();
       changes.changed({ kind: 'user', id: userId });
-      return canonical;
     },
 
     async revoke(tenantId, userId) {
@@ -121,18 +123,85 @@ export function createMembershipStore(
     async listMembers(tenantId, { after, limit }) {
       let query = kysely
         .selectFrom('memberships')
-        .innerJoin('users', 'users.id', 'memberships.user_id')
-        .select([
-          'memberships.user_id',
-          'users.email',
-          'users.name',
-          'memberships.roles',
-          'memberships.created_ms',
-        ])
-        .where('memberships.tenant_id', '=', tenantId);
-      if (after !== undefined) query = query.where('memberships.user_id', '>', after);
-      const rows = await query.orderBy('memberships.user_id').limit(limit).execute();
+        .select(['user_id', 'roles', 'created_ms'])
+        .where('tenant_id', '=', tenantId);
+      if (after !== undefined) query = query.where('user_id', '>', after);
+      const rows = await query.orderBy('user_id').limit(limit).execute();
       return rows.map((row) => ({ ...row, roles: parseRoles(row.roles) }));
+    },
+
+    async countWithRole(tenantId, role) {
+      // Role arrays are canonical JSON (no spaces) and custom names hold no LIKE
+      // wildcard or quote (CUSTOM_ROLE_NAME_PATTERN), so this matches exactly that element.
+      const row = await kysely
+        .selectFrom('memberships')
+        .select((eb) => eb.fn.countAll<number | string>().as('n'))
+        .where('tenant_id', '=', tenantId)
+        .where('roles', 'like', `%"${role}"%`)
+        .executeTakeFirstOrThrow();
+      return Number(row.n);
+    },
+
+    async storedRoles(tenantId, userId) {
+      const row = await kysely
+        .selectFrom('memberships')
+        .select('roles')
+        .where('tenant_id', '=', tenantId)
+        .where('user_id', '=', userId)
+        .executeTakeFirst();
+      return row && parseStoredRoles(row.roles);
+    },
+
+    async listOfUser(userId) {
+      const rows = await kysely
+        .selectFrom('memberships')
+        .innerJoin('tenants', 'tenants.id', 'memberships.tenant_id')
+        .select([
+          'memberships.tenant_id',
+          'memberships.roles',
+          'memberships.status as membership_status',
+          'tenants.status',
+          'tenants.deleted_ms',
+        ])
+        .where('memberships.user_id', '=', userId)
+        .orderBy('memberships.tenant_id')
+        .execute();
+      return rows.map((row) => ({
+        tenant_id: row.tenant_id,
+        roles: parseRoles(row.roles),
+        tenant_status: row.status,
+        tenant_deleted: row.deleted_ms !== null,
+        membership_status: row.membership_status,
+      }));
+    },
+
+    async standing(tenantId, userId) {
+      const row = await kysely
+        .selectFrom('tenants')
+        .leftJoin('memberships', (join) =>
+          join
+            .onRef('memberships.tenant_id', '=', 'tenants.id')
+            // A null user is nobody's: `user_id = NULL` matches no row.
+            .on('memberships.user_id', '=', userId),
+        )
+        .select([
+          'tenants.status',
+          'tenants.deleted_ms',
+          'memberships.roles',
+          'memberships.status as membership_status',
+        ])
+        .where('tenants.id', '=', tenantId)
+        .executeTakeFirst();
+      if (!row) return undefined;
+      return {
+        tenant_status: row.deleted_ms === null ? row.status : 'deleted',
+        roles: row.roles === null ? null : parseStoredRoles(row.roles),
+        membership_status: row.membership_status,
+      };
+    },
+
+    memberIds(tenantId) {
+      return kysely.selectFrom('memberships').select('user_id').where('tenant_id', '=', tenantId);
     },
 
     async hasMemberWithRole(tenantId, role) {

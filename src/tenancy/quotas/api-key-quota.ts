@@ -1,18 +1,22 @@
-import type { ApiKeyStore } from '../../access/api-keys/api-key-store.ts';
+import type { AnyKysely } from '../../storage/database.ts';
+import { createTenantStore } from '../tenants/tenant-store.ts';
 import { quotaExceeded } from './quota-exceeded.ts';
 
 /**
  * Refuses a new API key when the tenant already holds `limit` live ones. Call it in
- * the transaction that creates the key, with `keys` on that transaction: the count is
- * taken with the tenant locked, so concurrent creates cannot together overshoot.
+ * `trx`, the transaction that creates the key, with `countLive` reading on it: the
+ * tenant's row is locked first, so concurrent creators count one after another, and
+ * each count (a later statement) sees the key the one before added.
  */
 export async function checkApiKeyQuota(
-  keys: Pick<ApiKeyStore, 'lockAndCountLive'>,
+  trx: AnyKysely,
+  countLive: (tenantId: string) => Promise<number>,
   tenantId: string,
   limit: number,
 ): Promise<void> {
   if (limit <= 0) return;
-  const live = await keys.lockAndCountLive(tenantId);
+  await createTenantStore({ kysely: trx }).lockForWrites(tenantId);
+  const live = await countLive(tenantId);
   if (live >= limit) {
     throw quotaExceeded({
       tenant_id: tenantId,

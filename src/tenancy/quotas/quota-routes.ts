@@ -2,7 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { actorOf } from '../../access/actor.ts';
 import type { Principal } from '../../access/principal.ts';
-import { validationFailed } from '../../http/validation.ts';
+import { validationFailed } from '../../platform/validation-failed.ts';
 import { checkTenantAccess } from '../tenants/tenant-access.ts';
 import { TenantIdSchema } from '../tenants/tenant-json.ts';
 import type { QuotaService, QuotaUsageEntry } from './quota-service.ts';

@@ -9,7 +9,7 @@ import { isTesseraError } from '../../platform/errors.ts';
 import type { Engine } from '../../storage/database.ts';
 import { migrateToLatest } from '../../storage/migrate.ts';
 import { type Database, openDatabase } from '../../storage/open-database.ts';
-import { createTenantStore } from '../tenants/tenant-store.ts';
+import { createTenantRegistry } from '../tenants/tenant-registry.ts';
 import { createQuotaService, type QuotaService } from './quota-service.ts';
 import { PRESETS } from './quotas.ts';
 
@@ -30,7 +30,7 @@ async function withTenant(t: TestContext, engine: Engine) {
   const test = await openTestDatabase(engine);
   t.after(test.cleanup);
   await migrateToLatest(test.db, MIGRATIONS);
-  await createTenantStore(test.db).create({ id: 'acme', name: 'Acme', plan: 'free' });
+  await createTenantRegistry(test.db).create({ id: 'acme', name: 'Acme', plan: 'free' });
   return test;
 }
 
@@ -106,7 +106,7 @@ for (const engine of testEngines()) {
         async () => (await here.appendLimits('acme')).max_events_per_day === 1_000_000,
         'the other writer’s quotas are seen',
       );
-      await createTenantStore(other).update('acme', { plan: 'unlimited' });
+      await createTenantRegistry(other).update('acme', { plan: 'unlimited' });
       await serviceOn(other).followPlan(CLI_AUDIT_CONTEXT, 'acme');
       await until(
         async () => (await here.appendLimits('acme')).max_events_per_day === 0,

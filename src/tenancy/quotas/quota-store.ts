@@ -1,5 +1,6 @@
 import type { Kysely } from 'kysely';
 import type { Database } from '../../storage/open-database.ts';
+import type { Tables } from '../../storage/tables.ts';
 import {
   presetForPlan,
   QUOTA_NAMES,
@@ -8,13 +9,7 @@ import {
   type TenantQuotas,
 } from './quotas.ts';
 
-type QuotaRow = { tenant_id: string; updated_ms: number } & { [name in QuotaName]: number };
-
-interface Tables {
-  tenants: { id: string; plan: string; deleted_ms: number | null };
-  tenant_quotas: QuotaRow;
-  quota_usage: { tenant_id: string; quota: string; window_start_ms: number; used: number };
-}
+type QuotaTables = Pick<Tables, 'tenants' | 'tenant_quotas' | 'quota_usage'>;
 
 /** Counters of a tenant's current windows (0 where nothing was counted). */
 export interface WindowUsage {
@@ -49,7 +44,7 @@ const COUNTERS = ['max_events_per_day', 'max_storage_bytes', QUERIES] as const;
  * as for `save` and `remove`, which commit with their audit event.
  */
 export function createQuotaStore(db: Pick<Database, 'kysely'>, now = Date.now): QuotaStore {
-  const kysely: Kysely<Tables> = db.kysely;
+  const kysely: Kysely<QuotaTables> = db.kysely;
   return {
     async load(tenantId) {
       const row = await kysely

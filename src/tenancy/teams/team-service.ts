@@ -2,6 +2,7 @@ import type { Actor } from '../../access/actor.ts';
 import type { AuditEntry } from '../../audit/audit-entry.ts';
 import type { AuditLog } from '../../audit/audit-log.ts';
 import { IdentityErrors } from '../../identity/errors.ts';
+import { createUserStore, type User } from '../../identity/users/user-store.ts';
 import { TesseraError } from '../../platform/errors.ts';
 import type { AnyKysely, DatabaseBase } from '../../storage/database.ts';
 import { TenancyErrors } from '../errors.ts';
@@ -13,6 +14,7 @@ import {
   type TeamChanges,
   type TeamMember,
   type TeamStore,
+  type TeamWrite,
 } from './team-store.ts';
 
 export interface TeamWithMembers extends Team {
@@ -47,11 +49,27 @@ export interface TeamServiceDeps {
   readonly now?: () => number;
 }
 
+function nameTaken(name: string): TesseraError {
+  return new TesseraError(TenancyErrors.team_name_taken, `a team named ${name} exists`);
+}
+
+/** The team written, or 409 `team_name_taken`. */
+function written(write: TeamWrite, name: string | undefined): Team {
+  if (!write.ok) throw nameTaken(name ?? '');
+  return write.team;
+}
+
 function teamNotFound(id: string): TesseraError {
   return new TesseraError(TenancyErrors.team_not_found, `no team has the id ${id}`);
 }
 
 const target = (id: string) => `team:${id}`;
+
+const teamMember = (user: User): TeamMember => ({
+  user_id: user.id,
+  email: user.email,
+  name: user.name,
+});
 
 /**
  * Teams of a tenant. Each change runs in one transaction whose last step appends its
@@ -67,6 +85,7 @@ export function createTeamService({ db, audit, now }: TeamServiceDeps): TeamServ
     fn: (
       teams: TeamStore,
       record: (action: string, id: string, details: Record<string, unknown>) => void,
+      trx: AnyKysely,
     ) => Promise<T>,
   ): Promise<T> {
     checkTenantAccess(actor.principal, tenantId, 'teams:manage');
@@ -82,6 +101,7 @@ export function createTeamService({ db, audit, now }: TeamServiceDeps): TeamServ
             outcome: 'success',
             details,
           }),
+        trx,
       );
       await audit.inTransaction(trx, actor.audit, entries);
       return result;
@@ -92,7 +112,10 @@ export function createTeamService({ db, audit, now }: TeamServiceDeps): TeamServ
     create: (actor, tenantId, { name, description }) =>
       change(actor, tenantId, async (teams, record) => {
         // An empty description is no description, as PATCH treats it.
-        const team = await teams.create(tenantId, { name, description: description || null });
+        const team = written(
+          await teams.create(tenantId, { name, description: description || null }),
+          name,
+        );
         record('team.created', team.id, { name, description: team.description });
         return team;
       }),
@@ -106,14 +129,17 @@ export function createTeamService({ db, audit, now }: TeamServiceDeps): TeamServ
       checkTenantAccess(actor.principal, tenantId, 'users:read');
       const team = await reads.find(tenantId, id);
       if (!team) throw teamNotFound(id);
-      return { ...team, members: await reads.members(tenantId, id) };
+      // Identities are identity's, read in one query, by email.
+      const users = await createUserStore(db).findManyByIds(await reads.memberIds(tenantId, id));
+      return { ...team, members: users.map(teamMember) };
     },
 
     update: (actor, tenantId, id, changes) =>
       change(actor, tenantId, async (teams, record) => {
         const normalized = changes.description === '' ? { ...changes, description: null } : changes;
-        const team = await teams.update(tenantId, id, normalized);
-        if (!team) throw teamNotFound(id);
+        const write = await teams.update(tenantId, id, normalized);
+        if (!write) throw teamNotFound(id);
+        const team = written(write, normalized.name);
         record('team.updated', id, { ...normalized });
         return team;
       }),
@@ -128,11 +154,13 @@ export function createTeamService({ db, audit, now }: TeamServiceDeps): TeamServ
       }),
 
     addMember: (actor, tenantId, id, userId) =>
-      change(actor, tenantId, async (teams, record) => {
+      change(actor, tenantId, async (teams, record, trx) => {
         // Both locked until commit, so neither the team nor the membership can be
         // deleted between these checks and the insert.
         if (!(await teams.find(tenantId, id, { lock: true }))) throw teamNotFound(id);
-        const member = await teams.findTenantMember(tenantId, userId, { lock: true });
+        const member =
+          (await teams.isTenantMember(tenantId, userId, { lock: true })) &&
+          (await createUserStore({ kysely: trx }).findById(userId));
         if (!member) {
           throw new TesseraError(
             IdentityErrors.user_not_found,
@@ -141,7 +169,7 @@ export function createTeamService({ db, audit, now }: TeamServiceDeps): TeamServ
         }
         const added = await teams.addMember(tenantId, id, userId);
         if (added) record('team.member_added', id, { user_id: userId });
-        return { member, added };
+        return { member: teamMember(member), added };
       }),
 
     removeMember: (actor, tenantId, id, userId) =>

@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { type Kysely, sql } from 'kysely';
-import { TesseraError } from '../../platform/errors.ts';
 import type { DatabaseBase } from '../../storage/database.ts';
+import { likeContaining } from '../../storage/like-containing.ts';
+import type { Tables } from '../../storage/tables.ts';
 import { isUniqueViolation } from '../../storage/unique-violation.ts';
-import { TenancyErrors } from '../errors.ts';
 
 export interface Team {
   readonly id: string;
@@ -33,28 +33,28 @@ export interface TeamChanges {
   readonly description?: string | null | undefined;
 }
 
+/** A write of a team's name: done, or refused because the tenant has that name (any case). */
+export type TeamWrite =
+  | { readonly ok: true; readonly team: Team }
+  | { readonly ok: false; readonly reason: 'name_taken' };
+
 export interface TeamStore {
-  /** Throws 409 `team_name_taken` when the tenant has a team of that name in any case. */
-  create(tenantId: string, team: { name: string; description: string | null }): Promise<Team>;
+  create(tenantId: string, team: { name: string; description: string | null }): Promise<TeamWrite>;
   /**
    * `lock`: on engines with concurrent writers, hold the row until the transaction
    * ends, so a concurrent delete waits instead of slipping in before our write.
    */
   find(tenantId: string, id: string, options?: { lock?: boolean }): Promise<Team | undefined>;
   list(tenantId: string, options: ListTeamsOptions): Promise<Team[]>;
-  /** Undefined when no such team; throws 409 `team_name_taken`. */
-  update(tenantId: string, id: string, changes: TeamChanges): Promise<Team | undefined>;
+  /** Undefined when no such team. */
+  update(tenantId: string, id: string, changes: TeamChanges): Promise<TeamWrite | undefined>;
   /** The team deleted (its memberships go with it, by cascade), or undefined. */
   delete(tenantId: string, id: string): Promise<Team | undefined>;
-  /** By email. */
-  members(tenantId: string, teamId: string): Promise<TeamMember[]>;
+  /** The user ids of the team's members (their identities are identity's). */
+  memberIds(tenantId: string, teamId: string): Promise<string[]>;
   memberCount(tenantId: string, teamId: string): Promise<number>;
-  /** The tenant member (memberships table), locked like `find` when asked; else undefined. */
-  findTenantMember(
-    tenantId: string,
-    userId: string,
-    options?: { lock?: boolean },
-  ): Promise<TeamMember | undefined>;
+  /** Whether the user is a member of the tenant (memberships), locked like `find` when asked. */
+  isTenantMember(tenantId: string, userId: string, options?: { lock?: boolean }): Promise<boolean>;
   /** True when added, false when the user was in the team already. */
   addMember(tenantId: string, teamId: string, userId: string): Promise<boolean>;
   /** True when removed, false when the user was not in the team. */
@@ -69,23 +69,9 @@ export interface TeamStore {
   removeUserFromTeams(tenantId: string, userId: string): Promise<string[]>;
 }
 
-interface Tables {
-  teams: Team & { tenant_id: string };
-  team_members: { tenant_id: string; team_id: string; user_id: string; created_ms: number };
-  memberships: { tenant_id: string; user_id: string };
-  users: { id: string; email: string; name: string | null };
-}
+type TeamTables = Pick<Tables, 'teams' | 'team_members' | 'memberships'>;
 
-/** `%`, `_` and the escape character itself match only themselves in a LIKE pattern. */
-function containsPattern(text: string): string {
-  return `%${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
-}
-
-function nameTaken(name: string, cause: unknown): TesseraError {
-  return new TesseraError(TenancyErrors.team_name_taken, `a team named ${name} exists`, {
-    cause,
-  });
-}
+const NAME_TAKEN = { ok: false, reason: 'name_taken' } as const;
 
 /**
  * One Kysely store for both engines; `db` is usually a transaction
@@ -97,7 +83,7 @@ export function createTeamStore(
   db: Pick<DatabaseBase, 'kysely' | 'capabilities'>,
   now: () => number = Date.now,
 ): TeamStore {
-  const kysely: Kysely<Tables> = db.kysely;
+  const kysely: Kysely<TeamTables> = db.kysely;
   // SQLite has one writer, so a transaction already excludes every other change;
   // PostgreSQL needs row locks (FOR KEY SHARE: blocks deletes, not other updates).
   const locking = db.capabilities.concurrentWriters;
@@ -112,10 +98,10 @@ export function createTeamStore(
           .values({ tenant_id: tenantId, ...team })
           .execute();
       } catch (error) {
-        if (isUniqueViolation(error)) throw nameTaken(name, error);
+        if (isUniqueViolation(error)) return NAME_TAKEN;
         throw error;
       }
-      return team;
+      return { ok: true, team };
     },
 
     async find(tenantId, id, { lock = false } = {}) {
@@ -139,7 +125,7 @@ export function createTeamStore(
       if (after !== undefined) query = query.where(lowerName, '>', sql<string>`lower(${after})`);
       if (q !== undefined) {
         query = query.where(
-          sql<boolean>`${lowerName} like lower(${containsPattern(q)}) escape '\\'`,
+          sql<boolean>`${lowerName} like lower(${likeContaining(q)}) escape '\\'`,
         );
       }
       return await query.orderBy(lowerName).limit(limit).execute();
@@ -147,15 +133,16 @@ export function createTeamStore(
 
     async update(tenantId, id, changes) {
       try {
-        return await kysely
+        const team = await kysely
           .updateTable('teams')
           .set({ ...changes, updated_ms: now() })
           .where('tenant_id', '=', tenantId)
           .where('id', '=', id)
           .returning(['id', 'name', 'description', 'created_ms', 'updated_ms'])
           .executeTakeFirst();
+        return team && { ok: true, team };
       } catch (error) {
-        if (isUniqueViolation(error)) throw nameTaken(changes.name ?? '', error);
+        if (isUniqueViolation(error)) return NAME_TAKEN;
         throw error;
       }
     },
@@ -169,15 +156,14 @@ export function createTeamStore(
         .executeTakeFirst();
     },
 
-    async members(tenantId, teamId) {
-      return await kysely
+    async memberIds(tenantId, teamId) {
+      const rows = await kysely
         .selectFrom('team_members')
-        .innerJoin('users', 'users.id', 'team_members.user_id')
-        .select(['team_members.user_id', 'users.email', 'users.name'])
-        .where('team_members.tenant_id', '=', tenantId)
-        .where('team_members.team_id', '=', teamId)
-        .orderBy('users.email')
+        .select('user_id')
+        .where('tenant_id', '=', tenantId)
+        .where('team_id', '=', teamId)
         .execute();
+      return rows.map((row) => row.user_id);
     },
 
     async memberCount(tenantId, teamId) {
@@ -191,15 +177,15 @@ export function createTeamStore(
       return Number(row.count);
     },
 
-    async findTenantMember(tenantId, userId, { lock = false } = {}) {
+    async isTenantMember(tenantId, userId, { lock = false } = {}) {
       let query = kysely
         .selectFrom('memberships')
-        .innerJoin('users', 'users.id', 'memberships.user_id')
-        .select(['memberships.user_id', 'users.email', 'users.name'])
-        .where('memberships.tenant_id', '=', tenantId)
-        .where('memberships.user_id', '=', userId);
+        .select('user_id')
+        .where('tenant_id', '=', tenantId)
+        .where('user_id', '=', userId);
+      // Locking the membership holds the user too: its row cannot go while this one stays.
       if (lock && locking) query = query.forKeyShare();
-      return await query.executeTakeFirst();
+      return (await query.executeTakeFirst()) !== undefined;
     },
 
     async addMember(tenantId, teamId, userId) {

@@ -3,24 +3,15 @@ import type { AuditContext, AuditEntry } from '../../audit/audit-entry.ts';
 import type { AuditLog } from '../../audit/audit-log.ts';
 import { IdentityErrors } from '../../identity/errors.ts';
 import { checkPasswordPolicy, hashPassword } from '../../identity/login/passwords.ts';
-import {
-  createUserStore,
-  normalizeEmail,
-  type UserStore,
-} from '../../identity/users/user-store.ts';
+import { normalizeEmail } from '../../identity/users/normalize-email.ts';
+import { createUserService, type UserService } from '../../identity/users/user-service.ts';
 import { isTesseraError, TesseraError } from '../../platform/errors.ts';
 import type { AnyKysely, DatabaseBase } from '../../storage/database.ts';
 import { TenancyErrors } from '../errors.ts';
-import { createMembershipStore } from '../memberships/membership-store.ts';
+import { grantRoles } from '../memberships/grant-roles.ts';
 import { SYSTEM_TENANT_ID } from '../role-names.ts';
-import {
-  createTenantStore,
-  type ListTenantsOptions,
-  type NewTenant,
-  type Tenant,
-  type TenantStatus,
-  type TenantStore,
-} from './tenant-store.ts';
+import { createTenantRegistry, type TenantRegistry } from './tenant-registry.ts';
+import type { ListTenantsOptions, NewTenant, Tenant, TenantStatus } from './tenant-store.ts';
 
 /** The first administrator of a new tenant: a new user, or an existing one by email. */
 export interface TenantAdmin {
@@ -50,8 +41,8 @@ export interface TenantService {
 
 export interface TenantServiceDeps {
   readonly db: Pick<DatabaseBase, 'transaction'>;
-  readonly tenants: TenantStore;
-  readonly users: Pick<UserStore, 'findByEmail'>;
+  readonly tenants: TenantRegistry;
+  readonly users: Pick<UserService, 'findByEmail'>;
   readonly audit: AuditLog;
   /** Told of status changes and deletions once they commit (cached credentials). */
   readonly changes: CredentialChanges;
@@ -102,11 +93,11 @@ export function createTenantService(deps: TenantServiceDeps): TenantService {
   /** `write` on stores of one transaction, with its audit events last in it. */
   function audited<T>(
     context: AuditContext,
-    write: (store: TenantStore, trx: AnyKysely) => Promise<T>,
+    write: (store: TenantRegistry, trx: AnyKysely) => Promise<T>,
     entries: (result: T) => AuditEntry[],
   ): Promise<T> {
     return db.transaction(async (trx: AnyKysely) => {
-      const result = await write(createTenantStore({ kysely: trx }), trx);
+      const result = await write(createTenantRegistry({ kysely: trx }), trx);
       await deps.audit.inTransaction(trx, context, entries(result));
       return result;
     });
@@ -127,12 +118,12 @@ export function createTenantService(deps: TenantServiceDeps): TenantService {
         context,
         async (store, trx) => {
           const created = await store.create(tenant);
-          const users = createUserStore({ kysely: trx });
+          const users = createUserService({ kysely: trx });
           // Found: someone registered meanwhile; their own password stays.
           const user =
             (await users.findByEmail(email)) ??
             (await users.createUser({ email, password_hash: passwordHash }));
-          await createMembershipStore({ kysely: trx }).grant(created.id, user.id, ['admin']);
+          await grantRoles(trx, created.id, user.id, ['admin']);
           return { created, user };
         },
         ({ created, user }) => [

@@ -1,13 +1,7 @@
 import type { Kysely } from 'kysely';
-import {
-  type CredentialChanges,
-  IGNORE_CREDENTIAL_CHANGES,
-} from '../../access/credential-cache.ts';
-import { TesseraError } from '../../platform/errors.ts';
 import type { Database } from '../../storage/open-database.ts';
+import type { Tables } from '../../storage/tables.ts';
 import { isUniqueViolation } from '../../storage/unique-violation.ts';
-import { TenancyErrors } from '../errors.ts';
-import { SYSTEM_TENANT_ID } from '../role-names.ts';
 
 export type TenantStatus = 'active' | 'suspended';
 
@@ -35,56 +29,32 @@ export interface ListTenantsOptions {
   readonly include_deleted?: boolean | undefined;
 }
 
+/** What an insert did: the tenant, or nothing because the id is taken (deleted tenants' too). */
+export type InsertTenantOutcome =
+  | { readonly ok: true; readonly tenant: Tenant }
+  | { readonly ok: false; readonly reason: 'tenant_exists' };
+
 export interface TenantStore {
-  /** Throws 409 `tenant_exists` (also for the id of a deleted tenant), 400 `invalid_tenant`. */
-  create(tenant: NewTenant): Promise<Tenant>;
+  /** A new active tenant, as given: the rules are tenant-registry.ts's. */
+  insert(tenant: NewTenant): Promise<InsertTenantOutcome>;
   get(id: string, options?: { include_deleted?: boolean }): Promise<Tenant | undefined>;
   /** By id; deleted tenants only when asked. */
   list(options: ListTenantsOptions): Promise<Tenant[]>;
-  /** Throws 404 `tenant_not_found` (deleted included), 400 `invalid_tenant`. */
-  update(id: string, changes: { name?: string; plan?: string }): Promise<Tenant>;
-  /** Throws 404 `tenant_not_found`; suspending `system` is 409 `tenant_protected`. */
-  setStatus(id: string, status: TenantStatus): Promise<Tenant>;
-  /** Throws 404 `tenant_not_found` (already deleted included); `system` is 409 `tenant_protected`. */
-  softDelete(id: string): Promise<void>;
+  /** Changes a tenant that is not deleted; undefined when there is none of that id. */
+  change(
+    id: string,
+    set: Partial<Pick<Tenant, 'name' | 'plan' | 'status' | 'deleted_ms'>>,
+  ): Promise<Tenant | undefined>;
+  /**
+   * Holds the tenant's row until the transaction ends (`db` must be one), so that
+   * concurrent changes of something per tenant (its API keys, its IP filters) are
+   * checked one after another. A write that changes nothing takes the row lock on
+   * PostgreSQL (no trigger watches `updated_ms`); SQLite holds its one write lock anyway.
+   */
+  lockForWrites(id: string): Promise<void>;
 }
 
-interface Tables {
-  tenants: Tenant;
-}
-
-export const TENANT_ID_PATTERN = /^[a-z0-9][a-z0-9-]{0,62}$/;
-const PLAN_PATTERN = /^[a-z0-9][a-z0-9_-]{0,62}$/;
-const NAME_MAX_LENGTH = 200;
-
-function invalid(path: string, message: string): TesseraError {
-  return new TesseraError(TenancyErrors.invalid_tenant, `tenant ${path.slice(1)} ${message}`, {
-    errors: [{ path, message }],
-  });
-}
-
-export function checkTenantId(id: string): void {
-  if (!TENANT_ID_PATTERN.test(id)) {
-    throw invalid('/id', 'must be 1-63 of a-z, 0-9 and -, starting with a letter or digit');
-  }
-}
-
-function checkName(name: string): string {
-  const trimmed = name.trim();
-  const length = [...trimmed].length;
-  // Control characters would corrupt log lines and terminal output of listings.
-  if (length === 0 || length > NAME_MAX_LENGTH || /\p{Cc}/u.test(trimmed)) {
-    throw invalid('/name', `must be 1-${NAME_MAX_LENGTH} characters without control characters`);
-  }
-  return trimmed;
-}
-
-function checkPlan(plan: string): string {
-  if (!PLAN_PATTERN.test(plan)) {
-    throw invalid('/plan', 'must be 1-63 of a-z, 0-9, _ and -, starting with a letter or digit');
-  }
-  return plan;
-}
+type TenantTables = Pick<Tables, 'tenants'>;
 
 // Explicit fields: plain objects on both engines (node:sqlite rows have no prototype).
 const toTenant = (row: Tenant): Tenant => ({
@@ -97,51 +67,20 @@ const toTenant = (row: Tenant): Tenant => ({
   deleted_ms: row.deleted_ms,
 });
 
-const notFound = (id: string) =>
-  new TesseraError(TenancyErrors.tenant_not_found, `no tenant has the id ${id}`);
-
-function checkNotSystem(id: string, action: string): void {
-  if (id === SYSTEM_TENANT_ID) {
-    throw new TesseraError(
-      TenancyErrors.tenant_protected,
-      `the ${SYSTEM_TENANT_ID} tenant holds the platform administrators and cannot be ${action}`,
-    );
-  }
-}
-
-/**
- * One Kysely store for both engines. `db` may be a transaction (`{ kysely: trx }`):
- * then leave `changes` out and tell them once it commits, as `setStatus` and
- * `softDelete` tell `changes` at once.
- */
+/** One Kysely store for both engines. `db` may be a transaction (`{ kysely: trx }`). */
 export function createTenantStore(
   db: Pick<Database, 'kysely'>,
   now: () => number = Date.now,
-  changes: CredentialChanges = IGNORE_CREDENTIAL_CHANGES,
 ): TenantStore {
-  const kysely: Kysely<Tables> = db.kysely;
-
-  // Only rows not deleted change; RETURNING tells found from missing in one statement.
-  async function change(id: string, set: Partial<Tenant>): Promise<Tenant> {
-    const row = await kysely
-      .updateTable('tenants')
-      .set({ ...set, updated_ms: now() })
-      .where('id', '=', id)
-      .where('deleted_ms', 'is', null)
-      .returningAll()
-      .executeTakeFirst();
-    if (!row) throw notFound(id);
-    return toTenant(row);
-  }
+  const kysely: Kysely<TenantTables> = db.kysely;
 
   return {
-    async create({ id, name, plan }) {
-      checkTenantId(id);
+    async insert({ id, name, plan }) {
       const time = now();
       const row: Tenant = {
         id,
-        name: checkName(name),
-        plan: checkPlan(plan),
+        name,
+        plan,
         status: 'active',
         created_ms: time,
         updated_ms: time,
@@ -152,11 +91,9 @@ export function createTenantStore(
         await kysely.insertInto('tenants').values(row).execute();
       } catch (error) {
         if (!isUniqueViolation(error)) throw error;
-        throw new TesseraError(TenancyErrors.tenant_exists, `a tenant ${id} exists already`, {
-          cause: error,
-        });
+        return { ok: false, reason: 'tenant_exists' };
       }
-      return row;
+      return { ok: true, tenant: row };
     },
 
     async get(id, options = {}) {
@@ -174,24 +111,24 @@ export function createTenantStore(
       return rows.map(toTenant);
     },
 
-    async update(id, { name, plan }) {
-      return await change(id, {
-        ...(name !== undefined && { name: checkName(name) }),
-        ...(plan !== undefined && { plan: checkPlan(plan) }),
-      });
+    // Only rows not deleted change; RETURNING tells found from missing in one statement.
+    async change(id, set) {
+      const row = await kysely
+        .updateTable('tenants')
+        .set({ ...set, updated_ms: now() })
+        .where('id', '=', id)
+        .where('deleted_ms', 'is', null)
+        .returningAll()
+        .executeTakeFirst();
+      return row && toTenant(row);
     },
 
-    async setStatus(id, status) {
-      if (status === 'suspended') checkNotSystem(id, 'suspended');
-      const tenant = await change(id, { status });
-      changes.changed({ kind: 'tenant', id });
-      return tenant;
-    },
-
-    async softDelete(id) {
-      checkNotSystem(id, 'deleted');
-      await change(id, { deleted_ms: now() });
-      changes.changed({ kind: 'tenant', id });
+    async lockForWrites(id) {
+      await kysely
+        .updateTable('tenants')
+        .set((eb) => ({ updated_ms: eb.ref('updated_ms') }))
+        .where('id', '=', id)
+        .execute();
     },
   };
 }

@@ -3,13 +3,15 @@ import type { AuditLog } from '../../audit/audit-log.ts';
 import { IdentityErrors } from '../../identity/errors.ts';
 import { checkPasswordPolicy, hashPassword } from '../../identity/login/passwords.ts';
 import type { SessionStore } from '../../identity/sessions/session-store.ts';
-import { createUserStore, type User, type UserStore } from '../../identity/users/user-store.ts';
+import { createUserService, type UserService } from '../../identity/users/user-service.ts';
+import type { User } from '../../identity/users/user-store.ts';
 import { TesseraError } from '../../platform/errors.ts';
 import type { AnyKysely } from '../../storage/database.ts';
+import { createMembershipStore } from '../memberships/membership-store.ts';
 import { SYSTEM_TENANT_ID } from '../role-names.ts';
 
 export interface PasswordResetDeps {
-  readonly users: Pick<UserStore, 'findByEmail'>;
+  readonly users: Pick<UserService, 'findByEmail'>;
   /** Its `revokeAllOfUser` runs the reset's transaction and tells the credential cache after. */
   readonly sessions: Pick<SessionStore, 'revokeAllOfUser'>;
   readonly audit: AuditLog;
@@ -67,9 +69,8 @@ export function createPasswordReset(deps: PasswordResetDeps) {
 
 /** Sets the hash (404 if the user was erased meanwhile); returns the trails to audit in. */
 async function setHash(trx: AnyKysely, userId: string, hash: string): Promise<string[]> {
-  const users = createUserStore({ kysely: trx });
-  await users.setPasswordHash(userId, hash);
-  const tenants = (await users.listMembershipsOfUser(userId))
+  await createUserService({ kysely: trx }).setPasswordHash(userId, hash);
+  const tenants = (await createMembershipStore({ kysely: trx }).listOfUser(userId))
     .filter((membership) => !membership.tenant_deleted)
     .map((membership) => membership.tenant_id);
   return tenants.length > 0 ? tenants : [SYSTEM_TENANT_ID];

@@ -1,4 +1,5 @@
 import type { Actor } from '../../access/actor.ts';
+import { createApiKeyStore } from '../../access/api-keys/api-key-store.ts';
 import type { CredentialChanges } from '../../access/credential-cache.ts';
 import { AccessErrors } from '../../access/errors.ts';
 import type { Permission } from '../../access/permissions.ts';
@@ -8,6 +9,8 @@ import type { AuditLog } from '../../audit/audit-log.ts';
 import { IdentityErrors } from '../../identity/errors.ts';
 import { checkPasswordPolicy, hashPassword } from '../../identity/login/passwords.ts';
 import { createSessionAdminStore } from '../../identity/sessions/session-admin-store.ts';
+import { eraseIdentity } from '../../identity/users/erase-identity.ts';
+import { createUserService } from '../../identity/users/user-service.ts';
 import { createUserStore } from '../../identity/users/user-store.ts';
 import { TesseraError } from '../../platform/errors.ts';
 import type { AnyKysely, DatabaseBase } from '../../storage/database.ts';
@@ -19,6 +22,7 @@ import { checkOwnsIdentity } from '../memberships/identity-owner.ts';
 import { keepAnAdmin } from '../memberships/last-admin.ts';
 import type { RolePolicy } from '../role-policy.ts';
 import { isPlatformAdmin } from '../tenants/tenant-access.ts';
+import { createTenantUserReads } from './tenant-user-reads.ts';
 import {
   createUserAdminStore,
   type MemberStatus,
@@ -77,6 +81,7 @@ export function createUserAdminService(deps: UserAdminDeps) {
   const { db, audit, changes, roles } = deps;
   const rowLocks = db.capabilities.concurrentWriters;
   const storeOn = (kysely: AnyKysely) => createUserAdminStore({ kysely }, { rowLocks });
+  const readsOn = (kysely: AnyKysely) => createTenantUserReads(kysely, { rowLocks });
 
   /**
    * One change to one member, atomic with its audit entries (appended last). The
@@ -92,7 +97,7 @@ export function createUserAdminService(deps: UserAdminDeps) {
     const user = await db.transaction(async (trx: AnyKysely) => {
       const store = storeOn(trx);
       await store.lockTenant(tenantId);
-      const current = await store.get(tenantId, userId);
+      const current = await readsOn(trx).get(tenantId, userId);
       if (!current) throw notFound(userId);
       // Nobody manages a member whose roles grant more than they hold themselves.
       await roles.checkDelegable(trx, actor.principal, tenantId, current.roles);
@@ -138,11 +143,11 @@ export function createUserAdminService(deps: UserAdminDeps) {
 
   return {
     list(actor: Actor, filter: UserFilter): Promise<TenantUser[]> {
-      return storeOn(db.kysely).list(permittedTenant(actor, 'users:read'), filter);
+      return readsOn(db.kysely).list(permittedTenant(actor, 'users:read'), filter);
     },
 
     async get(actor: Actor, userId: string): Promise<TenantUser> {
-      const user = await storeOn(db.kysely).get(permittedTenant(actor, 'users:read'), userId);
+      const user = await readsOn(db.kysely).get(permittedTenant(actor, 'users:read'), userId);
       if (!user) throw notFound(userId);
       return user;
     },
@@ -164,9 +169,9 @@ export function createUserAdminService(deps: UserAdminDeps) {
         await store.lockTenant(tenantId);
         const wanted = await roles.normalize(trx, tenantId, input.roles);
         await roles.checkDelegable(trx, actor.principal, tenantId, wanted);
-        const users = createUserStore({ kysely: trx });
+        const users = createUserService({ kysely: trx });
         const existing = await users.findByEmail(input.email);
-        if (existing && (await store.get(tenantId, existing.id)))
+        if (existing && (await store.getMembership(tenantId, existing.id)))
           throw alreadyMember(existing.email);
         if (!direct) {
           const invited = await inviteInTransaction(trx, actor, {
@@ -192,7 +197,7 @@ export function createUserAdminService(deps: UserAdminDeps) {
         await audit.inTransaction(trx, actor.audit, [
           userEntry(tenantId, action, identity.id, details),
         ]);
-        const user = (await store.get(tenantId, identity.id)) as TenantUser;
+        const user = (await readsOn(trx).get(tenantId, identity.id)) as TenantUser;
         return { kind: 'added', user, created: !existing };
       });
       if (result.kind === 'added') changes.changed({ kind: 'user', id: result.user.id });
@@ -200,7 +205,7 @@ export function createUserAdminService(deps: UserAdminDeps) {
     },
 
     async update(actor: Actor, userId: string, patch: { name: string }): Promise<TenantUser> {
-      const user = await change(actor, userId, async (_trx, store, current) => {
+      const user = await change(actor, userId, async (trx, store, current) => {
         const name = patch.name.trim() || null;
         if (name === current.name) return { entries: [], user: current };
         const tenantId = actor.principal.tenantId;
@@ -209,7 +214,8 @@ export function createUserAdminService(deps: UserAdminDeps) {
           await store.otherTenantsOf(userId, tenantId),
           'the name',
         );
-        await store.setName(userId, name);
+        // The name is the identity's, shown in every tenant the user belongs to.
+        await createUserStore({ kysely: trx }).setName(userId, name);
         return {
           entries: [userEntry(tenantId, 'user.updated', userId, { name })],
           user: { ...current, name },
@@ -253,7 +259,7 @@ export function createUserAdminService(deps: UserAdminDeps) {
           userEntry(tenantId, 'user.removed', userId, { sessions_revoked: revoked }),
         ];
         if (!(await store.hasAnyMembership(userId))) {
-          const keysRevoked = await store.eraseIdentity(userId);
+          const keysRevoked = await eraseUser(trx, store, userId);
           erased = true;
           entries.push(
             userEntry(tenantId, 'user.erased', userId, { api_keys_revoked: keysRevoked }),
@@ -267,6 +273,19 @@ export function createUserAdminService(deps: UserAdminDeps) {
 }
 
 export type UserAdminService = ReturnType<typeof createUserAdminService>;
+
+/**
+ * Erases an identity that belongs to no tenant any more: its leftover team places, the
+ * API keys it created (a key is capped by its creator's roles, issue 15, and an erased
+ * creator holds none: revoked), then the identity itself, so no foreign key is left
+ * dangling. Returns how many keys were revoked.
+ */
+async function eraseUser(trx: AnyKysely, store: UserAdminStore, userId: string): Promise<number> {
+  await store.removeFromAllTeams(userId);
+  const revoked = await createApiKeyStore({ kysely: trx }).revokeCreatedBy(userId);
+  await eraseIdentity(trx, userId);
+  return revoked;
+}
 
 function alreadyMember(email: string): TesseraError {
   return new TesseraError(

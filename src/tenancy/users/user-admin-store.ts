@@ -1,6 +1,8 @@
-import { type Kysely, sql } from 'kysely';
-import { createSessionAdminStore } from '../../identity/sessions/session-admin-store.ts';
+import { type Expression, type Kysely, sql } from 'kysely';
+import { likeContaining } from '../../storage/like-containing.ts';
 import type { Database } from '../../storage/open-database.ts';
+import type { Tables } from '../../storage/tables.ts';
+import { parseStoredRoles } from '../role-names.ts';
 
 export type MemberStatus = 'active' | 'deactivated';
 
@@ -29,26 +31,7 @@ export interface UserFilter {
   readonly limit: number;
 }
 
-interface Tables {
-  tenants: { id: string; deleted_ms: number | null };
-  users: {
-    id: string;
-    email: string;
-    name: string | null;
-    email_verified: number;
-    created_ms: number;
-    updated_ms: number;
-  };
-  memberships: {
-    tenant_id: string;
-    user_id: string;
-    roles: string;
-    status: MemberStatus;
-    created_ms: number;
-  };
-  team_members: { tenant_id: string; team_id: string; user_id: string };
-  api_keys: { created_by: string | null; revoked_ms: number | null };
-}
+type UserAdminTables = Pick<Tables, 'tenants' | 'memberships' | 'team_members'>;
 
 export interface UserAdminStoreOptions {
   /** Whether writers run concurrently (PostgreSQL), so the tenant row must be locked. */
@@ -56,45 +39,43 @@ export interface UserAdminStoreOptions {
   readonly now?: () => number;
 }
 
-/** `%`, `_` and the escape character itself match literally (used with ESCAPE '\'). */
-function likeContaining(text: string): string {
-  return `%${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+/** A membership as the tenant's administrators manage it; the identity is identity's. */
+export interface MembershipRecord {
+  readonly user_id: string;
+  /** As stored: built-in and custom role names. */
+  readonly roles: string[];
+  readonly status: MemberStatus;
+  /** When the user joined this tenant. */
+  readonly joined_ms: number;
 }
 
-function parseStoredRoles(text: string): string[] {
-  const value: unknown = JSON.parse(text);
-  return Array.isArray(value) ? value.filter((r): r is string => typeof r === 'string') : [];
-}
+const MEMBERSHIP_COLUMNS = [
+  'memberships.user_id',
+  'memberships.roles',
+  'memberships.status',
+  'memberships.created_ms as joined_ms',
+] as const;
 
 /**
- * The memberships and identities a tenant administrator manages. `db` is normally a
- * transaction (`{ kysely: trx }`): the service checks and writes in one, and tells
- * the credential cache after it commits.
+ * The memberships a tenant administrator manages. `db` is normally a transaction
+ * (`{ kysely: trx }`): the service checks and writes in one, and tells the credential
+ * cache after it commits. Identities (users) are identity's: see tenant-user-reads.ts.
  */
 export function createUserAdminStore(db: Pick<Database, 'kysely'>, options: UserAdminStoreOptions) {
-  const kysely: Kysely<Tables> = db.kysely;
+  const kysely: Kysely<UserAdminTables> = db.kysely;
   const now = options.now ?? Date.now;
 
-  const selectUsers = (tenantId: string) =>
+  const selectMemberships = (tenantId: string) =>
     kysely
       .selectFrom('memberships')
-      .innerJoin('users', 'users.id', 'memberships.user_id')
-      .select([
-        'users.id',
-        'users.email',
-        'users.name',
-        'users.email_verified',
-        'users.created_ms',
-        'memberships.roles',
-        'memberships.status',
-        'memberships.created_ms as joined_ms',
-      ])
+      .select(MEMBERSHIP_COLUMNS)
       .where('memberships.tenant_id', '=', tenantId);
-  type Row = Awaited<ReturnType<ReturnType<typeof selectUsers>['execute']>>[number];
-  const toUser = (row: Row): TenantUser => ({
-    ...row,
-    email_verified: row.email_verified === 1,
+  type Row = Awaited<ReturnType<ReturnType<typeof selectMemberships>['execute']>>[number];
+  const toRecord = (row: Row): MembershipRecord => ({
+    user_id: row.user_id,
     roles: parseStoredRoles(row.roles),
+    status: row.status,
+    joined_ms: row.joined_ms,
   });
 
   return {
@@ -111,13 +92,23 @@ export function createUserAdminStore(db: Pick<Database, 'kysely'>, options: User
       await query.execute();
     },
 
-    async get(tenantId: string, userId: string): Promise<TenantUser | undefined> {
-      const row = await selectUsers(tenantId).where('users.id', '=', userId).executeTakeFirst();
-      return row && toUser(row);
+    async getMembership(tenantId: string, userId: string): Promise<MembershipRecord | undefined> {
+      const row = await selectMemberships(tenantId)
+        .where('memberships.user_id', '=', userId)
+        .executeTakeFirst();
+      return row && toRecord(row);
     },
 
-    async list(tenantId: string, filter: UserFilter): Promise<TenantUser[]> {
-      let query = selectUsers(tenantId);
+    /**
+     * A page of the tenant's memberships by user id. `matching`: only users among it (a
+     * subquery of user ids, identity's answer to the filter's `q`), in the same read.
+     */
+    async listMemberships(
+      tenantId: string,
+      filter: Omit<UserFilter, 'q'>,
+      matching?: Expression<{ id: string }>,
+    ): Promise<MembershipRecord[]> {
+      let query = selectMemberships(tenantId);
       if (filter.status !== undefined)
         query = query.where('memberships.status', '=', filter.status);
       if (filter.role !== undefined) {
@@ -137,15 +128,12 @@ export function createUserAdminStore(db: Pick<Database, 'kysely'>, options: User
           ),
         );
       }
-      if (filter.q !== undefined) {
-        const pattern = likeContaining(filter.q.toLowerCase());
-        query = query.where(
-          sql<boolean>`(lower(users.email) like ${pattern} escape '\\' or lower(coalesce(users.name, '')) like ${pattern} escape '\\')`,
-        );
+      if (matching !== undefined) {
+        query = query.where(sql<boolean>`memberships.user_id in ${matching}`);
       }
-      if (filter.after !== undefined) query = query.where('users.id', '>', filter.after);
-      const rows = await query.orderBy('users.id').limit(filter.limit).execute();
-      return rows.map(toUser);
+      if (filter.after !== undefined) query = query.where('memberships.user_id', '>', filter.after);
+      const rows = await query.orderBy('memberships.user_id').limit(filter.limit).execute();
+      return rows.map(toRecord);
     },
 
     async addMembership(tenantId: string, userId: string, roles: readonly string[]) {
@@ -176,15 +164,6 @@ export function createUserAdminStore(db: Pick<Database, 'kysely'>, options: User
         .set({ roles: JSON.stringify(roles) })
         .where('tenant_id', '=', tenantId)
         .where('user_id', '=', userId)
-        .execute();
-    },
-
-    /** The name is the identity's, shown in every tenant the user belongs to. */
-    async setName(userId: string, name: string | null) {
-      await kysely
-        .updateTable('users')
-        .set({ name, updated_ms: now() })
-        .where('id', '=', userId)
         .execute();
     },
 
@@ -242,23 +221,9 @@ export function createUserAdminStore(db: Pick<Database, 'kysely'>, options: User
       return row !== undefined;
     },
 
-    /**
-     * Erases an identity that belongs to no tenant any more: its sessions and refresh
-     * tokens, leftover team places, then the user row, so no foreign key is left
-     * dangling. The API keys it created are revoked: a key is capped by its creator's
-     * roles (issue 15), and an erased creator holds none. Returns how many.
-     */
-    async eraseIdentity(userId: string): Promise<number> {
-      await createSessionAdminStore(db, now).deleteAllOfUser(userId);
+    /** Takes the user out of every team of every tenant: an identity being erased. */
+    async removeFromAllTeams(userId: string): Promise<void> {
       await kysely.deleteFrom('team_members').where('user_id', '=', userId).execute();
-      const revoked = await kysely
-        .updateTable('api_keys')
-        .set({ revoked_ms: now() })
-        .where('created_by', '=', userId)
-        .where('revoked_ms', 'is', null)
-        .executeTakeFirst();
-      await kysely.deleteFrom('users').where('id', '=', userId).execute();
-      return Number(revoked.numUpdatedRows);
     },
   };
 }

@@ -10,7 +10,7 @@ import type { Engine } from '../../storage/database.ts';
 import { migrateToLatest } from '../../storage/migrate.ts';
 import type { Database } from '../../storage/open-database.ts';
 import { createMembershipStore } from '../memberships/membership-store.ts';
-import { createTenantStore } from '../tenants/tenant-store.ts';
+import { createTenantRegistry } from '../tenants/tenant-registry.ts';
 import { createUserProvisioning, type NewUserRequest } from './user-provisioning.ts';
 
 const PASSWORD = 'correct horse battery staple';
@@ -22,7 +22,7 @@ async function migrated(t: TestContext, engine: Engine): Promise<Database> {
   const test = await openTestDatabase(engine);
   t.after(() => test.cleanup());
   await migrateToLatest(test.db, MIGRATIONS);
-  await createTenantStore(test.db).create({ id: 'acme', name: 'Acme', plan: 'free' });
+  await createTenantRegistry(test.db).create({ id: 'acme', name: 'Acme', plan: 'free' });
   return test.db;
 }
 

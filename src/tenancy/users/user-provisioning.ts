@@ -2,12 +2,14 @@ import type { AuditContext } from '../../audit/audit-entry.ts';
 import type { AuditLog } from '../../audit/audit-log.ts';
 import { IdentityErrors } from '../../identity/errors.ts';
 import { checkPasswordPolicy, hashPassword } from '../../identity/login/passwords.ts';
-import { createUserStore, normalizeEmail, type User } from '../../identity/users/user-store.ts';
+import { normalizeEmail } from '../../identity/users/normalize-email.ts';
+import { createUserService } from '../../identity/users/user-service.ts';
+import type { User } from '../../identity/users/user-store.ts';
 import { TesseraError } from '../../platform/errors.ts';
 import type { DatabaseBase } from '../../storage/database.ts';
-import { createMembershipStore } from '../memberships/membership-store.ts';
+import { grantRoles } from '../memberships/grant-roles.ts';
 import { normalizeRoles, type RoleName, SYSTEM_TENANT_ID } from '../role-names.ts';
-import { checkTenantId } from '../tenants/tenant-store.ts';
+import { checkTenantId } from '../tenants/tenant-registry.ts';
 
 export interface NewUserRequest {
   readonly email: string;
@@ -58,13 +60,14 @@ export function createUserProvisioning(deps: UserProvisioningDeps): UserProvisio
       );
       const passwordHash = await hashPassword(request.password);
       return await deps.db.transaction(async (trx) => {
-        const user = await createUserStore({ kysely: trx }, deps.now).createUser({
+        const user = await createUserService({ kysely: trx }, deps.now).createUser({
           email,
           name: request.name,
           password_hash: passwordHash,
         });
-        const members = createMembershipStore({ kysely: trx }, deps.now);
-        for (const [tenantId, roles] of grants) await members.grant(tenantId, user.id, roles);
+        for (const [tenantId, roles] of grants) {
+          await grantRoles(trx, tenantId, user.id, roles, deps.now);
+        }
         const audited = grants.length > 0 ? grants : [[SYSTEM_TENANT_ID, []] as const];
         await deps.audit.inTransaction(
           trx,

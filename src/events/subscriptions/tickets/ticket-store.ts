@@ -1,17 +1,9 @@
 import { type Kysely, sql } from 'kysely';
 import type { TicketCredential, TicketGrant } from '../../../access/ticket-grant.ts';
 import type { Database } from '../../../storage/open-database.ts';
+import type { Tables } from '../../../storage/tables.ts';
 
-interface Tables {
-  subscription_tickets: {
-    digest: string;
-    tenant_id: string;
-    credential_kind: 'session' | 'api_key';
-    credential: string;
-    user_id: string | null;
-    expires_ms: number;
-  };
-}
+type TicketTables = Pick<Tables, 'subscription_tickets'>;
 
 export interface TicketStore {
   /**
@@ -36,7 +28,7 @@ export interface TicketStore {
 }
 
 export function createTicketStore(db: Database): TicketStore {
-  const kysely: Kysely<Tables> = db.kysely;
+  const kysely: Kysely<TicketTables> = db.kysely;
   return {
     async insert(digest, grant, expiresMs, nowMs, maxLive) {
       const { credential } = grant;

@@ -1,7 +1,9 @@
-import { defineErrorCodes } from '../platform/errors.ts';
+import { defineErrorCodes } from './errors.ts';
 
 /**
- * Failures the HTTP platform itself produces, before or around any domain route.
+ * Failures the HTTP platform itself produces, before or around any domain route, and
+ * the generic ones (`bad_request`, `validation_failed`, `unauthorized`) services answer
+ * too. Here, not in http/, so that no service imports the HTTP layer to name them.
  * Documented in docs/errors.md, section "HTTP platform".
  */
 export const HttpErrors = defineErrorCodes({

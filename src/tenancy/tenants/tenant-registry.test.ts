@@ -4,15 +4,23 @@ import { openTestDatabase, testEngines } from '../../../test/helpers/test-databa
 import { MIGRATIONS } from '../../migrations/index.ts';
 import type { Engine } from '../../storage/database.ts';
 import { migrateToLatest } from '../../storage/migrate.ts';
-import { createTenantStore, type TenantStore } from './tenant-store.ts';
+import { createTenantRegistry, type TenantRegistry } from './tenant-registry.ts';
+import { createTenantStore } from './tenant-store.ts';
 
 const T0 = Date.UTC(2025, 0, 1);
 
-async function store(t: TestContext, engine: Engine, now?: () => number): Promise<TenantStore> {
+async function store(t: TestContext, engine: Engine, now?: () => number): Promise<TenantRegistry> {
   const test = await openTestDatabase(engine);
   t.after(() => test.cleanup());
   await migrateToLatest(test.db, MIGRATIONS);
-  return createTenantStore(test.db, now);
+  return createTenantRegistry(test.db, now);
+}
+
+async function migrated(t: TestContext, engine: Engine) {
+  const test = await openTestDatabase(engine);
+  t.after(() => test.cleanup());
+  await migrateToLatest(test.db, MIGRATIONS);
+  return test.db;
 }
 
 function rejectsWith(promise: Promise<unknown>, code: string, status: number) {
@@ -24,7 +32,7 @@ function rejectsWith(promise: Promise<unknown>, code: string, status: number) {
 }
 
 for (const engine of testEngines()) {
-  describe(`tenant store (${engine})`, () => {
+  describe(`tenant registry and store (${engine})`, () => {
     it('creates, gets and updates a tenant', async (t) => {
       let time = T0;
       const tenants = await store(t, engine, () => time);
@@ -131,12 +139,23 @@ for (const engine of testEngines()) {
         await tenants.create({ id, name: id, plan: 'free' });
       }
       await tenants.softDelete('a1');
-      const ids = async (options: Parameters<TenantStore['list']>[0]) =>
+      const ids = async (options: Parameters<TenantRegistry['list']>[0]) =>
         (await tenants.list(options)).map((tenant) => tenant.id);
       assert.deepEqual(await ids({ limit: 3 }), ['0x', 'a', 'a-1']);
       assert.deepEqual(await ids({ after: 'a-1', limit: 3 }), ['b', 'system', 'z9']);
       assert.deepEqual(await ids({ after: 'z9', limit: 3 }), []);
       assert.deepEqual(await ids({ after: 'a-1', limit: 2, include_deleted: true }), ['a1', 'b']);
+    });
+
+    it('stores report outcomes, the registry answers with API errors', async (t) => {
+      const tenants = createTenantStore(await migrated(t, engine));
+      assert.equal((await tenants.insert({ id: 'acme', name: 'Acme', plan: 'free' })).ok, true);
+      assert.deepEqual(await tenants.insert({ id: 'acme', name: 'Other', plan: 'free' }), {
+        ok: false,
+        reason: 'tenant_exists',
+      });
+      assert.equal(await tenants.change('nope', { name: 'X' }), undefined);
+      assert.equal((await tenants.change('acme', { name: 'Acme 2' }))?.name, 'Acme 2');
     });
   });
 }

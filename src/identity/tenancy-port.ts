@@ -1,0 +1,44 @@
+import type { AnyKysely } from '../storage/database.ts';
+
+// What identity asks of tenancy, which owns tenants and memberships (issue 16 item 1):
+// declared here, answered by tenancy's membership store, wired in composition-root.ts.
+
+/** One tenant of a user, with the tenant's state: what a login chooses from. */
+export interface UserMembership {
+  readonly tenant_id: string;
+  readonly roles: string[];
+  readonly tenant_status: 'active' | 'suspended';
+  readonly tenant_deleted: boolean;
+  /** A deactivated membership cannot log in (issue 5). */
+  readonly membership_status: 'active' | 'deactivated';
+}
+
+/** Every tenant the user belongs to, deleted and suspended ones flagged, by tenant id. */
+export type MembershipsOfUser = (userId: string) => Promise<UserMembership[]>;
+
+/** A user's standing in one tenant now: what a session is worth there. */
+export interface MemberStanding {
+  /** `active`, `suspended` or `deleted`. */
+  readonly tenant_status: string;
+  /** The roles as stored; null when the user is no member. */
+  readonly roles: readonly string[] | null;
+  /** `active` or `deactivated`; null when the user is no member. */
+  readonly membership_status: string | null;
+}
+
+/**
+ * The tenant's state and the user's membership there, read on `on` (the database or
+ * the caller's transaction); undefined when no tenant has the id.
+ */
+export type StandingOf = (
+  on: AnyKysely,
+  tenantId: string,
+  userId: string,
+) => Promise<MemberStanding | undefined>;
+
+/** The user's roles in the tenant as stored (any state), on `on`; undefined when no member. */
+export type StoredRolesOf = (
+  on: AnyKysely,
+  tenantId: string,
+  userId: string,
+) => Promise<readonly string[] | undefined>;

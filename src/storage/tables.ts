@@ -1,0 +1,257 @@
+import type { Generated } from 'kysely';
+
+/**
+ * The Kysely types of the control-plane tables, declared once (issue 16 item 1). Every
+ * table has one owning domain, named above it: only that domain's stores query it.
+ * Another domain asks the owner (its service, or inside a shared transaction a port
+ * taking `trx`). A store types its handle with the tables it owns, e.g.
+ * `Kysely<Pick<Tables, 'users'>>`, so a query of anyone else's table does not compile.
+ *
+ * Times are epoch milliseconds (`*_ms`), bigint on PostgreSQL read back as numbers
+ * (storage/postgres/int8-as-number.ts). The event and backup tables are declared by
+ * their own stores (src/events/, src/backup/).
+ */
+
+// ── identity ─────────────────────────────────────────────────────────────────────
+
+/** Migration 0004. Email unique, stored trimmed and lower-cased. */
+export interface UserRow {
+  id: string;
+  email: string;
+  name: string | null;
+  /** Null for users who never set one. */
+  password_hash: string | null;
+  status: 'active' | 'disabled';
+  /** 0 or 1. */
+  email_verified: number;
+  created_ms: number;
+  updated_ms: number;
+}
+
+/** Migrations 0004 and 0006: one login. */
+export interface SessionRow {
+  id: string;
+  user_id: string;
+  tenant_id: string;
+  created_ms: number;
+  expires_ms: number;
+  revoked_ms: number | null;
+  revoked_reason: string | null;
+  last_used_ms: number | null;
+  ip: string | null;
+  user_agent: string | null;
+}
+
+/** Migration 0004: single use, only the digest stored. */
+export interface RefreshTokenRow {
+  token_hash: string;
+  session_id: string;
+  created_ms: number;
+  expires_ms: number;
+  used_ms: number | null;
+}
+
+/** Migration 0004: the private key sealed with the master key. */
+export interface SigningKeyRow {
+  kid: string;
+  algorithm: string;
+  public_jwk: string;
+  private_key_encrypted: string;
+  created_ms: number;
+  retired_ms: number | null;
+}
+
+// ── tenancy ──────────────────────────────────────────────────────────────────────
+
+/** Migration 0004: soft-deleted only (`deleted_ms`), so an id is never reused. */
+export interface TenantRow {
+  id: string;
+  name: string;
+  plan: string;
+  status: 'active' | 'suspended';
+  created_ms: number;
+  updated_ms: number;
+  deleted_ms: number | null;
+}
+
+/** Migrations 0004 and 0006: a user's roles in one tenant. */
+export interface MembershipRow {
+  tenant_id: string;
+  user_id: string;
+  /** A JSON array of role names, compact (no spaces). */
+  roles: string;
+  /** `active` unless written otherwise (the column's default). */
+  status: Generated<'active' | 'deactivated'>;
+  created_ms: number;
+}
+
+/** Migration 0006: names unique per tenant regardless of case. */
+export interface TeamRow {
+  tenant_id: string;
+  id: string;
+  name: string;
+  description: string | null;
+  created_ms: number;
+  updated_ms: number;
+}
+
+/** Migration 0006: gone with the team (cascade). */
+export interface TeamMemberRow {
+  tenant_id: string;
+  team_id: string;
+  user_id: string;
+  created_ms: number;
+}
+
+/** Migration 0010: one pending invitation per tenant and user. */
+export interface InvitationRow {
+  id: string;
+  tenant_id: string;
+  user_id: string;
+  /** The JSON array of role names the membership will hold. */
+  roles: string;
+  invited_by: string | null;
+  created_ms: number;
+  expires_ms: number;
+}
+
+/** Migration 0006: a tenant's limits when set explicitly (otherwise its plan's). */
+export interface TenantQuotaRow {
+  tenant_id: string;
+  max_events_per_day: number;
+  max_storage_bytes: number;
+  max_queries_per_hour: number;
+  max_api_keys: number;
+  max_projections: number;
+  max_pipelines: number;
+  updated_ms: number;
+}
+
+/** Migration 0006: counters per quota and window. */
+export interface QuotaUsageRow {
+  tenant_id: string;
+  quota: string;
+  window_start_ms: number;
+  used: number;
+}
+
+// ── access ───────────────────────────────────────────────────────────────────────
+
+/** Migration 0004: bound to one tenant and one role; only the secret's digest stored. */
+export interface ApiKeyRow {
+  id: string;
+  tenant_id: string;
+  name: string;
+  role: string;
+  prefix: string;
+  secret_hash: string;
+  created_by: string | null;
+  created_ms: number;
+  expires_ms: number | null;
+  last_used_ms: number | null;
+  revoked_ms: number | null;
+}
+
+/** Migration 0006: a tenant's custom role. */
+export interface TenantRoleRow {
+  tenant_id: string;
+  name: string;
+  description: string | null;
+  /** A JSON array of permission names, canonical order. */
+  permissions: string;
+  created_ms: number;
+  updated_ms: number;
+}
+
+// ── protection ───────────────────────────────────────────────────────────────────
+
+/** Migration 0008: `tenant_id` null for a global entry. */
+export interface IpFilterRow {
+  id: string;
+  tenant_id: string | null;
+  /** Canonical text (src/platform/cidr.ts). */
+  cidr: string;
+  action: 'allow' | 'block';
+  reason: string;
+  created_by: string | null;
+  created_by_type: string;
+  created_ms: number;
+}
+
+/** Migration 0009: gone with the user (cascade). */
+export interface AccountLockoutRow {
+  user_id: string;
+  failures: number;
+  window_start_ms: number;
+  locked_ms: number | null;
+  locked_until_ms: number | null;
+}
+
+/** Migration 0009. */
+export interface IpLoginFailureRow {
+  ip: string;
+  failures: number;
+  window_start_ms: number;
+  last_failure_ms: number;
+}
+
+// ── events (subscriptions) and storage ───────────────────────────────────────────
+
+/** Migration 0011: single-use subscription tickets, only the digest stored. */
+export interface SubscriptionTicketRow {
+  digest: string;
+  tenant_id: string;
+  credential_kind: 'session' | 'api_key';
+  credential: string;
+  user_id: string | null;
+  expires_ms: number;
+}
+
+/**
+ * Migration 0001: deployment-wide settings as key/value text. Storage's (the deployment
+ * id); the backup scheduler keeps its slot claim here too (src/backup/scheduler.ts).
+ */
+export interface TesseraMetaRow {
+  key: string;
+  value: string;
+}
+
+/** Every control-plane table by name, with its owning domain. */
+export interface Tables {
+  /** identity */
+  users: UserRow;
+  /** identity */
+  sessions: SessionRow;
+  /** identity */
+  refresh_tokens: RefreshTokenRow;
+  /** identity */
+  signing_keys: SigningKeyRow;
+  /** tenancy */
+  tenants: TenantRow;
+  /** tenancy */
+  memberships: MembershipRow;
+  /** tenancy */
+  teams: TeamRow;
+  /** tenancy */
+  team_members: TeamMemberRow;
+  /** tenancy */
+  invitations: InvitationRow;
+  /** tenancy */
+  tenant_quotas: TenantQuotaRow;
+  /** tenancy */
+  quota_usage: QuotaUsageRow;
+  /** access */
+  api_keys: ApiKeyRow;
+  /** access */
+  tenant_roles: TenantRoleRow;
+  /** protection */
+  ip_filters: IpFilterRow;
+  /** protection */
+  account_lockouts: AccountLockoutRow;
+  /** protection */
+  ip_login_failures: IpLoginFailureRow;
+  /** events (subscription tickets) */
+  subscription_tickets: SubscriptionTicketRow;
+  /** storage (deployment settings) */
+  tessera_meta: TesseraMetaRow;
+}
