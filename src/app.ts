@@ -8,9 +8,6 @@ import Fastify, {
 } from 'fastify';
 import type { Redis } from 'ioredis';
 import type { Registry } from 'prom-client';
-import { apiKeyRoutes } from './access/api-keys/api-key-routes.ts';
-import { installGuard } from './access/guard.ts';
-import { roleRoutes } from './access/roles/role-routes.ts';
 import { auditRoutes } from './audit/audit-routes.ts';
 import { backupMetrics } from './backup/backup-metrics.ts';
 import { backupRoutes } from './backup/backup-routes.ts';
@@ -39,6 +36,8 @@ import { genRequestId, installRequestId, setRequestIdHeader } from './http/reque
 import { installRequestTextCheck } from './http/request-text.ts';
 import { installSecurityHeaders, securityHeadersFor } from './http/security-headers.ts';
 import { tesseraValidators } from './http/validator-compiler.ts';
+import { apiKeyRoutes } from './identity/api-keys/api-key-routes.ts';
+import { installGuard } from './identity/guard/guard.ts';
 import { authRoutes } from './identity/login/auth-routes.ts';
 import { sessionRoutes } from './identity/sessions/session-routes.ts';
 import { wellKnownRoutes } from './identity/tokens/well-known-routes.ts';
@@ -53,6 +52,7 @@ import type { Database } from './storage/open-database.ts';
 import { invitationRoutes } from './tenancy/invitations/invitation-routes.ts';
 import { auditQuotaRefusals } from './tenancy/quotas/quota-audit.ts';
 import { quotaRoutes } from './tenancy/quotas/quota-routes.ts';
+import { roleRoutes } from './tenancy/roles/role-routes.ts';
 import { teamRoutes } from './tenancy/teams/team-routes.ts';
 import { tenantRoutes } from './tenancy/tenants/tenant-routes.ts';
 import { userRoutes } from './tenancy/users/user-routes.ts';

@@ -1,13 +1,11 @@
-import { createApiKeyLookup } from './access/api-keys/api-key-lookup.ts';
-import { createApiKeyService } from './access/api-keys/api-key-service.ts';
-import { createApiKeyStore } from './access/api-keys/api-key-store.ts';
-import { type CredentialCache, createCredentialCache } from './access/credential-cache.ts';
-import { createCustomRoleLookup } from './access/roles/custom-role-lookup.ts';
-import { createRoleService } from './access/roles/role-service.ts';
 import { type AuditLog, createAuditLog } from './audit/audit-log.ts';
 import type { Config } from './config/schema.ts';
 import { createTicketService } from './events/subscriptions/tickets/ticket-service.ts';
 import { createTicketStore } from './events/subscriptions/tickets/ticket-store.ts';
+import { createApiKeyLookup } from './identity/api-keys/api-key-lookup.ts';
+import { createApiKeyService } from './identity/api-keys/api-key-service.ts';
+import { createApiKeyStore } from './identity/api-keys/api-key-store.ts';
+import { type CredentialCache, createCredentialCache } from './identity/guard/credential-cache.ts';
 import { createAuthService } from './identity/login/auth-service.ts';
 import { createSessionService } from './identity/sessions/session-service.ts';
 import { createSessionStore, successorKeyFrom } from './identity/sessions/session-store.ts';
@@ -26,13 +24,17 @@ import { createInvitationService } from './tenancy/invitations/invitation-servic
 import { createInvitationStore } from './tenancy/invitations/invitation-store.ts';
 import { createTenantInvitationService } from './tenancy/invitations/tenant-invitation-service.ts';
 import { createMembershipGrants } from './tenancy/memberships/grant-roles.ts';
+import { checkManagesMember, checkOwnsIdentity } from './tenancy/memberships/identity-owner.ts';
 import { createMembershipService } from './tenancy/memberships/membership-service.ts';
 import {
   createMembershipStore,
   type MembershipStore,
 } from './tenancy/memberships/membership-store.ts';
+import { checkApiKeyQuota } from './tenancy/quotas/api-key-quota.ts';
 import { createQuotaService } from './tenancy/quotas/quota-service.ts';
-import { createRolePolicy } from './tenancy/role-policy.ts';
+import { createCustomRoleLookup } from './tenancy/roles/custom-role-lookup.ts';
+import { createRolePolicy } from './tenancy/roles/role-policy.ts';
+import { createRoleService } from './tenancy/roles/role-service.ts';
 import { createTeamService } from './tenancy/teams/team-service.ts';
 import { createTenantRegistry } from './tenancy/tenants/tenant-registry.ts';
 import { createTenantService } from './tenancy/tenants/tenant-service.ts';
@@ -137,7 +139,17 @@ export function composeServices(
         attempts: protection.attempts,
         redeemTicket: tickets.redeem,
       },
-      apiKeyAdmin: createApiKeyService({ db, apiKeys, audit, changes, quotas }),
+      apiKeyAdmin: createApiKeyService({
+        db,
+        apiKeys,
+        audit,
+        changes,
+        roles: createRolePolicy(),
+        quota: {
+          limitOf: (tenantId) => quotas.limitOf(tenantId, 'max_api_keys'),
+          check: checkApiKeyQuota,
+        },
+      }),
       roles: createRoleService({
         db,
         audit,
@@ -170,6 +182,7 @@ function composeProtection(
     attempts,
     lockout: createLoginLockout({ settings: config.lockout, db, audit, attempts, now, sleep }),
     lockouts: createLockoutAdmin({
+      identityRules: { checkOwnsIdentity, checkManagesMember },
       settings: config.lockout,
       db,
       audit,

@@ -4,7 +4,6 @@ import { type Logger, pino } from 'pino';
 import { buildApp } from './app.ts';
 import { composeServices } from './composition-root.ts';
 import type { Config } from './config/schema.ts';
-import { bootstrapPlatformAdmin } from './identity/login/bootstrap-admin.ts';
 import { MIGRATIONS } from './migrations/index.ts';
 import { openRedis } from './platform/redis.ts';
 import { TESSERA_VERSION } from './platform/version.ts';
@@ -12,6 +11,7 @@ import { ensureDeploymentId } from './storage/deployment.ts';
 import { migrateToLatest } from './storage/migrate.ts';
 import type { Database } from './storage/open-database.ts';
 import { openDatabase } from './storage/open-database.ts';
+import { bootstrapPlatformAdmin } from './tenancy/users/bootstrap-admin.ts';
 
 export interface RunningServer {
   readonly app: FastifyInstance;

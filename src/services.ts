@@ -1,10 +1,9 @@
-import type { ApiKeyService } from './access/api-keys/api-key-service.ts';
-import type { ApiKeyStore } from './access/api-keys/api-key-store.ts';
-import type { CredentialCache } from './access/credential-cache.ts';
-import type { GuardDeps } from './access/guard.ts';
-import type { RoleService } from './access/roles/role-service.ts';
 import type { AuditLog } from './audit/audit-log.ts';
 import type { TicketService } from './events/subscriptions/tickets/ticket-service.ts';
+import type { ApiKeyService } from './identity/api-keys/api-key-service.ts';
+import type { ApiKeyStore } from './identity/api-keys/api-key-store.ts';
+import type { CredentialCache } from './identity/guard/credential-cache.ts';
+import type { GuardDeps } from './identity/guard/guard.ts';
 import type { AuthService } from './identity/login/auth-service.ts';
 import type { SessionService } from './identity/sessions/session-service.ts';
 import type { SessionStore } from './identity/sessions/session-store.ts';
@@ -20,6 +19,7 @@ import type { TenantInvitationService } from './tenancy/invitations/tenant-invit
 import type { MembershipGrants } from './tenancy/memberships/grant-roles.ts';
 import type { MembershipService } from './tenancy/memberships/membership-service.ts';
 import type { QuotaService } from './tenancy/quotas/quota-service.ts';
+import type { RoleService } from './tenancy/roles/role-service.ts';
 import type { TeamService } from './tenancy/teams/team-service.ts';
 import type { TenantRegistry } from './tenancy/tenants/tenant-registry.ts';
 import type { TenantService } from './tenancy/tenants/tenant-service.ts';

@@ -1,6 +1,6 @@
 import type { FastifyRequest } from 'fastify';
-import type { AuditContext } from '../audit/audit-entry.ts';
-import { auditContextOf } from '../audit/request-context.ts';
+import type { AuditContext } from './audit-context.ts';
+import { auditContextOf } from './audit-context.ts';
 import type { Principal } from './principal.ts';
 
 /**

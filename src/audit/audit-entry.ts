@@ -1,3 +1,5 @@
+import type { AuditContext } from '../access/audit-context.ts';
+
 /** `success`: the change was made; `failure`: it was attempted and refused; `denied`: no permission. */
 export type AuditOutcome = 'success' | 'failure' | 'denied';
 
@@ -16,35 +18,6 @@ export const AUDIT_ENTITY = '$audit';
 export function auditPartition(tenantId: string): string {
   return `${AUDIT_ENTITY}:${tenantId}`;
 }
-
-/** Who acted and from where: the same for every entry one request or CLI run writes. */
-export interface AuditContext {
-  /** User id, API key id, `cli`, `startup`, or null when nobody was authenticated. */
-  readonly actor: string | null;
-  /** `system`: the server itself, acting on its configuration at start-up. */
-  readonly actor_type: 'user' | 'api_key' | 'cli' | 'system' | 'anonymous';
-  readonly ip: string | null;
-  readonly user_agent: string | null;
-  readonly request_id: string | null;
-}
-
-/** What the Tessera CLI writes as: an operator at the machine, not an HTTP client. */
-export const CLI_AUDIT_CONTEXT: AuditContext = Object.freeze({
-  actor: 'cli',
-  actor_type: 'cli',
-  ip: null,
-  user_agent: null,
-  request_id: null,
-});
-
-/** The server at start-up, acting on its environment (TESSERA_ADMIN_EMAIL). */
-export const STARTUP_AUDIT_CONTEXT: AuditContext = Object.freeze({
-  actor: 'startup',
-  actor_type: 'system',
-  ip: null,
-  user_agent: null,
-  request_id: null,
-});
 
 export interface AuditEntry {
   /** Whose `$audit` entity records it: the tenant the change is about. */

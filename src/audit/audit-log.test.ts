@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict';
 import { describe, it, type TestContext } from 'node:test';
 import { openTestDatabase, testEngines } from '../../test/helpers/test-database.ts';
+import type { AuditContext } from '../access/audit-context.ts';
 import { openEventStore } from '../events/open-event-store.ts';
 import { MIGRATIONS } from '../migrations/index.ts';
 import type { Engine } from '../storage/database.ts';
 import { migrateToLatest } from '../storage/migrate.ts';
-import { AUDIT_ENTITY, type AuditContext, auditPartition } from './audit-entry.ts';
+import { AUDIT_ENTITY, auditPartition } from './audit-entry.ts';
 import { createAuditLog } from './audit-log.ts';
 
 const CONTEXT: AuditContext = {

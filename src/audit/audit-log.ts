@@ -1,14 +1,9 @@
+import type { AuditContext } from '../access/audit-context.ts';
 import type { AppendUnit } from '../events/model.ts';
 import { openEventStore } from '../events/open-event-store.ts';
 import type { AnyKysely } from '../storage/database.ts';
 import type { Database } from '../storage/open-database.ts';
-import {
-  AUDIT_ENTITY,
-  type AuditContext,
-  type AuditEntry,
-  auditPartition,
-  auditRecord,
-} from './audit-entry.ts';
+import { AUDIT_ENTITY, type AuditEntry, auditPartition, auditRecord } from './audit-entry.ts';
 
 export interface AuditLog {
   /**

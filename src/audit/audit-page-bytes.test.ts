@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { tenancyTestApp } from '../../test/helpers/tenancy-fixture.ts';
 import { testEngines } from '../../test/helpers/test-database.ts';
-import type { AuditContext } from './audit-entry.ts';
+import type { AuditContext } from '../access/audit-context.ts';
 
 /**
  * Issue 15 item 12: every read page is bounded in bytes as well as by count. The

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { tenancyTestApp } from '../../test/helpers/tenancy-fixture.ts';
 import { testEngines } from '../../test/helpers/test-database.ts';
-import type { AuditContext } from './audit-entry.ts';
+import type { AuditContext } from '../access/audit-context.ts';
 
 const CONTEXT: AuditContext = {
   actor: null,

@@ -1,8 +1,8 @@
 import type { Readable } from 'node:stream';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { type TSchema, Type } from 'typebox';
+import { auditContextOf } from '../access/audit-context.ts';
 import type { AuditLog } from '../audit/audit-log.ts';
-import { auditContextOf } from '../audit/request-context.ts';
 import { nextCursor } from '../http/pagination.ts';
 import { TesseraError } from '../platform/errors.ts';
 import type { BackupListing } from './backup-dir.ts';

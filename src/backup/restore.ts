@@ -1,4 +1,4 @@
-import { type AuditContext, CLI_AUDIT_CONTEXT } from '../audit/audit-entry.ts';
+import { type AuditContext, CLI_AUDIT_CONTEXT } from '../access/audit-context.ts';
 import { createAuditLog } from '../audit/audit-log.ts';
 import { MIGRATIONS } from '../migrations/index.ts';
 import { TesseraError } from '../platform/errors.ts';

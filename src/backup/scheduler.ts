@@ -1,6 +1,6 @@
 import type { FastifyBaseLogger } from 'fastify';
 import { type Kysely, sql } from 'kysely';
-import type { AuditContext } from '../audit/audit-entry.ts';
+import type { AuditContext } from '../access/audit-context.ts';
 import { isTesseraError } from '../platform/errors.ts';
 import type { DatabaseBase } from '../storage/database.ts';
 import type { Tables } from '../storage/tables.ts';

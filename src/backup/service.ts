@@ -1,5 +1,5 @@
 import { join, resolve } from 'node:path';
-import type { AuditContext } from '../audit/audit-entry.ts';
+import type { AuditContext } from '../access/audit-context.ts';
 import type { AuditLog } from '../audit/audit-log.ts';
 import type { Config } from '../config/schema.ts';
 import { loadMasterKey } from '../identity/tokens/master-key.ts';

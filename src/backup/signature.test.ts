@@ -14,16 +14,16 @@ import {
 import { forgeRows, type Resign } from '../../test/helpers/backup-forge.ts';
 import { tempDirFor } from '../../test/helpers/temp-dir.ts';
 import { testEngines } from '../../test/helpers/test-database.ts';
+import { CLI_AUDIT_CONTEXT } from '../access/audit-context.ts';
 import { buildApp } from '../app.ts';
-import { CLI_AUDIT_CONTEXT } from '../audit/audit-entry.ts';
 import { composeServices } from '../composition-root.ts';
 import type { Config } from '../config/schema.ts';
-import { bootstrapPlatformAdmin } from '../identity/login/bootstrap-admin.ts';
 import { hashPassword } from '../identity/login/passwords.ts';
 import { MIGRATIONS } from '../migrations/index.ts';
 import type { Engine } from '../storage/database.ts';
 import { migrationStatus } from '../storage/migrate.ts';
 import type { Database } from '../storage/open-database.ts';
+import { bootstrapPlatformAdmin } from '../tenancy/users/bootstrap-admin.ts';
 import { backupSigningKey, parseSigningKey, signingKey } from './backup-signature.ts';
 import { restoreBackup } from './restore.ts';
 import { createBackupService } from './service.ts';

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import type { ApiKeyRecord } from '../access/api-keys/api-key-store.ts';
+import type { ApiKeyRecord } from '../identity/api-keys/api-key-store.ts';
 import { adminOptions, runAdmin } from './admin-session.ts';
 import { cliActorIn } from './cli-actor.ts';
 import { printRecord, printRows } from './output.ts';

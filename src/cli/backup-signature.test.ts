@@ -10,11 +10,11 @@ import { forgeRows, type Resign } from '../../test/helpers/backup-forge.ts';
 import { tempDirFor } from '../../test/helpers/temp-dir.ts';
 import { testEngines } from '../../test/helpers/test-database.ts';
 import { backupFileName } from '../backup/backup-names.ts';
-import { bootstrapPlatformAdmin } from '../identity/login/bootstrap-admin.ts';
 import { hashPassword } from '../identity/login/passwords.ts';
 import { MIGRATIONS } from '../migrations/index.ts';
 import type { Engine } from '../storage/database.ts';
 import { migrationStatus } from '../storage/migrate.ts';
+import { bootstrapPlatformAdmin } from '../tenancy/users/bootstrap-admin.ts';
 
 const ADMIN = 'root@example.com';
 

@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
 import { type Command, CommanderError, InvalidArgumentError } from 'commander';
-import { CLI_AUDIT_CONTEXT } from '../audit/audit-entry.ts';
+import { CLI_AUDIT_CONTEXT } from '../access/audit-context.ts';
 import { listBackups } from '../backup/backup-dir.ts';
 import { restoreBackup } from '../backup/restore.ts';
 import { backupDirOf, createBackupService } from '../backup/service.ts';

@@ -1,6 +1,6 @@
 import type { Actor } from '../access/actor.ts';
+import { CLI_AUDIT_CONTEXT } from '../access/audit-context.ts';
 import { permissionsOf, SYSTEM_TENANT } from '../access/roles.ts';
-import { CLI_AUDIT_CONTEXT } from '../audit/audit-entry.ts';
 import { TesseraError } from '../platform/errors.ts';
 import { TenancyErrors } from '../tenancy/errors.ts';
 import type { TenantRegistry } from '../tenancy/tenants/tenant-registry.ts';

@@ -1,5 +1,5 @@
 import { type Command, CommanderError, InvalidArgumentError, Option } from 'commander';
-import { CLI_AUDIT_CONTEXT } from '../audit/audit-entry.ts';
+import { CLI_AUDIT_CONTEXT } from '../access/audit-context.ts';
 import { toIpFilter } from '../protection/ip-filters/ip-filter-json.ts';
 import {
   createIpFilterService,

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { CLI_AUDIT_CONTEXT } from '../audit/audit-entry.ts';
+import { CLI_AUDIT_CONTEXT } from '../access/audit-context.ts';
 import { composeServices } from '../composition-root.ts';
 import { loadConfig } from '../config/load.ts';
 import { openDatabase } from '../storage/open-database.ts';

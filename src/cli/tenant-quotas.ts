@@ -1,5 +1,5 @@
 import { type Command, CommanderError } from 'commander';
-import { CLI_AUDIT_CONTEXT } from '../audit/audit-entry.ts';
+import { CLI_AUDIT_CONTEXT } from '../access/audit-context.ts';
 import type { QuotaStats, QuotaUpdate } from '../tenancy/quotas/quota-service.ts';
 import {
   PRESET_NAMES,

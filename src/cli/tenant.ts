@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { CLI_AUDIT_CONTEXT } from '../audit/audit-entry.ts';
+import { CLI_AUDIT_CONTEXT } from '../access/audit-context.ts';
 import { toTenantJson } from '../tenancy/tenants/tenant-json.ts';
 import type { TenantService } from '../tenancy/tenants/tenant-service.ts';
 import { type AdminSession, adminOptions, runAdmin } from './admin-session.ts';

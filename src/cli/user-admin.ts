@@ -1,6 +1,6 @@
 import { type Command, Option } from 'commander';
 import type { Actor } from '../access/actor.ts';
-import { CLI_AUDIT_CONTEXT } from '../audit/audit-entry.ts';
+import { CLI_AUDIT_CONTEXT } from '../access/audit-context.ts';
 import { toUserJson } from '../tenancy/org-json.ts';
 import type { UserAdminService } from '../tenancy/users/user-admin-service.ts';
 import type { MemberStatus, TenantUser } from '../tenancy/users/user-admin-store.ts';

@@ -1,6 +1,6 @@
 import { createInterface } from 'node:readline';
 import { type Command, CommanderError } from 'commander';
-import { CLI_AUDIT_CONTEXT } from '../audit/audit-entry.ts';
+import { CLI_AUDIT_CONTEXT } from '../access/audit-context.ts';
 import { composeServices } from '../composition-root.ts';
 import { loadConfig } from '../config/load.ts';
 import { isTesseraError } from '../platform/errors.ts';

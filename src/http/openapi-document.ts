@@ -2,7 +2,7 @@ import type { FastifySchema, RouteOptions } from 'fastify';
 import { operationIdFor } from './openapi-operation-id.ts';
 
 /**
- * The credentials the guard accepts (src/access/guard.ts), as OpenAPI security
+ * The credentials the guard accepts (src/identity/guard/guard.ts), as OpenAPI security
  * schemes: what generators turn into client options and what the /docs explorer's
  * "Authorize" dialog asks for.
  */

@@ -1,3 +1,4 @@
+import type { Permission } from '../access/permissions.ts';
 import type { AnyKysely } from '../storage/database.ts';
 
 // What identity asks of tenancy, which owns tenants and memberships (issue 16 item 1):
@@ -42,3 +43,28 @@ export type StoredRolesOf = (
   tenantId: string,
   userId: string,
 ) => Promise<readonly string[] | undefined>;
+
+/**
+ * The tenant's limit on live API keys (`max_api_keys`, tenancy's quota), checked in the
+ * transaction that creates a key.
+ */
+export interface ApiKeyQuota {
+  /** The limit; 0 for none. */
+  limitOf(tenantId: string): Promise<number>;
+  /**
+   * Throws 429 `quota_exceeded` when the tenant holds `limit` live keys. Locks the
+   * tenant in `trx` before `countLive` reads on it, so concurrent creators count in turn.
+   */
+  check(
+    trx: AnyKysely,
+    countLive: (tenantId: string) => Promise<number>,
+    tenantId: string,
+    limit: number,
+  ): Promise<void>;
+}
+
+/** What the guard asks of a tenant's custom roles. */
+export interface CustomRoleLookup {
+  /** What `roles` allow in `tenantId`, built-in and custom; unknown names grant nothing. */
+  permissionsOf(roles: readonly string[], tenantId: string): Promise<ReadonlySet<Permission>>;
+}

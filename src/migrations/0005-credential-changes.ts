@@ -3,7 +3,7 @@ import type { Migration } from '../storage/migrate.ts';
 /**
  * PostgreSQL only: every change to what authenticates a request is announced on the
  * `tessera_credentials` channel, delivered at commit, so each node can drop what it
- * cached (src/access/credential-cache.ts). Triggers, not application code, announce
+ * cached (src/identity/guard/credential-cache.ts). Triggers, not application code, announce
  * them: any writer (another node, the CLI, an operator's SQL) is covered, and a
  * rolled back change announces nothing. The payload is `<kind>:<id>`:
  *

@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import { buildTestApp } from '../../../test/helpers/app.ts';
 import { testEngines } from '../../../test/helpers/test-database.ts';
 import { refusedUpgrade } from '../../../test/helpers/ws-client.ts';
-import { CLI_AUDIT_CONTEXT } from '../../audit/audit-entry.ts';
+import { CLI_AUDIT_CONTEXT } from '../../access/audit-context.ts';
 import { PRESETS } from '../../tenancy/quotas/quotas.ts';
 
 for (const engine of testEngines()) {

@@ -1,5 +1,6 @@
+import type { AuditContext } from '../../access/audit-context.ts';
 import { SYSTEM_TENANT } from '../../access/roles.ts';
-import type { AuditContext, AuditEntry } from '../../audit/audit-entry.ts';
+import type { AuditEntry } from '../../audit/audit-entry.ts';
 import type { AuditLog } from '../../audit/audit-log.ts';
 import type { InSessionChange } from '../sessions/session-store.ts';
 import type { UserMembership } from '../tenancy-port.ts';

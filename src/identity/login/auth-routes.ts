@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
+import { auditContextOf } from '../../access/audit-context.ts';
 import type { Principal } from '../../access/principal.ts';
-import { auditContextOf } from '../../audit/request-context.ts';
 import type { AuthService } from './auth-service.ts';
 
 const Email = Type.String({

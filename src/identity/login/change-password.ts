@@ -1,5 +1,5 @@
+import type { AuditContext } from '../../access/audit-context.ts';
 import type { Principal } from '../../access/principal.ts';
-import type { AuditContext } from '../../audit/audit-entry.ts';
 import type { AuditLog } from '../../audit/audit-log.ts';
 import type { Config } from '../../config/schema.ts';
 import type { SessionStore } from '../sessions/session-store.ts';

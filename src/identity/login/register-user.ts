@@ -1,5 +1,5 @@
+import type { AuditContext } from '../../access/audit-context.ts';
 import { SYSTEM_TENANT } from '../../access/roles.ts';
-import type { AuditContext } from '../../audit/audit-entry.ts';
 import type { AuditLog } from '../../audit/audit-log.ts';
 import type { Config } from '../../config/schema.ts';
 import { TesseraError } from '../../platform/errors.ts';

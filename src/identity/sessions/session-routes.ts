@@ -2,8 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { actorOf } from '../../access/actor.ts';
 import { IdPageQuery, nextCursor } from '../../http/pagination.ts';
-import type { SessionView } from './session-admin-store.ts';
-import type { SessionService } from './session-service.ts';
+import type { SessionService, SessionView } from './session-service.ts';
 
 export interface SessionRoutesOptions {
   readonly sessions: SessionService;

@@ -1,18 +1,21 @@
 import type { Actor } from '../../access/actor.ts';
-import type { CredentialChanges } from '../../access/credential-cache.ts';
+import type { RolePolicy } from '../../access/role-policy.ts';
 import type { AuditEntry } from '../../audit/audit-entry.ts';
 import type { AuditLog } from '../../audit/audit-log.ts';
 import { TesseraError } from '../../platform/errors.ts';
 import { HttpErrors } from '../../platform/http-errors.ts';
 import type { AnyKysely, DatabaseBase } from '../../storage/database.ts';
-import type { RolePolicy } from '../../tenancy/role-policy.ts';
 import { IdentityErrors } from '../errors.ts';
+import type { CredentialChanges } from '../guard/credential-cache.ts';
 import type { StoredRolesOf } from '../tenancy-port.ts';
 import {
   createSessionAdminStore,
   type SessionSelection,
   type SessionView,
 } from './session-admin-store.ts';
+
+/** What the routes list, named here so they never reach the store. */
+export type { SessionView } from './session-admin-store.ts';
 
 export interface SessionPage {
   readonly after?: string | undefined;

@@ -1,11 +1,8 @@
 import type { Kysely } from 'kysely';
-import {
-  type CredentialChanges,
-  IGNORE_CREDENTIAL_CHANGES,
-} from '../../access/credential-cache.ts';
 import { digestSecret, newId, newSecret } from '../../platform/secrets.ts';
 import type { AnyKysely } from '../../storage/database.ts';
 import type { Database } from '../../storage/open-database.ts';
+import { type CredentialChanges, IGNORE_CREDENTIAL_CHANGES } from '../guard/credential-cache.ts';
 import type { StandingOf } from '../tenancy-port.ts';
 import { findSession, type SessionRecord, type SessionTables } from './find-session.ts';
 import {

@@ -1,5 +1,5 @@
+import type { AuditContext } from '../../access/audit-context.ts';
 import { AccessErrors } from '../../access/errors.ts';
-import type { AuditContext } from '../../audit/audit-entry.ts';
 import { TesseraError } from '../../platform/errors.ts';
 import type { AuthAttempts } from '../../protection/auth-attempts.ts';
 import { IdentityErrors } from '../errors.ts';

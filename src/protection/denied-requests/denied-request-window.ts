@@ -1,4 +1,5 @@
-import type { AuditContext, AuditEntry } from '../../audit/audit-entry.ts';
+import type { AuditContext } from '../../access/audit-context.ts';
+import type { AuditEntry } from '../../audit/audit-entry.ts';
 import type { AuditLog } from '../../audit/audit-log.ts';
 
 /** How long the denials of one caller on one route with one error share two rows. */

@@ -4,7 +4,8 @@ import { apiKeyFor } from '../../../test/helpers/auth.ts';
 import { startNodes, type TestNode } from '../../../test/helpers/nodes.ts';
 import { type TenancyTestApp, tenancyTestApp } from '../../../test/helpers/tenancy-fixture.ts';
 import { testEngines } from '../../../test/helpers/test-database.ts';
-import type { AuditContext, AuditEntry } from '../../audit/audit-entry.ts';
+import type { AuditContext } from '../../access/audit-context.ts';
+import type { AuditEntry } from '../../audit/audit-entry.ts';
 import { deniedRequestWindows } from './denied-request-window.ts';
 
 interface Row {

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { Counter, type Registry } from 'prom-client';
+import { auditContextOf } from '../../access/audit-context.ts';
 import type { AuditLog } from '../../audit/audit-log.ts';
-import { auditContextOf } from '../../audit/request-context.ts';
 import { isTesseraError } from '../../platform/errors.ts';
 import { IpFilterErrors } from '../ip-filters/ip-filter-errors.ts';
 import { type DeniedRequestWindowOptions, deniedRequestWindows } from './denied-request-window.ts';

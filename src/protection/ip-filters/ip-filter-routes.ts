@@ -6,8 +6,7 @@ import { AccessErrors } from '../../access/errors.ts';
 import { IdPageQuery, nextCursor } from '../../http/pagination.ts';
 import { TesseraError } from '../../platform/errors.ts';
 import { toIpFilter } from './ip-filter-json.ts';
-import type { IpFilterService } from './ip-filter-service.ts';
-import type { IpFilterScope } from './ip-filter-store.ts';
+import type { IpFilterScope, IpFilterService } from './ip-filter-service.ts';
 
 const Action = Type.Union([Type.Literal('allow'), Type.Literal('block')]);
 const Scope = Type.Union([Type.Literal('tenant'), Type.Literal('global')], {

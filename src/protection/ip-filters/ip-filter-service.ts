@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
+import type { AuditContext } from '../../access/audit-context.ts';
 import { SYSTEM_TENANT } from '../../access/roles.ts';
-import type { AuditContext, AuditEntry } from '../../audit/audit-entry.ts';
+import type { AuditEntry } from '../../audit/audit-entry.ts';
 import type { AuditLog } from '../../audit/audit-log.ts';
 import { parseCidr, parseClientAddress } from '../../platform/cidr.ts';
 import { TesseraError } from '../../platform/errors.ts';
@@ -14,6 +15,9 @@ import {
   type IpFilterRecord,
   type IpFilterScope,
 } from './ip-filter-store.ts';
+
+/** The routes speak of scopes as the service does, never reaching the store. */
+export type { IpFilterScope } from './ip-filter-store.ts';
 
 /** Entries per scope: every node holds every list in memory. */
 export const MAX_FILTERS_PER_SCOPE = 1000;

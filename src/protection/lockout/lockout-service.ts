@@ -7,7 +7,6 @@ import { canonicalAddress } from '../../platform/cidr.ts';
 import { TesseraError } from '../../platform/errors.ts';
 import { validationFailed } from '../../platform/validation-failed.ts';
 import type { AnyKysely, DatabaseBase } from '../../storage/database.ts';
-import { checkManagesMember, checkOwnsIdentity } from '../../tenancy/memberships/identity-owner.ts';
 import { accountEntries, ipEntry } from './lockout-audit.ts';
 import { LockoutErrors } from './lockout-errors.ts';
 import { ipDelayMs, type LockoutSettings, windowCutoff } from './lockout-policy.ts';
@@ -27,7 +26,17 @@ export interface LockoutAdminDeps {
   readonly memberIds: (tenantId: string) => Expression<{ user_id: string }>;
   /** The emails of the users of these ids that exist. */
   readonly emailsOf: (userIds: readonly string[]) => Promise<ReadonlyMap<string, string>>;
+  /** Tenancy's rules for acting on an identity (tenancy/memberships/identity-owner.ts). */
+  readonly identityRules: IdentityRules;
   readonly now?: (() => number) | undefined;
+}
+
+/** Who may act on an identity shared by tenants, and on a member stronger than oneself. */
+export interface IdentityRules {
+  /** Throws 403 `identity_shared` unless `principal` may change what the identity carries. */
+  checkOwnsIdentity(principal: Principal, otherTenants: readonly string[], what: string): void;
+  /** Throws 403 `role_not_delegable` when the member's roles outrank the principal's. */
+  checkManagesMember(trx: AnyKysely, principal: Principal, userId: string): Promise<void>;
 }
 
 export interface LockedAccount {
@@ -115,12 +124,16 @@ export function createLockoutAdmin(deps: LockoutAdminDeps) {
       // when the user belongs to that tenant alone (403 `identity_shared`).
       if (visible) {
         const others = tenantIds.filter((id) => id !== principal.tenantId);
-        checkOwnsIdentity(principal, isPlatform(principal) ? [] : others, 'the lock');
+        deps.identityRules.checkOwnsIdentity(
+          principal,
+          isPlatform(principal) ? [] : others,
+          'the lock',
+        );
       }
       const unlocked =
         visible &&
         (await db.transaction(async (trx: AnyKysely) => {
-          await checkManagesMember(trx, principal, userId);
+          await deps.identityRules.checkManagesMember(trx, principal, userId);
           if (!(await createLockoutStore({ kysely: trx }).unlockAccount(userId, now()))) {
             return false;
           }

@@ -1,5 +1,5 @@
 import { setTimeout as sleepFor } from 'node:timers/promises';
-import type { AuditContext } from '../../audit/audit-entry.ts';
+import type { AuditContext } from '../../access/audit-context.ts';
 import type { AuditLog } from '../../audit/audit-log.ts';
 import { canonicalAddress } from '../../platform/cidr.ts';
 import type { AnyKysely, DatabaseBase } from '../../storage/database.ts';

@@ -1,14 +1,14 @@
 import type { Actor } from '../../access/actor.ts';
-import type { CredentialChanges } from '../../access/credential-cache.ts';
 import type { Principal } from '../../access/principal.ts';
 import { userEntry } from '../../audit/audit-entry.ts';
 import type { AuditLog } from '../../audit/audit-log.ts';
+import type { CredentialChanges } from '../../identity/guard/credential-cache.ts';
 import { createUserStore } from '../../identity/users/user-store.ts';
 import { TesseraError } from '../../platform/errors.ts';
 import type { AnyKysely, DatabaseBase } from '../../storage/database.ts';
 import { TenancyErrors } from '../errors.ts';
 import type { RoleName } from '../role-names.ts';
-import { createRolePolicy } from '../role-policy.ts';
+import { createRolePolicy } from '../roles/role-policy.ts';
 import { checkTenantAccess } from '../tenants/tenant-access.ts';
 import { createTenantStore } from '../tenants/tenant-store.ts';
 import { endAnsweringSessions } from './answering-sessions.ts';

@@ -1,11 +1,11 @@
-import type { CredentialChanges } from '../../access/credential-cache.ts';
 import { IdentityErrors } from '../../identity/errors.ts';
+import type { CredentialChanges } from '../../identity/guard/credential-cache.ts';
 import { createUserStore } from '../../identity/users/user-store.ts';
 import { TesseraError } from '../../platform/errors.ts';
 import type { AnyKysely, DatabaseBase } from '../../storage/database.ts';
 import { TenancyErrors } from '../errors.ts';
 import type { RoleName } from '../role-names.ts';
-import { createRolePolicy } from '../role-policy.ts';
+import { createRolePolicy } from '../roles/role-policy.ts';
 import { createTenantStore } from '../tenants/tenant-store.ts';
 import { createMembershipStore } from './membership-store.ts';
 

@@ -2,7 +2,7 @@ import type { Principal } from '../../access/principal.ts';
 import { IdentityErrors } from '../../identity/errors.ts';
 import { TesseraError } from '../../platform/errors.ts';
 import type { AnyKysely } from '../../storage/database.ts';
-import { createRolePolicy } from '../role-policy.ts';
+import { createRolePolicy } from '../roles/role-policy.ts';
 import { isPlatformAdmin } from '../tenants/tenant-access.ts';
 import { createMembershipStore } from './membership-store.ts';
 

@@ -2,7 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { actorOf } from '../../access/actor.ts';
 import type { Principal } from '../../access/principal.ts';
-import { RoleNameSchema } from '../../access/roles/role-json.ts';
+import { RoleNameSchema } from '../../access/role-name-schema.ts';
 import { IdPageQuery, nextCursor } from '../../http/pagination.ts';
 import { Invited, invitedJson } from '../invitations/invitation-json.ts';
 import { TenantIdSchema } from '../tenants/tenant-json.ts';

@@ -2,7 +2,7 @@ import type { Expression, Kysely } from 'kysely';
 import {
   type CredentialChanges,
   IGNORE_CREDENTIAL_CHANGES,
-} from '../../access/credential-cache.ts';
+} from '../../identity/guard/credential-cache.ts';
 import type { Database } from '../../storage/open-database.ts';
 import type { Tables } from '../../storage/tables.ts';
 import { parseRoles, parseStoredRoles, type RoleName } from '../role-names.ts';

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
+import { auditContextOf } from '../../access/audit-context.ts';
 import type { AuditLog } from '../../audit/audit-log.ts';
-import { auditContextOf } from '../../audit/request-context.ts';
 import { isTesseraError } from '../../platform/errors.ts';
 import { TenancyErrors } from '../errors.ts';
 import { HOUR_MS, windowStart } from './quotas.ts';

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it, type TestContext } from 'node:test';
 import { openTestDatabase, testEngines } from '../../../test/helpers/test-database.ts';
 import { until } from '../../../test/helpers/until.ts';
-import { CLI_AUDIT_CONTEXT } from '../../audit/audit-entry.ts';
+import { CLI_AUDIT_CONTEXT } from '../../access/audit-context.ts';
 import { createAuditLog } from '../../audit/audit-log.ts';
 import { MIGRATIONS } from '../../migrations/index.ts';
 import { isTesseraError } from '../../platform/errors.ts';

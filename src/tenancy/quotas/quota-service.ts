@@ -1,4 +1,4 @@
-import type { AuditContext } from '../../audit/audit-entry.ts';
+import type { AuditContext } from '../../access/audit-context.ts';
 import type { AuditLog } from '../../audit/audit-log.ts';
 import type { EventQuotas } from '../../events/quotas.ts';
 import { TesseraError } from '../../platform/errors.ts';

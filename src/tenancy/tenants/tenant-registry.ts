@@ -1,7 +1,7 @@
 import {
   type CredentialChanges,
   IGNORE_CREDENTIAL_CHANGES,
-} from '../../access/credential-cache.ts';
+} from '../../identity/guard/credential-cache.ts';
 import { TesseraError } from '../../platform/errors.ts';
 import type { Database } from '../../storage/open-database.ts';
 import { TenancyErrors } from '../errors.ts';

@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
+import { auditContextOf } from '../../access/audit-context.ts';
 import type { Principal } from '../../access/principal.ts';
-import { auditContextOf } from '../../audit/request-context.ts';
 import { nextCursor } from '../../http/pagination.ts';
 import { tenantInvitationRoutes } from '../invitations/tenant-invitation-routes.ts';
 import type { TenantInvitationService } from '../invitations/tenant-invitation-service.ts';

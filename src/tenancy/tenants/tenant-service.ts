@@ -1,7 +1,8 @@
-import type { CredentialChanges } from '../../access/credential-cache.ts';
-import type { AuditContext, AuditEntry } from '../../audit/audit-entry.ts';
+import type { AuditContext } from '../../access/audit-context.ts';
+import type { AuditEntry } from '../../audit/audit-entry.ts';
 import type { AuditLog } from '../../audit/audit-log.ts';
 import { IdentityErrors } from '../../identity/errors.ts';
+import type { CredentialChanges } from '../../identity/guard/credential-cache.ts';
 import { checkPasswordPolicy, hashPassword } from '../../identity/login/passwords.ts';
 import { normalizeEmail } from '../../identity/users/normalize-email.ts';
 import { createUserService, type UserService } from '../../identity/users/user-service.ts';

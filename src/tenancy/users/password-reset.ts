@@ -1,4 +1,5 @@
-import type { AuditContext, AuditEntry } from '../../audit/audit-entry.ts';
+import type { AuditContext } from '../../access/audit-context.ts';
+import type { AuditEntry } from '../../audit/audit-entry.ts';
 import type { AuditLog } from '../../audit/audit-log.ts';
 import { IdentityErrors } from '../../identity/errors.ts';
 import { checkPasswordPolicy, hashPassword } from '../../identity/login/passwords.ts';

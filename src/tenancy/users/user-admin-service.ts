@@ -1,12 +1,13 @@
 import type { Actor } from '../../access/actor.ts';
-import { createApiKeyStore } from '../../access/api-keys/api-key-store.ts';
-import type { CredentialChanges } from '../../access/credential-cache.ts';
 import { AccessErrors } from '../../access/errors.ts';
 import type { Permission } from '../../access/permissions.ts';
+import type { RolePolicy } from '../../access/role-policy.ts';
 import type { AuditEntry } from '../../audit/audit-entry.ts';
 import { userEntry } from '../../audit/audit-entry.ts';
 import type { AuditLog } from '../../audit/audit-log.ts';
+import { createApiKeyStore } from '../../identity/api-keys/api-key-store.ts';
 import { IdentityErrors } from '../../identity/errors.ts';
+import type { CredentialChanges } from '../../identity/guard/credential-cache.ts';
 import { checkPasswordPolicy, hashPassword } from '../../identity/login/passwords.ts';
 import { createSessionAdminStore } from '../../identity/sessions/session-admin-store.ts';
 import { eraseIdentity } from '../../identity/users/erase-identity.ts';
@@ -20,7 +21,6 @@ import { type InvitedAnswer, inviteInTransaction } from '../invitations/invitati
 import { createInvitationStore } from '../invitations/invitation-store.ts';
 import { checkOwnsIdentity } from '../memberships/identity-owner.ts';
 import { keepAnAdmin } from '../memberships/last-admin.ts';
-import type { RolePolicy } from '../role-policy.ts';
 import { isPlatformAdmin } from '../tenants/tenant-access.ts';
 import { createTenantUserReads } from './tenant-user-reads.ts';
 import {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it, type TestContext } from 'node:test';
 import { openTestDatabase, testEngines } from '../../../test/helpers/test-database.ts';
-import { CLI_AUDIT_CONTEXT } from '../../audit/audit-entry.ts';
+import { CLI_AUDIT_CONTEXT } from '../../access/audit-context.ts';
 import { createAuditLog } from '../../audit/audit-log.ts';
 import { verifyPassword } from '../../identity/login/passwords.ts';
 import { createUserStore } from '../../identity/users/user-store.ts';

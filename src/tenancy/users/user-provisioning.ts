@@ -1,4 +1,4 @@
-import type { AuditContext } from '../../audit/audit-entry.ts';
+import type { AuditContext } from '../../access/audit-context.ts';
 import type { AuditLog } from '../../audit/audit-log.ts';
 import { IdentityErrors } from '../../identity/errors.ts';
 import { checkPasswordPolicy, hashPassword } from '../../identity/login/passwords.ts';

@@ -1,19 +1,19 @@
 import assert from 'node:assert/strict';
 import { describe, it, type TestContext } from 'node:test';
 import pg from 'pg';
-import { apiKeyFor } from '../../test/helpers/auth.ts';
-import { skipWithoutPostgres } from '../../test/helpers/postgres-events-fixture.ts';
-import { testStorageConfig } from '../../test/helpers/test-database.ts';
-import { until } from '../../test/helpers/until.ts';
-import { buildApp, type TesseraApp } from '../app.ts';
-import { composeServices, type Services } from '../composition-root.ts';
-import { defaultConfig } from '../config/load.ts';
-import type { Config } from '../config/schema.ts';
-import { hashPassword } from '../identity/login/passwords.ts';
-import { MIGRATIONS } from '../migrations/index.ts';
-import { migrateToLatest } from '../storage/migrate.ts';
-import { openDatabase, type PostgresDatabase } from '../storage/open-database.ts';
-import { CHANGE_FEED_APPLICATION_NAME } from '../storage/postgres/pg-change-feed.ts';
+import { apiKeyFor } from '../../../test/helpers/auth.ts';
+import { skipWithoutPostgres } from '../../../test/helpers/postgres-events-fixture.ts';
+import { testStorageConfig } from '../../../test/helpers/test-database.ts';
+import { until } from '../../../test/helpers/until.ts';
+import { buildApp, type TesseraApp } from '../../app.ts';
+import { composeServices, type Services } from '../../composition-root.ts';
+import { defaultConfig } from '../../config/load.ts';
+import type { Config } from '../../config/schema.ts';
+import { MIGRATIONS } from '../../migrations/index.ts';
+import { migrateToLatest } from '../../storage/migrate.ts';
+import { openDatabase, type PostgresDatabase } from '../../storage/open-database.ts';
+import { CHANGE_FEED_APPLICATION_NAME } from '../../storage/postgres/pg-change-feed.ts';
+import { hashPassword } from '../login/passwords.ts';
 
 /** Where migration 0005's triggers announce credential changes. */
 const CREDENTIALS_CHANNEL = 'tessera_credentials';

@@ -1,18 +1,18 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { IdentityErrors } from '../identity/errors.ts';
-import type { SessionStore } from '../identity/sessions/session-store.ts';
-import { TesseraError } from '../platform/errors.ts';
-import { HttpErrors } from '../platform/http-errors.ts';
-import { digestSecret } from '../platform/secrets.ts';
-import type { AuthAttempts } from '../protection/auth-attempts.ts';
-import type { ApiKeyOwner, LookupApiKey } from './api-keys/api-key-lookup.ts';
-import { API_KEY_PREFIX, type ApiKeyStore } from './api-keys/api-key-store.ts';
+import { AccessErrors } from '../../access/errors.ts';
+import type { Permission } from '../../access/permissions.ts';
+import type { Principal } from '../../access/principal.ts';
+import type { TicketGrant } from '../../access/ticket-grant.ts';
+import { TesseraError } from '../../platform/errors.ts';
+import { HttpErrors } from '../../platform/http-errors.ts';
+import { digestSecret } from '../../platform/secrets.ts';
+import type { AuthAttempts } from '../../protection/auth-attempts.ts';
+import type { ApiKeyOwner, LookupApiKey } from '../api-keys/api-key-lookup.ts';
+import { API_KEY_PREFIX, type ApiKeyStore } from '../api-keys/api-key-store.ts';
+import { IdentityErrors } from '../errors.ts';
+import type { SessionStore } from '../sessions/session-store.ts';
+import type { CustomRoleLookup } from '../tenancy-port.ts';
 import type { CredentialCache } from './credential-cache.ts';
-import { AccessErrors } from './errors.ts';
-import type { Permission } from './permissions.ts';
-import type { Principal } from './principal.ts';
-import type { CustomRoleLookup } from './roles/custom-role-lookup.ts';
-import type { TicketGrant } from './ticket-grant.ts';
 
 /** The claims the guard needs from a verified access token. */
 export interface VerifiedAccess {

@@ -1,13 +1,16 @@
 import assert from 'node:assert/strict';
 import { describe, it, type TestContext } from 'node:test';
 import { openTestDatabase, testEngines } from '../../../test/helpers/test-database.ts';
+import { TENANT_PERMISSIONS } from '../../access/permissions.ts';
+import {
+  type CredentialCache,
+  createCredentialCache,
+} from '../../identity/guard/credential-cache.ts';
 import { MIGRATIONS } from '../../migrations/index.ts';
 import type { Engine } from '../../storage/database.ts';
 import { migrateToLatest } from '../../storage/migrate.ts';
 import { createPolledChangeFeed } from '../../storage/polled-change-feed.ts';
-import { createTenantRegistry } from '../../tenancy/tenants/tenant-registry.ts';
-import { type CredentialCache, createCredentialCache } from '../credential-cache.ts';
-import { TENANT_PERMISSIONS } from '../permissions.ts';
+import { createTenantRegistry } from '../tenants/tenant-registry.ts';
 import { createCustomRoleLookup } from './custom-role-lookup.ts';
 import { createRoleStore } from './role-store.ts';
 

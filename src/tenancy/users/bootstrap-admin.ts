@@ -1,15 +1,15 @@
-import { STARTUP_AUDIT_CONTEXT } from '../../audit/audit-entry.ts';
+import { STARTUP_AUDIT_CONTEXT } from '../../access/audit-context.ts';
 import { createAuditLog } from '../../audit/audit-log.ts';
+import { IdentityErrors } from '../../identity/errors.ts';
+import { checkPasswordPolicy, hashPassword } from '../../identity/login/passwords.ts';
+import { normalizeEmail } from '../../identity/users/normalize-email.ts';
+import { createUserService } from '../../identity/users/user-service.ts';
 import { isTesseraError } from '../../platform/errors.ts';
 import type { AnyKysely } from '../../storage/database.ts';
 import type { Database } from '../../storage/open-database.ts';
-import { grantRoles } from '../../tenancy/memberships/grant-roles.ts';
-import { createMembershipStore } from '../../tenancy/memberships/membership-store.ts';
-import { SYSTEM_TENANT_ID } from '../../tenancy/role-names.ts';
-import { IdentityErrors } from '../errors.ts';
-import { normalizeEmail } from '../users/normalize-email.ts';
-import { createUserService } from '../users/user-service.ts';
-import { checkPasswordPolicy, hashPassword } from './passwords.ts';
+import { grantRoles } from '../memberships/grant-roles.ts';
+import { createMembershipStore } from '../memberships/membership-store.ts';
+import { SYSTEM_TENANT_ID } from '../role-names.ts';
 
 export interface BootstrapLogger {
   info(obj: object, msg: string): void;

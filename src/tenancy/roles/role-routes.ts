@@ -1,9 +1,14 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import { actorOf } from '../actor.ts';
-import { PERMISSION_DESCRIPTIONS, PERMISSIONS, PLATFORM_PERMISSIONS } from '../permissions.ts';
-import type { Principal } from '../principal.ts';
-import { RoleNameSchema, RoleSchema, TenantPermissionSchema, toRoleJson } from './role-json.ts';
+import { actorOf } from '../../access/actor.ts';
+import {
+  PERMISSION_DESCRIPTIONS,
+  PERMISSIONS,
+  PLATFORM_PERMISSIONS,
+} from '../../access/permissions.ts';
+import type { Principal } from '../../access/principal.ts';
+import { RoleNameSchema } from '../../access/role-name-schema.ts';
+import { RoleSchema, TenantPermissionSchema, toRoleJson } from './role-json.ts';
 import type { RoleService } from './role-service.ts';
 
 export interface RoleRoutesOptions {

@@ -7,16 +7,16 @@ import {
 } from '../../../test/helpers/test-database.ts';
 import { AUDIT_ENTITY, auditPartition } from '../../audit/audit-entry.ts';
 import { openEventStore } from '../../events/open-event-store.ts';
+import { hashPassword, verifyPassword } from '../../identity/login/passwords.ts';
+import { createUserService } from '../../identity/users/user-service.ts';
+import { createUserStore } from '../../identity/users/user-store.ts';
 import { MIGRATIONS } from '../../migrations/index.ts';
 import type { Engine } from '../../storage/database.ts';
 import { migrateToLatest } from '../../storage/migrate.ts';
 import { type Database, openDatabase } from '../../storage/open-database.ts';
-import { grantRoles } from '../../tenancy/memberships/grant-roles.ts';
-import { createMembershipStore } from '../../tenancy/memberships/membership-store.ts';
-import { createUserService } from '../users/user-service.ts';
-import { createUserStore } from '../users/user-store.ts';
+import { grantRoles } from '../memberships/grant-roles.ts';
+import { createMembershipStore } from '../memberships/membership-store.ts';
 import { bootstrapPlatformAdmin, CREATE_ADMIN_HINT } from './bootstrap-admin.ts';
-import { hashPassword, verifyPassword } from './passwords.ts';
 
 const PASSWORD = 'a long enough admin password';
 const ENV = { TESSERA_ADMIN_EMAIL: ' Root@Example.com ', TESSERA_ADMIN_PASSWORD: PASSWORD };

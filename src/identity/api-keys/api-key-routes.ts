@@ -1,10 +1,9 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
+import { actorOf } from '../../access/actor.ts';
+import { RoleNameSchema } from '../../access/role-name-schema.ts';
 import { IdPageQuery, nextCursor } from '../../http/pagination.ts';
-import { actorOf } from '../actor.ts';
-import { RoleNameSchema } from '../roles/role-json.ts';
-import type { ApiKeyService } from './api-key-service.ts';
-import type { ApiKeyRecord } from './api-key-store.ts';
+import type { ApiKeyRecord, ApiKeyService } from './api-key-service.ts';
 
 const ApiKey = Type.Object({
   id: Type.String(),

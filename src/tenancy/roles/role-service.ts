@@ -1,20 +1,20 @@
-import type { AuditLog } from '../../audit/audit-log.ts';
-import { TesseraError } from '../../platform/errors.ts';
-import type { AnyKysely, DatabaseBase } from '../../storage/database.ts';
-import type { Actor } from '../actor.ts';
-import { createApiKeyStore } from '../api-keys/api-key-store.ts';
-import type { CredentialChanges } from '../credential-cache.ts';
-import { AccessErrors } from '../errors.ts';
-import type { Permission } from '../permissions.ts';
-import type { Principal } from '../principal.ts';
+import type { Actor } from '../../access/actor.ts';
+import { AccessErrors } from '../../access/errors.ts';
+import type { Permission } from '../../access/permissions.ts';
+import type { Principal } from '../../access/principal.ts';
 import {
   BUILT_IN_ROLE_DESCRIPTIONS,
   type CustomRolePermissions,
   isRole,
   permissionsOf,
   ROLES,
-} from '../roles.ts';
-import type { CountMembersWithRole } from '../tenancy-port.ts';
+} from '../../access/roles.ts';
+import type { CountMembersWithRole } from '../../access/tenancy-port.ts';
+import type { AuditLog } from '../../audit/audit-log.ts';
+import { createApiKeyStore } from '../../identity/api-keys/api-key-store.ts';
+import type { CredentialChanges } from '../../identity/guard/credential-cache.ts';
+import { TesseraError } from '../../platform/errors.ts';
+import type { AnyKysely, DatabaseBase } from '../../storage/database.ts';
 import { type CustomRole, type CustomRoleChanges, createRoleStore } from './role-store.ts';
 
 /** A role as `GET /api/v1/roles` shows it; built-ins have no times. */

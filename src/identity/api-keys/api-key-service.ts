@@ -1,14 +1,16 @@
+import type { Actor } from '../../access/actor.ts';
+import { AccessErrors } from '../../access/errors.ts';
+import type { RolePolicy } from '../../access/role-policy.ts';
 import type { AuditLog } from '../../audit/audit-log.ts';
 import { TesseraError } from '../../platform/errors.ts';
 import { validationFailed } from '../../platform/validation-failed.ts';
 import type { AnyKysely, DatabaseBase } from '../../storage/database.ts';
-import { checkApiKeyQuota } from '../../tenancy/quotas/api-key-quota.ts';
-import type { QuotaService } from '../../tenancy/quotas/quota-service.ts';
-import { createRolePolicy } from '../../tenancy/role-policy.ts';
-import type { Actor } from '../actor.ts';
-import type { CredentialChanges } from '../credential-cache.ts';
-import { AccessErrors } from '../errors.ts';
+import type { CredentialChanges } from '../guard/credential-cache.ts';
+import type { ApiKeyQuota } from '../tenancy-port.ts';
 import { type ApiKeyRecord, type ApiKeyStore, createApiKeyStore } from './api-key-store.ts';
+
+/** What the routes render, named here so they never reach the store. */
+export type { ApiKeyRecord } from './api-key-store.ts';
 
 export interface ApiKeyServiceDeps {
   readonly db: Pick<DatabaseBase, 'transaction'>;
@@ -16,14 +18,16 @@ export interface ApiKeyServiceDeps {
   readonly audit: AuditLog;
   /** Told of a revocation once it commits, so no node keeps accepting the key. */
   readonly changes: CredentialChanges;
-  /** The tenant's `max_api_keys`; absent: no limit. */
-  readonly quotas?: Pick<QuotaService, 'limitOf'> | undefined;
+  /** What role names mean in the tenant (tenancy's, since custom roles are a tenant's). */
+  readonly roles: RolePolicy;
+  /** The tenant's limit on live keys; absent: no limit. */
+  readonly quota?: ApiKeyQuota | undefined;
 }
 
 /** API keys of the actor's tenant, for the routes and the CLI: the same rules and audit events. */
 export function createApiKeyService(deps: ApiKeyServiceDeps) {
   const { db, audit } = deps;
-  const roles = createRolePolicy();
+  const { roles } = deps;
   return {
     /** The secret is returned once and stored only as a digest. */
     async create(
@@ -35,7 +39,7 @@ export function createApiKeyService(deps: ApiKeyServiceDeps) {
         throw validationFailed([{ path: '/expires_at', message: 'must be a time in the future' }]);
       }
       const tenantId = principal.tenantId;
-      const maxKeys = (await deps.quotas?.limitOf(tenantId, 'max_api_keys')) ?? 0;
+      const maxKeys = (await deps.quota?.limitOf(tenantId)) ?? 0;
       return await db.transaction(async (trx: AnyKysely) => {
         // 400 `invalid_roles` for a role the tenant does not have; and no escalation
         // through delegation: a key can do at most what its creator can.
@@ -43,7 +47,7 @@ export function createApiKeyService(deps: ApiKeyServiceDeps) {
         await roles.checkDelegable(trx, principal, tenantId, [known]);
         const keys = createApiKeyStore({ kysely: trx });
         // 429 `quota_exceeded` at the tenant's limit of live keys, counted under its lock.
-        await checkApiKeyQuota(trx, (id) => keys.countLive(id), tenantId, maxKeys);
+        await deps.quota?.check(trx, (id) => keys.countLive(id), tenantId, maxKeys);
         const created = await keys.create({
           tenant_id: tenantId,
           name: key.name,

@@ -1,16 +1,6 @@
 import { Type } from 'typebox';
-import { TENANT_PERMISSIONS } from '../permissions.ts';
-import { CUSTOM_ROLE_NAME_PATTERN } from '../roles.ts';
+import { TENANT_PERMISSIONS } from '../../access/permissions.ts';
 import type { RoleView } from './role-service.ts';
-
-/**
- * A role name in a request: a built-in one or any custom-shaped slug. Whether it
- * exists in the tenant is the service's answer (400 `invalid_roles`), not the schema's.
- */
-export const RoleNameSchema = Type.String({
-  pattern: CUSTOM_ROLE_NAME_PATTERN,
-  description: 'A built-in role or one of the tenant’s custom roles (GET /api/v1/roles).',
-});
 
 /** What a custom role may grant: a tenant permission, never a platform one. */
 export const TenantPermissionSchema = Type.Union(

@@ -4,9 +4,9 @@ import { buildTestApp, type TestApp } from '../../../test/helpers/app.ts';
 import { apiKeyFor } from '../../../test/helpers/auth.ts';
 import { testEngines } from '../../../test/helpers/test-database.ts';
 import { until } from '../../../test/helpers/until.ts';
-import { hashPassword } from '../../identity/login/passwords.ts';
 import type { Engine } from '../../storage/database.ts';
 import { openDatabase } from '../../storage/open-database.ts';
+import { hashPassword } from '../login/passwords.ts';
 
 interface Reply {
   readonly status: number;

@@ -6,8 +6,8 @@ import {
   tenancyTestApp,
 } from '../../../test/helpers/tenancy-fixture.ts';
 import { testEngines } from '../../../test/helpers/test-database.ts';
-import { PERMISSIONS } from '../permissions.ts';
-import { ROLES } from '../roles.ts';
+import { PERMISSIONS } from '../../access/permissions.ts';
+import { ROLES } from '../../access/roles.ts';
 
 const reader = { name: 'reader', description: 'Reads events', permissions: ['events:read'] };
 

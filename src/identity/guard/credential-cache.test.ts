@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { createPolledChangeFeed } from '../storage/polled-change-feed.ts';
+import { createPolledChangeFeed } from '../../storage/polled-change-feed.ts';
 import {
   type CredentialCache,
   type CredentialOwner,

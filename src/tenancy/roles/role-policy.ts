@@ -1,30 +1,9 @@
-import { AccessErrors } from '../access/errors.ts';
-import type { Principal } from '../access/principal.ts';
-import { lockCustomRoles } from '../access/roles/role-service.ts';
-import { isCustomRoleName, isRole, permissionsOf } from '../access/roles.ts';
-import { TesseraError } from '../platform/errors.ts';
-import type { AnyKysely } from '../storage/database.ts';
-import { canonicalRoles, invalidRoles } from './role-names.ts';
-
-/**
- * What role names mean in a tenant, for whoever assigns roles (members, users, API
- * keys). Reads through `trx`, so the check and the write that follows see one state.
- */
-export interface RolePolicy {
-  /** The roles as stored: known in the tenant, deduplicated, canonical order. Throws 400 `invalid_roles`. */
-  normalize(trx: AnyKysely, tenantId: string, roles: readonly string[]): Promise<string[]>;
-  /**
-   * No escalation through delegation: throws 403 `role_not_delegable` when any of
-   * `roles` grants a permission `principal` does not hold. Call it for the roles
-   * being given and for the roles being taken away.
-   */
-  checkDelegable(
-    trx: AnyKysely,
-    principal: Principal,
-    tenantId: string,
-    roles: readonly string[],
-  ): Promise<void>;
-}
+import { AccessErrors } from '../../access/errors.ts';
+import type { RolePolicy } from '../../access/role-policy.ts';
+import { isCustomRoleName, isRole, permissionsOf } from '../../access/roles.ts';
+import { TesseraError } from '../../platform/errors.ts';
+import { canonicalRoles, invalidRoles } from '../role-names.ts';
+import { lockCustomRoles } from './role-service.ts';
 
 /**
  * Built-in roles and the tenant's custom roles. Custom roles read here stay locked

@@ -1,8 +1,12 @@
 import type { Kysely } from 'kysely';
+import {
+  isTenantPermission,
+  type Permission,
+  TENANT_PERMISSIONS,
+} from '../../access/permissions.ts';
 import type { AnyKysely } from '../../storage/database.ts';
 import type { Tables, TenantRoleRow } from '../../storage/tables.ts';
 import { isUniqueViolation } from '../../storage/unique-violation.ts';
-import { isTenantPermission, type Permission, TENANT_PERMISSIONS } from '../permissions.ts';
 
 type RoleTables = Pick<Tables, 'tenant_roles'>;
 

@@ -2,7 +2,7 @@ import type { Kysely } from 'kysely';
 import { digestSecret, newId, newSecret } from '../../platform/secrets.ts';
 import type { Database } from '../../storage/open-database.ts';
 import type { Tables } from '../../storage/tables.ts';
-import { type CredentialChanges, IGNORE_CREDENTIAL_CHANGES } from '../credential-cache.ts';
+import { type CredentialChanges, IGNORE_CREDENTIAL_CHANGES } from '../guard/credential-cache.ts';
 
 type ApiKeyTables = Pick<Tables, 'api_keys'>;
 

@@ -1,14 +1,8 @@
+import { type CustomRolePermissions, isRole, permissionsOf } from '../../access/roles.ts';
+import type { CredentialCache } from '../../identity/guard/credential-cache.ts';
+import type { CustomRoleLookup } from '../../identity/tenancy-port.ts';
 import type { AnyKysely } from '../../storage/database.ts';
-import type { CredentialCache } from '../credential-cache.ts';
-import type { Permission } from '../permissions.ts';
-import { type CustomRolePermissions, isRole, permissionsOf } from '../roles.ts';
 import { createRoleStore } from './role-store.ts';
-
-/** What the guard asks of a tenant's custom roles. */
-export interface CustomRoleLookup {
-  /** What `roles` allow in `tenantId`, built-in and custom; unknown names grant nothing. */
-  permissionsOf(roles: readonly string[], tenantId: string): Promise<ReadonlySet<Permission>>;
-}
 
 /**
  * Custom roles through the node's credential cache, held like a credential of the

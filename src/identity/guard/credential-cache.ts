@@ -1,5 +1,5 @@
-import type { ChangeFeed } from '../storage/change-feed.ts';
-import { createInvalidatingCache } from '../storage/invalidating-cache.ts';
+import type { ChangeFeed } from '../../storage/change-feed.ts';
+import { createInvalidatingCache } from '../../storage/invalidating-cache.ts';
 
 /** What a cached credential depends on: a change to any of them drops it. */
 export type CredentialKind = 'tenant' | 'user' | 'session' | 'api_key';
