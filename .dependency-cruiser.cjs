@@ -59,6 +59,14 @@ module.exports = {
       to: { circular: true },
     },
     {
+      name: 'stores-stay-home',
+      comment:
+        "A domain's stores are its own: another domain asks its service or the port it exposes (identity/identity-port.ts). The event store's opener is the events domain's public entry.",
+      severity: 'error',
+      from: { path: '^src/([^/]+)/', pathNot: '^src/cli/' },
+      to: { path: '-store\\.ts$', pathNot: ['^src/$1/', '^src/events/open-event-store\\.ts$'] },
+    },
+    {
       name: 'route-gets-services',
       comment:
         'Routes receive services from the composition root; they never reach a store or the database.',

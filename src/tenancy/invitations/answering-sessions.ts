@@ -1,4 +1,4 @@
-import { createSessionAdminStore } from '../../identity/sessions/session-admin-store.ts';
+import { identityIn } from '../../identity/identity-port.ts';
 import type { AnyKysely } from '../../storage/database.ts';
 import { createMembershipStore } from '../memberships/membership-store.ts';
 
@@ -18,5 +18,5 @@ export async function endAnsweringSessions(
 ): Promise<string[]> {
   const member = await createMembershipStore({ kysely: trx }).storedRoles(tenantId, userId);
   if (member !== undefined) return [];
-  return createSessionAdminStore({ kysely: trx }).revoke(tenantId, userId, {}, reason);
+  return identityIn(trx).sessions.revoke(tenantId, userId, {}, reason);
 }

@@ -5,9 +5,9 @@ import type { AuditEntry } from '../../audit/audit-entry.ts';
 import { userEntry } from '../../audit/audit-entry.ts';
 import type { AuditLog } from '../../audit/audit-log.ts';
 import type { CredentialChanges } from '../../identity/guard/credential-cache.ts';
+import { identityIn } from '../../identity/identity-port.ts';
 import { normalizeEmail } from '../../identity/users/normalize-email.ts';
 import { emailTaken } from '../../identity/users/user-service.ts';
-import { createUserStore } from '../../identity/users/user-store.ts';
 import { TesseraError } from '../../platform/errors.ts';
 import { HttpErrors } from '../../platform/http-errors.ts';
 import type { AnyKysely, DatabaseBase } from '../../storage/database.ts';
@@ -88,7 +88,7 @@ export async function inviteInTransaction(
  * identity now committed is the one invited, so the answer stays the same.
  */
 async function findOrCreateIdentity(trx: AnyKysely, email: string, identity: NewIdentity) {
-  const users = createUserStore({ kysely: trx });
+  const users = identityIn(trx).users;
   const found = await users.findByEmail(email);
   if (found) return { user: found, existing: true };
   await sql`SAVEPOINT invited_identity`.execute(trx);

@@ -3,7 +3,7 @@ import type { Principal } from '../../access/principal.ts';
 import { userEntry } from '../../audit/audit-entry.ts';
 import type { AuditLog } from '../../audit/audit-log.ts';
 import type { CredentialChanges } from '../../identity/guard/credential-cache.ts';
-import { createUserStore } from '../../identity/users/user-store.ts';
+import { identityIn } from '../../identity/identity-port.ts';
 import { TesseraError } from '../../platform/errors.ts';
 import type { AnyKysely, DatabaseBase } from '../../storage/database.ts';
 import { TenancyErrors } from '../errors.ts';
@@ -62,7 +62,7 @@ export function createTenantInvitationService(deps: TenantInvitationServiceDeps)
         await checkTenantExists(trx, tenantId);
         const records = await createInvitationStore(trx).listForTenant(tenantId, page);
         // Invitees' emails are identity's: one query for the page, in its order.
-        const users = await createUserStore({ kysely: trx }).findManyByIds(
+        const users = await identityIn(trx).users.findManyByIds(
           records.map((record) => record.user_id),
         );
         const emails = new Map(users.map((user) => [user.id, user.email]));

@@ -1,6 +1,6 @@
 import { IdentityErrors } from '../../identity/errors.ts';
 import type { CredentialChanges } from '../../identity/guard/credential-cache.ts';
-import { createUserStore } from '../../identity/users/user-store.ts';
+import { identityIn } from '../../identity/identity-port.ts';
 import { TesseraError } from '../../platform/errors.ts';
 import type { AnyKysely, DatabaseBase } from '../../storage/database.ts';
 import { TenancyErrors } from '../errors.ts';
@@ -30,7 +30,7 @@ export async function grantRoles(
   if (!(await createTenantStore({ kysely: trx }).get(tenantId))) {
     throw new TesseraError(TenancyErrors.tenant_not_found, `no tenant has the id ${tenantId}`);
   }
-  if (!(await createUserStore({ kysely: trx }).findById(userId))) {
+  if (!(await identityIn(trx).users.findById(userId))) {
     throw new TesseraError(IdentityErrors.user_not_found, `no user has the id ${userId}`);
   }
   await createMembershipStore({ kysely: trx }, now).put(tenantId, userId, canonical);

@@ -4,8 +4,8 @@ import { userEntry } from '../../audit/audit-entry.ts';
 import type { AuditLog } from '../../audit/audit-log.ts';
 import { IdentityErrors } from '../../identity/errors.ts';
 import type { CredentialChanges } from '../../identity/guard/credential-cache.ts';
-import { createSessionAdminStore } from '../../identity/sessions/session-admin-store.ts';
-import { createUserStore, type User } from '../../identity/users/user-store.ts';
+import type { User } from '../../identity/identity-port.ts';
+import { identityIn } from '../../identity/identity-port.ts';
 import { TesseraError } from '../../platform/errors.ts';
 import type { AnyKysely, DatabaseBase } from '../../storage/database.ts';
 import { TenancyErrors as MembershipErrors, TenancyErrors } from '../errors.ts';
@@ -67,7 +67,7 @@ const policy = createRolePolicy();
 function storesOn(trx: AnyKysely, rowLocks: boolean) {
   return {
     tenants: createTenantStore({ kysely: trx }),
-    users: createUserStore({ kysely: trx }),
+    users: identityIn(trx).users,
     memberships: createMembershipStore({ kysely: trx }),
     members: createUserAdminStore({ kysely: trx }, { rowLocks }),
     reads: createTenantUserReads(trx, { rowLocks }),
@@ -169,12 +169,7 @@ export function createMembershipService(deps: MembershipServiceDeps): Membership
         }
         await policy.checkDelegable(trx, actor.principal, tenantId, current.roles);
         await keepAnAdmin(members, tenantId, current);
-        const revoked = await createSessionAdminStore({ kysely: trx }).revoke(
-          tenantId,
-          userId,
-          {},
-          'removed',
-        );
+        const revoked = await identityIn(trx).sessions.revoke(tenantId, userId, {}, 'removed');
         await members.removeMembership(tenantId, userId);
         await audit.inTransaction(trx, actor.audit, [
           userEntry(tenantId, 'user.removed', userId, { sessions_revoked: revoked }),

@@ -11,8 +11,8 @@ import {
 } from '../../access/roles.ts';
 import type { CountMembersWithRole } from '../../access/tenancy-port.ts';
 import type { AuditLog } from '../../audit/audit-log.ts';
-import { createApiKeyStore } from '../../identity/api-keys/api-key-store.ts';
 import type { CredentialChanges } from '../../identity/guard/credential-cache.ts';
+import { identityIn } from '../../identity/identity-port.ts';
 import { TesseraError } from '../../platform/errors.ts';
 import type { AnyKysely, DatabaseBase } from '../../storage/database.ts';
 import { type CustomRole, type CustomRoleChanges, createRoleStore } from './role-store.ts';
@@ -204,7 +204,7 @@ export function createRoleService(deps: RoleServiceDeps): RoleService {
         // (and is counted) or waits, then finds the role gone (RolePolicy.normalize).
         const usage = {
           members: await deps.countMembersWithRole(trx, tenantId, name),
-          api_keys: await createApiKeyStore({ kysely: trx }).countUnrevokedWithRole(tenantId, name),
+          api_keys: await identityIn(trx).apiKeys.countUnrevokedWithRole(tenantId, name),
         };
         if (usage.members > 0 || usage.api_keys > 0) {
           throw new TesseraError(

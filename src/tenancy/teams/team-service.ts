@@ -2,7 +2,7 @@ import type { Actor } from '../../access/actor.ts';
 import type { AuditEntry } from '../../audit/audit-entry.ts';
 import type { AuditLog } from '../../audit/audit-log.ts';
 import { IdentityErrors } from '../../identity/errors.ts';
-import { createUserStore, type User } from '../../identity/users/user-store.ts';
+import { identityIn, type User } from '../../identity/identity-port.ts';
 import { TesseraError } from '../../platform/errors.ts';
 import type { AnyKysely, DatabaseBase } from '../../storage/database.ts';
 import { TenancyErrors } from '../errors.ts';
@@ -130,7 +130,9 @@ export function createTeamService({ db, audit, now }: TeamServiceDeps): TeamServ
       const team = await reads.find(tenantId, id);
       if (!team) throw teamNotFound(id);
       // Identities are identity's, read in one query, by email.
-      const users = await createUserStore(db).findManyByIds(await reads.memberIds(tenantId, id));
+      const users = await identityIn(db.kysely).users.findManyByIds(
+        await reads.memberIds(tenantId, id),
+      );
       return { ...team, members: users.map(teamMember) };
     },
 
@@ -160,7 +162,7 @@ export function createTeamService({ db, audit, now }: TeamServiceDeps): TeamServ
         if (!(await teams.find(tenantId, id, { lock: true }))) throw teamNotFound(id);
         const member =
           (await teams.isTenantMember(tenantId, userId, { lock: true })) &&
-          (await createUserStore({ kysely: trx }).findById(userId));
+          (await identityIn(trx).users.findById(userId));
         if (!member) {
           throw new TesseraError(
             IdentityErrors.user_not_found,

@@ -2,10 +2,9 @@ import type { AuditContext } from '../../access/audit-context.ts';
 import type { AuditEntry } from '../../audit/audit-entry.ts';
 import type { AuditLog } from '../../audit/audit-log.ts';
 import { IdentityErrors } from '../../identity/errors.ts';
+import type { RevokeAllSessionsOfUser, User } from '../../identity/identity-port.ts';
 import { checkPasswordPolicy, hashPassword } from '../../identity/login/passwords.ts';
-import type { SessionStore } from '../../identity/sessions/session-store.ts';
 import { createUserService, type UserService } from '../../identity/users/user-service.ts';
-import type { User } from '../../identity/users/user-store.ts';
 import { TesseraError } from '../../platform/errors.ts';
 import type { AnyKysely } from '../../storage/database.ts';
 import { createMembershipStore } from '../memberships/membership-store.ts';
@@ -14,7 +13,7 @@ import { SYSTEM_TENANT_ID } from '../role-names.ts';
 export interface PasswordResetDeps {
   readonly users: Pick<UserService, 'findByEmail'>;
   /** Its `revokeAllOfUser` runs the reset's transaction and tells the credential cache after. */
-  readonly sessions: Pick<SessionStore, 'revokeAllOfUser'>;
+  readonly sessions: { readonly revokeAllOfUser: RevokeAllSessionsOfUser };
   readonly audit: AuditLog;
   readonly passwordMinLength: number;
 }

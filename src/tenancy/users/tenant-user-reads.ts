@@ -1,4 +1,5 @@
-import { createUserStore, type User } from '../../identity/users/user-store.ts';
+import type { User } from '../../identity/identity-port.ts';
+import { identityIn } from '../../identity/identity-port.ts';
 import type { AnyKysely } from '../../storage/database.ts';
 import {
   createUserAdminStore,
@@ -14,7 +15,7 @@ import {
  */
 export function createTenantUserReads(on: AnyKysely, options: { readonly rowLocks: boolean }) {
   const memberships = createUserAdminStore({ kysely: on }, options);
-  const users = createUserStore({ kysely: on });
+  const users = identityIn(on).users;
 
   /** In the memberships' order; one whose identity is gone meanwhile is left out. */
   async function withIdentities(records: readonly MembershipRecord[]): Promise<TenantUser[]> {

@@ -5,14 +5,12 @@ import type { RolePolicy } from '../../access/role-policy.ts';
 import type { AuditEntry } from '../../audit/audit-entry.ts';
 import { userEntry } from '../../audit/audit-entry.ts';
 import type { AuditLog } from '../../audit/audit-log.ts';
-import { createApiKeyStore } from '../../identity/api-keys/api-key-store.ts';
 import { IdentityErrors } from '../../identity/errors.ts';
 import type { CredentialChanges } from '../../identity/guard/credential-cache.ts';
+import { identityIn } from '../../identity/identity-port.ts';
 import { checkPasswordPolicy, hashPassword } from '../../identity/login/passwords.ts';
-import { createSessionAdminStore } from '../../identity/sessions/session-admin-store.ts';
 import { eraseIdentity } from '../../identity/users/erase-identity.ts';
 import { createUserService } from '../../identity/users/user-service.ts';
-import { createUserStore } from '../../identity/users/user-store.ts';
 import { TesseraError } from '../../platform/errors.ts';
 import type { AnyKysely, DatabaseBase } from '../../storage/database.ts';
 import { isUniqueViolation } from '../../storage/unique-violation.ts';
@@ -111,7 +109,7 @@ export function createUserAdminService(deps: UserAdminDeps) {
 
   /** Ends the member's live sessions in the tenant, in the caller's transaction. */
   const endSessions = (trx: AnyKysely, tenantId: string, userId: string, reason: string) =>
-    createSessionAdminStore({ kysely: trx }).revoke(tenantId, userId, {}, reason);
+    identityIn(trx).sessions.revoke(tenantId, userId, {}, reason);
 
   async function setStatus(actor: Actor, userId: string, status: MemberStatus) {
     return change(actor, userId, async (trx, store, user) => {
@@ -215,7 +213,7 @@ export function createUserAdminService(deps: UserAdminDeps) {
           'the name',
         );
         // The name is the identity's, shown in every tenant the user belongs to.
-        await createUserStore({ kysely: trx }).setName(userId, name);
+        await identityIn(trx).users.setName(userId, name);
         return {
           entries: [userEntry(tenantId, 'user.updated', userId, { name })],
           user: { ...current, name },
@@ -282,7 +280,7 @@ export type UserAdminService = ReturnType<typeof createUserAdminService>;
  */
 async function eraseUser(trx: AnyKysely, store: UserAdminStore, userId: string): Promise<number> {
   await store.removeFromAllTeams(userId);
-  const revoked = await createApiKeyStore({ kysely: trx }).revokeCreatedBy(userId);
+  const revoked = await identityIn(trx).apiKeys.revokeCreatedBy(userId);
   await eraseIdentity(trx, userId);
   return revoked;
 }

@@ -1,10 +1,10 @@
 import type { AuditContext } from '../../access/audit-context.ts';
 import type { AuditLog } from '../../audit/audit-log.ts';
 import { IdentityErrors } from '../../identity/errors.ts';
+import type { User } from '../../identity/identity-port.ts';
 import { checkPasswordPolicy, hashPassword } from '../../identity/login/passwords.ts';
 import { normalizeEmail } from '../../identity/users/normalize-email.ts';
 import { createUserService } from '../../identity/users/user-service.ts';
-import type { User } from '../../identity/users/user-store.ts';
 import { TesseraError } from '../../platform/errors.ts';
 import type { DatabaseBase } from '../../storage/database.ts';
 import { grantRoles } from '../memberships/grant-roles.ts';
