@@ -22,7 +22,7 @@ export function withListeningApp<T>(
       // refuse a run's volume); BENCH_PLAN=professional measures the checked path.
       const plan = process.env.BENCH_PLAN ?? 'unlimited';
       await services.tenancy.tenants.create({ id: TENANT, name: TENANT, plan });
-      const { secret } = await services.access.apiKeys.create({
+      const { secret } = await services.identity.apiKeys.create({
         tenant_id: TENANT,
         name: 'bench',
         role: 'admin',

@@ -100,9 +100,9 @@ const apiV1: FastifyPluginAsync<
   }
 > = async (api, deps) => {
   const { services, ipFilters, config } = deps;
-  const { identity, tenancy, access, protection } = services;
+  const { identity, tenancy, protection } = services;
   // Before any route: the guard refuses routes that declare no access.
-  installGuard(api, access.guard);
+  installGuard(api, identity.guard);
   // After the guard, which names the tenant whose IP filters apply.
   ipFilters.enforcement.installTenant(api);
   // Then the rate limits: their preValidation hook runs after the guard's, which sets
@@ -121,7 +121,7 @@ const apiV1: FastifyPluginAsync<
   auditQuotaRefusals(api, services.audit);
   await api.register(authRoutes, { auth: identity.auth });
   await api.register(sessionRoutes, { sessions: identity.sessionAdmin });
-  await api.register(apiKeyRoutes, { apiKeys: access.apiKeyAdmin });
+  await api.register(apiKeyRoutes, { apiKeys: identity.apiKeyAdmin });
   await api.register(tenantRoutes, {
     tenants: tenancy.tenantAdmin,
     memberships: tenancy.members,
@@ -131,7 +131,7 @@ const apiV1: FastifyPluginAsync<
   await api.register(userRoutes, { users: tenancy.userAdmin });
   await api.register(invitationRoutes, { invitations: tenancy.invitations });
   await api.register(teamRoutes, { teams: tenancy.teams });
-  await api.register(roleRoutes, { roles: access.roles });
+  await api.register(roleRoutes, { roles: tenancy.roles });
   await api.register(ipFilterRoutes, { ipFilters: ipFilters.service });
   const subscriptionLimits = createSubscriptionLimits(
     config.subscriptions,

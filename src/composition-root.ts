@@ -92,8 +92,39 @@ export function composeServices(
   const changes = credentials;
   const passwordMinLength = config.auth.password_min_length;
   return {
-    identity,
+    identity: {
+      ...identity,
+      apiKeys,
+      credentials,
+      guard: {
+        verifyAccessToken: (token) => identity.tokens.verify(token),
+        sessions: identity.sessions,
+        apiKeys,
+        lookupApiKey: createApiKeyLookup(db, standingOf),
+        credentials,
+        customRoles: createCustomRoleLookup(db, credentials),
+        attempts: protection.attempts,
+        redeemTicket: tickets.redeem,
+      },
+      apiKeyAdmin: createApiKeyService({
+        db,
+        apiKeys,
+        audit,
+        changes,
+        roles: createRolePolicy(),
+        quota: {
+          limitOf: (tenantId) => quotas.limitOf(tenantId, 'max_api_keys'),
+          check: checkApiKeyQuota,
+        },
+      }),
+    },
     tenancy: {
+      roles: createRoleService({
+        db,
+        audit,
+        changes,
+        countMembersWithRole: (trx, tenantId, role) => membersOn(trx).countWithRole(tenantId, role),
+      }),
       tenants,
       memberships: createMembershipGrants(db, credentials),
       quotas,
@@ -125,37 +156,6 @@ export function composeServices(
         passwordMinLength,
       }),
       lockTenant: (trx, tenantId) => createTenantStore({ kysely: trx }).lockForWrites(tenantId),
-    },
-    access: {
-      apiKeys,
-      credentials,
-      guard: {
-        verifyAccessToken: (token) => identity.tokens.verify(token),
-        sessions: identity.sessions,
-        apiKeys,
-        lookupApiKey: createApiKeyLookup(db, standingOf),
-        credentials,
-        customRoles: createCustomRoleLookup(db, credentials),
-        attempts: protection.attempts,
-        redeemTicket: tickets.redeem,
-      },
-      apiKeyAdmin: createApiKeyService({
-        db,
-        apiKeys,
-        audit,
-        changes,
-        roles: createRolePolicy(),
-        quota: {
-          limitOf: (tenantId) => quotas.limitOf(tenantId, 'max_api_keys'),
-          check: checkApiKeyQuota,
-        },
-      }),
-      roles: createRoleService({
-        db,
-        audit,
-        changes,
-        countMembersWithRole: (trx, tenantId, role) => membersOn(trx).countWithRole(tenantId, role),
-      }),
     },
     protection,
     audit,
@@ -212,13 +212,16 @@ interface IdentityNeeds {
   readonly storedRolesOf: StoredRolesOf;
 }
 
+/** Identity's services that stand on their own; the credential ones need tenancy's ports. */
+type IdentityCore = Omit<IdentityServices, 'apiKeys' | 'credentials' | 'guard' | 'apiKeyAdmin'>;
+
 function composeIdentity(
   db: Database,
   config: Config,
   env: NodeJS.ProcessEnv,
   options: ServiceOptions,
   needs: IdentityNeeds,
-): IdentityServices {
+): IdentityCore {
   const { users, audit, credentials, protection, tenantExists, memberships, standingOf } = needs;
   let loaded: Buffer | undefined;
   const masterKey = (): Buffer => {

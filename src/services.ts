@@ -37,6 +37,13 @@ export interface IdentityServices {
   readonly auth: AuthService;
   /** Listing and ending sessions (routes). */
   readonly sessionAdmin: SessionService;
+  readonly apiKeys: ApiKeyStore;
+  /** Reuses answers only while db.changes hears every change (the app starts it). */
+  readonly credentials: CredentialCache;
+  /** What the guard needs to turn credentials into a principal. */
+  readonly guard: GuardDeps;
+  /** API key administration (routes and CLI): quota, delegation and audit rules. */
+  readonly apiKeyAdmin: ApiKeyService;
 }
 
 /** Tenants, their members, teams, invitations and quotas. */
@@ -57,6 +64,8 @@ export interface TenancyServices {
   /** The members of one tenant, by its administrators (routes and CLI). */
   readonly userAdmin: UserAdminService;
   readonly teams: TeamService;
+  /** The tenant's custom roles (routes). */
+  readonly roles: RoleService;
   /** An operator's new user with roles in any tenants (CLI). */
   readonly provisioning: UserProvisioning;
   /** An operator sets a user's password (CLI). */
@@ -66,17 +75,6 @@ export interface TenancyServices {
    * per tenant that concurrent writers must make one after another (IP filter lists).
    */
   readonly lockTenant: (trx: AnyKysely, tenantId: string) => Promise<void>;
-}
-
-/** Credentials, roles and what they allow. */
-export interface AccessServices {
-  readonly apiKeys: ApiKeyStore;
-  /** Reuses answers only while db.changes hears every change (the app starts it). */
-  readonly credentials: CredentialCache;
-  readonly guard: GuardDeps;
-  /** API key administration (routes and CLI): quota, delegation and audit rules. */
-  readonly apiKeyAdmin: ApiKeyService;
-  readonly roles: RoleService;
 }
 
 /** Brute-force protection of sign-in. */
@@ -93,7 +91,6 @@ export interface ProtectionServices {
 export interface Services {
   readonly identity: IdentityServices;
   readonly tenancy: TenancyServices;
-  readonly access: AccessServices;
   readonly protection: ProtectionServices;
   /** Every change appends its audit event in its own transaction through this. */
   readonly audit: AuditLog;

@@ -572,7 +572,7 @@ describe('installGuard', () => {
   const guardDeps = async (t: TestContext) => {
     const test = await buildTestApp({}, 'sqlite', { actAs: false });
     t.after(() => test.close());
-    return test.services.access.guard;
+    return test.services.identity.guard;
   };
 
   it('fails the build when a route in its scope declares no access', async (t) => {

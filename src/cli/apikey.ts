@@ -36,7 +36,7 @@ export function registerApiKeyCommands(program: Command, io: CliIo = PROCESS_IO)
   ).action(async (options: Common & { name: string; role: string; expires?: string }) => {
     await runAdmin(io, options, async ({ services }) => {
       const expires = options.expires === undefined ? null : Date.parse(options.expires);
-      const { record, secret } = await services.access.apiKeyAdmin.create(
+      const { record, secret } = await services.identity.apiKeyAdmin.create(
         await cliActorIn(services.tenancy.tenants, options.tenant),
         {
           name: options.name,
@@ -59,7 +59,7 @@ export function registerApiKeyCommands(program: Command, io: CliIo = PROCESS_IO)
     await runAdmin(io, options, async ({ services }) => {
       const limit = Math.min(1000, Math.max(1, Number.parseInt(options.limit, 10) || 1000));
       await cliActorIn(services.tenancy.tenants, options.tenant);
-      const keys = await services.access.apiKeyAdmin.list(options.tenant, { limit });
+      const keys = await services.identity.apiKeyAdmin.list(options.tenant, { limit });
       printRows(io, options.json, keys.map(keyJson), [
         'id',
         'name',
@@ -76,7 +76,7 @@ export function registerApiKeyCommands(program: Command, io: CliIo = PROCESS_IO)
     apikey.command('revoke <id>').description('revoke an API key: it stops working at once'),
   ).action(async (id: string, options: Common) => {
     await runAdmin(io, options, async ({ services }) => {
-      await services.access.apiKeyAdmin.revoke(
+      await services.identity.apiKeyAdmin.revoke(
         await cliActorIn(services.tenancy.tenants, options.tenant),
         id,
       );

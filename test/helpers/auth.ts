@@ -11,7 +11,7 @@ export async function apiKeyFor(
     // Unlimited: quotas are tested on tenants of their own, not in every suite by chance.
     await services.tenancy.tenants.create({ id: tenantId, name: tenantId, plan: 'unlimited' });
   }
-  const { secret } = await services.access.apiKeys.create({
+  const { secret } = await services.identity.apiKeys.create({
     tenant_id: tenantId,
     name: `test ${role}`,
     role,

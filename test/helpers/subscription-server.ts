@@ -111,7 +111,7 @@ export async function tenantKey(
   server: SubscriptionTestServer,
   role: string,
 ): Promise<{ secret: string; id: string }> {
-  const key = await server.services.access.apiKeys.create({
+  const key = await server.services.identity.apiKeys.create({
     tenant_id: server.tenantId,
     name: role,
     role,

@@ -34,7 +34,7 @@ describe('API keys capped by their creator across nodes (PostgreSQL)', {
       password_hash: null,
     });
     await a.services.tenancy.memberships.grant('acme', ada.id, ['admin']);
-    const { secret } = await a.services.access.apiKeys.create({
+    const { secret } = await a.services.identity.apiKeys.create({
       tenant_id: 'acme',
       name: 'ben’s',
       role: 'admin',
@@ -42,9 +42,9 @@ describe('API keys capped by their creator across nodes (PostgreSQL)', {
       expires_ms: null,
     });
     assert.equal(await send(a, 'POST', '/entities/e/events', secret, append), 201);
-    const cached = a.services.access.credentials.size;
+    const cached = a.services.identity.credentials.size;
     assert.equal(await send(a, 'GET', '/entities', secret), 200);
-    assert.equal(a.services.access.credentials.size, cached, 'node a answers from its cache');
+    assert.equal(a.services.identity.credentials.size, cached, 'node a answers from its cache');
 
     const writes = (status: number) => async () =>
       (await send(a, 'POST', '/entities/e/events', secret, append)) === status;

@@ -94,7 +94,7 @@ describe('credential changes across nodes (PostgreSQL)', { skip: skipWithoutPost
     const bearer = { bearer: ann.bearer };
     assert.equal(await status(a, key), 200);
     assert.equal(await status(a, bearer), 200);
-    assert.equal(a.services.access.credentials.size, 2, 'node a answers from its cache');
+    assert.equal(a.services.identity.credentials.size, 2, 'node a answers from its cache');
 
     // Roles: taken away on b, node a stops granting events:read.
     await b.services.tenancy.memberships.grant('acme', ann.userId, ['guest']);
@@ -111,8 +111,8 @@ describe('credential changes across nodes (PostgreSQL)', { skip: skipWithoutPost
     await answers(a, bearer, 200);
 
     // Revoking the key and the session on b.
-    const [listed] = await b.services.access.apiKeys.list('acme', { limit: 10 });
-    assert.ok(listed && (await b.services.access.apiKeys.revoke('acme', listed.id)));
+    const [listed] = await b.services.identity.apiKeys.list('acme', { limit: 10 });
+    assert.ok(listed && (await b.services.identity.apiKeys.revoke('acme', listed.id)));
     await answers(a, key, 401);
     const session = await a.db.pool.query<{ id: string }>(
       'SELECT id FROM sessions WHERE user_id = $1',
@@ -147,7 +147,7 @@ describe('credential changes across nodes (PostgreSQL)', { skip: skipWithoutPost
     const [a] = (await twoNodes(t)) as [Node, Node];
     const key = { apiKey: await apiKeyFor(a.services, 'acme', 'viewer') };
     assert.equal(await status(a, key), 200);
-    assert.equal(a.services.access.credentials.size, 1);
+    assert.equal(a.services.identity.credentials.size, 1);
     // Changes from now on go unannounced, and the change feed's connection dies.
     await a.db.pool.query('ALTER TABLE api_keys DISABLE TRIGGER api_keys_credentials');
     await a.db.pool.query(
@@ -155,7 +155,7 @@ describe('credential changes across nodes (PostgreSQL)', { skip: skipWithoutPost
         WHERE application_name = $1 AND datname = current_database()`,
       [CHANGE_FEED_APPLICATION_NAME],
     );
-    await until(() => a.services.access.credentials.size === 0, 'the cache is dropped');
+    await until(() => a.services.identity.credentials.size === 0, 'the cache is dropped');
     await a.db.pool.query('UPDATE api_keys SET revoked_ms = 1');
     assert.equal(await status(a, key), 401);
 
@@ -163,14 +163,14 @@ describe('credential changes across nodes (PostgreSQL)', { skip: skipWithoutPost
     await until(async () => (await listeners(a.db)) === 2, 'the listeners reconnect');
     const other = { apiKey: await apiKeyFor(a.services, 'acme', 'viewer') };
     assert.equal(await status(a, other), 200);
-    assert.equal(a.services.access.credentials.size, 1, 'caching again');
+    assert.equal(a.services.identity.credentials.size, 1, 'caching again');
   });
 
   it('announces exactly the changes that matter, at commit', async (t) => {
     const [a] = (await twoNodes(t)) as [Node, Node];
     const ann = await member(a, 'ann@acme.example', ['viewer']);
     const key = await apiKeyFor(a.services, 'acme', 'viewer');
-    const [record] = await a.services.access.apiKeys.list('acme', { limit: 1 });
+    const [record] = await a.services.identity.apiKeys.list('acme', { limit: 1 });
     const heard = await hear(t, a.db);
     const pool = a.db.pool;
     await pool.query('UPDATE api_keys SET last_used_ms = 5, name = $1', ['renamed']);

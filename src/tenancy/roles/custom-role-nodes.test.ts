@@ -32,9 +32,9 @@ describe('custom role changes across nodes (PostgreSQL)', { skip: skipWithoutPos
     );
     const reader = await apiKeyFor(a.services, 'acme', 'reader');
     assert.equal(await send(a, 'GET', '/entities', reader), 200);
-    const cached = a.services.access.credentials.size;
+    const cached = a.services.identity.credentials.size;
     assert.equal(await send(a, 'GET', '/entities', reader), 200);
-    assert.equal(a.services.access.credentials.size, cached, 'node a answers from its cache');
+    assert.equal(a.services.identity.credentials.size, cached, 'node a answers from its cache');
 
     const readerAnswers = (status: number) => async () =>
       (await send(a, 'GET', '/entities', reader)) === status;

@@ -77,7 +77,7 @@ for (const engine of testEngines()) {
       const { send, member, keyFor, services, db, audit, sessionRows } = app;
       const admin = await keyFor('acme');
       const vic = await member('acme', 'vic@example.com', ['developer']);
-      const { secret } = await services.access.apiKeys.create({
+      const { secret } = await services.identity.apiKeys.create({
         tenant_id: 'acme',
         name: 'made by vic',
         role: 'viewer',
