@@ -135,7 +135,7 @@ export interface QuotaUsageRow {
   used: number;
 }
 
-// ── access ───────────────────────────────────────────────────────────────────────
+// ── API keys (identity) and custom roles (tenancy) ─────────────────────────────────
 
 /** Migration 0004: bound to one tenant and one role; only the secret's digest stored. */
 export interface ApiKeyRow {
@@ -240,9 +240,9 @@ export interface Tables {
   tenant_quotas: TenantQuotaRow;
   /** tenancy */
   quota_usage: QuotaUsageRow;
-  /** access */
+  /** identity */
   api_keys: ApiKeyRow;
-  /** access */
+  /** tenancy */
   tenant_roles: TenantRoleRow;
   /** protection */
   ip_filters: IpFilterRow;
