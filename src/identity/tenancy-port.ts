@@ -17,24 +17,24 @@ export interface UserMembership {
 /** Every tenant the user belongs to, deleted and suspended ones flagged, by tenant id. */
 export type MembershipsOfUser = (userId: string) => Promise<UserMembership[]>;
 
-/** A user's standing in one tenant now: what a session is worth there. */
+/** A user's standing in one tenant now: what a session or a key they made is worth there. */
 export interface MemberStanding {
-  /** `active`, `suspended` or `deleted`. */
-  readonly tenant_status: string;
-  /** The roles as stored; null when the user is no member. */
-  readonly roles: readonly string[] | null;
-  /** `active` or `deactivated`; null when the user is no member. */
-  readonly membership_status: string | null;
+  readonly tenant_status: 'active' | 'suspended' | 'deleted';
+  /** The roles as stored (any name); null when the user is no member. */
+  readonly roles: string[] | null;
+  /** Null when the user is no member. */
+  readonly membership_status: 'active' | 'deactivated' | null;
 }
 
 /**
- * The tenant's state and the user's membership there, read on `on` (the database or
- * the caller's transaction); undefined when no tenant has the id.
+ * The tenant's state and the user's membership there (none for null: a key without a
+ * creator), read on `on` (the database or the caller's transaction); undefined when no
+ * tenant has the id.
  */
 export type StandingOf = (
   on: AnyKysely,
   tenantId: string,
-  userId: string,
+  userId: string | null,
 ) => Promise<MemberStanding | undefined>;
 
 /** The user's roles in the tenant as stored (any state), on `on`; undefined when no member. */

@@ -1,5 +1,5 @@
-import type { MemberStanding, StandingOf } from '../../access/tenancy-port.ts';
 import type { AnyKysely } from '../../storage/database.ts';
+import type { MemberStanding, StandingOf } from '../tenancy-port.ts';
 import { type ApiKeyRecord, createApiKeyStore } from './api-key-store.ts';
 
 /** A key with what the guard weighs it by: its tenant's state and its creator's roles. */

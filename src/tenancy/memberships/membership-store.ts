@@ -3,6 +3,7 @@ import {
   type CredentialChanges,
   IGNORE_CREDENTIAL_CHANGES,
 } from '../../identity/guard/credential-cache.ts';
+import type { MemberStanding } from '../../identity/tenancy-port.ts';
 import type { Database } from '../../storage/open-database.ts';
 import type { Tables } from '../../storage/tables.ts';
 import { parseRoles, parseStoredRoles, type RoleName } from '../role-names.ts';
@@ -22,15 +23,6 @@ export interface UserMembership {
   readonly tenant_deleted: boolean;
   /** A deactivated membership cannot log in (issue 5). */
   readonly membership_status: 'active' | 'deactivated';
-}
-
-/** A user's standing in one tenant now, for whoever authenticates a credential there. */
-export interface MemberStanding {
-  readonly tenant_status: 'active' | 'suspended' | 'deleted';
-  /** The roles as stored (any name); null when the user is no member. */
-  readonly roles: string[] | null;
-  /** Null when the user is no member. */
-  readonly membership_status: 'active' | 'deactivated' | null;
 }
 
 export interface ListMembersOptions {

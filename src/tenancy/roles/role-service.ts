@@ -9,7 +9,6 @@ import {
   permissionsOf,
   ROLES,
 } from '../../access/roles.ts';
-import type { CountMembersWithRole } from '../../access/tenancy-port.ts';
 import type { AuditLog } from '../../audit/audit-log.ts';
 import type { CredentialChanges } from '../../identity/guard/credential-cache.ts';
 import { identityIn } from '../../identity/identity-port.ts';
@@ -47,7 +46,12 @@ export interface RoleServiceDeps {
   /** Told of every change once it commits: the tenant's credentials are re-read. */
   readonly changes: CredentialChanges;
   /** Tenancy's: how many members hold a role, counted in the caller's transaction. */
-  readonly countMembersWithRole: CountMembersWithRole;
+  /** How many memberships of the tenant name `role`, read in the caller's transaction. */
+  readonly countMembersWithRole: (
+    trx: AnyKysely,
+    tenantId: string,
+    role: string,
+  ) => Promise<number>;
   readonly now?: () => number;
 }
 
