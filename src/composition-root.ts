@@ -47,9 +47,10 @@ export type { ServiceOptions, Services } from './services.ts';
 
 /**
  * The one place stores and services are built, for the server and the CLI alike. It
- * reads nothing yet (the database may still be unmigrated): the server calls
+ * queries nothing yet (the database may still be unmigrated): the server calls
  * `identity.keys.ensureKey()` after migrating, and the first token signed creates a
- * key if nobody did.
+ * key if nobody did. It does read the master key at once, unless `options.masterKey`
+ * is `when-needed` (the CLI).
  */
 export function composeServices(
   db: Database,
