@@ -25,7 +25,7 @@ function creatorRoles(key: ApiKeyRecord, standing: MemberStanding): readonly str
 
 /**
  * The key whose secret has this digest, whatever its state, for the guard to judge:
- * the key from access's own table, then its tenant and creator from tenancy's.
+ * the key from identity's own table, then its tenant and creator from tenancy's.
  */
 export function createApiKeyLookup(
   db: { readonly kysely: AnyKysely },

@@ -58,7 +58,7 @@ export interface RoleServiceDeps {
 /**
  * The named custom roles of a tenant with what they grant, locked until `trx` ends so
  * nobody changes or deletes them between a check and the write it allows. For
- * whoever assigns roles (tenancy's RolePolicy); names that are not roles are absent.
+ * whoever assigns roles (the RolePolicy, role-policy.ts); names that are not roles are absent.
  */
 export async function lockCustomRoles(
   trx: AnyKysely,
