@@ -62,3 +62,20 @@ export async function startNodes(
   else for (const index of indexes) await start(index);
   return nodes;
 }
+
+/** The status of one `/api/v1` request to `node` with an API key (the cross-node suites). */
+export async function statusWithKey(
+  node: TestNode,
+  method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE',
+  url: string,
+  key: string,
+  payload?: object,
+): Promise<number> {
+  const reply = await node.app.inject({
+    method,
+    url: `/api/v1${url}`,
+    headers: { 'x-api-key': key },
+    ...(payload ? { payload } : {}),
+  });
+  return reply.statusCode;
+}

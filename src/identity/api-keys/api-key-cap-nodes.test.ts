@@ -1,19 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { apiKeyFor } from '../../../test/helpers/auth.ts';
-import { startNodes, type TestNode } from '../../../test/helpers/nodes.ts';
+import { statusWithKey as send, startNodes, type TestNode } from '../../../test/helpers/nodes.ts';
 import { skipWithoutPostgres } from '../../../test/helpers/postgres-events-fixture.ts';
 import { until } from '../../../test/helpers/until.ts';
-
-async function send(node: TestNode, method: string, url: string, key: string, payload?: object) {
-  const reply = await node.app.inject({
-    method: method as 'GET',
-    url: `/api/v1${url}`,
-    headers: { 'x-api-key': key },
-    ...(payload ? { payload } : {}),
-  });
-  return reply.statusCode;
-}
 
 const append = { events: [{ event_type: 'Noted', payload: {} }] };
 

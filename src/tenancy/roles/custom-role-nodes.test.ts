@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it, type TestContext } from 'node:test';
 import { apiKeyFor } from '../../../test/helpers/auth.ts';
-import { startNodes, type TestNode } from '../../../test/helpers/nodes.ts';
+import { statusWithKey as send, startNodes, type TestNode } from '../../../test/helpers/nodes.ts';
 import { skipWithoutPostgres } from '../../../test/helpers/postgres-events-fixture.ts';
 import { until } from '../../../test/helpers/until.ts';
 
@@ -10,16 +10,6 @@ type Node = TestNode;
 /** Two Tessera nodes (own pools, caches and listeners) on one fresh PostgreSQL database. */
 async function twoNodes(t: TestContext): Promise<[Node, Node]> {
   return (await startNodes(t, 'postgres', 2)) as [Node, Node];
-}
-
-async function send(node: Node, method: string, url: string, key: string, payload?: object) {
-  const reply = await node.app.inject({
-    method: method as 'GET',
-    url: `/api/v1${url}`,
-    headers: { 'x-api-key': key },
-    ...(payload ? { payload } : {}),
-  });
-  return reply.statusCode;
 }
 
 describe('custom role changes across nodes (PostgreSQL)', { skip: skipWithoutPostgres }, () => {
