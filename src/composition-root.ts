@@ -1,3 +1,4 @@
+import type { RolePolicy } from './access/role-policy.ts';
 import { type AuditLog, createAuditLog } from './audit/audit-log.ts';
 import type { Config } from './config/schema.ts';
 import { createTicketService } from './events/subscriptions/tickets/ticket-service.ts';
@@ -67,8 +68,10 @@ export function composeServices(
   const tenants = createTenantRegistry(db, Date.now, credentials);
   const quotas = createQuotaService({ db, audit, countLiveApiKeys: apiKeys.countLive });
   const users = createUserService(db);
+  // Stateless: what role names mean is read in each caller's transaction.
+  const rolePolicy = createRolePolicy();
   const memberships = createMembershipStore(db, Date.now, credentials);
-  // Tenancy's answers to the ports of identity, access and protection, read on the
+  // Tenancy's answers to the ports of identity and protection, read on the
   // caller's connection or transaction, so that a check and its write see one state.
   const membersOn = (on: AnyKysely) => createMembershipStore({ kysely: on });
   /** What a session or API key is worth in its tenant (a refresh reads it in its own transaction). */
@@ -84,6 +87,7 @@ export function composeServices(
     memberships,
     standingOf,
     storedRolesOf: (on, tenantId, userId) => membersOn(on).storedRoles(tenantId, userId),
+    rolePolicy,
   });
   const tickets = createTicketService({
     store: createTicketStore(db),
@@ -112,7 +116,7 @@ export function composeServices(
         apiKeys,
         audit,
         changes,
-        roles: createRolePolicy(),
+        roles: rolePolicy,
         quota: {
           limitOf: (tenantId) => quotas.limitOf(tenantId, 'max_api_keys'),
           check: checkApiKeyQuota,
@@ -145,7 +149,7 @@ export function composeServices(
         db,
         audit,
         changes,
-        roles: createRolePolicy(),
+        roles: rolePolicy,
         passwordMinLength,
       }),
       teams: createTeamService({ db, audit }),
@@ -210,6 +214,7 @@ interface IdentityNeeds {
   /** Tenancy's memberships, which sign-in and sessions ask about. */
   readonly memberships: MembershipStore;
   readonly standingOf: StandingOf;
+  readonly rolePolicy: RolePolicy;
   readonly storedRolesOf: StoredRolesOf;
 }
 
@@ -223,7 +228,16 @@ function composeIdentity(
   options: ServiceOptions,
   needs: IdentityNeeds,
 ): IdentityCore {
-  const { users, audit, credentials, protection, tenantExists, memberships, standingOf } = needs;
+  const {
+    users,
+    audit,
+    credentials,
+    protection,
+    tenantExists,
+    memberships,
+    standingOf,
+    rolePolicy,
+  } = needs;
   let loaded: Buffer | undefined;
   const masterKey = (): Buffer => {
     loaded ??= loadMasterKey(config.storage, env);
@@ -281,7 +295,7 @@ function composeIdentity(
       db,
       audit,
       changes: credentials,
-      roles: createRolePolicy(),
+      roles: rolePolicy,
       storedRolesOf: needs.storedRolesOf,
     }),
   };
