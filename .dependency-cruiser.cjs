@@ -14,6 +14,7 @@ const LAYERS = [
   'access',
   'events',
   'audit',
+  'email',
   'protection',
   'identity',
   'tenancy',

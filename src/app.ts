@@ -15,6 +15,7 @@ import { parseInterval, startBackupSchedule } from './backup/scheduler.ts';
 import { type BackupService, createBackupService } from './backup/service.ts';
 import { composeServices, type Services } from './composition-root.ts';
 import type { Config } from './config/schema.ts';
+import { startEmailDelivery } from './email/delivery/start-delivery.ts';
 import { eventRoutes } from './events/event-routes.ts';
 import { type Events, openEvents } from './events/open-events.ts';
 import { createRedisTenantSlots } from './events/subscriptions/redis-tenant-slots.ts';
@@ -54,6 +55,7 @@ import { auditQuotaRefusals } from './tenancy/quotas/quota-audit.ts';
 import { quotaRoutes } from './tenancy/quotas/quota-routes.ts';
 import { roleRoutes } from './tenancy/roles/role-routes.ts';
 import { teamRoutes } from './tenancy/teams/team-routes.ts';
+import { signInSettingsRoutes } from './tenancy/tenants/sign-in-settings-routes.ts';
 import { tenantRoutes } from './tenancy/tenants/tenant-routes.ts';
 import { userRoutes } from './tenancy/users/user-routes.ts';
 
@@ -127,6 +129,7 @@ const apiV1: FastifyPluginAsync<
     memberships: tenancy.members,
     invitations: tenancy.tenantInvitations,
   });
+  await api.register(signInSettingsRoutes, { settings: tenancy.signInSettings });
   await api.register(quotaRoutes, { quotas: tenancy.quotas });
   await api.register(userRoutes, { users: tenancy.userAdmin });
   await api.register(invitationRoutes, { invitations: tenancy.invitations });
@@ -263,6 +266,16 @@ export async function buildApp(deps: AppDeps): Promise<TesseraApp> {
     backups,
     prefix: API_PREFIX,
   });
+  // Sends what any node queued; stops (waiting for the message in flight) before the
+  // database closes.
+  const delivery = startEmailDelivery({
+    db,
+    settings: config.email,
+    mailer: services.email.mailer,
+    log: app.log,
+    metrics,
+  });
+  if (delivery) app.addHook('onClose', () => delivery.stop());
   const intervalMs = parseInterval(config.backup.interval);
   if (intervalMs !== undefined) {
     const schedule = startBackupSchedule({

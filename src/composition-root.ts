@@ -1,6 +1,7 @@
 import type { RolePolicy } from './access/role-policy.ts';
 import { type AuditLog, createAuditLog } from './audit/audit-log.ts';
 import type { Config } from './config/schema.ts';
+import { createMailer, type Mailer } from './email/mailer.ts';
 import { createTicketService } from './events/subscriptions/tickets/ticket-service.ts';
 import { createTicketStore } from './events/subscriptions/tickets/ticket-store.ts';
 import { createApiKeyLookup } from './identity/api-keys/api-key-lookup.ts';
@@ -10,7 +11,7 @@ import { type CredentialCache, createCredentialCache } from './identity/guard/cr
 import { createAuthService } from './identity/login/auth-service.ts';
 import { createSessionService } from './identity/sessions/session-service.ts';
 import { createSessionStore, successorKeyFrom } from './identity/sessions/session-store.ts';
-import type { StandingOf, StoredRolesOf } from './identity/tenancy-port.ts';
+import type { SignInOf, StandingOf, StoredRolesOf } from './identity/tenancy-port.ts';
 import { createAccessTokens, issuerFor } from './identity/tokens/access-token.ts';
 import { loadMasterKey } from './identity/tokens/master-key.ts';
 import { createSigningKeys } from './identity/tokens/signing-keys.ts';
@@ -37,6 +38,8 @@ import { createCustomRoleLookup } from './tenancy/roles/custom-role-lookup.ts';
 import { createRolePolicy } from './tenancy/roles/role-policy.ts';
 import { createRoleService } from './tenancy/roles/role-service.ts';
 import { createTeamService } from './tenancy/teams/team-service.ts';
+import { createSignInSettingsService } from './tenancy/tenants/sign-in-settings-service.ts';
+import { createSignInSettingsStore } from './tenancy/tenants/sign-in-settings-store.ts';
 import { createTenantRegistry } from './tenancy/tenants/tenant-registry.ts';
 import { createTenantService } from './tenancy/tenants/tenant-service.ts';
 import { createTenantStore } from './tenancy/tenants/tenant-store.ts';
@@ -78,6 +81,9 @@ export function composeServices(
   const standingOf = (on: AnyKysely, tenantId: string, userId: string | null) =>
     membersOn(on).standing(tenantId, userId);
   const protection = composeProtection(db, config, { audit, memberships, users }, options);
+  // Every domain that sends email queues it in its own transaction through this.
+  const mailer = createMailer(config);
+  const signInOf: SignInOf = (tenantId) => createSignInSettingsStore(db.kysely).get(tenantId);
   const identity = composeIdentity(db, config, env, options, {
     users,
     audit,
@@ -88,6 +94,8 @@ export function composeServices(
     standingOf,
     storedRolesOf: (on, tenantId, userId) => membersOn(on).storedRoles(tenantId, userId),
     rolePolicy,
+    mailer,
+    signInOf,
   });
   const tickets = createTicketService({
     store: createTicketStore(db),
@@ -161,8 +169,10 @@ export function composeServices(
         passwordMinLength,
       }),
       lockTenant: (trx, tenantId) => createTenantStore({ kysely: trx }).lockForWrites(tenantId),
+      signInSettings: createSignInSettingsService({ db, audit }),
     },
     protection,
+    email: { mailer },
     audit,
     events: { tickets },
   };
@@ -216,6 +226,9 @@ interface IdentityNeeds {
   readonly standingOf: StandingOf;
   readonly rolePolicy: RolePolicy;
   readonly storedRolesOf: StoredRolesOf;
+  readonly mailer: Mailer;
+  /** Tenancy's: a tenant's name and sign-in settings. */
+  readonly signInOf: SignInOf;
 }
 
 /** Identity's services that stand on their own; the credential ones need tenancy's ports. */

@@ -1,5 +1,6 @@
 import { AccessErrors } from './access/errors.ts';
 import { BackupErrors } from './backup/errors.ts';
+import { EmailErrors } from './email/errors.ts';
 import { EventErrors } from './events/errors.ts';
 import { IdentityErrors } from './identity/errors.ts';
 import { TokenErrors } from './identity/tokens/token-errors.ts';
@@ -26,6 +27,7 @@ export const ERROR_CATALOGUE = {
   IpFilterErrors,
   RateLimitErrors,
   BackupErrors,
+  EmailErrors,
 } as const;
 
 /** The codes of the catalogue. */

@@ -1,4 +1,5 @@
 import type { AuditLog } from './audit/audit-log.ts';
+import type { Mailer } from './email/mailer.ts';
 import type { TicketService } from './events/subscriptions/tickets/ticket-service.ts';
 import type { ApiKeyService } from './identity/api-keys/api-key-service.ts';
 import type { ApiKeyStore } from './identity/api-keys/api-key-store.ts';
@@ -21,6 +22,7 @@ import type { MembershipService } from './tenancy/memberships/membership-service
 import type { QuotaService } from './tenancy/quotas/quota-service.ts';
 import type { RoleService } from './tenancy/roles/role-service.ts';
 import type { TeamService } from './tenancy/teams/team-service.ts';
+import type { SignInSettingsService } from './tenancy/tenants/sign-in-settings-service.ts';
 import type { TenantRegistry } from './tenancy/tenants/tenant-registry.ts';
 import type { TenantService } from './tenancy/tenants/tenant-service.ts';
 import type { createPasswordReset } from './tenancy/users/password-reset.ts';
@@ -75,6 +77,13 @@ export interface TenancyServices {
    * per tenant that concurrent writers must make one after another (IP filter lists).
    */
   readonly lockTenant: (trx: AnyKysely, tenantId: string) => Promise<void>;
+  /** How a tenant's members sign in: verified email, magic link redirects (routes). */
+  readonly signInSettings: SignInSettingsService;
+}
+
+/** Outgoing email: the outbox every domain queues into. */
+export interface EmailServices {
+  readonly mailer: Mailer;
 }
 
 /** Brute-force protection of sign-in. */
@@ -92,6 +101,7 @@ export interface Services {
   readonly identity: IdentityServices;
   readonly tenancy: TenancyServices;
   readonly protection: ProtectionServices;
+  readonly email: EmailServices;
   /** Every change appends its audit event in its own transaction through this. */
   readonly audit: AuditLog;
   readonly events: { readonly tickets: TicketService };

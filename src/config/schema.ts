@@ -116,6 +116,13 @@ const server = Type.Object(
         'Peers (IP addresses or CIDR ranges) whose X-Forwarded-For is believed. The client IP used by rate limits, lockout and IP filters comes from X-Forwarded-For only when the connecting peer is one of these; otherwise it is the peer itself.',
       allowed: 'a list of IPv4 or IPv6 addresses or CIDR ranges, e.g. ["10.0.0.0/8"]',
     }),
+    public_url: Type.String({
+      default: '',
+      pattern: '^(|https?://[^\\s?#]+)$',
+      description:
+        'The address people reach this server at, used to build the links in emails (verification, password reset, magic links, invitations). Empty: http://<server.host>:<server.port>.',
+      allowed: 'empty, or an http(s) URL without query or fragment',
+    }),
     ip_filter_refresh_ms: Type.Integer({
       default: 5000,
       minimum: 100,
@@ -349,8 +356,50 @@ const auth = Type.Object(
     registration: oneOf(
       ['disabled', 'open', 'invite'],
       'disabled',
-      'Self-service sign-up at POST /api/v1/auth/register: "disabled", "open" to anyone, or "invite" only.',
+      'Self-service sign-up at POST /api/v1/auth/register: "disabled", "open" to anyone, or "invite" (accounts come only from invitations, POST /api/v1/invitations).',
     ),
+    registration_tenant: Type.String({
+      default: '',
+      pattern: '^(|[a-z0-9][a-z0-9-]{0,62})$',
+      description:
+        'With registration "open": the tenant every new account joins, with registration_role. Empty: the account joins no tenant unless registration_creates_tenant.',
+      allowed: 'empty, or a tenant id',
+    }),
+    registration_role: Type.String({
+      default: 'viewer',
+      pattern: '^[a-z][a-z0-9_-]{0,62}$',
+      description:
+        'The role a self-registered account gets in registration_tenant (built-in or one of its custom roles).',
+    }),
+    registration_creates_tenant: Type.Boolean({
+      default: false,
+      description:
+        'With registration "open": every new account gets its own new tenant on the free plan, as its first admin (registration_tenant is then ignored).',
+    }),
+    email_verification_ttl_seconds: Type.Integer({
+      default: 86_400,
+      minimum: 60,
+      maximum: 2_592_000,
+      description: 'How long an email verification link stays valid.',
+    }),
+    password_reset_ttl_seconds: Type.Integer({
+      default: 1800,
+      minimum: 60,
+      maximum: 86_400,
+      description: 'How long a password reset link stays valid (single use).',
+    }),
+    magic_link_ttl_seconds: Type.Integer({
+      default: 900,
+      minimum: 60,
+      maximum: 3600,
+      description: 'How long a magic sign-in link stays valid (single use).',
+    }),
+    invitation_ttl_seconds: Type.Integer({
+      default: 604_800,
+      minimum: 300,
+      maximum: 7_776_000,
+      description: 'How long an invitation to join a tenant waits for its answer.',
+    }),
     password_min_length: Type.Integer({
       default: 8,
       minimum: 8,
@@ -408,6 +457,87 @@ const auth = Type.Object(
     additionalProperties: false,
     description:
       'Identity and tokens. The master key that encrypts signing keys comes from TESSERA_MASTER_KEY (base64, 32 bytes) or <data_dir>/master.key.',
+  },
+);
+
+const email = Type.Object(
+  {
+    transport: oneOf(
+      ['none', 'log', 'smtp'],
+      'none',
+      'How email leaves: "none" (routes that must send email answer 503 email_not_configured), "log" (the whole message is written to the server log: local trials only), or "smtp" (smtp_url).',
+    ),
+    smtp_url: Type.String({
+      default: '',
+      pattern: '^(|smtps?://.+)$',
+      secret: 'url',
+      description:
+        'The SMTP server: smtp://host:587 (STARTTLS when offered) or smtps://host:465 (TLS from the start). Credentials may be in the URL (smtp://user:pass@host) or in smtp_user and smtp_password.',
+      allowed: 'empty, or a URL starting with smtp:// or smtps://',
+    }),
+    smtp_user: Type.String({ default: '', description: 'SMTP user, when not in smtp_url.' }),
+    smtp_password: Type.String({
+      default: '',
+      secret: true,
+      description: 'SMTP password, when not in smtp_url.',
+    }),
+    smtp_require_tls: Type.Boolean({
+      default: false,
+      description:
+        'With smtp://: refuse to send unless the server upgrades the connection with STARTTLS.',
+    }),
+    smtp_timeout_ms: Type.Integer({
+      default: 30_000,
+      minimum: 100,
+      maximum: 600_000,
+      description:
+        'How long to wait for the SMTP server to connect or answer before the attempt fails (it is retried).',
+    }),
+    from: Type.String({
+      default: 'Tessera <no-reply@localhost>',
+      minLength: 3,
+      maxLength: 320,
+      description: 'The From address of every email, e.g. "Acme <no-reply@acme.example>".',
+    }),
+    poll_interval_ms: Type.Integer({
+      default: 1000,
+      minimum: 10,
+      maximum: 600_000,
+      description:
+        'How often a node looks for queued email written by other nodes; its own are sent at once.',
+    }),
+    retry_base_ms: Type.Integer({
+      default: 5000,
+      minimum: 10,
+      maximum: 3_600_000,
+      description:
+        'Wait before the first retry of a failed send; each further retry waits twice as long (with jitter), at most retry_max_ms.',
+    }),
+    retry_max_ms: Type.Integer({
+      default: 3_600_000,
+      minimum: 10,
+      maximum: 86_400_000,
+      description: 'Longest wait between two attempts at one email.',
+    }),
+    max_attempts: Type.Integer({
+      default: 20,
+      minimum: 1,
+      maximum: 1000,
+      description:
+        'Attempts before an email is given up as failed (a permanent SMTP refusal, 5xx, fails it at once).',
+    }),
+    lease_ms: Type.Integer({
+      default: 60_000,
+      minimum: 1000,
+      maximum: 3_600_000,
+      description:
+        'How long a node holds an email it is sending; another node (or this one after a crash) takes it over after that. Longer than smtp_timeout_ms.',
+    }),
+  },
+  {
+    additionalProperties: false,
+    description:
+      'Outgoing email (verification, password reset, magic links, invitations), sent from a durable outbox.',
   },
 );
 
@@ -563,6 +693,7 @@ export const ConfigSchema = Type.Object(
     redis,
     subscriptions,
     auth,
+    email,
     rate_limits,
     lockout,
     backup,

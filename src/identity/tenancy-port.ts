@@ -68,3 +68,16 @@ export interface CustomRoleLookup {
   /** What `roles` allow in `tenantId`, built-in and custom; unknown names grant nothing. */
   permissionsOf(roles: readonly string[], tenantId: string): Promise<ReadonlySet<Permission>>;
 }
+
+/** How a tenant's members sign in (tenancy's `tenants` columns), beside its name. */
+export interface TenantSignIn {
+  readonly tenant_id: string;
+  readonly tenant_name: string;
+  /** Login refuses members whose email address is not verified (403 email_not_verified). */
+  readonly require_verified_email: boolean;
+  /** Where a magic link may send its user back to, exact match; the first is the default. */
+  readonly redirect_uris: readonly string[];
+}
+
+/** A live tenant's sign-in settings; undefined when no live tenant has the id. */
+export type SignInOf = (tenantId: string) => Promise<TenantSignIn | undefined>;

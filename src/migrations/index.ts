@@ -10,6 +10,7 @@ import { ipFilters } from './0008-ip-filters.ts';
 import { lockouts } from './0009-lockouts.ts';
 import { invitations } from './0010-invitations.ts';
 import { subscriptionTickets } from './0011-subscription-tickets.ts';
+import { email } from './0012-email.ts';
 
 /**
  * Every schema change, oldest first. Append only: a landed migration is never edited
@@ -27,4 +28,5 @@ export const MIGRATIONS: readonly Migration[] = [
   lockouts,
   invitations,
   subscriptionTickets,
+  email,
 ];

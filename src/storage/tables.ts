@@ -51,6 +51,19 @@ export interface RefreshTokenRow {
   used_ms: number | null;
 }
 
+/** Migration 0012: single-use email tokens, only the digest stored. */
+export interface EmailTokenRow {
+  digest: string;
+  purpose: 'verify_email' | 'reset_password' | 'magic_link';
+  user_id: string;
+  tenant_id: string | null;
+  /** The address it was sent to; the token is void once the account's differs. */
+  email: string;
+  redirect_uri: string | null;
+  created_ms: number;
+  expires_ms: number;
+}
+
 /** Migration 0004: the private key sealed with the master key. */
 export interface SigningKeyRow {
   kid: string;
@@ -72,6 +85,10 @@ export interface TenantRow {
   created_ms: number;
   updated_ms: number;
   deleted_ms: number | null;
+  /** Migration 0012: 0 or 1; login refuses members whose email is unverified. */
+  require_verified_email: Generated<number>;
+  /** Migration 0012: JSON array of URLs a magic link may return its user to. */
+  redirect_uris: Generated<string>;
 }
 
 /** Migrations 0004 and 0006: a user's roles in one tenant. */
@@ -113,6 +130,10 @@ export interface InvitationRow {
   invited_by: string | null;
   created_ms: number;
   expires_ms: number;
+  /** Migration 0012: SHA-256 of the token its email carries; null when none was sent. */
+  token_digest: string | null;
+  /** Migration 0012: the JSON array of team ids joined on acceptance. */
+  team_ids: Generated<string>;
 }
 
 /** Migration 0006: a tenant's limits when set explicitly (otherwise its plan's). */
@@ -195,6 +216,47 @@ export interface IpLoginFailureRow {
   last_failure_ms: number;
 }
 
+// ── email ────────────────────────────────────────────────────────────────────────
+
+/** Migration 0012: one message, from its enqueueing transaction to its delivery. */
+export interface EmailOutboxRow {
+  id: string;
+  /** Whose branding it wears; null for the platform's. */
+  tenant_id: string | null;
+  template: string;
+  recipient: string;
+  subject: string;
+  /** Null once sent: the bodies carry one-time links. */
+  text_body: string | null;
+  html_body: string | null;
+  message_id: string;
+  status: 'queued' | 'sent' | 'failed';
+  attempts: Generated<number>;
+  next_attempt_ms: number;
+  lease_owner: string | null;
+  lease_until_ms: number | null;
+  last_error: string | null;
+  created_ms: number;
+  finished_ms: number | null;
+}
+
+/** Migration 0012: a tenant's branding, one JSON object. */
+export interface EmailSettingsRow {
+  tenant_id: string;
+  branding: string;
+  updated_ms: number;
+}
+
+/** Migration 0012: a tenant's own template for one kind of message. */
+export interface EmailTemplateRow {
+  tenant_id: string;
+  kind: string;
+  subject: string;
+  text_body: string;
+  html_body: string;
+  updated_ms: number;
+}
+
 // ── events (subscriptions) and storage ───────────────────────────────────────────
 
 /** Migration 0011: single-use subscription tickets, only the digest stored. */
@@ -226,6 +288,14 @@ export interface Tables {
   refresh_tokens: RefreshTokenRow;
   /** identity */
   signing_keys: SigningKeyRow;
+  /** identity */
+  email_tokens: EmailTokenRow;
+  /** email */
+  email_outbox: EmailOutboxRow;
+  /** email */
+  email_settings: EmailSettingsRow;
+  /** email */
+  email_templates: EmailTemplateRow;
   /** tenancy */
   tenants: TenantRow;
   /** tenancy */

@@ -15,4 +15,5 @@ export const TenancyErrors = defineErrorCodes({
   team_name_taken: { status: 409, title: 'Team name taken' },
   team_member_not_found: { status: 404, title: 'Team member not found' },
   invitation_not_found: { status: 404, title: 'Invitation not found' },
+  invalid_redirect_uri: { status: 400, title: 'Invalid redirect URI' },
 });

@@ -1,0 +1,54 @@
+import type { Kysely } from 'kysely';
+import type { TenantSignIn } from '../../identity/tenancy-port.ts';
+import type { AnyKysely } from '../../storage/database.ts';
+import type { Tables } from '../../storage/tables.ts';
+
+export type { TenantSignIn } from '../../identity/tenancy-port.ts';
+
+/** What a tenant's administrator may change of how its members sign in (migration 0012). */
+export type SignInSettings = Pick<TenantSignIn, 'require_verified_email' | 'redirect_uris'>;
+
+type TenantTables = Pick<Tables, 'tenants'>;
+
+/** The sign-in columns of `tenants`, for live (not deleted) tenants. */
+export function createSignInSettingsStore(db: AnyKysely) {
+  const kysely: Kysely<TenantTables> = db;
+  return {
+    async get(tenantId: string): Promise<TenantSignIn | undefined> {
+      const row = await kysely
+        .selectFrom('tenants')
+        .select(['id', 'name', 'require_verified_email', 'redirect_uris'])
+        .where('id', '=', tenantId)
+        .where('deleted_ms', 'is', null)
+        .executeTakeFirst();
+      return (
+        row && {
+          tenant_id: row.id,
+          tenant_name: row.name,
+          require_verified_email: Number(row.require_verified_email) === 1,
+          redirect_uris: JSON.parse(row.redirect_uris) as string[],
+        }
+      );
+    },
+
+    /** False when no live tenant has the id. */
+    async change(tenantId: string, changes: Partial<SignInSettings>, nowMs: number) {
+      const set: { require_verified_email?: number; redirect_uris?: string; updated_ms: number } = {
+        updated_ms: nowMs,
+      };
+      if (changes.require_verified_email !== undefined) {
+        set.require_verified_email = changes.require_verified_email ? 1 : 0;
+      }
+      if (changes.redirect_uris !== undefined) {
+        set.redirect_uris = JSON.stringify(changes.redirect_uris);
+      }
+      const result = await kysely
+        .updateTable('tenants')
+        .set(set)
+        .where('id', '=', tenantId)
+        .where('deleted_ms', 'is', null)
+        .executeTakeFirst();
+      return Number(result.numUpdatedRows) === 1;
+    },
+  };
+}
