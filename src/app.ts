@@ -16,6 +16,7 @@ import { type BackupService, createBackupService } from './backup/service.ts';
 import { composeServices, type Services } from './composition-root.ts';
 import type { Config } from './config/schema.ts';
 import { startEmailDelivery } from './email/delivery/start-delivery.ts';
+import { publicUrlOf } from './email/mailer.ts';
 import { eventRoutes } from './events/event-routes.ts';
 import { type Events, openEvents } from './events/open-events.ts';
 import { createRedisTenantSlots } from './events/subscriptions/redis-tenant-slots.ts';
@@ -32,6 +33,7 @@ import { installJsonBody } from './http/json-body.ts';
 import { type AppLogger, loggerSettings } from './http/logger.ts';
 import { installMetrics } from './http/metrics.ts';
 import { registerOpenApi } from './http/openapi.ts';
+import { pagesPlugin } from './http/pages/pages.ts';
 import { frameworkErrorHandler, installProblemHandlers } from './http/problem-handlers.ts';
 import { genRequestId, installRequestId, setRequestIdHeader } from './http/request-id.ts';
 import { installRequestTextCheck } from './http/request-text.ts';
@@ -257,6 +259,12 @@ export async function buildApp(deps: AppDeps): Promise<TesseraApp> {
   });
   const observer = backupMetrics(metrics);
   const backups = createBackupService({ db, config, audit: services.audit, observer });
+  // The pages emails link to (outside /api/v1, no guard: each is opened with its token).
+  await app.register(
+    pagesPlugin({ secureCookies: publicUrlOf(config).startsWith('https:') }, [
+      // One line per page: `featurePage(services...)`.
+    ]),
+  );
   await app.register(apiV1, {
     ...deps,
     events,

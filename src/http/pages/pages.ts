@@ -1,0 +1,83 @@
+import { randomBytes } from 'node:crypto';
+import fastifyCookie from '@fastify/cookie';
+import fastifyCsrf from '@fastify/csrf-protection';
+import fastifyFormbody from '@fastify/formbody';
+import type { FastifyInstance, FastifyPluginAsync, FastifyReply } from 'fastify';
+import { type PageContent, renderPage } from './html.ts';
+
+declare module 'fastify' {
+  interface FastifyReply {
+    /** This response's CSP nonce, for the page's style element. */
+    cspNonce: string;
+  }
+}
+
+/**
+ * A page's CSP: nothing but its own nonce'd style, images from https (a tenant's
+ * logo), and forms posting back to this origin. No script at all.
+ */
+function pageCsp(nonce: string): string {
+  return [
+    "default-src 'none'",
+    `style-src 'nonce-${nonce}'`,
+    'img-src https: data:',
+    "form-action 'self'",
+    "base-uri 'none'",
+    "frame-ancestors 'none'",
+  ].join('; ');
+}
+
+export interface PagesOptions {
+  /** Cookies only over https when the server's public address is https. */
+  readonly secureCookies: boolean;
+}
+
+/**
+ * The server-rendered pages an email's link opens (verify an address, reset a
+ * password, sign in with a magic link, accept an invitation), outside /api/v1. Each is
+ * a GET that changes nothing (mail scanners prefetch links) and shows a form, and a
+ * POST of that form. Forms carry a CSRF token (@fastify/csrf-protection, its secret in
+ * a SameSite=Strict cookie); form bodies are urlencoded (@fastify/formbody).
+ */
+export function pagesPlugin(
+  options: PagesOptions,
+  pages: readonly FastifyPluginAsync[],
+): FastifyPluginAsync {
+  return async (app: FastifyInstance) => {
+    await app.register(fastifyFormbody, { bodyLimit: 16 * 1024 });
+    await app.register(fastifyCookie);
+    await app.register(fastifyCsrf, {
+      cookieKey: 'tessera_csrf',
+      cookieOpts: {
+        path: '/',
+        httpOnly: true,
+        sameSite: 'strict',
+        secure: options.secureCookies,
+      },
+      getToken: (request) => (request.body as { _csrf?: string } | undefined)?._csrf,
+    });
+    app.decorateReply('cspNonce', '');
+    app.addHook('onRequest', async (_request, reply) => {
+      reply.cspNonce = randomBytes(16).toString('base64');
+    });
+    app.addHook('onSend', async (_request, reply, payload) => {
+      if (String(reply.getHeader('content-type') ?? '').startsWith('text/html')) {
+        reply.header('content-security-policy', pageCsp(reply.cspNonce));
+      }
+      return payload;
+    });
+    for (const page of pages) await app.register(page);
+  };
+}
+
+/** Sends a whole page with `status`. */
+export function sendPage(
+  reply: FastifyReply,
+  content: Omit<PageContent, 'nonce'>,
+  status = 200,
+): FastifyReply {
+  return reply
+    .code(status)
+    .type('text/html; charset=utf-8')
+    .send(renderPage({ ...content, nonce: reply.cspNonce }));
+}
