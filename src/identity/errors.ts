@@ -17,4 +17,7 @@ export const IdentityErrors = defineErrorCodes({
   invalid_email: { status: 400, title: 'Invalid email address' },
   weak_password: { status: 400, title: 'Password does not meet the policy' },
   identity_shared: { status: 403, title: 'Identity shared with other tenants' },
+  email_token_invalid: { status: 400, title: 'Invalid or expired link' },
+  email_not_verified: { status: 403, title: 'Email address not verified' },
+  email_already_verified: { status: 409, title: 'Email address already verified' },
 });
