@@ -1,0 +1,86 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { tenancyTestApp } from '../../../test/helpers/tenancy-fixture.ts';
+import { testEngines } from '../../../test/helpers/test-database.ts';
+
+const path = (tenant: string) => `/tenants/${tenant}/sign-in-settings`;
+
+for (const engine of testEngines()) {
+  describe(`tenant sign-in settings (${engine})`, () => {
+    it('a tenant administrator reads and changes their own, audited', async (t) => {
+      const { send, keyFor } = await tenancyTestApp(t, engine);
+      const admin = await keyFor('acme');
+      const initial = await send('GET', path('acme'), admin);
+      assert.equal(initial.status, 200);
+      assert.deepEqual(initial.body, {
+        tenant_id: 'acme',
+        require_verified_email: false,
+        redirect_uris: [],
+      });
+      const changed = await send('PATCH', path('acme'), admin, {
+        require_verified_email: true,
+        redirect_uris: ['https://app.acme.test/signed-in', 'http://localhost:5173/cb'],
+      });
+      assert.equal(changed.status, 200);
+      assert.deepEqual(changed.body, {
+        tenant_id: 'acme',
+        require_verified_email: true,
+        redirect_uris: ['https://app.acme.test/signed-in', 'http://localhost:5173/cb'],
+      });
+      const partly = await send('PATCH', path('acme'), admin, { require_verified_email: false });
+      assert.deepEqual(partly.body.redirect_uris, [
+        'https://app.acme.test/signed-in',
+        'http://localhost:5173/cb',
+      ]);
+      const trail = await send(
+        'GET',
+        '/audit?action=tenant.sign_in_settings_updated&limit=10',
+        admin,
+      );
+      assert.equal(trail.status, 200);
+      assert.equal((trail.body.events as unknown[]).length, 2);
+    });
+
+    it('refuses other tenants, weaker roles and bad redirect URIs, changing nothing', async (t) => {
+      const { send, keyFor, platform } = await tenancyTestApp(t, engine);
+      const acme = await keyFor('acme');
+      const other = await keyFor('other');
+      const viewer = await keyFor('acme', 'viewer');
+      for (const [as, method] of [
+        [other, 'GET'],
+        [other, 'PATCH'],
+        [viewer, 'PATCH'],
+      ] as const) {
+        const refused = await send(method, path('acme'), as, { require_verified_email: true });
+        assert.equal(refused.status, 403, `${method} refused`);
+        assert.equal(refused.body.code, 'permission_denied');
+      }
+      for (const uri of [
+        'http://app.acme.test/cb',
+        'https://app.acme.test/cb#frag',
+        'https://user:pw@app.acme.test/cb',
+        'javascript:alert(1)',
+        'not a url',
+      ]) {
+        const bad = await send('PATCH', path('acme'), acme, { redirect_uris: [uri] });
+        assert.equal(bad.status, 400, uri);
+        assert.equal(bad.body.code, 'invalid_redirect_uri');
+      }
+      const empty = await send('PATCH', path('acme'), acme, {});
+      assert.equal(empty.status, 400);
+      assert.deepEqual((await send('GET', path('acme'), acme)).body, {
+        tenant_id: 'acme',
+        require_verified_email: false,
+        redirect_uris: [],
+      });
+      // A platform administrator reaches any tenant; a missing one is a 404.
+      const byPlatform = await send('PATCH', path('acme'), platform, {
+        require_verified_email: true,
+      });
+      assert.equal(byPlatform.status, 200);
+      const missing = await send('GET', path('nope'), platform);
+      assert.equal(missing.status, 404);
+      assert.equal(missing.body.code, 'tenant_not_found');
+    });
+  });
+}
