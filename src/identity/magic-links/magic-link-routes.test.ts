@@ -272,6 +272,9 @@ for (const engine of testEngines()) {
           ['magic_link.used', 'failure', 'account_locked'],
         ],
       );
+      const metrics = (await test.app.inject({ url: '/metrics' })).body;
+      assert.match(metrics, /^auth_attempts_total\{method="magic_link",outcome="locked"\} 1$/m);
+      assert.match(metrics, /^auth_attempts_total\{method="magic_link",outcome="success"\} [1-9]/m);
     });
 
     it('refuses a link once the membership is deactivated, as a login would', async () => {
