@@ -42,6 +42,8 @@ import { tesseraValidators } from './http/validator-compiler.ts';
 import { apiKeyRoutes } from './identity/api-keys/api-key-routes.ts';
 import { installGuard } from './identity/guard/guard.ts';
 import { authRoutes } from './identity/login/auth-routes.ts';
+import { magicLinkPage } from './identity/magic-links/magic-link-page-routes.ts';
+import { magicLinkRoutes } from './identity/magic-links/magic-link-routes.ts';
 import { sessionRoutes } from './identity/sessions/session-routes.ts';
 import { wellKnownRoutes } from './identity/tokens/well-known-routes.ts';
 import { countAuthAttempts } from './protection/auth-metrics.ts';
@@ -124,6 +126,7 @@ const apiV1: FastifyPluginAsync<
   auditDeniedRequests(api, services.audit, { metrics: deps.metrics });
   auditQuotaRefusals(api, services.audit);
   await api.register(authRoutes, { auth: identity.auth });
+  await api.register(magicLinkRoutes, { magicLinks: identity.magicLinks });
   await api.register(sessionRoutes, { sessions: identity.sessionAdmin });
   await api.register(apiKeyRoutes, { apiKeys: identity.apiKeyAdmin });
   await api.register(tenantRoutes, {
@@ -263,6 +266,7 @@ export async function buildApp(deps: AppDeps): Promise<TesseraApp> {
   await app.register(
     pagesPlugin({ secureCookies: publicUrlOf(config).startsWith('https:') }, [
       // One line per page: `featurePage(services...)`.
+      magicLinkPage(services.identity.magicLinks),
     ]),
   );
   await app.register(apiV1, {

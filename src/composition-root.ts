@@ -9,6 +9,7 @@ import { createApiKeyService } from './identity/api-keys/api-key-service.ts';
 import { createApiKeyStore } from './identity/api-keys/api-key-store.ts';
 import { type CredentialCache, createCredentialCache } from './identity/guard/credential-cache.ts';
 import { createAuthService } from './identity/login/auth-service.ts';
+import { createMagicLinks } from './identity/magic-links/magic-link-service.ts';
 import { createSessionService } from './identity/sessions/session-service.ts';
 import { createSessionStore, successorKeyFrom } from './identity/sessions/session-store.ts';
 import type { SignInOf, StandingOf, StoredRolesOf } from './identity/tenancy-port.ts';
@@ -310,6 +311,19 @@ function composeIdentity(
       changes: credentials,
       roles: rolePolicy,
       storedRolesOf: needs.storedRolesOf,
+    }),
+    magicLinks: createMagicLinks({
+      db,
+      users,
+      sessions,
+      issueAccessToken: (claims) => tokens.issue(claims),
+      membershipsOf: (userId) => memberships.listOfUser(userId),
+      signInOf: needs.signInOf,
+      mailer: needs.mailer,
+      audit,
+      ttlSeconds: config.auth.magic_link_ttl_seconds,
+      lockout: protection.lockout,
+      attempts: protection.attempts,
     }),
   };
 }

@@ -6,6 +6,7 @@ import type { ApiKeyStore } from './identity/api-keys/api-key-store.ts';
 import type { CredentialCache } from './identity/guard/credential-cache.ts';
 import type { GuardDeps } from './identity/guard/guard.ts';
 import type { AuthService } from './identity/login/auth-service.ts';
+import type { MagicLinkService } from './identity/magic-links/magic-link-service.ts';
 import type { SessionService } from './identity/sessions/session-service.ts';
 import type { SessionStore } from './identity/sessions/session-store.ts';
 import type { AccessTokens } from './identity/tokens/access-token.ts';
@@ -46,6 +47,8 @@ export interface IdentityServices {
   readonly guard: GuardDeps;
   /** API key administration (routes and CLI): quota, delegation and audit rules. */
   readonly apiKeyAdmin: ApiKeyService;
+  /** Passwordless sign-in by email: the request, the link's page and its use (routes). */
+  readonly magicLinks: MagicLinkService;
 }
 
 /** Tenants, their members, teams, invitations and quotas. */

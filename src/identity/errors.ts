@@ -20,4 +20,5 @@ export const IdentityErrors = defineErrorCodes({
   email_token_invalid: { status: 400, title: 'Invalid or expired link' },
   email_not_verified: { status: 403, title: 'Email address not verified' },
   email_already_verified: { status: 409, title: 'Email address already verified' },
+  redirect_uri_not_allowed: { status: 400, title: 'Redirect URI not allowed' },
 });

@@ -1,7 +1,10 @@
-/** How a caller tried to authenticate: a password login, a refresh token, or a request's credential. */
-export type AuthMethod = 'password' | 'refresh' | 'api_key' | 'access_token';
+/**
+ * How a caller tried to authenticate: a password login, a magic link, a refresh token,
+ * or a request's credential.
+ */
+export type AuthMethod = 'password' | 'magic_link' | 'refresh' | 'api_key' | 'access_token';
 
-/** `locked`: refused because the account is locked (the caller saw a wrong password). */
+/** `locked`: refused because the account is locked (the caller saw a wrong password or a refused link). */
 export type AuthOutcome = 'success' | 'failure' | 'locked';
 
 export interface AuthAttemptListener {

@@ -1,7 +1,13 @@
 import { Counter, type Registry } from 'prom-client';
 import type { AuthAttempts, AuthMethod, AuthOutcome } from './auth-attempts.ts';
 
-const METHODS: readonly AuthMethod[] = ['password', 'refresh', 'api_key', 'access_token'];
+const METHODS: readonly AuthMethod[] = [
+  'password',
+  'magic_link',
+  'refresh',
+  'api_key',
+  'access_token',
+];
 const OUTCOMES: readonly AuthOutcome[] = ['success', 'failure', 'locked'];
 
 /**
@@ -13,7 +19,7 @@ const OUTCOMES: readonly AuthOutcome[] = ['success', 'failure', 'locked'];
 export function countAuthAttempts(registry: Registry, attempts: AuthAttempts): () => void {
   const attemptsTotal = new Counter({
     name: 'auth_attempts_total',
-    help: 'Authentication attempts, by method (password, refresh, api_key, access_token) and outcome (success, failure, locked).',
+    help: 'Authentication attempts, by method (password, magic_link, refresh, api_key, access_token) and outcome (success, failure, locked).',
     labelNames: ['method', 'outcome'] as const,
     registers: [registry],
   });
@@ -25,8 +31,9 @@ export function countAuthAttempts(registry: Registry, attempts: AuthAttempts): (
   const children = new Map<string, Counter.Internal>();
   for (const method of METHODS) {
     for (const outcome of OUTCOMES) {
-      // `locked` only happens to password logins; the other series would stay 0 forever.
-      if (outcome === 'locked' && method !== 'password') continue;
+      // `locked` only happens to sign-ins (a password or a magic link); the other
+      // series would stay 0 forever.
+      if (outcome === 'locked' && method !== 'password' && method !== 'magic_link') continue;
       children.set(`${method}:${outcome}`, attemptsTotal.labels(method, outcome));
     }
   }

@@ -4,15 +4,15 @@ import { auditContextOf } from '../../access/audit-context.ts';
 import type { Principal } from '../../access/principal.ts';
 import type { AuthService } from './auth-service.ts';
 
-const Email = Type.String({
+export const Email = Type.String({
   minLength: 3,
   maxLength: 254,
   description: 'Compared trimmed and case-insensitively.',
 });
 const Password = Type.String({ minLength: 1, maxLength: 1024 });
-const TenantId = Type.String({ pattern: '^[a-z0-9][a-z0-9-]{0,62}$' });
+export const TenantId = Type.String({ pattern: '^[a-z0-9][a-z0-9-]{0,62}$' });
 
-const TokenSet = Type.Object({
+export const TokenSet = Type.Object({
   access_token: Type.String(),
   refresh_token: Type.String(),
   token_type: Type.Literal('Bearer'),

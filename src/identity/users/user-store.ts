@@ -45,6 +45,12 @@ export interface UserStore {
   findManyByIds(ids: readonly string[]): Promise<User[]>;
   /** The name is the identity's, shown in every tenant the user belongs to. */
   setName(userId: string, name: string | null): Promise<void>;
+  /**
+   * Marks the address verified, only while it is still `email` (a link proves the
+   * address it was sent to, not one the account has since changed to). False when
+   * nothing matched; true also when it was verified already.
+   */
+  markEmailVerified(userId: string, email: string): Promise<boolean>;
   /** Deletes the user row; whatever refers to it must be gone first (or go by cascade). */
   remove(userId: string): Promise<void>;
   /**
@@ -157,6 +163,16 @@ export function createUserStore(
         .set({ name, updated_ms: now() })
         .where('id', '=', userId)
         .execute();
+    },
+
+    async markEmailVerified(userId, email) {
+      const result = await kysely
+        .updateTable('users')
+        .set({ email_verified: 1, updated_ms: now() })
+        .where('id', '=', userId)
+        .where('email', '=', email)
+        .executeTakeFirst();
+      return result.numUpdatedRows > 0n;
     },
 
     async remove(userId) {

@@ -64,6 +64,12 @@ export interface LoginLockout {
   ): Promise<void>;
   /** The account's password was right: its failures (and this attempt) are forgotten. */
   succeeded(userId: string): Promise<void>;
+  /**
+   * Whether the account is locked now, reserving nothing: for sign-ins that check no
+   * password (magic links), which a lock refuses all the same. `NO_ACCOUNT` costs the
+   * same statement and is never locked.
+   */
+  isLocked(userId: string): Promise<boolean>;
 }
 
 /** `lockout.enabled = false`: nothing is counted, nothing is locked or slowed. */
@@ -72,6 +78,7 @@ export const NO_LOCKOUT: LoginLockout = {
   admit: async () => ({ admitted: true, locked: false, attempts: 0 }),
   failed: async () => {},
   succeeded: async () => {},
+  isLocked: async () => false,
 };
 
 export function createLoginLockout(deps: LoginLockoutDeps): LoginLockout {
@@ -167,6 +174,9 @@ export function createLoginLockout(deps: LoginLockoutDeps): LoginLockout {
     },
     async succeeded(userId) {
       await store.forgetAccountFailures(userId, now());
+    },
+    async isLocked(userId) {
+      return (await store.lockedUntil(userId, now())) !== undefined;
     },
   };
 }
