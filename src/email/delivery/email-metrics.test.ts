@@ -27,6 +27,18 @@ for (const engine of testEngines()) {
         async () => (await outboxRows(test.db)).every((row) => row.status === 'sent'),
         'all three are sent',
       );
+      // Counted once each sender hears its row was written, which may be after we read it.
+      const scrape = async () => (await test.app.inject({ url: '/metrics' })).body;
+      await until(
+        async () =>
+          (await scrape()).includes('tessera_email_sent_total{template="verify_email"} 2'),
+        'both verifications are counted',
+      );
+      await until(
+        async () =>
+          (await scrape()).includes('tessera_email_sent_total{template="password_changed"} 1'),
+        'the notice is counted',
+      );
       // A message queued 90 s ago and held by another node (its lease is long): queued.
       const queuedAt = Date.now() - 90_000;
       await test.db.transaction(async (trx: AnyKysely) => {
@@ -47,7 +59,7 @@ for (const engine of testEngines()) {
         await createOutboxStore(trx).claim('elsewhere', Date.now(), 3_600_000, 10);
       });
 
-      const text = (await test.app.inject({ url: '/metrics' })).body;
+      const text = await scrape();
       const value = (sample: string) => {
         const line = text.split('\n').find((candidate) => candidate.startsWith(`${sample} `));
         assert.ok(line, `${sample} in /metrics`);

@@ -82,8 +82,13 @@ for (const engine of testEngines()) {
       const { test, logs } = await started(t, engine, {
         email: { transport: 'log', from: 'Acme <no-reply@acme.test>' },
       });
-      const warning = logs.lines.find((line) => line.level === 40);
-      assert.match(String(warning?.msg), /email\.transport is "log".*never sent/);
+      assert.ok(
+        logs.lines.some(
+          (line) =>
+            line.level === 40 && /email\.transport is "log".*never sent/.test(String(line.msg)),
+        ),
+        'a warning at start',
+      );
       await queueEmail(test, {
         to: 'dev@example.com',
         values: { link: 'https://x.test/v?token=tsv_log', expires_in: '1 day', name: 'Dev' },
