@@ -17,6 +17,7 @@ import { composeServices, type Services } from './composition-root.ts';
 import type { Config } from './config/schema.ts';
 import { startEmailDelivery } from './email/delivery/start-delivery.ts';
 import { publicUrlOf } from './email/mailer.ts';
+import { emailSettingsRoutes } from './email/settings/email-settings-routes.ts';
 import { eventRoutes } from './events/event-routes.ts';
 import { type Events, openEvents } from './events/open-events.ts';
 import { createRedisTenantSlots } from './events/subscriptions/redis-tenant-slots.ts';
@@ -141,6 +142,7 @@ const apiV1: FastifyPluginAsync<
   await api.register(teamRoutes, { teams: tenancy.teams });
   await api.register(roleRoutes, { roles: tenancy.roles });
   await api.register(ipFilterRoutes, { ipFilters: ipFilters.service });
+  await api.register(emailSettingsRoutes, { settings: services.email.settings });
   const subscriptionLimits = createSubscriptionLimits(
     config.subscriptions,
     tenancy.quotas.planOf,

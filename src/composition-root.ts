@@ -2,6 +2,7 @@ import type { RolePolicy } from './access/role-policy.ts';
 import { type AuditLog, createAuditLog } from './audit/audit-log.ts';
 import type { Config } from './config/schema.ts';
 import { createMailer, type Mailer } from './email/mailer.ts';
+import { createEmailSettingsService } from './email/settings/email-settings-service.ts';
 import { createTicketService } from './events/subscriptions/tickets/ticket-service.ts';
 import { createTicketStore } from './events/subscriptions/tickets/ticket-store.ts';
 import { createApiKeyLookup } from './identity/api-keys/api-key-lookup.ts';
@@ -173,7 +174,7 @@ export function composeServices(
       signInSettings: createSignInSettingsService({ db, audit }),
     },
     protection,
-    email: { mailer },
+    email: { mailer, settings: createEmailSettingsService({ db, audit }) },
     audit,
     events: { tickets },
   };

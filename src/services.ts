@@ -1,5 +1,6 @@
 import type { AuditLog } from './audit/audit-log.ts';
 import type { Mailer } from './email/mailer.ts';
+import type { EmailSettingsService } from './email/settings/email-settings-service.ts';
 import type { TicketService } from './events/subscriptions/tickets/ticket-service.ts';
 import type { ApiKeyService } from './identity/api-keys/api-key-service.ts';
 import type { ApiKeyStore } from './identity/api-keys/api-key-store.ts';
@@ -87,6 +88,8 @@ export interface TenancyServices {
 /** Outgoing email: the outbox every domain queues into. */
 export interface EmailServices {
   readonly mailer: Mailer;
+  /** Tenants' email branding and templates (routes). */
+  readonly settings: EmailSettingsService;
 }
 
 /** Brute-force protection of sign-in. */

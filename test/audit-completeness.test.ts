@@ -49,6 +49,9 @@ const EXPECTED: readonly Expected[] = [
   row('role.created', 'user'),
   row('role.updated', 'user'),
   row('role.deleted', 'user'),
+  row('email.branding_updated', 'user'),
+  row('email.template_updated', 'user'),
+  row('email.template_reset', 'user'),
   row('api_key.created', 'user'),
   row('api_key.revoked', 'user'),
   row('password.change_failed', 'user', 'failure'),
@@ -158,6 +161,19 @@ async function everyAction(test: TenancyTestApp): Promise<void> {
   await ok(test, 'POST', '/roles', boss, { name: 'reader', permissions: ['events:read'] });
   await ok(test, 'PATCH', '/roles/reader', boss, { permissions: ['events:read', 'metrics:read'] });
   await ok(test, 'DELETE', '/roles/reader', boss);
+
+  await ok(test, 'PUT', '/email/branding', boss, {
+    product_name: 'Acme',
+    logo_url: '',
+    color: '#112233',
+    support_email: '',
+  });
+  await ok(test, 'PUT', '/email/templates/magic_link', boss, {
+    subject: 'Sign in to {{ product_name }}',
+    text: '{{ link }}',
+    html: '<a href="{{ link }}">Sign in</a>',
+  });
+  await ok(test, 'DELETE', '/email/templates/magic_link', boss);
 
   const key = await ok(test, 'POST', '/auth/api-keys', boss, { name: 'ci', role: 'viewer' });
   await ok(test, 'DELETE', `/auth/api-keys/${key.id}`, boss);

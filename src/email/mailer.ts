@@ -53,7 +53,24 @@ function messageIdDomain(from: string): string {
   return address.split('@')[1]?.trim() || 'tessera.invalid';
 }
 
+/**
+ * Refuses settings no email could leave with, at composition (server and CLI alike),
+ * before anything is started: a clear message instead of a sender failing forever.
+ */
+export function checkEmailSettings(settings: Config['email']): void {
+  if (settings.transport !== 'smtp') return;
+  if (settings.smtp_url === '') {
+    throw new Error(
+      'email.transport is "smtp" but email.smtp_url is empty: set it (smtp://host:587 or smtps://host:465), or set email.transport to "none" or "log"',
+    );
+  }
+  if (!URL.canParse(settings.smtp_url) || new URL(settings.smtp_url).hostname === '') {
+    throw new Error('email.smtp_url is not a URL with a host, e.g. smtp://mail.example.com:587');
+  }
+}
+
 export function createMailer(config: Pick<Config, 'email' | 'server'>, now = Date.now): Mailer {
+  checkEmailSettings(config.email);
   const configured = config.email.transport !== 'none';
   const base = publicUrlOf(config);
   const domain = messageIdDomain(config.email.from);

@@ -13,6 +13,13 @@ export interface ReceivedMail {
   readonly messageId: string;
   /** The X-Tessera-Template header: which kind of message. */
   readonly template: string;
+  /** The credentials the client authenticated with (AUTH); undefined when it did not. */
+  readonly auth: SmtpCredentials | undefined;
+}
+
+export interface SmtpCredentials {
+  readonly username: string;
+  readonly password: string;
 }
 
 export interface SmtpSink {
@@ -20,6 +27,8 @@ export interface SmtpSink {
   /** `smtp://127.0.0.1:<port>`, for `email.smtp_url`. */
   readonly url: string;
   readonly messages: ReceivedMail[];
+  /** Messages refused so far (`refuseWith`): each is an attempt the sender made. */
+  readonly refusals: number;
   /** Waits until a message to `to` (of `template`, when given) has arrived; returns the latest. */
   waitFor(to: string, template?: string): Promise<ReceivedMail>;
   /** Messages to `to` so far. */
@@ -30,26 +39,39 @@ export interface SmtpSink {
 export interface SmtpSinkOptions {
   /** Listen on this port (to come back on the port a server was configured with); default: any. */
   readonly port?: number;
-  /** Refuse every message with this SMTP reply code (e.g. 550): a permanent refusal. */
+  /** Refuse messages with this SMTP reply code: 550 is permanent, 451 asks to retry. */
   readonly refuseWith?: number;
+  /** With `refuseWith`: refuse only the first this many messages, accept the rest. */
+  readonly refuseFirst?: number;
 }
 
 /**
  * A real SMTP server (the `smtp-server` package) on 127.0.0.1 that keeps every message
  * it receives, parsed by `mailparser`: the sink the email tests send to. It accepts any
- * sender and recipient, with or without authentication, and offers no STARTTLS.
+ * sender and recipient, with or without authentication (any credentials, recorded with
+ * each message, over plain text since it offers no STARTTLS).
  */
 export async function startSmtpSink(options: SmtpSinkOptions = {}): Promise<SmtpSink> {
   const messages: ReceivedMail[] = [];
+  let refusals = 0;
   const server = new SMTPServer({
     authOptional: true,
+    allowInsecureAuth: true,
     disabledCommands: ['STARTTLS'],
     logger: false,
-    onAuth(_auth, _session, callback) {
-      callback(null, { user: 'test' });
+    onAuth(auth, _session, callback) {
+      const credentials: SmtpCredentials = {
+        username: auth.username ?? '',
+        password: auth.password ?? '',
+      };
+      callback(null, { user: credentials });
     },
     onData(stream, session, callback) {
-      if (options.refuseWith !== undefined) {
+      const refuse =
+        options.refuseWith !== undefined &&
+        (options.refuseFirst === undefined || refusals < options.refuseFirst);
+      if (refuse) {
+        refusals++;
         stream.resume();
         stream.on('end', () => {
           const error = Object.assign(new Error('refused by the test sink'), {
@@ -70,6 +92,7 @@ export async function startSmtpSink(options: SmtpSinkOptions = {}): Promise<Smtp
             html: typeof parsed.html === 'string' ? parsed.html : '',
             messageId: parsed.messageId ?? '',
             template: typeof header === 'string' ? header : '',
+            auth: session.user as SmtpCredentials | undefined,
           });
           callback();
         })
@@ -86,6 +109,9 @@ export async function startSmtpSink(options: SmtpSinkOptions = {}): Promise<Smtp
     port,
     url: `smtp://127.0.0.1:${port}`,
     messages,
+    get refusals() {
+      return refusals;
+    },
     to,
     async waitFor(address, template) {
       const matching = () =>

@@ -33,12 +33,20 @@ export function emailMetrics(registry: Registry, stats: () => Promise<OutboxStat
     registers: [registry],
   });
   let last: OutboxStats = { queued: 0, oldest_queued_ms: null };
-  const read = async () => {
-    try {
-      last = await stats();
-    } catch {
-      // The database is unreachable (or closing): /health says so; keep the last reading.
-    }
+  // Both gauges are collected together on a scrape: one query serves them.
+  let reading: Promise<void> | undefined;
+  const read = () => {
+    reading ??= stats()
+      .then((stats) => {
+        last = stats;
+      })
+      .catch(() => {
+        // The database is unreachable (or closing): /health says so; keep the last reading.
+      })
+      .finally(() => {
+        reading = undefined;
+      });
+    return reading;
   };
   new Gauge({
     name: 'tessera_email_queue_depth',

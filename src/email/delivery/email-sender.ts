@@ -61,6 +61,11 @@ export function startEmailSender(deps: EmailSenderDeps): EmailSender {
   let purgedAt = 0;
 
   async function deliver(email: ClaimedEmail): Promise<void> {
+    // A batch is claimed at once but sent one by one: each message's lease is taken
+    // afresh before it is sent, so that a slow server (up to smtp_timeout_ms per step)
+    // cannot let a later message's lease run out while it waits its turn, and another
+    // node send it too. Not ours any more: that node sends it.
+    if (!(await outbox.renew(email.id, owner, now() + settings.lease_ms))) return;
     try {
       await transport.send({
         to: email.recipient,
@@ -97,8 +102,16 @@ export function startEmailSender(deps: EmailSenderDeps): EmailSender {
 
   async function passOnce(): Promise<void> {
     const claimed = await outbox.claim(owner, now(), settings.lease_ms, BATCH);
-    for (const email of claimed) {
-      if (stopped) return;
+    for (const [index, email] of claimed.entries()) {
+      if (stopped) {
+        // Shutting down: what this node will not send, another may take at once
+        // rather than when the lease runs out.
+        await outbox.release(
+          claimed.slice(index).map((rest) => rest.id),
+          owner,
+        );
+        return;
+      }
       await deliver(email);
     }
     if (claimed.length === BATCH) pending = true;

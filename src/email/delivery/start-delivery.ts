@@ -2,7 +2,7 @@ import type { FastifyBaseLogger } from 'fastify';
 import type { Registry } from 'prom-client';
 import type { Config } from '../../config/schema.ts';
 import type { Database } from '../../storage/open-database.ts';
-import type { Mailer } from '../mailer.ts';
+import { checkEmailSettings, type Mailer } from '../mailer.ts';
 import { createOutboxStore } from '../outbox/outbox-store.ts';
 import { emailMetrics } from './email-metrics.ts';
 import { type EmailSender, startEmailSender } from './email-sender.ts';
@@ -23,9 +23,7 @@ export interface EmailDeliveryDeps {
  */
 export function startEmailDelivery(deps: EmailDeliveryDeps): EmailSender | undefined {
   const { settings, log } = deps;
-  if (settings.transport === 'smtp' && settings.smtp_url === '') {
-    throw new Error('email.transport is "smtp" but email.smtp_url is empty');
-  }
+  checkEmailSettings(settings);
   const transport = openTransport(settings, (raw, message) =>
     log.info(
       { email: { to: message.to, template: message.template, message_id: message.messageId, raw } },
@@ -36,6 +34,14 @@ export function startEmailDelivery(deps: EmailDeliveryDeps): EmailSender | undef
   if (settings.transport === 'log') {
     log.warn(
       'email.transport is "log": emails, with their one-time links, are written to this log and never sent. For local trials only.',
+    );
+  }
+  if (settings.transport === 'smtp' && settings.lease_ms <= settings.smtp_timeout_ms) {
+    // A send may take longer than its lease: another node would take the message over
+    // and send it a second time (same Message-ID).
+    log.warn(
+      { lease_ms: settings.lease_ms, smtp_timeout_ms: settings.smtp_timeout_ms },
+      'email.lease_ms should be longer than email.smtp_timeout_ms',
     );
   }
   const outbox = createOutboxStore(deps.db.kysely);

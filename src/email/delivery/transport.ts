@@ -20,15 +20,27 @@ export interface EmailTransport {
 /** Why an attempt failed, and whether trying again could help. */
 export interface SendFailure {
   readonly message: string;
-  /** An SMTP 5xx answer: the server refused the message for good. */
+  /** The server refused this message for good (see describeFailure). */
   readonly permanent: boolean;
 }
 
+/**
+ * Only a 5xx answer about the message itself is permanent: to RCPT TO (no such
+ * recipient) or to DATA (the content refused). A 5xx anywhere else is about this
+ * server's settings, not the message: AUTH (wrong credentials), STARTTLS (required by
+ * smtp_require_tls but not offered), MAIL FROM (the From address refused). Those are
+ * retried, so that every queued message is still sent once the operator fixes them.
+ */
 export function describeFailure(error: unknown): SendFailure {
-  const { message, responseCode } = error as { message?: string; responseCode?: number };
+  const { message, responseCode, command } = error as {
+    message?: string;
+    responseCode?: number;
+    command?: string;
+  };
+  const refused = typeof responseCode === 'number' && responseCode >= 500 && responseCode < 600;
   return {
     message: String(message ?? error).slice(0, 500),
-    permanent: typeof responseCode === 'number' && responseCode >= 500 && responseCode < 600,
+    permanent: refused && (command === 'RCPT TO' || command === 'DATA'),
   };
 }
 

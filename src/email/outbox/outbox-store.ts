@@ -95,6 +95,33 @@ export function createOutboxStore(db: AnyKysely) {
       );
     },
 
+    /**
+     * Takes the lease afresh until `untilMs`, just before sending: false when it is no
+     * longer `owner`'s (it ran out and another node claimed the row), so it is not sent.
+     */
+    async renew(id: string, owner: string, untilMs: number): Promise<boolean> {
+      const result = await kysely
+        .updateTable('email_outbox')
+        .set({ lease_until_ms: untilMs })
+        .where('id', '=', id)
+        .where('status', '=', 'queued')
+        .where('lease_owner', '=', owner)
+        .executeTakeFirst();
+      return Number(result.numUpdatedRows) > 0;
+    },
+
+    /** Gives back claimed messages not sent (shutting down): any node may take them at once. */
+    async release(ids: readonly string[], owner: string): Promise<void> {
+      if (ids.length === 0) return;
+      await kysely
+        .updateTable('email_outbox')
+        .set({ lease_owner: null, lease_until_ms: null })
+        .where('id', 'in', ids)
+        .where('status', '=', 'queued')
+        .where('lease_owner', '=', owner)
+        .execute();
+    },
+
     /** Delivered: the bodies (one-time links) are dropped, the row stays for the record. */
     async sent(id: string, owner: string, nowMs: number): Promise<void> {
       await kysely

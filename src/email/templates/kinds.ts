@@ -50,3 +50,8 @@ export const KIND_VARIABLES: Readonly<Record<EmailKind, Readonly<Record<string, 
 export function isEmailKind(value: string): value is EmailKind {
   return (EMAIL_KINDS as readonly string[]).includes(value);
 }
+
+/** Every variable a template of `kind` may use: the common ones, then the kind's own. */
+export function variableNames(kind: EmailKind): string[] {
+  return [...COMMON_VARIABLES, ...Object.keys(KIND_VARIABLES[kind])];
+}

@@ -1,7 +1,7 @@
 import { Liquid } from 'liquidjs';
 import type { Branding } from './branding.ts';
 import type { TemplateParts } from './default-templates.ts';
-import { COMMON_VARIABLES, type EmailKind, KIND_VARIABLES } from './kinds.ts';
+import { type EmailKind, KIND_VARIABLES, variableNames } from './kinds.ts';
 
 /** A rendered message, ready for the outbox. */
 export interface RenderedEmail {
@@ -35,7 +35,7 @@ export function variablesFor(
   branding: Branding,
   values: Readonly<Record<string, string>>,
 ): Record<string, string> {
-  const known = [...COMMON_VARIABLES, ...Object.keys(KIND_VARIABLES[kind])];
+  const known = variableNames(kind);
   const scope: Record<string, string> = {};
   for (const name of known) scope[name] = '';
   Object.assign(scope, branding);
@@ -64,6 +64,16 @@ export interface TemplateProblem {
   readonly message: string;
 }
 
+/** The values a template is checked and previewed with: the kind's samples, the tenant's branding. */
+export function sampleScope(kind: EmailKind, branding: Branding): Record<string, string> {
+  return variablesFor(kind, branding, {
+    recipient: 'ada@example.com',
+    name: 'Ada',
+    tenant_name: 'Acme',
+    ...KIND_VARIABLES[kind],
+  });
+}
+
 /**
  * Checks a tenant's templates by rendering each part with sample values for `kind`:
  * a syntax error, an unknown variable or filter, or too much work is a problem.
@@ -73,12 +83,7 @@ export async function checkTemplate(
   parts: TemplateParts,
   branding: Branding,
 ): Promise<TemplateProblem[]> {
-  const scope = variablesFor(kind, branding, {
-    recipient: 'ada@example.com',
-    name: 'Ada',
-    tenant_name: 'Acme',
-    ...KIND_VARIABLES[kind],
-  });
+  const scope = sampleScope(kind, branding);
   const problems: TemplateProblem[] = [];
   for (const part of ['subject', 'text', 'html'] as const) {
     const engine = part === 'html' ? html : plain;
