@@ -250,6 +250,8 @@ function composeIdentity(
     memberships,
     standingOf,
     rolePolicy,
+    mailer,
+    signInOf,
   } = needs;
   let loaded: Buffer | undefined;
   const masterKey = (): Buffer => {
@@ -284,6 +286,7 @@ function composeIdentity(
     },
   );
   const invitations = createInvitationStore(db.kysely);
+  const membershipsOf = (userId: string) => memberships.listOfUser(userId);
   return {
     issuer,
     keys,
@@ -299,7 +302,9 @@ function composeIdentity(
       audit,
       tenantExists,
       invitedTenants: (userId) => invitations.invitingTenants(userId),
-      membershipsOf: (userId) => memberships.listOfUser(userId),
+      membershipsOf,
+      signInOf,
+      mailer,
       lockout: protection.lockout,
       attempts: protection.attempts,
       onPasswordCheck: options.onPasswordCheck,

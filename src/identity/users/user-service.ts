@@ -33,6 +33,7 @@ export function createUserService(
     findCredentials: (email) => store.findCredentials(email),
     findManyByIds: (ids) => store.findManyByIds(ids),
     setName: (userId, name) => store.setName(userId, name),
+    markEmailVerified: (userId, email) => store.markEmailVerified(userId, email),
 
     async createUser(user) {
       const inserted = await store.insert({ ...user, email: normalizeEmail(user.email) });

@@ -41,6 +41,11 @@ export interface UserStore {
   findCredentials(email: string): Promise<{ user: User; password_hash: string | null } | undefined>;
   /** False when no user has the id. */
   updatePasswordHash(userId: string, passwordHash: string): Promise<boolean>;
+  /**
+   * Marks the address verified, only while the account still has `email` (the address
+   * a link was sent to): false when it changed meanwhile, or no user has the id.
+   */
+  markEmailVerified(userId: string, email: string): Promise<boolean>;
   /** The users of these ids that exist, by email. */
   findManyByIds(ids: readonly string[]): Promise<User[]>;
   /** The name is the identity's, shown in every tenant the user belongs to. */
@@ -138,6 +143,18 @@ export function createUserStore(
         .updateTable('users')
         .set({ password_hash: passwordHash, updated_ms: now() })
         .where('id', '=', userId)
+        .executeTakeFirst();
+      return result.numUpdatedRows > 0n;
+    },
+
+    async markEmailVerified(userId, email) {
+      // One conditional UPDATE: an address changed between the token's check and this
+      // write is not marked verified.
+      const result = await kysely
+        .updateTable('users')
+        .set({ email_verified: 1, updated_ms: now() })
+        .where('id', '=', userId)
+        .where('email', '=', email)
         .executeTakeFirst();
       return result.numUpdatedRows > 0n;
     },
