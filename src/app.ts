@@ -40,6 +40,8 @@ import { installRequestTextCheck } from './http/request-text.ts';
 import { installSecurityHeaders, securityHeadersFor } from './http/security-headers.ts';
 import { tesseraValidators } from './http/validator-compiler.ts';
 import { apiKeyRoutes } from './identity/api-keys/api-key-routes.ts';
+import { emailVerificationPage } from './identity/email-verification/email-verification-page.ts';
+import { emailVerificationRoutes } from './identity/email-verification/email-verification-routes.ts';
 import { installGuard } from './identity/guard/guard.ts';
 import { authRoutes } from './identity/login/auth-routes.ts';
 import { sessionRoutes } from './identity/sessions/session-routes.ts';
@@ -124,6 +126,7 @@ const apiV1: FastifyPluginAsync<
   auditDeniedRequests(api, services.audit, { metrics: deps.metrics });
   auditQuotaRefusals(api, services.audit);
   await api.register(authRoutes, { auth: identity.auth });
+  await api.register(emailVerificationRoutes, { verification: identity.emailVerification });
   await api.register(sessionRoutes, { sessions: identity.sessionAdmin });
   await api.register(apiKeyRoutes, { apiKeys: identity.apiKeyAdmin });
   await api.register(tenantRoutes, {
@@ -263,6 +266,7 @@ export async function buildApp(deps: AppDeps): Promise<TesseraApp> {
   await app.register(
     pagesPlugin({ secureCookies: publicUrlOf(config).startsWith('https:') }, [
       // One line per page: `featurePage(services...)`.
+      emailVerificationPage(services.identity.emailVerification),
     ]),
   );
   await app.register(apiV1, {

@@ -7,6 +7,7 @@ import { createTicketStore } from './events/subscriptions/tickets/ticket-store.t
 import { createApiKeyLookup } from './identity/api-keys/api-key-lookup.ts';
 import { createApiKeyService } from './identity/api-keys/api-key-service.ts';
 import { createApiKeyStore } from './identity/api-keys/api-key-store.ts';
+import { createEmailVerification } from './identity/email-verification/email-verification.ts';
 import { type CredentialCache, createCredentialCache } from './identity/guard/credential-cache.ts';
 import { createAuthService } from './identity/login/auth-service.ts';
 import { createSessionService } from './identity/sessions/session-service.ts';
@@ -308,6 +309,14 @@ function composeIdentity(
       lockout: protection.lockout,
       attempts: protection.attempts,
       onPasswordCheck: options.onPasswordCheck,
+    }),
+    emailVerification: createEmailVerification({
+      db,
+      users,
+      audit,
+      mailer,
+      signInOf,
+      ttlSeconds: config.auth.email_verification_ttl_seconds,
     }),
     sessionAdmin: createSessionService({
       db,

@@ -3,6 +3,7 @@ import type { Mailer } from './email/mailer.ts';
 import type { TicketService } from './events/subscriptions/tickets/ticket-service.ts';
 import type { ApiKeyService } from './identity/api-keys/api-key-service.ts';
 import type { ApiKeyStore } from './identity/api-keys/api-key-store.ts';
+import type { EmailVerification } from './identity/email-verification/email-verification.ts';
 import type { CredentialCache } from './identity/guard/credential-cache.ts';
 import type { GuardDeps } from './identity/guard/guard.ts';
 import type { AuthService } from './identity/login/auth-service.ts';
@@ -37,6 +38,8 @@ export interface IdentityServices {
   readonly users: UserService;
   readonly sessions: SessionStore;
   readonly auth: AuthService;
+  /** Verifying a user's email address by a link (routes and page). */
+  readonly emailVerification: EmailVerification;
   /** Listing and ending sessions (routes). */
   readonly sessionAdmin: SessionService;
   readonly apiKeys: ApiKeyStore;
