@@ -44,6 +44,8 @@ import { emailVerificationPage } from './identity/email-verification/email-verif
 import { emailVerificationRoutes } from './identity/email-verification/email-verification-routes.ts';
 import { installGuard } from './identity/guard/guard.ts';
 import { authRoutes } from './identity/login/auth-routes.ts';
+import { passwordResetPage } from './identity/password-reset/password-reset-page.ts';
+import { passwordResetRoutes } from './identity/password-reset/password-reset-routes.ts';
 import { sessionRoutes } from './identity/sessions/session-routes.ts';
 import { wellKnownRoutes } from './identity/tokens/well-known-routes.ts';
 import { countAuthAttempts } from './protection/auth-metrics.ts';
@@ -127,6 +129,7 @@ const apiV1: FastifyPluginAsync<
   auditQuotaRefusals(api, services.audit);
   await api.register(authRoutes, { auth: identity.auth });
   await api.register(emailVerificationRoutes, { verification: identity.emailVerification });
+  await api.register(passwordResetRoutes, { passwordReset: identity.passwordReset });
   await api.register(sessionRoutes, { sessions: identity.sessionAdmin });
   await api.register(apiKeyRoutes, { apiKeys: identity.apiKeyAdmin });
   await api.register(tenantRoutes, {
@@ -267,6 +270,7 @@ export async function buildApp(deps: AppDeps): Promise<TesseraApp> {
     pagesPlugin({ secureCookies: publicUrlOf(config).startsWith('https:') }, [
       // One line per page: `featurePage(services...)`.
       emailVerificationPage(services.identity.emailVerification),
+      passwordResetPage(services.identity.passwordReset),
     ]),
   );
   await app.register(apiV1, {

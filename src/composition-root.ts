@@ -10,6 +10,7 @@ import { createApiKeyStore } from './identity/api-keys/api-key-store.ts';
 import { createEmailVerification } from './identity/email-verification/email-verification.ts';
 import { type CredentialCache, createCredentialCache } from './identity/guard/credential-cache.ts';
 import { createAuthService } from './identity/login/auth-service.ts';
+import { createPasswordResetByEmail } from './identity/password-reset/password-reset.ts';
 import { createSessionService } from './identity/sessions/session-service.ts';
 import { createSessionStore, successorKeyFrom } from './identity/sessions/session-store.ts';
 import type { SignInOf, StandingOf, StoredRolesOf } from './identity/tenancy-port.ts';
@@ -317,6 +318,18 @@ function composeIdentity(
       mailer,
       signInOf,
       ttlSeconds: config.auth.email_verification_ttl_seconds,
+    }),
+    passwordReset: createPasswordResetByEmail({
+      db,
+      users,
+      sessions,
+      audit,
+      mailer,
+      membershipsOf,
+      signInOf,
+      lockout: protection.lockout,
+      ttlSeconds: config.auth.password_reset_ttl_seconds,
+      passwordMinLength: config.auth.password_min_length,
     }),
     sessionAdmin: createSessionService({
       db,

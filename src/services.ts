@@ -7,6 +7,7 @@ import type { EmailVerification } from './identity/email-verification/email-veri
 import type { CredentialCache } from './identity/guard/credential-cache.ts';
 import type { GuardDeps } from './identity/guard/guard.ts';
 import type { AuthService } from './identity/login/auth-service.ts';
+import type { PasswordResetByEmail } from './identity/password-reset/password-reset.ts';
 import type { SessionService } from './identity/sessions/session-service.ts';
 import type { SessionStore } from './identity/sessions/session-store.ts';
 import type { AccessTokens } from './identity/tokens/access-token.ts';
@@ -40,6 +41,8 @@ export interface IdentityServices {
   readonly auth: AuthService;
   /** Verifying a user's email address by a link (routes and page). */
   readonly emailVerification: EmailVerification;
+  /** A forgotten password: the reset email and its link (routes and page). */
+  readonly passwordReset: PasswordResetByEmail;
   /** Listing and ending sessions (routes). */
   readonly sessionAdmin: SessionService;
   readonly apiKeys: ApiKeyStore;

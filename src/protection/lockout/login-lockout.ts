@@ -64,6 +64,12 @@ export interface LoginLockout {
   ): Promise<void>;
   /** The account's password was right: its failures (and this attempt) are forgotten. */
   succeeded(userId: string): Promise<void>;
+  /**
+   * The account's owner proved it another way and chose a new password (a password
+   * reset by email): its lock and failures end, in `trx`, the reset's transaction.
+   * True when a lock in force was lifted (the caller records `account.unlocked`).
+   */
+  cleared(trx: AnyKysely, userId: string): Promise<boolean>;
 }
 
 /** `lockout.enabled = false`: nothing is counted, nothing is locked or slowed. */
@@ -72,6 +78,7 @@ export const NO_LOCKOUT: LoginLockout = {
   admit: async () => ({ admitted: true, locked: false, attempts: 0 }),
   failed: async () => {},
   succeeded: async () => {},
+  cleared: async () => false,
 };
 
 export function createLoginLockout(deps: LoginLockoutDeps): LoginLockout {
@@ -167,6 +174,13 @@ export function createLoginLockout(deps: LoginLockoutDeps): LoginLockout {
     },
     async succeeded(userId) {
       await store.forgetAccountFailures(userId, now());
+    },
+    async cleared(trx, userId) {
+      const at = now();
+      const inTrx = createLockoutStore({ kysely: trx });
+      const unlocked = await inTrx.unlockAccount(userId, at);
+      await inTrx.forgetAccountFailures(userId, at);
+      return unlocked;
     },
   };
 }
