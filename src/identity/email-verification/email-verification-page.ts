@@ -15,7 +15,8 @@ const INVALID_LINK = {
 
 /**
  * The page a verification email links to. GET only shows a button (mail scanners
- * open links; opening one must change nothing); the button's POST verifies.
+ * open links; opening one must change nothing); the button's POST verifies. The form
+ * posts to a relative URL, so it works under any path prefix `server.public_url` has.
  */
 export function emailVerificationPage(verification: EmailVerification): FastifyPluginAsync {
   return async (app) => {
@@ -28,7 +29,7 @@ export function emailVerificationPage(verification: EmailVerification): FastifyP
       return sendPage(reply, {
         title: 'Confirm your email address',
         body: html`<p>Confirm that <strong>${link.email}</strong> is your email address.</p>
-<form method="post" action="${VERIFY_EMAIL_PAGE}">
+<form method="post" action="verify">
 <input type="hidden" name="_csrf" value="${reply.generateCsrf()}">
 <input type="hidden" name="token" value="${token}">
 <button type="submit">Confirm my address</button>

@@ -95,6 +95,8 @@ for (const engine of testEngines()) {
       assert.match(page.html, /<h1>Confirm your email address<\/h1>/);
       assert.match(page.html, /bob@acme\.test/);
       assert.match(page.html, /<button type="submit">Confirm my address<\/button>/);
+      // Relative: it posts back to this page's path, under any prefix of server.public_url.
+      assert.match(page.html, /<form method="post" action="verify">/);
       assert.ok(page.csrf && page.cookie);
       // Opening it twice (a mail scanner, then the person) still changes nothing.
       assert.equal((await app.openPage(`${PAGE}?token=${encodeURIComponent(token)}`)).status, 200);

@@ -83,7 +83,9 @@ export function createEmailVerification(deps: EmailVerificationDeps) {
         throw notForApiKeys('ask for an email verification');
       }
       const user = await users.findById(principal.userId);
-      if (!user) throw notForApiKeys('ask for an email verification');
+      if (!user) {
+        throw new TesseraError(IdentityErrors.user_not_found, 'Your account no longer exists.');
+      }
       if (user.email_verified) {
         throw new TesseraError(
           IdentityErrors.email_already_verified,

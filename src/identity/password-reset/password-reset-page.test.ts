@@ -36,6 +36,7 @@ for (const engine of testEngines()) {
       assert.equal(page.status, 200);
       assert.match(page.html, /<h1>Choose a new password<\/h1>/);
       assert.match(page.html, /<label for="new_password">New password<\/label>/);
+      assert.match(page.html, /<form method="post" action="reset">/);
       assert.match(page.html, /id="new_password" name="new_password" autocomplete="new-password"/);
       assert.ok(page.csrf && page.cookie);
 

@@ -19,7 +19,8 @@ const INVALID_LINK = {
 /**
  * The page a reset email links to. GET shows the new-password form and changes
  * nothing (mail scanners open links); its POST resets. A password the policy refuses
- * shows the form again with the problem, and the link still works.
+ * shows the form again with the problem, and the link still works. The form posts to a
+ * relative URL, so it works under any path prefix `server.public_url` has.
  */
 export function passwordResetPage(passwordReset: PasswordResetByEmail): FastifyPluginAsync {
   const min = passwordReset.passwordMinLength;
@@ -32,7 +33,7 @@ export function passwordResetPage(passwordReset: PasswordResetByEmail): FastifyP
       {
         title: 'Choose a new password',
         body: html`<p>Choose a new password for <strong>${email}</strong>. Every device signed in to the account will be signed out.</p>
-<form method="post" action="${RESET_PASSWORD_PAGE}">
+<form method="post" action="reset">
 <input type="hidden" name="_csrf" value="${reply.generateCsrf()}">
 <input type="hidden" name="token" value="${token}">
 <input type="email" name="username" autocomplete="username" value="${email}" readonly hidden>
