@@ -56,15 +56,16 @@ export function createResetPassword(deps: ResetPasswordDeps) {
   const { audit, mailer } = deps;
   const now = deps.now ?? Date.now;
 
-  /** The token's grant and its user, without using it; undefined when it would not work. */
+  /** The token's grant and its user, without using it; or why it would not work. */
   async function usable(
     token: string,
-  ): Promise<{ grant: EmailTokenGrant; user: User } | undefined> {
-    if (token.length > MAX_EMAIL_TOKEN_LENGTH) return undefined;
+  ): Promise<{ ok: true; grant: EmailTokenGrant; user: User } | { ok: false; reason: string }> {
+    if (token.length > MAX_EMAIL_TOKEN_LENGTH) return { ok: false, reason: 'unknown' };
     const seen = await createEmailTokenStore(deps.db.kysely, now).peek('reset_password', token);
-    if (!seen.ok) return undefined;
+    if (!seen.ok) return seen;
     const user = await deps.users.findById(seen.grant.user_id);
-    return user && stillFits(user, seen.grant) ? { grant: seen.grant, user } : undefined;
+    if (!user || !stillFits(user, seen.grant)) return { ok: false, reason: 'account_changed' };
+    return { ok: true, grant: seen.grant, user };
   }
 
   async function refused(context: AuditContext, reason: string, userId?: string): Promise<never> {
@@ -85,7 +86,7 @@ export function createResetPassword(deps: ResetPasswordDeps) {
     context: AuditContext,
   ): Promise<void> {
     const found = await usable(input.token);
-    if (!found) return refused(context, 'unknown_or_expired');
+    if (!found.ok) return refused(context, found.reason);
     const userId = found.user.id;
     try {
       requireStrongPassword(input.new_password, deps.passwordMinLength);
@@ -142,7 +143,7 @@ export function createResetPassword(deps: ResetPasswordDeps) {
     /** What the link would reset, changing nothing (mail scanners open links). */
     async check(token: string): Promise<ResetLink> {
       const found = await usable(token);
-      return found ? { ok: true, email: found.user.email } : { ok: false };
+      return found.ok ? { ok: true, email: found.user.email } : { ok: false };
     },
     /** `auth.password_min_length`, for the page's form. */
     passwordMinLength: deps.passwordMinLength,
