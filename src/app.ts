@@ -41,10 +41,14 @@ import { installRequestTextCheck } from './http/request-text.ts';
 import { installSecurityHeaders, securityHeadersFor } from './http/security-headers.ts';
 import { tesseraValidators } from './http/validator-compiler.ts';
 import { apiKeyRoutes } from './identity/api-keys/api-key-routes.ts';
+import { emailVerificationPage } from './identity/email-verification/email-verification-page.ts';
+import { emailVerificationRoutes } from './identity/email-verification/email-verification-routes.ts';
 import { installGuard } from './identity/guard/guard.ts';
 import { authRoutes } from './identity/login/auth-routes.ts';
 import { magicLinkPage } from './identity/magic-links/magic-link-page-routes.ts';
 import { magicLinkRoutes } from './identity/magic-links/magic-link-routes.ts';
+import { passwordResetPage } from './identity/password-reset/password-reset-page.ts';
+import { passwordResetRoutes } from './identity/password-reset/password-reset-routes.ts';
 import { sessionRoutes } from './identity/sessions/session-routes.ts';
 import { wellKnownRoutes } from './identity/tokens/well-known-routes.ts';
 import { countAuthAttempts } from './protection/auth-metrics.ts';
@@ -128,6 +132,8 @@ const apiV1: FastifyPluginAsync<
   auditQuotaRefusals(api, services.audit);
   await api.register(authRoutes, { auth: identity.auth });
   await api.register(magicLinkRoutes, { magicLinks: identity.magicLinks });
+  await api.register(emailVerificationRoutes, { verification: identity.emailVerification });
+  await api.register(passwordResetRoutes, { passwordReset: identity.passwordReset });
   await api.register(sessionRoutes, { sessions: identity.sessionAdmin });
   await api.register(apiKeyRoutes, { apiKeys: identity.apiKeyAdmin });
   await api.register(tenantRoutes, {
@@ -269,6 +275,8 @@ export async function buildApp(deps: AppDeps): Promise<TesseraApp> {
     pagesPlugin({ secureCookies: publicUrlOf(config).startsWith('https:') }, [
       // One line per page: `featurePage(services...)`.
       magicLinkPage(services.identity.magicLinks),
+      emailVerificationPage(services.identity.emailVerification),
+      passwordResetPage(services.identity.passwordReset),
     ]),
   );
   await app.register(apiV1, {

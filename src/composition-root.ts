@@ -8,9 +8,11 @@ import { createTicketStore } from './events/subscriptions/tickets/ticket-store.t
 import { createApiKeyLookup } from './identity/api-keys/api-key-lookup.ts';
 import { createApiKeyService } from './identity/api-keys/api-key-service.ts';
 import { createApiKeyStore } from './identity/api-keys/api-key-store.ts';
+import { createEmailVerification } from './identity/email-verification/email-verification.ts';
 import { type CredentialCache, createCredentialCache } from './identity/guard/credential-cache.ts';
 import { createAuthService } from './identity/login/auth-service.ts';
 import { createMagicLinks } from './identity/magic-links/magic-link-service.ts';
+import { createPasswordResetByEmail } from './identity/password-reset/password-reset.ts';
 import { createSessionService } from './identity/sessions/session-service.ts';
 import { createSessionStore, successorKeyFrom } from './identity/sessions/session-store.ts';
 import type { SignInOf, StandingOf, StoredRolesOf } from './identity/tenancy-port.ts';
@@ -252,6 +254,8 @@ function composeIdentity(
     memberships,
     standingOf,
     rolePolicy,
+    mailer,
+    signInOf,
   } = needs;
   let loaded: Buffer | undefined;
   const masterKey = (): Buffer => {
@@ -286,6 +290,7 @@ function composeIdentity(
     },
   );
   const invitations = createInvitationStore(db.kysely);
+  const membershipsOf = (userId: string) => memberships.listOfUser(userId);
   return {
     issuer,
     keys,
@@ -301,10 +306,32 @@ function composeIdentity(
       audit,
       tenantExists,
       invitedTenants: (userId) => invitations.invitingTenants(userId),
-      membershipsOf: (userId) => memberships.listOfUser(userId),
+      membershipsOf,
+      signInOf,
+      mailer,
       lockout: protection.lockout,
       attempts: protection.attempts,
       onPasswordCheck: options.onPasswordCheck,
+    }),
+    emailVerification: createEmailVerification({
+      db,
+      users,
+      audit,
+      mailer,
+      signInOf,
+      ttlSeconds: config.auth.email_verification_ttl_seconds,
+    }),
+    passwordReset: createPasswordResetByEmail({
+      db,
+      users,
+      sessions,
+      audit,
+      mailer,
+      membershipsOf,
+      signInOf,
+      lockout: protection.lockout,
+      ttlSeconds: config.auth.password_reset_ttl_seconds,
+      passwordMinLength: config.auth.password_min_length,
     }),
     sessionAdmin: createSessionService({
       db,
@@ -318,9 +345,9 @@ function composeIdentity(
       users,
       sessions,
       issueAccessToken: (claims) => tokens.issue(claims),
-      membershipsOf: (userId) => memberships.listOfUser(userId),
-      signInOf: needs.signInOf,
-      mailer: needs.mailer,
+      membershipsOf,
+      signInOf,
+      mailer,
       audit,
       ttlSeconds: config.auth.magic_link_ttl_seconds,
       lockout: protection.lockout,

@@ -4,10 +4,12 @@ import type { EmailSettingsService } from './email/settings/email-settings-servi
 import type { TicketService } from './events/subscriptions/tickets/ticket-service.ts';
 import type { ApiKeyService } from './identity/api-keys/api-key-service.ts';
 import type { ApiKeyStore } from './identity/api-keys/api-key-store.ts';
+import type { EmailVerification } from './identity/email-verification/email-verification.ts';
 import type { CredentialCache } from './identity/guard/credential-cache.ts';
 import type { GuardDeps } from './identity/guard/guard.ts';
 import type { AuthService } from './identity/login/auth-service.ts';
 import type { MagicLinkService } from './identity/magic-links/magic-link-service.ts';
+import type { PasswordResetByEmail } from './identity/password-reset/password-reset.ts';
 import type { SessionService } from './identity/sessions/session-service.ts';
 import type { SessionStore } from './identity/sessions/session-store.ts';
 import type { AccessTokens } from './identity/tokens/access-token.ts';
@@ -39,6 +41,10 @@ export interface IdentityServices {
   readonly users: UserService;
   readonly sessions: SessionStore;
   readonly auth: AuthService;
+  /** Verifying a user's email address by a link (routes and page). */
+  readonly emailVerification: EmailVerification;
+  /** A forgotten password: the reset email and its link (routes and page). */
+  readonly passwordReset: PasswordResetByEmail;
   /** Listing and ending sessions (routes). */
   readonly sessionAdmin: SessionService;
   readonly apiKeys: ApiKeyStore;

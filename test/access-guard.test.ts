@@ -469,7 +469,7 @@ for (const engine of testEngines()) {
 
   describe(`access token attacks over HTTP (${engine})`, () => {
     let fixture: Fixture;
-    let claims: { sub: string; tid: string; roles: string[]; sid: string };
+    let claims: { sub: string; tid: string; roles: string[]; sid: string; email_verified: boolean };
     let kid: string;
     before(async () => {
       fixture = await setUp(engine);
@@ -479,6 +479,7 @@ for (const engine of testEngines()) {
         tid: String(decoded.tid),
         roles: decoded.roles as string[],
         sid: String(decoded.sid),
+        email_verified: decoded.email_verified === true,
       };
       kid = String(decodeProtectedHeader(fixture.userToken).kid);
     });

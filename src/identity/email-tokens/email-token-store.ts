@@ -23,7 +23,7 @@ export type EmailTokenOutcome =
 /** Readable prefixes, so a token in a log or a paste is recognisable. */
 const PREFIX: Record<EmailTokenPurpose, string> = {
   verify_email: 'tsv_',
-  reset_password: 'tsr_',
+  reset_password: 'tsp_',
   magic_link: 'tsm_',
 };
 

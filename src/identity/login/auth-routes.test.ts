@@ -112,6 +112,7 @@ for (const engine of testEngines()) {
       const claims = decodeJwt(token);
       assert.deepEqual(Object.keys(claims).sort(), [
         'aud',
+        'email_verified',
         'exp',
         'iat',
         'iss',
@@ -124,6 +125,7 @@ for (const engine of testEngines()) {
       assert.equal(claims.iss, test.services.identity.issuer);
       assert.equal(claims.aud, test.config.auth.audience);
       assert.equal(claims.sub, userId);
+      assert.equal(claims.email_verified, false);
       assert.equal(claims.tid, 'acme');
       assert.deepEqual(claims.roles, ['developer']);
       assert.equal(typeof claims.sid, 'string');

@@ -2,12 +2,13 @@ import type { AuditContext } from '../../access/audit-context.ts';
 import type { Principal } from '../../access/principal.ts';
 import type { AuditLog } from '../../audit/audit-log.ts';
 import type { Config } from '../../config/schema.ts';
+import type { Mailer } from '../../email/mailer.ts';
 import type { AuthAttempts } from '../../protection/auth-attempts.ts';
 import { type LoginLockout, NO_LOCKOUT } from '../../protection/lockout/login-lockout.ts';
 import type { DatabaseBase } from '../../storage/database.ts';
 import type { SessionStore } from '../sessions/session-store.ts';
 import { createTokenRefresh } from '../sessions/token-refresh.ts';
-import type { MembershipsOfUser } from '../tenancy-port.ts';
+import type { MembershipsOfUser, SignInOf } from '../tenancy-port.ts';
 import type { IssueAccessToken } from '../tokens/issue-token-set.ts';
 import type { UserService } from '../users/user-service.ts';
 import type { User } from '../users/user-store.ts';
@@ -32,6 +33,10 @@ export interface AuthServiceDeps {
   readonly tenantExists: (id: string) => Promise<boolean>;
   /** Tenancy's: the tenants a user belongs to, which a login chooses from. */
   readonly membershipsOf: MembershipsOfUser;
+  /** Tenancy's: a tenant's sign-in settings (a login checks `require_verified_email`). */
+  readonly signInOf: SignInOf;
+  /** Where a password change queues its `password_changed` notice. */
+  readonly mailer: Pick<Mailer, 'queueIn' | 'flush'>;
   /** Failed-login counting, account locks and IP slowing; default: none. */
   readonly lockout?: LoginLockout | undefined;
   /**
@@ -73,9 +78,10 @@ export function createAuthService(deps: AuthServiceDeps) {
       passwordChecked: deps.onPasswordCheck ?? (() => {}),
       invitedTenants: deps.invitedTenants ?? (async () => []),
       membershipsOf: deps.membershipsOf,
+      signInOf: deps.signInOf,
     }),
 
-    refresh: createTokenRefresh({ sessions, issueAccessToken, audits, attempts }),
+    refresh: createTokenRefresh({ sessions, issueAccessToken, audits, attempts, users }),
 
     async logout(principal: Principal, context: AuditContext): Promise<void> {
       if (principal.sessionId === null) throw notForApiKeys('log out');
@@ -99,6 +105,7 @@ export function createAuthService(deps: AuthServiceDeps) {
       audit: deps.audit,
       audits,
       auth: deps.auth,
+      mailer: deps.mailer,
     }),
 
     register: createRegisterUser({ db: deps.db, audit: deps.audit, audits, auth: deps.auth }),

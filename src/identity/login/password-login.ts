@@ -9,7 +9,7 @@ import {
 } from '../../protection/lockout/login-lockout.ts';
 import { IdentityErrors } from '../errors.ts';
 import type { SessionStore } from '../sessions/session-store.ts';
-import type { MembershipsOfUser } from '../tenancy-port.ts';
+import type { MembershipsOfUser, SignInOf } from '../tenancy-port.ts';
 import { type IssueAccessToken, issueTokenSet, type TokenSet } from '../tokens/issue-token-set.ts';
 import type { UserService } from '../users/user-service.ts';
 import type { AuthAudit } from './auth-audit.ts';
@@ -31,11 +31,13 @@ export interface PasswordLoginDeps {
   readonly passwordChecked: () => void;
   readonly invitedTenants: (userId: string) => Promise<readonly string[]>;
   readonly membershipsOf: MembershipsOfUser;
+  /** Tenancy's: whether the tenant entered requires a verified email address. */
+  readonly signInOf: SignInOf;
 }
 
 export function createPasswordLogin(deps: PasswordLoginDeps) {
   const { users, sessions, audits, lockout, attempts, passwordChecked, invitedTenants } = deps;
-  const { membershipsOf } = deps;
+  const { membershipsOf, signInOf } = deps;
 
   /**
    * Unknown email, wrong password, disabled user and locked account answer the same
@@ -85,6 +87,17 @@ export function createPasswordLogin(deps: PasswordLoginDeps) {
           `Tenant ${membership.tenant_id} is suspended.`,
         );
       }
+      // Only now, with the password proved: a stranger must not learn that the account
+      // exists and is unverified. Refused like any login, so the trail records it.
+      if (
+        !found.user.email_verified &&
+        (await signInOf(membership.tenant_id))?.require_verified_email
+      ) {
+        throw new TesseraError(
+          IdentityErrors.email_not_verified,
+          `Tenant ${membership.tenant_id} requires a verified email address. A password reset or magic link email verifies it, as does the link POST /api/v1/auth/email/verify/request sends.`,
+        );
+      }
       const started = await sessions.start(
         found.user.id,
         membership.tenant_id,
@@ -97,6 +110,7 @@ export function createPasswordLogin(deps: PasswordLoginDeps) {
         membership.tenant_id,
         membership.roles,
         started,
+        found.user.email_verified,
       );
       attempts.attempt('password', 'success');
       return issued;

@@ -201,6 +201,8 @@ export function createUseMagicLink(deps: MagicLinkContext) {
           membership.tenant_id,
           membership.roles,
           started,
+          // The link proved the address, marked verified in the session's transaction.
+          true,
         );
         attempts.attempt('magic_link', 'success');
         return { tokens, redirect };

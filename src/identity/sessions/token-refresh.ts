@@ -5,6 +5,7 @@ import type { AuthAttempts } from '../../protection/auth-attempts.ts';
 import { IdentityErrors } from '../errors.ts';
 import type { AuthAudit } from '../login/auth-audit.ts';
 import { type IssueAccessToken, issueTokenSet, type TokenSet } from '../tokens/issue-token-set.ts';
+import type { UserService } from '../users/user-service.ts';
 import type { RefreshOutcome, SessionStore } from './session-store.ts';
 
 /**
@@ -17,6 +18,8 @@ export interface TokenRefreshDeps {
   readonly issueAccessToken: IssueAccessToken;
   readonly audits: AuthAudit;
   readonly attempts: Pick<AuthAttempts, 'attempt'>;
+  /** The user's `email_verified` now, for the new access token's claim. */
+  readonly users: Pick<UserService, 'findById'>;
 }
 
 /** The rotation, or the API error that answers why there was none. */
@@ -67,10 +70,15 @@ export function createTokenRefresh(deps: TokenRefreshDeps) {
         `Tenant ${session.tenant_id} is suspended.`,
       );
     }
-    return issueTokenSet(deps.issueAccessToken, session.user_id, session.tenant_id, session.roles, {
-      session_id: session.id,
-      refresh_token,
-    });
+    const user = await deps.users.findById(session.user_id);
+    return issueTokenSet(
+      deps.issueAccessToken,
+      session.user_id,
+      session.tenant_id,
+      session.roles,
+      { session_id: session.id, refresh_token },
+      user?.email_verified ?? false,
+    );
   }
 
   return async function refresh(refreshToken: string, context: AuditContext): Promise<TokenSet> {

@@ -22,7 +22,13 @@ const ISSUER = 'https://tessera.example';
 const AUDIENCE = 'tessera';
 const TTL = 900;
 const T0 = Date.UTC(2025, 0, 1);
-const WHO = { sub: 'user-1', tid: 'acme', roles: ['viewer'], sid: 'session-1' };
+const WHO = {
+  sub: 'user-1',
+  tid: 'acme',
+  roles: ['viewer'],
+  sid: 'session-1',
+  email_verified: true,
+};
 
 async function setup(t: TestContext, engine: Engine) {
   const test = await openTestDatabase(engine);
@@ -265,6 +271,8 @@ for (const engine of testEngines()) {
         { sub: 7 },
         { exp: 'never' },
         { tid: '' },
+        { email_verified: 'true' },
+        { email_verified: 1 },
       ]) {
         const token = await forge(keys, { ...claims(), ...change });
         await assert.rejects(
@@ -282,6 +290,13 @@ for (const engine of testEngines()) {
         tokens.verify(await forge(keys, { ...claims(), aud: undefined })),
         refusedWith('token_audience_invalid'),
       );
+    });
+
+    it('reads a token without email_verified (signed before the claim existed) as unverified', async (t) => {
+      const { tokens, claims, keys } = await setup(t, engine);
+      const { email_verified: _dropped, ...older } = claims();
+      const verified = await tokens.verify(await forge(keys, older));
+      assert.equal(verified.email_verified, false);
     });
 
     it('caches verified tokens, within a bound', async (t) => {

@@ -5,7 +5,10 @@ import { TesseraError } from '../../platform/errors.ts';
 import type { SigningKeys } from './signing-keys.ts';
 import { TokenErrors } from './token-errors.ts';
 
-/** A verified access token's claims (RFC 7519 §4.1 plus Tessera's `tid`, `roles`, `sid`). */
+/**
+ * A verified access token's claims (RFC 7519 §4.1 plus Tessera's `tid`, `roles`, `sid`,
+ * and OpenID Connect Core's `email_verified`).
+ */
 export interface AccessClaims {
   readonly iss: string;
   readonly aud: string;
@@ -13,6 +16,8 @@ export interface AccessClaims {
   readonly tid: string;
   readonly roles: readonly string[];
   readonly sid: string;
+  /** Whether the user's email address was verified when the token was issued. */
+  readonly email_verified: boolean;
   readonly jti: string;
   readonly iat: number;
   readonly exp: number;
@@ -31,6 +36,7 @@ export interface AccessTokens {
     tid: string;
     roles: readonly string[];
     sid: string;
+    email_verified: boolean;
   }): Promise<IssuedAccessToken>;
   /** Throws a 401 TesseraError (see token-errors.ts) for anything but a valid token of ours. */
   verify(token: string): Promise<AccessClaims>;
@@ -102,11 +108,11 @@ export function createAccessTokens(options: AccessTokenOptions): AccessTokens {
   }
 
   return {
-    async issue({ sub, tid, roles, sid }) {
+    async issue({ sub, tid, roles, sid, email_verified }) {
       const { kid, privateKey } = await keys.signingKey();
       const iat = Math.floor(now() / 1000);
       const jti = randomUUID();
-      const token = await new SignJWT({ tid, roles: [...roles], sid })
+      const token = await new SignJWT({ tid, roles: [...roles], sid, email_verified })
         .setProtectedHeader({ alg: 'EdDSA', kid, typ: ACCESS_TOKEN_TYPE })
         .setIssuer(issuer)
         .setAudience(audience)
@@ -166,6 +172,9 @@ export function createAccessTokens(options: AccessTokenOptions): AccessTokens {
 
 function accessClaims(payload: Record<string, unknown>): AccessClaims {
   const { iss, aud, sub, tid, roles, sid, jti, iat, exp } = payload;
+  // Not in REQUIRED: a token signed before the claim existed (a node of the previous
+  // version, during a rolling upgrade) reads as unverified until it is refreshed.
+  const emailVerified = payload.email_verified ?? false;
   const text = (value: unknown): value is string => typeof value === 'string' && value !== '';
   const roleList = (value: unknown): value is string[] =>
     Array.isArray(value) && value.every((role) => typeof role === 'string');
@@ -179,7 +188,8 @@ function accessClaims(payload: Record<string, unknown>): AccessClaims {
     !text(jti) ||
     !roleList(roles) ||
     !time(iat) ||
-    !time(exp)
+    !time(exp) ||
+    typeof emailVerified !== 'boolean'
   ) {
     throw refuse('token_malformed', 'The access token lacks a claim or has one of the wrong type.');
   }
@@ -190,6 +200,7 @@ function accessClaims(payload: Record<string, unknown>): AccessClaims {
     tid,
     roles: Object.freeze([...roles]),
     sid,
+    email_verified: emailVerified,
     jti,
     iat,
     exp,

@@ -17,24 +17,30 @@ export type IssueAccessToken = (claims: {
   tid: string;
   roles: readonly string[];
   sid: string;
+  email_verified: boolean;
 }) => Promise<{
   token: string;
   expires_in: number;
 }>;
 
-/** Signs an access token for a session just started or rotated and pairs it with its refresh token. */
+/**
+ * Signs an access token for a session just started or rotated and pairs it with its
+ * refresh token. `emailVerified`: the user's `email_verified` now, the token's claim.
+ */
 export async function issueTokenSet(
   issueAccessToken: IssueAccessToken,
   userId: string,
   tenantId: string,
   roles: readonly string[],
   started: { session_id: string; refresh_token: string },
+  emailVerified: boolean,
 ): Promise<TokenSet> {
   const access = await issueAccessToken({
     sub: userId,
     tid: tenantId,
     roles,
     sid: started.session_id,
+    email_verified: emailVerified,
   });
   return {
     access_token: access.token,

@@ -14,7 +14,13 @@ import { createSigningKeys } from './signing-keys.ts';
 import { JWKS_PATH, OPENID_CONFIGURATION_PATH, wellKnownRoutes } from './well-known-routes.ts';
 
 const AUDIENCE = 'tessera';
-const WHO = { sub: 'user-1', tid: 'acme', roles: ['developer'], sid: 'session-1' };
+const WHO = {
+  sub: 'user-1',
+  tid: 'acme',
+  roles: ['developer'],
+  sid: 'session-1',
+  email_verified: false,
+};
 
 /** Tessera's key publication, really listening on 127.0.0.1, as a resource server sees it. */
 async function listening(t: TestContext, engine: Engine) {

@@ -41,16 +41,15 @@ export interface UserStore {
   findCredentials(email: string): Promise<{ user: User; password_hash: string | null } | undefined>;
   /** False when no user has the id. */
   updatePasswordHash(userId: string, passwordHash: string): Promise<boolean>;
+  /**
+   * Marks the address verified, only while the account still has `email` (the address
+   * a link was sent to): false when it changed meanwhile, or no user has the id.
+   */
+  markEmailVerified(userId: string, email: string): Promise<boolean>;
   /** The users of these ids that exist, by email. */
   findManyByIds(ids: readonly string[]): Promise<User[]>;
   /** The name is the identity's, shown in every tenant the user belongs to. */
   setName(userId: string, name: string | null): Promise<void>;
-  /**
-   * Marks the address verified, only while it is still `email` (a link proves the
-   * address it was sent to, not one the account has since changed to). False when
-   * nothing matched; true also when it was verified already.
-   */
-  markEmailVerified(userId: string, email: string): Promise<boolean>;
   /** Deletes the user row; whatever refers to it must be gone first (or go by cascade). */
   remove(userId: string): Promise<void>;
   /**
@@ -148,6 +147,18 @@ export function createUserStore(
       return result.numUpdatedRows > 0n;
     },
 
+    async markEmailVerified(userId, email) {
+      // One conditional UPDATE: an address changed between the token's check and this
+      // write is not marked verified.
+      const result = await kysely
+        .updateTable('users')
+        .set({ email_verified: 1, updated_ms: now() })
+        .where('id', '=', userId)
+        .where('email', '=', email)
+        .executeTakeFirst();
+      return result.numUpdatedRows > 0n;
+    },
+
     async findManyByIds(ids) {
       if (ids.length === 0) return [];
       const rows = await selectUsers()
@@ -163,16 +174,6 @@ export function createUserStore(
         .set({ name, updated_ms: now() })
         .where('id', '=', userId)
         .execute();
-    },
-
-    async markEmailVerified(userId, email) {
-      const result = await kysely
-        .updateTable('users')
-        .set({ email_verified: 1, updated_ms: now() })
-        .where('id', '=', userId)
-        .where('email', '=', email)
-        .executeTakeFirst();
-      return result.numUpdatedRows > 0n;
     },
 
     async remove(userId) {

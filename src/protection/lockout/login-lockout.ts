@@ -70,6 +70,12 @@ export interface LoginLockout {
    * same statement and is never locked.
    */
   isLocked(userId: string): Promise<boolean>;
+  /**
+   * The account's owner proved it another way and chose a new password (a password
+   * reset by email): its lock and failures end, in `trx`, the reset's transaction.
+   * True when a lock in force was lifted (the caller records `account.unlocked`).
+   */
+  cleared(trx: AnyKysely, userId: string): Promise<boolean>;
 }
 
 /** `lockout.enabled = false`: nothing is counted, nothing is locked or slowed. */
@@ -79,6 +85,7 @@ export const NO_LOCKOUT: LoginLockout = {
   failed: async () => {},
   succeeded: async () => {},
   isLocked: async () => false,
+  cleared: async () => false,
 };
 
 export function createLoginLockout(deps: LoginLockoutDeps): LoginLockout {
@@ -177,6 +184,13 @@ export function createLoginLockout(deps: LoginLockoutDeps): LoginLockout {
     },
     async isLocked(userId) {
       return (await store.lockedUntil(userId, now())) !== undefined;
+    },
+    async cleared(trx, userId) {
+      const at = now();
+      const inTrx = createLockoutStore({ kysely: trx });
+      const unlocked = await inTrx.unlockAccount(userId, at);
+      await inTrx.forgetAccountFailures(userId, at);
+      return unlocked;
     },
   };
 }
