@@ -22,6 +22,8 @@ import { createLoginLockout } from './protection/lockout/login-lockout.ts';
 import type { IdentityServices, ProtectionServices, ServiceOptions, Services } from './services.ts';
 import type { AnyKysely } from './storage/database.ts';
 import type { Database } from './storage/open-database.ts';
+import { createEmailInvitationService } from './tenancy/invitations/email-invitation-service.ts';
+import { createInvitationLinkService } from './tenancy/invitations/invitation-link-service.ts';
 import { createInvitationService } from './tenancy/invitations/invitation-service.ts';
 import { createInvitationStore } from './tenancy/invitations/invitation-store.ts';
 import { createTenantInvitationService } from './tenancy/invitations/tenant-invitation-service.ts';
@@ -104,6 +106,8 @@ export function composeServices(
   });
   const changes = credentials;
   const passwordMinLength = config.auth.password_min_length;
+  // How invitations reach their invitees, whichever route invites.
+  const invitationDelivery = { mailer, ttlSeconds: config.auth.invitation_ttl_seconds };
   return {
     identity: {
       ...identity,
@@ -150,15 +154,25 @@ export function composeServices(
         passwordMinLength,
         quotas,
       }),
-      members: createMembershipService({ db, changes, audit }),
+      members: createMembershipService({ db, changes, audit, invitations: invitationDelivery }),
       tenantInvitations: createTenantInvitationService({ db, changes, audit }),
       invitations: createInvitationService({ db, audit, changes }),
+      emailInvitations: createEmailInvitationService({ db, audit, delivery: invitationDelivery }),
+      invitationLinks: createInvitationLinkService({
+        db,
+        audit,
+        changes,
+        startSession: (...args) => identity.sessions.start(...args),
+        issueAccessToken: (claims) => identity.tokens.issue(claims),
+        passwordMinLength,
+      }),
       userAdmin: createUserAdminService({
         db,
         audit,
         changes,
         roles: rolePolicy,
         passwordMinLength,
+        invitations: invitationDelivery,
       }),
       teams: createTeamService({ db, audit }),
       provisioning: createUserProvisioning({ db, audit, passwordMinLength }),

@@ -12,7 +12,8 @@ const Email = Type.String({
 const Password = Type.String({ minLength: 1, maxLength: 1024 });
 const TenantId = Type.String({ pattern: '^[a-z0-9][a-z0-9-]{0,62}$' });
 
-const TokenSet = Type.Object({
+/** What a login answers (and accepting an invitation by its link). */
+export const TokenSet = Type.Object({
   access_token: Type.String(),
   refresh_token: Type.String(),
   token_type: Type.Literal('Bearer'),
