@@ -11,7 +11,12 @@ import { type CredentialCache, createCredentialCache } from './identity/guard/cr
 import { createAuthService } from './identity/login/auth-service.ts';
 import { createSessionService } from './identity/sessions/session-service.ts';
 import { createSessionStore, successorKeyFrom } from './identity/sessions/session-store.ts';
-import type { SignInOf, StandingOf, StoredRolesOf } from './identity/tenancy-port.ts';
+import type {
+  NewAccountPlacement,
+  SignInOf,
+  StandingOf,
+  StoredRolesOf,
+} from './identity/tenancy-port.ts';
 import { createAccessTokens, issuerFor } from './identity/tokens/access-token.ts';
 import { loadMasterKey } from './identity/tokens/master-key.ts';
 import { createSigningKeys } from './identity/tokens/signing-keys.ts';
@@ -46,6 +51,7 @@ import { createTenantRegistry } from './tenancy/tenants/tenant-registry.ts';
 import { createTenantService } from './tenancy/tenants/tenant-service.ts';
 import { createTenantStore } from './tenancy/tenants/tenant-store.ts';
 import { createPasswordReset } from './tenancy/users/password-reset.ts';
+import { createRegistrationPlacement } from './tenancy/users/registration-placement.ts';
 import { createUserAdminService } from './tenancy/users/user-admin-service.ts';
 import { createUserProvisioning } from './tenancy/users/user-provisioning.ts';
 
@@ -98,6 +104,7 @@ export function composeServices(
     rolePolicy,
     mailer,
     signInOf,
+    newAccounts: createRegistrationPlacement(config.auth),
   });
   const tickets = createTicketService({
     store: createTicketStore(db),
@@ -243,6 +250,8 @@ interface IdentityNeeds {
   readonly mailer: Mailer;
   /** Tenancy's: a tenant's name and sign-in settings. */
   readonly signInOf: SignInOf;
+  /** Tenancy's: where a self-registered account goes. */
+  readonly newAccounts: NewAccountPlacement;
 }
 
 /** Identity's services that stand on their own; the credential ones need tenancy's ports. */
@@ -317,6 +326,8 @@ function composeIdentity(
       lockout: protection.lockout,
       attempts: protection.attempts,
       onPasswordCheck: options.onPasswordCheck,
+      mailer: needs.mailer,
+      newAccounts: needs.newAccounts,
     }),
     sessionAdmin: createSessionService({
       db,

@@ -2,12 +2,13 @@ import type { AuditContext } from '../../access/audit-context.ts';
 import type { Principal } from '../../access/principal.ts';
 import type { AuditLog } from '../../audit/audit-log.ts';
 import type { Config } from '../../config/schema.ts';
+import type { Mailer } from '../../email/mailer.ts';
 import type { AuthAttempts } from '../../protection/auth-attempts.ts';
 import { type LoginLockout, NO_LOCKOUT } from '../../protection/lockout/login-lockout.ts';
 import type { DatabaseBase } from '../../storage/database.ts';
 import type { SessionStore } from '../sessions/session-store.ts';
 import { createTokenRefresh } from '../sessions/token-refresh.ts';
-import type { MembershipsOfUser } from '../tenancy-port.ts';
+import type { MembershipsOfUser, NewAccountPlacement } from '../tenancy-port.ts';
 import type { IssueAccessToken } from '../tokens/issue-token-set.ts';
 import type { UserService } from '../users/user-service.ts';
 import type { User } from '../users/user-store.ts';
@@ -24,7 +25,10 @@ export interface AuthServiceDeps {
   readonly users: UserService;
   readonly sessions: SessionStore;
   readonly issueAccessToken: IssueAccessToken;
-  readonly auth: Pick<Config['auth'], 'registration' | 'password_min_length'>;
+  readonly auth: Pick<
+    Config['auth'],
+    'registration' | 'password_min_length' | 'email_verification_ttl_seconds'
+  >;
   /** For changes that span stores: a password with its sessions, a sign-up with its audit event. */
   readonly db: Pick<DatabaseBase, 'transaction'>;
   readonly audit: AuditLog;
@@ -43,6 +47,10 @@ export interface AuthServiceDeps {
   readonly attempts?: Pick<AuthAttempts, 'attempt'> | undefined;
   /** Told before every check of a password against an account's own hash (tests count them). */
   readonly onPasswordCheck?: (() => void) | undefined;
+  /** Outgoing email (a sign-up's verification or `account_exists`); default: none. */
+  readonly mailer?: Mailer | undefined;
+  /** Tenancy's: where a self-registered account goes; default: no tenant. */
+  readonly newAccounts?: NewAccountPlacement | undefined;
 }
 
 export interface Me {
@@ -101,7 +109,14 @@ export function createAuthService(deps: AuthServiceDeps) {
       auth: deps.auth,
     }),
 
-    register: createRegisterUser({ db: deps.db, audit: deps.audit, audits, auth: deps.auth }),
+    register: createRegisterUser({
+      db: deps.db,
+      audit: deps.audit,
+      audits,
+      auth: deps.auth,
+      mailer: deps.mailer,
+      newAccounts: deps.newAccounts,
+    }),
   };
 }
 
