@@ -70,8 +70,8 @@ async function checkTeams(
 
 /**
  * Invitations by email in the caller's own tenant (`/invitations`, issue 17): invite
- * and resend. Both need email (503 `email_not_configured` before anything is read or
- * written) and `members:manage`, and nobody invites, or re-invites, to a role stronger
+ * and resend. Both need email (503 `email_not_configured`, nothing changed) and
+ * `members:manage`, and nobody invites, or re-invites, to a role stronger
  * than their own (403 `role_not_delegable`). Each change, its audit event and its email
  * are one transaction; the mailer is flushed once it commits.
  */
@@ -130,12 +130,12 @@ export function createEmailInvitationService(deps: EmailInvitationDeps) {
      * A new token (the old link stops working), a fresh expiry and a new email, with
      * `invitation.resent` in the trail. 404 `invitation_not_found` unless the tenant has
      * that invitation pending; resending roles is granting them (403
-     * `role_not_delegable`, nothing changed).
+     * `role_not_delegable`, nothing changed). Without email, 503 `email_not_configured`
+     * once the invitation is found (one made by `POST /users` while email was off).
      */
     async resend(actor: Actor, id: string): Promise<InvitedAnswer> {
       const tenantId = actor.principal.tenantId;
       checkTenantAccess(actor.principal, tenantId, 'members:manage');
-      delivery.mailer.requireConfigured();
       const answer = await db.transaction(async (trx: AnyKysely) => {
         const token = newInvitationToken();
         const renewed = await createInvitationStore(trx).reissue(tenantId, id, {
@@ -152,6 +152,7 @@ export function createEmailInvitationService(deps: EmailInvitationDeps) {
         }
         // Throwing here rolls the new token back with the transaction.
         await policy.checkDelegable(trx, actor.principal, tenantId, renewed.roles);
+        delivery.mailer.requireConfigured();
         await queueInvitationEmail(trx, delivery, actor, {
           tenantId,
           tenantName: tenant.name,

@@ -239,11 +239,15 @@ for (const engine of testEngines()) {
         roles: ['viewer'],
       });
       assert.equal(viaUsers.status, 202);
+      const [pending] = (await off.send('GET', '/invitations', key)).body.invitations as Json[];
+      const resend = await off.send('POST', `/invitations/${String(pending?.id)}/resend`, key);
+      assert.deepEqual([resend.status, resend.body.code], [503, 'email_not_configured']);
       const [row] = await off.db.kysely
         .selectFrom('invitations')
         .select(['token_digest', 'expires_ms'])
         .execute();
-      assert.equal(row?.token_digest, null, 'no email, no link');
+      assert.equal(row?.token_digest, null, 'no email, no link; the refused resend made none');
+      assert.equal(new Date(Number(row?.expires_ms)).toISOString(), pending?.expires_at);
     });
   });
 }

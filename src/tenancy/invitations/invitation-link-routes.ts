@@ -21,9 +21,7 @@ export const invitationLinkRoutes: FastifyPluginAsyncTypebox<{
         tags: ['auth'],
         summary: 'Accept an invitation with its email’s token; answers a session in that tenant',
         description:
-          'An account the invitation created sets its `password` (and `name`) here, and its address counts as verified. An account that has a password must send its own access token (`Authorization: Bearer`), else 401 `invitation_login_required`. Unknown, used, replaced or expired tokens: 400 `email_token_invalid`. Nothing is used up by a refused request.',
-        // Public, and an access token when the caller has one.
-        security: [{}, { bearerAuth: [] }],
+          'An account the invitation created sets its `password` (and `name`) here, and its address counts as verified. Public, but an access token sent with it is checked: an account that has a password must send its own (`Authorization: Bearer`), else 401 `invitation_login_required`. Unknown, used, replaced or expired tokens: 400 `email_token_invalid`. Nothing is used up by a refused request.',
         body: Type.Object(
           {
             token: Type.String({ minLength: 1, maxLength: 512 }),

@@ -119,7 +119,8 @@ the invitation there.</p>`,
   }
 
   return async (app) => {
-    app.get(ACCEPT_PATH, async (request, reply) => {
+    // Pages are for people, not API clients: not in the OpenAPI document.
+    app.get(ACCEPT_PATH, { schema: { hide: true } }, async (request, reply) => {
       const token = text((request.query as Record<string, unknown>).token) ?? '';
       try {
         return sendForm(reply, token, await links.preview(token));
@@ -128,25 +129,29 @@ the invitation there.</p>`,
       }
     });
 
-    app.post(ACCEPT_PATH, { preHandler: app.csrfProtection }, async (request, reply) => {
-      const body = (request.body ?? {}) as FormBody;
-      const token = text(body.token) ?? '';
-      const name = text(body.name);
-      try {
-        const accepted = await links.accept(
-          { token, password: text(body.password), name },
-          { principal: null, audit: auditContextOf(request) },
-          { session: false },
-        );
-        return sendPage(reply, {
-          title: `Welcome to ${accepted.tenant_name}`,
-          body: html`<p role="status">You joined <strong>${accepted.tenant_name}</strong>.</p>
+    app.post(
+      ACCEPT_PATH,
+      { schema: { hide: true }, preHandler: app.csrfProtection },
+      async (request, reply) => {
+        const body = (request.body ?? {}) as FormBody;
+        const token = text(body.token) ?? '';
+        const name = text(body.name);
+        try {
+          const accepted = await links.accept(
+            { token, password: text(body.password), name },
+            { principal: null, audit: auditContextOf(request) },
+            { session: false },
+          );
+          return sendPage(reply, {
+            title: `Welcome to ${accepted.tenant_name}`,
+            body: html`<p role="status">You joined <strong>${accepted.tenant_name}</strong>.</p>
 <p>Your account is ready: sign in to the application with ${accepted.email} and your new
 password.</p>`,
-        });
-      } catch (error) {
-        return sendRefusal(reply, error, { token, name });
-      }
-    });
+          });
+        } catch (error) {
+          return sendRefusal(reply, error, { token, name });
+        }
+      },
+    );
   };
 }
