@@ -69,6 +69,9 @@ export interface LinkAccepted {
   readonly tokens: TokenSet | undefined;
 }
 
+/** As a user's name anywhere else (`POST /users`, `PATCH /users/{id}`). */
+const NAME_MAX_LENGTH = 200;
+
 function invalidLink(): TesseraError {
   return new TesseraError(
     IdentityErrors.email_token_invalid,
@@ -140,10 +143,17 @@ export function createInvitationLinkService(deps: InvitationLinkDeps) {
         { path: '/password', message: 'is required: the invited account has no password yet' },
       ]);
     }
+    const name = input.name?.trim() ?? '';
+    // The API's schema says as much; the page's form posts whatever it is sent.
+    if (name.length > NAME_MAX_LENGTH) {
+      throw validationFailed([
+        { path: '/name', message: `must be at most ${NAME_MAX_LENGTH} characters` },
+      ]);
+    }
     requireStrongPassword(input.password, deps.passwordMinLength);
     return {
       password_hash: await hashPassword(input.password),
-      name: input.name?.trim() || null,
+      name: name || null,
     };
   }
 
