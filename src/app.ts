@@ -59,6 +59,9 @@ import { lockoutRoutes } from './protection/lockout/lockout-routes.ts';
 import { openRateLimits, type RateLimitTuning } from './protection/rate-limits/open-rate-limits.ts';
 import { installRateLimits } from './protection/rate-limits/rate-limits.ts';
 import type { Database } from './storage/open-database.ts';
+import { invitationAdminRoutes } from './tenancy/invitations/invitation-admin-routes.ts';
+import { invitationLinkRoutes } from './tenancy/invitations/invitation-link-routes.ts';
+import { invitationPage } from './tenancy/invitations/invitation-page.ts';
 import { invitationRoutes } from './tenancy/invitations/invitation-routes.ts';
 import { auditQuotaRefusals } from './tenancy/quotas/quota-audit.ts';
 import { quotaRoutes } from './tenancy/quotas/quota-routes.ts';
@@ -145,6 +148,11 @@ const apiV1: FastifyPluginAsync<
   await api.register(quotaRoutes, { quotas: tenancy.quotas });
   await api.register(userRoutes, { users: tenancy.userAdmin });
   await api.register(invitationRoutes, { invitations: tenancy.invitations });
+  await api.register(invitationAdminRoutes, {
+    emailInvitations: tenancy.emailInvitations,
+    tenantInvitations: tenancy.tenantInvitations,
+  });
+  await api.register(invitationLinkRoutes, { links: tenancy.invitationLinks });
   await api.register(teamRoutes, { teams: tenancy.teams });
   await api.register(roleRoutes, { roles: tenancy.roles });
   await api.register(ipFilterRoutes, { ipFilters: ipFilters.service });
@@ -277,6 +285,10 @@ export async function buildApp(deps: AppDeps): Promise<TesseraApp> {
       magicLinkPage(services.identity.magicLinks),
       emailVerificationPage(services.identity.emailVerification),
       passwordResetPage(services.identity.passwordReset),
+      invitationPage({
+        links: tenancy.invitationLinks,
+        passwordMinLength: config.auth.password_min_length,
+      }),
     ]),
   );
   await app.register(apiV1, {

@@ -15,7 +15,12 @@ import { createMagicLinks } from './identity/magic-links/magic-link-service.ts';
 import { createPasswordResetByEmail } from './identity/password-reset/password-reset.ts';
 import { createSessionService } from './identity/sessions/session-service.ts';
 import { createSessionStore, successorKeyFrom } from './identity/sessions/session-store.ts';
-import type { SignInOf, StandingOf, StoredRolesOf } from './identity/tenancy-port.ts';
+import type {
+  NewAccountPlacement,
+  SignInOf,
+  StandingOf,
+  StoredRolesOf,
+} from './identity/tenancy-port.ts';
 import { createAccessTokens, issuerFor } from './identity/tokens/access-token.ts';
 import { loadMasterKey } from './identity/tokens/master-key.ts';
 import { createSigningKeys } from './identity/tokens/signing-keys.ts';
@@ -26,6 +31,8 @@ import { createLoginLockout } from './protection/lockout/login-lockout.ts';
 import type { IdentityServices, ProtectionServices, ServiceOptions, Services } from './services.ts';
 import type { AnyKysely } from './storage/database.ts';
 import type { Database } from './storage/open-database.ts';
+import { createEmailInvitationService } from './tenancy/invitations/email-invitation-service.ts';
+import { createInvitationLinkService } from './tenancy/invitations/invitation-link-service.ts';
 import { createInvitationService } from './tenancy/invitations/invitation-service.ts';
 import { createInvitationStore } from './tenancy/invitations/invitation-store.ts';
 import { createTenantInvitationService } from './tenancy/invitations/tenant-invitation-service.ts';
@@ -48,6 +55,7 @@ import { createTenantRegistry } from './tenancy/tenants/tenant-registry.ts';
 import { createTenantService } from './tenancy/tenants/tenant-service.ts';
 import { createTenantStore } from './tenancy/tenants/tenant-store.ts';
 import { createPasswordReset } from './tenancy/users/password-reset.ts';
+import { createRegistrationPlacement } from './tenancy/users/registration-placement.ts';
 import { createUserAdminService } from './tenancy/users/user-admin-service.ts';
 import { createUserProvisioning } from './tenancy/users/user-provisioning.ts';
 
@@ -100,6 +108,7 @@ export function composeServices(
     rolePolicy,
     mailer,
     signInOf,
+    newAccounts: createRegistrationPlacement(config.auth),
   });
   const tickets = createTicketService({
     store: createTicketStore(db),
@@ -108,6 +117,8 @@ export function composeServices(
   });
   const changes = credentials;
   const passwordMinLength = config.auth.password_min_length;
+  // How invitations reach their invitees, whichever route invites.
+  const invitationDelivery = { mailer, ttlSeconds: config.auth.invitation_ttl_seconds };
   return {
     identity: {
       ...identity,
@@ -154,15 +165,25 @@ export function composeServices(
         passwordMinLength,
         quotas,
       }),
-      members: createMembershipService({ db, changes, audit }),
+      members: createMembershipService({ db, changes, audit, invitations: invitationDelivery }),
       tenantInvitations: createTenantInvitationService({ db, changes, audit }),
       invitations: createInvitationService({ db, audit, changes }),
+      emailInvitations: createEmailInvitationService({ db, audit, delivery: invitationDelivery }),
+      invitationLinks: createInvitationLinkService({
+        db,
+        audit,
+        changes,
+        startSession: (...args) => identity.sessions.start(...args),
+        issueAccessToken: (claims) => identity.tokens.issue(claims),
+        passwordMinLength,
+      }),
       userAdmin: createUserAdminService({
         db,
         audit,
         changes,
         roles: rolePolicy,
         passwordMinLength,
+        invitations: invitationDelivery,
       }),
       teams: createTeamService({ db, audit }),
       provisioning: createUserProvisioning({ db, audit, passwordMinLength }),
@@ -233,6 +254,8 @@ interface IdentityNeeds {
   readonly mailer: Mailer;
   /** Tenancy's: a tenant's name and sign-in settings. */
   readonly signInOf: SignInOf;
+  /** Tenancy's: where a self-registered account goes. */
+  readonly newAccounts: NewAccountPlacement;
 }
 
 /** Identity's services that stand on their own; the credential ones need tenancy's ports. */
@@ -312,6 +335,7 @@ function composeIdentity(
       lockout: protection.lockout,
       attempts: protection.attempts,
       onPasswordCheck: options.onPasswordCheck,
+      newAccounts: needs.newAccounts,
     }),
     emailVerification: createEmailVerification({
       db,

@@ -19,6 +19,8 @@ import type { AuthAttempts } from './protection/auth-attempts.ts';
 import type { LockoutAdmin } from './protection/lockout/lockout-service.ts';
 import type { LoginLockout } from './protection/lockout/login-lockout.ts';
 import type { AnyKysely } from './storage/database.ts';
+import type { EmailInvitationService } from './tenancy/invitations/email-invitation-service.ts';
+import type { InvitationLinkService } from './tenancy/invitations/invitation-link-service.ts';
 import type { InvitationService } from './tenancy/invitations/invitation-service.ts';
 import type { TenantInvitationService } from './tenancy/invitations/tenant-invitation-service.ts';
 import type { MembershipGrants } from './tenancy/memberships/grant-roles.ts';
@@ -73,6 +75,10 @@ export interface TenancyServices {
   readonly tenantInvitations: TenantInvitationService;
   /** Invitations a user answers. */
   readonly invitations: InvitationService;
+  /** Invitations by email in the caller's tenant: invite, resend (routes). */
+  readonly emailInvitations: EmailInvitationService;
+  /** Accepting an invitation with its email's token (route and page). */
+  readonly invitationLinks: InvitationLinkService;
   /** The members of one tenant, by its administrators (routes and CLI). */
   readonly userAdmin: UserAdminService;
   readonly teams: TeamService;

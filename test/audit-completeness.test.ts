@@ -368,13 +368,18 @@ for (const engine of testEngines()) {
         url: '/api/v1/auth/register',
         payload: { email: 'new@else.test', password: PASSWORD },
       });
-      assert.equal(registered.statusCode, 201);
+      assert.equal(registered.statusCode, 202);
+      const user = await test.services.identity.users.findByEmail('new@else.test');
       const platform = { 'x-api-key': await apiKeyFor(test.services, 'system', 'admin') };
       const trail = await test.app.inject({ url: '/api/v1/audit', headers: platform });
       const [event] = trail.json().events as { payload: Record<string, unknown> }[];
       assert.equal(event?.payload.action, 'user.registered');
-      assert.equal(event?.payload.target, `user:${registered.json().id}`);
-      assert.deepEqual(event?.payload.details, { email: 'new@else.test' });
+      assert.equal(event?.payload.target, `user:${user?.id}`);
+      assert.deepEqual(event?.payload.details, {
+        email: 'new@else.test',
+        tenant_id: null,
+        verification_sent: false,
+      });
     });
   });
 }

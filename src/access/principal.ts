@@ -20,9 +20,14 @@ declare module 'fastify' {
      * `'public'` (no credentials) or `'authenticated'` (any valid credentials).
      */
     access?: Permission | 'public' | 'authenticated';
+    /**
+     * A public route that still authenticates credentials when they are sent (and
+     * refuses bad ones): it answers anyone, and more to a signed-in caller.
+     */
+    optionalCredentials?: boolean;
   }
   interface FastifyRequest {
-    /** Set for every route but the public ones. */
+    /** Set for every route but the public ones (and those with optional credentials, when sent). */
     principal: Principal | null;
     /** The principal's tenant: every store call of the request takes it first. */
     tenantId: string;

@@ -2,6 +2,7 @@ import type { AnyKysely } from '../storage/database.ts';
 import { type ApiKeyStore, createApiKeyStore } from './api-keys/api-key-store.ts';
 import { createSessionAdminStore, type SessionAdminStore } from './sessions/session-admin-store.ts';
 import type { SessionStore } from './sessions/session-store.ts';
+import { createInvitedIdentities, type InvitedIdentities } from './users/invited-identity.ts';
 import { createUserStore, type UserStore } from './users/user-store.ts';
 
 export type { User } from './users/user-store.ts';
@@ -19,6 +20,8 @@ export interface IdentityInTransaction {
   >;
   readonly sessions: Pick<SessionAdminStore, 'revoke'>;
   readonly apiKeys: Pick<ApiKeyStore, 'revokeCreatedBy' | 'countUnrevokedWithRole'>;
+  /** An invitee's first password and verified address, set by accepting the email's link. */
+  readonly invitees: InvitedIdentities;
 }
 
 /** Identity's operations on `on`: the caller's transaction, or the database for a read. */
@@ -28,8 +31,12 @@ export function identityIn(on: AnyKysely): IdentityInTransaction {
     users: createUserStore(handle),
     sessions: createSessionAdminStore(handle),
     apiKeys: createApiKeyStore(handle),
+    invitees: createInvitedIdentities(on),
   };
 }
 
 /** Ends every session of a user (a password reset), given by the composition root. */
 export type RevokeAllSessionsOfUser = SessionStore['revokeAllOfUser'];
+
+/** Starts a session (with changes of its own transaction), given by the composition root. */
+export type StartSession = SessionStore['start'];

@@ -1,4 +1,5 @@
 import type { Permission } from '../access/permissions.ts';
+import type { AuditEntry } from '../audit/audit-entry.ts';
 import type { AnyKysely } from '../storage/database.ts';
 
 // What identity asks of tenancy, which owns tenants and memberships (issue 16 item 1):
@@ -81,3 +82,33 @@ export interface TenantSignIn {
 
 /** A live tenant's sign-in settings; undefined when no live tenant has the id. */
 export type SignInOf = (tenantId: string) => Promise<TenantSignIn | undefined>;
+
+/** The account a self-service sign-up just created, to be placed in a tenant. */
+export interface NewAccount {
+  readonly user_id: string;
+  readonly email: string;
+  /** The name of the account's own new tenant (`auth.registration_creates_tenant`). */
+  readonly tenant_name?: string | undefined;
+}
+
+/**
+ * Where a self-registered account goes (`auth.registration = "open"`): tenancy's answer
+ * to `auth.registration_tenant`, `registration_role` and `registration_creates_tenant`,
+ * in the sign-up's transaction.
+ */
+export interface NewAccountPlacement {
+  /**
+   * Throws 503 `registration_unavailable` when the configured tenant or role cannot be
+   * used, and 400 `invalid_tenant` for a `tenant_name` that cannot name one. Run for
+   * every sign-up, new address or taken, so the two answer alike.
+   */
+  check(trx: AnyKysely, account: Pick<NewAccount, 'tenant_name'>): Promise<void>;
+  /**
+   * Makes the account's membership (and its tenant); returns the tenant it joined
+   * (null: none) and the audit entries recording it.
+   */
+  place(
+    trx: AnyKysely,
+    account: NewAccount,
+  ): Promise<{ tenant_id: string | null; entries: AuditEntry[] }>;
+}

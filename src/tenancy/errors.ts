@@ -16,4 +16,6 @@ export const TenancyErrors = defineErrorCodes({
   team_member_not_found: { status: 404, title: 'Team member not found' },
   invitation_not_found: { status: 404, title: 'Invitation not found' },
   invalid_redirect_uri: { status: 400, title: 'Invalid redirect URI' },
+  invitation_login_required: { status: 401, title: 'Sign in to accept this invitation' },
+  registration_unavailable: { status: 503, title: 'Registration unavailable' },
 });

@@ -31,7 +31,7 @@ export interface TenancyTestApp extends TestApp {
 
 /** The app with no default credentials: every request names who it is. */
 export async function tenancyTestApp(
-  t: TestContext,
+  t: Pick<TestContext, 'after'>,
   engine: Engine,
   overrides: DeepPartial<Config> = {},
   options: Omit<TestAppOptions, 'actAs'> = {},

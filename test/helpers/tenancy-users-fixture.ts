@@ -38,7 +38,7 @@ export interface UsersTestApp extends TenancyTestApp {
 
 /** `tenancyTestApp` plus members, their sessions and the audit trail, for the user routes. */
 export async function usersTestApp(
-  t: TestContext,
+  t: Pick<TestContext, 'after'>,
   engine: Engine,
   overrides: DeepPartial<Config> = {},
 ): Promise<UsersTestApp> {

@@ -60,11 +60,16 @@ export function installGuard(app: FastifyInstance, deps: GuardDeps): void {
   // 400 that describes the route's schema.
   app.addHook('preValidation', async (request) => {
     const access = request.routeOptions.config.access;
-    if (access === 'public') return;
+    if (access === 'public' && !(request.routeOptions.config.optionalCredentials && sent(request)))
+      return;
     const principal = await authenticate(request, deps, now());
     request.principal = principal;
     request.tenantId = principal.tenantId;
-    if (access !== 'authenticated' && !principal.permissions.has(access as never)) {
+    if (
+      access !== 'public' &&
+      access !== 'authenticated' &&
+      !principal.permissions.has(access as never)
+    ) {
       throw new TesseraError(
         AccessErrors.permission_denied,
         `This needs the ${access} permission, which your roles do not grant.`,
@@ -74,6 +79,11 @@ export function installGuard(app: FastifyInstance, deps: GuardDeps): void {
       );
     }
   });
+}
+
+/** Whether the request carries credentials (for a route where they are optional). */
+function sent(request: FastifyRequest): boolean {
+  return request.headers['x-api-key'] !== undefined || request.headers.authorization !== undefined;
 }
 
 const WWW_AUTHENTICATE = { 'www-authenticate': 'Bearer realm="tessera"' };

@@ -12,6 +12,7 @@ export const Email = Type.String({
 const Password = Type.String({ minLength: 1, maxLength: 1024 });
 export const TenantId = Type.String({ pattern: '^[a-z0-9][a-z0-9-]{0,62}$' });
 
+/** What a login answers (and accepting an invitation by its link). */
 export const TokenSet = Type.Object({
   access_token: Type.String(),
   refresh_token: Type.String(),
@@ -151,19 +152,34 @@ export const authRoutes: FastifyPluginAsyncTypebox<{ auth: AuthService }> = asyn
       config: { access: 'public', rateLimitEmail: 'email' },
       schema: {
         tags: ['auth'],
-        summary: 'Create an account (when auth.registration allows); it grants no role',
+        summary: 'Create an account (when auth.registration allows)',
+        description:
+          'The account joins `auth.registration_tenant` with `auth.registration_role`, or gets a tenant of its own on the free plan as its admin (`auth.registration_creates_tenant`, named `tenant_name`), or joins no tenant; a verification email is sent when email is configured. The answer is the same 202 whether or not the address already had an account (its owner is emailed instead, and nothing is created).',
         body: Type.Object(
           {
             email: Email,
             password: Password,
             name: Type.Optional(Type.String({ maxLength: 200 })),
+            tenant_name: Type.Optional(
+              Type.String({
+                minLength: 1,
+                maxLength: 200,
+                description:
+                  'With auth.registration_creates_tenant: the new tenant’s name (default: the address).',
+              }),
+            ),
           },
           { additionalProperties: false },
         ),
-        response: { 201: UserSchema },
+        response: {
+          202: Type.Object(
+            { status: Type.Literal('accepted'), email: Type.String() },
+            { description: 'Sign in with the address and password (if they were new).' },
+          ),
+        },
       },
     },
     async (request, reply) =>
-      reply.code(201).send(toUser(await auth.register(request.body, auditContextOf(request)))),
+      reply.code(202).send(await auth.register(request.body, auditContextOf(request))),
   );
 };

@@ -8,7 +8,7 @@ import { type LoginLockout, NO_LOCKOUT } from '../../protection/lockout/login-lo
 import type { DatabaseBase } from '../../storage/database.ts';
 import type { SessionStore } from '../sessions/session-store.ts';
 import { createTokenRefresh } from '../sessions/token-refresh.ts';
-import type { MembershipsOfUser, SignInOf } from '../tenancy-port.ts';
+import type { MembershipsOfUser, NewAccountPlacement, SignInOf } from '../tenancy-port.ts';
 import type { IssueAccessToken } from '../tokens/issue-token-set.ts';
 import type { UserService } from '../users/user-service.ts';
 import type { User } from '../users/user-store.ts';
@@ -25,7 +25,10 @@ export interface AuthServiceDeps {
   readonly users: UserService;
   readonly sessions: SessionStore;
   readonly issueAccessToken: IssueAccessToken;
-  readonly auth: Pick<Config['auth'], 'registration' | 'password_min_length'>;
+  readonly auth: Pick<
+    Config['auth'],
+    'registration' | 'password_min_length' | 'email_verification_ttl_seconds'
+  >;
   /** For changes that span stores: a password with its sessions, a sign-up with its audit event. */
   readonly db: Pick<DatabaseBase, 'transaction'>;
   readonly audit: AuditLog;
@@ -35,8 +38,11 @@ export interface AuthServiceDeps {
   readonly membershipsOf: MembershipsOfUser;
   /** Tenancy's: a tenant's sign-in settings (a login checks `require_verified_email`). */
   readonly signInOf: SignInOf;
-  /** Where a password change queues its `password_changed` notice. */
-  readonly mailer: Pick<Mailer, 'queueIn' | 'flush'>;
+  /**
+   * Outgoing email: a password change's `password_changed` notice, a sign-up's
+   * verification or `account_exists`.
+   */
+  readonly mailer: Mailer;
   /** Failed-login counting, account locks and IP slowing; default: none. */
   readonly lockout?: LoginLockout | undefined;
   /**
@@ -48,6 +54,8 @@ export interface AuthServiceDeps {
   readonly attempts?: Pick<AuthAttempts, 'attempt'> | undefined;
   /** Told before every check of a password against an account's own hash (tests count them). */
   readonly onPasswordCheck?: (() => void) | undefined;
+  /** Tenancy's: where a self-registered account goes; default: no tenant. */
+  readonly newAccounts?: NewAccountPlacement | undefined;
 }
 
 export interface Me {
@@ -108,7 +116,14 @@ export function createAuthService(deps: AuthServiceDeps) {
       mailer: deps.mailer,
     }),
 
-    register: createRegisterUser({ db: deps.db, audit: deps.audit, audits, auth: deps.auth }),
+    register: createRegisterUser({
+      db: deps.db,
+      audit: deps.audit,
+      audits,
+      auth: deps.auth,
+      mailer: deps.mailer,
+      newAccounts: deps.newAccounts,
+    }),
   };
 }
 

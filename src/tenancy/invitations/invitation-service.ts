@@ -11,17 +11,17 @@ import { emailTaken } from '../../identity/users/user-service.ts';
 import { TesseraError } from '../../platform/errors.ts';
 import { HttpErrors } from '../../platform/http-errors.ts';
 import type { AnyKysely, DatabaseBase } from '../../storage/database.ts';
-import { isUniqueViolation } from '../../storage/unique-violation.ts';
 import { TenancyErrors } from '../errors.ts';
 import { SYSTEM_TENANT_ID } from '../role-names.ts';
-import { createRolePolicy } from '../roles/role-policy.ts';
 import { createTenantStore } from '../tenants/tenant-store.ts';
-import { createUserAdminStore } from '../users/user-admin-store.ts';
 import { endAnsweringSessions } from './answering-sessions.ts';
+import {
+  type InvitationDelivery,
+  newInvitationToken,
+  queueInvitationEmail,
+} from './invitation-email.ts';
 import { createInvitationStore, type Invitation } from './invitation-store.ts';
-
-/** How long an invitation waits for its answer. */
-export const INVITATION_TTL_MS = 7 * 24 * 60 * 60 * 1000;
+import { joinInvitedTenant } from './join-invited-tenant.ts';
 
 /**
  * What the inviter is told: the same whether the email belonged to an identity or
@@ -29,8 +29,10 @@ export const INVITATION_TTL_MS = 7 * 24 * 60 * 60 * 1000;
  */
 export interface InvitedAnswer {
   readonly status: 'invited';
+  readonly id: string;
   readonly email: string;
   readonly roles: readonly string[];
+  readonly team_ids: readonly string[];
   readonly expires_ms: number;
 }
 
@@ -42,31 +44,58 @@ export interface NewIdentity {
 
 /**
  * Invites the identity of `email` to `tenantId` with `roles` (already normalised and
- * checked delegable), inside the caller's transaction; creates the identity when no
- * one has the email. Returns the audit entries to append: `user.invited` in the
- * tenant's trail either way, and `user.created` in the platform's (which no tenant
- * reads) only for a new identity. The caller has checked the user is no member.
+ * checked delegable) and `teamIds` (checked to be the tenant's), inside the caller's
+ * transaction; creates the identity when no one has the email. When email can leave,
+ * the invitation gets a fresh token (replacing an earlier invitation's, whose link
+ * stops working) and its email is queued in the same transaction: the caller flushes
+ * the mailer once it commits. Returns the audit entries to append: `user.invited` in
+ * the tenant's trail either way, and `user.created` in the platform's (which no
+ * tenant reads) only for a new identity. The caller has checked the user is no member.
  */
 export async function inviteInTransaction(
   trx: AnyKysely,
   actor: Actor,
-  invite: { tenantId: string; email: string; roles: readonly string[]; identity: NewIdentity },
+  invite: {
+    tenantId: string;
+    email: string;
+    roles: readonly string[];
+    teamIds?: readonly string[] | undefined;
+    identity: NewIdentity;
+  },
+  delivery: InvitationDelivery,
 ): Promise<{ answer: InvitedAnswer; entries: AuditEntry[]; userId: string }> {
   const email = normalizeEmail(invite.email);
+  const teamIds = invite.teamIds ?? [];
   const { user, existing } = await findOrCreateIdentity(trx, email, invite.identity);
+  const token = delivery.mailer.configured ? newInvitationToken() : null;
   const { id, expires_ms } = await createInvitationStore(trx).put({
     tenant_id: invite.tenantId,
     user_id: user.id,
     roles: invite.roles,
+    team_ids: teamIds,
     invited_by: actor.audit.actor,
-    ttl_ms: INVITATION_TTL_MS,
+    ttl_ms: delivery.ttlSeconds * 1000,
+    token_digest: token?.digest ?? null,
   });
+  if (token) {
+    const tenant = await createTenantStore({ kysely: trx }).get(invite.tenantId);
+    await queueInvitationEmail(trx, delivery, actor, {
+      tenantId: invite.tenantId,
+      tenantName: tenant?.name ?? invite.tenantId,
+      to: email,
+      inviteeName: user.name,
+      roles: invite.roles,
+      token: token.token,
+    });
+  }
   const entries = [
     userEntry(invite.tenantId, 'user.invited', user.id, {
       email,
       roles: invite.roles,
+      team_ids: teamIds,
       invitation_id: id,
       expires_ms,
+      email_sent: token !== null,
     }),
   ];
   if (!existing) {
@@ -75,7 +104,7 @@ export async function inviteInTransaction(
     );
   }
   return {
-    answer: { status: 'invited', email, roles: invite.roles, expires_ms },
+    answer: { status: 'invited', id, email, roles: invite.roles, team_ids: teamIds, expires_ms },
     entries,
     userId: user.id,
   };
@@ -134,8 +163,6 @@ function notFound(): TesseraError {
 /** The signed-in user's side: list, accept, decline. */
 export function createInvitationService(deps: InvitationServiceDeps) {
   const { db, audit, changes } = deps;
-  const rowLocks = db.capabilities.concurrentWriters;
-  const policy = createRolePolicy();
 
   return {
     async listMine(principal: Principal): Promise<Invitation[]> {
@@ -143,36 +170,20 @@ export function createInvitationService(deps: InvitationServiceDeps) {
     },
 
     /**
-     * Consumes the invitation and makes the membership with its roles, atomically
-     * with `invitation.accepted` in the tenant's trail. 404 `invitation_not_found`,
-     * 409 `member_exists` (a platform administrator added the user meanwhile).
+     * Consumes the invitation and makes the membership with its roles and teams,
+     * atomically with `invitation.accepted` in the tenant's trail. 404
+     * `invitation_not_found`, 409 `member_exists` (a platform administrator added the
+     * user meanwhile), 400 `invalid_roles` (see join-invited-tenant.ts).
      */
     async accept(actor: Actor, id: string): Promise<{ tenant_id: string; roles: string[] }> {
       const userId = userOf(actor.principal);
       const joined = await db.transaction(async (trx: AnyKysely) => {
         const consumed = await createInvitationStore(trx).consume(userId, id);
         if (!consumed) throw notFound();
-        const members = createUserAdminStore({ kysely: trx }, { rowLocks });
         if (!(await createTenantStore({ kysely: trx }).get(consumed.tenant_id))) throw notFound();
-        await members.lockTenant(consumed.tenant_id);
-        // A custom role deleted since the invitation: 400 `invalid_roles`, nothing used up.
-        const roles = await policy.normalize(trx, consumed.tenant_id, consumed.roles);
-        try {
-          await members.addMembership(consumed.tenant_id, userId, roles);
-        } catch (error) {
-          if (!isUniqueViolation(error)) throw error;
-          throw new TesseraError(
-            TenancyErrors.member_exists,
-            'You are a member of that tenant already.',
-          );
-        }
-        await audit.inTransaction(trx, actor.audit, [
-          userEntry(consumed.tenant_id, 'invitation.accepted', userId, {
-            invitation_id: id,
-            roles,
-          }),
-        ]);
-        return { tenant_id: consumed.tenant_id, roles };
+        const done = await joinInvitedTenant(trx, db.capabilities, { ...consumed, id }, userId);
+        await audit.inTransaction(trx, actor.audit, done.entries);
+        return { tenant_id: done.tenant_id, roles: done.roles };
       });
       changes.changed({ kind: 'user', id: userId });
       return joined;

@@ -4,13 +4,20 @@ import { actorOf } from '../../access/actor.ts';
 import type { Principal } from '../../access/principal.ts';
 import { IdPageQuery, nextCursor } from '../../http/pagination.ts';
 import { TenantIdSchema } from '../tenants/tenant-json.ts';
-import type { TenantInvitationService } from './tenant-invitation-service.ts';
+import type {
+  TenantInvitation as TenantInvitationRecord,
+  TenantInvitationService,
+} from './tenant-invitation-service.ts';
 
 const Time = Type.String({ format: 'date-time' });
-const TenantInvitation = Type.Object({
+/** A pending invitation as its tenant sees it (here and at `/invitations`). */
+export const TenantInvitation = Type.Object({
   id: Type.String(),
   email: Type.String(),
   roles: Type.Array(Type.String()),
+  team_ids: Type.Array(Type.String(), {
+    description: 'The teams of the tenant the invitee joins on accepting.',
+  }),
   invited_by: Type.Union([Type.String(), Type.Null()], {
     description: 'Who invited: the user or API key id, as the audit trail’s `actor` names it.',
   }),
@@ -22,6 +29,11 @@ const tags = ['tenants'];
 // Platform administrators, or `members:manage` in that tenant: decided by the service.
 const config = { access: 'authenticated' } as const;
 const iso = (ms: number) => new Date(ms).toISOString();
+
+/** The JSON of one listed invitation. */
+export function tenantInvitationJson({ created_ms, expires_ms, ...rest }: TenantInvitationRecord) {
+  return { ...rest, created_at: iso(created_ms), expires_at: iso(expires_ms) };
+}
 
 /**
  * `/api/v1/tenants/{id}/invitations`: the invitations a tenant has sent and not seen
@@ -57,11 +69,7 @@ export const tenantInvitationRoutes: FastifyPluginAsyncTypebox<{
         request.query,
       );
       return {
-        invitations: found.map(({ created_ms, expires_ms, ...rest }) => ({
-          ...rest,
-          created_at: iso(created_ms),
-          expires_at: iso(expires_ms),
-        })),
+        invitations: found.map(tenantInvitationJson),
         next_cursor: nextCursor(found, limit, (invitation) => invitation.id),
       };
     },

@@ -22,6 +22,8 @@ export interface TenantInvitation {
   readonly id: string;
   readonly email: string;
   readonly roles: RoleName[];
+  /** The teams the invitee joins on accepting. */
+  readonly team_ids: string[];
   readonly invited_by: string | null;
   readonly created_ms: number;
   readonly expires_ms: number;
@@ -66,11 +68,9 @@ export function createTenantInvitationService(deps: TenantInvitationServiceDeps)
           records.map((record) => record.user_id),
         );
         const emails = new Map(users.map((user) => [user.id, user.email]));
-        return records.flatMap(({ id, user_id, roles, invited_by, created_ms, expires_ms }) => {
+        return records.flatMap(({ user_id, ...record }) => {
           const email = emails.get(user_id);
-          return email === undefined
-            ? []
-            : [{ id, email, roles, invited_by, created_ms, expires_ms }];
+          return email === undefined ? [] : [{ ...record, email }];
         });
       });
     },

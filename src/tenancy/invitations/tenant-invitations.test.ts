@@ -37,6 +37,7 @@ for (const engine of testEngines()) {
         'id',
         'invited_by',
         'roles',
+        'team_ids',
       ]);
       assert.deepEqual((all[0] as Json).roles, ['viewer']);
       assert.equal(typeof (all[0] as Json).invited_by, 'string');

@@ -9,6 +9,7 @@ import { identityIn } from '../../identity/identity-port.ts';
 import { TesseraError } from '../../platform/errors.ts';
 import type { AnyKysely, DatabaseBase } from '../../storage/database.ts';
 import { TenancyErrors as MembershipErrors, TenancyErrors } from '../errors.ts';
+import type { InvitationDelivery } from '../invitations/invitation-email.ts';
 import { type InvitedAnswer, inviteInTransaction } from '../invitations/invitation-service.ts';
 import { createInvitationStore } from '../invitations/invitation-store.ts';
 import type { RoleName } from '../role-names.ts';
@@ -55,6 +56,8 @@ export interface MembershipServiceDeps {
   /** Hears of every membership written, once its transaction committed. */
   readonly changes: CredentialChanges;
   readonly audit: AuditLog;
+  /** How an invitation reaches its invitee (email, when configured) and how long it lasts. */
+  readonly invitations: InvitationDelivery;
 }
 
 /**
@@ -84,7 +87,7 @@ async function checkTenantExists(
 }
 
 export function createMembershipService(deps: MembershipServiceDeps): MembershipService {
-  const { db, changes, audit } = deps;
+  const { db, changes, audit, invitations } = deps;
   const rowLocks = db.capabilities.concurrentWriters;
 
   /** The tenant locked first: admin counts read stay true until commit (last-admin rule). */
@@ -126,12 +129,17 @@ export function createMembershipService(deps: MembershipServiceDeps): Membership
         const user = await users.findByEmail(email);
         const current = user && (await reads.get(tenantId, user.id));
         if (!current && !direct) {
-          const invited = await inviteInTransaction(trx, actor, {
-            tenantId,
-            email,
-            roles: wanted,
-            identity: { password_hash: null },
-          });
+          const invited = await inviteInTransaction(
+            trx,
+            actor,
+            {
+              tenantId,
+              email,
+              roles: wanted,
+              identity: { password_hash: null },
+            },
+            invitations,
+          );
           await audit.inTransaction(trx, actor.audit, invited.entries);
           return { kind: 'invited' as const, answer: invited.answer };
         }
@@ -154,6 +162,7 @@ export function createMembershipService(deps: MembershipServiceDeps): Membership
         return { kind: 'member' as const, ...result };
       });
       if (granted.kind === 'member') changes.changed({ kind: 'user', id: granted.user.id });
+      else invitations.mailer.flush();
       return granted;
     },
 

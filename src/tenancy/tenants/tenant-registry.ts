@@ -45,7 +45,8 @@ export function checkTenantId(id: string): void {
   }
 }
 
-function checkName(name: string): string {
+/** The tenant name as stored (trimmed), or 400 `invalid_tenant`. */
+export function checkTenantName(name: string): string {
   const trimmed = name.trim();
   const length = [...trimmed].length;
   // Control characters would corrupt log lines and terminal output of listings.
@@ -90,7 +91,11 @@ export function createTenantRegistry(
   return {
     async create({ id, name, plan }) {
       checkTenantId(id);
-      const inserted = await store.insert({ id, name: checkName(name), plan: checkPlan(plan) });
+      const inserted = await store.insert({
+        id,
+        name: checkTenantName(name),
+        plan: checkPlan(plan),
+      });
       if (!inserted.ok) {
         throw new TesseraError(TenancyErrors.tenant_exists, `a tenant ${id} exists already`);
       }
@@ -102,7 +107,7 @@ export function createTenantRegistry(
 
     async update(id, { name, plan }) {
       const set = {
-        ...(name !== undefined && { name: checkName(name) }),
+        ...(name !== undefined && { name: checkTenantName(name) }),
         ...(plan !== undefined && { plan: checkPlan(plan) }),
       };
       return found(await store.change(id, set), id);

@@ -15,6 +15,7 @@ import { TesseraError } from '../../platform/errors.ts';
 import type { AnyKysely, DatabaseBase } from '../../storage/database.ts';
 import { isUniqueViolation } from '../../storage/unique-violation.ts';
 import { TenancyErrors } from '../errors.ts';
+import type { InvitationDelivery } from '../invitations/invitation-email.ts';
 import { type InvitedAnswer, inviteInTransaction } from '../invitations/invitation-service.ts';
 import { createInvitationStore } from '../invitations/invitation-store.ts';
 import { checkOwnsIdentity } from '../memberships/identity-owner.ts';
@@ -48,6 +49,8 @@ export interface UserAdminDeps {
   readonly changes: CredentialChanges;
   readonly roles: RolePolicy;
   readonly passwordMinLength: number;
+  /** How an invitation reaches its invitee (email, when configured) and how long it lasts. */
+  readonly invitations: InvitationDelivery;
 }
 
 /** What one change did: the audit entries it leaves and the user afterwards. */
@@ -172,12 +175,17 @@ export function createUserAdminService(deps: UserAdminDeps) {
         if (existing && (await store.getMembership(tenantId, existing.id)))
           throw alreadyMember(existing.email);
         if (!direct) {
-          const invited = await inviteInTransaction(trx, actor, {
-            tenantId,
-            email: input.email,
-            roles: wanted,
-            identity: { name: input.name, password_hash: passwordHash },
-          });
+          const invited = await inviteInTransaction(
+            trx,
+            actor,
+            {
+              tenantId,
+              email: input.email,
+              roles: wanted,
+              identity: { name: input.name, password_hash: passwordHash },
+            },
+            deps.invitations,
+          );
           await audit.inTransaction(trx, actor.audit, invited.entries);
           return { kind: 'invited', answer: invited.answer };
         }
@@ -199,6 +207,7 @@ export function createUserAdminService(deps: UserAdminDeps) {
         return { kind: 'added', user, created: !existing };
       });
       if (result.kind === 'added') changes.changed({ kind: 'user', id: result.user.id });
+      else deps.invitations.mailer.flush();
       return result;
     },
 
