@@ -4,11 +4,11 @@ import { SYSTEM_TENANT } from '../../access/roles.ts';
 import type { AuditEntry } from '../../audit/audit-entry.ts';
 import type { AuditLog } from '../../audit/audit-log.ts';
 import type { Mailer } from '../../email/mailer.ts';
+import { durationWords } from '../../email/templates/duration-words.ts';
 import { TesseraError } from '../../platform/errors.ts';
 import type { AnyKysely, DatabaseBase } from '../../storage/database.ts';
 import { emailTokenInvalid, MAX_EMAIL_TOKEN_LENGTH } from '../email-tokens/email-token-invalid.ts';
 import { createEmailTokenStore } from '../email-tokens/email-token-store.ts';
-import { lifetimeInWords } from '../email-tokens/lifetime-in-words.ts';
 import { IdentityErrors } from '../errors.ts';
 import { notForApiKeys } from '../login/not-for-api-keys.ts';
 import type { SignInOf } from '../tenancy-port.ts';
@@ -109,7 +109,7 @@ export function createEmailVerification(deps: EmailVerificationDeps) {
             name: user.name ?? '',
             tenant_name: tenant?.tenant_name ?? '',
             link: mailer.linkTo(VERIFY_EMAIL_PAGE, made.token),
-            expires_in: lifetimeInWords(deps.ttlSeconds),
+            expires_in: durationWords(deps.ttlSeconds),
           },
         });
         await audit.inTransaction(trx, context, [

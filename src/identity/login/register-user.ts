@@ -3,7 +3,7 @@ import { SYSTEM_TENANT } from '../../access/roles.ts';
 import type { AuditLog } from '../../audit/audit-log.ts';
 import type { Config } from '../../config/schema.ts';
 import type { Mailer } from '../../email/mailer.ts';
-import { durationText } from '../../email/templates/duration-text.ts';
+import { durationWords } from '../../email/templates/duration-words.ts';
 import { TesseraError } from '../../platform/errors.ts';
 import type { AnyKysely, DatabaseBase } from '../../storage/database.ts';
 import { createEmailTokenStore } from '../email-tokens/email-token-store.ts';
@@ -110,7 +110,7 @@ export function createRegisterUser(deps: RegisterUserDeps) {
         tenantId: placed.tenant_id,
         values: {
           link: mailer.linkTo(VERIFY_PATH, token),
-          expires_in: durationText(ttlSeconds),
+          expires_in: durationWords(ttlSeconds),
           name: user.name ?? '',
         },
       });

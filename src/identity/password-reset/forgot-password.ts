@@ -3,10 +3,10 @@ import { SYSTEM_TENANT } from '../../access/roles.ts';
 import type { AuditEntry } from '../../audit/audit-entry.ts';
 import type { AuditLog } from '../../audit/audit-log.ts';
 import type { Mailer } from '../../email/mailer.ts';
+import { durationWords } from '../../email/templates/duration-words.ts';
 import { NO_ACCOUNT } from '../../protection/lockout/login-lockout.ts';
 import type { AnyKysely, DatabaseBase } from '../../storage/database.ts';
 import { createEmailTokenStore } from '../email-tokens/email-token-store.ts';
-import { lifetimeInWords } from '../email-tokens/lifetime-in-words.ts';
 import { auditedEmail } from '../login/auth-audit.ts';
 import type { MembershipsOfUser, SignInOf } from '../tenancy-port.ts';
 import type { UserService } from '../users/user-service.ts';
@@ -70,7 +70,7 @@ export function createForgotPassword(deps: ForgotPasswordDeps) {
             name: to.name ?? '',
             tenant_name: tenant?.tenant_name ?? '',
             link: mailer.linkTo(RESET_PASSWORD_PAGE, issued.token),
-            expires_in: lifetimeInWords(deps.ttlSeconds),
+            expires_in: durationWords(deps.ttlSeconds),
           },
         });
       }

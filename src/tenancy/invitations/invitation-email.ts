@@ -1,6 +1,6 @@
 import type { Actor } from '../../access/actor.ts';
 import type { Mailer } from '../../email/mailer.ts';
-import { durationText } from '../../email/templates/duration-text.ts';
+import { durationWords } from '../../email/templates/duration-words.ts';
 import { identityIn } from '../../identity/identity-port.ts';
 import { digestSecret, newSecret } from '../../platform/secrets.ts';
 import type { AnyKysely } from '../../storage/database.ts';
@@ -61,7 +61,7 @@ export async function queueInvitationEmail(
     tenantId: invitation.tenantId,
     values: {
       link: mailer.linkTo(ACCEPT_PATH, invitation.token),
-      expires_in: durationText(delivery.ttlSeconds),
+      expires_in: durationWords(delivery.ttlSeconds),
       inviter: await inviterOf(trx, actor, invitation.tenantName),
       roles: invitation.roles.join(', '),
       tenant_name: invitation.tenantName,
