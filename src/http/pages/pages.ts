@@ -9,6 +9,11 @@ declare module 'fastify' {
   interface FastifyReply {
     /** This response's CSP nonce, for the page's style element. */
     cspNonce: string;
+    /**
+     * Origins the page's form may end up at besides this one: CSP's form-action also
+     * governs the redirects that follow a submission (a magic link's 303 to its app).
+     */
+    formActionOrigins: string[];
   }
 }
 
@@ -16,12 +21,12 @@ declare module 'fastify' {
  * A page's CSP: nothing but its own nonce'd style, images from https (a tenant's
  * logo), and forms posting back to this origin. No script at all.
  */
-function pageCsp(nonce: string): string {
+function pageCsp(nonce: string, formOrigins: readonly string[]): string {
   return [
     "default-src 'none'",
     `style-src 'nonce-${nonce}'`,
     'img-src https: data:',
-    "form-action 'self'",
+    ["form-action 'self'", ...formOrigins].join(' '),
     "base-uri 'none'",
     "frame-ancestors 'none'",
   ].join('; ');
@@ -57,12 +62,14 @@ export function pagesPlugin(
       getToken: (request) => (request.body as { _csrf?: string } | undefined)?._csrf,
     });
     app.decorateReply('cspNonce', '');
+    app.decorateReply('formActionOrigins', null as unknown as string[]);
     app.addHook('onRequest', async (_request, reply) => {
       reply.cspNonce = randomBytes(16).toString('base64');
+      reply.formActionOrigins = [];
     });
     app.addHook('onSend', async (_request, reply, payload) => {
       if (String(reply.getHeader('content-type') ?? '').startsWith('text/html')) {
-        reply.header('content-security-policy', pageCsp(reply.cspNonce));
+        reply.header('content-security-policy', pageCsp(reply.cspNonce, reply.formActionOrigins));
       }
       return payload;
     });

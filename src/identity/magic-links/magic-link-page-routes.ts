@@ -55,6 +55,8 @@ export function magicLinkPage(magicLinks: MagicLinkService): FastifyPluginAsync 
       const preview = token === undefined ? undefined : await magicLinks.preview(token);
       if (!preview?.ok) return invalidLinkPage(reply);
       if (preview.redirect === undefined) return fromApplicationPage(reply, 200);
+      // The form's answer redirects there, which the page's CSP must allow.
+      reply.formActionOrigins.push(new URL(preview.redirect).origin);
       return sendPage(reply, {
         title: 'Sign in',
         body: html`<p>Sign in to <strong>${preview.tenant_name}</strong> as <strong>${preview.email}</strong>.</p>
