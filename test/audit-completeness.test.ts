@@ -3,8 +3,10 @@ import { describe, it } from 'node:test';
 import { runAdminCli } from './helpers/admin-cli.ts';
 import { buildTestApp } from './helpers/app.ts';
 import { apiKeyFor } from './helpers/auth.ts';
+import { startSmtpSink, tokenFrom } from './helpers/smtp-sink.ts';
 import { type TenancyTestApp, tenancyTestApp } from './helpers/tenancy-fixture.ts';
 import { testEngines } from './helpers/test-database.ts';
+import { until } from './helpers/until.ts';
 
 /**
  * Issue 5: every identity, tenant, role, key, session and quota change, and every
@@ -358,6 +360,93 @@ for (const engine of testEngines()) {
       // prefix, shown in listings, is not one), refresh tokens.
       const text = JSON.stringify(Object.fromEntries(trails));
       assert.doesNotMatch(text, /correct horse|tsk_[\w-]{12,}|tsr_/);
+    });
+
+    it('every email flow leaves its events, and never a link token', async (t) => {
+      const sink = await startSmtpSink();
+      t.after(() => sink.close());
+      const test = await tenancyTestApp(t, engine, {
+        email: { transport: 'smtp', smtp_url: sink.url },
+        rate_limits: { enabled: false },
+      });
+      const boss = await test.keyFor('acme');
+      await test.userWith('ada@acme.test', PASSWORD);
+      await ok(test, 'POST', '/users', boss, {
+        email: 'ada@acme.test',
+        name: 'Ada',
+        roles: ['admin'],
+      });
+      const ada = await test.acceptInvitation('ada@acme.test', PASSWORD, 'acme');
+      const send = (path: string, body: object, as: Parameters<typeof test.send>[2] = null) =>
+        test.send('POST', path, as, body);
+      const link = async (to: string, template: string, path: string) =>
+        tokenFrom(await sink.waitFor(to, template), path);
+
+      assert.equal((await send('/auth/email/verify/request', {}, ada)).status, 202);
+      const verify = await link('ada@acme.test', 'verify_email', '/auth/email/verify');
+      assert.equal((await send('/auth/email/verify', { token: verify })).status, 200);
+      assert.equal((await send('/auth/email/verify', { token: verify })).status, 400);
+
+      assert.equal(
+        (await send('/auth/password/forgot', { email: 'nobody@acme.test' })).status,
+        202,
+      );
+      assert.equal((await send('/auth/password/forgot', { email: 'ada@acme.test' })).status, 202);
+      const reset = await link('ada@acme.test', 'reset_password', '/auth/password/reset');
+      const renewed = { token: reset, new_password: `${PASSWORD} again` };
+      assert.equal((await send('/auth/password/reset', renewed)).status, 204);
+      assert.equal((await send('/auth/password/reset', renewed)).status, 400);
+
+      const ask = { email: 'ada@acme.test', tenant_id: 'acme' };
+      assert.equal((await send('/auth/magic-link', ask)).status, 202);
+      const magic = await link('ada@acme.test', 'magic_link', '/auth/magic-link');
+      assert.equal((await send('/auth/magic-link/verify', { token: magic })).status, 200);
+      assert.equal((await send('/auth/magic-link/verify', { token: magic })).status, 400);
+
+      const invited = await send('/invitations', { email: 'cy@acme.test', role: 'viewer' }, boss);
+      assert.equal(invited.status, 202);
+      await sink.waitFor('cy@acme.test', 'invitation');
+      await ok(test, 'POST', `/invitations/${invited.body.id}/resend`, boss);
+      await until(() => sink.to('cy@acme.test').length === 2, 'the resent invitation arrives');
+      const invitation = tokenFrom(sink.to('cy@acme.test')[1] as never, '/auth/invitations/accept');
+      const accept = { token: invitation, password: PASSWORD, name: 'Cy' };
+      assert.equal((await send('/auth/invitations/accept', accept)).status, 200);
+      assert.equal((await send('/auth/invitations/accept', accept)).status, 400);
+
+      const events = new Map<string, { action: string; outcome: string }[]>();
+      for (const tenant of ['acme', 'system']) {
+        const auditor = tenant === 'system' ? test.platform : await test.keyFor(tenant, 'auditor');
+        const reply = await test.send('GET', '/audit?order=asc&limit=1000', auditor);
+        events.set(
+          tenant,
+          (reply.body.events as { payload: { action: string; outcome: string } }[]).map(
+            (e) => e.payload,
+          ),
+        );
+      }
+      const has = (tenant: string, action: string, outcome = 'success') =>
+        events.get(tenant)?.some((e) => e.action === action && e.outcome === outcome);
+      for (const [tenant, action, outcome] of [
+        ['acme', 'email.verification_requested'],
+        ['acme', 'email.verified'],
+        ['system', 'email.verification_failed', 'failure'],
+        ['system', 'password.reset_requested', 'failure'],
+        ['acme', 'password.reset_requested'],
+        ['acme', 'password.reset'],
+        ['system', 'password.reset_failed', 'failure'],
+        ['acme', 'magic_link.requested'],
+        ['acme', 'magic_link.used'],
+        ['system', 'magic_link.used', 'failure'],
+        ['acme', 'user.invited'],
+        ['acme', 'invitation.resent'],
+        ['acme', 'invitation.accepted'],
+        ['system', 'invitation.accept_failed', 'failure'],
+      ] as const) {
+        assert.ok(has(tenant, action, outcome), `${action} (${outcome ?? 'success'}) in ${tenant}`);
+      }
+      // The links' tokens never reach a trail, whatever their prefix.
+      const text = JSON.stringify(Object.fromEntries(events));
+      assert.doesNotMatch(text, /ts[vpmi]_[\w-]{12,}|correct horse/);
     });
 
     it('records a self-service registration in the platform trail', async (t) => {
