@@ -1,13 +1,13 @@
 import type { FastifyError, FastifyInstance } from 'fastify';
 import { html } from './html.ts';
-import { sendPage } from './pages.ts';
+import { sendPage } from './send-page.ts';
 
 /**
  * A page's form refused for its CSRF token (@fastify/csrf-protection's FST_CSRF_*
  * errors: no cookie, or a token that does not match it) answers 403 with a page a
  * person can act on, not a problem document. Any other error goes on to the app's
  * problem handler (an error handler that throws hands the error to its parent's).
- * Called by a page plugin on its own scope.
+ * Set on the pages plugin's scope, so every page inherits it.
  */
 export function answerCsrfRefusalsWithPage(app: FastifyInstance): void {
   app.setErrorHandler((error, request, reply) => {

@@ -2,8 +2,8 @@ import { randomBytes } from 'node:crypto';
 import fastifyCookie from '@fastify/cookie';
 import fastifyCsrf from '@fastify/csrf-protection';
 import fastifyFormbody from '@fastify/formbody';
-import type { FastifyInstance, FastifyPluginAsync, FastifyReply } from 'fastify';
-import { type PageContent, renderPage } from './html.ts';
+import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
+import { answerCsrfRefusalsWithPage } from './csrf-refusal-page.ts';
 
 declare module 'fastify' {
   interface FastifyReply {
@@ -73,18 +73,9 @@ export function pagesPlugin(
       }
       return payload;
     });
+    answerCsrfRefusalsWithPage(app);
     for (const page of pages) await app.register(page);
   };
 }
 
-/** Sends a whole page with `status`. */
-export function sendPage(
-  reply: FastifyReply,
-  content: Omit<PageContent, 'nonce'>,
-  status = 200,
-): FastifyReply {
-  return reply
-    .code(status)
-    .type('text/html; charset=utf-8')
-    .send(renderPage({ ...content, nonce: reply.cspNonce }));
-}
+export { sendPage } from './send-page.ts';

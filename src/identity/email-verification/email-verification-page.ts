@@ -1,6 +1,5 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { auditContextOf } from '../../access/audit-context.ts';
-import { answerCsrfRefusalsWithPage } from '../../http/pages/csrf-refusal-page.ts';
 import { html } from '../../http/pages/html.ts';
 import { sendPage } from '../../http/pages/pages.ts';
 import { TesseraError } from '../../platform/errors.ts';
@@ -20,8 +19,6 @@ const INVALID_LINK = {
  */
 export function emailVerificationPage(verification: EmailVerification): FastifyPluginAsync {
   return async (app) => {
-    answerCsrfRefusalsWithPage(app);
-
     app.get(VERIFY_EMAIL_PAGE, { schema: { hide: true } }, async (request, reply) => {
       const token = linkToken(request.query);
       const link = token === '' ? { ok: false as const } : await verification.check(token);

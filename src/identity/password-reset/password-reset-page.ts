@@ -1,6 +1,5 @@
 import type { FastifyPluginAsync, FastifyReply } from 'fastify';
 import { auditContextOf } from '../../access/audit-context.ts';
-import { answerCsrfRefusalsWithPage } from '../../http/pages/csrf-refusal-page.ts';
 import { html } from '../../http/pages/html.ts';
 import { sendPage } from '../../http/pages/pages.ts';
 import { TesseraError } from '../../platform/errors.ts';
@@ -49,8 +48,6 @@ ${invalid ? html`<div id="password-problems" class="error" role="alert"><p>This 
   }
 
   return async (app) => {
-    answerCsrfRefusalsWithPage(app);
-
     app.get(RESET_PASSWORD_PAGE, { schema: { hide: true } }, async (request, reply) => {
       const token = linkToken(request.query);
       const link = token === '' ? { ok: false as const } : await passwordReset.check(token);
