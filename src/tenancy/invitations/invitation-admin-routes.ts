@@ -2,10 +2,10 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { actorOf } from '../../access/actor.ts';
 import type { Principal } from '../../access/principal.ts';
-import { IdPageQuery, nextCursor } from '../../http/pagination.ts';
+import { IdPageQuery } from '../../http/pagination.ts';
 import type { EmailInvitationService } from './email-invitation-service.ts';
+import { TenantInvitationPage, tenantInvitationPageJson } from './invitation-json.ts';
 import type { InvitedAnswer } from './invitation-service.ts';
-import { TenantInvitation, tenantInvitationJson } from './tenant-invitation-routes.ts';
 import type { TenantInvitationService } from './tenant-invitation-service.ts';
 
 export interface InvitationAdminRoutesOptions {
@@ -86,20 +86,14 @@ export const invitationAdminRoutes: FastifyPluginAsyncTypebox<
         summary: 'This tenant’s pending, unexpired invitations by id',
         querystring: Type.Object(IdPageQuery, { additionalProperties: false }),
         response: {
-          200: Type.Object({
-            invitations: Type.Array(TenantInvitation),
-            next_cursor: Type.Union([Type.String(), Type.Null()]),
-          }),
+          200: TenantInvitationPage,
         },
       },
     },
     async (request) => {
       const principal = request.principal as Principal;
       const found = await tenantInvitations.list(principal, principal.tenantId, request.query);
-      return {
-        invitations: found.map(tenantInvitationJson),
-        next_cursor: nextCursor(found, request.query.limit, (invitation) => invitation.id),
-      };
+      return tenantInvitationPageJson(found, request.query.limit);
     },
   );
 
