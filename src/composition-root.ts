@@ -12,6 +12,7 @@ import { createEmailVerification } from './identity/email-verification/email-ver
 import { type CredentialCache, createCredentialCache } from './identity/guard/credential-cache.ts';
 import { createAuthService } from './identity/login/auth-service.ts';
 import { createMagicLinks } from './identity/magic-links/magic-link-service.ts';
+import { createFactorPresence } from './identity/mfa/factor-presence.ts';
 import { createPasswordResetByEmail } from './identity/password-reset/password-reset.ts';
 import { createSessionService } from './identity/sessions/session-service.ts';
 import { createSessionStore, successorKeyFrom } from './identity/sessions/session-store.ts';
@@ -133,6 +134,10 @@ export function composeServices(
         customRoles: createCustomRoleLookup(db, credentials),
         attempts: protection.attempts,
         redeemTicket: tickets.redeem,
+        mfa: {
+          stepUpSeconds: config.mfa.step_up_seconds,
+          hasFactor: createFactorPresence(db.kysely).hasFactor,
+        },
       },
       apiKeyAdmin: createApiKeyService({
         db,

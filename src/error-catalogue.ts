@@ -3,6 +3,7 @@ import { BackupErrors } from './backup/errors.ts';
 import { EmailErrors } from './email/errors.ts';
 import { EventErrors } from './events/errors.ts';
 import { IdentityErrors } from './identity/errors.ts';
+import { MfaErrors } from './identity/mfa/mfa-errors.ts';
 import { TokenErrors } from './identity/tokens/token-errors.ts';
 import { HttpErrors } from './platform/http-errors.ts';
 import { IpFilterErrors } from './protection/ip-filters/ip-filter-errors.ts';
@@ -20,6 +21,7 @@ export const ERROR_CATALOGUE = {
   HttpErrors,
   EventErrors,
   IdentityErrors,
+  MfaErrors,
   TokenErrors,
   AccessErrors,
   TenancyErrors,

@@ -11,6 +11,19 @@ export interface Principal {
   readonly apiKeyId: string | null;
   readonly roles: readonly string[];
   readonly permissions: ReadonlySet<Permission>;
+  /**
+   * A session's sign-in and later proofs (issue 18); absent for API keys. Times in
+   * epoch ms; `reauthMs` the last password or factor check, `secondFactorMs` the last
+   * second-factor check (null: none).
+   */
+  readonly authentication?: {
+    readonly amr: readonly string[];
+    readonly authTimeMs: number;
+    readonly reauthMs: number | null;
+    readonly secondFactorMs: number | null;
+  };
+  /** Whether the tenant's MFA policy covers this session's user (never an API key). */
+  readonly mfaRequired?: boolean;
 }
 
 declare module 'fastify' {
@@ -25,6 +38,19 @@ declare module 'fastify' {
      * refuses bad ones): it answers anyone, and more to a signed-in caller.
      */
     optionalCredentials?: boolean;
+    /**
+     * A sensitive operation (issue 18): where the tenant's MFA policy covers the
+     * caller, it needs a second-factor check within `mfa.step_up_seconds`
+     * (403 step_up_required otherwise). API keys are not asked: creating one was.
+     */
+    stepUp?: boolean;
+    /**
+     * Open to a session that the tenant's MFA policy covers but that has proved no
+     * second factor: enrolling or proving one, and knowing who you are. Every other
+     * route answers such a session 403 mfa_enrollment_required (or step_up_required
+     * when the user has a factor to prove).
+     */
+    mfaSetup?: boolean;
   }
   interface FastifyRequest {
     /** Set for every route but the public ones (and those with optional credentials, when sent). */

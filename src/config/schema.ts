@@ -26,6 +26,8 @@ function oneOf<const T extends readonly string[]>(
 const IP_OR_CIDR = '^[0-9A-Fa-f:.]+(/[0-9]{1,3})?$';
 
 const ORIGIN = '^(\\*|https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?)$';
+/** An origin without the wildcard: passkeys must name where they may be used. */
+const EXACT_ORIGIN = '^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?$';
 
 const server = Type.Object(
   {
@@ -541,6 +543,81 @@ const email = Type.Object(
   },
 );
 
+const mfa = Type.Object(
+  {
+    step_up_seconds: Type.Integer({
+      default: 300,
+      minimum: 30,
+      maximum: 86_400,
+      description:
+        'Where a tenant requires MFA: how recent a second-factor check must be for a sensitive operation (API keys, roles and memberships, passwords and factors, backups, IP filters); older answers 403 step_up_required.',
+    }),
+    reauthentication_seconds: Type.Integer({
+      default: 300,
+      minimum: 30,
+      maximum: 86_400,
+      description:
+        'How recent a password or second-factor check must be to enroll a factor (403 reauthentication_required otherwise).',
+    }),
+    token_ttl_seconds: Type.Integer({
+      default: 300,
+      minimum: 30,
+      maximum: 3600,
+      description:
+        'How long the mfa_token a login answers (when a second factor is due) stays valid; single use.',
+    }),
+    totp_issuer: Type.String({
+      default: 'Tessera',
+      minLength: 1,
+      maxLength: 64,
+      pattern: '^[^:]+$',
+      description:
+        'The issuer an authenticator app shows beside a TOTP account (otpauth:// URI); no colon.',
+    }),
+  },
+  {
+    additionalProperties: false,
+    description:
+      'Multi-factor sign-in: TOTP, recovery codes and passkeys as second factors, step-up for sensitive operations.',
+  },
+);
+
+const webauthn = Type.Object(
+  {
+    rp_id: Type.String({
+      default: '',
+      maxLength: 253,
+      pattern: '^(|[A-Za-z0-9.-]+)$',
+      description:
+        'The WebAuthn relying party ID: the domain passkeys are bound to (e.g. "acme.example"). Empty: the host of server.public_url.',
+      allowed: 'empty, or a domain',
+    }),
+    rp_name: Type.String({
+      default: 'Tessera',
+      minLength: 1,
+      maxLength: 64,
+      description: 'The name a browser shows when it asks to create a passkey.',
+    }),
+    origins: Type.Array(Type.String({ pattern: EXACT_ORIGIN, maxLength: 2048 }), {
+      default: [],
+      maxItems: 32,
+      allowed: 'a list of origins like "https://app.example.com"',
+      description:
+        'The exact origins (scheme://host[:port]) a passkey ceremony may come from. Empty: the origin of server.public_url.',
+    }),
+    challenge_ttl_seconds: Type.Integer({
+      default: 300,
+      minimum: 30,
+      maximum: 3600,
+      description: "How long a passkey ceremony's challenge stays valid; single use.",
+    }),
+  },
+  {
+    additionalProperties: false,
+    description: 'Passkeys (WebAuthn): the relying party and the origins it accepts.',
+  },
+);
+
 function perMinute(fallback: number, what: string) {
   return Type.Integer({
     default: fallback,
@@ -694,6 +771,8 @@ export const ConfigSchema = Type.Object(
     subscriptions,
     auth,
     email,
+    mfa,
+    webauthn,
     rate_limits,
     lockout,
     backup,

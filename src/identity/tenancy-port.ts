@@ -1,3 +1,4 @@
+import type { MfaPolicy } from '../access/mfa-policy.ts';
 import type { Permission } from '../access/permissions.ts';
 import type { AuditEntry } from '../audit/audit-entry.ts';
 import type { AnyKysely } from '../storage/database.ts';
@@ -25,6 +26,8 @@ export interface MemberStanding {
   readonly roles: string[] | null;
   /** Null when the user is no member. */
   readonly membership_status: 'active' | 'deactivated' | null;
+  /** The tenant's MFA policy: whose sessions need a second factor (issue 18). */
+  readonly mfa_required: MfaPolicy;
 }
 
 /**

@@ -11,6 +11,7 @@ import { lockouts } from './0009-lockouts.ts';
 import { invitations } from './0010-invitations.ts';
 import { subscriptionTickets } from './0011-subscription-tickets.ts';
 import { email } from './0012-email.ts';
+import { mfa } from './0013-mfa.ts';
 
 /**
  * Every schema change, oldest first. Append only: a landed migration is never edited
@@ -29,4 +30,5 @@ export const MIGRATIONS: readonly Migration[] = [
   invitations,
   subscriptionTickets,
   email,
+  mfa,
 ];

@@ -40,6 +40,14 @@ export interface SessionRow {
   last_used_ms: number | null;
   ip: string | null;
   user_agent: string | null;
+  /** Migration 0013: JSON array of RFC 8176 methods the sign-in proved. */
+  amr: Generated<string>;
+  /** Migration 0013: when the sign-in happened; null on older sessions (then `created_ms`). */
+  auth_time_ms: number | null;
+  /** Migration 0013: the last proof of a password or a factor in this session. */
+  reauth_ms: number | null;
+  /** Migration 0013: the last second-factor proof in this session (step-up). */
+  second_factor_ms: number | null;
 }
 
 /** Migration 0004: single use, only the digest stored. */
@@ -60,6 +68,72 @@ export interface EmailTokenRow {
   /** The address it was sent to; the token is void once the account's differs. */
   email: string;
   redirect_uri: string | null;
+  created_ms: number;
+  expires_ms: number;
+}
+
+/** Migration 0013: a user's TOTP factor; the secret sealed with the master key. */
+export interface TotpFactorRow {
+  user_id: string;
+  secret: string;
+  /** Null while enrollment awaits its first code. */
+  confirmed_ms: number | null;
+  /** The RFC 6238 time step of the last code accepted. */
+  last_step: number | null;
+  created_ms: number;
+}
+
+/** Migration 0013: one recovery code, only its digest stored. */
+export interface RecoveryCodeRow {
+  user_id: string;
+  digest: string;
+  created_ms: number;
+  used_ms: number | null;
+}
+
+/** Migration 0013: a WebAuthn credential. */
+export interface PasskeyRow {
+  /** The credential ID, base64url. */
+  id: string;
+  user_id: string;
+  /** The tenant of the session that registered it: where a passwordless sign-in lands. */
+  tenant_id: string | null;
+  name: string;
+  /** COSE public key, base64url. */
+  public_key: string;
+  counter: number;
+  /** JSON array of AuthenticatorTransport values. */
+  transports: Generated<string>;
+  /** `singleDevice` or `multiDevice`. */
+  device_type: string;
+  /** 0 or 1. */
+  backed_up: number;
+  aaguid: string | null;
+  created_ms: number;
+  last_used_ms: number | null;
+}
+
+/** Migration 0013: a WebAuthn ceremony's challenge, single use. */
+export interface WebauthnChallengeRow {
+  id: string;
+  challenge: string;
+  purpose: 'register' | 'login' | 'second_factor';
+  user_id: string | null;
+  session_id: string | null;
+  mfa_token_digest: string | null;
+  created_ms: number;
+  expires_ms: number;
+}
+
+/** Migration 0013: a login awaiting its second factor; only the digest stored. */
+export interface MfaTokenRow {
+  digest: string;
+  user_id: string;
+  tenant_id: string;
+  /** JSON array: the first factor's RFC 8176 methods. */
+  amr: string;
+  ip: string | null;
+  user_agent: string | null;
   created_ms: number;
   expires_ms: number;
 }
@@ -89,6 +163,8 @@ export interface TenantRow {
   require_verified_email: Generated<number>;
   /** Migration 0012: JSON array of URLs a magic link may return its user to. */
   redirect_uris: Generated<string>;
+  /** Migration 0013: whose sign-in needs a second factor. */
+  mfa_required: Generated<'off' | 'admins' | 'all'>;
 }
 
 /** Migrations 0004 and 0006: a user's roles in one tenant. */
@@ -290,6 +366,16 @@ export interface Tables {
   signing_keys: SigningKeyRow;
   /** identity */
   email_tokens: EmailTokenRow;
+  /** identity */
+  totp_factors: TotpFactorRow;
+  /** identity */
+  recovery_codes: RecoveryCodeRow;
+  /** identity */
+  passkeys: PasskeyRow;
+  /** identity */
+  webauthn_challenges: WebauthnChallengeRow;
+  /** identity */
+  mfa_tokens: MfaTokenRow;
   /** email */
   email_outbox: EmailOutboxRow;
   /** email */

@@ -110,4 +110,18 @@ ${footer}`,
 <p>Someone tried to create a {{ product_name }} account for {{ recipient }}, which already has one. {{ login_hint }}</p>
 <p>If it was not you, ignore this email: nothing changed.</p>`),
   },
+  mfa_changed: {
+    subject: 'The sign-in security of your {{ product_name }} account changed',
+    text: `Hello{% if name != "" %} {{ name }}{% endif %},
+
+{{ change }}
+Account: {{ recipient }}, at {{ changed_at }}{% if ip != "" %} from {{ ip }}{% endif %}.
+
+If this was not you, reset your password at once and ask your administrator to reset your second factors.
+${footer}`,
+    html: layout(`<p>Hello{% if name != "" %} {{ name }}{% endif %},</p>
+<p>{{ change }}</p>
+<p>Account: {{ recipient }}, at {{ changed_at }}{% if ip != "" %} from {{ ip }}{% endif %}.</p>
+<p>If this was not you, reset your password at once and ask your administrator to reset your second factors.</p>`),
+  },
 };

@@ -11,6 +11,7 @@ export const EMAIL_KINDS = [
   'invitation',
   'password_changed',
   'account_exists',
+  'mfa_changed',
 ] as const;
 
 export type EmailKind = (typeof EMAIL_KINDS)[number];
@@ -45,6 +46,11 @@ export const KIND_VARIABLES: Readonly<Record<EmailKind, Readonly<Record<string, 
   },
   password_changed: { changed_at: '2026-01-01T00:00:00.000Z', ip: '192.0.2.1' },
   account_exists: { login_hint: 'Sign in, or ask for a password reset if you forgot it.' },
+  mfa_changed: {
+    change: 'A recovery code was used to sign in; 9 are left.',
+    changed_at: '2026-01-01T00:00:00.000Z',
+    ip: '192.0.2.1',
+  },
 };
 
 export function isEmailKind(value: string): value is EmailKind {

@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { AccessErrors } from '../../access/errors.ts';
+import { mfaPolicyCovers } from '../../access/mfa-policy.ts';
 import type { Permission } from '../../access/permissions.ts';
 import type { Principal } from '../../access/principal.ts';
 import type { TicketGrant } from '../../access/ticket-grant.ts';
@@ -10,6 +11,7 @@ import type { AuthAttempts } from '../../protection/auth-attempts.ts';
 import type { ApiKeyOwner, LookupApiKey } from '../api-keys/api-key-lookup.ts';
 import { API_KEY_PREFIX, type ApiKeyStore } from '../api-keys/api-key-store.ts';
 import { IdentityErrors } from '../errors.ts';
+import { MfaErrors } from '../mfa/mfa-errors.ts';
 import type { SessionStore } from '../sessions/session-store.ts';
 import type { CustomRoleLookup } from '../tenancy-port.ts';
 import type { CredentialCache } from './credential-cache.ts';
@@ -40,6 +42,17 @@ export interface GuardDeps {
    * 401 TesseraError when it is unknown, used or expired. Absent: tickets are refused.
    */
   readonly redeemTicket?: ((ticket: string) => Promise<TicketGrant>) | undefined;
+  /**
+   * The MFA policy's enforcement (issue 18): how recent a step-up must be, and whether
+   * a user has a factor to prove (asked only of a covered session with none proved).
+   * Absent: no route asks for a second factor.
+   */
+  readonly mfa?:
+    | {
+        readonly stepUpSeconds: number;
+        readonly hasFactor: (userId: string) => Promise<boolean>;
+      }
+    | undefined;
 }
 
 /**
@@ -62,9 +75,13 @@ export function installGuard(app: FastifyInstance, deps: GuardDeps): void {
     const access = request.routeOptions.config.access;
     if (access === 'public' && !(request.routeOptions.config.optionalCredentials && sent(request)))
       return;
-    const principal = await authenticate(request, deps, now());
+    const at = now();
+    const principal = await authenticate(request, deps, at);
     request.principal = principal;
     request.tenantId = principal.tenantId;
+    const { mfaSetup, stepUp } = request.routeOptions.config;
+    if (deps.mfa && principal.mfaRequired)
+      await requireSecondFactor(principal, deps.mfa, at, { mfaSetup, stepUp: false });
     if (
       access !== 'public' &&
       access !== 'authenticated' &&
@@ -78,7 +95,42 @@ export function installGuard(app: FastifyInstance, deps: GuardDeps): void {
         },
       );
     }
+    if (deps.mfa && principal.mfaRequired && stepUp) {
+      await requireSecondFactor(principal, deps.mfa, at, { mfaSetup, stepUp });
+    }
   });
+}
+
+/**
+ * A session the tenant's MFA policy covers: one that proved no second factor may only
+ * set one up (or prove the one it has); a sensitive route needs a recent proof.
+ */
+async function requireSecondFactor(
+  principal: Principal,
+  mfa: NonNullable<GuardDeps['mfa']>,
+  at: number,
+  route: { mfaSetup: boolean | undefined; stepUp: boolean },
+): Promise<void> {
+  const proved = principal.authentication?.secondFactorMs ?? null;
+  if (proved === null && !route.mfaSetup) {
+    if (principal.userId !== null && (await mfa.hasFactor(principal.userId))) {
+      throw new TesseraError(
+        MfaErrors.step_up_required,
+        'Your tenant requires a second factor: prove one with POST /api/v1/auth/mfa/step-up.',
+      );
+    }
+    throw new TesseraError(
+      MfaErrors.mfa_enrollment_required,
+      'Your tenant requires a second factor and you have none: enroll one (POST /api/v1/auth/mfa/totp or a passkey) first.',
+    );
+  }
+  if (route.stepUp && (proved === null || at - proved > mfa.stepUpSeconds * 1000)) {
+    throw new TesseraError(
+      MfaErrors.step_up_required,
+      `This operation needs a second-factor check within the last ${mfa.stepUpSeconds} seconds: POST /api/v1/auth/mfa/step-up.`,
+      { extensions: { step_up_seconds: mfa.stepUpSeconds } },
+    );
+  }
 }
 
 /** Whether the request carries credentials (for a route where they are optional). */
@@ -284,6 +336,7 @@ async function bySession(claims: VerifiedAccess, deps: GuardDeps, at: number): P
   }
   if (session.tenant_status !== 'active') throw suspended(session.tenant_id);
   await deps.sessions.touch(session.id);
+  const permissions = await deps.customRoles.permissionsOf(session.roles, session.tenant_id);
   return {
     kind: 'user',
     tenantId: session.tenant_id,
@@ -291,7 +344,14 @@ async function bySession(claims: VerifiedAccess, deps: GuardDeps, at: number): P
     sessionId: session.id,
     apiKeyId: null,
     roles: session.roles,
-    permissions: await deps.customRoles.permissionsOf(session.roles, session.tenant_id),
+    permissions,
+    authentication: {
+      amr: session.amr,
+      authTimeMs: session.auth_time_ms,
+      reauthMs: session.reauth_ms,
+      secondFactorMs: session.second_factor_ms,
+    },
+    mfaRequired: mfaPolicyCovers(session.mfa_required, permissions),
   };
 }
 

@@ -111,7 +111,9 @@ for (const engine of testEngines()) {
       assert.equal(typeof header.kid, 'string');
       const claims = decodeJwt(token);
       assert.deepEqual(Object.keys(claims).sort(), [
+        'amr',
         'aud',
+        'auth_time',
         'email_verified',
         'exp',
         'iat',
@@ -126,6 +128,9 @@ for (const engine of testEngines()) {
       assert.equal(claims.aud, test.config.auth.audience);
       assert.equal(claims.sub, userId);
       assert.equal(claims.email_verified, false);
+      // RFC 8176: a password alone; auth_time is when this login happened.
+      assert.deepEqual(claims.amr, ['pwd']);
+      assert.ok(Math.abs(Number(claims.auth_time) - Number(claims.iat)) <= 1);
       assert.equal(claims.tid, 'acme');
       assert.deepEqual(claims.roles, ['developer']);
       assert.equal(typeof claims.sid, 'string');

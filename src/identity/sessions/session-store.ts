@@ -10,6 +10,7 @@ import {
   type RefreshRotation,
   STRICT_ROTATION,
 } from './refresh-rotation.ts';
+import { combinedAmr, PASSWORD_PROOF, type SignInProof } from './sign-in-proof.ts';
 
 // Moved to find-session.ts with the query that reads them; re-exported so callers keep importing them here.
 export type { SessionRecord } from './find-session.ts';
@@ -43,13 +44,28 @@ export type RefreshOutcome =
   | { readonly kind: 'invalid' };
 
 export interface SessionStore {
-  /** A new session and its first refresh token. */
+  /**
+   * A new session and its first refresh token. `proof`: what the sign-in proved
+   * (default: a password alone); the session records it with the time.
+   */
   start(
     userId: string,
     tenantId: string,
     client?: SessionClient,
     inTransaction?: InSessionChange,
-  ): Promise<{ session_id: string; refresh_token: string }>;
+    proof?: SignInProof,
+  ): Promise<StartedSession>;
+  /**
+   * Records a further proof in a live session (a reauthentication, a step-up, a factor
+   * just confirmed): `reauth_ms` now, `second_factor_ms` now when it was a second
+   * factor, the methods combined. Every node's credential cache hears of it. Returns
+   * the session as it now is; undefined when it is no live session.
+   */
+  recordProof(
+    sessionId: string,
+    proof: SignInProof,
+    inTransaction?: (trx: AnyKysely) => Promise<void>,
+  ): Promise<SessionRecord | undefined>;
   /**
    * Consumes a refresh token and issues its successor. A token presented a second
    * time means it was stolen (or the client is broken): the whole session ends
@@ -76,6 +92,14 @@ export interface SessionStore {
   ): Promise<void>;
   /** Records use, at most once a minute per session and process: not a write per request. */
   touch(sessionId: string): Promise<void>;
+}
+
+/** A session just started: its refresh token and what its access tokens will say. */
+export interface StartedSession {
+  readonly session_id: string;
+  readonly refresh_token: string;
+  readonly amr: readonly string[];
+  readonly auth_time_ms: number;
 }
 
 export const REFRESH_PREFIX = 'tsr_';
@@ -156,10 +180,12 @@ export function createSessionStore(
   });
 
   return {
-    start(userId, tenantId, client, inTransaction) {
+    start(userId, tenantId, client, inTransaction, proof = PASSWORD_PROOF) {
       return db.transaction(async (trx: Kysely<SessionTables>) => {
         const id = newId();
-        const expires = now() + ttlSeconds * 1000;
+        const at = now();
+        const expires = at + ttlSeconds * 1000;
+        const amr = combinedAmr([], proof);
         await trx
           .insertInto('sessions')
           .values({
@@ -173,13 +199,38 @@ export function createSessionStore(
             last_used_ms: now(),
             ip: client?.ip ?? null,
             user_agent: client?.user_agent ?? null,
+            amr: JSON.stringify(amr),
+            auth_time_ms: at,
+            reauth_ms: at,
+            second_factor_ms: proof.secondFactor ? at : null,
           })
           .execute();
         noteUse(id, now());
         const refresh_token = await issueRefresh(trx, id, expires);
         await inTransaction?.(trx, { id, tenant_id: tenantId, user_id: userId });
-        return { session_id: id, refresh_token };
+        return { session_id: id, refresh_token, amr, auth_time_ms: at };
       });
+    },
+    async recordProof(sessionId, proof, inTransaction) {
+      const recorded = await db.transaction(async (trx: Kysely<SessionTables>) => {
+        const at = now();
+        const live = await find(sessionId, trx);
+        if (!live || live.revoked_ms !== null || live.expires_ms <= at) return undefined;
+        await trx
+          .updateTable('sessions')
+          .set({
+            amr: JSON.stringify(combinedAmr(live.amr, proof)),
+            reauth_ms: at,
+            ...(proof.secondFactor ? { second_factor_ms: at } : {}),
+          })
+          .where('id', '=', sessionId)
+          .where('revoked_ms', 'is', null)
+          .execute();
+        await inTransaction?.(trx);
+        return find(sessionId, trx);
+      });
+      changes.changed({ kind: 'session', id: sessionId });
+      return recorded;
     },
     async rotate(refreshToken, client, onReuse) {
       const hash = digestSecret(refreshToken);

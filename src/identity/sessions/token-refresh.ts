@@ -76,7 +76,12 @@ export function createTokenRefresh(deps: TokenRefreshDeps) {
       session.user_id,
       session.tenant_id,
       session.roles,
-      { session_id: session.id, refresh_token },
+      {
+        session_id: session.id,
+        refresh_token,
+        amr: session.amr,
+        auth_time_ms: session.auth_time_ms,
+      },
       user?.email_verified ?? false,
     );
   }

@@ -28,6 +28,8 @@ const WHO = {
   roles: ['viewer'],
   sid: 'session-1',
   email_verified: true,
+  amr: ['pwd', 'otp', 'mfa'],
+  auth_time: 1_735_689_000,
 };
 
 async function setup(t: TestContext, engine: Engine) {

@@ -18,6 +18,10 @@ export interface AccessClaims {
   readonly sid: string;
   /** Whether the user's email address was verified when the token was issued. */
   readonly email_verified: boolean;
+  /** RFC 8176 methods the session proved (issue 18); `["pwd"]` on older tokens. */
+  readonly amr: readonly string[];
+  /** When the user signed in (epoch seconds); `iat` on older tokens. */
+  readonly auth_time: number;
   readonly jti: string;
   readonly iat: number;
   readonly exp: number;
@@ -37,6 +41,10 @@ export interface AccessTokens {
     roles: readonly string[];
     sid: string;
     email_verified: boolean;
+    /** Default `["pwd"]`. */
+    amr?: readonly string[];
+    /** Epoch seconds; default: now. */
+    auth_time?: number;
   }): Promise<IssuedAccessToken>;
   /** Throws a 401 TesseraError (see token-errors.ts) for anything but a valid token of ours. */
   verify(token: string): Promise<AccessClaims>;
@@ -108,11 +116,18 @@ export function createAccessTokens(options: AccessTokenOptions): AccessTokens {
   }
 
   return {
-    async issue({ sub, tid, roles, sid, email_verified }) {
+    async issue({ sub, tid, roles, sid, email_verified, amr, auth_time }) {
       const { kid, privateKey } = await keys.signingKey();
       const iat = Math.floor(now() / 1000);
       const jti = randomUUID();
-      const token = await new SignJWT({ tid, roles: [...roles], sid, email_verified })
+      const token = await new SignJWT({
+        tid,
+        roles: [...roles],
+        sid,
+        email_verified,
+        amr: [...(amr ?? ['pwd'])],
+        auth_time: auth_time ?? iat,
+      })
         .setProtectedHeader({ alg: 'EdDSA', kid, typ: ACCESS_TOKEN_TYPE })
         .setIssuer(issuer)
         .setAudience(audience)
@@ -175,6 +190,9 @@ function accessClaims(payload: Record<string, unknown>): AccessClaims {
   // Not in REQUIRED: a token signed before the claim existed (a node of the previous
   // version, during a rolling upgrade) reads as unverified until it is refreshed.
   const emailVerified = payload.email_verified ?? false;
+  // Likewise (issue 18): a token from before `amr` existed was a password sign-in.
+  const amr = payload.amr ?? ['pwd'];
+  const authTime = payload.auth_time ?? iat;
   const text = (value: unknown): value is string => typeof value === 'string' && value !== '';
   const roleList = (value: unknown): value is string[] =>
     Array.isArray(value) && value.every((role) => typeof role === 'string');
@@ -189,7 +207,9 @@ function accessClaims(payload: Record<string, unknown>): AccessClaims {
     !roleList(roles) ||
     !time(iat) ||
     !time(exp) ||
-    typeof emailVerified !== 'boolean'
+    typeof emailVerified !== 'boolean' ||
+    !roleList(amr) ||
+    !time(authTime)
   ) {
     throw refuse('token_malformed', 'The access token lacks a claim or has one of the wrong type.');
   }
@@ -201,6 +221,8 @@ function accessClaims(payload: Record<string, unknown>): AccessClaims {
     roles: Object.freeze([...roles]),
     sid,
     email_verified: emailVerified,
+    amr: Object.freeze([...amr]),
+    auth_time: authTime,
     jti,
     iat,
     exp,

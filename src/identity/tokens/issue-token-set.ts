@@ -18,6 +18,10 @@ export type IssueAccessToken = (claims: {
   roles: readonly string[];
   sid: string;
   email_verified: boolean;
+  /** RFC 8176 methods the session's sign-in (and later proofs) used. */
+  amr: readonly string[];
+  /** When the user signed in (epoch seconds, OpenID Connect Core §2). */
+  auth_time: number;
 }) => Promise<{
   token: string;
   expires_in: number;
@@ -32,7 +36,12 @@ export async function issueTokenSet(
   userId: string,
   tenantId: string,
   roles: readonly string[],
-  started: { session_id: string; refresh_token: string },
+  started: {
+    session_id: string;
+    refresh_token: string;
+    amr: readonly string[];
+    auth_time_ms: number;
+  },
   emailVerified: boolean,
 ): Promise<TokenSet> {
   const access = await issueAccessToken({
@@ -41,6 +50,8 @@ export async function issueTokenSet(
     roles,
     sid: started.session_id,
     email_verified: emailVerified,
+    amr: started.amr,
+    auth_time: Math.floor(started.auth_time_ms / 1000),
   });
   return {
     access_token: access.token,

@@ -20,6 +20,8 @@ const WHO = {
   roles: ['developer'],
   sid: 'session-1',
   email_verified: false,
+  amr: ['pwd', 'otp', 'mfa'],
+  auth_time: 1_735_689_000,
 };
 
 /** Tessera's key publication, really listening on 127.0.0.1, as a resource server sees it. */

@@ -179,6 +179,7 @@ export function createMembershipStore(
         .select([
           'tenants.status',
           'tenants.deleted_ms',
+          'tenants.mfa_required',
           'memberships.roles',
           'memberships.status as membership_status',
         ])
@@ -189,6 +190,7 @@ export function createMembershipStore(
         tenant_status: row.deleted_ms === null ? row.status : 'deleted',
         roles: row.roles === null ? null : parseStoredRoles(row.roles),
         membership_status: row.membership_status,
+        mfa_required: row.mfa_required,
       };
     },
 
