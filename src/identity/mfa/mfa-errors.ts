@@ -11,7 +11,7 @@ export const MfaErrors = defineErrorCodes({
   /** The mfa_token is unknown, used or expired. */
   mfa_token_invalid: { status: 401, title: 'Invalid or expired MFA token' },
   /** A wrong, reused or expired TOTP code, recovery code or passkey assertion. */
-  mfa_code_invalid: { status: 401, title: 'Invalid second factor' },
+  mfa_code_invalid: { status: 400, title: 'Invalid second factor' },
   /** The method is not one the user has (or not one this operation accepts). */
   mfa_method_unavailable: { status: 400, title: 'Second-factor method unavailable' },
   /** TOTP is already active: remove it first. */
