@@ -167,16 +167,19 @@ for (const engine of testEngines()) {
         tenant_status: 'active',
         roles: ['admin', 'viewer'],
         membership_status: 'active',
+        mfa_required: 'off',
       });
       assert.deepEqual(await members.standing('acme', bob.id), {
         tenant_status: 'active',
         roles: null,
         membership_status: null,
+        mfa_required: 'off',
       });
       assert.deepEqual(await members.standing('acme', null), {
         tenant_status: 'active',
         roles: null,
         membership_status: null,
+        mfa_required: 'off',
       });
       assert.equal(await members.standing('nope', ada.id), undefined);
       await tenants.setStatus('acme', 'suspended');
