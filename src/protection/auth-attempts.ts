@@ -1,8 +1,22 @@
 /**
- * How a caller tried to authenticate: a password login, a magic link, a refresh token,
- * or a request's credential.
+ * How a caller tried to authenticate: a password login, a magic link, a passkey
+ * sign-in (passwordless), a refresh token, a request's credential, or a second factor
+ * (at login or step-up: a TOTP code, a recovery code, a passkey assertion).
  */
-export type AuthMethod = 'password' | 'magic_link' | 'refresh' | 'api_key' | 'access_token';
+export type AuthMethod =
+  | 'password'
+  | 'magic_link'
+  | 'passkey'
+  | 'refresh'
+  | 'api_key'
+  | 'access_token'
+  | 'totp'
+  | 'recovery_code'
+  | 'webauthn';
+
+/** A user's second factors changed: `method` the factor, `change` what happened to it. */
+export type FactorMethod = 'totp' | 'recovery_code' | 'webauthn';
+export type FactorChange = 'enrolled' | 'removed' | 'regenerated' | 'renamed' | 'reset';
 
 /** `locked`: refused because the account is locked (the caller saw a wrong password or a refused link). */
 export type AuthOutcome = 'success' | 'failure' | 'locked';
@@ -11,6 +25,8 @@ export interface AuthAttemptListener {
   attempt(method: AuthMethod, outcome: AuthOutcome): void;
   /** An account was locked (by this node). */
   locked(): void;
+  /** A factor was enrolled, removed, renamed, its codes regenerated, or an admin reset MFA. */
+  factorChanged(method: FactorMethod, change: FactorChange): void;
 }
 
 /**
@@ -32,6 +48,9 @@ export function createAuthAttempts(): AuthAttempts {
     },
     locked() {
       for (const listener of listeners) listener.locked();
+    },
+    factorChanged(method, change) {
+      for (const listener of listeners) listener.factorChanged(method, change);
     },
     listen(listener) {
       listeners.add(listener);
