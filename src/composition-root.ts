@@ -13,6 +13,8 @@ import { type CredentialCache, createCredentialCache } from './identity/guard/cr
 import { createAuthService } from './identity/login/auth-service.ts';
 import { createMagicLinks } from './identity/magic-links/magic-link-service.ts';
 import { createFactorPresence } from './identity/mfa/factor-presence.ts';
+import type { SecondFactorVerifier } from './identity/mfa/second-factor.ts';
+import { createSecondStep } from './identity/mfa/second-step/second-step-service.ts';
 import { createPasswordResetByEmail } from './identity/password-reset/password-reset.ts';
 import { createSessionService } from './identity/sessions/session-service.ts';
 import { createSessionStore, successorKeyFrom } from './identity/sessions/session-store.ts';
@@ -23,6 +25,7 @@ import type {
   StoredRolesOf,
 } from './identity/tenancy-port.ts';
 import { createAccessTokens, issuerFor } from './identity/tokens/access-token.ts';
+import type { IssueAccessToken } from './identity/tokens/issue-token-set.ts';
 import { loadMasterKey } from './identity/tokens/master-key.ts';
 import { createSigningKeys } from './identity/tokens/signing-keys.ts';
 import { createUserService, type UserService } from './identity/users/user-service.ts';
@@ -319,6 +322,23 @@ function composeIdentity(
   );
   const invitations = createInvitationStore(db.kysely);
   const membershipsOf = (userId: string) => memberships.listOfUser(userId);
+  const invitedTenants = (userId: string) => invitations.invitingTenants(userId);
+  const issueAccessToken: IssueAccessToken = (claims) => tokens.issue(claims);
+  const factorVerifiers: SecondFactorVerifier[] = [];
+  const mfa = createSecondStep({
+    db,
+    verifiers: factorVerifiers,
+    sessions,
+    users,
+    membershipsOf,
+    invitedTenants,
+    issueAccessToken,
+    lockout: protection.lockout,
+    attempts: protection.attempts,
+    audit,
+    settings: config.mfa,
+    now: options.now,
+  });
   return {
     issuer,
     keys,
@@ -333,10 +353,11 @@ function composeIdentity(
       db,
       audit,
       tenantExists,
-      invitedTenants: (userId) => invitations.invitingTenants(userId),
+      invitedTenants,
       membershipsOf,
       signInOf,
       mailer,
+      secondStep: mfa.gate,
       lockout: protection.lockout,
       attempts: protection.attempts,
       onPasswordCheck: options.onPasswordCheck,
@@ -381,6 +402,9 @@ function composeIdentity(
       ttlSeconds: config.auth.magic_link_ttl_seconds,
       lockout: protection.lockout,
       attempts: protection.attempts,
+      secondStep: mfa.gate,
     }),
+    factorVerifiers,
+    mfa,
   };
 }
