@@ -13,6 +13,7 @@ import { type CredentialCache, createCredentialCache } from './identity/guard/cr
 import { createAuthService } from './identity/login/auth-service.ts';
 import { createMagicLinks } from './identity/magic-links/magic-link-service.ts';
 import { createFactorPresence } from './identity/mfa/factor-presence.ts';
+import { composeMfaFactors } from './identity/mfa/totp/compose-mfa-factors.ts';
 import { createPasswordResetByEmail } from './identity/password-reset/password-reset.ts';
 import { createSessionService } from './identity/sessions/session-service.ts';
 import { createSessionStore, successorKeyFrom } from './identity/sessions/session-store.ts';
@@ -381,6 +382,17 @@ function composeIdentity(
       ttlSeconds: config.auth.magic_link_ttl_seconds,
       lockout: protection.lockout,
       attempts: protection.attempts,
+    }),
+    ...composeMfaFactors({
+      db,
+      config: config.mfa,
+      masterKey,
+      users,
+      sessions,
+      audit,
+      mailer,
+      attempts: protection.attempts,
+      now: options.mfaNow ?? Date.now,
     }),
   };
 }
