@@ -98,7 +98,7 @@ export async function enrollTotp(
   return { secret, recoveryCodes: confirmed.body.recovery_codes as string[] };
 }
 
-type FactorTables = Pick<Tables, 'totp_factors' | 'recovery_codes'>;
+type FactorTables = Pick<Tables, 'totp_factors' | 'recovery_codes' | 'passkeys'>;
 
 /** What no API shows: the stored rows of a user's factor and codes. */
 export async function factorRows(db: Database, userId: string) {
@@ -114,4 +114,28 @@ export async function factorRows(db: Database, userId: string) {
     .where('user_id', '=', userId)
     .execute();
   return { totp, codes };
+}
+
+/**
+ * A passkey row as registration would leave it (no ceremony: these tests are about
+ * TOTP and recovery codes beside another factor).
+ */
+export async function addPasskeyRow(db: Database, userId: string, tenantId: string): Promise<void> {
+  const kysely: Kysely<FactorTables> = db.kysely;
+  await kysely
+    .insertInto('passkeys')
+    .values({
+      id: `cred-${userId}`,
+      user_id: userId,
+      tenant_id: tenantId,
+      name: 'Test key',
+      public_key: 'pQECAyYgASFYIA',
+      counter: 0,
+      device_type: 'singleDevice',
+      backed_up: 0,
+      aaguid: null,
+      created_ms: Date.now(),
+      last_used_ms: null,
+    })
+    .execute();
 }

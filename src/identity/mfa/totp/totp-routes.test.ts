@@ -4,6 +4,7 @@ import { apiKeyFor } from '../../../../test/helpers/auth.ts';
 import { testEngines } from '../../../../test/helpers/test-database.ts';
 import { totpCode } from '../../../../test/helpers/totp.ts';
 import {
+  addPasskeyRow,
   enrollTotp,
   factorRows,
   type TotpApp,
@@ -209,6 +210,30 @@ for (const engine of testEngines()) {
       assert.equal(current.status, 200);
     });
 
+    it('who has a passkey adds TOTP only by proving a factor, and keeps the recovery codes when TOTP goes', async () => {
+      const userId = await app.userIn('hal@acme.test', ['acme']);
+      const before = await app.login('hal@acme.test');
+      await addPasskeyRow(app.test.db, userId, 'acme');
+      // A session that proved only the password (one from before the passkey, or a stolen one).
+      const refused = await app.api('POST', '/auth/mfa/totp', { as: before.access });
+      assert.equal(refused.status, 403);
+      assert.equal(refused.body.code, 'step_up_required');
+      assert.equal((await factorRows(app.test.db, userId)).totp, undefined);
+
+      // With the passkey proved in the session (what step-up records), enrollment goes on.
+      const sessionId = sessionIdOf(before.access);
+      await app.test.services.identity.sessions.recordProof(sessionId, {
+        amr: ['hwk'],
+        secondFactor: true,
+      });
+      const { recoveryCodes } = await enrollTotp(app, before, app.clock.now);
+      const removed = await app.api('DELETE', '/auth/mfa/totp', { as: before.access });
+      assert.equal(removed.status, 204);
+      const rows = await factorRows(app.test.db, userId);
+      assert.equal(rows.totp, undefined);
+      assert.equal(rows.codes.length, recoveryCodes.length, 'the passkey remains: so do the codes');
+    });
+
     it('refuses API keys: factors are a person’s, proved in a session', async () => {
       const key = await apiKeyFor(app.test.services, 'acme', 'admin');
       for (const [method, url, body] of [
@@ -242,4 +267,10 @@ for (const engine of testEngines()) {
       assert.equal(inAcme.filter((entry) => entry.target === `user:${fay}`).length, 0);
     });
   });
+}
+
+/** The session id (`sid`) an access token carries. */
+function sessionIdOf(accessToken: string): string {
+  const payload = accessToken.split('.')[1] ?? '';
+  return String(JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')).sid);
 }

@@ -51,17 +51,33 @@ export interface TotpServiceDeps {
 export function createTotpService(deps: TotpServiceDeps) {
   const { db, mfa, now } = deps;
   const totp = createTotpStore(db.kysely);
+  const presence = createFactorPresence(db.kysely);
+
+  /**
+   * Who already has a factor (a passkey) adds another only by proving it, within
+   * `mfa.reauthentication_seconds`: a password alone, or a session older than that
+   * factor, must not bind an attacker's authenticator and pass as a second factor.
+   */
+  async function requireFactorProvedIfAny(actor: Actor, at: number): Promise<void> {
+    const userId = actor.principal.userId;
+    if (userId !== null && (await presence.hasFactor(userId))) {
+      requireRecentSecondFactor(actor.principal, mfa.reauthentication_seconds, at);
+    }
+  }
 
   return {
     /**
      * A new pending enrollment (replacing one not yet confirmed): 403
      * `reauthentication_required` without a recent password or factor check, 409
-     * `totp_already_enabled` when one is active.
+     * `totp_already_enabled` when one is active, 403 `step_up_required` when the user
+     * has a passkey this session has not proved lately.
      */
     async enroll(actor: Actor): Promise<TotpEnrollment> {
       const owner = factorOwnerOf(actor.principal, 'enroll a second factor');
       const at = now();
       requireRecentReauthentication(actor.principal, mfa.reauthentication_seconds, at);
+      if ((await totp.find(owner.userId))?.confirmed_ms != null) throw alreadyEnabled();
+      await requireFactorProvedIfAny(actor, at);
       const user = await deps.users.findById(owner.userId);
       if (!user) throw new TesseraError(IdentityErrors.session_revoked, 'The user is gone.');
       const secret = newTotpSecret();
@@ -93,6 +109,7 @@ export function createTotpService(deps: TotpServiceDeps) {
       if (pending?.confirmed_ms != null) throw alreadyEnabled();
       if (!pending) throw notEnabled('No TOTP enrollment awaits confirmation: start one first.');
       const at = now();
+      await requireFactorProvedIfAny(actor, at);
       const secret = openTotpSecret(deps.masterKey(), owner.userId, pending.secret);
       const step = await matchingStep(secret, code, at);
       if (step === undefined) {
