@@ -15,6 +15,7 @@ import { createMagicLinks } from './identity/magic-links/magic-link-service.ts';
 import { createFactorPresence } from './identity/mfa/factor-presence.ts';
 import type { SecondFactorVerifier } from './identity/mfa/second-factor.ts';
 import { createSecondStep } from './identity/mfa/second-step/second-step-service.ts';
+import { composeMfaFactors } from './identity/mfa/totp/compose-mfa-factors.ts';
 import { createPasswordResetByEmail } from './identity/password-reset/password-reset.ts';
 import { createSessionService } from './identity/sessions/session-service.ts';
 import { createSessionStore, successorKeyFrom } from './identity/sessions/session-store.ts';
@@ -324,7 +325,18 @@ function composeIdentity(
   const membershipsOf = (userId: string) => memberships.listOfUser(userId);
   const invitedTenants = (userId: string) => invitations.invitingTenants(userId);
   const issueAccessToken: IssueAccessToken = (claims) => tokens.issue(claims);
-  const factorVerifiers: SecondFactorVerifier[] = [];
+  const factors = composeMfaFactors({
+    db,
+    config: config.mfa,
+    masterKey,
+    users,
+    sessions,
+    audit,
+    mailer,
+    attempts: protection.attempts,
+    now: options.mfaNow ?? Date.now,
+  });
+  const factorVerifiers: SecondFactorVerifier[] = [...factors.factorVerifiers];
   const mfa = createSecondStep({
     db,
     verifiers: factorVerifiers,
@@ -404,6 +416,7 @@ function composeIdentity(
       attempts: protection.attempts,
       secondStep: mfa.gate,
     }),
+    ...factors,
     factorVerifiers,
     mfa,
   };
