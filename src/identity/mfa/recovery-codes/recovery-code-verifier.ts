@@ -4,10 +4,10 @@ import { createFactorPresence } from '../factor-presence.ts';
 import type { FactorOutcome, SecondFactorVerifier } from '../second-factor.ts';
 import type { RecordFactorChange } from '../totp/factor-change-record.ts';
 import { requireCode } from '../totp/require-code.ts';
-import { tenantOfBinding } from './binding-tenant.ts';
 import { normalizeRecoveryCode, recoveryCodeDigest } from './recovery-code-format.ts';
 import { RECOVERY_CODE_PROOF } from './recovery-code-proof.ts';
 import { createRecoveryCodeStore } from './recovery-code-store.ts';
+import { tenantOfBinding } from './tenant-of-binding.ts';
 
 export interface RecoveryCodeVerifierDeps {
   readonly db: Pick<DatabaseBase, 'transaction' | 'kysely'>;

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import type { Kysely } from 'kysely';
 import { apiKeyFor } from '../../../../test/helpers/auth.ts';
 import { testEngines } from '../../../../test/helpers/test-database.ts';
 import { totpCode } from '../../../../test/helpers/totp.ts';
@@ -10,6 +11,7 @@ import {
   type TotpApp,
   totpApp,
 } from '../../../../test/helpers/totp-fixture.ts';
+import type { Tables } from '../../../storage/tables.ts';
 
 const REAUTH_SECONDS = 300;
 const STEP_UP_SECONDS = 300;
@@ -232,6 +234,24 @@ for (const engine of testEngines()) {
       const rows = await factorRows(app.test.db, userId);
       assert.equal(rows.totp, undefined);
       assert.equal(rows.codes.length, recoveryCodes.length, 'the passkey remains: so do the codes');
+    });
+
+    it('in a tenant that requires MFA, a session that could only enroll becomes a full one by confirming', async () => {
+      await app.userIn('ivo@strict.test', ['strict']);
+      const kysely: Kysely<Pick<Tables, 'tenants'>> = app.test.db.kysely;
+      await kysely
+        .updateTable('tenants')
+        .set({ mfa_required: 'all' })
+        .where('id', '=', 'strict')
+        .execute();
+      const tokens = await app.login('ivo@strict.test');
+      const blocked = await app.api('GET', '/auth/api-keys', { as: tokens.access });
+      assert.equal(blocked.status, 403);
+      assert.equal(blocked.body.code, 'mfa_enrollment_required');
+
+      await enrollTotp(app, tokens, app.clock.now);
+      const allowed = await app.api('GET', '/auth/api-keys', { as: tokens.access });
+      assert.equal(allowed.status, 200, allowed.text);
     });
 
     it('refuses API keys: factors are a person’s, proved in a session', async () => {
