@@ -134,6 +134,8 @@ export function composeServices(
         customRoles: createCustomRoleLookup(db, credentials),
         attempts: protection.attempts,
         redeemTicket: tickets.redeem,
+        // The tests' clock, so a step-up can be aged without waiting (issue 18).
+        ...(options.now ? { now: options.now } : {}),
         mfa: {
           stepUpSeconds: config.mfa.step_up_seconds,
           hasFactor: createFactorPresence(db.kysely).hasFactor,
@@ -199,7 +201,7 @@ export function composeServices(
         passwordMinLength,
       }),
       lockTenant: (trx, tenantId) => createTenantStore({ kysely: trx }).lockForWrites(tenantId),
-      signInSettings: createSignInSettingsService({ db, audit }),
+      signInSettings: createSignInSettingsService({ db, audit, changes }),
     },
     protection,
     email: { mailer, settings: createEmailSettingsService({ db, audit }) },

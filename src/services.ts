@@ -125,7 +125,10 @@ export interface Services {
   readonly events: { readonly tickets: TicketService };
 }
 
-/** What tests inject: the lockout's clock, how a slowed login waits, a count of password checks. */
+/**
+ * What tests inject: the lockout's and the guard's clock, how a slowed login waits, a count
+ * of password checks.
+ */
 export interface ServiceOptions {
   readonly now?: (() => number) | undefined;
   readonly sleep?: ((ms: number) => Promise<void>) | undefined;

@@ -89,7 +89,7 @@ export const authRoutes: FastifyPluginAsyncTypebox<{ auth: AuthService }> = asyn
   app.post(
     '/auth/logout',
     {
-      config: { access: 'authenticated' },
+      config: { access: 'authenticated', mfaSetup: true },
       schema: { tags: ['auth'], summary: 'End the session', response: { 204: Empty } },
     },
     async (request, reply) => {
@@ -101,7 +101,7 @@ export const authRoutes: FastifyPluginAsyncTypebox<{ auth: AuthService }> = asyn
   app.get(
     '/auth/me',
     {
-      config: { access: 'authenticated' },
+      config: { access: 'authenticated', mfaSetup: true },
       schema: {
         tags: ['auth'],
         summary: 'The calling user, tenant, roles and permissions',
@@ -129,7 +129,7 @@ export const authRoutes: FastifyPluginAsyncTypebox<{ auth: AuthService }> = asyn
   app.post(
     '/auth/password',
     {
-      config: { access: 'authenticated' },
+      config: { access: 'authenticated', stepUp: true },
       schema: {
         tags: ['auth'],
         summary: 'Change the password; every other session ends',
