@@ -12,6 +12,7 @@ import { createEmailVerification } from './identity/email-verification/email-ver
 import { type CredentialCache, createCredentialCache } from './identity/guard/credential-cache.ts';
 import { createAuthService } from './identity/login/auth-service.ts';
 import { createMagicLinks } from './identity/magic-links/magic-link-service.ts';
+import { createOwnFactors } from './identity/mfa/factor-admin/own-factors.ts';
 import { createFactorPresence } from './identity/mfa/factor-presence.ts';
 import { createPasswordResetByEmail } from './identity/password-reset/password-reset.ts';
 import { createSessionService } from './identity/sessions/session-service.ts';
@@ -45,6 +46,7 @@ import {
   type MembershipStore,
 } from './tenancy/memberships/membership-store.ts';
 import { checkApiKeyQuota } from './tenancy/quotas/api-key-quota.ts';
+import { createMemberFactorStats } from './tenancy/quotas/member-factor-stats.ts';
 import { createQuotaService } from './tenancy/quotas/quota-service.ts';
 import { createCustomRoleLookup } from './tenancy/roles/custom-role-lookup.ts';
 import { createRolePolicy } from './tenancy/roles/role-policy.ts';
@@ -58,6 +60,7 @@ import { createTenantStore } from './tenancy/tenants/tenant-store.ts';
 import { createPasswordReset } from './tenancy/users/password-reset.ts';
 import { createRegistrationPlacement } from './tenancy/users/registration-placement.ts';
 import { createUserAdminService } from './tenancy/users/user-admin-service.ts';
+import { createUserMfaService } from './tenancy/users/user-mfa-service.ts';
 import { createUserProvisioning } from './tenancy/users/user-provisioning.ts';
 
 export type { ServiceOptions, Services } from './services.ts';
@@ -163,6 +166,7 @@ export function composeServices(
       tenants,
       memberships: createMembershipGrants(db, credentials),
       quotas,
+      memberFactors: createMemberFactorStats(db),
       tenantAdmin: createTenantService({
         db,
         tenants,
@@ -192,6 +196,7 @@ export function composeServices(
         passwordMinLength,
         invitations: invitationDelivery,
       }),
+      userMfa: createUserMfaService({ db, audit, mailer, attempts: protection.attempts }),
       teams: createTeamService({ db, audit }),
       provisioning: createUserProvisioning({ db, audit, passwordMinLength }),
       resetPassword: createPasswordReset({
@@ -371,6 +376,7 @@ function composeIdentity(
       roles: rolePolicy,
       storedRolesOf: needs.storedRolesOf,
     }),
+    ownFactors: createOwnFactors(db),
     magicLinks: createMagicLinks({
       db,
       users,

@@ -9,6 +9,7 @@ import type { CredentialCache } from './identity/guard/credential-cache.ts';
 import type { GuardDeps } from './identity/guard/guard.ts';
 import type { AuthService } from './identity/login/auth-service.ts';
 import type { MagicLinkService } from './identity/magic-links/magic-link-service.ts';
+import type { OwnFactorsService } from './identity/mfa/factor-admin/own-factors.ts';
 import type { PasswordResetByEmail } from './identity/password-reset/password-reset.ts';
 import type { SessionService } from './identity/sessions/session-service.ts';
 import type { SessionStore } from './identity/sessions/session-store.ts';
@@ -25,6 +26,7 @@ import type { InvitationService } from './tenancy/invitations/invitation-service
 import type { TenantInvitationService } from './tenancy/invitations/tenant-invitation-service.ts';
 import type { MembershipGrants } from './tenancy/memberships/grant-roles.ts';
 import type { MembershipService } from './tenancy/memberships/membership-service.ts';
+import type { MemberFactorStatsService } from './tenancy/quotas/member-factor-stats.ts';
 import type { QuotaService } from './tenancy/quotas/quota-service.ts';
 import type { RoleService } from './tenancy/roles/role-service.ts';
 import type { TeamService } from './tenancy/teams/team-service.ts';
@@ -33,6 +35,7 @@ import type { TenantRegistry } from './tenancy/tenants/tenant-registry.ts';
 import type { TenantService } from './tenancy/tenants/tenant-service.ts';
 import type { createPasswordReset } from './tenancy/users/password-reset.ts';
 import type { UserAdminService } from './tenancy/users/user-admin-service.ts';
+import type { UserMfaService } from './tenancy/users/user-mfa-service.ts';
 import type { UserProvisioning } from './tenancy/users/user-provisioning.ts';
 
 /** Sign-in, tokens and who a user is. */
@@ -58,6 +61,8 @@ export interface IdentityServices {
   readonly apiKeyAdmin: ApiKeyService;
   /** Passwordless sign-in by email: the request, the link's page and its use (routes). */
   readonly magicLinks: MagicLinkService;
+  /** The caller's own second factors, counted (`GET /auth/mfa`). */
+  readonly ownFactors: OwnFactorsService;
 }
 
 /** Tenants, their members, teams, invitations and quotas. */
@@ -67,6 +72,8 @@ export interface TenancyServices {
   readonly memberships: MembershipGrants;
   /** Tenants' quotas and usage; cached per node (kept fresh by db.changes). */
   readonly quotas: QuotaService;
+  /** How the tenant's active members stand on second factors (`/tenants/{id}/stats`). */
+  readonly memberFactors: MemberFactorStatsService;
   /** Tenant administration (routes and CLI). */
   readonly tenantAdmin: TenantService;
   /** A tenant's memberships, by platform administrators. */
@@ -81,6 +88,8 @@ export interface TenancyServices {
   readonly invitationLinks: InvitationLinkService;
   /** The members of one tenant, by its administrators (routes and CLI). */
   readonly userAdmin: UserAdminService;
+  /** A member's second factors, listed and reset by the tenant's administrators (routes). */
+  readonly userMfa: UserMfaService;
   readonly teams: TeamService;
   /** The tenant's custom roles (routes). */
   readonly roles: RoleService;

@@ -33,6 +33,7 @@ const STEP_UP_ROUTES = [
   'POST /api/v1/users/:id/activate',
   'DELETE /api/v1/users/:id',
   'DELETE /api/v1/users/:id/sessions',
+  'DELETE /api/v1/users/:id/mfa',
   'POST /api/v1/ip-filters',
   'DELETE /api/v1/ip-filters/:id',
   'DELETE /api/v1/lockouts/users/:user_id',
@@ -45,6 +46,7 @@ const STEP_UP_ROUTES = [
 /** What a session that must enroll a factor may still do: see itself, end sessions. */
 const MFA_SETUP_ROUTES = [
   'GET /api/v1/auth/me',
+  'GET /api/v1/auth/mfa',
   'POST /api/v1/auth/logout',
   'GET /api/v1/auth/sessions',
   'DELETE /api/v1/auth/sessions',
