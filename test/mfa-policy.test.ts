@@ -1,9 +1,13 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { defaultConfig } from '../src/config/load.ts';
-import { mfaPolicyApp } from './helpers/mfa-policy-fixture.ts';
+import { hashPassword } from '../src/identity/login/passwords.ts';
+import { apiKeyFor } from './helpers/auth.ts';
+import { mfaPolicyApp, PASSWORD } from './helpers/mfa-policy-fixture.ts';
+import { startNodes } from './helpers/nodes.ts';
 import type { Credential } from './helpers/tenancy-fixture.ts';
 import { testEngines } from './helpers/test-database.ts';
+import { until } from './helpers/until.ts';
 
 // Issue 18 items 5 and 8: the tenant's MFA policy and step-up on every sensitive route.
 
@@ -175,6 +179,39 @@ for (const engine of testEngines()) {
         assert.notEqual(reply.body.code, 'step_up_required', route);
         assert.ok(reply.status < 500, `${route}: ${reply.status}`);
       }
+    });
+
+    it('a policy changed on one node reaches the sessions another node cached', async (t) => {
+      const [a, b] = await startNodes(t, engine, 2);
+      assert.ok(a && b);
+      const platform = await apiKeyFor(b.services, 'system');
+      await apiKeyFor(a.services, 'acme');
+      const ann = await a.services.identity.users.createUser({
+        email: 'ann@acme.test',
+        password_hash: await hashPassword(PASSWORD),
+      });
+      await a.services.tenancy.memberships.grant('acme', ann.id, ['viewer']);
+      const login = await a.app.inject({
+        method: 'POST',
+        url: '/api/v1/auth/login',
+        payload: { email: 'ann@acme.test', password: PASSWORD, tenant_id: 'acme' },
+      });
+      const authorization = `Bearer ${login.json<{ access_token: string }>().access_token}`;
+      const onA = async () =>
+        (await a.app.inject({ url: '/api/v1/permissions', headers: { authorization } })).json<{
+          code?: string;
+        }>().code;
+      assert.equal(await onA(), undefined);
+      assert.equal(await onA(), undefined);
+      assert.ok(a.services.identity.credentials.size > 0, 'node a answers from its cache');
+      const changed = await b.app.inject({
+        method: 'PATCH',
+        url: '/api/v1/tenants/acme/sign-in-settings',
+        headers: { 'x-api-key': platform },
+        payload: { mfa_required: 'all' },
+      });
+      assert.equal(changed.statusCode, 200, changed.body);
+      await until(async () => (await onA()) === 'mfa_enrollment_required', 'node a hears it');
     });
 
     it('API keys are never asked for a second factor', async (t) => {
