@@ -47,6 +47,7 @@ import { installGuard } from './identity/guard/guard.ts';
 import { authRoutes } from './identity/login/auth-routes.ts';
 import { magicLinkPage } from './identity/magic-links/magic-link-page-routes.ts';
 import { magicLinkRoutes } from './identity/magic-links/magic-link-routes.ts';
+import { ownFactorsRoutes } from './identity/mfa/factor-admin/own-factors-routes.ts';
 import { recoveryCodeRoutes } from './identity/mfa/recovery-codes/recovery-code-routes.ts';
 import { mfaRoutes } from './identity/mfa/second-step/mfa-routes.ts';
 import { totpRoutes } from './identity/mfa/totp/totp-routes.ts';
@@ -72,6 +73,7 @@ import { roleRoutes } from './tenancy/roles/role-routes.ts';
 import { teamRoutes } from './tenancy/teams/team-routes.ts';
 import { signInSettingsRoutes } from './tenancy/tenants/sign-in-settings-routes.ts';
 import { tenantRoutes } from './tenancy/tenants/tenant-routes.ts';
+import { userMfaRoutes } from './tenancy/users/user-mfa-routes.ts';
 import { userRoutes } from './tenancy/users/user-routes.ts';
 
 export const API_PREFIX = '/api/v1';
@@ -151,8 +153,13 @@ const apiV1: FastifyPluginAsync<
     invitations: tenancy.tenantInvitations,
   });
   await api.register(signInSettingsRoutes, { settings: tenancy.signInSettings });
-  await api.register(quotaRoutes, { quotas: tenancy.quotas });
+  await api.register(quotaRoutes, {
+    quotas: tenancy.quotas,
+    memberFactors: tenancy.memberFactors,
+  });
   await api.register(userRoutes, { users: tenancy.userAdmin });
+  await api.register(userMfaRoutes, { mfa: tenancy.userMfa });
+  await api.register(ownFactorsRoutes, { factors: identity.ownFactors });
   await api.register(invitationRoutes, { invitations: tenancy.invitations });
   await api.register(invitationAdminRoutes, {
     emailInvitations: tenancy.emailInvitations,

@@ -12,6 +12,7 @@ import { createEmailVerification } from './identity/email-verification/email-ver
 import { type CredentialCache, createCredentialCache } from './identity/guard/credential-cache.ts';
 import { createAuthService } from './identity/login/auth-service.ts';
 import { createMagicLinks } from './identity/magic-links/magic-link-service.ts';
+import { createOwnFactors } from './identity/mfa/factor-admin/own-factors.ts';
 import { createFactorPresence } from './identity/mfa/factor-presence.ts';
 import type { SecondFactorVerifier } from './identity/mfa/second-factor.ts';
 import { createSecondStep } from './identity/mfa/second-step/second-step-service.ts';
@@ -49,6 +50,7 @@ import {
   type MembershipStore,
 } from './tenancy/memberships/membership-store.ts';
 import { checkApiKeyQuota } from './tenancy/quotas/api-key-quota.ts';
+import { createMemberFactorStats } from './tenancy/quotas/member-factor-stats.ts';
 import { createQuotaService } from './tenancy/quotas/quota-service.ts';
 import { createCustomRoleLookup } from './tenancy/roles/custom-role-lookup.ts';
 import { createRolePolicy } from './tenancy/roles/role-policy.ts';
@@ -62,6 +64,7 @@ import { createTenantStore } from './tenancy/tenants/tenant-store.ts';
 import { createPasswordReset } from './tenancy/users/password-reset.ts';
 import { createRegistrationPlacement } from './tenancy/users/registration-placement.ts';
 import { createUserAdminService } from './tenancy/users/user-admin-service.ts';
+import { createUserMfaService } from './tenancy/users/user-mfa-service.ts';
 import { createUserProvisioning } from './tenancy/users/user-provisioning.ts';
 
 export type { ServiceOptions, Services } from './services.ts';
@@ -138,6 +141,8 @@ export function composeServices(
         customRoles: createCustomRoleLookup(db, credentials),
         attempts: protection.attempts,
         redeemTicket: tickets.redeem,
+        // The tests' clock, so a step-up can be aged without waiting (issue 18).
+        ...(options.now ? { now: options.now } : {}),
         mfa: {
           stepUpSeconds: config.mfa.step_up_seconds,
           hasFactor: createFactorPresence(db.kysely).hasFactor,
@@ -165,6 +170,7 @@ export function composeServices(
       tenants,
       memberships: createMembershipGrants(db, credentials),
       quotas,
+      memberFactors: createMemberFactorStats(db),
       tenantAdmin: createTenantService({
         db,
         tenants,
@@ -194,6 +200,7 @@ export function composeServices(
         passwordMinLength,
         invitations: invitationDelivery,
       }),
+      userMfa: createUserMfaService({ db, audit, mailer, attempts: protection.attempts }),
       teams: createTeamService({ db, audit }),
       provisioning: createUserProvisioning({ db, audit, passwordMinLength }),
       resetPassword: createPasswordReset({
@@ -203,7 +210,7 @@ export function composeServices(
         passwordMinLength,
       }),
       lockTenant: (trx, tenantId) => createTenantStore({ kysely: trx }).lockForWrites(tenantId),
-      signInSettings: createSignInSettingsService({ db, audit }),
+      signInSettings: createSignInSettingsService({ db, audit, changes }),
     },
     protection,
     email: { mailer, settings: createEmailSettingsService({ db, audit }) },
@@ -402,6 +409,7 @@ function composeIdentity(
       roles: rolePolicy,
       storedRolesOf: needs.storedRolesOf,
     }),
+    ownFactors: createOwnFactors(db),
     magicLinks: createMagicLinks({
       db,
       users,

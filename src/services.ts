@@ -9,6 +9,7 @@ import type { CredentialCache } from './identity/guard/credential-cache.ts';
 import type { GuardDeps } from './identity/guard/guard.ts';
 import type { AuthService } from './identity/login/auth-service.ts';
 import type { MagicLinkService } from './identity/magic-links/magic-link-service.ts';
+import type { OwnFactorsService } from './identity/mfa/factor-admin/own-factors.ts';
 import type { RecoveryCodeService } from './identity/mfa/recovery-codes/recovery-code-service.ts';
 import type { SecondFactorVerifier } from './identity/mfa/second-factor.ts';
 import type { SecondStep } from './identity/mfa/second-step/second-step-service.ts';
@@ -29,6 +30,7 @@ import type { InvitationService } from './tenancy/invitations/invitation-service
 import type { TenantInvitationService } from './tenancy/invitations/tenant-invitation-service.ts';
 import type { MembershipGrants } from './tenancy/memberships/grant-roles.ts';
 import type { MembershipService } from './tenancy/memberships/membership-service.ts';
+import type { MemberFactorStatsService } from './tenancy/quotas/member-factor-stats.ts';
 import type { QuotaService } from './tenancy/quotas/quota-service.ts';
 import type { RoleService } from './tenancy/roles/role-service.ts';
 import type { TeamService } from './tenancy/teams/team-service.ts';
@@ -37,6 +39,7 @@ import type { TenantRegistry } from './tenancy/tenants/tenant-registry.ts';
 import type { TenantService } from './tenancy/tenants/tenant-service.ts';
 import type { createPasswordReset } from './tenancy/users/password-reset.ts';
 import type { UserAdminService } from './tenancy/users/user-admin-service.ts';
+import type { UserMfaService } from './tenancy/users/user-mfa-service.ts';
 import type { UserProvisioning } from './tenancy/users/user-provisioning.ts';
 
 /** Sign-in, tokens and who a user is. */
@@ -70,6 +73,8 @@ export interface IdentityServices {
   readonly factorVerifiers: readonly SecondFactorVerifier[];
   /** A sign-in's second step and step-up over those factors (routes). */
   readonly mfa: SecondStep;
+  /** The caller's own second factors, counted (`GET /auth/mfa`). */
+  readonly ownFactors: OwnFactorsService;
 }
 
 /** Tenants, their members, teams, invitations and quotas. */
@@ -79,6 +84,8 @@ export interface TenancyServices {
   readonly memberships: MembershipGrants;
   /** Tenants' quotas and usage; cached per node (kept fresh by db.changes). */
   readonly quotas: QuotaService;
+  /** How the tenant's active members stand on second factors (`/tenants/{id}/stats`). */
+  readonly memberFactors: MemberFactorStatsService;
   /** Tenant administration (routes and CLI). */
   readonly tenantAdmin: TenantService;
   /** A tenant's memberships, by platform administrators. */
@@ -93,6 +100,8 @@ export interface TenancyServices {
   readonly invitationLinks: InvitationLinkService;
   /** The members of one tenant, by its administrators (routes and CLI). */
   readonly userAdmin: UserAdminService;
+  /** A member's second factors, listed and reset by the tenant's administrators (routes). */
+  readonly userMfa: UserMfaService;
   readonly teams: TeamService;
   /** The tenant's custom roles (routes). */
   readonly roles: RoleService;
@@ -137,7 +146,10 @@ export interface Services {
   readonly events: { readonly tickets: TicketService };
 }
 
-/** What tests inject: the lockout's clock, how a slowed login waits, a count of password checks. */
+/**
+ * What tests inject: the lockout's and the guard's clock, how a slowed login waits, a count
+ * of password checks.
+ */
 export interface ServiceOptions {
   readonly now?: (() => number) | undefined;
   readonly sleep?: ((ms: number) => Promise<void>) | undefined;

@@ -44,6 +44,7 @@ const EXPECTED: readonly Expected[] = [
   row('user.roles_changed', 'user'),
   row('user.deactivated', 'user'),
   row('user.activated', 'user'),
+  row('mfa.reset', 'user'),
   row('team.created', 'user'),
   row('team.updated', 'user'),
   row('team.member_added', 'user'),
@@ -162,6 +163,7 @@ async function everyAction(test: TenancyTestApp): Promise<void> {
   await ok(test, 'PUT', `/users/${dev}/roles`, boss, { roles: ['developer'] });
   await ok(test, 'POST', `/users/${dev}/deactivate`, boss);
   await ok(test, 'POST', `/users/${dev}/activate`, boss);
+  await ok(test, 'DELETE', `/users/${dev}/mfa`, boss);
   // Two wrong passwords lock the account and slow the IP (lockout.max_failures = 2 here).
   for (let i = 0; i < 2; i++) {
     await test.send('POST', '/auth/login', null, {

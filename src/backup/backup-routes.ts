@@ -122,7 +122,7 @@ export const backupRoutes: FastifyPluginAsyncTypebox<BackupRoutesOptions> = asyn
   app.post(
     '/backups',
     {
-      config: { access },
+      config: { access, stepUp: true },
       schema: {
         tags,
         summary: 'Make a backup now, into the backup directory of the node answering',
@@ -185,7 +185,7 @@ export const backupRoutes: FastifyPluginAsyncTypebox<BackupRoutesOptions> = asyn
   app.get(
     '/backups/:id',
     {
-      config: { access },
+      config: { access, stepUp: true },
       // The parts inside are gzipped already: compressing the file again wastes CPU.
       compress: false,
       // A HEAD would run this handler and be audited as a download.
@@ -243,7 +243,7 @@ export const backupRoutes: FastifyPluginAsyncTypebox<BackupRoutesOptions> = asyn
   app.delete(
     '/backups/:id',
     {
-      config: { access },
+      config: { access, stepUp: true },
       schema: {
         tags,
         summary: 'Delete a backup file',

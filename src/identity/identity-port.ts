@@ -1,5 +1,9 @@
 import type { AnyKysely } from '../storage/database.ts';
 import { type ApiKeyStore, createApiKeyStore } from './api-keys/api-key-store.ts';
+import {
+  createFactorAdminStore,
+  type FactorAdminStore,
+} from './mfa/factor-admin/factor-admin-store.ts';
 import { createSessionAdminStore, type SessionAdminStore } from './sessions/session-admin-store.ts';
 import type { SessionStore } from './sessions/session-store.ts';
 import { createInvitedIdentities, type InvitedIdentities } from './users/invited-identity.ts';
@@ -22,6 +26,11 @@ export interface IdentityInTransaction {
   readonly apiKeys: Pick<ApiKeyStore, 'revokeCreatedBy' | 'countUnrevokedWithRole'>;
   /** An invitee's first password and verified address, set by accepting the email's link. */
   readonly invitees: InvitedIdentities;
+  /**
+   * A user's second factors: listed without secrets, reset by an administrator, counted
+   * among a tenant's members (issue 18).
+   */
+  readonly factors: Pick<FactorAdminStore, 'factorsOf' | 'removeAll' | 'countsAmong'>;
 }
 
 /** Identity's operations on `on`: the caller's transaction, or the database for a read. */
@@ -32,6 +41,7 @@ export function identityIn(on: AnyKysely): IdentityInTransaction {
     sessions: createSessionAdminStore(handle),
     apiKeys: createApiKeyStore(handle),
     invitees: createInvitedIdentities(on),
+    factors: createFactorAdminStore(on),
   };
 }
 

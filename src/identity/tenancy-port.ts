@@ -81,6 +81,8 @@ export interface TenantSignIn {
   readonly require_verified_email: boolean;
   /** Where a magic link may send its user back to, exact match; the first is the default. */
   readonly redirect_uris: readonly string[];
+  /** Whose sessions need a second factor: nobody, administrators, or everyone (issue 18). */
+  readonly mfa_required: MfaPolicy;
 }
 
 /** A live tenant's sign-in settings; undefined when no live tenant has the id. */

@@ -42,7 +42,7 @@ export const apiKeyRoutes: FastifyPluginAsyncTypebox<{ apiKeys: ApiKeyService }>
   app.post(
     '/auth/api-keys',
     {
-      config: { access: 'api_keys:manage' },
+      config: { access: 'api_keys:manage', stepUp: true },
       schema: {
         tags: ['auth'],
         summary: 'Create an API key in the caller’s tenant; the secret is shown once',
@@ -102,7 +102,7 @@ export const apiKeyRoutes: FastifyPluginAsyncTypebox<{ apiKeys: ApiKeyService }>
   app.delete(
     '/auth/api-keys/:id',
     {
-      config: { access: 'api_keys:manage' },
+      config: { access: 'api_keys:manage', stepUp: true },
       schema: {
         tags: ['auth'],
         summary: 'Revoke an API key of the tenant; it stops working at once',

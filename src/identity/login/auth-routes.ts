@@ -97,7 +97,7 @@ export const authRoutes: FastifyPluginAsyncTypebox<{ auth: AuthService }> = asyn
   app.post(
     '/auth/logout',
     {
-      config: { access: 'authenticated' },
+      config: { access: 'authenticated', mfaSetup: true },
       schema: { tags: ['auth'], summary: 'End the session', response: { 204: Empty } },
     },
     async (request, reply) => {
@@ -109,7 +109,7 @@ export const authRoutes: FastifyPluginAsyncTypebox<{ auth: AuthService }> = asyn
   app.get(
     '/auth/me',
     {
-      config: { access: 'authenticated' },
+      config: { access: 'authenticated', mfaSetup: true },
       schema: {
         tags: ['auth'],
         summary: 'The calling user, tenant, roles and permissions',
@@ -137,7 +137,7 @@ export const authRoutes: FastifyPluginAsyncTypebox<{ auth: AuthService }> = asyn
   app.post(
     '/auth/password',
     {
-      config: { access: 'authenticated' },
+      config: { access: 'authenticated', stepUp: true },
       schema: {
         tags: ['auth'],
         summary: 'Change the password; every other session ends',

@@ -60,7 +60,7 @@ export const sessionRoutes: FastifyPluginAsyncTypebox<SessionRoutesOptions> = as
   app.get(
     '/auth/sessions',
     {
-      config: { access: 'authenticated' },
+      config: { access: 'authenticated', mfaSetup: true },
       schema: {
         tags,
         summary: 'Your live sessions in this tenant',
@@ -78,7 +78,7 @@ export const sessionRoutes: FastifyPluginAsyncTypebox<SessionRoutesOptions> = as
   app.delete(
     '/auth/sessions/:id',
     {
-      config: { access: 'authenticated' },
+      config: { access: 'authenticated', mfaSetup: true },
       schema: {
         tags,
         summary: 'End one of your sessions (yours only)',
@@ -95,7 +95,7 @@ export const sessionRoutes: FastifyPluginAsyncTypebox<SessionRoutesOptions> = as
   app.delete(
     '/auth/sessions',
     {
-      config: { access: 'authenticated' },
+      config: { access: 'authenticated', mfaSetup: true },
       schema: {
         tags,
         summary: 'End every other session of yours in this tenant; this one stays',
@@ -127,7 +127,7 @@ export const sessionRoutes: FastifyPluginAsyncTypebox<SessionRoutesOptions> = as
   app.delete(
     '/users/:id/sessions',
     {
-      config: { access: 'users:manage' },
+      config: { access: 'users:manage', stepUp: true },
       schema: {
         tags: ['users'],
         summary: 'End every session of a member in your tenant, at once',

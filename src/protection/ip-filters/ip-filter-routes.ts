@@ -53,7 +53,7 @@ export const ipFilterRoutes: FastifyPluginAsyncTypebox<{ ipFilters: IpFilterServ
   app.post(
     '/ip-filters',
     {
-      config: { access: 'network:manage' },
+      config: { access: 'network:manage', stepUp: true },
       schema: {
         tags,
         summary: 'Add an allow or block entry for an address or CIDR range',
@@ -120,7 +120,7 @@ export const ipFilterRoutes: FastifyPluginAsyncTypebox<{ ipFilters: IpFilterServ
   app.delete(
     '/ip-filters/:id',
     {
-      config: { access: 'network:manage' },
+      config: { access: 'network:manage', stepUp: true },
       schema: {
         tags,
         summary:

@@ -96,7 +96,7 @@ export const lockoutRoutes: FastifyPluginAsyncTypebox<{ lockouts: LockoutAdmin }
   app.delete(
     '/lockouts/users/:user_id',
     {
-      config: { access: 'users:manage' },
+      config: { access: 'users:manage', stepUp: true },
       schema: {
         tags: ['lockouts'],
         summary: 'Unlock an account (and forget its failed logins)',
@@ -113,7 +113,7 @@ export const lockoutRoutes: FastifyPluginAsyncTypebox<{ lockouts: LockoutAdmin }
   app.delete(
     '/lockouts/ips/:ip',
     {
-      config: { access: 'platform:network' },
+      config: { access: 'platform:network', stepUp: true },
       schema: {
         tags: ['lockouts'],
         summary: 'Forget the failed logins of a client IP, ending its slowing',

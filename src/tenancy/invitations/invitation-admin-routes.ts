@@ -54,7 +54,7 @@ export const invitationAdminRoutes: FastifyPluginAsyncTypebox<
     '/invitations',
     {
       // Sends email to the address: spends from its rate-limit bucket.
-      config: { ...config, rateLimitEmail: 'email' },
+      config: { ...config, rateLimitEmail: 'email', stepUp: true },
       schema: {
         tags,
         summary: 'Invite someone to this tenant by email',

@@ -65,7 +65,7 @@ export const memberRoutes: FastifyPluginAsyncTypebox<{ memberships: MembershipSe
   app.put(
     '/tenants/:id/members',
     {
-      config,
+      config: { ...config, stepUp: true },
       schema: {
         tags,
         summary: 'Give a member exactly these roles; invite someone not yet a member',
@@ -95,7 +95,7 @@ export const memberRoutes: FastifyPluginAsyncTypebox<{ memberships: MembershipSe
   app.delete(
     '/tenants/:id/members/:user_id',
     {
-      config,
+      config: { ...config, stepUp: true },
       schema: {
         tags,
         summary: 'Remove a user from the tenant; their sessions there lose every role at once',

@@ -61,6 +61,10 @@ export interface MembershipStore {
    * paged listing to filter on (`user_id IN (...)`) without reading memberships itself.
    */
   memberIds(tenantId: string): Expression<{ user_id: string }>;
+  /** Like `memberIds`, active members only: whom the tenant's MFA statistics count. */
+  activeMemberIds(tenantId: string): Expression<{ user_id: string }>;
+  /** How many active members the tenant has. */
+  countActive(tenantId: string): Promise<number>;
 }
 
 type MembershipTables = Pick<Tables, 'memberships' | 'tenants'>;
@@ -196,6 +200,24 @@ export function createMembershipStore(
 
     memberIds(tenantId) {
       return kysely.selectFrom('memberships').select('user_id').where('tenant_id', '=', tenantId);
+    },
+
+    activeMemberIds(tenantId) {
+      return kysely
+        .selectFrom('memberships')
+        .select('user_id')
+        .where('tenant_id', '=', tenantId)
+        .where('status', '=', 'active');
+    },
+
+    async countActive(tenantId) {
+      const row = await kysely
+        .selectFrom('memberships')
+        .select((eb) => eb.fn.countAll().as('count'))
+        .where('tenant_id', '=', tenantId)
+        .where('status', '=', 'active')
+        .executeTakeFirst();
+      return Number(row?.count ?? 0);
     },
 
     async hasMemberWithRole(tenantId, role) {

@@ -5,6 +5,7 @@ import type { Principal } from '../../access/principal.ts';
 import { validationFailed } from '../../platform/validation-failed.ts';
 import { checkTenantAccess } from '../tenants/tenant-access.ts';
 import { TenantIdSchema } from '../tenants/tenant-json.ts';
+import type { MemberFactorStatsService } from './member-factor-stats.ts';
 import type { QuotaService, QuotaUsageEntry } from './quota-service.ts';
 import { PRESET_NAMES, QUOTA_NAMES, type TenantQuotas } from './quotas.ts';
 
@@ -61,6 +62,15 @@ const StatsSchema = Type.Object({
       typeof UsageEntry
     >,
   ),
+  mfa: Type.Object(
+    {
+      members_with_totp: Type.Integer({ minimum: 0 }),
+      members_with_passkeys: Type.Integer({ minimum: 0 }),
+      members_with_any_factor: Type.Integer({ minimum: 0 }),
+      members_without_factor: Type.Integer({ minimum: 0 }),
+    },
+    { description: 'The tenant’s active members by second factor (a confirmed TOTP, passkeys).' },
+  ),
 });
 
 /**
@@ -99,10 +109,10 @@ const toUsageJson = (entry: QuotaUsageEntry) => ({
 });
 
 /** `/api/v1/tenants/{id}/quotas` and `/stats`: limits set by platform administrators. */
-export const quotaRoutes: FastifyPluginAsyncTypebox<{ quotas: QuotaService }> = async (
-  app,
-  { quotas },
-) => {
+export const quotaRoutes: FastifyPluginAsyncTypebox<{
+  quotas: QuotaService;
+  memberFactors: MemberFactorStatsService;
+}> = async (app, { quotas, memberFactors }) => {
   app.put(
     '/tenants/:id/quotas',
     {
@@ -159,7 +169,7 @@ export const quotaRoutes: FastifyPluginAsyncTypebox<{ quotas: QuotaService }> = 
       config: { access: 'authenticated' },
       schema: {
         tags,
-        summary: 'A tenant’s usage against each quota, with limits and reset times',
+        summary: 'A tenant’s usage against each quota, with limits and reset times, and MFA counts',
         params: IdParams,
         response: { 200: StatsSchema },
       },
@@ -177,6 +187,7 @@ export const quotaRoutes: FastifyPluginAsyncTypebox<{ quotas: QuotaService }> = 
           projections: toUsageJson(usage.projections),
           pipelines: toUsageJson(usage.pipelines),
         },
+        mfa: await memberFactors.of(request.params.id),
       };
     },
   );

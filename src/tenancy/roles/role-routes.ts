@@ -79,7 +79,7 @@ export const roleRoutes: FastifyPluginAsyncTypebox<RoleRoutesOptions> = async (a
   app.post(
     '/roles',
     {
-      config: { access: 'roles:manage' },
+      config: { access: 'roles:manage', stepUp: true },
       schema: {
         tags,
         summary: 'Create a custom role granting some of the permissions the caller holds',
@@ -103,7 +103,7 @@ export const roleRoutes: FastifyPluginAsyncTypebox<RoleRoutesOptions> = async (a
   app.patch(
     '/roles/:name',
     {
-      config: { access: 'roles:manage' },
+      config: { access: 'roles:manage', stepUp: true },
       schema: {
         tags,
         summary: 'Change a custom role; its holders get the new permissions at once',
@@ -126,7 +126,7 @@ export const roleRoutes: FastifyPluginAsyncTypebox<RoleRoutesOptions> = async (a
   app.delete(
     '/roles/:name',
     {
-      config: { access: 'roles:manage' },
+      config: { access: 'roles:manage', stepUp: true },
       schema: {
         tags,
         summary: 'Delete a custom role that no member or live API key holds',

@@ -1,7 +1,10 @@
 import type { Actor } from '../../access/actor.ts';
+import { MFA_POLICIES } from '../../access/mfa-policy.ts';
 import type { Principal } from '../../access/principal.ts';
 import type { AuditLog } from '../../audit/audit-log.ts';
+import type { CredentialChanges } from '../../identity/guard/credential-cache.ts';
 import { TesseraError } from '../../platform/errors.ts';
+import { validationFailed } from '../../platform/validation-failed.ts';
 import type { AnyKysely, DatabaseBase } from '../../storage/database.ts';
 import { TenancyErrors } from '../errors.ts';
 import {
@@ -14,6 +17,11 @@ import { checkTenantAccess } from './tenant-access.ts';
 export interface SignInSettingsServiceDeps {
   readonly db: Pick<DatabaseBase, 'transaction' | 'kysely'>;
   readonly audit: AuditLog;
+  /**
+   * Told after a change commits: sessions carry their tenant's MFA policy, so every
+   * node's credential cache must drop them (other nodes hear it from the database).
+   */
+  readonly changes: CredentialChanges;
   readonly now?: () => number;
 }
 
@@ -51,6 +59,14 @@ function checkRedirectUris(uris: readonly string[]): void {
   }
 }
 
+/** The routes' schema already refuses other values; the CLI and tests call this directly. */
+function checkMfaPolicy(policy: string | undefined): void {
+  if (policy === undefined || (MFA_POLICIES as readonly string[]).includes(policy)) return;
+  throw validationFailed([
+    { path: '/mfa_required', message: `must be one of ${MFA_POLICIES.join(', ')}` },
+  ]);
+}
+
 /**
  * `/tenants/{id}/sign-in-settings`: platform administrators on any tenant, and
  * `tenant:read` / `tenant:manage` in one's own (checked from the principal first).
@@ -73,7 +89,8 @@ export function createSignInSettingsService(deps: SignInSettingsServiceDeps) {
     ): Promise<TenantSignIn> {
       checkTenantAccess(actor.principal, tenantId, 'tenant:manage');
       if (changes.redirect_uris) checkRedirectUris(changes.redirect_uris);
-      return db.transaction(async (trx: AnyKysely) => {
+      checkMfaPolicy(changes.mfa_required);
+      const updated = await db.transaction(async (trx: AnyKysely) => {
         const store = createSignInSettingsStore(trx);
         if (!(await store.change(tenantId, changes, now()))) throw notFound(tenantId);
         await audit.inTransaction(trx, actor.audit, [
@@ -87,6 +104,9 @@ export function createSignInSettingsService(deps: SignInSettingsServiceDeps) {
         ]);
         return (await store.get(tenantId)) as TenantSignIn;
       });
+      if (changes.mfa_required !== undefined)
+        deps.changes.changed({ kind: 'tenant', id: tenantId });
+      return updated;
     },
   };
 }

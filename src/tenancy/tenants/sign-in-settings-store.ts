@@ -5,8 +5,11 @@ import type { Tables } from '../../storage/tables.ts';
 
 export type { TenantSignIn } from '../../identity/tenancy-port.ts';
 
-/** What a tenant's administrator may change of how its members sign in (migration 0012). */
-export type SignInSettings = Pick<TenantSignIn, 'require_verified_email' | 'redirect_uris'>;
+/** What a tenant's administrator may change of how its members sign in (migrations 0012, 0013). */
+export type SignInSettings = Pick<
+  TenantSignIn,
+  'require_verified_email' | 'redirect_uris' | 'mfa_required'
+>;
 
 type TenantTables = Pick<Tables, 'tenants'>;
 
@@ -17,7 +20,7 @@ export function createSignInSettingsStore(db: AnyKysely) {
     async get(tenantId: string): Promise<TenantSignIn | undefined> {
       const row = await kysely
         .selectFrom('tenants')
-        .select(['id', 'name', 'require_verified_email', 'redirect_uris'])
+        .select(['id', 'name', 'require_verified_email', 'redirect_uris', 'mfa_required'])
         .where('id', '=', tenantId)
         .where('deleted_ms', 'is', null)
         .executeTakeFirst();
@@ -27,21 +30,26 @@ export function createSignInSettingsStore(db: AnyKysely) {
           tenant_name: row.name,
           require_verified_email: Number(row.require_verified_email) === 1,
           redirect_uris: JSON.parse(row.redirect_uris) as string[],
+          mfa_required: row.mfa_required,
         }
       );
     },
 
     /** False when no live tenant has the id. */
     async change(tenantId: string, changes: Partial<SignInSettings>, nowMs: number) {
-      const set: { require_verified_email?: number; redirect_uris?: string; updated_ms: number } = {
-        updated_ms: nowMs,
-      };
+      const set: {
+        require_verified_email?: number;
+        redirect_uris?: string;
+        mfa_required?: SignInSettings['mfa_required'];
+        updated_ms: number;
+      } = { updated_ms: nowMs };
       if (changes.require_verified_email !== undefined) {
         set.require_verified_email = changes.require_verified_email ? 1 : 0;
       }
       if (changes.redirect_uris !== undefined) {
         set.redirect_uris = JSON.stringify(changes.redirect_uris);
       }
+      if (changes.mfa_required !== undefined) set.mfa_required = changes.mfa_required;
       const result = await kysely
         .updateTable('tenants')
         .set(set)

@@ -31,7 +31,7 @@ export const tenantRoutes: FastifyPluginAsyncTypebox<TenantRoutesOptions> = asyn
   app.post(
     '/tenants',
     {
-      config: { access: 'platform:tenants' },
+      config: { access: 'platform:tenants', stepUp: true },
       schema: {
         tags,
         summary: 'Create a tenant, optionally with its first admin',
@@ -145,7 +145,7 @@ export const tenantRoutes: FastifyPluginAsyncTypebox<TenantRoutesOptions> = asyn
   app.delete(
     '/tenants/:id',
     {
-      config: { access: 'platform:tenants' },
+      config: { access: 'platform:tenants', stepUp: true },
       schema: {
         tags,
         summary: 'Delete a tenant (soft: its id is never reused); its keys and tokens stop working',
@@ -166,7 +166,8 @@ export const tenantRoutes: FastifyPluginAsyncTypebox<TenantRoutesOptions> = asyn
     app.post(
       `/tenants/:id/${action}`,
       {
-        config: { access: 'platform:tenants' },
+        // Suspending shuts every member out; reactivating lets them back in.
+        config: { access: 'platform:tenants', stepUp: true },
         schema: {
           tags,
           summary:

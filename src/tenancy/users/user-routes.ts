@@ -43,8 +43,9 @@ const tags = ['users'];
 
 const toJson = toUserJson;
 
-const one = (summary: string, access: 'users:read' | 'users:manage') => ({
-  config: { access },
+/** A sensitive write (grants or removes access) needs a recent second factor (issue 18). */
+const one = (summary: string, access: 'users:read' | 'users:manage', stepUp = false) => ({
+  config: { access, stepUp },
   schema: { tags, summary, params: IdParams, response: { 200: User } },
 });
 
@@ -53,7 +54,7 @@ export const userRoutes: FastifyPluginAsyncTypebox<UserRoutesOptions> = async (a
   app.post(
     '/users',
     {
-      config: { access: 'users:manage' },
+      config: { access: 'users:manage', stepUp: true },
       schema: {
         tags,
         summary:
@@ -135,20 +136,20 @@ export const userRoutes: FastifyPluginAsyncTypebox<UserRoutesOptions> = async (a
 
   app.post(
     '/users/:id/deactivate',
-    one('Deactivate the user here; their sessions here end at once', 'users:manage'),
+    one('Deactivate the user here; their sessions here end at once', 'users:manage', true),
     async (request) => toJson(await users.deactivate(actorOf(request), request.params.id)),
   );
 
   app.post(
     '/users/:id/activate',
-    one('Activate a deactivated user again', 'users:manage'),
+    one('Activate a deactivated user again', 'users:manage', true),
     async (request) => toJson(await users.activate(actorOf(request), request.params.id)),
   );
 
   app.put(
     '/users/:id/roles',
     {
-      config: { access: 'users:manage' },
+      config: { access: 'users:manage', stepUp: true },
       schema: {
         tags,
         summary: 'Replace the user’s roles in this tenant; nobody grants more than they hold',
@@ -164,7 +165,7 @@ export const userRoutes: FastifyPluginAsyncTypebox<UserRoutesOptions> = async (a
   app.delete(
     '/users/:id',
     {
-      config: { access: 'users:manage' },
+      config: { access: 'users:manage', stepUp: true },
       schema: {
         tags,
         summary: 'Remove the user from this tenant; erased when they belong to none',
