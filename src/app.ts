@@ -47,6 +47,8 @@ import { installGuard } from './identity/guard/guard.ts';
 import { authRoutes } from './identity/login/auth-routes.ts';
 import { magicLinkPage } from './identity/magic-links/magic-link-page-routes.ts';
 import { magicLinkRoutes } from './identity/magic-links/magic-link-routes.ts';
+import { passkeyLoginRoutes } from './identity/mfa/passkeys/passkey-login-routes.ts';
+import { passkeyRoutes } from './identity/mfa/passkeys/passkey-routes.ts';
 import { passwordResetPage } from './identity/password-reset/password-reset-page.ts';
 import { passwordResetRoutes } from './identity/password-reset/password-reset-routes.ts';
 import { sessionRoutes } from './identity/sessions/session-routes.ts';
@@ -135,6 +137,8 @@ const apiV1: FastifyPluginAsync<
   auditQuotaRefusals(api, services.audit);
   await api.register(authRoutes, { auth: identity.auth });
   await api.register(magicLinkRoutes, { magicLinks: identity.magicLinks });
+  await api.register(passkeyRoutes, { passkeys: identity.passkeys });
+  await api.register(passkeyLoginRoutes, { passkeys: identity.passkeys });
   await api.register(emailVerificationRoutes, { verification: identity.emailVerification });
   await api.register(passwordResetRoutes, { passwordReset: identity.passwordReset });
   await api.register(sessionRoutes, { sessions: identity.sessionAdmin });

@@ -13,6 +13,7 @@ import { type CredentialCache, createCredentialCache } from './identity/guard/cr
 import { createAuthService } from './identity/login/auth-service.ts';
 import { createMagicLinks } from './identity/magic-links/magic-link-service.ts';
 import { createFactorPresence } from './identity/mfa/factor-presence.ts';
+import { createPasskeys, relyingPartyOf } from './identity/mfa/passkeys/passkey-service.ts';
 import { createPasswordResetByEmail } from './identity/password-reset/password-reset.ts';
 import { createSessionService } from './identity/sessions/session-service.ts';
 import { createSessionStore, successorKeyFrom } from './identity/sessions/session-store.ts';
@@ -319,6 +320,23 @@ function composeIdentity(
   );
   const invitations = createInvitationStore(db.kysely);
   const membershipsOf = (userId: string) => memberships.listOfUser(userId);
+  const passkeys = createPasskeys({
+    db,
+    relyingParty: relyingPartyOf(config),
+    users,
+    sessions,
+    issueAccessToken: (claims) => tokens.issue(claims),
+    membershipsOf,
+    signInOf,
+    mailer,
+    audit,
+    lockout: protection.lockout,
+    attempts: protection.attempts,
+    challengeTtlSeconds: config.webauthn.challenge_ttl_seconds,
+    reauthenticationSeconds: config.mfa.reauthentication_seconds,
+    stepUpSeconds: config.mfa.step_up_seconds,
+    now: Date.now,
+  });
   return {
     issuer,
     keys,
@@ -382,5 +400,7 @@ function composeIdentity(
       lockout: protection.lockout,
       attempts: protection.attempts,
     }),
+    passkeys,
+    factorVerifiers: [passkeys.verifier],
   };
 }
