@@ -47,6 +47,7 @@ import { installGuard } from './identity/guard/guard.ts';
 import { authRoutes } from './identity/login/auth-routes.ts';
 import { magicLinkPage } from './identity/magic-links/magic-link-page-routes.ts';
 import { magicLinkRoutes } from './identity/magic-links/magic-link-routes.ts';
+import { mfaRoutes } from './identity/mfa/second-step/mfa-routes.ts';
 import { passkeyLoginRoutes } from './identity/mfa/passkeys/passkey-login-routes.ts';
 import { passkeyRoutes } from './identity/mfa/passkeys/passkey-routes.ts';
 import { passwordResetPage } from './identity/password-reset/password-reset-page.ts';
@@ -137,6 +138,7 @@ const apiV1: FastifyPluginAsync<
   auditQuotaRefusals(api, services.audit);
   await api.register(authRoutes, { auth: identity.auth });
   await api.register(magicLinkRoutes, { magicLinks: identity.magicLinks });
+  await api.register(mfaRoutes, { secondStep: identity.mfa });
   await api.register(passkeyRoutes, { passkeys: identity.passkeys });
   await api.register(passkeyLoginRoutes, { passkeys: identity.passkeys });
   await api.register(emailVerificationRoutes, { verification: identity.emailVerification });

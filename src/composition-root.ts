@@ -14,6 +14,8 @@ import { createAuthService } from './identity/login/auth-service.ts';
 import { createMagicLinks } from './identity/magic-links/magic-link-service.ts';
 import { createFactorPresence } from './identity/mfa/factor-presence.ts';
 import { createPasskeys, relyingPartyOf } from './identity/mfa/passkeys/passkey-service.ts';
+import type { SecondFactorVerifier } from './identity/mfa/second-factor.ts';
+import { createSecondStep } from './identity/mfa/second-step/second-step-service.ts';
 import { createPasswordResetByEmail } from './identity/password-reset/password-reset.ts';
 import { createSessionService } from './identity/sessions/session-service.ts';
 import { createSessionStore, successorKeyFrom } from './identity/sessions/session-store.ts';
@@ -24,6 +26,7 @@ import type {
   StoredRolesOf,
 } from './identity/tenancy-port.ts';
 import { createAccessTokens, issuerFor } from './identity/tokens/access-token.ts';
+import type { IssueAccessToken } from './identity/tokens/issue-token-set.ts';
 import { loadMasterKey } from './identity/tokens/master-key.ts';
 import { createSigningKeys } from './identity/tokens/signing-keys.ts';
 import { createUserService, type UserService } from './identity/users/user-service.ts';
@@ -320,12 +323,29 @@ function composeIdentity(
   );
   const invitations = createInvitationStore(db.kysely);
   const membershipsOf = (userId: string) => memberships.listOfUser(userId);
+  const invitedTenants = (userId: string) => invitations.invitingTenants(userId);
+  const issueAccessToken: IssueAccessToken = (claims) => tokens.issue(claims);
+  const factorVerifiers: SecondFactorVerifier[] = [];
+  const mfa = createSecondStep({
+    db,
+    verifiers: factorVerifiers,
+    sessions,
+    users,
+    membershipsOf,
+    invitedTenants,
+    issueAccessToken,
+    lockout: protection.lockout,
+    attempts: protection.attempts,
+    audit,
+    settings: config.mfa,
+    now: options.now,
+  });
   const passkeys = createPasskeys({
     db,
     relyingParty: relyingPartyOf(config),
     users,
     sessions,
-    issueAccessToken: (claims) => tokens.issue(claims),
+    issueAccessToken,
     membershipsOf,
     signInOf,
     mailer,
@@ -337,6 +357,8 @@ function composeIdentity(
     stepUpSeconds: config.mfa.step_up_seconds,
     now: Date.now,
   });
+  // The passkeys' verifier joins the second step's registry beside TOTP's and recovery codes'.
+  factorVerifiers.push(passkeys.verifier);
   return {
     issuer,
     keys,
@@ -351,10 +373,11 @@ function composeIdentity(
       db,
       audit,
       tenantExists,
-      invitedTenants: (userId) => invitations.invitingTenants(userId),
+      invitedTenants,
       membershipsOf,
       signInOf,
       mailer,
+      secondStep: mfa.gate,
       lockout: protection.lockout,
       attempts: protection.attempts,
       onPasswordCheck: options.onPasswordCheck,
@@ -399,8 +422,10 @@ function composeIdentity(
       ttlSeconds: config.auth.magic_link_ttl_seconds,
       lockout: protection.lockout,
       attempts: protection.attempts,
+      secondStep: mfa.gate,
     }),
+    factorVerifiers,
+    mfa,
     passkeys,
-    factorVerifiers: [passkeys.verifier],
   };
 }

@@ -11,6 +11,7 @@ import type { AuthService } from './identity/login/auth-service.ts';
 import type { MagicLinkService } from './identity/magic-links/magic-link-service.ts';
 import type { PasskeyService } from './identity/mfa/passkeys/passkey-service.ts';
 import type { SecondFactorVerifier } from './identity/mfa/second-factor.ts';
+import type { SecondStep } from './identity/mfa/second-step/second-step-service.ts';
 import type { PasswordResetByEmail } from './identity/password-reset/password-reset.ts';
 import type { SessionService } from './identity/sessions/session-service.ts';
 import type { SessionStore } from './identity/sessions/session-store.ts';
@@ -60,10 +61,12 @@ export interface IdentityServices {
   readonly apiKeyAdmin: ApiKeyService;
   /** Passwordless sign-in by email: the request, the link's page and its use (routes). */
   readonly magicLinks: MagicLinkService;
+  /** Every second factor's verifier (TOTP, recovery codes, passkeys), in the order offered. */
+  readonly factorVerifiers: readonly SecondFactorVerifier[];
+  /** A sign-in's second step and step-up over those factors (routes). */
+  readonly mfa: SecondStep;
   /** Passkeys: registration, the owner's list, passwordless sign-in, second-factor options (routes). */
   readonly passkeys: PasskeyService;
-  /** Every second-factor method, for the login's second step and step-up. */
-  readonly factorVerifiers: readonly SecondFactorVerifier[];
 }
 
 /** Tenants, their members, teams, invitations and quotas. */

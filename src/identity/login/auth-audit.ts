@@ -20,6 +20,16 @@ export interface AuthAudit {
     known: { user_id: string; email: string; memberships: readonly UserMembership[] } | undefined,
     reason: string,
   ): Promise<void>;
+  /**
+   * `login.second_factor_required`: the first factor was right and the account has a
+   * second; no session yet (`POST /auth/mfa/verify` records `login.succeeded`).
+   */
+  secondFactorDue(
+    context: AuditContext,
+    userId: string,
+    tenantId: string,
+    firstFactor: string,
+  ): Promise<void>;
   /** `logout` or `refresh_token.reused` (a stolen or replayed token ended its session). */
   sessionEnded(context: AuditContext, action: 'logout' | 'refresh_token.reused'): InSessionChange;
   entry(
@@ -63,6 +73,12 @@ export function createAuthAudit(
         },
       ]);
     },
+    secondFactorDue: (context, userId, tenantId, firstFactor) =>
+      audit.record({ ...context, actor: userId, actor_type: 'user' }, [
+        entry(tenantId, 'login.second_factor_required', `user:${userId}`, {
+          first_factor: firstFactor,
+        }),
+      ]),
     sessionEnded: (context, action) => (trx, session) =>
       audit.inTransaction(trx, context, [
         {

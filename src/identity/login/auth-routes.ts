@@ -2,6 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { auditContextOf } from '../../access/audit-context.ts';
 import type { Principal } from '../../access/principal.ts';
+import { MfaChallengeSchema } from '../mfa/second-step/mfa-challenge-json.ts';
 import type { AuthService } from './auth-service.ts';
 
 export const Email = Type.String({
@@ -20,6 +21,12 @@ export const TokenSet = Type.Object({
   expires_in: Type.Integer({ description: 'Seconds until the access token expires.' }),
   tenant_id: Type.String(),
 });
+
+/**
+ * What a first factor (a password, a magic link) answers: the token pair, or, for an
+ * account with a second factor, the challenge `POST /auth/mfa/verify` completes.
+ */
+export const SignInAnswer = Type.Union([TokenSet, MfaChallengeSchema]);
 
 const UserSchema = Type.Object({
   id: Type.String(),
@@ -58,12 +65,13 @@ export const authRoutes: FastifyPluginAsyncTypebox<{ auth: AuthService }> = asyn
       config: { access: 'public', rateLimitEmail: 'email', rateLimitEmailOnFailure: true },
       schema: {
         tags: ['auth'],
-        summary: 'Log in with email and password',
+        summary:
+          'Log in with email and password; an account with a second factor gets an mfa_token for POST /auth/mfa/verify',
         body: Type.Object(
           { email: Email, password: Password, tenant_id: Type.Optional(TenantId) },
           { additionalProperties: false },
         ),
-        response: { 200: TokenSet },
+        response: { 200: SignInAnswer },
       },
     },
     (request) => auth.login(request.body, auditContextOf(request)),

@@ -6,6 +6,7 @@ import type { Mailer } from '../../email/mailer.ts';
 import type { AuthAttempts } from '../../protection/auth-attempts.ts';
 import { type LoginLockout, NO_LOCKOUT } from '../../protection/lockout/login-lockout.ts';
 import type { DatabaseBase } from '../../storage/database.ts';
+import { NO_SECOND_STEP, type SecondStepGate } from '../mfa/second-step/mfa-challenge.ts';
 import type { SessionStore } from '../sessions/session-store.ts';
 import { createTokenRefresh } from '../sessions/token-refresh.ts';
 import type { MembershipsOfUser, NewAccountPlacement, SignInOf } from '../tenancy-port.ts';
@@ -54,6 +55,8 @@ export interface AuthServiceDeps {
   readonly attempts?: Pick<AuthAttempts, 'attempt'> | undefined;
   /** Told before every check of a password against an account's own hash (tests count them). */
   readonly onPasswordCheck?: (() => void) | undefined;
+  /** Asked once a password is proved; default: no second factor is ever due. */
+  readonly secondStep?: SecondStepGate | undefined;
   /** Tenancy's: where a self-registered account goes; default: no tenant. */
   readonly newAccounts?: NewAccountPlacement | undefined;
 }
@@ -87,6 +90,7 @@ export function createAuthService(deps: AuthServiceDeps) {
       invitedTenants: deps.invitedTenants ?? (async () => []),
       membershipsOf: deps.membershipsOf,
       signInOf: deps.signInOf,
+      secondStep: deps.secondStep ?? NO_SECOND_STEP,
     }),
 
     refresh: createTokenRefresh({ sessions, issueAccessToken, audits, attempts, users }),

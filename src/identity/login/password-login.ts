@@ -8,7 +8,9 @@ import {
   NO_ACCOUNT,
 } from '../../protection/lockout/login-lockout.ts';
 import { IdentityErrors } from '../errors.ts';
+import type { MfaChallenge, SecondStepGate } from '../mfa/second-step/mfa-challenge.ts';
 import type { SessionStore } from '../sessions/session-store.ts';
+import { PASSWORD_PROOF } from '../sessions/sign-in-proof.ts';
 import type { MembershipsOfUser, SignInOf } from '../tenancy-port.ts';
 import { type IssueAccessToken, issueTokenSet, type TokenSet } from '../tokens/issue-token-set.ts';
 import type { UserService } from '../users/user-service.ts';
@@ -33,11 +35,13 @@ export interface PasswordLoginDeps {
   readonly membershipsOf: MembershipsOfUser;
   /** Tenancy's: whether the tenant entered requires a verified email address. */
   readonly signInOf: SignInOf;
+  /** Asked once the password is proved: an account with a second factor gets an mfa_token. */
+  readonly secondStep: SecondStepGate;
 }
 
 export function createPasswordLogin(deps: PasswordLoginDeps) {
   const { users, sessions, audits, lockout, attempts, passwordChecked, invitedTenants } = deps;
-  const { membershipsOf, signInOf } = deps;
+  const { membershipsOf, signInOf, secondStep } = deps;
 
   /**
    * Unknown email, wrong password, disabled user and locked account answer the same
@@ -53,7 +57,7 @@ export function createPasswordLogin(deps: PasswordLoginDeps) {
       tenant_id?: string | undefined;
     },
     context: AuditContext,
-  ): Promise<TokenSet> {
+  ): Promise<TokenSet | MfaChallenge> {
     await lockout.slowDown(context.ip);
     const found = await users.findCredentials(input.email);
     // An unknown email runs every statement a known one does, against an id no
@@ -98,11 +102,21 @@ export function createPasswordLogin(deps: PasswordLoginDeps) {
           `Tenant ${membership.tenant_id} requires a verified email address. A password reset or magic link email verifies it, as does the link POST /api/v1/auth/email/verify/request sends.`,
         );
       }
+      const challenge = await secondStep.challengeIfDue(
+        { userId: found.user.id, tenantId: membership.tenant_id, proof: PASSWORD_PROOF },
+        context,
+      );
+      if (challenge) {
+        await audits.secondFactorDue(context, found.user.id, membership.tenant_id, 'password');
+        attempts.attempt('password', 'success');
+        return challenge;
+      }
       const started = await sessions.start(
         found.user.id,
         membership.tenant_id,
         context,
         audits.loggedIn(context),
+        PASSWORD_PROOF,
       );
       const issued = await issueTokenSet(
         deps.issueAccessToken,

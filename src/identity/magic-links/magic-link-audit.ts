@@ -73,13 +73,19 @@ export function requestedEntry(
  */
 export function usedEntry(
   grant: { user_id: string; tenant_id: string | null; email: string } | undefined,
-  outcome: { sessionId: string; verified: boolean } | { reason: MagicLinkReason },
+  outcome: { sessionId: string | null; verified: boolean } | { reason: MagicLinkReason },
 ): AuditEntry {
   const failed = 'reason' in outcome;
   return {
     tenant_id: grant?.tenant_id ?? SYSTEM_TENANT,
     action: 'magic_link.used',
-    target: failed ? (grant ? `user:${grant.user_id}` : null) : `session:${outcome.sessionId}`,
+    target: failed
+      ? grant
+        ? `user:${grant.user_id}`
+        : null
+      : outcome.sessionId === null
+        ? `user:${grant?.user_id}`
+        : `session:${outcome.sessionId}`,
     outcome: failed ? 'failure' : 'success',
     details: failed
       ? { ...(grant ? { user_id: grant.user_id, email: grant.email } : {}), reason: outcome.reason }
@@ -87,6 +93,8 @@ export function usedEntry(
           user_id: grant?.user_id ?? null,
           email: grant?.email ?? null,
           email_verified_now: outcome.verified,
+          // null: the account has a second factor, which POST /auth/mfa/verify asks for.
+          ...(outcome.sessionId === null ? { second_factor_required: true } : {}),
         },
   };
 }

@@ -3,6 +3,7 @@ import type { Mailer } from '../../email/mailer.ts';
 import type { AuthAttempts } from '../../protection/auth-attempts.ts';
 import type { LoginLockout } from '../../protection/lockout/login-lockout.ts';
 import type { DatabaseBase } from '../../storage/database.ts';
+import type { SecondStepGate } from '../mfa/second-step/mfa-challenge.ts';
 import type { SessionStore } from '../sessions/session-store.ts';
 import type { MembershipsOfUser, SignInOf } from '../tenancy-port.ts';
 import type { IssueAccessToken } from '../tokens/issue-token-set.ts';
@@ -28,13 +29,16 @@ export interface MagicLinkDeps {
   readonly lockout?: LoginLockout | undefined;
   /** Told of every use and how it ended (`auth_attempts_total{method="magic_link"}`). */
   readonly attempts?: Pick<AuthAttempts, 'attempt'> | undefined;
+  /** Asked once the link is good: an account with a second factor gets an mfa_token, not tokens. */
+  readonly secondStep?: SecondStepGate | undefined;
   /** The tokens' clock (tests). */
   readonly now?: (() => number) | undefined;
 }
 
 /** The deps with their defaults resolved, as the two flows get them. */
 export interface MagicLinkContext
-  extends Required<Omit<MagicLinkDeps, 'now' | 'lockout' | 'attempts'>> {
+  extends Required<Omit<MagicLinkDeps, 'now' | 'lockout' | 'attempts' | 'secondStep'>> {
+  readonly secondStep: SecondStepGate;
   readonly lockout: LoginLockout;
   readonly attempts: Pick<AuthAttempts, 'attempt'>;
   readonly now: (() => number) | undefined;

@@ -79,13 +79,24 @@ export function magicLinkPage(magicLinks: MagicLinkService): FastifyPluginAsync 
           const { tokens, redirect } = await magicLinks.use(token, auditContextOf(request), {
             redirect: 'required',
           });
-          const fragment = new URLSearchParams({
-            access_token: tokens.access_token,
-            refresh_token: tokens.refresh_token,
-            token_type: tokens.token_type,
-            expires_in: String(tokens.expires_in),
-            tenant_id: tokens.tenant_id,
-          });
+          // An account with a second factor: the application completes the sign-in
+          // with POST /auth/mfa/verify, so it gets the mfa_token the same way.
+          const fragment = new URLSearchParams(
+            'mfa_token' in tokens
+              ? {
+                  mfa_required: 'true',
+                  mfa_token: tokens.mfa_token,
+                  methods: tokens.methods.join(' '),
+                  expires_in: String(tokens.expires_in),
+                }
+              : {
+                  access_token: tokens.access_token,
+                  refresh_token: tokens.refresh_token,
+                  token_type: tokens.token_type,
+                  expires_in: String(tokens.expires_in),
+                  tenant_id: tokens.tenant_id,
+                },
+          );
           return reply.code(303).header('location', `${redirect}#${fragment}`).send();
         } catch (error) {
           if (!(error instanceof TesseraError) || error.status >= 500) throw error;

@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { auditContextOf } from '../../access/audit-context.ts';
-import { Email, TenantId, TokenSet } from '../login/auth-routes.ts';
+import { Email, SignInAnswer, TenantId } from '../login/auth-routes.ts';
 import type { MagicLinkService } from './magic-link-service.ts';
 
 /** The one answer to every well-formed request: it says nothing about the account. */
@@ -58,7 +58,7 @@ export const magicLinkRoutes: FastifyPluginAsyncTypebox<{ magicLinks: MagicLinkS
           { token: Type.String({ minLength: 1, maxLength: 512 }) },
           { additionalProperties: false },
         ),
-        response: { 200: TokenSet },
+        response: { 200: SignInAnswer },
       },
     },
     async (request) => (await magicLinks.use(request.body.token, auditContextOf(request))).tokens,

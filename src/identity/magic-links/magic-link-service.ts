@@ -1,4 +1,5 @@
 import { NO_LOCKOUT } from '../../protection/lockout/login-lockout.ts';
+import { NO_SECOND_STEP } from '../mfa/second-step/mfa-challenge.ts';
 import type { MagicLinkContext, MagicLinkDeps } from './magic-link-deps.ts';
 import { createRequestMagicLink } from './request-magic-link.ts';
 import { createUseMagicLink } from './use-magic-link.ts';
@@ -17,6 +18,7 @@ export function createMagicLinks(deps: MagicLinkDeps) {
     ...deps,
     lockout: deps.lockout ?? NO_LOCKOUT,
     attempts: deps.attempts ?? { attempt: () => {} },
+    secondStep: deps.secondStep ?? NO_SECOND_STEP,
     now: deps.now,
   };
   const { preview, use } = createUseMagicLink(context);

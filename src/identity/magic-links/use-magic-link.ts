@@ -5,6 +5,8 @@ import type { AnyKysely } from '../../storage/database.ts';
 import { createEmailTokenStore, type EmailTokenGrant } from '../email-tokens/email-token-store.ts';
 import { IdentityErrors } from '../errors.ts';
 import { chooseMembership } from '../login/choose-membership.ts';
+import type { MfaChallenge } from '../mfa/second-step/mfa-challenge.ts';
+import { EMAIL_LINK_PROOF } from '../sessions/sign-in-proof.ts';
 import type { TenantSignIn, UserMembership } from '../tenancy-port.ts';
 import { issueTokenSet, type TokenSet } from '../tokens/issue-token-set.ts';
 import { createUserService } from '../users/user-service.ts';
@@ -14,7 +16,8 @@ import type { MagicLinkContext } from './magic-link-deps.ts';
 
 /** A signed-in link: the tokens, and where the link's page sends its user with them. */
 export interface MagicLinkSignIn {
-  readonly tokens: TokenSet;
+  /** The token pair, or the second step's challenge when the account has a second factor. */
+  readonly tokens: TokenSet | MfaChallenge;
   /** The token's redirect URI, else the tenant's first; undefined when neither exists. */
   readonly redirect: string | undefined;
 }
@@ -90,6 +93,7 @@ function redirectOf(grant: EmailTokenGrant, signIn: TenantSignIn | undefined): s
  */
 export function createUseMagicLink(deps: MagicLinkContext) {
   const { users, membershipsOf, signInOf, lockout, sessions, audit, db, attempts } = deps;
+  const { secondStep } = deps;
   const tokensOn = (on: AnyKysely) => createEmailTokenStore(on, deps.now);
 
   async function admit(grant: EmailTokenGrant): Promise<Admitted> {
@@ -182,6 +186,20 @@ export function createUseMagicLink(deps: MagicLinkContext) {
           );
         }
         const { user, membership } = await admit(peeked.grant);
+        if (await secondStep.isDue(user.id, EMAIL_LINK_PROOF)) {
+          // The link is spent and the address verified now; the session waits for the factor.
+          await db.transaction((trx: AnyKysely) =>
+            signedIn(trx, token, user, { ...context, actor: user.id, actor_type: 'user' }, null),
+          );
+          const challenge = await secondStep.challengeIfDue(
+            { userId: user.id, tenantId: membership.tenant_id, proof: EMAIL_LINK_PROOF },
+            context,
+          );
+          if (challenge) {
+            attempts.attempt('magic_link', 'success');
+            return { tokens: challenge, redirect };
+          }
+        }
         const started = await sessions.start(
           user.id,
           membership.tenant_id,
@@ -194,6 +212,7 @@ export function createUseMagicLink(deps: MagicLinkContext) {
               { ...context, actor: user.id, actor_type: 'user' },
               session.id,
             ),
+          EMAIL_LINK_PROOF,
         );
         const tokens = await issueTokenSet(
           deps.issueAccessToken,
@@ -219,7 +238,7 @@ export function createUseMagicLink(deps: MagicLinkContext) {
     token: string,
     user: User,
     context: AuditContext,
-    sessionId: string,
+    sessionId: string | null,
   ): Promise<void> {
     const consumed = await tokensOn(trx).consume('magic_link', token);
     // Used by a concurrent request since it was read: this session is rolled back.

@@ -175,14 +175,15 @@ for (const engine of testEngines()) {
     it('removing needs a recent second factor; the last factor takes the recovery codes', async (t) => {
       const app = await passkeyTestApp(t, engine);
       const gil = await app.member('acme', 'gil@example.com', ['viewer']);
+      // A second password session, before the passkey (then a login asks for it).
+      const password = await app.login('gil@example.com', PASSWORD, 'acme');
       const authenticator = app.authenticator();
       const created = await app.register(gil.token, authenticator);
       await app.db.kysely
         .insertInto('recovery_codes')
         .values({ user_id: gil.id, digest: 'd1', created_ms: Date.now(), used_ms: null })
         .execute();
-      // A fresh password session has proved no second factor.
-      const password = await app.login('gil@example.com', PASSWORD, 'acme');
+      // That password session has proved no second factor.
       const url = `/auth/passkeys/${created.body.id}`;
       const refused = await app.send('DELETE', url, password);
       assert.equal(refused.status, 403);
