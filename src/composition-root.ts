@@ -325,21 +325,6 @@ function composeIdentity(
   const membershipsOf = (userId: string) => memberships.listOfUser(userId);
   const invitedTenants = (userId: string) => invitations.invitingTenants(userId);
   const issueAccessToken: IssueAccessToken = (claims) => tokens.issue(claims);
-  const factorVerifiers: SecondFactorVerifier[] = [];
-  const mfa = createSecondStep({
-    db,
-    verifiers: factorVerifiers,
-    sessions,
-    users,
-    membershipsOf,
-    invitedTenants,
-    issueAccessToken,
-    lockout: protection.lockout,
-    attempts: protection.attempts,
-    audit,
-    settings: config.mfa,
-    now: options.now,
-  });
   const passkeys = createPasskeys({
     db,
     relyingParty: relyingPartyOf(config),
@@ -357,8 +342,22 @@ function composeIdentity(
     stepUpSeconds: config.mfa.step_up_seconds,
     now: Date.now,
   });
-  // The passkeys' verifier joins the second step's registry beside TOTP's and recovery codes'.
-  factorVerifiers.push(passkeys.verifier);
+  // The second step's registry of factors: the passkeys' verifier beside TOTP's and recovery codes'.
+  const factorVerifiers: SecondFactorVerifier[] = [passkeys.verifier];
+  const mfa = createSecondStep({
+    db,
+    verifiers: factorVerifiers,
+    sessions,
+    users,
+    membershipsOf,
+    invitedTenants,
+    issueAccessToken,
+    lockout: protection.lockout,
+    attempts: protection.attempts,
+    audit,
+    settings: config.mfa,
+    now: options.now,
+  });
   return {
     issuer,
     keys,
