@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { passkeyTestApp } from '../../../../test/helpers/passkey-fixture.ts';
+import { claimsOf, passkeyTestApp } from '../../../../test/helpers/passkey-fixture.ts';
+import { PASSWORD } from '../../../../test/helpers/tenancy-users-fixture.ts';
 import { testEngines } from '../../../../test/helpers/test-database.ts';
 import type { AuditContext } from '../../../access/audit-context.ts';
 import { TesseraError } from '../../../platform/errors.ts';
@@ -146,6 +147,54 @@ for (const engine of testEngines()) {
           (error: unknown) => error instanceof TesseraError && error.status === 400,
         );
       }
+    });
+    it('through the API: a password login’s second step and a session’s step-up', async (t) => {
+      const { app } = await setUp(t);
+      const gil = await app.member('acme', 'gil@example.com', ['viewer']);
+      // A second password session, opened before the passkey existed.
+      const older = await app.login('gil@example.com', PASSWORD, 'acme');
+      const authenticator = app.authenticator();
+      const created = await app.register(gil.token, authenticator);
+
+      const login = await app.post('/auth/login', {
+        email: 'gil@example.com',
+        password: PASSWORD,
+        tenant_id: 'acme',
+      });
+      assert.equal(login.status, 200, JSON.stringify(login.body));
+      assert.equal(login.body.mfa_required, true);
+      assert.deepEqual(login.body.methods, ['webauthn']);
+      const mfa_token = String(login.body.mfa_token);
+      const options = await app.post('/auth/mfa/webauthn/options', { mfa_token });
+      const foreign = authenticator.get(options.body, { origin: 'https://evil.example' });
+      const refused = await app.post('/auth/mfa/verify', {
+        mfa_token,
+        method: 'webauthn',
+        response: foreign,
+      });
+      assert.equal(refused.status, 400);
+      assert.equal(refused.body.code, 'mfa_code_invalid');
+      // The refused attempt spent its challenge; new options, a good answer.
+      const again = await app.post('/auth/mfa/webauthn/options', { mfa_token });
+      const verified = await app.post('/auth/mfa/verify', {
+        mfa_token,
+        method: 'webauthn',
+        response: authenticator.get(again.body),
+      });
+      assert.equal(verified.status, 200, JSON.stringify(verified.body));
+      assert.deepEqual(claimsOf(verified.body.access_token).amr, ['pwd', 'hwk', 'user', 'mfa']);
+
+      // The older session steps up with the passkey, then may remove it.
+      const url = `/auth/passkeys/${created.body.id}`;
+      assert.equal((await app.send('DELETE', url, older)).status, 403);
+      const stepUp = await app.send('POST', '/auth/mfa/webauthn/step-up-options', older);
+      assert.equal(stepUp.status, 200, JSON.stringify(stepUp.body));
+      const stepped = await app.send('POST', '/auth/mfa/step-up', older, {
+        method: 'webauthn',
+        response: authenticator.get(stepUp.body),
+      });
+      assert.equal(stepped.status, 200, JSON.stringify(stepped.body));
+      assert.equal((await app.send('DELETE', url, older)).status, 204);
     });
   });
 }
