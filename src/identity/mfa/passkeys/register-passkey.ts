@@ -61,6 +61,7 @@ export function createRegisterPasskey(deps: PasskeyDeps) {
         attestationType: 'none',
         excludeCredentials: existing.map((p) => ({ id: p.id, transports: p.transports })),
         authenticatorSelection: { residentKey: 'required', userVerification: 'required' },
+        supportedAlgorithmIDs: [...SIGNATURE_ALGORITHMS],
         timeout: deps.challengeTtlSeconds * 1000,
       });
       await challenges.issue(
@@ -94,6 +95,7 @@ export function createRegisterPasskey(deps: PasskeyDeps) {
           expectedOrigin: [...rp.origins],
           expectedRPID: rp.id,
           requireUserVerification: true,
+          supportedAlgorithmIDs: [...SIGNATURE_ALGORITHMS],
         });
       } catch (error) {
         throw verificationFailed(error instanceof Error ? error.message : 'malformed');
@@ -154,6 +156,13 @@ async function store(trx: AnyKysely, passkey: Passkey): Promise<void> {
   if ((await passkeys.countOfUser(passkey.user_id)) >= MAX_PASSKEYS_PER_USER) throw limitReached();
   await passkeys.insert(passkey);
 }
+
+/**
+ * COSE algorithms (RFC 9053) a passkey may use: Ed25519, ES256, RS256. Not ML-DSA,
+ * which the library offers first when the runtime has it: Node's ML-DSA is still
+ * experimental, and every authenticator has one of these.
+ */
+const SIGNATURE_ALGORITHMS = [-8, -7, -257] as const;
 
 function defaultName(deviceType: string): string {
   return deviceType === 'multiDevice' ? 'Synced passkey' : 'Security key';

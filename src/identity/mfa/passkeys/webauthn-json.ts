@@ -45,7 +45,7 @@ export const AuthenticationResponse = Type.Object(
     response: Type.Object({
       clientDataJSON: base64url(8192),
       authenticatorData: base64url(16384),
-      // ML-DSA (FIPS 204) signatures, which Chromium's authenticators offer, run to 4.6 kB.
+      // Room for RSA-4096 and post-quantum (ML-DSA, 4.6 kB) signatures alike.
       signature: base64url(8192),
       userHandle: Type.Optional(
         Type.String({ maxLength: 1400, pattern: '^[A-Za-z0-9_-]*={0,2}$' }),
