@@ -252,5 +252,68 @@ for (const engine of testEngines()) {
         assert.equal(reply.status, 400, JSON.stringify(reply.body));
       }
     });
+    it('of two concurrent uses of one assertion exactly one signs in; an expired challenge is refused', async (t) => {
+      const app = await passkeyTestApp(t, engine);
+      const kim = await app.member('acme', 'kim@example.com', ['viewer']);
+      const authenticator = app.authenticator();
+      await app.register(kim.token, authenticator);
+      const options = await app.post('/auth/passkeys/login/options');
+      const response = authenticator.get(options.body);
+      const answers = await Promise.all([
+        app.post('/auth/passkeys/login/verify', { response }),
+        app.post('/auth/passkeys/login/verify', { response }),
+      ]);
+      assert.deepEqual(answers.map((a) => a.status).sort(), [200, 400]);
+      assert.equal(answers.find((a) => a.status === 400)?.body.code, 'webauthn_challenge_invalid');
+
+      const later = await app.post('/auth/passkeys/login/options');
+      await app.db.kysely
+        .updateTable('webauthn_challenges')
+        .set({ expires_ms: Date.now() - 1 })
+        .where('challenge', '=', String(later.body.challenge))
+        .execute();
+      const expired = await app.post('/auth/passkeys/login/verify', {
+        response: authenticator.get(later.body),
+      });
+      assert.equal(expired.status, 400);
+      assert.equal(expired.body.code, 'webauthn_challenge_invalid');
+    });
+
+    it('checks the account and tenant as a password login does', async (t) => {
+      const app = await passkeyTestApp(t, engine);
+      const lee = await app.member('acme', 'lee@example.com', ['viewer']);
+      const authenticator = app.authenticator();
+      await app.register(lee.token, authenticator);
+      const admin = await app.keyFor('acme');
+      const refusedWith = async (status: number, code: string) => {
+        const reply = await app.passkeyLogin(authenticator);
+        assert.equal(reply.status, status, JSON.stringify(reply.body));
+        assert.equal(reply.body.code, code);
+      };
+      const settings = await app.send('PATCH', '/tenants/acme/sign-in-settings', admin, {
+        require_verified_email: true,
+      });
+      assert.equal(settings.status, 200, JSON.stringify(settings.body));
+      await refusedWith(403, 'email_not_verified');
+      await app.send('PATCH', '/tenants/acme/sign-in-settings', admin, {
+        require_verified_email: false,
+      });
+      assert.equal((await app.send('POST', `/users/${lee.id}/deactivate`, admin)).status, 200);
+      await refusedWith(403, 'membership_deactivated');
+      assert.equal((await app.send('POST', `/users/${lee.id}/activate`, admin)).status, 200);
+      assert.equal((await app.send('POST', '/tenants/acme/deactivate', app.platform)).status, 200);
+      await refusedWith(403, 'tenant_suspended');
+      assert.equal((await app.send('POST', '/tenants/acme/activate', app.platform)).status, 200);
+      assert.equal((await app.passkeyLogin(authenticator)).status, 200);
+      const failed = await app.audit('acme', 'login.failed');
+      assert.deepEqual(
+        failed.map((entry) => [entry.details.method, entry.details.reason]),
+        [
+          ['passkey', 'email_not_verified'],
+          ['passkey', 'membership_deactivated'],
+          ['passkey', 'tenant_suspended'],
+        ],
+      );
+    });
   });
 }
