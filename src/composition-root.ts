@@ -16,6 +16,7 @@ import { createFactorPresence } from './identity/mfa/factor-presence.ts';
 import { createPasskeys, relyingPartyOf } from './identity/mfa/passkeys/passkey-service.ts';
 import type { SecondFactorVerifier } from './identity/mfa/second-factor.ts';
 import { createSecondStep } from './identity/mfa/second-step/second-step-service.ts';
+import { composeMfaFactors } from './identity/mfa/totp/compose-mfa-factors.ts';
 import { createPasswordResetByEmail } from './identity/password-reset/password-reset.ts';
 import { createSessionService } from './identity/sessions/session-service.ts';
 import { createSessionStore, successorKeyFrom } from './identity/sessions/session-store.ts';
@@ -342,8 +343,19 @@ function composeIdentity(
     stepUpSeconds: config.mfa.step_up_seconds,
     now: Date.now,
   });
-  // The second step's registry of factors: the passkeys' verifier beside TOTP's and recovery codes'.
-  const factorVerifiers: SecondFactorVerifier[] = [passkeys.verifier];
+  const factors = composeMfaFactors({
+    db,
+    config: config.mfa,
+    masterKey,
+    users,
+    sessions,
+    audit,
+    mailer,
+    attempts: protection.attempts,
+    now: options.mfaNow ?? Date.now,
+  });
+  // The second step's registry of factors: TOTP's and recovery codes', then the passkeys'.
+  const factorVerifiers: SecondFactorVerifier[] = [...factors.factorVerifiers, passkeys.verifier];
   const mfa = createSecondStep({
     db,
     verifiers: factorVerifiers,
@@ -423,6 +435,7 @@ function composeIdentity(
       attempts: protection.attempts,
       secondStep: mfa.gate,
     }),
+    ...factors,
     factorVerifiers,
     mfa,
     passkeys,

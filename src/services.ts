@@ -10,8 +10,10 @@ import type { GuardDeps } from './identity/guard/guard.ts';
 import type { AuthService } from './identity/login/auth-service.ts';
 import type { MagicLinkService } from './identity/magic-links/magic-link-service.ts';
 import type { PasskeyService } from './identity/mfa/passkeys/passkey-service.ts';
+import type { RecoveryCodeService } from './identity/mfa/recovery-codes/recovery-code-service.ts';
 import type { SecondFactorVerifier } from './identity/mfa/second-factor.ts';
 import type { SecondStep } from './identity/mfa/second-step/second-step-service.ts';
+import type { TotpService } from './identity/mfa/totp/totp-service.ts';
 import type { PasswordResetByEmail } from './identity/password-reset/password-reset.ts';
 import type { SessionService } from './identity/sessions/session-service.ts';
 import type { SessionStore } from './identity/sessions/session-store.ts';
@@ -61,6 +63,10 @@ export interface IdentityServices {
   readonly apiKeyAdmin: ApiKeyService;
   /** Passwordless sign-in by email: the request, the link's page and its use (routes). */
   readonly magicLinks: MagicLinkService;
+  /** The caller's own authenticator app: enroll, confirm, remove (routes). */
+  readonly totp: TotpService;
+  /** The caller's own recovery codes: regenerate (routes). */
+  readonly recoveryCodes: RecoveryCodeService;
   /** Every second factor's verifier (TOTP, recovery codes, passkeys), in the order offered. */
   readonly factorVerifiers: readonly SecondFactorVerifier[];
   /** A sign-in's second step and step-up over those factors (routes). */
@@ -146,4 +152,6 @@ export interface ServiceOptions {
    * a command that signs nothing, such as `user create`, never touches it).
    */
   readonly masterKey?: 'at-start' | 'when-needed' | undefined;
+  /** The clock of TOTP time steps and of how recent a session's proofs are (MFA tests). */
+  readonly mfaNow?: (() => number) | undefined;
 }

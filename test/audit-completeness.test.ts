@@ -6,6 +6,7 @@ import { apiKeyFor } from './helpers/auth.ts';
 import { startSmtpSink, tokenFrom } from './helpers/smtp-sink.ts';
 import { type TenancyTestApp, tenancyTestApp } from './helpers/tenancy-fixture.ts';
 import { testEngines } from './helpers/test-database.ts';
+import { totpCode } from './helpers/totp.ts';
 import { until } from './helpers/until.ts';
 
 /**
@@ -58,6 +59,10 @@ const EXPECTED: readonly Expected[] = [
   row('api_key.revoked', 'user'),
   row('password.change_failed', 'user', 'failure'),
   row('password.changed', 'user'),
+  row('mfa.totp_enrollment_started', 'user'),
+  row('mfa.totp_enrolled', 'user'),
+  row('mfa.recovery_codes_regenerated', 'user'),
+  row('mfa.totp_removed', 'user'),
   row('sessions.revoked', 'user'),
   row('session.revoked', 'user'),
   row('refresh_token.reused', 'anonymous', 'failure'),
@@ -102,6 +107,20 @@ async function acceptAs(test: TenancyTestApp, email: string, admin: unknown): Pr
   await ok(test, 'POST', `/auth/invitations/${invitation?.id}/accept`, invitee);
   const found = await ok(test, 'GET', `/users?q=${encodeURIComponent(email)}`, admin);
   return String((found.users as { id: string }[])[0]?.id);
+}
+
+/** TOTP enrolled, confirmed (proving the factor), codes regenerated, TOTP removed. */
+async function everyTotpAction(test: TenancyTestApp): Promise<void> {
+  const login = await ok(test, 'POST', '/auth/login', null, {
+    email: 'boss@acme.test',
+    password: `${PASSWORD}!`,
+    tenant_id: 'acme',
+  });
+  const boss = { token: String(login.access_token) };
+  const { secret } = await ok(test, 'POST', '/auth/mfa/totp', boss);
+  await ok(test, 'POST', '/auth/mfa/totp/confirm', boss, { code: totpCode(String(secret)) });
+  await ok(test, 'POST', '/auth/mfa/recovery-codes', boss);
+  await ok(test, 'DELETE', '/auth/mfa/totp', boss);
 }
 
 /** Performs every audited action once, as a platform admin, a tenant admin and the CLI. */
@@ -221,6 +240,7 @@ async function everyAction(test: TenancyTestApp): Promise<void> {
     tenant_id: 'acme',
   });
   await ok(test, 'POST', '/auth/logout', { token: String(fifth.access_token) });
+  await everyTotpAction(test);
 
   const viewer = await test.keyFor('acme', 'viewer');
   assert.equal((await test.send('GET', '/auth/api-keys', viewer)).status, 403);

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import type { ServiceOptions } from '../../src/composition-root.ts';
 import type { Config } from '../../src/config/schema.ts';
 import { hashPassword } from '../../src/identity/login/passwords.ts';
 import type { Engine } from '../../src/storage/database.ts';
@@ -72,6 +73,8 @@ export const PASSWORD = 'correct horse battery';
 export async function emailLinkApp(
   engine: Engine,
   overrides: DeepPartial<Config> = {},
+  /** More service options (a clock); logins are never slowed for real either way. */
+  serviceOptions: ServiceOptions = {},
 ): Promise<EmailLinkApp> {
   const sink = await startSmtpSink();
   let test: TestApp;
@@ -83,7 +86,7 @@ export async function emailLinkApp(
         rate_limits: { ip_per_minute: 100_000, ip_burst: 100_000, ...overrides.rate_limits },
       },
       engine,
-      { actAs: false, services: { sleep: async () => {} } },
+      { actAs: false, services: { sleep: async () => {}, ...serviceOptions } },
     );
   } catch (error) {
     await sink.close();

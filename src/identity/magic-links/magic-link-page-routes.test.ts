@@ -1,10 +1,13 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { decodeJwt } from 'jose';
 import {
   type MagicLinkTestApp,
   magicLinkTestApp,
+  PASSWORD,
 } from '../../../test/helpers/magic-link-fixture.ts';
 import { testEngines } from '../../../test/helpers/test-database.ts';
+import { totpCode } from '../../../test/helpers/totp.ts';
 
 interface Page {
   readonly status: number;
@@ -110,6 +113,58 @@ for (const engine of testEngines()) {
       const again = await submit(form);
       assert.equal(again.statusCode, 400);
       assert.match(again.body, /This sign-in link does not work/);
+    });
+
+    it('asks an account with a second factor for it: the API and the page answer an mfa_token, and the code completes the sign-in', async () => {
+      await test.allowRedirects('mfacorp', ['https://app.mfacorp.test/done']);
+      await test.member('mfa@acme.test', ['mfacorp']);
+      const password = await test.send('POST', '/auth/login', {
+        email: 'mfa@acme.test',
+        password: PASSWORD,
+        tenant_id: 'mfacorp',
+      });
+      const session = password.body.access_token as string;
+      const started = await test.send('POST', '/auth/mfa/totp', {}, session);
+      const secret = started.body.secret as string;
+      const confirmed = await test.send(
+        'POST',
+        '/auth/mfa/totp/confirm',
+        { code: totpCode(secret, Date.now(), -1) },
+        session,
+      );
+      assert.equal(confirmed.status, 200, JSON.stringify(confirmed.body));
+
+      // The API: the link is spent, no tokens yet.
+      await test.requestLink({ email: 'mfa@acme.test', tenant_id: 'mfacorp' });
+      const byApi = await test.send('POST', '/auth/magic-link/verify', {
+        token: await test.nextLink('mfa@acme.test'),
+      });
+      assert.equal(byApi.status, 200, JSON.stringify(byApi.body));
+      assert.equal(byApi.body.mfa_required, true);
+      assert.equal(byApi.body.access_token, undefined);
+      const done = await test.send('POST', '/auth/mfa/verify', {
+        mfa_token: byApi.body.mfa_token,
+        method: 'totp',
+        code: totpCode(secret, Date.now(), 0),
+      });
+      assert.equal(done.status, 200, JSON.stringify(done.body));
+      assert.deepEqual(decodeJwt(done.body.access_token as string).amr, ['email', 'otp', 'mfa']);
+
+      // The page: the fragment carries the mfa_token for the application to complete.
+      await test.requestLink({ email: 'mfa@acme.test', tenant_id: 'mfacorp' });
+      const token = await test.nextLink('mfa@acme.test');
+      const signedIn = await submit(formOf(await open(token)));
+      assert.equal(signedIn.statusCode, 303, signedIn.body);
+      const fragment = new URLSearchParams(
+        new URL(String(signedIn.headers.location)).hash.slice(1),
+      );
+      assert.deepEqual(
+        [...fragment.keys()],
+        ['mfa_required', 'mfa_token', 'methods', 'expires_in'],
+      );
+      assert.equal(fragment.get('methods'), 'totp recovery_code');
+      assert.match(fragment.get('mfa_token') ?? '', /^tsf_/);
+      assert.equal((await open(token)).status, 400, 'the link is used');
     });
 
     it("sends the user to the token's own redirect URI when the request named one", async () => {

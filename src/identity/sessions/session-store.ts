@@ -3,6 +3,7 @@ import { digestSecret, newId, newSecret } from '../../platform/secrets.ts';
 import type { AnyKysely } from '../../storage/database.ts';
 import type { Database } from '../../storage/open-database.ts';
 import { type CredentialChanges, IGNORE_CREDENTIAL_CHANGES } from '../guard/credential-cache.ts';
+import { createMfaTokenStore } from '../mfa/mfa-token-store.ts';
 import type { StandingOf } from '../tenancy-port.ts';
 import { findSession, type SessionRecord, type SessionTables } from './find-session.ts';
 import {
@@ -270,6 +271,9 @@ export function createSessionStore(
           .where('revoked_ms', 'is', null);
         if (keep !== undefined) query = query.where('id', '<>', keep);
         await query.execute();
+        // A login waiting for its second factor proved what is now revoked (a password
+        // changed or reset, an account erased): it ends with the sessions.
+        await createMfaTokenStore(trx, now).voidAllOf(userId);
         await inTransaction?.(trx);
       });
       changes.changed({ kind: 'user', id: userId });

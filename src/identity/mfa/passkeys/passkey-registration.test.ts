@@ -144,6 +144,21 @@ for (const engine of testEngines()) {
       assert.equal(await countPasskeys(app, dee.id), 0);
     });
 
+    it('beside another factor, only a session that proved one lately adds a passkey', async (t) => {
+      const app = await passkeyTestApp(t, engine);
+      const kai = await app.member('acme', 'kai@example.com', ['viewer']);
+      // A password session from before the first passkey: it proved no second factor.
+      const older = await app.login('kai@example.com', PASSWORD, 'acme');
+      const authenticator = app.authenticator();
+      assert.equal((await app.register(kai.token, authenticator)).status, 201);
+      const refused = await app.send('POST', '/auth/passkeys/register/options', older);
+      assert.equal(refused.status, 403);
+      assert.equal(refused.body.code, 'step_up_required');
+      // The session that registered the first proved it: it may add another.
+      assert.equal((await app.register(kai.token, authenticator)).status, 201);
+      assert.equal(await countPasskeys(app, kai.id), 2);
+    });
+
     it('renames (validated), and another user’s passkey is not found', async (t) => {
       const app = await passkeyTestApp(t, engine);
       const eve = await app.member('acme', 'eve@example.com', ['admin']);

@@ -10,6 +10,7 @@ import { TesseraError } from '../../../platform/errors.ts';
 import type { AnyKysely } from '../../../storage/database.ts';
 import { isUniqueViolation } from '../../../storage/unique-violation.ts';
 import { IdentityErrors } from '../../errors.ts';
+import { createFactorPresence } from '../factor-presence.ts';
 import { mfaChangedNotice } from '../mfa-changed-notice.ts';
 import { MfaErrors } from '../mfa-errors.ts';
 import { createChallengeStore } from './challenge-store.ts';
@@ -18,7 +19,11 @@ import { MAX_PASSKEYS_PER_USER, type PasskeyDeps } from './passkey-deps.ts';
 import { passkeyProof } from './passkey-proof.ts';
 import { createPasskeyStore, type Passkey } from './passkey-store.ts';
 import { passkeysOff, type RelyingParty } from './relying-party.ts';
-import { requireRecentProof, type SessionCaller } from './session-caller.ts';
+import {
+  requireRecentProof,
+  requireRecentSecondFactor,
+  type SessionCaller,
+} from './session-caller.ts';
 import { challengeInvalid, challengeOf, verificationFailed } from './webauthn-json.ts';
 
 /**
@@ -30,6 +35,24 @@ export function createRegisterPasskey(deps: PasskeyDeps) {
   const { db, users, now } = deps;
   const challenges = createChallengeStore(db.kysely, now);
   const passkeys = createPasskeyStore(db.kysely);
+  const presence = createFactorPresence(db.kysely);
+
+  /**
+   * A recent password or factor check; and who already has a factor (TOTP, a passkey)
+   * adds another only by proving one lately: a password alone, or a session older
+   * than that factor, must not bind an attacker's authenticator (as for TOTP).
+   */
+  async function requireProofs(caller: SessionCaller, at: number): Promise<void> {
+    requireRecentProof(caller, deps.reauthenticationSeconds, at);
+    if (await presence.hasFactor(caller.userId)) {
+      requireRecentSecondFactor(
+        caller,
+        deps.reauthenticationSeconds,
+        at,
+        'Adding a passkey beside your other factors',
+      );
+    }
+  }
 
   function relyingParty(): RelyingParty {
     if (!deps.relyingParty) throw passkeysOff();
@@ -46,7 +69,7 @@ export function createRegisterPasskey(deps: PasskeyDeps) {
   return {
     async options(caller: SessionCaller): Promise<PublicKeyCredentialCreationOptionsJSON> {
       const rp = relyingParty();
-      requireRecentProof(caller, deps.reauthenticationSeconds, now());
+      await requireProofs(caller, now());
       const user = await owner(caller.userId);
       const existing = await passkeys.listOfUser(user.id);
       if (existing.length >= MAX_PASSKEYS_PER_USER) throw limitReached();
@@ -79,7 +102,7 @@ export function createRegisterPasskey(deps: PasskeyDeps) {
     ): Promise<Passkey> {
       const rp = relyingParty();
       const at = now();
-      requireRecentProof(caller, deps.reauthenticationSeconds, at);
+      await requireProofs(caller, at);
       const challenge = challengeOf(input.response.response.clientDataJSON);
       const binding = {
         purpose: 'register',

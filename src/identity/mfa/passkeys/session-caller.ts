@@ -35,16 +35,20 @@ export function requireRecentProof(caller: SessionCaller, seconds: number, at: n
   }
 }
 
-/** Removing a factor: a second factor proved in this session within `seconds`, whatever the policy. */
+/**
+ * Removing a factor, or adding one beside another: a second factor proved in this
+ * session within `seconds`, whatever the policy. `action` completes "… needs".
+ */
 export function requireRecentSecondFactor(
   caller: SessionCaller,
   seconds: number,
   at: number,
+  action = 'Removing a passkey',
 ): void {
   if (caller.secondFactorMs === null || at - caller.secondFactorMs > seconds * 1000) {
     throw new TesseraError(
       MfaErrors.step_up_required,
-      `Removing a passkey needs a second-factor check within the last ${seconds} seconds: POST /api/v1/auth/mfa/step-up.`,
+      `${action} needs a second-factor check within the last ${seconds} seconds: POST /api/v1/auth/mfa/step-up.`,
       { extensions: { step_up_seconds: seconds } },
     );
   }
