@@ -48,6 +48,8 @@ import { authRoutes } from './identity/login/auth-routes.ts';
 import { magicLinkPage } from './identity/magic-links/magic-link-page-routes.ts';
 import { magicLinkRoutes } from './identity/magic-links/magic-link-routes.ts';
 import { ownFactorsRoutes } from './identity/mfa/factor-admin/own-factors-routes.ts';
+import { passkeyLoginRoutes } from './identity/mfa/passkeys/passkey-login-routes.ts';
+import { passkeyRoutes } from './identity/mfa/passkeys/passkey-routes.ts';
 import { recoveryCodeRoutes } from './identity/mfa/recovery-codes/recovery-code-routes.ts';
 import { mfaRoutes } from './identity/mfa/second-step/mfa-routes.ts';
 import { totpRoutes } from './identity/mfa/totp/totp-routes.ts';
@@ -141,6 +143,8 @@ const apiV1: FastifyPluginAsync<
   await api.register(authRoutes, { auth: identity.auth });
   await api.register(magicLinkRoutes, { magicLinks: identity.magicLinks });
   await api.register(mfaRoutes, { secondStep: identity.mfa });
+  await api.register(passkeyRoutes, { passkeys: identity.passkeys });
+  await api.register(passkeyLoginRoutes, { passkeys: identity.passkeys });
   await api.register(emailVerificationRoutes, { verification: identity.emailVerification });
   await api.register(passwordResetRoutes, { passwordReset: identity.passwordReset });
   await api.register(sessionRoutes, { sessions: identity.sessionAdmin });

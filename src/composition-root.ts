@@ -14,6 +14,7 @@ import { createAuthService } from './identity/login/auth-service.ts';
 import { createMagicLinks } from './identity/magic-links/magic-link-service.ts';
 import { createOwnFactors } from './identity/mfa/factor-admin/own-factors.ts';
 import { createFactorPresence } from './identity/mfa/factor-presence.ts';
+import { createPasskeys, relyingPartyOf } from './identity/mfa/passkeys/passkey-service.ts';
 import type { SecondFactorVerifier } from './identity/mfa/second-factor.ts';
 import { createSecondStep } from './identity/mfa/second-step/second-step-service.ts';
 import { composeMfaFactors } from './identity/mfa/totp/compose-mfa-factors.ts';
@@ -332,6 +333,23 @@ function composeIdentity(
   const membershipsOf = (userId: string) => memberships.listOfUser(userId);
   const invitedTenants = (userId: string) => invitations.invitingTenants(userId);
   const issueAccessToken: IssueAccessToken = (claims) => tokens.issue(claims);
+  const passkeys = createPasskeys({
+    db,
+    relyingParty: relyingPartyOf(config),
+    users,
+    sessions,
+    issueAccessToken,
+    membershipsOf,
+    signInOf,
+    mailer,
+    audit,
+    lockout: protection.lockout,
+    attempts: protection.attempts,
+    challengeTtlSeconds: config.webauthn.challenge_ttl_seconds,
+    reauthenticationSeconds: config.mfa.reauthentication_seconds,
+    stepUpSeconds: config.mfa.step_up_seconds,
+    now: Date.now,
+  });
   const factors = composeMfaFactors({
     db,
     config: config.mfa,
@@ -343,7 +361,8 @@ function composeIdentity(
     attempts: protection.attempts,
     now: options.mfaNow ?? Date.now,
   });
-  const factorVerifiers: SecondFactorVerifier[] = [...factors.factorVerifiers];
+  // The second step's registry of factors: TOTP's and recovery codes', then the passkeys'.
+  const factorVerifiers: SecondFactorVerifier[] = [...factors.factorVerifiers, passkeys.verifier];
   const mfa = createSecondStep({
     db,
     verifiers: factorVerifiers,
@@ -427,5 +446,6 @@ function composeIdentity(
     ...factors,
     factorVerifiers,
     mfa,
+    passkeys,
   };
 }

@@ -10,6 +10,7 @@ import type { GuardDeps } from './identity/guard/guard.ts';
 import type { AuthService } from './identity/login/auth-service.ts';
 import type { MagicLinkService } from './identity/magic-links/magic-link-service.ts';
 import type { OwnFactorsService } from './identity/mfa/factor-admin/own-factors.ts';
+import type { PasskeyService } from './identity/mfa/passkeys/passkey-service.ts';
 import type { RecoveryCodeService } from './identity/mfa/recovery-codes/recovery-code-service.ts';
 import type { SecondFactorVerifier } from './identity/mfa/second-factor.ts';
 import type { SecondStep } from './identity/mfa/second-step/second-step-service.ts';
@@ -75,6 +76,8 @@ export interface IdentityServices {
   readonly mfa: SecondStep;
   /** The caller's own second factors, counted (`GET /auth/mfa`). */
   readonly ownFactors: OwnFactorsService;
+  /** Passkeys: registration, the owner's list, passwordless sign-in, second-factor options (routes). */
+  readonly passkeys: PasskeyService;
 }
 
 /** Tenants, their members, teams, invitations and quotas. */
