@@ -38,6 +38,9 @@ const STEP_UP_ROUTES = [
   'DELETE /api/v1/users/:id',
   'DELETE /api/v1/users/:id/sessions',
   'DELETE /api/v1/users/:id/mfa',
+  'DELETE /api/v1/auth/mfa/totp',
+  'POST /api/v1/auth/mfa/recovery-codes',
+  'DELETE /api/v1/auth/passkeys/:id',
   'POST /api/v1/ip-filters',
   'DELETE /api/v1/ip-filters/:id',
   'DELETE /api/v1/lockouts/users/:user_id',
@@ -55,6 +58,13 @@ const MFA_SETUP_ROUTES = [
   'GET /api/v1/auth/sessions',
   'DELETE /api/v1/auth/sessions',
   'DELETE /api/v1/auth/sessions/:id',
+  'POST /api/v1/auth/mfa/totp',
+  'POST /api/v1/auth/mfa/totp/confirm',
+  'POST /api/v1/auth/mfa/step-up',
+  'POST /api/v1/auth/passkeys/register/options',
+  'POST /api/v1/auth/passkeys/register/verify',
+  'GET /api/v1/auth/passkeys',
+  'POST /api/v1/auth/mfa/webauthn/step-up-options',
 ].sort();
 
 const STEP_UP_SECONDS = defaultConfig().mfa.step_up_seconds;

@@ -32,6 +32,9 @@ for (const engine of testEngines()) {
     /** A user with TOTP and its ten codes, signed in to the first tenant by the session that enrolled. */
     async function enrolled(email: string, tenants: readonly string[] = ['acme']) {
       const userId = await app.userIn(email, tenants);
+      // A second session opened before enrolling proved only the password (a login
+      // after enrolling asks for the factor).
+      const passwordOnly = await app.login(email, undefined, tenants[0]);
       const tokens = await app.login(email, undefined, tenants[0]);
       const { recoveryCodes } = await enrollTotp(app, tokens, app.clock.now);
       const sessionId = sessionIdOf(tokens.access);
@@ -40,7 +43,7 @@ for (const engine of testEngines()) {
         code,
         binding: binding ?? { kind: 'session', sessionId },
       });
-      return { userId, tokens, codes: recoveryCodes, attempt };
+      return { userId, tokens, passwordOnly, codes: recoveryCodes, attempt };
     }
 
     it('each code works once, typed loosely; a wrong or spent one is refused; the use is audited and emailed', async () => {
@@ -121,8 +124,7 @@ for (const engine of testEngines()) {
     });
 
     it('regenerating voids the old codes and needs a recent second factor', async () => {
-      const { userId, tokens, codes, attempt } = await enrolled('dot@acme.test');
-      const passwordOnly = await app.login('dot@acme.test');
+      const { userId, tokens, passwordOnly, codes, attempt } = await enrolled('dot@acme.test');
       const refused = await app.api('POST', '/auth/mfa/recovery-codes', {
         as: passwordOnly.access,
       });

@@ -144,9 +144,10 @@ for (const engine of testEngines()) {
 
     it('a session with only a password proof cannot remove TOTP or regenerate codes (step_up_required), nor can an old proof', async () => {
       const userId = await app.userIn('cy@acme.test', ['acme']);
+      // Opened before enrolling: a login after it asks for the factor.
+      const passwordOnly = await app.login('cy@acme.test');
       const enrolling = await app.login('cy@acme.test');
       await enrollTotp(app, enrolling, app.clock.now);
-      const passwordOnly = await app.login('cy@acme.test');
       for (const [method, url] of [
         ['DELETE', '/auth/mfa/totp'],
         ['POST', '/auth/mfa/recovery-codes'],
