@@ -1,10 +1,9 @@
 import type { AuditContext } from '../../access/audit-context.ts';
-import { AccessErrors } from '../../access/errors.ts';
 import { TesseraError } from '../../platform/errors.ts';
 import type { AnyKysely } from '../../storage/database.ts';
 import { createEmailTokenStore, type EmailTokenGrant } from '../email-tokens/email-token-store.ts';
 import { IdentityErrors } from '../errors.ts';
-import { chooseMembership } from '../login/choose-membership.ts';
+import { admitAccount, SignInRefusal } from '../login/sign-in-refusal.ts';
 import type { MfaChallenge } from '../mfa/second-step/mfa-challenge.ts';
 import { EMAIL_LINK_PROOF } from '../sessions/sign-in-proof.ts';
 import type { TenantSignIn, UserMembership } from '../tenancy-port.ts';
@@ -38,19 +37,10 @@ interface Admitted {
   readonly membership: UserMembership;
 }
 
-/** A use refused: what the caller sees, and what only the trail is told. */
-class Refusal extends Error {
-  readonly reason: MagicLinkReason;
-  readonly error: TesseraError;
-  constructor(reason: MagicLinkReason, error: TesseraError) {
-    super(error.detail);
-    this.reason = reason;
-    this.error = error;
-  }
-}
+type Refusal = SignInRefusal<MagicLinkReason>;
 
-const invalidLink = (reason: MagicLinkReason) =>
-  new Refusal(
+const invalidLink = (reason: MagicLinkReason): Refusal =>
+  new SignInRefusal(
     reason,
     new TesseraError(
       IdentityErrors.email_token_invalid,
@@ -58,17 +48,11 @@ const invalidLink = (reason: MagicLinkReason) =>
     ),
   );
 
-/**
- * Disabled, locked and no longer a member answer alike, as a login would
- * (invalid_credentials): only the trail says which.
- */
-const cannotSignIn = (reason: MagicLinkReason) =>
-  new Refusal(
-    reason,
-    new TesseraError(
-      IdentityErrors.invalid_credentials,
-      'This account cannot sign in with this link; sign in another way or ask an administrator.',
-    ),
+/** Disabled, locked and no longer a member answer alike, as a login would (invalid_credentials). */
+const cannotSignIn = () =>
+  new TesseraError(
+    IdentityErrors.invalid_credentials,
+    'This account cannot sign in with this link; sign in another way or ask an administrator.',
   );
 
 /**
@@ -99,29 +83,13 @@ export function createUseMagicLink(deps: MagicLinkContext) {
   async function admit(grant: EmailTokenGrant): Promise<Admitted> {
     const user = await users.findById(grant.user_id);
     if (!user || user.email !== grant.email) throw invalidLink('email_changed');
-    if (user.status !== 'active') throw cannotSignIn('user_disabled');
-    if (await lockout.isLocked(user.id)) throw cannotSignIn('account_locked');
     if (grant.tenant_id === null) throw invalidLink('unknown');
-    let membership: UserMembership;
-    try {
-      membership = await chooseMembership(
-        await membershipsOf(user.id),
-        grant.tenant_id,
-        async () => [],
-      );
-    } catch (error) {
-      if (!(error instanceof TesseraError)) throw error;
-      if (error.code === IdentityErrors.membership_deactivated) {
-        throw new Refusal('membership_deactivated', error);
-      }
-      throw cannotSignIn('not_a_member');
-    }
-    if (membership.tenant_status !== 'active') {
-      throw new Refusal(
-        'tenant_suspended',
-        new TesseraError(AccessErrors.tenant_suspended, `Tenant ${grant.tenant_id} is suspended.`),
-      );
-    }
+    const membership = await admitAccount(
+      { lockout, membershipsOf },
+      user,
+      grant.tenant_id,
+      cannotSignIn,
+    );
     return { user, membership };
   }
 
@@ -226,7 +194,7 @@ export function createUseMagicLink(deps: MagicLinkContext) {
         attempts.attempt('magic_link', 'success');
         return { tokens, redirect };
       } catch (error) {
-        if (error instanceof Refusal) return refused(token, grant, error, context);
+        if (error instanceof SignInRefusal) return refused(token, grant, error as Refusal, context);
         throw error;
       }
     },

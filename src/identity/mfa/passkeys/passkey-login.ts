@@ -4,13 +4,11 @@ import {
   type PublicKeyCredentialRequestOptionsJSON,
 } from '@simplewebauthn/server';
 import type { AuditContext } from '../../../access/audit-context.ts';
-import { AccessErrors } from '../../../access/errors.ts';
 import { SYSTEM_TENANT } from '../../../access/roles.ts';
 import { TesseraError } from '../../../platform/errors.ts';
 import type { AnyKysely } from '../../../storage/database.ts';
 import { IdentityErrors } from '../../errors.ts';
-import { chooseMembership } from '../../login/choose-membership.ts';
-import type { UserMembership } from '../../tenancy-port.ts';
+import { admitAccount, SignInRefusal } from '../../login/sign-in-refusal.ts';
 import { issueTokenSet, type TokenSet } from '../../tokens/issue-token-set.ts';
 import { createChallengeStore } from './challenge-store.ts';
 import type { PasskeyDeps } from './passkey-deps.ts';
@@ -20,23 +18,10 @@ import { passkeysOff } from './relying-party.ts';
 import { verifyAssertion } from './verify-assertion.ts';
 import { challengeInvalid, challengeOf, verificationFailed } from './webauthn-json.ts';
 
-/** A refusal: what the caller is told, and what only the trail learns. */
-class Refusal extends Error {
-  readonly reason: string;
-  readonly error: TesseraError;
-  constructor(reason: string, error: TesseraError) {
-    super(error.detail);
-    this.reason = reason;
-    this.error = error;
-  }
-}
-
 /** Unknown credential, disabled or locked account, no membership: alike, as a failed login. */
-const cannotSignIn = (reason: string) =>
-  new Refusal(
-    reason,
-    new TesseraError(IdentityErrors.invalid_credentials, 'This passkey cannot sign in here.'),
-  );
+const cannotSignInError = () =>
+  new TesseraError(IdentityErrors.invalid_credentials, 'This passkey cannot sign in here.');
+const cannotSignIn = (reason: string) => new SignInRefusal(reason, cannotSignInError());
 
 /**
  * The passwordless, usernameless sign-in (WebAuthn Level 2 §7.2 with discoverable
@@ -66,37 +51,19 @@ export function createPasskeyLogin(deps: PasskeyDeps) {
   /** The passkey's owner and tenant, checked as a password login checks them. */
   async function admit(passkey: Passkey) {
     const user = await users.findById(passkey.user_id);
-    if (user?.status !== 'active') throw cannotSignIn('user_disabled');
-    if (await lockout.isLocked(user.id)) throw cannotSignIn('account_locked');
+    if (!user) throw cannotSignIn('user_disabled');
     if (passkey.tenant_id === null) throw cannotSignIn('not_a_member');
-    let membership: UserMembership;
-    try {
-      membership = await chooseMembership(
-        await deps.membershipsOf(user.id),
-        passkey.tenant_id,
-        async () => [],
-      );
-    } catch (error) {
-      if (!(error instanceof TesseraError)) throw error;
-      if (error.code === IdentityErrors.membership_deactivated) {
-        throw new Refusal('membership_deactivated', error);
-      }
-      throw cannotSignIn('not_a_member');
-    }
-    if (membership.tenant_status !== 'active') {
-      throw new Refusal(
-        'tenant_suspended',
-        new TesseraError(
-          AccessErrors.tenant_suspended,
-          `Tenant ${membership.tenant_id} is suspended.`,
-        ),
-      );
-    }
+    const membership = await admitAccount(
+      { lockout, membershipsOf: deps.membershipsOf },
+      user,
+      passkey.tenant_id,
+      cannotSignInError,
+    );
     if (
       !user.email_verified &&
       (await deps.signInOf(membership.tenant_id))?.require_verified_email
     ) {
-      throw new Refusal(
+      throw new SignInRefusal(
         'email_not_verified',
         new TesseraError(
           IdentityErrors.email_not_verified,
@@ -118,7 +85,7 @@ export function createPasskeyLogin(deps: PasskeyDeps) {
     try {
       const challenge = challengeOf(response.response.clientDataJSON);
       if (!(await challenges.consume(challenge, { purpose: 'login' }))) {
-        throw new Refusal('challenge_invalid', challengeInvalid());
+        throw new SignInRefusal('challenge_invalid', challengeInvalid());
       }
       const checked = await verifyAssertion(db.kysely, rp, response, challenge, {
         requireUserHandle: true,
@@ -128,7 +95,7 @@ export function createPasskeyLogin(deps: PasskeyDeps) {
         if (checked.reason === 'unknown_passkey' || checked.reason === 'user_handle_mismatch') {
           throw cannotSignIn(checked.reason);
         }
-        throw new Refusal(checked.reason, verificationFailed(checked.detail));
+        throw new SignInRefusal(checked.reason, verificationFailed(checked.detail));
       }
       passkey = checked.passkey;
       const { user, membership } = await admit(passkey);
@@ -153,10 +120,10 @@ export function createPasskeyLogin(deps: PasskeyDeps) {
       return tokens;
     } catch (error) {
       const refusal =
-        error instanceof Refusal
+        error instanceof SignInRefusal
           ? error
           : error instanceof TesseraError && error.status < 500
-            ? new Refusal(error.code, error)
+            ? new SignInRefusal(error.code, error)
             : undefined;
       if (!refusal) throw error;
       await refused(refusal, passkey, context);
@@ -186,7 +153,11 @@ export function createPasskeyLogin(deps: PasskeyDeps) {
    * `login.failed` (in the passkey's tenant when it is the user's, else `system`),
    * one more failure from the client IP when it was a guess, and the metric.
    */
-  async function refused(refusal: Refusal, passkey: Passkey | undefined, context: AuditContext) {
+  async function refused(
+    refusal: SignInRefusal,
+    passkey: Passkey | undefined,
+    context: AuditContext,
+  ) {
     const memberships = passkey ? await deps.membershipsOf(passkey.user_id) : [];
     const tenantId =
       memberships.find((m) => !m.tenant_deleted && m.tenant_id === passkey?.tenant_id)?.tenant_id ??
