@@ -289,10 +289,7 @@ export async function buildApp(deps: AppDeps): Promise<TesseraApp> {
   subscriptionMetrics(metrics, events.subscriptions);
   // Accepted appends finish before the database closes.
   if (!deps.events) app.addHook('onClose', () => events.close());
-  await app.register(wellKnownRoutes, {
-    keys: services.identity.keys,
-    issuer: services.identity.issuer,
-  });
+  await app.register(wellKnownRoutes, { keys: services.identity.keys });
   const observer = backupMetrics(metrics);
   const backups = createBackupService({ db, config, audit: services.audit, observer });
   // The pages emails link to (outside /api/v1, no guard: each is opened with its token).

@@ -5,7 +5,7 @@ export interface AuditContext {
   /** User id, API key id, `cli`, `startup`, or null when nobody was authenticated. */
   readonly actor: string | null;
   /** `system`: the server itself, acting on its configuration at start-up. */
-  readonly actor_type: 'user' | 'api_key' | 'cli' | 'system' | 'anonymous';
+  readonly actor_type: 'user' | 'api_key' | 'oauth_client' | 'cli' | 'system' | 'anonymous';
   readonly ip: string | null;
   readonly user_agent: string | null;
   readonly request_id: string | null;
@@ -40,7 +40,9 @@ export function auditContextOf(request: FastifyRequest): AuditContext {
     actor: principal
       ? principal.kind === 'api_key'
         ? principal.apiKeyId
-        : principal.userId
+        : principal.kind === 'oauth_client'
+          ? (principal.clientId ?? null)
+          : principal.userId
       : null,
     actor_type: principal ? principal.kind : 'anonymous',
     ip: request.ip,

@@ -2,13 +2,16 @@ import type { Permission } from './permissions.ts';
 
 /** Who is calling, resolved once per request from its credentials. */
 export interface Principal {
-  readonly kind: 'user' | 'api_key';
+  /** `oauth_client`: a machine client of the OpenID Provider (client credentials, issue 19). */
+  readonly kind: 'user' | 'api_key' | 'oauth_client';
   /** The tenant every store call of the request uses: never taken from path, query or body. */
   readonly tenantId: string;
   /** The user (for an API key: its creator, if any). */
   readonly userId: string | null;
   readonly sessionId: string | null;
   readonly apiKeyId: string | null;
+  /** The OAuth client of an `oauth_client` principal. */
+  readonly clientId?: string;
   readonly roles: readonly string[];
   readonly permissions: ReadonlySet<Permission>;
   /**

@@ -32,6 +32,7 @@ export const BACKUP_TABLES: readonly string[] = [
   'passkeys',
   'webauthn_challenges',
   'mfa_tokens',
+  'oidc_payloads',
   'email_outbox',
   'subscription_tickets',
   'event_log_head',

@@ -48,6 +48,23 @@ export interface SessionRow {
   reauth_ms: number | null;
   /** Migration 0013: the last second-factor proof in this session (step-up). */
   second_factor_ms: number | null;
+  /** Migration 0015: the OAuth grant this session was started for (OpenID Provider). */
+  oauth_grant_id: string | null;
+  /** Migration 0015: that grant's client. */
+  oauth_client_id: string | null;
+}
+
+/** Migration 0015: oidc-provider's adapter storage (identity/oidc/oidc-adapter.ts). */
+export interface OidcPayloadRow {
+  model: string;
+  id: string;
+  /** The provider's JSON, as given. */
+  payload: string;
+  grant_id: string | null;
+  uid: string | null;
+  account_id: string | null;
+  expires_ms: number | null;
+  consumed_ms: number | null;
 }
 
 /** Migration 0004: single use, only the digest stored. */
@@ -376,6 +393,8 @@ export interface Tables {
   webauthn_challenges: WebauthnChallengeRow;
   /** identity */
   mfa_tokens: MfaTokenRow;
+  /** identity */
+  oidc_payloads: OidcPayloadRow;
   /** email */
   email_outbox: EmailOutboxRow;
   /** email */

@@ -34,6 +34,8 @@ export interface TemplateView extends TemplateParts {
 export interface EmailSettingsService {
   /** The caller's tenant's branding, defaults filled in. */
   branding(principal: Principal): Promise<Branding>;
+  /** A tenant's branding, defaults filled in (the OpenID Provider's hosted pages). */
+  brandingOfTenant(tenantId: string): Promise<Branding>;
   /** Replaces the caller's tenant's branding. */
   putBranding(actor: Actor, branding: Branding): Promise<Branding>;
   /** Every kind, in the order of EMAIL_KINDS. */
@@ -157,6 +159,7 @@ export function createEmailSettingsService(deps: EmailSettingsServiceDeps): Emai
 
   return {
     branding: (principal) => reads().branding(principal.tenantId),
+    brandingOfTenant: (tenantId) => reads().branding(tenantId),
 
     async putBranding(actor, branding) {
       const checked = checkBranding(branding);

@@ -20,7 +20,22 @@ import type { CredentialCache } from './credential-cache.ts';
 export interface VerifiedAccess {
   readonly sub: string;
   readonly tid: string;
+  /** Empty for a machine client's token (client credentials). */
   readonly sid: string;
+  /** Set on the OpenID Provider's tokens: the client, and the scopes that bound the token. */
+  readonly client_id?: string;
+  readonly scope?: string;
+}
+
+/** A registered OAuth client as the guard weighs a machine client's token. */
+export interface MachineClient {
+  readonly id: string;
+  readonly tenant_id: string;
+  readonly role: string | null;
+  readonly grant_types: readonly string[];
+  readonly tenant_status: string;
+  /** Its creator's roles in the tenant now ([] when no active member); null: no creator. */
+  readonly creator_roles: readonly string[] | null;
 }
 
 export interface GuardDeps {
@@ -42,6 +57,8 @@ export interface GuardDeps {
    * 401 TesseraError when it is unknown, used or expired. Absent: tickets are refused.
    */
   readonly redeemTicket?: ((ticket: string) => Promise<TicketGrant>) | undefined;
+  /** The OAuth client registry (issue 19); absent: machine clients' tokens are refused. */
+  readonly lookupClient?: ((clientId: string) => Promise<MachineClient | undefined>) | undefined;
   /**
    * The MFA policy's enforcement (issue 18): how recent a step-up must be, and whether
    * a user has a factor to prove (asked only of a covered session with none proved).
@@ -292,7 +309,65 @@ async function cappedPermissions(
 }
 
 async function byAccessToken(token: string, deps: GuardDeps, at: number): Promise<Principal> {
-  return bySession(await deps.verifyAccessToken(token), deps, at);
+  const claims = await deps.verifyAccessToken(token);
+  if (claims.client_id === undefined) return bySession(claims, deps, at);
+  const principal =
+    claims.sid === '' ? await byMachineClient(claims, deps) : await bySession(claims, deps, at);
+  return withinScope(principal, claims.scope);
+}
+
+/**
+ * A token of the OpenID Provider does what its scopes name, and no more than its
+ * principal may: a permission scope (`events:read`) that the roles do not grant gives
+ * nothing, and a token with no permission scope can call only what any signed-in
+ * caller can.
+ */
+function withinScope(principal: Principal, scope: string | undefined): Principal {
+  const scopes = new Set((scope ?? '').split(' '));
+  const permissions = new Set([...principal.permissions].filter((name) => scopes.has(name)));
+  return { ...principal, permissions };
+}
+
+/**
+ * A machine client (client credentials) acts with its role in its tenant, capped like
+ * an API key by what its creator may still do. Looked up on every request (through the
+ * node's cache, which a change to the client empties): deleting the client, or
+ * suspending its tenant, stops its tokens at once.
+ */
+async function byMachineClient(claims: VerifiedAccess, deps: GuardDeps): Promise<Principal> {
+  const clientId = claims.client_id ?? '';
+  const client =
+    deps.lookupClient === undefined
+      ? undefined
+      : await deps.credentials.through(
+          `oauth_client:${clientId}`,
+          () => (deps.lookupClient as NonNullable<GuardDeps['lookupClient']>)(clientId),
+          (found) => ({ tenant: found.tenant_id, user: null, session: null, api_key: null }),
+        );
+  if (
+    !client ||
+    client.tenant_id !== claims.tid ||
+    client.tenant_status === 'deleted' ||
+    client.role === null ||
+    !client.grant_types.includes('client_credentials') ||
+    client.creator_roles?.length === 0
+  ) {
+    throw new TesseraError(IdentityErrors.session_revoked, 'The client of this token is gone.', {
+      headers: WWW_AUTHENTICATE,
+    });
+  }
+  if (client.tenant_status !== 'active') throw suspended(client.tenant_id);
+  const key = { role: client.role, tenant_id: client.tenant_id, creator_roles: client.creator_roles };
+  return {
+    kind: 'oauth_client',
+    tenantId: client.tenant_id,
+    userId: null,
+    sessionId: null,
+    apiKeyId: null,
+    clientId: client.id,
+    roles: [client.role],
+    permissions: await cappedPermissions(key as ApiKeyOwner, deps),
+  };
 }
 
 async function bySession(claims: VerifiedAccess, deps: GuardDeps, at: number): Promise<Principal> {

@@ -12,6 +12,8 @@ export async function chooseMembership(
   memberships: readonly UserMembership[],
   tenantId: string | undefined,
   invitedTenants: () => Promise<readonly string[]>,
+  /** A user of several tenants, naming none, enters the first (in tenant id order) rather than being refused. */
+  firstOfSeveral = false,
 ): Promise<UserMembership> {
   const live = memberships.filter((m) => !m.tenant_deleted);
   if (tenantId !== undefined) {
@@ -31,6 +33,9 @@ export async function chooseMembership(
   // A platform administrator's home is the system tenant: membership of other tenants
   // (which they accepted) never makes their login without tenant_id fail.
   const system = active.find((m) => m.tenant_id === SYSTEM_TENANT);
+  if (!system && firstOfSeveral && active.length > 1) {
+    return [...active].sort((a, b) => (a.tenant_id < b.tenant_id ? -1 : 1))[0] as UserMembership;
+  }
   return system ?? onlyMembership(active);
 }
 

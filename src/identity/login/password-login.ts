@@ -57,6 +57,12 @@ export function createPasswordLogin(deps: PasswordLoginDeps) {
       tenant_id?: string | undefined;
     },
     context: AuditContext,
+    /**
+     * `firstTenant`: a user of several tenants, naming none, enters their first rather
+     * than being refused (the OpenID Provider's hosted page, which lets them choose
+     * once signed in).
+     */
+    options: { firstTenant?: boolean } = {},
   ): Promise<TokenSet | MfaChallenge> {
     await lockout.slowDown(context.ip);
     const found = await users.findCredentials(input.email);
@@ -82,8 +88,11 @@ export function createPasswordLogin(deps: PasswordLoginDeps) {
       if (!found || !valid || found.user.status !== 'active') {
         throw invalidCredentials();
       }
-      const membership = await chooseMembership(memberships, input.tenant_id, () =>
-        invitedTenants(found.user.id),
+      const membership = await chooseMembership(
+        memberships,
+        input.tenant_id,
+        () => invitedTenants(found.user.id),
+        options.firstTenant,
       );
       if (membership.tenant_status !== 'active') {
         throw new TesseraError(

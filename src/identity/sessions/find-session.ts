@@ -23,6 +23,8 @@ export interface SessionRecord extends SessionAuthentication {
   readonly membership_status: string | null;
   /** The tenant's MFA policy now. */
   readonly mfa_required: MfaPolicy;
+  /** The OAuth grant the session acts for (the OpenID Provider); null: a sign-in of the JSON API. */
+  readonly oauth_grant_id: string | null;
 }
 
 /**
@@ -48,6 +50,7 @@ export async function findSession(
       'auth_time_ms',
       'reauth_ms',
       'second_factor_ms',
+      'oauth_grant_id',
     ])
     .where('id', '=', sessionId)
     .executeTakeFirst();

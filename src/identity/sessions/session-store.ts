@@ -5,6 +5,7 @@ import type { Database } from '../../storage/open-database.ts';
 import { type CredentialChanges, IGNORE_CREDENTIAL_CHANGES } from '../guard/credential-cache.ts';
 import { createMfaTokenStore } from '../mfa/mfa-token-store.ts';
 import type { StandingOf } from '../tenancy-port.ts';
+import { endProviderSessionsOf } from '../oidc/oidc-adapter.ts';
 import { findSession, type SessionRecord, type SessionTables } from './find-session.ts';
 import {
   createRefreshConsumer,
@@ -93,6 +94,15 @@ export interface SessionStore {
   ): Promise<void>;
   /** Records use, at most once a minute per session and process: not a write per request. */
   touch(sessionId: string): Promise<void>;
+  /**
+   * Marks a live session as the one an OAuth grant's tokens act through (the OpenID
+   * Provider, issue 19); false when it is no live session.
+   */
+  bindGrant(sessionId: string, grant: { grant_id: string; client_id: string }): Promise<boolean>;
+  /** The session bound to an OAuth grant, whatever its state. */
+  findByGrant(grantId: string): Promise<SessionRecord | undefined>;
+  /** Ends the session bound to an OAuth grant (the grant was revoked); nothing if none is live. */
+  revokeByGrant(grantId: string, reason: string, inTransaction?: InSessionChange): Promise<void>;
 }
 
 /** A session just started: its refresh token and what its access tokens will say. */
@@ -201,15 +211,17 @@ export function createSessionStore(
             ip: client?.ip ?? null,
             user_agent: client?.user_agent ?? null,
             amr: JSON.stringify(amr),
-            auth_time_ms: at,
-            reauth_ms: at,
-            second_factor_ms: proof.secondFactor ? at : null,
+            auth_time_ms: proof.authTimeMs ?? at,
+            reauth_ms: proof.authTimeMs ?? at,
+            second_factor_ms: proof.secondFactor ? (proof.authTimeMs ?? at) : null,
+            oauth_grant_id: null,
+            oauth_client_id: null,
           })
           .execute();
         noteUse(id, now());
         const refresh_token = await issueRefresh(trx, id, expires);
         await inTransaction?.(trx, { id, tenant_id: tenantId, user_id: userId });
-        return { session_id: id, refresh_token, amr, auth_time_ms: at };
+        return { session_id: id, refresh_token, amr, auth_time_ms: proof.authTimeMs ?? at };
       });
     },
     async recordProof(sessionId, proof, inTransaction) {
@@ -272,11 +284,42 @@ export function createSessionStore(
         if (keep !== undefined) query = query.where('id', '<>', keep);
         await query.execute();
         // A login waiting for its second factor proved what is now revoked (a password
-        // changed or reset, an account erased): it ends with the sessions.
+        // changed or reset, an account erased): it ends with the sessions, and so do the
+        // user's browser sessions at the OpenID Provider (its single sign-on).
         await createMfaTokenStore(trx, now).voidAllOf(userId);
+        await endProviderSessionsOf(trx, userId);
         await inTransaction?.(trx);
       });
       changes.changed({ kind: 'user', id: userId });
+    },
+    async bindGrant(sessionId, grant) {
+      const bound = await kysely
+        .updateTable('sessions')
+        .set({ oauth_grant_id: grant.grant_id, oauth_client_id: grant.client_id })
+        .where('id', '=', sessionId)
+        .where('revoked_ms', 'is', null)
+        .where('expires_ms', '>', now())
+        .where('oauth_grant_id', 'is', null)
+        .returning('id')
+        .executeTakeFirst();
+      return bound !== undefined;
+    },
+    async findByGrant(grantId) {
+      const bound = await kysely
+        .selectFrom('sessions')
+        .select('id')
+        .where('oauth_grant_id', '=', grantId)
+        .executeTakeFirst();
+      return bound && find(bound.id);
+    },
+    async revokeByGrant(grantId, reason, inTransaction) {
+      const bound = await kysely
+        .selectFrom('sessions')
+        .select('id')
+        .where('oauth_grant_id', '=', grantId)
+        .where('revoked_ms', 'is', null)
+        .executeTakeFirst();
+      if (bound) await revoke(bound.id, reason, inTransaction);
     },
     async touch(sessionId) {
       const at = now();

@@ -9,6 +9,11 @@ export interface SignInProof {
   readonly amr: readonly string[];
   /** Whether a second factor (or a multi-factor passkey) was proved now. */
   readonly secondFactor: boolean;
+  /**
+   * When the sign-in happened, for a session started on an earlier one's proof (the
+   * OpenID Provider's single sign-on, a tenant chosen after signing in); default: now.
+   */
+  readonly authTimeMs?: number;
 }
 
 /** A password login with no second factor. */

@@ -25,6 +25,13 @@ export interface AccessClaims {
   readonly jti: string;
   readonly iat: number;
   readonly exp: number;
+  /**
+   * Tokens of the OpenID Provider (issue 19, RFC 9068): the client they were issued to
+   * and their scopes, which bound what they may do. A machine client's token
+   * (client credentials) has no `sid`: `sub` is the client.
+   */
+  readonly client_id?: string;
+  readonly scope?: string;
 }
 
 export interface IssuedAccessToken {
@@ -66,7 +73,8 @@ export const ACCESS_TOKEN_TYPE = 'at+jwt';
 const MAX_TOKEN_LENGTH = 8192;
 // Header and payload are required; the signature may be empty so `alg: none` gets its own code.
 const COMPACT_JWS = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/;
-const REQUIRED = ['iss', 'aud', 'sub', 'tid', 'roles', 'sid', 'jti', 'iat', 'exp'];
+// `sid` and `roles` too, but for a machine client's token (accessClaims checks them).
+const REQUIRED = ['iss', 'aud', 'sub', 'tid', 'jti', 'iat', 'exp'];
 const WWW_AUTHENTICATE = { 'www-authenticate': 'Bearer realm="tessera", error="invalid_token"' };
 
 /** `auth.issuer`, or the server's own address when it is empty. */
@@ -186,7 +194,12 @@ export function createAccessTokens(options: AccessTokenOptions): AccessTokens {
 }
 
 function accessClaims(payload: Record<string, unknown>): AccessClaims {
-  const { iss, aud, sub, tid, roles, sid, jti, iat, exp } = payload;
+  const { iss, aud, sub, tid, jti, iat, exp, client_id, scope } = payload;
+  // A machine client's token (client credentials) acts for no session: `sid` is empty
+  // and the guard looks the client up instead. Every other token names its session.
+  const machine = typeof client_id === 'string' && client_id !== '' && payload.sid === undefined;
+  const sid = machine ? '' : payload.sid;
+  const roles = payload.roles ?? (machine ? [] : undefined);
   // Not in REQUIRED: a token signed before the claim existed (a node of the previous
   // version, during a rolling upgrade) reads as unverified until it is refreshed.
   const emailVerified = payload.email_verified ?? false;
@@ -202,8 +215,10 @@ function accessClaims(payload: Record<string, unknown>): AccessClaims {
     !text(aud) ||
     !text(sub) ||
     !text(tid) ||
-    !text(sid) ||
+    (!machine && !text(sid)) ||
     !text(jti) ||
+    (client_id !== undefined && !text(client_id)) ||
+    (scope !== undefined && typeof scope !== 'string') ||
     !roleList(roles) ||
     !time(iat) ||
     !time(exp) ||
@@ -219,13 +234,15 @@ function accessClaims(payload: Record<string, unknown>): AccessClaims {
     sub,
     tid,
     roles: Object.freeze([...roles]),
-    sid,
+    sid: machine ? '' : (sid as string),
     email_verified: emailVerified,
     amr: Object.freeze([...amr]),
     auth_time: authTime,
     jti,
     iat,
     exp,
+    ...(typeof client_id === 'string' ? { client_id } : {}),
+    ...(typeof scope === 'string' ? { scope } : {}),
   });
 }
 

@@ -1,4 +1,4 @@
-import type { webcrypto } from 'node:crypto';
+import { createPrivateKey, type webcrypto } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import type { AnyKysely } from '../../storage/database.ts';
 import type { Database } from '../../storage/open-database.ts';
@@ -61,6 +61,17 @@ export interface SigningKeys {
    * not a bad signature) tells its client to refresh. No reload of its own.
    */
   findExpiredKey(kid: string): Promise<PublicSigningJwk | undefined>;
+  /**
+   * The private JWKs of every published key, the signing one first, for the OpenID
+   * Provider (oidc-provider takes its keys as JWKs; it signs with the first and verifies
+   * `id_token_hint`s with any). `version` changes exactly when the set does.
+   */
+  providerJwks(): Promise<{ readonly version: string; readonly keys: readonly PrivateSigningJwk[] }>;
+}
+
+/** A signing key with its private part (RFC 8037 §2 `d`): only ever held in memory. */
+export interface PrivateSigningJwk extends PublicSigningJwk {
+  readonly d: string;
 }
 
 export interface SigningKeySummary {
@@ -183,6 +194,25 @@ export function createSigningKeys(
     }
   }
 
+  async function exportPrivateJwk(jwk: PublicSigningJwk): Promise<PrivateSigningJwk> {
+    const row = await kysely
+      .selectFrom('signing_keys')
+      .select('private_key_encrypted')
+      .where('kid', '=', jwk.kid)
+      .executeTakeFirstOrThrow();
+    const pkcs8 = decrypt(masterKey(), jwk.kid, row.private_key_encrypted);
+    try {
+      const { d } = createPrivateKey({ key: pkcs8, format: 'der', type: 'pkcs8' }).export({
+        format: 'jwk',
+      });
+      if (typeof d !== 'string') throw new Error(`signing key ${jwk.kid} exported without "d"`);
+      return Object.freeze({ ...jwk, d });
+    } finally {
+      pkcs8.fill(0);
+    }
+  }
+  let exported: { version: string; keys: Promise<PrivateSigningJwk[]> } | undefined;
+
   async function newestUnretired(trx: AnyKysely): Promise<SigningKeyRow | undefined> {
     const table: Kysely<SigningKeyTables> = trx;
     return table
@@ -208,7 +238,7 @@ export function createSigningKeys(
     return result;
   };
 
-  return {
+  const api: SigningKeys = {
     ensureKey,
     async rotate(inTransaction) {
       const rotated = await db.exclusive(async (trx) => {
@@ -289,7 +319,25 @@ export function createSigningKeys(
       const found = (await keys()).find((key) => key.jwk.kid === kid);
       return found && !live(found, now()) ? found.jwk : undefined;
     },
+    async providerJwks() {
+      const { kid: signer } = await api.signingKey();
+      const published = await api.publicKeys();
+      const ordered = [
+        ...published.filter((jwk) => jwk.kid === signer),
+        ...published.filter((jwk) => jwk.kid !== signer),
+      ];
+      const version = ordered.map((jwk) => jwk.kid).join(',');
+      if (exported?.version !== version) {
+        const loading = Promise.all(ordered.map(exportPrivateJwk));
+        exported = { version, keys: loading };
+        loading.catch(() => {
+          if (exported?.keys === loading) exported = undefined;
+        });
+      }
+      return { version, keys: await exported.keys };
+    },
   };
+  return api;
 }
 
 /** A clock that went backwards counts as "long ago", so a reload is never postponed. */

@@ -8,9 +8,8 @@ import { MIGRATIONS } from '../../migrations/index.ts';
 import type { Engine } from '../../storage/database.ts';
 import { migrateToLatest } from '../../storage/migrate.ts';
 import { createSigningKeys } from './signing-keys.ts';
-import { JWKS_PATH, OPENID_CONFIGURATION_PATH, wellKnownRoutes } from './well-known-routes.ts';
+import { JWKS_PATH, wellKnownRoutes } from './well-known-routes.ts';
 
-const ISSUER = 'https://tessera.example';
 
 async function setup(t: TestContext, engine: Engine) {
   const test = await openTestDatabase(engine);
@@ -20,7 +19,7 @@ async function setup(t: TestContext, engine: Engine) {
   await keys.ensureKey();
   // A bare app: src/app.ts may register the same plugin, and a route can be added only once.
   const app = Fastify({ logger: false }).withTypeProvider<TypeBoxTypeProvider>();
-  await app.register(wellKnownRoutes, { keys, issuer: ISSUER });
+  await app.register(wellKnownRoutes, { keys });
   t.after(() => app.close());
   return { app, keys };
 }
@@ -53,18 +52,6 @@ for (const engine of testEngines()) {
         second.keys.map((key) => key.kid),
         [rotated.kid, kid],
       );
-    });
-
-    it('GET /.well-known/openid-configuration names the issuer and the JWKS', async (t) => {
-      const { app } = await setup(t, engine);
-      const response = await app.inject({ method: 'GET', url: OPENID_CONFIGURATION_PATH });
-      assert.equal(response.statusCode, 200);
-      assert.equal(response.headers['cache-control'], 'public, max-age=300');
-      const body = response.json() as Record<string, unknown>;
-      assert.equal(body.issuer, ISSUER);
-      assert.equal(body.jwks_uri, `${ISSUER}/.well-known/jwks.json`);
-      assert.deepEqual(body.id_token_signing_alg_values_supported, ['EdDSA']);
-      assert.deepEqual(body.subject_types_supported, ['public']);
     });
   });
 }

@@ -1,0 +1,81 @@
+import { timingSafeEqual } from 'node:crypto';
+import { digestSecret } from '../../platform/secrets.ts';
+
+/**
+ * A registered OAuth client as the OpenID Provider needs it (the registry,
+ * identity/oauth-clients/, owns the table): its metadata, its tenant and that tenant's
+ * state, and what caps a machine client (its creator's roles now).
+ */
+export interface ProviderClient {
+  readonly id: string;
+  readonly tenant_id: string;
+  readonly name: string;
+  readonly type: 'confidential' | 'public';
+  readonly redirect_uris: readonly string[];
+  readonly post_logout_redirect_uris: readonly string[];
+  readonly grant_types: readonly string[];
+  readonly scopes: readonly string[];
+  /** What a machine client (client credentials) acts as in its tenant. */
+  readonly role: string | null;
+  /** Tessera's own application: no consent page. */
+  readonly first_party: boolean;
+  /** Users pick any tenant of theirs; otherwise the client's own tenant only. */
+  readonly tenant_choice: boolean;
+  readonly access_token_ttl_seconds: number;
+  readonly refresh_token_ttl_seconds: number;
+  /** SHA-256 of the secret (platform/secrets.ts); null for a public client. */
+  readonly secret_digest: string | null;
+  /** `active`, `suspended` or `deleted`. */
+  readonly tenant_status: string;
+  /** The creator's roles in the tenant now ([] when no active member); null: no creator. */
+  readonly creator_roles: readonly string[] | null;
+}
+
+export type FindProviderClient = (clientId: string) => Promise<ProviderClient | undefined>;
+
+/** Constant-time comparison of a presented secret's digest with the stored one. */
+export function secretMatches(storedDigest: string | null, presented: string): boolean {
+  if (storedDigest === null || typeof presented !== 'string' || presented === '') return false;
+  const expected = Buffer.from(storedDigest);
+  const actual = Buffer.from(digestSecret(presented));
+  return expected.length === actual.length && timingSafeEqual(expected, actual);
+}
+
+/** Client metadata properties Tessera adds (oidc-provider's `extraClientMetadata`). */
+export const TESSERA_CLIENT_METADATA = [
+  'tenant_id',
+  'first_party',
+  'tenant_choice',
+  'role',
+  'access_token_ttl_seconds',
+  'refresh_token_ttl_seconds',
+] as const;
+
+/**
+ * The client's metadata in oidc-provider's terms (OpenID Connect Dynamic Client
+ * Registration §2). `client_secret` carries the digest: comparisons go through
+ * `secretMatches` (oidc-provider.ts), so the secret itself is never stored.
+ */
+export function clientMetadata(client: ProviderClient): Record<string, unknown> {
+  const authorizes = client.grant_types.includes('authorization_code');
+  return {
+    client_id: client.id,
+    client_name: client.name,
+    ...(client.type === 'confidential' && client.secret_digest !== null
+      ? { client_secret: client.secret_digest, token_endpoint_auth_method: 'client_secret_basic' }
+      : { token_endpoint_auth_method: 'none' }),
+    grant_types: [...client.grant_types],
+    response_types: authorizes ? ['code'] : [],
+    redirect_uris: authorizes ? [...client.redirect_uris] : [],
+    post_logout_redirect_uris: [...client.post_logout_redirect_uris],
+    scope: client.scopes.join(' '),
+    id_token_signed_response_alg: 'EdDSA',
+    application_type: client.redirect_uris.some((uri) => !/^https?:/.test(uri)) ? 'native' : 'web',
+    tenant_id: client.tenant_id,
+    first_party: client.first_party,
+    tenant_choice: client.tenant_choice,
+    role: client.role,
+    access_token_ttl_seconds: client.access_token_ttl_seconds,
+    refresh_token_ttl_seconds: client.refresh_token_ttl_seconds,
+  };
+}

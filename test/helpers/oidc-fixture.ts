@@ -1,0 +1,146 @@
+import { once } from 'node:events';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { type Browser, chromium, type Page } from 'playwright-core';
+import { relyingParty } from '../../docs/examples/relying-party.ts';
+import { hashPassword } from '../../src/identity/login/passwords.ts';
+import type { Engine } from '../../src/storage/database.ts';
+import { buildTestApp, type TestApp } from './app.ts';
+import { apiKeyFor } from './auth.ts';
+import { freePort } from './cli.ts';
+
+export const CHROMIUM = '/usr/bin/chromium';
+export const PASSWORD = 'correct horse battery';
+
+/** A page at the relying party's redirect URI: records where the browser came back to. */
+export interface Callback {
+  readonly url: string;
+  /** The last URL the browser arrived at here (with its query). */
+  last(): URL | undefined;
+  close(): Promise<void>;
+}
+
+export async function callbackServer(): Promise<Callback> {
+  let last: URL | undefined;
+  const server: Server = createServer((request, response) => {
+    last = new URL(request.url ?? '/', 'http://127.0.0.1');
+    response.writeHead(200, { 'content-type': 'text/html' });
+    response.end('<!doctype html><title>back at the application</title><p id="back">back</p>');
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address() as AddressInfo;
+  const base = `http://127.0.0.1:${port}`;
+  return {
+    url: `${base}/cb`,
+    last: () => (last ? new URL(`${base}${last.pathname}${last.search}`) : undefined),
+    close: () => new Promise((done) => server.close(() => done())),
+  };
+}
+
+export interface OidcWorld {
+  readonly test: TestApp;
+  readonly issuer: string;
+  readonly callback: Callback;
+  readonly browser: Browser;
+  /** An admin API key of a tenant. */
+  adminKey(tenant: string): Promise<string>;
+  /** Registers a client in `tenant` through the API; its id and (confidential) secret. */
+  registerClient(
+    tenant: string,
+    body: Record<string, unknown>,
+  ): Promise<{ id: string; client_secret?: string }>;
+  /** A user with PASSWORD and these memberships. */
+  user(email: string, memberships: Record<string, string[]>): Promise<string>;
+  relyingParty(client: { id: string; client_secret?: string }): ReturnType<typeof relyingParty>;
+  /** A new browser tab (its own cookies). */
+  tab(): Promise<Page>;
+  close(): Promise<void>;
+}
+
+/** Tessera really listening on 127.0.0.1 as the issuer, tenants acme and beta, Chromium. */
+export async function oidcWorld(engine: Engine): Promise<OidcWorld> {
+  const port = await freePort();
+  const issuer = `http://127.0.0.1:${port}`;
+  const test = await buildTestApp(
+    { server: { port }, auth: { issuer }, rate_limits: { enabled: false } },
+    engine,
+    { actAs: false },
+  );
+  await test.app.listen({ host: '127.0.0.1', port });
+  await test.services.tenancy.tenants.create({ id: 'acme', name: 'Acme', plan: 'unlimited' });
+  await test.services.tenancy.tenants.create({ id: 'beta', name: 'Beta', plan: 'unlimited' });
+  const callback = await callbackServer();
+  const browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    args: ['--no-sandbox'],
+  });
+  const keys = new Map<string, string>();
+  const adminKey = async (tenant: string) => {
+    let key = keys.get(tenant);
+    if (!key) {
+      key = await apiKeyFor(test.services, tenant, 'admin');
+      keys.set(tenant, key);
+    }
+    return key;
+  };
+  return {
+    test,
+    issuer,
+    callback,
+    browser,
+    adminKey,
+    async registerClient(tenant, body) {
+      const response = await fetch(`${issuer}/api/v1/oauth/clients`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-api-key': await adminKey(tenant) },
+        body: JSON.stringify(body),
+      });
+      const answer = (await response.json()) as { id: string; client_secret?: string };
+      if (response.status !== 201) throw new Error(`client: ${JSON.stringify(answer)}`);
+      return answer;
+    },
+    async user(email, memberships) {
+      const user = await test.services.identity.users.createUser({
+        email,
+        name: email.split('@')[0] ?? email,
+        password_hash: await hashPassword(PASSWORD),
+      });
+      for (const [tenant, roles] of Object.entries(memberships)) {
+        await test.services.tenancy.memberships.grant(tenant, user.id, roles);
+      }
+      return user.id;
+    },
+    relyingParty: (client) =>
+      relyingParty({
+        issuer,
+        clientId: client.id,
+        ...(client.client_secret ? { clientSecret: client.client_secret } : {}),
+        redirectUri: callback.url,
+        allowHttp: true,
+      }),
+    tab: async () => (await browser.newContext()).newPage(),
+    async close() {
+      await browser.close();
+      await callback.close();
+      await test.close();
+    },
+  };
+}
+
+/** Fills the hosted sign-in page and submits it. */
+export async function signInWithPassword(tab: Page, email: string): Promise<void> {
+  await tab.getByLabel('Email').fill(email);
+  await tab.getByLabel('Password').fill(PASSWORD);
+  await tab.getByRole('button', { name: 'Sign in' }).click();
+}
+
+/** Waits until the browser is back at the relying party; the URL it came back to. */
+export async function backAtClient(tab: Page, callback: Callback): Promise<URL> {
+  await tab.waitForURL((url) => url.toString().startsWith(callback.url));
+  const url = new URL(tab.url());
+  return url;
+}
+
+export { freePort };
