@@ -53,6 +53,7 @@ import { passkeyRoutes } from './identity/mfa/passkeys/passkey-routes.ts';
 import { recoveryCodeRoutes } from './identity/mfa/recovery-codes/recovery-code-routes.ts';
 import { mfaRoutes } from './identity/mfa/second-step/mfa-routes.ts';
 import { totpRoutes } from './identity/mfa/totp/totp-routes.ts';
+import { oauthClientRoutes } from './identity/oauth-clients/oauth-client-routes.ts';
 import { passwordResetPage } from './identity/password-reset/password-reset-page.ts';
 import { passwordResetRoutes } from './identity/password-reset/password-reset-routes.ts';
 import { sessionRoutes } from './identity/sessions/session-routes.ts';
@@ -149,6 +150,7 @@ const apiV1: FastifyPluginAsync<
   await api.register(passwordResetRoutes, { passwordReset: identity.passwordReset });
   await api.register(sessionRoutes, { sessions: identity.sessionAdmin });
   await api.register(apiKeyRoutes, { apiKeys: identity.apiKeyAdmin });
+  await api.register(oauthClientRoutes, { clients: identity.oauthClients.admin });
   await api.register(totpRoutes, { totp: identity.totp });
   await api.register(recoveryCodeRoutes, { recoveryCodes: identity.recoveryCodes });
   await api.register(tenantRoutes, {

@@ -18,6 +18,8 @@ import { createPasskeys, relyingPartyOf } from './identity/mfa/passkeys/passkey-
 import type { SecondFactorVerifier } from './identity/mfa/second-factor.ts';
 import { createSecondStep } from './identity/mfa/second-step/second-step-service.ts';
 import { composeMfaFactors } from './identity/mfa/totp/compose-mfa-factors.ts';
+import { createOAuthClientLookup } from './identity/oauth-clients/oauth-client-lookup.ts';
+import { createOAuthClientService } from './identity/oauth-clients/oauth-client-service.ts';
 import { createPasswordResetByEmail } from './identity/password-reset/password-reset.ts';
 import { createSessionService } from './identity/sessions/session-service.ts';
 import { createSessionStore, successorKeyFrom } from './identity/sessions/session-store.ts';
@@ -160,6 +162,18 @@ export function composeServices(
           check: checkApiKeyQuota,
         },
       }),
+      oauthClients: {
+        admin: createOAuthClientService({
+          db,
+          audit,
+          changes,
+          roles: rolePolicy,
+          lockTenant: (trx, tenantId) => createTenantStore({ kysely: trx }).lockForWrites(tenantId),
+          maxClientsPerTenant: config.oauth.max_clients_per_tenant,
+          defaultAccessTokenTtlSeconds: config.oauth.access_token_ttl_seconds,
+        }),
+        lookup: createOAuthClientLookup(db, standingOf),
+      },
     },
     tenancy: {
       roles: createRoleService({
@@ -276,7 +290,10 @@ interface IdentityNeeds {
 }
 
 /** Identity's services that stand on their own; the credential ones need tenancy's ports. */
-type IdentityCore = Omit<IdentityServices, 'apiKeys' | 'credentials' | 'guard' | 'apiKeyAdmin'>;
+type IdentityCore = Omit<
+  IdentityServices,
+  'apiKeys' | 'credentials' | 'guard' | 'apiKeyAdmin' | 'oauthClients'
+>;
 
 function composeIdentity(
   db: Database,

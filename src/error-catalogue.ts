@@ -4,6 +4,7 @@ import { EmailErrors } from './email/errors.ts';
 import { EventErrors } from './events/errors.ts';
 import { IdentityErrors } from './identity/errors.ts';
 import { MfaErrors } from './identity/mfa/mfa-errors.ts';
+import { OAuthClientErrors } from './identity/oauth-clients/oauth-client-errors.ts';
 import { TokenErrors } from './identity/tokens/token-errors.ts';
 import { HttpErrors } from './platform/http-errors.ts';
 import { IpFilterErrors } from './protection/ip-filters/ip-filter-errors.ts';
@@ -23,6 +24,7 @@ export const ERROR_CATALOGUE = {
   IdentityErrors,
   MfaErrors,
   TokenErrors,
+  OAuthClientErrors,
   AccessErrors,
   TenancyErrors,
   LockoutErrors,

@@ -15,6 +15,8 @@ import type { RecoveryCodeService } from './identity/mfa/recovery-codes/recovery
 import type { SecondFactorVerifier } from './identity/mfa/second-factor.ts';
 import type { SecondStep } from './identity/mfa/second-step/second-step-service.ts';
 import type { TotpService } from './identity/mfa/totp/totp-service.ts';
+import type { LookupOAuthClient } from './identity/oauth-clients/oauth-client-lookup.ts';
+import type { OAuthClientService } from './identity/oauth-clients/oauth-client-service.ts';
 import type { PasswordResetByEmail } from './identity/password-reset/password-reset.ts';
 import type { SessionService } from './identity/sessions/session-service.ts';
 import type { SessionStore } from './identity/sessions/session-store.ts';
@@ -64,6 +66,12 @@ export interface IdentityServices {
   readonly guard: GuardDeps;
   /** API key administration (routes and CLI): quota, delegation and audit rules. */
   readonly apiKeyAdmin: ApiKeyService;
+  /** The tenant's OAuth clients: their administration (routes) and the OpenID Provider's lookup. */
+  readonly oauthClients: {
+    readonly admin: OAuthClientService;
+    /** A client by its client_id, any tenant, with its secret's digest, tenant state and creator's roles. */
+    readonly lookup: LookupOAuthClient;
+  };
   /** Passwordless sign-in by email: the request, the link's page and its use (routes). */
   readonly magicLinks: MagicLinkService;
   /** The caller's own authenticator app: enroll, confirm, remove (routes). */

@@ -58,6 +58,10 @@ const EXPECTED: readonly Expected[] = [
   row('email.template_reset', 'user'),
   row('api_key.created', 'user'),
   row('api_key.revoked', 'user'),
+  row('oauth_client.created', 'user'),
+  row('oauth_client.updated', 'user'),
+  row('oauth_client.secret_rotated', 'user'),
+  row('oauth_client.deleted', 'user'),
   row('password.change_failed', 'user', 'failure'),
   row('password.changed', 'user'),
   row('mfa.totp_enrollment_started', 'user'),
@@ -200,6 +204,16 @@ async function everyAction(test: TenancyTestApp): Promise<void> {
 
   const key = await ok(test, 'POST', '/auth/api-keys', boss, { name: 'ci', role: 'viewer' });
   await ok(test, 'DELETE', `/auth/api-keys/${key.id}`, boss);
+  const client = await ok(test, 'POST', '/oauth/clients', boss, {
+    name: 'web',
+    type: 'confidential',
+    grant_types: ['authorization_code'],
+    redirect_uris: ['https://app.acme.test/cb'],
+    scopes: ['openid'],
+  });
+  await ok(test, 'PATCH', `/oauth/clients/${client.id}`, boss, { name: 'web app' });
+  await ok(test, 'POST', `/oauth/clients/${client.id}/secret`, boss);
+  await ok(test, 'DELETE', `/oauth/clients/${client.id}`, boss);
 
   assert.equal(
     (
@@ -379,9 +393,9 @@ for (const engine of testEngines()) {
       );
       assert.deepEqual(missing, [], `trails: ${JSON.stringify(Object.fromEntries(trails))}`);
       // Nothing secret anywhere in either trail: passwords, key secrets (a key's
-      // prefix, shown in listings, is not one), refresh tokens.
+      // prefix, shown in listings, is not one), refresh tokens, client secrets.
       const text = JSON.stringify(Object.fromEntries(trails));
-      assert.doesNotMatch(text, /correct horse|tsk_[\w-]{12,}|tsr_/);
+      assert.doesNotMatch(text, /correct horse|tsk_[\w-]{12,}|tsr_|tcs_/);
     });
 
     it('every email flow leaves its events, and never a link token', async (t) => {

@@ -6,7 +6,7 @@ export type MfaPolicy = (typeof MFA_POLICIES)[number];
 
 /**
  * What makes a member an administrator for the `admins` policy: any permission over
- * who may do what (members, users, roles, API keys, network rules, the tenant's own
+ * who may do what (members, users, roles, API keys, OAuth clients, network rules, the tenant's own
  * settings) or over the platform. Judged by permissions rather than role names, so a
  * custom role granting `members:manage` counts as an admin too.
  */
@@ -16,6 +16,7 @@ export const ADMINISTRATIVE_PERMISSIONS: readonly Permission[] = [
   'users:manage',
   'roles:manage',
   'api_keys:manage',
+  'clients:manage',
   'network:manage',
   'platform:tenants',
   'platform:backups',

@@ -19,6 +19,7 @@ export const PERMISSIONS = [
   'teams:manage',
   'roles:manage',
   'api_keys:manage',
+  'clients:manage',
   'network:manage',
   // Held only by administrators of the `system` tenant: the platform operators.
   'platform:tenants',
@@ -61,6 +62,8 @@ export const PERMISSION_DESCRIPTIONS: Readonly<Record<Permission, string>> = {
   'teams:manage': 'Create, change and delete teams and their members.',
   'roles:manage': 'Create, change and delete the tenant’s custom roles.',
   'api_keys:manage': 'Create, list and revoke the tenant’s API keys.',
+  'clients:manage':
+    'Register, list, change and delete the tenant’s OAuth clients and rotate their secrets.',
   'network:manage': 'Manage the tenant’s IP allow and block lists.',
   'platform:tenants': 'Create, suspend and delete tenants (platform administrators only).',
   'platform:backups': 'Back up and restore the deployment (platform administrators only).',

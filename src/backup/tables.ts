@@ -15,6 +15,7 @@ export const BACKUP_TABLES: readonly string[] = [
   'refresh_tokens',
   'signing_keys',
   'api_keys',
+  'oauth_clients',
   'teams',
   'team_members',
   'tenant_roles',

@@ -618,6 +618,29 @@ const webauthn = Type.Object(
   },
 );
 
+const oauth = Type.Object(
+  {
+    max_clients_per_tenant: Type.Integer({
+      default: 50,
+      minimum: 1,
+      maximum: 10_000,
+      description:
+        'How many OAuth clients a tenant may register; one more gets 409 oauth_client_limit_reached.',
+    }),
+    access_token_ttl_seconds: Type.Integer({
+      default: 900,
+      minimum: 60,
+      maximum: 3600,
+      description:
+        'The access token lifetime of an OAuth client registered without access_token_ttl_seconds.',
+    }),
+  },
+  {
+    additionalProperties: false,
+    description: 'The OpenID Provider: its registered OAuth clients.',
+  },
+);
+
 function perMinute(fallback: number, what: string) {
   return Type.Integer({
     default: fallback,
@@ -773,6 +796,7 @@ export const ConfigSchema = Type.Object(
     email,
     mfa,
     webauthn,
+    oauth,
     rate_limits,
     lockout,
     backup,

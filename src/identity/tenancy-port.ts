@@ -117,3 +117,9 @@ export interface NewAccountPlacement {
     account: NewAccount,
   ): Promise<{ tenant_id: string | null; entries: AuditEntry[] }>;
 }
+
+/**
+ * Holds the tenant's row until `trx` ends: a per-tenant count and the write it bounds
+ * (the OAuth client limit) are then made by concurrent requests one after another.
+ */
+export type LockTenant = (trx: AnyKysely, tenantId: string) => Promise<void>;

@@ -12,6 +12,7 @@ import { invitations } from './0010-invitations.ts';
 import { subscriptionTickets } from './0011-subscription-tickets.ts';
 import { email } from './0012-email.ts';
 import { mfa } from './0013-mfa.ts';
+import { oauthClients } from './0014-oauth-clients.ts';
 import { oidc } from './0015-oidc.ts';
 
 /**
@@ -32,5 +33,6 @@ export const MIGRATIONS: readonly Migration[] = [
   subscriptionTickets,
   email,
   mfa,
+  oauthClients,
   oidc,
 ];

@@ -266,6 +266,34 @@ export interface ApiKeyRow {
   revoked_ms: number | null;
 }
 
+/**
+ * Migration 0014: a tenant's OAuth client of the OpenID Provider. The array columns
+ * hold JSON text; `first_party` and `tenant_choice` are 0 or 1.
+ */
+export interface OAuthClientRow {
+  /** The client_id. */
+  id: string;
+  tenant_id: string;
+  name: string;
+  type: 'confidential' | 'public';
+  redirect_uris: string;
+  post_logout_redirect_uris: string;
+  grant_types: string;
+  scopes: string;
+  /** What a client_credentials client acts with; null for the others. */
+  role: string | null;
+  first_party: number;
+  tenant_choice: number;
+  access_token_ttl_seconds: number;
+  refresh_token_ttl_seconds: number;
+  /** SHA-256 of the secret (hex); null for public clients. */
+  secret_digest: string | null;
+  secret_rotated_ms: number | null;
+  created_by: string | null;
+  created_ms: number;
+  updated_ms: number;
+}
+
 /** Migration 0006: a tenant's custom role. */
 export interface TenantRoleRow {
   tenant_id: string;
@@ -417,6 +445,8 @@ export interface Tables {
   quota_usage: QuotaUsageRow;
   /** identity */
   api_keys: ApiKeyRow;
+  /** identity */
+  oauth_clients: OAuthClientRow;
   /** tenancy */
   tenant_roles: TenantRoleRow;
   /** protection */

@@ -13,6 +13,7 @@ interface Cred {
   readonly user: string | null;
   readonly session: string | null;
   readonly api_key: string | null;
+  readonly oauth_client?: string | null;
 }
 
 const owner = (cred: Cred): CredentialOwner => cred;
@@ -180,8 +181,26 @@ describe('credential cache', () => {
     assert.deepEqual(announced, ['tenant:a:b']);
   });
 
+  it('drops what depends on an OAuth client when the client changes', async () => {
+    const cache = await cacheWith();
+    await populated(cache);
+    const client: Cred = { tenant: 'acme', user: null, session: null, api_key: null };
+    await cache.get('c1', { ...client, oauth_client: 'tc_1' });
+    await cache.get('c2', { ...client, oauth_client: 'tc_2' });
+    const size = cache.cache.size;
+    cache.cache.changed({ kind: 'oauth_client', id: 'tc_1' });
+    assert.equal(cache.cache.size, size - 1, 'only the changed client goes');
+    await cache.get('c1', { ...client, oauth_client: 'tc_1' });
+    await cache.get('c2', { ...client, oauth_client: 'tc_2' });
+    assert.deepEqual(
+      cache.loads.filter((key) => key.startsWith('c')),
+      ['c1', 'c2', 'c1'],
+    );
+  });
+
   it('reads the payloads it announces, and nothing else', () => {
     assert.deepEqual(parseChange('api_key:0192-abc'), { kind: 'api_key', id: '0192-abc' });
+    assert.deepEqual(parseChange('oauth_client:tc_x'), { kind: 'oauth_client', id: 'tc_x' });
     assert.deepEqual(parseChange('tenant:a:b'), { kind: 'tenant', id: 'a:b' });
     for (const bad of ['', 'tenant', 'tenant:', 'role:admin', ':x']) {
       assert.equal(parseChange(bad), undefined, bad);

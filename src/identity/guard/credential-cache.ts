@@ -2,7 +2,7 @@ import type { ChangeFeed } from '../../storage/change-feed.ts';
 import { createInvalidatingCache } from '../../storage/invalidating-cache.ts';
 
 /** What a cached credential depends on: a change to any of them drops it. */
-export type CredentialKind = 'tenant' | 'user' | 'session' | 'api_key';
+export type CredentialKind = 'tenant' | 'user' | 'session' | 'api_key' | 'oauth_client';
 
 export interface CredentialChange {
   readonly kind: CredentialKind;
@@ -20,7 +20,14 @@ export const IGNORE_CREDENTIAL_CHANGES: CredentialChanges = { changed() {} };
 /** The change feed topic of migration 0005's triggers (channel `tessera_credentials`). */
 export const CREDENTIALS_TOPIC = 'credentials';
 
-export type CredentialOwner = { readonly [kind in CredentialKind]: string | null };
+/**
+ * The ids an entry depends on. `oauth_client` is optional: only what the OpenID
+ * Provider caches (a client, what it issued) depends on a client; sessions and API
+ * keys never do.
+ */
+export type CredentialOwner = {
+  readonly [kind in Exclude<CredentialKind, 'oauth_client'>]: string | null;
+} & { readonly oauth_client?: string | null };
 
 export interface CredentialCacheOptions {
   /** How long an answer may be reused; 0 turns the cache off. */
@@ -55,6 +62,7 @@ const KINDS: ReadonlySet<string> = new Set<CredentialKind>([
   'user',
   'session',
   'api_key',
+  'oauth_client',
 ]);
 
 /** `kind:id`, as the triggers announce a change and this node publishes its own. */
