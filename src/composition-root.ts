@@ -18,8 +18,13 @@ import { createPasskeys, relyingPartyOf } from './identity/mfa/passkeys/passkey-
 import type { SecondFactorVerifier } from './identity/mfa/second-factor.ts';
 import { createSecondStep } from './identity/mfa/second-step/second-step-service.ts';
 import { composeMfaFactors } from './identity/mfa/totp/compose-mfa-factors.ts';
-import { createOAuthClientLookup } from './identity/oauth-clients/oauth-client-lookup.ts';
+import {
+  createOAuthClientLookup,
+  type LookupOAuthClient,
+} from './identity/oauth-clients/oauth-client-lookup.ts';
 import { createOAuthClientService } from './identity/oauth-clients/oauth-client-service.ts';
+import { createOidcServices } from './identity/oidc/oidc-services.ts';
+import { providerPages } from './identity/oidc/pages/provider-pages.ts';
 import { createPasswordResetByEmail } from './identity/password-reset/password-reset.ts';
 import { createSessionService } from './identity/sessions/session-service.ts';
 import { createSessionStore, successorKeyFrom } from './identity/sessions/session-store.ts';
@@ -120,6 +125,18 @@ export function composeServices(
     mailer,
     signInOf,
     newAccounts: createRegistrationPlacement(config.auth),
+    tenantsOf: async (userId) => {
+      const live = (await memberships.listOfUser(userId)).filter(
+        (m) =>
+          !m.tenant_deleted && m.membership_status === 'active' && m.tenant_status === 'active',
+      );
+      return Promise.all(
+        live.map(async (m) => ({
+          id: m.tenant_id,
+          name: (await tenants.get(m.tenant_id))?.name ?? m.tenant_id,
+        })),
+      );
+    },
   });
   const tickets = createTicketService({
     store: createTicketStore(db),
@@ -144,6 +161,7 @@ export function composeServices(
         customRoles: createCustomRoleLookup(db, credentials),
         attempts: protection.attempts,
         redeemTicket: tickets.redeem,
+        lookupClient: identity.oauthClientLookup,
         // The tests' clock, so a step-up can be aged without waiting (issue 18).
         ...(options.now ? { now: options.now } : {}),
         mfa: {
@@ -172,7 +190,7 @@ export function composeServices(
           maxClientsPerTenant: config.oauth.max_clients_per_tenant,
           defaultAccessTokenTtlSeconds: config.oauth.access_token_ttl_seconds,
         }),
-        lookup: createOAuthClientLookup(db, standingOf),
+        lookup: identity.oauthClientLookup,
       },
     },
     tenancy: {
@@ -287,13 +305,15 @@ interface IdentityNeeds {
   readonly signInOf: SignInOf;
   /** Tenancy's: where a self-registered account goes. */
   readonly newAccounts: NewAccountPlacement;
+  /** Tenancy's: the tenants a user may enter now, with their names (the hosted tenant picker). */
+  readonly tenantsOf: (userId: string) => Promise<readonly { id: string; name: string }[]>;
 }
 
 /** Identity's services that stand on their own; the credential ones need tenancy's ports. */
 type IdentityCore = Omit<
   IdentityServices,
   'apiKeys' | 'credentials' | 'guard' | 'apiKeyAdmin' | 'oauthClients'
->;
+> & { readonly oauthClientLookup: LookupOAuthClient };
 
 function composeIdentity(
   db: Database,
@@ -394,12 +414,35 @@ function composeIdentity(
     settings: config.mfa,
     now: options.now,
   });
+  const oauthClientLookup = createOAuthClientLookup(db, standingOf);
+  const oidc = createOidcServices({
+    db,
+    issuer,
+    audience: config.auth.audience,
+    masterKey,
+    secureCookies: issuer.startsWith('https:'),
+    keys,
+    tokens,
+    sessions,
+    users,
+    admission: { lockout: protection.lockout, membershipsOf },
+    findClient: oauthClientLookup,
+    tenantsOf: needs.tenantsOf,
+    audit,
+    pages: providerPages,
+    ttl: {
+      idTokenSeconds: config.auth.access_token_ttl_seconds,
+      sessionSeconds: config.auth.refresh_token_ttl_seconds,
+    },
+  });
   return {
     issuer,
     keys,
     tokens,
     users,
     sessions,
+    oauthClientLookup,
+    oidc,
     auth: createAuthService({
       users,
       sessions,

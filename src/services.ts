@@ -17,6 +17,7 @@ import type { SecondStep } from './identity/mfa/second-step/second-step-service.
 import type { TotpService } from './identity/mfa/totp/totp-service.ts';
 import type { LookupOAuthClient } from './identity/oauth-clients/oauth-client-lookup.ts';
 import type { OAuthClientService } from './identity/oauth-clients/oauth-client-service.ts';
+import type { OidcServices } from './identity/oidc/oidc-services.ts';
 import type { PasswordResetByEmail } from './identity/password-reset/password-reset.ts';
 import type { SessionService } from './identity/sessions/session-service.ts';
 import type { SessionStore } from './identity/sessions/session-store.ts';
@@ -72,6 +73,8 @@ export interface IdentityServices {
     /** A client by its client_id, any tenant, with its secret's digest, tenant state and creator's roles. */
     readonly lookup: LookupOAuthClient;
   };
+  /** The OpenID Provider (issue 19) and its hosted sign-in's steps. */
+  readonly oidc: OidcServices;
   /** Passwordless sign-in by email: the request, the link's page and its use (routes). */
   readonly magicLinks: MagicLinkService;
   /** The caller's own authenticator app: enroll, confirm, remove (routes). */

@@ -54,6 +54,9 @@ export async function relyingParty(options: RelyingPartyOptions) {
         code_challenge_method: 'S256',
         state: checks.expectedState,
         nonce: checks.expectedNonce,
+        // OpenID Connect Core §11: a refresh token (offline_access) is issued only
+        // when the request asks for consent.
+        ...(scope.split(' ').includes('offline_access') ? { prompt: 'consent' } : {}),
         ...extra,
       });
       return { url, checks };

@@ -2,8 +2,7 @@ import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { createRemoteJWKSet, decodeJwt, jwtVerify } from 'jose';
-import * as client from 'openid-client';
-import { testEngines } from '../helpers/test-database.ts';
+import type * as client from 'openid-client';
 import {
   backAtClient,
   CHROMIUM,
@@ -11,6 +10,7 @@ import {
   oidcWorld,
   signInWithPassword,
 } from '../helpers/oidc-fixture.ts';
+import { testEngines } from '../helpers/test-database.ts';
 
 /**
  * Tessera as an OpenID Provider (issue 19), end to end: a relying party built with
@@ -77,10 +77,11 @@ for (const engine of testEngines()) {
       assert.equal(openid.jwks_uri, `${world.issuer}/.well-known/jwks.json`);
       assert.deepEqual(openid.code_challenge_methods_supported, ['S256']);
       assert.deepEqual(openid.response_types_supported, ['code']);
-      assert.deepEqual(
-        [...(openid.grant_types_supported as string[])].sort(),
-        ['authorization_code', 'client_credentials', 'refresh_token'],
-      );
+      assert.deepEqual([...(openid.grant_types_supported as string[])].sort(), [
+        'authorization_code',
+        'client_credentials',
+        'refresh_token',
+      ]);
       assert.deepEqual(openid.id_token_signing_alg_values_supported, ['EdDSA']);
     });
 
@@ -115,7 +116,7 @@ for (const engine of testEngines()) {
       // The same guard as every Tessera token: the scope bounds the admin's roles.
       const events = await world.test.app.inject({
         method: 'GET',
-        url: '/api/v1/events',
+        url: '/api/v1/entities/order-1/events',
         headers: { authorization: `Bearer ${tokens.access_token}` },
       });
       assert.equal(events.statusCode, 200, events.body);
@@ -142,7 +143,7 @@ for (const engine of testEngines()) {
       await assert.rejects(rp.refresh(refreshed.refresh_token as string));
       const after = await world.test.app.inject({
         method: 'GET',
-        url: '/api/v1/events',
+        url: '/api/v1/entities/order-1/events',
         headers: { authorization: `Bearer ${refreshed.access_token}` },
       });
       assert.equal(after.statusCode, 401);
@@ -168,7 +169,7 @@ for (const engine of testEngines()) {
       assert.equal((await rp.introspect(refresh)).active, false);
       const api = await world.test.app.inject({
         method: 'GET',
-        url: '/api/v1/events',
+        url: '/api/v1/entities/order-1/events',
         headers: { authorization: `Bearer ${tokens.access_token}` },
       });
       assert.equal(api.statusCode, 401, 'revoking the grant ended its session');

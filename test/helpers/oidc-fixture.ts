@@ -138,9 +138,20 @@ export async function signInWithPassword(tab: Page, email: string): Promise<void
 
 /** Waits until the browser is back at the relying party; the URL it came back to. */
 export async function backAtClient(tab: Page, callback: Callback): Promise<URL> {
-  await tab.waitForURL((url) => url.toString().startsWith(callback.url));
-  const url = new URL(tab.url());
-  return url;
+  try {
+    await tab.waitForURL((url) => url.toString().startsWith(callback.url), { timeout: 15_000 });
+  } catch (error) {
+    // Where the browser stopped instead says why (an error page, a form shown again).
+    const text = await tab
+      .locator('body')
+      .textContent()
+      .catch(() => '');
+    const cookies = JSON.stringify(await tab.context().cookies());
+    throw new Error(`not back at the client; at ${tab.url()}: ${text} ${cookies}`, {
+      cause: error,
+    });
+  }
+  return new URL(tab.url());
 }
 
 export { freePort };

@@ -30,6 +30,7 @@ export interface VerifiedAccess {
 /** A registered OAuth client as the guard weighs a machine client's token. */
 export interface MachineClient {
   readonly id: string;
+  readonly created_by: string | null;
   readonly tenant_id: string;
   readonly role: string | null;
   readonly grant_types: readonly string[];
@@ -342,7 +343,14 @@ async function byMachineClient(claims: VerifiedAccess, deps: GuardDeps): Promise
       : await deps.credentials.through(
           `oauth_client:${clientId}`,
           () => (deps.lookupClient as NonNullable<GuardDeps['lookupClient']>)(clientId),
-          (found) => ({ tenant: found.tenant_id, user: null, session: null, api_key: null }),
+          // Its creator's membership caps it: a change to their roles drops it too.
+          (found) => ({
+            tenant: found.tenant_id,
+            user: found.created_by,
+            session: null,
+            api_key: null,
+            oauth_client: found.id,
+          }),
         );
   if (
     !client ||
@@ -357,7 +365,11 @@ async function byMachineClient(claims: VerifiedAccess, deps: GuardDeps): Promise
     });
   }
   if (client.tenant_status !== 'active') throw suspended(client.tenant_id);
-  const key = { role: client.role, tenant_id: client.tenant_id, creator_roles: client.creator_roles };
+  const key = {
+    role: client.role,
+    tenant_id: client.tenant_id,
+    creator_roles: client.creator_roles,
+  };
   return {
     kind: 'oauth_client',
     tenantId: client.tenant_id,

@@ -6,8 +6,8 @@ import type { AuthService } from '../login/auth-service.ts';
 import type { MfaChallenge } from '../mfa/second-step/mfa-challenge.ts';
 import type { SecondStep } from '../mfa/second-step/second-step-service.ts';
 import type { TokenSet } from '../tokens/issue-token-set.ts';
-import type { NextStep, OidcSignIn } from './oidc-sign-in.ts';
 import { INTERACTION_PREFIX, interactionPath } from './oidc-paths.ts';
+import type { NextStep, OidcSignIn } from './oidc-sign-in.ts';
 import { type PageBranding, renderHostedPage } from './pages/hosted-page.ts';
 import {
   consentBody,
@@ -126,7 +126,7 @@ export function interactionRoutes(options: InteractionRoutesOptions): FastifyPlu
       return answer(request, reply, step);
     }
 
-    const pageOfError = (reply: FastifyReply, error: unknown) => {
+    const pageOfError = (error: unknown) => {
       if (error instanceof TesseraError && error.status < 500) return error;
       // oidc-provider's own errors (no interaction cookie, an expired interaction).
       const status = (error as { statusCode?: number }).statusCode;
@@ -139,9 +139,13 @@ export function interactionRoutes(options: InteractionRoutesOptions): FastifyPlu
 
     app.get(`${INTERACTION_PREFIX}/:uid`, routes, async (request, reply) => {
       try {
-        return await answer(request, reply, await signIn.next(raw(request, reply), auditContextOf(request)));
+        return await answer(
+          request,
+          reply,
+          await signIn.next(raw(request, reply), auditContextOf(request)),
+        );
       } catch (error) {
-        return expired(reply, pageOfError(reply, error));
+        return expired(reply, pageOfError(error));
       }
     });
 
@@ -157,7 +161,7 @@ export function interactionRoutes(options: InteractionRoutesOptions): FastifyPlu
         );
         return await signedIn(request, reply, answered);
       } catch (error) {
-        const refused = pageOfError(reply, error);
+        const refused = pageOfError(error);
         if (refused instanceof TesseraError) {
           return answer(request, reply, { step: 'sign_in' }, { email, error: refused.detail });
         }
@@ -175,11 +179,16 @@ export function interactionRoutes(options: InteractionRoutesOptions): FastifyPlu
         );
         return await signedIn(request, reply, tokens);
       } catch (error) {
-        const refused = pageOfError(reply, error);
+        const refused = pageOfError(error);
         if (refused instanceof TesseraError) {
-          return page(request, reply, 'Two-step verification', (base, csrf) =>
-            secondFactorBody({ base, csrf, mfaToken, methods: [], error: refused.detail }),
-          400);
+          return page(
+            request,
+            reply,
+            'Two-step verification',
+            (base, csrf) =>
+              secondFactorBody({ base, csrf, mfaToken, methods: [], error: refused.detail }),
+            400,
+          );
         }
         return expired(reply, refused);
       }
@@ -194,7 +203,7 @@ export function interactionRoutes(options: InteractionRoutesOptions): FastifyPlu
           await signIn.chooseTenant(raw(request, reply), tenantId, auditContextOf(request)),
         );
       } catch (error) {
-        return expired(reply, pageOfError(reply, error));
+        return expired(reply, pageOfError(error));
       }
     });
 
@@ -206,7 +215,7 @@ export function interactionRoutes(options: InteractionRoutesOptions): FastifyPlu
         }
         return await answer(request, reply, await signIn.consent(raw(request, reply)));
       } catch (error) {
-        return expired(reply, pageOfError(reply, error));
+        return expired(reply, pageOfError(error));
       }
     });
 
@@ -215,7 +224,7 @@ export function interactionRoutes(options: InteractionRoutesOptions): FastifyPlu
         reply.hijack();
         return await signIn.abort(raw(request, reply), 'The user cancelled the sign-in.');
       } catch (error) {
-        return expired(reply, pageOfError(reply, error));
+        return expired(reply, pageOfError(error));
       }
     });
 

@@ -77,7 +77,11 @@ export function oidcMount({ provider }: OidcMountOptions): FastifyPluginAsync {
       config: { access: 'public' },
       schema: { hide: true },
       handler: (request, reply) =>
-        handOver(request, reply, request.raw.url?.replace(OAUTH_METADATA_PATH, OIDC_DISCOVERY_PATH)),
+        handOver(
+          request,
+          reply,
+          request.raw.url?.replace(OAUTH_METADATA_PATH, OIDC_DISCOVERY_PATH),
+        ),
     });
   };
 }

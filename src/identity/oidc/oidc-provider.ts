@@ -1,13 +1,9 @@
-import Provider, {
-  type Configuration,
-  errors,
-  type KoaContextWithOIDC,
-} from 'oidc-provider';
+import Provider, { type Configuration, errors, type KoaContextWithOIDC } from 'oidc-provider';
 import { TENANT_PERMISSIONS } from '../../access/permissions.ts';
 import type { SessionRecord } from '../sessions/session-store.ts';
 import type { PrivateSigningJwk } from '../tokens/signing-keys.ts';
 import { createOidcAdapter } from './oidc-adapter.ts';
-import { OIDC_ROUTES, interactionPath } from './oidc-paths.ts';
+import { interactionPath, OIDC_ROUTES } from './oidc-paths.ts';
 import {
   clientMetadata,
   type FindProviderClient,
@@ -90,7 +86,7 @@ export function createOidcProvider(
       Client: {
         async find(id) {
           const client = await deps.findClient(id);
-          if (!client || client.tenant_status !== 'active') return undefined;
+          if (client?.tenant_status !== 'active') return undefined;
           return clientMetadata(client);
         },
       },
@@ -132,13 +128,14 @@ export function createOidcProvider(
       short: { httpOnly: true, sameSite: 'lax', secure: deps.secureCookies },
     },
     routes: OIDC_ROUTES,
-    scopes: [...OPENID_SCOPES, ...TENANT_PERMISSIONS],
+    // Permission scopes are the API's (the resource server's `scope` below), not OpenID's.
+    scopes: [...OPENID_SCOPES],
+    // acr, amr and auth_time under `openid`: every ID token carries them (issue 19),
+    // not only those whose request asked (max_age, acr_values, the claims parameter).
     claims: {
-      openid: ['sub', 'tid', 'roles'],
+      openid: ['sub', 'tid', 'roles', 'acr', 'amr', 'auth_time'],
       email: ['email', 'email_verified'],
       profile: ['name'],
-      acr: null,
-      auth_time: null,
       sid: null,
     },
     // Scope claims go into the ID token too: a relying party whose access token is for
@@ -169,10 +166,15 @@ export function createOidcProvider(
       introspection: {
         enabled: true,
         // A client may introspect its own tokens only.
-        allowedPolicy: async (ctx, client, token) =>
+        allowedPolicy: async (_ctx, client, token) =>
           !('clientId' in token) || token.clientId === client.clientId,
       },
-      revocation: { enabled: true },
+      revocation: {
+        enabled: true,
+        // A client may revoke its own tokens only.
+        allowedPolicy: async (_ctx, client, token) =>
+          !('clientId' in token) || token.clientId === client.clientId,
+      },
       userinfo: { enabled: true },
       claimsParameter: { enabled: false },
       rpInitiatedLogout: {
@@ -197,8 +199,11 @@ export function createOidcProvider(
         useGrantedResource: async () => true,
         getResourceServerInfo: async (ctx, indicator, client) => {
           if (indicator !== resource) throw new errors.InvalidTarget();
+          // The permission scopes this client was registered with, and no others.
+          const registered = await deps.findClient(client.clientId);
+          const allowed = (registered?.scopes ?? []).filter((name) => PERMISSION_SCOPES.has(name));
           return {
-            scope: [...PERMISSION_SCOPES].join(' '),
+            scope: allowed.join(' '),
             audience,
             accessTokenTTL: clientNumber(ctx, 'access_token_ttl_seconds', 900),
             accessTokenFormat: 'jwt',
@@ -209,7 +214,7 @@ export function createOidcProvider(
     },
     extraTokenClaims: async (_ctx, token) => {
       if (token.kind === 'ClientCredentials') {
-        const client = await deps.findClient(token.clientId ?? "");
+        const client = await deps.findClient(token.clientId ?? '');
         if (!client || client.role === null) throw new errors.InvalidClient();
         return { tid: client.tenant_id, roles: [client.role] };
       }

@@ -116,11 +116,13 @@ export function createOidcSignIn(deps: OidcSignInDeps) {
   }
 
   /** The user picked a tenant: a session there on the same proof, the first one ended. */
-  async function chooseTenant(raw: Raw, tenantId: string, context: AuditContext): Promise<NextStep> {
+  async function chooseTenant(
+    raw: Raw,
+    tenantId: string,
+    context: AuditContext,
+  ): Promise<NextStep> {
     const { interaction, client, pending } = await load(raw);
-    const proofSession = pending
-      ? await sessions.find(pending.session_id)
-      : undefined;
+    const proofSession = pending ? await sessions.find(pending.session_id) : undefined;
     const started = await sessionIn(interaction, client, tenantId, context, proofSession);
     if (pending && started.id !== pending.session_id) {
       await sessions.revoke(pending.session_id, 'tenant_chosen');
@@ -266,7 +268,13 @@ export function createOidcSignIn(deps: OidcSignInDeps) {
 export type OidcSignIn = ReturnType<typeof createOidcSignIn>;
 
 function requestedScopes(interaction: Interaction): string[] {
-  return [...new Set(String(interaction.params.scope ?? '').split(' ').filter(Boolean))];
+  return [
+    ...new Set(
+      String(interaction.params.scope ?? '')
+        .split(' ')
+        .filter(Boolean),
+    ),
+  ];
 }
 
 function cannotSignIn(): TesseraError {

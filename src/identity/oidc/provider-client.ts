@@ -41,6 +41,13 @@ export function secretMatches(storedDigest: string | null, presented: string): b
   return expected.length === actual.length && timingSafeEqual(expected, actual);
 }
 
+const OPENID_SCOPE_NAMES: ReadonlySet<string> = new Set([
+  'openid',
+  'offline_access',
+  'profile',
+  'email',
+]);
+
 /** Client metadata properties Tessera adds (oidc-provider's `extraClientMetadata`). */
 export const TESSERA_CLIENT_METADATA = [
   'tenant_id',
@@ -68,7 +75,8 @@ export function clientMetadata(client: ProviderClient): Record<string, unknown> 
     response_types: authorizes ? ['code'] : [],
     redirect_uris: authorizes ? [...client.redirect_uris] : [],
     post_logout_redirect_uris: [...client.post_logout_redirect_uris],
-    scope: client.scopes.join(' '),
+    // OpenID scopes only: the permission scopes are the API resource's (oidc-provider.ts).
+    scope: client.scopes.filter((scope) => OPENID_SCOPE_NAMES.has(scope)).join(' '),
     id_token_signed_response_alg: 'EdDSA',
     application_type: client.redirect_uris.some((uri) => !/^https?:/.test(uri)) ? 'native' : 'web',
     tenant_id: client.tenant_id,

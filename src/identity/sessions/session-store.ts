@@ -4,8 +4,8 @@ import type { AnyKysely } from '../../storage/database.ts';
 import type { Database } from '../../storage/open-database.ts';
 import { type CredentialChanges, IGNORE_CREDENTIAL_CHANGES } from '../guard/credential-cache.ts';
 import { createMfaTokenStore } from '../mfa/mfa-token-store.ts';
-import type { StandingOf } from '../tenancy-port.ts';
 import { endProviderSessionsOf } from '../oidc/oidc-adapter.ts';
+import type { StandingOf } from '../tenancy-port.ts';
 import { findSession, type SessionRecord, type SessionTables } from './find-session.ts';
 import {
   createRefreshConsumer,

@@ -66,7 +66,10 @@ export interface SigningKeys {
    * Provider (oidc-provider takes its keys as JWKs; it signs with the first and verifies
    * `id_token_hint`s with any). `version` changes exactly when the set does.
    */
-  providerJwks(): Promise<{ readonly version: string; readonly keys: readonly PrivateSigningJwk[] }>;
+  providerJwks(): Promise<{
+    readonly version: string;
+    readonly keys: readonly PrivateSigningJwk[];
+  }>;
 }
 
 /** A signing key with its private part (RFC 8037 §2 `d`): only ever held in memory. */

@@ -10,7 +10,6 @@ import { migrateToLatest } from '../../storage/migrate.ts';
 import { createSigningKeys } from './signing-keys.ts';
 import { JWKS_PATH, wellKnownRoutes } from './well-known-routes.ts';
 
-
 async function setup(t: TestContext, engine: Engine) {
   const test = await openTestDatabase(engine);
   t.after(() => test.cleanup());

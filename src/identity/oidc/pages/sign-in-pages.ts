@@ -1,5 +1,5 @@
-import { html, type SafeHtml } from '../../../http/pages/html.ts';
 import { PERMISSION_DESCRIPTIONS, type Permission } from '../../../access/permissions.ts';
+import { html, type SafeHtml } from '../../../http/pages/html.ts';
 
 /** The bodies of the hosted pages of one authorization request (`base`: its path). */
 
@@ -53,7 +53,8 @@ export function tenantBody(view: {
   tenants: readonly { id: string; name: string }[];
 }): SafeHtml {
   const choices = view.tenants.map(
-    (tenant) => html`<li><button type="submit" name="tenant_id" value="${tenant.id}">${tenant.name}</button></li>`,
+    (tenant) =>
+      html`<li><button type="submit" name="tenant_id" value="${tenant.id}">${tenant.name}</button></li>`,
   );
   return html`<p>Which organization do you want to use with <strong>${view.clientName}</strong>?</p>
 <form method="post" action="${view.base}/tenant">
@@ -91,11 +92,7 @@ const OPENID_DESCRIPTIONS: Readonly<Record<string, string>> = {
 };
 
 function describeScope(scope: string): string {
-  return (
-    OPENID_DESCRIPTIONS[scope] ??
-    PERMISSION_DESCRIPTIONS[scope as Permission] ??
-    scope
-  );
+  return OPENID_DESCRIPTIONS[scope] ?? PERMISSION_DESCRIPTIONS[scope as Permission] ?? scope;
 }
 
 function errorLine(error: string | undefined): SafeHtml {
