@@ -1,5 +1,6 @@
 import { PERMISSION_DESCRIPTIONS, type Permission } from '../../../access/permissions.ts';
 import { html, type SafeHtml } from '../../../http/pages/html.ts';
+import { emailLinks, type OtherMethods, passkeySection } from './method-pages.ts';
 
 /** The bodies of the hosted pages of one authorization request (`base`: its path). */
 
@@ -9,7 +10,13 @@ export function signInBody(view: {
   clientName: string;
   email?: string;
   error?: string;
+  /** The other ways in this server offers (method-pages.ts). */
+  methods?: OtherMethods;
 }): SafeHtml {
+  const passkey = view.methods?.passkey
+    ? passkeySection({ base: view.base, csrf: view.csrf, label: 'Sign in with a passkey' })
+    : html``;
+  const email = view.methods?.email ? emailLinks(view.base) : html``;
   return html`<p>to continue to <strong>${view.clientName}</strong></p>
 ${errorLine(view.error)}
 <form method="post" action="${view.base}/password">
@@ -20,6 +27,8 @@ ${errorLine(view.error)}
 <input id="password" name="password" type="password" autocomplete="current-password" required>
 <button type="submit">Sign in</button>
 </form>
+${passkey}
+${email}
 ${cancelForm(view.base, view.csrf)}`;
 }
 
@@ -33,6 +42,15 @@ export function secondFactorBody(view: {
   const recovery = view.methods.includes('recovery_code')
     ? html`<p class="muted">No access to your app? Enter one of your recovery codes instead.</p>`
     : html``;
+  // The token is the form's: a passkey's options and proof are bound to it.
+  const passkey = view.methods.includes('webauthn')
+    ? passkeySection({
+        base: view.base,
+        csrf: view.csrf,
+        mfaToken: view.mfaToken,
+        label: 'Use a passkey instead',
+      })
+    : html``;
   return html`<p>Enter the code your authenticator app shows.</p>
 ${errorLine(view.error)}
 <form method="post" action="${view.base}/mfa">
@@ -43,6 +61,7 @@ ${errorLine(view.error)}
 <button type="submit">Verify</button>
 </form>
 ${recovery}
+${passkey}
 ${cancelForm(view.base, view.csrf)}`;
 }
 
