@@ -3,8 +3,8 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { relyingParty } from '../../docs/examples/relying-party.ts';
-import { hashPassword } from '../../src/identity/login/passwords.ts';
 import type { Config } from '../../src/config/schema.ts';
+import { hashPassword } from '../../src/identity/login/passwords.ts';
 import type { Engine } from '../../src/storage/database.ts';
 import { buildTestApp, type DeepPartial, type TestApp } from './app.ts';
 import { apiKeyFor } from './auth.ts';
@@ -153,7 +153,7 @@ export async function oidcWorld(
 export async function signInWithPassword(tab: Page, email: string): Promise<void> {
   await tab.getByLabel('Email').fill(email);
   await tab.getByLabel('Password').fill(PASSWORD);
-  await tab.getByRole('button', { name: 'Sign in' }).click();
+  await tab.getByRole('button', { name: 'Sign in', exact: true }).click();
 }
 
 /** Waits until the browser is back at the relying party; the URL it came back to. */
