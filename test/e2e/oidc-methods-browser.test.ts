@@ -112,6 +112,33 @@ describe('the hosted sign-in methods in Chromium', { skip }, () => {
   }
 
   /**
+   * The page reads on a 375 px phone (nothing wider than the screen), has no inline
+   * style attribute, and labels every field a person fills in.
+   */
+  async function assertReadable(tab: Page): Promise<void> {
+    await tab.setViewportSize({ width: 375, height: 740 });
+    const found = await tab.evaluate<{ width: number; styled: number; unlabelled: string[] }>(`({
+      width: document.documentElement.scrollWidth,
+      styled: document.querySelectorAll('[style]').length,
+      unlabelled: [...document.querySelectorAll('input:not([type=hidden])')]
+        .filter((input) => input.labels.length === 0)
+        .map((input) => input.name),
+    })`);
+    assert.ok(found.width <= 375, `${tab.url()} is ${found.width} px wide`);
+    assert.equal(found.styled, 0, 'no style attribute');
+    assert.deepEqual(found.unlabelled, [], 'every field has its label');
+  }
+
+  /** What the keyboard focus is on: a field's label, else the element's text. */
+  function focused(tab: Page): Promise<string> {
+    return tab.evaluate<string>(`(() => {
+      const element = document.activeElement;
+      const label = element.labels && element.labels[0];
+      return (label ? label.textContent : element.textContent).trim();
+    })()`);
+  }
+
+  /**
    * Test setup in the page (the sign-in page's CSP allows fetches to its own origin):
    * a password login through the API, then a passkey registered with it.
    */
@@ -184,6 +211,38 @@ describe('the hosted sign-in methods in Chromium', { skip }, () => {
     await flow.tab.context().close();
   });
 
+  it('the sign-in page: a logical focus order by keyboard, readable at 375 px', async () => {
+    const flow = await begin();
+    await assertReadable(flow.tab);
+    const order = [await focused(flow.tab)];
+    for (let step = 0; step < 6; step++) {
+      await flow.tab.keyboard.press('Tab');
+      order.push(await focused(flow.tab));
+    }
+    assert.deepEqual(order, [
+      'Email',
+      'Password',
+      'Sign in',
+      'Sign in with a passkey',
+      'Email me a sign-in link',
+      'Forgot your password?',
+      'Cancel',
+    ]);
+    // By keyboard alone to the magic link's form, then the forgotten password's.
+    await flow.tab.keyboard.press('Shift+Tab');
+    await flow.tab.keyboard.press('Shift+Tab');
+    await flow.tab.keyboard.press('Enter');
+    await flow.tab.getByRole('heading', { name: 'Email me a sign-in link' }).waitFor();
+    assert.equal(await focused(flow.tab), 'Email');
+    await assertReadable(flow.tab);
+    await flow.tab.getByRole('link', { name: 'Back to sign in' }).click();
+    await flow.tab.getByRole('link', { name: 'Forgot your password?' }).click();
+    await flow.tab.getByRole('heading', { name: 'Forgot your password?' }).waitFor();
+    await assertReadable(flow.tab);
+    await flow.tab.context().close();
+    assert.deepEqual(problems, []);
+  });
+
   it('emails a magic link that comes back into the same authorization request', async () => {
     const userId = await world.user('max@example.com', { acme: ['viewer'] });
     const flow = await begin();
@@ -191,6 +250,7 @@ describe('the hosted sign-in methods in Chromium', { skip }, () => {
     await flow.tab.getByLabel('Email').fill('max@example.com');
     await flow.tab.keyboard.press('Enter');
     await flow.tab.getByRole('heading', { name: 'Check your email' }).waitFor();
+    await assertReadable(flow.tab);
     const mail = await sink.waitFor('max@example.com', 'magic_link');
     const link = new URL(/https?:\/\/\S+/.exec(mail.text)?.[0] ?? '');
     const base = new URL(flow.tab.url()).pathname.replace(/\/magic-link\/request$/, '');
@@ -243,9 +303,18 @@ describe('the hosted sign-in methods in Chromium', { skip }, () => {
       .where('id', '=', 'gamma')
       .execute();
     const userId = await world.user('sam@example.com', { gamma: ['viewer'] });
+    // What the hosted page saves the user from: a session without a factor is refused.
+    const refused = await world.test.app.inject({
+      method: 'GET',
+      url: '/api/v1/entities/order-1/events',
+      headers: { authorization: `Bearer ${await apiLogin('sam@example.com')}` },
+    });
+    assert.equal(refused.statusCode, 403, refused.body);
+    assert.equal(refused.json().code, 'mfa_enrollment_required');
     const flow = await begin(gammaApp);
     await signInWithPassword(flow.tab, 'sam@example.com');
     await flow.tab.getByRole('heading', { name: 'Set up two-step verification' }).waitFor();
+    await assertReadable(flow.tab);
     const qr = await flow.tab.getByRole('img', { name: /QR code/ }).getAttribute('src');
     assert.match(String(qr), /^data:image\/png;base64,/);
     const secret = String(await flow.tab.locator('#totp-secret').textContent());
@@ -256,6 +325,7 @@ describe('the hosted sign-in methods in Chromium', { skip }, () => {
     await flow.tab.keyboard.press('Enter');
     await flow.tab.getByRole('heading', { name: 'Save your recovery codes' }).waitFor();
     assert.equal(await flow.tab.locator('ul.codes li').count(), 10);
+    await assertReadable(flow.tab);
     await flow.tab.getByRole('link', { name: 'Continue' }).click();
     const { id, tokens } = await flow.complete();
     assert.equal(id.sub, userId);
@@ -288,6 +358,15 @@ describe('the hosted sign-in methods in Chromium', { skip }, () => {
     assert.equal(id.acr, 'urn:tessera:acr:mfa');
   });
 
+  async function apiLogin(email: string): Promise<string> {
+    const response = await fetch(`${world.issuer}/api/v1/auth/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ email, password: PASSWORD }),
+    });
+    return String(((await response.json()) as Json).access_token);
+  }
+
   /** TOTP as the API enrolls it (test/helpers/totp-fixture.ts does the same): the secret. */
   async function enrollTotpThroughApi(email: string): Promise<string> {
     const post = async (path: string, body: Json, token?: string) => {
@@ -301,8 +380,7 @@ describe('the hosted sign-in methods in Chromium', { skip }, () => {
       });
       return (await response.json()) as Json;
     };
-    const login = await post('/auth/login', { email, password: PASSWORD });
-    const token = String(login.access_token);
+    const token = await apiLogin(email);
     const started = await post('/auth/mfa/totp', {}, token);
     const secret = String(started.secret);
     const confirmed = await post('/auth/mfa/totp/confirm', { code: totpCode(secret) }, token);
