@@ -188,7 +188,12 @@ describe('the hosted sign-in methods in Chromium', { skip }, () => {
     await registerPasskey(flow.tab, 'quinn@example.com');
     await signInWithPassword(flow.tab, 'quinn@example.com');
     await flow.tab.getByRole('heading', { name: 'Two-step verification' }).waitFor();
-    await flow.tab.getByRole('button', { name: 'Use a passkey instead' }).click();
+    // A wrong code first: the page comes back, 400, still offering the passkey.
+    await flow.tab.getByLabel('Code').fill('000000');
+    await flow.tab.keyboard.press('Enter');
+    await flow.tab.getByRole('alert').waitFor();
+    await assertReadable(flow.tab);
+    await flow.tab.getByRole('button', { name: 'Use your passkey' }).click();
     const { id } = await flow.complete();
     assert.equal(id.sub, userId);
     const amr = id.amr as string[];
@@ -349,6 +354,8 @@ describe('the hosted sign-in methods in Chromium', { skip }, () => {
     await flow.tab.getByLabel('Code').fill('000000');
     await flow.tab.keyboard.press('Enter');
     await flow.tab.getByRole('alert').waitFor();
+    await flow.tab.getByText('No access to your app?').waitFor();
+    assert.equal(await flow.tab.getByRole('button', { name: /passkey/ }).count(), 0);
     // The next step: the current one was spent confirming the enrollment (no replay).
     await flow.tab.getByLabel('Code').fill(totpCode(secret, Date.now(), 1));
     await flow.tab.keyboard.press('Enter');

@@ -2,6 +2,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { auditContextOf } from '../../access/audit-context.ts';
 import type { SafeHtml } from '../../http/pages/html.ts';
 import { TesseraError } from '../../platform/errors.ts';
+import { SECOND_FACTOR_METHODS, type SecondFactorMethod } from '../mfa/second-factor.ts';
 import type { MfaChallenge } from '../mfa/second-step/mfa-challenge.ts';
 import type { TokenSet } from '../tokens/issue-token-set.ts';
 import type { InteractionEnrollment } from './interaction-enrollment.ts';
@@ -37,6 +38,15 @@ const MAX_FIELD = 1024;
 export function field(request: FastifyRequest, name: string, max = MAX_FIELD): string | undefined {
   const value = (request.body as Record<string, unknown> | undefined)?.[name];
   return typeof value === 'string' && value.length <= max ? value : undefined;
+}
+
+/**
+ * The second-factor methods a form says the page offered (its hidden `methods`): only
+ * what the page shows again after a refusal, never what is accepted.
+ */
+export function offeredMethods(request: FastifyRequest): SecondFactorMethod[] {
+  const named = (field(request, 'methods') ?? '').split(' ');
+  return SECOND_FACTOR_METHODS.filter((method) => named.includes(method));
 }
 
 export const raw = (request: FastifyRequest, reply: FastifyReply) => ({

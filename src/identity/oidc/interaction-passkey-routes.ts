@@ -7,7 +7,14 @@ import { MfaErrors } from '../mfa/mfa-errors.ts';
 import type { PasskeyService } from '../mfa/passkeys/passkey-service.ts';
 import { authenticationResponseOf } from '../mfa/passkeys/webauthn-json.ts';
 import type { SecondStep } from '../mfa/second-step/second-step-service.ts';
-import { expired, field, type InteractionFlow, pageOfError, raw } from './interaction-flow.ts';
+import {
+  expired,
+  field,
+  type InteractionFlow,
+  offeredMethods,
+  pageOfError,
+  raw,
+} from './interaction-flow.ts';
 import { INTERACTION_PREFIX } from './oidc-paths.ts';
 import type { OidcSignIn } from './oidc-sign-in.ts';
 
@@ -87,11 +94,10 @@ export function interactionPasskeyRoutes(options: InteractionPasskeyOptions): Fa
         if (mfaToken === undefined) {
           return flow.answer(request, reply, { step: 'sign_in' }, { error: refused.detail });
         }
-        // The user offered a passkey, so they have one: the page offers it again.
         return flow.secondFactorPage(
           request,
           reply,
-          { mfa_token: mfaToken, methods: ['webauthn'] },
+          { mfa_token: mfaToken, methods: offeredMethods(request) },
           refused.detail,
         );
       }

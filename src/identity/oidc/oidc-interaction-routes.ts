@@ -3,7 +3,14 @@ import { auditContextOf } from '../../access/audit-context.ts';
 import { TesseraError } from '../../platform/errors.ts';
 import type { AuthService } from '../login/auth-service.ts';
 import type { SecondStep } from '../mfa/second-step/second-step-service.ts';
-import { expired, field, type InteractionFlow, pageOfError, raw } from './interaction-flow.ts';
+import {
+  expired,
+  field,
+  type InteractionFlow,
+  offeredMethods,
+  pageOfError,
+  raw,
+} from './interaction-flow.ts';
 import { INTERACTION_PREFIX } from './oidc-paths.ts';
 import type { OidcSignIn } from './oidc-sign-in.ts';
 
@@ -77,7 +84,7 @@ export function interactionRoutes(options: InteractionRoutesOptions): FastifyPlu
           return flow.secondFactorPage(
             request,
             reply,
-            { mfa_token: mfaToken, methods: [] },
+            { mfa_token: mfaToken, methods: offeredMethods(request) },
             refused.detail,
           );
         }

@@ -20,12 +20,14 @@ export function passkeySection(view: {
   base: string;
   csrf: string;
   mfaToken?: string;
+  methods?: readonly string[];
   label: string;
 }): SafeHtml {
   const mfa =
     view.mfaToken === undefined
       ? html``
-      : html`<input type="hidden" name="mfa_token" value="${view.mfaToken}">`;
+      : html`<input type="hidden" name="mfa_token" value="${view.mfaToken}">
+<input type="hidden" name="methods" value="${(view.methods ?? []).join(' ')}">`;
   return html`<form id="passkey-form" method="post" action="${view.base}/passkey">
 <input type="hidden" name="_csrf" value="${view.csrf}">
 ${mfa}

@@ -48,14 +48,21 @@ export function secondFactorBody(view: {
         base: view.base,
         csrf: view.csrf,
         mfaToken: view.mfaToken,
-        label: 'Use a passkey instead',
+        methods: view.methods,
+        label: view.methods.includes('totp') ? 'Use a passkey instead' : 'Use your passkey',
       })
     : html``;
-  return html`<p>Enter the code your authenticator app shows.</p>
+  const intro =
+    view.methods.includes('webauthn') && !view.methods.includes('totp')
+      ? 'Confirm with your passkey, or enter one of your recovery codes.'
+      : 'Enter the code your authenticator app shows.';
+  // `methods` only decides what the page shows again after a wrong code.
+  return html`<p>${intro}</p>
 ${errorLine(view.error)}
 <form method="post" action="${view.base}/mfa">
 <input type="hidden" name="_csrf" value="${view.csrf}">
 <input type="hidden" name="mfa_token" value="${view.mfaToken}">
+<input type="hidden" name="methods" value="${view.methods.join(' ')}">
 <label for="code">Code</label>
 <input id="code" name="code" type="text" inputmode="numeric" autocomplete="one-time-code" required autofocus>
 <button type="submit">Verify</button>
