@@ -157,6 +157,20 @@ export function createOidcProvider(
       authorizationSigningAlgValues: ['EdDSA'],
     },
     extraClientMetadata: { properties: [...TESSERA_CLIENT_METADATA] },
+    // `tenant`: the tenant to sign in to. A client pinned to its own tenant may name
+    // only that one; asking for another is refused before anyone signs in.
+    extraParams: {
+      tenant: async (_ctx, value, client) => {
+        if (value === undefined) return;
+        const extra = client as unknown as { tenant_id?: string; tenant_choice?: boolean };
+        if (value === '' || value.length > 128) {
+          throw new errors.InvalidRequest('tenant must name a tenant');
+        }
+        if (!extra.tenant_choice && value !== extra.tenant_id) {
+          throw new errors.InvalidRequest('this client signs users in to its own tenant only');
+        }
+      },
+    },
     // Exact redirect URIs, always sent: nothing is guessed for a client.
     allowOmittingSingleRegisteredRedirectUri: false,
     pkce: { required: () => true },

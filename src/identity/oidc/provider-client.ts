@@ -65,6 +65,7 @@ export const TESSERA_CLIENT_METADATA = [
  */
 export function clientMetadata(client: ProviderClient): Record<string, unknown> {
   const authorizes = client.grant_types.includes('authorization_code');
+  const openidScopes = client.scopes.filter((scope) => OPENID_SCOPE_NAMES.has(scope));
   return {
     client_id: client.id,
     client_name: client.name,
@@ -76,7 +77,8 @@ export function clientMetadata(client: ProviderClient): Record<string, unknown> 
     redirect_uris: authorizes ? [...client.redirect_uris] : [],
     post_logout_redirect_uris: [...client.post_logout_redirect_uris],
     // OpenID scopes only: the permission scopes are the API resource's (oidc-provider.ts).
-    scope: client.scopes.filter((scope) => OPENID_SCOPE_NAMES.has(scope)).join(' '),
+    // A machine client may have none, and then no `scope` (an empty one is invalid).
+    ...(openidScopes.length > 0 ? { scope: openidScopes.join(' ') } : {}),
     id_token_signed_response_alg: 'EdDSA',
     application_type: client.redirect_uris.some((uri) => !/^https?:/.test(uri)) ? 'native' : 'web',
     tenant_id: client.tenant_id,
