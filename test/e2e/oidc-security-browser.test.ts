@@ -41,7 +41,11 @@ describe('OpenID Provider: refusals, machine clients, tenants, consent, logout',
       post_logout_redirect_uris: [`${world.callback.url}/signed-out`],
       scopes: ['openid', 'email', 'offline_access', 'events:read'],
     };
-    pinned = await world.registerClient('acme', { ...common, name: 'Acme Console', first_party: true });
+    pinned = await world.registerClient('acme', {
+      ...common,
+      name: 'Acme Console',
+      first_party: true,
+    });
     chooser = await world.registerClient('acme', {
       ...common,
       name: 'Acme Everywhere',
@@ -60,7 +64,9 @@ describe('OpenID Provider: refusals, machine clients, tenants, consent, logout',
   after(() => world?.close());
 
   /** GET of an authorization URL without following redirects: where the provider sends the browser. */
-  async function authorize(url: URL): Promise<{ status: number; location: URL | null; body: string }> {
+  async function authorize(
+    url: URL,
+  ): Promise<{ status: number; location: URL | null; body: string }> {
     const response = await fetch(url, { redirect: 'manual' });
     const location = response.headers.get('location');
     return {
@@ -122,7 +128,11 @@ describe('OpenID Provider: refusals, machine clients, tenants, consent, logout',
   });
 
   /** Signs in on a fresh tab and comes back with the callback URL (the code unspent). */
-  async function codeFor(rpClient: Client, email = 'ada@example.com', scope = 'openid email events:read') {
+  async function codeFor(
+    rpClient: Client,
+    email = 'ada@example.com',
+    scope = 'openid email events:read',
+  ) {
     const rp = await world.relyingParty(rpClient);
     const { url, checks } = await rp.begin(scope);
     const tab = await world.tab();
@@ -195,16 +205,15 @@ describe('OpenID Provider: refusals, machine clients, tenants, consent, logout',
     await tab.getByRole('heading', { name: 'Choose an organization' }).waitFor();
     // A forged choice of a tenant the user is no member of changes nothing.
     const form = tab.locator('form[action$="/tenant"]');
-    const forged = await tab.context().request.post(
-      new URL(String(await form.getAttribute('action')), world.issuer).href,
-      {
+    const forged = await tab
+      .context()
+      .request.post(new URL(String(await form.getAttribute('action')), world.issuer).href, {
         form: {
           _csrf: String(await form.locator('input[name="_csrf"]').getAttribute('value')),
           tenant_id: 'system',
         },
         maxRedirects: 0,
-      },
-    );
+      });
     assert.equal(forged.status(), 400);
     await tab.getByRole('button', { name: 'Beta' }).click();
     const back = await backAtClient(tab, world.callback);
@@ -257,7 +266,9 @@ describe('OpenID Provider: refusals, machine clients, tenants, consent, logout',
     const elsewhere = rp.logoutUrl(tokens.id_token as string, 'https://evil.example/');
     const refusedLogout = await fetch(elsewhere, { redirect: 'manual' });
     assert.equal(refusedLogout.status, 400);
-    await tab.goto(rp.logoutUrl(tokens.id_token as string, `${world.callback.url}/signed-out`).toString());
+    await tab.goto(
+      rp.logoutUrl(tokens.id_token as string, `${world.callback.url}/signed-out`).toString(),
+    );
     await tab.getByRole('button', { name: 'Sign out' }).click();
     await tab.waitForURL(`${world.callback.url}/signed-out`);
     const after = await rp.begin('openid email', { prompt: 'none' });
