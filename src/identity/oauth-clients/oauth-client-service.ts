@@ -39,7 +39,7 @@ export interface OAuthClientServiceDeps {
 export type ClientRegistration = Pick<NewOAuthClient, 'name' | 'type' | 'grant_types' | 'scopes'> &
   Partial<Omit<OAuthClientSettings, 'name' | 'scopes'>>;
 
-/** What a PATCH may change: not the type nor the grant types (see docs/oidc-clients.md). */
+/** What a PATCH may change: not the type nor the grant types (see docs/oidc.md, Registering clients). */
 export type ClientChanges = Partial<OAuthClientSettings>;
 
 function notFound(): TesseraError {

@@ -1,5 +1,6 @@
 import Provider, { type Configuration, errors, type KoaContextWithOIDC } from 'oidc-provider';
 import { TENANT_PERMISSIONS } from '../../access/permissions.ts';
+import { verifyClientSecret } from '../oauth-clients/oauth-client-lookup.ts';
 import type { SessionRecord } from '../sessions/session-store.ts';
 import type { PrivateSigningJwk } from '../tokens/signing-keys.ts';
 import { createOidcAdapter } from './oidc-adapter.ts';
@@ -7,7 +8,6 @@ import { interactionPath, OIDC_ROUTES } from './oidc-paths.ts';
 import {
   clientMetadata,
   type FindProviderClient,
-  secretMatches,
   TESSERA_CLIENT_METADATA,
 } from './provider-client.ts';
 
@@ -229,7 +229,11 @@ export function createOidcProvider(
     extraTokenClaims: async (_ctx, token) => {
       if (token.kind === 'ClientCredentials') {
         const client = await deps.findClient(token.clientId ?? '');
-        if (!client || client.role === null) throw new errors.InvalidClient();
+        // A machine client acts with its role, capped by its creator's: none once the
+        // creator is no active member of the tenant (as an API key's).
+        if (!client || client.role === null || client.creator_roles?.length === 0) {
+          throw new errors.InvalidClient('the client cannot act in its tenant');
+        }
         return { tid: client.tenant_id, roles: [client.role] };
       }
       const session = await liveSessionOf(token.grantId);
@@ -286,7 +290,7 @@ export function createOidcProvider(
   const provider = new Provider(issuer, configuration);
   // The registry keeps only a digest of each secret (identity/oauth-clients/).
   provider.Client.prototype.compareClientSecret = async function compare(actual: string) {
-    return secretMatches(this.clientSecret ?? null, actual);
+    return verifyClientSecret({ secret_digest: this.clientSecret ?? null }, actual);
   };
   return provider;
 }
