@@ -49,6 +49,18 @@ describe('OpenID Provider hosted pages: accessible, responsive, locked down', { 
       name: 'Acme Console',
       first_party: true,
     });
+    // The tenant's branding (its email settings) styles its clients' pages.
+    const branded = await fetch(`${world.issuer}/api/v1/email/branding`, {
+      method: 'PUT',
+      headers: { 'content-type': 'application/json', 'x-api-key': await world.adminKey('acme') },
+      body: JSON.stringify({
+        product_name: 'Acme Cloud',
+        logo_url: '',
+        color: '#0b7a75',
+        support_email: 'help@acme.example',
+      }),
+    });
+    assert.equal(branded.status, 200, await branded.text());
     partner = await world.registerClient('acme', { ...common, name: 'Partner Reports' });
     chooser = await world.registerClient('acme', {
       ...common,
@@ -103,6 +115,7 @@ describe('OpenID Provider hosted pages: accessible, responsive, locked down', { 
 
   it('sign in: labelled, keyboard only, CSP without unsafe-inline, no framing', async () => {
     const tab = await start(pinned);
+    await tab.getByText('Acme Cloud').waitFor();
     await check(tab, 'sign-in');
     const headers = await headersOf(tab);
     const csp = headers['content-security-policy'] ?? '';

@@ -261,6 +261,10 @@ describe('OpenID Provider: refusals, machine clients, tenants, consent, logout',
     const forced = await rp.begin('openid email', { prompt: 'login' });
     await tab.goto(forced.url.toString());
     await tab.getByLabel('Password').waitFor();
+    // max_age=0: the sign-in is too old whatever its age, so it is asked again.
+    const aged = await rp.begin('openid email', { max_age: '0' });
+    await tab.goto(aged.url.toString());
+    await tab.getByLabel('Password').waitFor();
 
     // RP-initiated logout, to a registered URI only.
     const elsewhere = rp.logoutUrl(tokens.id_token as string, 'https://evil.example/');

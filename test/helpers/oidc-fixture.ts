@@ -63,7 +63,12 @@ export async function oidcWorld(engine: Engine): Promise<OidcWorld> {
   const port = await freePort();
   const issuer = `http://127.0.0.1:${port}`;
   const test = await buildTestApp(
-    { server: { port }, auth: { issuer }, rate_limits: { enabled: false } },
+    {
+      server: { port },
+      // A rotated key signs at once, so a test can see the provider pick it up.
+      auth: { issuer, key_publish_ahead_seconds: 0 },
+      rate_limits: { enabled: false },
+    },
     engine,
     { actAs: false },
   );
