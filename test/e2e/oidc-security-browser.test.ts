@@ -216,6 +216,9 @@ describe('OpenID Provider: refusals, machine clients, tenants, consent, logout',
       });
     assert.equal(forged.status(), 400);
     await tab.getByRole('button', { name: 'Beta' }).click();
+    // First-party in its own tenant only: in Beta, Acme's client must ask.
+    await tab.getByRole('heading', { name: 'Allow access?' }).waitFor();
+    await tab.getByRole('button', { name: 'Allow' }).click();
     const back = await backAtClient(tab, world.callback);
     const tokens = await rp.complete(back, checks);
     assert.equal(decodeJwt(tokens.access_token).tid, 'beta');
