@@ -22,8 +22,12 @@ export interface OidcProviderDeps {
   readonly sessionOfGrant: (grantId: string) => Promise<SessionRecord | undefined>;
   readonly grantRevoked: (grantId: string) => Promise<void>;
   readonly findUser: (userId: string) => Promise<OidcUser | undefined>;
-  /** Keys signing cookies (the browser session, the interaction): the same on every node. */
-  readonly cookieKeys: readonly string[];
+  /**
+   * Keys signing cookies (the browser session, the interaction): the same on every
+   * node. Asked for when the provider is built, so commands that never serve it (the
+   * CLI) never load the master key.
+   */
+  readonly cookieKeys: () => readonly string[];
   readonly secureCookies: boolean;
   readonly ttl: {
     readonly idTokenSeconds: number;
@@ -118,7 +122,7 @@ export function createOidcProvider(
     adapter: adapter as unknown as Configuration['adapter'],
     jwks: { keys: jwks.map((jwk) => ({ ...jwk })) },
     cookies: {
-      keys: [...deps.cookieKeys],
+      keys: [...deps.cookieKeys()],
       names: {
         session: 'tessera_oidc_session',
         interaction: 'tessera_oidc_interaction',
