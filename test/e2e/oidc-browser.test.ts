@@ -175,6 +175,22 @@ for (const engine of testEngines()) {
       assert.equal(api.statusCode, 401, 'revoking the grant ended its session');
     });
 
+    it('signs with a rotated key at once; tokens of the previous key still verify', async () => {
+      const before = await signIn('openid email');
+      const jwks = createRemoteJWKSet(new URL(`${world.issuer}/.well-known/jwks.json`), {
+        cooldownDuration: 0,
+      });
+      const { kid } = await world.test.services.identity.keys.rotate();
+      const after = await signIn('openid email');
+      const header = JSON.parse(
+        Buffer.from(String(after.tokens.id_token).split('.')[0] ?? '', 'base64url').toString(),
+      ) as { kid: string };
+      assert.equal(header.kid, kid);
+      for (const token of [before.tokens.id_token, after.tokens.id_token]) {
+        await jwtVerify(token as string, jwks, { issuer: world.issuer, audience: app.id });
+      }
+    });
+
     it('a Tessera logout with the access token ends the grant: its refresh token fails', async () => {
       const { rp, tokens } = await signIn();
       const logout = await world.test.app.inject({

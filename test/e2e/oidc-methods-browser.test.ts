@@ -11,6 +11,7 @@ import {
   PASSWORD,
   signInWithPassword,
 } from '../helpers/oidc-fixture.ts';
+import { enrollTotpFor } from '../helpers/oidc-totp.ts';
 import { type SmtpSink, startSmtpSink } from '../helpers/smtp-sink.ts';
 import { totpCode } from '../helpers/totp.ts';
 
@@ -347,7 +348,7 @@ describe('the hosted sign-in methods in Chromium', { skip }, () => {
 
   it('asks a TOTP user for the code after the password: amr otp and mfa, acr mfa', async () => {
     await world.user('tia@example.com', { acme: ['viewer'] });
-    const secret = await enrollTotpThroughApi('tia@example.com');
+    const secret = await enrollTotpFor(world, 'tia@example.com');
     const flow = await begin();
     await signInWithPassword(flow.tab, 'tia@example.com');
     await flow.tab.getByRole('heading', { name: 'Two-step verification' }).waitFor();
@@ -372,26 +373,5 @@ describe('the hosted sign-in methods in Chromium', { skip }, () => {
       body: JSON.stringify({ email, password: PASSWORD }),
     });
     return String(((await response.json()) as Json).access_token);
-  }
-
-  /** TOTP as the API enrolls it (test/helpers/totp-fixture.ts does the same): the secret. */
-  async function enrollTotpThroughApi(email: string): Promise<string> {
-    const post = async (path: string, body: Json, token?: string) => {
-      const response = await fetch(`${world.issuer}/api/v1${path}`, {
-        method: 'POST',
-        headers: {
-          'content-type': 'application/json',
-          ...(token ? { authorization: `Bearer ${token}` } : {}),
-        },
-        body: JSON.stringify(body),
-      });
-      return (await response.json()) as Json;
-    };
-    const token = await apiLogin(email);
-    const started = await post('/auth/mfa/totp', {}, token);
-    const secret = String(started.secret);
-    const confirmed = await post('/auth/mfa/totp/confirm', { code: totpCode(secret) }, token);
-    assert.ok(Array.isArray(confirmed.recovery_codes), JSON.stringify(confirmed));
-    return secret;
   }
 });

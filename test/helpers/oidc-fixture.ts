@@ -80,7 +80,8 @@ export async function oidcWorld(
     {
       // The public URL is the issuer: emailed links lead back to it.
       server: { port, public_url: issuer },
-      auth: { issuer },
+      // A rotated key signs at once, so a test can see the provider pick it up.
+      auth: { issuer, key_publish_ahead_seconds: 0 },
       rate_limits: { enabled: false },
       ...options.config?.(issuer),
     },

@@ -17,7 +17,7 @@ const ClientId = Type.Object({ id: Type.String({ maxLength: 64 }) });
 // Registering, changing or deleting a client or its secret hands out access: step-up.
 const manage = { access: 'clients:manage', stepUp: true } as const;
 
-/** `/api/v1/oauth/clients`: the OAuth clients of the caller's tenant (docs/oidc-clients.md). */
+/** `/api/v1/oauth/clients`: the OAuth clients of the caller's tenant (docs/oidc.md, Registering clients). */
 export const oauthClientRoutes: FastifyPluginAsyncTypebox<{ clients: OAuthClientService }> = async (
   app,
   { clients },

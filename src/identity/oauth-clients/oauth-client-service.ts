@@ -39,7 +39,7 @@ export interface OAuthClientServiceDeps {
 export type ClientRegistration = Pick<NewOAuthClient, 'name' | 'type' | 'grant_types' | 'scopes'> &
   Partial<Omit<OAuthClientSettings, 'name' | 'scopes'>>;
 
-/** What a PATCH may change: not the type nor the grant types (see docs/oidc-clients.md). */
+/** What a PATCH may change: not the type nor the grant types (see docs/oidc.md, Registering clients). */
 export type ClientChanges = Partial<OAuthClientSettings>;
 
 function notFound(): TesseraError {
@@ -120,14 +120,19 @@ export function createOAuthClientService(deps: OAuthClientServiceDeps) {
       registration: ClientRegistration,
     ): Promise<{ record: OAuthClientRecord; secret: string | null }> {
       const client: NewOAuthClient = {
-        redirect_uris: [],
-        post_logout_redirect_uris: [],
-        role: null,
-        first_party: false,
-        tenant_choice: false,
-        access_token_ttl_seconds: deps.defaultAccessTokenTtlSeconds,
-        refresh_token_ttl_seconds: CLIENT_LIMITS.defaultRefreshTokenTtl,
-        ...registration,
+        name: registration.name,
+        type: registration.type,
+        grant_types: registration.grant_types,
+        scopes: registration.scopes,
+        redirect_uris: registration.redirect_uris ?? [],
+        post_logout_redirect_uris: registration.post_logout_redirect_uris ?? [],
+        role: registration.role ?? null,
+        first_party: registration.first_party ?? false,
+        tenant_choice: registration.tenant_choice ?? false,
+        access_token_ttl_seconds:
+          registration.access_token_ttl_seconds ?? deps.defaultAccessTokenTtlSeconds,
+        refresh_token_ttl_seconds:
+          registration.refresh_token_ttl_seconds ?? CLIENT_LIMITS.defaultRefreshTokenTtl,
       };
       checkClient(client);
       const tenantId = actor.principal.tenantId;

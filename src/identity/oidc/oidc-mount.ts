@@ -1,4 +1,4 @@
-import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyBaseLogger, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import type Provider from 'oidc-provider';
 import {
   END_SESSION_CONFIRM_PATH,
@@ -11,6 +11,13 @@ import {
 export interface OidcMountOptions {
   /** The provider of the moment: rebuilt when the signing keys change (oidc-provider-holder.ts). */
   readonly provider: () => Promise<Provider>;
+}
+
+/** The provider answers its own failures (a `server_error` page or JSON); they are bugs to log. */
+function logServerErrors(provider: Provider, log: FastifyBaseLogger): void {
+  provider.on('server_error', (_ctx: unknown, error: Error) => {
+    log.error({ err: error }, 'OpenID Provider: server error');
+  });
 }
 
 type Method = 'GET' | 'POST' | 'OPTIONS';
@@ -40,15 +47,18 @@ const ENDPOINTS: ReadonlyArray<readonly [string, readonly Method[]]> = [
  */
 export function oidcMount({ provider }: OidcMountOptions): FastifyPluginAsync {
   const handlers = new WeakMap<Provider, ReturnType<Provider['callback']>>();
+  let log: FastifyBaseLogger;
   const handlerOf = (current: Provider) => {
     let handler = handlers.get(current);
     if (!handler) {
+      logServerErrors(current, log);
       handler = current.callback();
       handlers.set(current, handler);
     }
     return handler;
   };
   return async (app) => {
+    log = app.log;
     app.removeAllContentTypeParsers();
     app.addContentTypeParser('*', (_request, _payload, done) => done(null, undefined));
 

@@ -1,5 +1,6 @@
 import Provider, { type Configuration, errors, type KoaContextWithOIDC } from 'oidc-provider';
 import { TENANT_PERMISSIONS } from '../../access/permissions.ts';
+import { verifyClientSecret } from '../oauth-clients/oauth-client-lookup.ts';
 import type { SessionRecord } from '../sessions/session-store.ts';
 import type { PrivateSigningJwk } from '../tokens/signing-keys.ts';
 import { createOidcAdapter } from './oidc-adapter.ts';
@@ -7,7 +8,6 @@ import { interactionPath, OIDC_ROUTES } from './oidc-paths.ts';
 import {
   clientMetadata,
   type FindProviderClient,
-  secretMatches,
   TESSERA_CLIENT_METADATA,
 } from './provider-client.ts';
 
@@ -22,8 +22,12 @@ export interface OidcProviderDeps {
   readonly sessionOfGrant: (grantId: string) => Promise<SessionRecord | undefined>;
   readonly grantRevoked: (grantId: string) => Promise<void>;
   readonly findUser: (userId: string) => Promise<OidcUser | undefined>;
-  /** Keys signing cookies (the browser session, the interaction): the same on every node. */
-  readonly cookieKeys: readonly string[];
+  /**
+   * Keys signing cookies (the browser session, the interaction): the same on every
+   * node. Asked for when the provider is built, so commands that never serve it (the
+   * CLI) never load the master key.
+   */
+  readonly cookieKeys: () => readonly string[];
   readonly secureCookies: boolean;
   readonly ttl: {
     readonly idTokenSeconds: number;
@@ -118,7 +122,7 @@ export function createOidcProvider(
     adapter: adapter as unknown as Configuration['adapter'],
     jwks: { keys: jwks.map((jwk) => ({ ...jwk })) },
     cookies: {
-      keys: [...deps.cookieKeys],
+      keys: [...deps.cookieKeys()],
       names: {
         session: 'tessera_oidc_session',
         interaction: 'tessera_oidc_interaction',
@@ -157,6 +161,20 @@ export function createOidcProvider(
       authorizationSigningAlgValues: ['EdDSA'],
     },
     extraClientMetadata: { properties: [...TESSERA_CLIENT_METADATA] },
+    // `tenant`: the tenant to sign in to. A client pinned to its own tenant may name
+    // only that one; asking for another is refused before anyone signs in.
+    extraParams: {
+      tenant: async (_ctx, value, client) => {
+        if (value === undefined) return;
+        const extra = client as unknown as { tenant_id?: string; tenant_choice?: boolean };
+        if (value === '' || value.length > 128) {
+          throw new errors.InvalidRequest('tenant must name a tenant');
+        }
+        if (!extra.tenant_choice && value !== extra.tenant_id) {
+          throw new errors.InvalidRequest('this client signs users in to its own tenant only');
+        }
+      },
+    },
     // Exact redirect URIs, always sent: nothing is guessed for a client.
     allowOmittingSingleRegisteredRedirectUri: false,
     pkce: { required: () => true },
@@ -215,7 +233,11 @@ export function createOidcProvider(
     extraTokenClaims: async (_ctx, token) => {
       if (token.kind === 'ClientCredentials') {
         const client = await deps.findClient(token.clientId ?? '');
-        if (!client || client.role === null) throw new errors.InvalidClient();
+        // A machine client acts with its role, capped by its creator's: none once the
+        // creator is no active member of the tenant (as an API key's).
+        if (!client || client.role === null || client.creator_roles?.length === 0) {
+          throw new errors.InvalidClient('the client cannot act in its tenant');
+        }
         return { tid: client.tenant_id, roles: [client.role] };
       }
       const session = await liveSessionOf(token.grantId);
@@ -272,7 +294,7 @@ export function createOidcProvider(
   const provider = new Provider(issuer, configuration);
   // The registry keeps only a digest of each secret (identity/oauth-clients/).
   provider.Client.prototype.compareClientSecret = async function compare(actual: string) {
-    return secretMatches(this.clientSecret ?? null, actual);
+    return verifyClientSecret({ secret_digest: this.clientSecret ?? null }, actual);
   };
   return provider;
 }

@@ -49,7 +49,7 @@ export function createOidcServices(deps: OidcServicesDeps) {
         return user?.status === 'active' ? user : undefined;
       },
       // Every node derives the same keys, so any node reads the cookies another set.
-      cookieKeys: [cookieKey(deps.masterKey())],
+      cookieKeys: () => [cookieKey(deps.masterKey())],
       secureCookies: deps.secureCookies,
       ttl: { ...deps.ttl, interactionSeconds: INTERACTION_SECONDS },
       pages: deps.pages,

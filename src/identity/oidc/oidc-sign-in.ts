@@ -19,6 +19,8 @@ type Interaction = Awaited<ReturnType<Provider['interactionDetails']>>;
 interface Pending {
   readonly session_id: string;
   readonly user_id: string;
+  /** The session's tenant. */
+  readonly tenant_id: string;
   /** The user chose this tenant (or the client allows no choice). */
   readonly tenant_chosen: boolean;
   /** The user allowed a third-party client. */
@@ -94,7 +96,10 @@ export function createOidcSignIn(deps: OidcSignInDeps) {
     if (!pending.tenant_chosen) {
       return { step: 'tenant', tenants: await deps.tenantsOf(pending.user_id) };
     }
-    if (!client.first_party && !pending.consented) {
+    // A first-party client skips consent in its own tenant only: in another tenant of
+    // the user's, the client's tenant admin is a stranger, who gets nothing unasked.
+    const trusted = client.first_party && pending.tenant_id === client.tenant_id;
+    if (!trusted && !pending.consented) {
       return { step: 'consent', scopes: requestedScopes(interaction) };
     }
     return { step: 'done' };
@@ -102,13 +107,18 @@ export function createOidcSignIn(deps: OidcSignInDeps) {
 
   /** A sign-in on the hosted page answered tokens: its session is the grant's to be. */
   async function signedIn(raw: Raw, tokens: TokenSet): Promise<NextStep> {
-    const { interaction, client } = await load(raw);
+    const { interaction, client, pending } = await load(raw);
     const claims = await deps.verifyAccessToken(tokens.access_token);
+    // Signed in again in the same request (another account): the first one's session ends.
+    if (pending && pending.session_id !== claims.sid) {
+      await sessions.revoke(pending.session_id, 'authorization_signed_in_again');
+    }
     const chosen = !client.tenant_choice || requestedTenant(interaction, client) !== undefined;
     const tenants = chosen ? [] : await deps.tenantsOf(claims.sub);
     await keep(interaction, {
       session_id: claims.sid,
       user_id: claims.sub,
+      tenant_id: claims.tid,
       tenant_chosen: chosen || tenants.length <= 1,
       consented: false,
     });
@@ -130,8 +140,10 @@ export function createOidcSignIn(deps: OidcSignInDeps) {
     await keep(interaction, {
       session_id: started.id,
       user_id: started.user_id,
+      tenant_id: started.tenant_id,
       tenant_chosen: true,
-      consented: pending?.consented ?? false,
+      // A consent given for another tenant does not carry over.
+      consented: (pending?.consented ?? false) && pending?.tenant_id === started.tenant_id,
     });
     return next(raw);
   }

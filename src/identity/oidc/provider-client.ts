@@ -1,9 +1,6 @@
-import { timingSafeEqual } from 'node:crypto';
-import { digestSecret } from '../../platform/secrets.ts';
-
 /**
  * A registered OAuth client as the OpenID Provider needs it (the registry,
- * identity/oauth-clients/, owns the table): its metadata, its tenant and that tenant's
+ * identity/oauth-clients/, owns the table; its lookup answers this shape): its metadata, its tenant and that tenant's
  * state, and what caps a machine client (its creator's roles now).
  */
 export interface ProviderClient {
@@ -33,14 +30,6 @@ export interface ProviderClient {
 
 export type FindProviderClient = (clientId: string) => Promise<ProviderClient | undefined>;
 
-/** Constant-time comparison of a presented secret's digest with the stored one. */
-export function secretMatches(storedDigest: string | null, presented: string): boolean {
-  if (storedDigest === null || typeof presented !== 'string' || presented === '') return false;
-  const expected = Buffer.from(storedDigest);
-  const actual = Buffer.from(digestSecret(presented));
-  return expected.length === actual.length && timingSafeEqual(expected, actual);
-}
-
 const OPENID_SCOPE_NAMES: ReadonlySet<string> = new Set([
   'openid',
   'offline_access',
@@ -61,10 +50,11 @@ export const TESSERA_CLIENT_METADATA = [
 /**
  * The client's metadata in oidc-provider's terms (OpenID Connect Dynamic Client
  * Registration §2). `client_secret` carries the digest: comparisons go through
- * `secretMatches` (oidc-provider.ts), so the secret itself is never stored.
+ * `verifyClientSecret` (oidc-provider.ts), so the secret itself is never stored.
  */
 export function clientMetadata(client: ProviderClient): Record<string, unknown> {
   const authorizes = client.grant_types.includes('authorization_code');
+  const openidScopes = client.scopes.filter((scope) => OPENID_SCOPE_NAMES.has(scope));
   return {
     client_id: client.id,
     client_name: client.name,
@@ -76,7 +66,8 @@ export function clientMetadata(client: ProviderClient): Record<string, unknown> 
     redirect_uris: authorizes ? [...client.redirect_uris] : [],
     post_logout_redirect_uris: [...client.post_logout_redirect_uris],
     // OpenID scopes only: the permission scopes are the API resource's (oidc-provider.ts).
-    scope: client.scopes.filter((scope) => OPENID_SCOPE_NAMES.has(scope)).join(' '),
+    // A machine client may have none, and then no `scope` (an empty one is invalid).
+    ...(openidScopes.length > 0 ? { scope: openidScopes.join(' ') } : {}),
     id_token_signed_response_alg: 'EdDSA',
     application_type: client.redirect_uris.some((uri) => !/^https?:/.test(uri)) ? 'native' : 'web',
     tenant_id: client.tenant_id,

@@ -112,6 +112,41 @@ for (const engine of testEngines()) {
       assert.equal((await rows(db)).length, 1);
     });
 
+    it('hands the OpenID Provider every published key, the signing one first, private parts that match', async (t) => {
+      const [db] = await twoNodes(t, engine);
+      const time = clock();
+      const keys = createSigningKeys(db, randomBytes(32), {
+        accessTtlSeconds: TTL_SECONDS,
+        now: time.now,
+      });
+      const first = await keys.providerJwks();
+      const { kid: old } = await keys.signingKey();
+      assert.deepEqual(
+        first.keys.map((jwk) => jwk.kid),
+        [old],
+      );
+      // The private part signs what the published public part verifies.
+      const jwk = first.keys[0];
+      assert.ok(jwk);
+      const token = await new SignJWT({})
+        .setProtectedHeader({ alg: 'EdDSA' })
+        .sign(await importJWK({ kty: jwk.kty, crv: jwk.crv, x: jwk.x, d: jwk.d }, 'EdDSA'));
+      await jwtVerify(token, await importJWK({ kty: jwk.kty, crv: jwk.crv, x: jwk.x }, 'EdDSA'));
+      assert.equal(
+        (await keys.providerJwks()).version,
+        first.version,
+        'unchanged set, same version',
+      );
+      time.advance(1000);
+      const { kid } = await keys.rotate();
+      const rotated = await keys.providerJwks();
+      assert.notEqual(rotated.version, first.version);
+      assert.deepEqual(
+        rotated.keys.map((key) => key.kid),
+        [kid, old],
+      );
+    });
+
     it('rotation: the new key signs; the old one verifies until its tokens have expired', async (t) => {
       const [db] = await twoNodes(t, engine);
       const time = clock();
