@@ -271,6 +271,28 @@ describe('the hosted sign-in methods in Chromium', { skip }, () => {
     assert.deepEqual(problems, []);
   });
 
+  it('a magic link of an account with TOTP asks for the code on the same request', async () => {
+    const userId = await world.user('uma@example.com', { acme: ['viewer'] });
+    const secret = await enrollTotpFor(world, 'uma@example.com');
+    const flow = await begin();
+    await flow.tab.getByRole('link', { name: 'Email me a sign-in link' }).click();
+    await flow.tab.getByLabel('Email').fill('uma@example.com');
+    await flow.tab.keyboard.press('Enter');
+    const mail = await sink.waitFor('uma@example.com', 'magic_link');
+    await flow.tab.goto(/https?:\/\/\S+/.exec(mail.text)?.[0] ?? '');
+    await flow.tab.getByRole('button', { name: 'Sign in' }).click();
+    await flow.tab.getByRole('heading', { name: 'Two-step verification' }).waitFor();
+    await flow.tab.getByLabel('Code').fill(totpCode(secret, Date.now(), 1));
+    await flow.tab.keyboard.press('Enter');
+    const { id } = await flow.complete();
+    assert.equal(id.sub, userId);
+    const amr = id.amr as string[];
+    assert.ok(
+      ['email', 'otp', 'mfa'].every((m) => amr.includes(m)),
+      JSON.stringify(amr),
+    );
+  });
+
   it('answers an unknown address as a known one, and sends nothing', async () => {
     const flow = await begin();
     await flow.tab.getByRole('link', { name: 'Email me a sign-in link' }).click();
