@@ -54,7 +54,7 @@ import { recoveryCodeRoutes } from './identity/mfa/recovery-codes/recovery-code-
 import { mfaRoutes } from './identity/mfa/second-step/mfa-routes.ts';
 import { totpRoutes } from './identity/mfa/totp/totp-routes.ts';
 import { oauthClientRoutes } from './identity/oauth-clients/oauth-client-routes.ts';
-import { interactionRoutes } from './identity/oidc/oidc-interaction-routes.ts';
+import { hostedSignInPages } from './identity/oidc/hosted-sign-in.ts';
 import { oidcMount } from './identity/oidc/oidc-mount.ts';
 import { passwordResetPage } from './identity/password-reset/password-reset-page.ts';
 import { passwordResetRoutes } from './identity/password-reset/password-reset-routes.ts';
@@ -307,13 +307,15 @@ export async function buildApp(deps: AppDeps): Promise<TesseraApp> {
         links: tenancy.invitationLinks,
         passwordMinLength: config.auth.password_min_length,
       }),
-      // The OpenID Provider's hosted sign-in (issue 19).
-      interactionRoutes({
-        signIn: services.identity.oidc.signIn,
-        login: services.identity.auth.login,
-        secondStep: services.identity.mfa,
-        brandingOf: services.email.settings.brandingOfTenant,
-      }),
+      // The OpenID Provider's hosted sign-in (issue 19): password, passkey, email, enrollment.
+      ...hostedSignInPages(
+        {
+          identity: services.identity,
+          brandingOf: services.email.settings.brandingOfTenant,
+          emailConfigured: services.email.mailer.configured,
+        },
+        config,
+      ),
     ]),
   );
   // The OpenID Provider's endpoints: oidc-provider, handed the raw requests.

@@ -21,4 +21,5 @@ export const IdentityErrors = defineErrorCodes({
   email_not_verified: { status: 403, title: 'Email address not verified' },
   email_already_verified: { status: 409, title: 'Email address already verified' },
   redirect_uri_not_allowed: { status: 400, title: 'Redirect URI not allowed' },
+  sign_in_expired: { status: 400, title: 'Sign-in expired' },
 });

@@ -3,9 +3,10 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { relyingParty } from '../../docs/examples/relying-party.ts';
+import type { Config } from '../../src/config/schema.ts';
 import { hashPassword } from '../../src/identity/login/passwords.ts';
 import type { Engine } from '../../src/storage/database.ts';
-import { buildTestApp, type TestApp } from './app.ts';
+import { buildTestApp, type DeepPartial, type TestApp } from './app.ts';
 import { apiKeyFor } from './auth.ts';
 import { freePort } from './cli.ts';
 
@@ -58,16 +59,31 @@ export interface OidcWorld {
   close(): Promise<void>;
 }
 
+export interface OidcWorldOptions {
+  /**
+   * The issuer's host name (default 127.0.0.1). `localhost`: a name a WebAuthn relying
+   * party may be (never an IP address); Chromium maps it to 127.0.0.1.
+   */
+  readonly host?: string;
+  /** More configuration, given the issuer (webauthn origins, an email transport). */
+  readonly config?: (issuer: string) => DeepPartial<Config>;
+}
+
 /** Tessera really listening on 127.0.0.1 as the issuer, tenants acme and beta, Chromium. */
-export async function oidcWorld(engine: Engine): Promise<OidcWorld> {
+export async function oidcWorld(
+  engine: Engine,
+  options: OidcWorldOptions = {},
+): Promise<OidcWorld> {
   const port = await freePort();
-  const issuer = `http://127.0.0.1:${port}`;
+  const issuer = `http://${options.host ?? '127.0.0.1'}:${port}`;
   const test = await buildTestApp(
     {
-      server: { port },
+      // The public URL is the issuer: emailed links lead back to it.
+      server: { port, public_url: issuer },
       // A rotated key signs at once, so a test can see the provider pick it up.
       auth: { issuer, key_publish_ahead_seconds: 0 },
       rate_limits: { enabled: false },
+      ...options.config?.(issuer),
     },
     engine,
     { actAs: false },
@@ -79,7 +95,7 @@ export async function oidcWorld(engine: Engine): Promise<OidcWorld> {
   const browser = await chromium.launch({
     executablePath: CHROMIUM,
     headless: true,
-    args: ['--no-sandbox'],
+    args: ['--no-sandbox', '--host-resolver-rules=MAP localhost 127.0.0.1'],
   });
   const keys = new Map<string, string>();
   const adminKey = async (tenant: string) => {
@@ -138,7 +154,7 @@ export async function oidcWorld(engine: Engine): Promise<OidcWorld> {
 export async function signInWithPassword(tab: Page, email: string): Promise<void> {
   await tab.getByLabel('Email').fill(email);
   await tab.getByLabel('Password').fill(PASSWORD);
-  await tab.getByRole('button', { name: 'Sign in' }).click();
+  await tab.getByRole('button', { name: 'Sign in', exact: true }).click();
 }
 
 /** Waits until the browser is back at the relying party; the URL it came back to. */

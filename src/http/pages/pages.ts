@@ -14,17 +14,25 @@ declare module 'fastify' {
      * governs the redirects that follow a submission (a magic link's 303 to its app).
      */
     formActionOrigins: string[];
+    /**
+     * The page runs its own nonce'd script (a passkey ceremony needs
+     * navigator.credentials): the CSP then allows that one script and fetches to this
+     * origin. Pages that leave it false stay script-free.
+     */
+    pageScript: boolean;
   }
 }
 
 /**
  * A page's CSP: nothing but its own nonce'd style, images from https (a tenant's
- * logo), and forms posting back to this origin. No script at all.
+ * logo), and forms posting back to this origin. No script at all, unless the page
+ * asked for its one nonce'd script (`reply.pageScript`): never `unsafe-inline`.
  */
-function pageCsp(nonce: string, formOrigins: readonly string[]): string {
+export function pageCsp(nonce: string, formOrigins: readonly string[], script = false): string {
   return [
     "default-src 'none'",
     `style-src 'nonce-${nonce}'`,
+    ...(script ? [`script-src 'nonce-${nonce}'`, "connect-src 'self'"] : []),
     'img-src https: data:',
     ["form-action 'self'", ...formOrigins].join(' '),
     "base-uri 'none'",
@@ -63,13 +71,18 @@ export function pagesPlugin(
     });
     app.decorateReply('cspNonce', '');
     app.decorateReply('formActionOrigins', null as unknown as string[]);
+    app.decorateReply('pageScript', false);
     app.addHook('onRequest', async (_request, reply) => {
       reply.cspNonce = randomBytes(16).toString('base64');
       reply.formActionOrigins = [];
+      reply.pageScript = false;
     });
     app.addHook('onSend', async (_request, reply, payload) => {
       if (String(reply.getHeader('content-type') ?? '').startsWith('text/html')) {
-        reply.header('content-security-policy', pageCsp(reply.cspNonce, reply.formActionOrigins));
+        reply.header(
+          'content-security-policy',
+          pageCsp(reply.cspNonce, reply.formActionOrigins, reply.pageScript),
+        );
       }
       return payload;
     });

@@ -5,7 +5,7 @@ import { createRequestMagicLink } from './request-magic-link.ts';
 import { createUseMagicLink } from './use-magic-link.ts';
 
 export type { MagicLinkDeps } from './magic-link-deps.ts';
-export type { MagicLinkRequest } from './request-magic-link.ts';
+export type { MagicLinkContinuation, MagicLinkRequest } from './request-magic-link.ts';
 export type { MagicLinkPreview, MagicLinkSignIn } from './use-magic-link.ts';
 
 /**

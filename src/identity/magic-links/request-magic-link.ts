@@ -24,6 +24,18 @@ export interface MagicLinkRequest {
   readonly redirect_uri?: string | undefined;
 }
 
+/**
+ * What only server code may add to a request (never the JSON API's body, so no caller
+ * can make an email link somewhere else): the hosted sign-in of an authorization
+ * request asks for a link back into that request.
+ */
+export interface MagicLinkContinuation {
+  /** The path the emailed link opens instead of MAGIC_LINK_PAGE (this server's own). */
+  readonly continuePath?: string | undefined;
+  /** A user of several tenants, naming none, gets a link to their first (as password login). */
+  readonly firstTenant?: boolean | undefined;
+}
+
 /** Where a link may go, or why none is sent: what the caller is never told. */
 type Decision =
   | { readonly send: true; readonly membership: UserMembership; readonly signIn: TenantSignIn }
@@ -46,6 +58,7 @@ export function createRequestMagicLink(deps: MagicLinkContext) {
     locked: boolean,
     request: MagicLinkRequest,
     named: TenantSignIn | undefined,
+    firstTenant: boolean,
   ): Promise<Decision> {
     if (!user) return { send: false, reason: 'unknown_email' };
     if (user.status !== 'active') return { send: false, reason: 'user_disabled' };
@@ -53,7 +66,12 @@ export function createRequestMagicLink(deps: MagicLinkContext) {
     let membership: UserMembership;
     try {
       // Password login's choice, without its invitee fallback: a link signs members in.
-      membership = await chooseMembership(memberships, request.tenant_id, async () => []);
+      membership = await chooseMembership(
+        memberships,
+        request.tenant_id,
+        async () => [],
+        firstTenant,
+      );
     } catch (error) {
       if (error instanceof TesseraError) return { send: false, reason: refusalOf(error.code) };
       throw error;
@@ -68,8 +86,12 @@ export function createRequestMagicLink(deps: MagicLinkContext) {
   return async function requestMagicLink(
     request: MagicLinkRequest,
     context: AuditContext,
+    continuation: MagicLinkContinuation = {},
   ): Promise<void> {
     mailer.requireConfigured();
+    const page = continuation.continuePath ?? MAGIC_LINK_PAGE;
+    // A path of this server, never a URL: the link stays on the issuer's origin.
+    if (!page.startsWith('/') || page.startsWith('//')) throw new Error('continuePath: a path');
     const named = request.tenant_id === undefined ? undefined : await signInOf(request.tenant_id);
     if (request.redirect_uri !== undefined) {
       await checkRedirect(request, named, (entry) => audit.record(context, [entry]));
@@ -77,7 +99,14 @@ export function createRequestMagicLink(deps: MagicLinkContext) {
     const user = await users.findByEmail(request.email);
     const memberships = await membershipsOf(user?.id ?? NO_ACCOUNT);
     const locked = await lockout.isLocked(user?.id ?? NO_ACCOUNT);
-    const decision = await decide(user, memberships, locked, request, named);
+    const decision = await decide(
+      user,
+      memberships,
+      locked,
+      request,
+      named,
+      continuation.firstTenant ?? false,
+    );
     const account: RequestingAccount | undefined = user && {
       user_id: user.id,
       email: user.email,
@@ -101,7 +130,7 @@ export function createRequestMagicLink(deps: MagicLinkContext) {
           to: user.email,
           tenantId,
           values: {
-            link: mailer.linkTo(MAGIC_LINK_PAGE, token),
+            link: mailer.linkTo(page, token),
             expires_in: durationWords(deps.ttlSeconds),
             name: user.name ?? '',
             tenant_name: decision.signIn.tenant_name,

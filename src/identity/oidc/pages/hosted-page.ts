@@ -1,4 +1,4 @@
-import { html, type SafeHtml } from '../../../http/pages/html.ts';
+import { html, SafeHtml } from '../../../http/pages/html.ts';
 
 /** How a tenant's hosted pages look (the email branding settings, issue 17). */
 export interface PageBranding {
@@ -13,6 +13,11 @@ export interface HostedPage {
   /** The response's CSP nonce (reply.cspNonce): the one style element carries it. */
   readonly nonce: string;
   readonly branding: PageBranding;
+  /**
+   * A script of the server's own (never request data), run under the same nonce: the
+   * page's reply must set `reply.pageScript` so the CSP allows it.
+   */
+  readonly script?: string | undefined;
 }
 
 /** A colour the page may put in its stylesheet: `#rgb` or `#rrggbb`, else the default. */
@@ -26,7 +31,7 @@ function safeColor(color: string): string {
  * heading for screen readers, focus rings for keyboard users, one column that reads on
  * a phone.
  */
-export function renderHostedPage({ title, body, nonce, branding }: HostedPage): string {
+export function renderHostedPage({ title, body, nonce, branding, script }: HostedPage): string {
   const color = safeColor(branding.color);
   const logo =
     branding.logo_url !== '' && branding.logo_url.startsWith('https://')
@@ -57,6 +62,11 @@ ul.choices{list-style:none;padding:0;margin:0}
 ul.choices li{margin:0}
 ul.scopes{padding-left:1.25rem}
 a{color:${color}}
+[hidden]{display:none!important}
+.qr{display:block;width:12rem;max-width:100%;height:auto;margin:1rem auto}
+code,.codes{font-family:ui-monospace,Menlo,Consolas,monospace;overflow-wrap:anywhere}
+ul.codes{columns:2;padding-left:1.25rem}
+.links{margin-top:1.25rem}
 </style>
 </head>
 <body>
@@ -65,6 +75,7 @@ ${logo}
 <h1>${title}</h1>
 ${body}
 </main>
+${script === undefined ? html`` : html`<script nonce="${nonce}">${new SafeHtml(script)}</script>`}
 </body>
 </html>`.value;
 }

@@ -1,5 +1,6 @@
 import { PERMISSION_DESCRIPTIONS, type Permission } from '../../../access/permissions.ts';
 import { html, type SafeHtml } from '../../../http/pages/html.ts';
+import { emailLinks, type OtherMethods, passkeySection } from './method-pages.ts';
 
 /** The bodies of the hosted pages of one authorization request (`base`: its path). */
 
@@ -9,7 +10,13 @@ export function signInBody(view: {
   clientName: string;
   email?: string;
   error?: string;
+  /** The other ways in this server offers (method-pages.ts). */
+  methods?: OtherMethods;
 }): SafeHtml {
+  const passkey = view.methods?.passkey
+    ? passkeySection({ base: view.base, csrf: view.csrf, label: 'Sign in with a passkey' })
+    : html``;
+  const email = view.methods?.email ? emailLinks(view.base) : html``;
   return html`<p>to continue to <strong>${view.clientName}</strong></p>
 ${errorLine(view.error)}
 <form method="post" action="${view.base}/password">
@@ -20,6 +27,8 @@ ${errorLine(view.error)}
 <input id="password" name="password" type="password" autocomplete="current-password" required>
 <button type="submit">Sign in</button>
 </form>
+${passkey}
+${email}
 ${cancelForm(view.base, view.csrf)}`;
 }
 
@@ -33,16 +42,33 @@ export function secondFactorBody(view: {
   const recovery = view.methods.includes('recovery_code')
     ? html`<p class="muted">No access to your app? Enter one of your recovery codes instead.</p>`
     : html``;
-  return html`<p>Enter the code your authenticator app shows.</p>
+  // The token is the form's: a passkey's options and proof are bound to it.
+  const passkey = view.methods.includes('webauthn')
+    ? passkeySection({
+        base: view.base,
+        csrf: view.csrf,
+        mfaToken: view.mfaToken,
+        methods: view.methods,
+        label: view.methods.includes('totp') ? 'Use a passkey instead' : 'Use your passkey',
+      })
+    : html``;
+  const intro =
+    view.methods.includes('webauthn') && !view.methods.includes('totp')
+      ? 'Confirm with your passkey, or enter one of your recovery codes.'
+      : 'Enter the code your authenticator app shows.';
+  // `methods` only decides what the page shows again after a wrong code.
+  return html`<p>${intro}</p>
 ${errorLine(view.error)}
 <form method="post" action="${view.base}/mfa">
 <input type="hidden" name="_csrf" value="${view.csrf}">
 <input type="hidden" name="mfa_token" value="${view.mfaToken}">
+<input type="hidden" name="methods" value="${view.methods.join(' ')}">
 <label for="code">Code</label>
 <input id="code" name="code" type="text" inputmode="numeric" autocomplete="one-time-code" required autofocus>
 <button type="submit">Verify</button>
 </form>
 ${recovery}
+${passkey}
 ${cancelForm(view.base, view.csrf)}`;
 }
 
