@@ -11,6 +11,7 @@ import {
   PASSWORD,
   signInWithPassword,
 } from '../helpers/oidc-fixture.ts';
+import { saveScreenshots } from '../helpers/oidc-screenshots.ts';
 import { enrollTotpFor } from '../helpers/oidc-totp.ts';
 import { type SmtpSink, startSmtpSink } from '../helpers/smtp-sink.ts';
 import { totpCode } from '../helpers/totp.ts';
@@ -116,7 +117,8 @@ describe('the hosted sign-in methods in Chromium', { skip }, () => {
    * The page reads on a 375 px phone (nothing wider than the screen), has no inline
    * style attribute, and labels every field a person fills in.
    */
-  async function assertReadable(tab: Page): Promise<void> {
+  /** Checked at a phone's width; pictured for the docs when `shot` names it (oidc-screenshots.ts). */
+  async function assertReadable(tab: Page, shot?: string): Promise<void> {
     await tab.setViewportSize({ width: 375, height: 740 });
     const found = await tab.evaluate<{ width: number; styled: number; unlabelled: string[] }>(`({
       width: document.documentElement.scrollWidth,
@@ -128,6 +130,7 @@ describe('the hosted sign-in methods in Chromium', { skip }, () => {
     assert.ok(found.width <= 375, `${tab.url()} is ${found.width} px wide`);
     assert.equal(found.styled, 0, 'no style attribute');
     assert.deepEqual(found.unlabelled, [], 'every field has its label');
+    if (shot) await saveScreenshots(tab, shot);
   }
 
   /** What the keyboard focus is on: a field's label, else the element's text. */
@@ -219,7 +222,7 @@ describe('the hosted sign-in methods in Chromium', { skip }, () => {
 
   it('the sign-in page: a logical focus order by keyboard, readable at 375 px', async () => {
     const flow = await begin();
-    await assertReadable(flow.tab);
+    await assertReadable(flow.tab, 'sign-in-methods');
     const order = [await focused(flow.tab)];
     for (let step = 0; step < 6; step++) {
       await flow.tab.keyboard.press('Tab');
@@ -240,11 +243,11 @@ describe('the hosted sign-in methods in Chromium', { skip }, () => {
     await flow.tab.keyboard.press('Enter');
     await flow.tab.getByRole('heading', { name: 'Email me a sign-in link' }).waitFor();
     assert.equal(await focused(flow.tab), 'Email');
-    await assertReadable(flow.tab);
+    await assertReadable(flow.tab, 'magic-link-request');
     await flow.tab.getByRole('link', { name: 'Back to sign in' }).click();
     await flow.tab.getByRole('link', { name: 'Forgot your password?' }).click();
     await flow.tab.getByRole('heading', { name: 'Forgot your password?' }).waitFor();
-    await assertReadable(flow.tab);
+    await assertReadable(flow.tab, 'forgot-password');
     await flow.tab.context().close();
     assert.deepEqual(problems, []);
   });
@@ -256,7 +259,7 @@ describe('the hosted sign-in methods in Chromium', { skip }, () => {
     await flow.tab.getByLabel('Email').fill('max@example.com');
     await flow.tab.keyboard.press('Enter');
     await flow.tab.getByRole('heading', { name: 'Check your email' }).waitFor();
-    await assertReadable(flow.tab);
+    await assertReadable(flow.tab, 'check-email');
     const mail = await sink.waitFor('max@example.com', 'magic_link');
     const link = new URL(/https?:\/\/\S+/.exec(mail.text)?.[0] ?? '');
     const base = new URL(flow.tab.url()).pathname.replace(/\/magic-link\/request$/, '');
@@ -264,6 +267,7 @@ describe('the hosted sign-in methods in Chromium', { skip }, () => {
     // A GET (a mail scanner's prefetch) uses nothing: the link still works after one.
     assert.equal((await fetch(link)).status, 400, 'without the interaction cookie: no page');
     await flow.tab.goto(link.toString());
+    await assertReadable(flow.tab, 'magic-link');
     await flow.tab.getByRole('button', { name: 'Sign in' }).click();
     const { id } = await flow.complete();
     assert.equal(id.sub, userId);
@@ -342,7 +346,7 @@ describe('the hosted sign-in methods in Chromium', { skip }, () => {
     const flow = await begin(gammaApp);
     await signInWithPassword(flow.tab, 'sam@example.com');
     await flow.tab.getByRole('heading', { name: 'Set up two-step verification' }).waitFor();
-    await assertReadable(flow.tab);
+    await assertReadable(flow.tab, 'enroll');
     const qr = await flow.tab.getByRole('img', { name: /QR code/ }).getAttribute('src');
     assert.match(String(qr), /^data:image\/png;base64,/);
     const secret = String(await flow.tab.locator('#totp-secret').textContent());
@@ -353,7 +357,7 @@ describe('the hosted sign-in methods in Chromium', { skip }, () => {
     await flow.tab.keyboard.press('Enter');
     await flow.tab.getByRole('heading', { name: 'Save your recovery codes' }).waitFor();
     assert.equal(await flow.tab.locator('ul.codes li').count(), 10);
-    await assertReadable(flow.tab);
+    await assertReadable(flow.tab, 'recovery-codes');
     await flow.tab.getByRole('link', { name: 'Continue' }).click();
     const { id, tokens } = await flow.complete();
     assert.equal(id.sub, userId);

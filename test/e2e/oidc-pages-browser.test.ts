@@ -1,9 +1,7 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import type { Page } from 'playwright-core';
-import { ROOT } from '../helpers/cli.ts';
 import {
   backAtClient,
   CHROMIUM,
@@ -11,6 +9,7 @@ import {
   oidcWorld,
   signInWithPassword,
 } from '../helpers/oidc-fixture.ts';
+import { PAGE_WIDTHS, saveScreenshots } from '../helpers/oidc-screenshots.ts';
 import { enrollTotpFor } from '../helpers/oidc-totp.ts';
 
 /**
@@ -22,8 +21,7 @@ import { enrollTotpFor } from '../helpers/oidc-totp.ts';
  */
 
 const skip = !existsSync(CHROMIUM) && !process.env.CI ? `${CHROMIUM} is not installed` : false;
-const SCREENSHOTS = process.env.TESSERA_SCREENSHOTS === '1';
-const WIDTHS = { phone: { width: 375, height: 740 }, desktop: { width: 1280, height: 800 } };
+const WIDTHS = PAGE_WIDTHS;
 
 describe('OpenID Provider hosted pages: accessible, responsive, locked down', { skip }, () => {
   let world: OidcWorld;
@@ -83,18 +81,14 @@ describe('OpenID Provider hosted pages: accessible, responsive, locked down', { 
     assert.equal(unlabelled, 0, `${name}: every input has a label`);
     assert.equal(await tab.locator('[style]').count(), 0, `${name}: no inline style attribute`);
     assert.equal(await tab.locator('h1').count(), 1, `${name}: one heading`);
-    for (const [label, size] of Object.entries(WIDTHS)) {
+    for (const size of Object.values(WIDTHS)) {
       await tab.setViewportSize(size);
       const wider = (await tab.evaluate(
         'document.documentElement.scrollWidth > window.innerWidth',
       )) as boolean;
       assert.equal(wider, false, `${name}: no sideways scrolling at ${size.width}px`);
-      if (SCREENSHOTS) {
-        const dir = join(ROOT, 'docs/images');
-        mkdirSync(dir, { recursive: true });
-        await tab.screenshot({ path: join(dir, `oidc-${name}-${label}.png`), fullPage: true });
-      }
     }
+    await saveScreenshots(tab, name);
     await tab.setViewportSize(WIDTHS.desktop);
   }
 

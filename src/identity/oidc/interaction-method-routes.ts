@@ -23,7 +23,7 @@ export interface InteractionMethodOptions {
 /**
  * The hosted sign-in's other methods (issue 19), beside the password and code of
  * oidc-interaction-routes.ts: a passkey, a magic link, a forgotten password, and the
- * TOTP enrollment a tenant's MFA policy asks for. docs/oidc-pages.md describes them.
+ * TOTP enrollment a tenant's MFA policy asks for. docs/oidc.md (Sign-in methods) describes them.
  */
 export function interactionMethodRoutes(options: InteractionMethodOptions): FastifyPluginAsync {
   return async (app) => {
