@@ -247,6 +247,26 @@ describe('OpenID Provider: refusals, machine clients, tenants, consent, logout',
     await tab.context().close();
   });
 
+  it('a sign-in whose session was ended before consent cannot finish, and says so', async () => {
+    const userId = await world.user('eve@example.com', { acme: ['viewer'] });
+    const rp = await world.relyingParty(thirdParty);
+    const { url } = await rp.begin('openid email');
+    const tab = await world.tab();
+    await tab.goto(url.toString());
+    await signInWithPassword(tab, 'eve@example.com');
+    await tab.getByRole('heading', { name: 'Allow access?' }).waitFor();
+    // An administrator ends every session of the user meanwhile.
+    const ended = await fetch(`${world.issuer}/api/v1/users/${userId}/sessions`, {
+      method: 'DELETE',
+      headers: { 'x-api-key': await world.adminKey('acme') },
+    });
+    assert.equal(ended.status, 200, await ended.text());
+    await tab.getByRole('button', { name: 'Allow' }).click();
+    await tab.getByRole('heading', { name: 'This sign-in cannot continue' }).waitFor();
+    assert.equal(world.callback.last()?.searchParams.get('code') ?? null, null);
+    await tab.context().close();
+  });
+
   it('signs in once for several requests; prompt=login asks again; logout ends it', async () => {
     const rp = await world.relyingParty(pinned);
     const tab = await world.tab();

@@ -1,6 +1,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { auditContextOf } from '../../access/audit-context.ts';
 import type { SafeHtml } from '../../http/pages/html.ts';
+import { pageCsp } from '../../http/pages/pages.ts';
 import { TesseraError } from '../../platform/errors.ts';
 import { SECOND_FACTOR_METHODS, type SecondFactorMethod } from '../mfa/second-factor.ts';
 import type { MfaChallenge } from '../mfa/second-step/mfa-challenge.ts';
@@ -205,20 +206,30 @@ export function pageOfError(error: unknown): unknown {
 
 /** The request cannot go on (its cookie missing, expired or spent, or refused for good). */
 export function expired(reply: FastifyReply, error: unknown) {
-  if (reply.sent || reply.raw.headersSent) return reply;
+  if (reply.raw.headersSent) return reply;
   const detail =
     error instanceof TesseraError
       ? error.detail
       : 'This sign-in has expired or was already used. Go back to the application and start again.';
-  return reply
-    .code(400)
-    .type('text/html; charset=utf-8')
-    .send(
-      renderHostedPage({
-        title: 'This sign-in cannot continue',
-        body: messageBody(detail),
-        nonce: reply.cspNonce,
-        branding: { product_name: 'Tessera', logo_url: '', color: '#3b5bdb' },
-      }),
-    );
+  const page = renderHostedPage({
+    title: 'This sign-in cannot continue',
+    body: messageBody(detail),
+    nonce: reply.cspNonce,
+    branding: { product_name: 'Tessera', logo_url: '', color: '#3b5bdb' },
+  });
+  if (reply.sent) {
+    // Hijacked for the provider's redirect, which never came: answer on the raw
+    // response, with the headers Fastify would have added, or the browser waits forever.
+    for (const [name, value] of Object.entries(reply.getHeaders())) {
+      if (value !== undefined) reply.raw.setHeader(name, value as string | string[]);
+    }
+    reply.raw.writeHead(400, {
+      'content-type': 'text/html; charset=utf-8',
+      'content-security-policy': pageCsp(reply.cspNonce, []),
+      'cache-control': 'no-store',
+    });
+    reply.raw.end(page);
+    return reply;
+  }
+  return reply.code(400).type('text/html; charset=utf-8').send(page);
 }
