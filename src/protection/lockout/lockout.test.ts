@@ -143,16 +143,24 @@ for (const engine of testEngines()) {
       const answers = await Promise.all(
         guesses.map((guess) => test.attempt('ada@acme.test', guess)),
       );
-      assert.equal(test.passwordChecks(), 5);
+      const checked = test.passwordChecks() - 4;
       const succeeded = answers.filter((a) => a.statusCode === 200).length;
       assert.ok(succeeded <= 1);
-      // Whichever guess was checked decided: a right one logs in, a wrong one locks.
       const locked = await test.db.kysely
         .selectFrom('account_lockouts')
         .select('locked_until_ms')
         .where('locked_until_ms', 'is not', null)
         .execute();
-      assert.equal(locked.length, 1 - succeeded);
+      if (succeeded === 0) {
+        // The one guess checked was wrong: it locked the account, and nothing else was checked.
+        assert.equal(checked, 1);
+        assert.equal(locked.length, 1);
+      } else {
+        // The right password won the last attempt. A success forgets the failures, so
+        // guesses of the burst that arrive after it (a loaded machine spreads them out)
+        // start a new window: at most max_failures more are checked, never the 30.
+        assert.ok(checked >= 1 && checked <= 1 + 5, `${checked} passwords checked`);
+      }
     });
 
     it('gives back the attempts of a crashed request with the window', async (t) => {
