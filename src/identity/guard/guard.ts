@@ -12,7 +12,7 @@ import type { ApiKeyOwner, LookupApiKey } from '../api-keys/api-key-lookup.ts';
 import { API_KEY_PREFIX, type ApiKeyStore } from '../api-keys/api-key-store.ts';
 import { IdentityErrors } from '../errors.ts';
 import { MfaErrors } from '../mfa/mfa-errors.ts';
-import type { SessionStore } from '../sessions/session-store.ts';
+import type { SessionRecord, SessionStore } from '../sessions/session-store.ts';
 import type { CustomRoleLookup } from '../tenancy-port.ts';
 import type { CredentialCache } from './credential-cache.ts';
 
@@ -424,6 +424,14 @@ async function bySession(claims: VerifiedAccess, deps: GuardDeps, at: number): P
   if (session.tenant_status !== 'active') throw suspended(session.tenant_id);
   await deps.sessions.touch(session.id);
   const permissions = await deps.customRoles.permissionsOf(session.roles, session.tenant_id);
+  return sessionPrincipal(session, permissions);
+}
+
+/** The principal a live session stands for, given its roles' permissions now. */
+export function sessionPrincipal(
+  session: SessionRecord,
+  permissions: ReadonlySet<Permission>,
+): Principal {
   return {
     kind: 'user',
     tenantId: session.tenant_id,

@@ -1,9 +1,9 @@
 import type { Actor } from '../../access/actor.ts';
 import type { AuditContext } from '../../access/audit-context.ts';
 import { mfaPolicyCovers } from '../../access/mfa-policy.ts';
-import type { Principal } from '../../access/principal.ts';
 import { TesseraError } from '../../platform/errors.ts';
 import { IdentityErrors } from '../errors.ts';
+import { sessionPrincipal } from '../guard/guard.ts';
 import type { TotpEnrollment, TotpService } from '../mfa/totp/totp-service.ts';
 import type { SessionRecord, SessionStore } from '../sessions/session-store.ts';
 import type { CustomRoleLookup } from '../tenancy-port.ts';
@@ -41,22 +41,7 @@ export function createInteractionEnrollment(deps: InteractionEnrollmentDeps) {
   /** The session as the guard would see it: who, with what roles and proofs. */
   async function actorOf(session: SessionRecord, context: AuditContext): Promise<Actor> {
     const permissions = await deps.customRoles.permissionsOf(session.roles, session.tenant_id);
-    const principal: Principal = {
-      kind: 'user',
-      tenantId: session.tenant_id,
-      userId: session.user_id,
-      sessionId: session.id,
-      apiKeyId: null,
-      roles: session.roles,
-      permissions,
-      authentication: {
-        amr: session.amr,
-        authTimeMs: session.auth_time_ms,
-        reauthMs: session.reauth_ms,
-        secondFactorMs: session.second_factor_ms,
-      },
-      mfaRequired: mfaPolicyCovers(session.mfa_required, permissions),
-    };
+    const principal = sessionPrincipal(session, permissions);
     return { principal, audit: { ...context, actor: session.user_id, actor_type: 'user' } };
   }
 

@@ -1,32 +1,11 @@
+import type { OAuthClientOwner } from '../oauth-clients/oauth-client-lookup.ts';
+
 /**
- * A registered OAuth client as the OpenID Provider needs it (the registry,
- * identity/oauth-clients/, owns the table; its lookup answers this shape): its metadata, its tenant and that tenant's
- * state, and what caps a machine client (its creator's roles now).
+ * A registered OAuth client as the OpenID Provider needs it: the registry's lookup
+ * answer (identity/oauth-clients/ owns the table), with its tenant's state and what
+ * caps a machine client (its creator's roles now).
  */
-export interface ProviderClient {
-  readonly id: string;
-  readonly tenant_id: string;
-  readonly name: string;
-  readonly type: 'confidential' | 'public';
-  readonly redirect_uris: readonly string[];
-  readonly post_logout_redirect_uris: readonly string[];
-  readonly grant_types: readonly string[];
-  readonly scopes: readonly string[];
-  /** What a machine client (client credentials) acts as in its tenant. */
-  readonly role: string | null;
-  /** Tessera's own application: no consent page. */
-  readonly first_party: boolean;
-  /** Users pick any tenant of theirs; otherwise the client's own tenant only. */
-  readonly tenant_choice: boolean;
-  readonly access_token_ttl_seconds: number;
-  readonly refresh_token_ttl_seconds: number;
-  /** SHA-256 of the secret (platform/secrets.ts); null for a public client. */
-  readonly secret_digest: string | null;
-  /** `active`, `suspended` or `deleted`. */
-  readonly tenant_status: string;
-  /** The creator's roles in the tenant now ([] when no active member); null: no creator. */
-  readonly creator_roles: readonly string[] | null;
-}
+export type ProviderClient = OAuthClientOwner;
 
 export type FindProviderClient = (clientId: string) => Promise<ProviderClient | undefined>;
 
