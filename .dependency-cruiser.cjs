@@ -18,6 +18,7 @@ const LAYERS = [
   'protection',
   'identity',
   'tenancy',
+  'sso',
   'backup',
   // The files directly in src/ (composition root, app, server) sit here: they wire
   // every domain, and only the CLI above them may import them.

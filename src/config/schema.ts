@@ -641,6 +641,48 @@ const oauth = Type.Object(
   },
 );
 
+const sso = Type.Object(
+  {
+    max_connections_per_tenant: Type.Integer({
+      default: 20,
+      minimum: 1,
+      maximum: 1000,
+      description:
+        'How many SSO connections a tenant may have; one more gets 409 sso_connection_limit_reached.',
+    }),
+    request_ttl_seconds: Type.Integer({
+      default: 600,
+      minimum: 60,
+      maximum: 3600,
+      description:
+        'How long a sign-in started at an identity provider may take to come back (its state, nonce and SAML request id are kept this long).',
+    }),
+    clock_skew_seconds: Type.Integer({
+      default: 60,
+      minimum: 0,
+      maximum: 300,
+      description:
+        'How far an identity provider’s clock may be off when SAML assertion and OpenID ID token times are checked.',
+    }),
+    allow_insecure_urls: Type.Boolean({
+      default: false,
+      description:
+        'Accept http:// issuers and SAML sign-in URLs (development and tests only: an identity provider must be reached over https in production).',
+    }),
+    deprovision_interval_seconds: Type.Integer({
+      default: 3600,
+      minimum: 10,
+      maximum: 86_400,
+      description:
+        'How often each node looks for members to deactivate under a tenant’s sso_deprovision_days.',
+    }),
+  },
+  {
+    additionalProperties: false,
+    description: 'Enterprise single sign-on: tenants’ OpenID Connect and SAML identity providers.',
+  },
+);
+
 function perMinute(fallback: number, what: string) {
   return Type.Integer({
     default: fallback,
@@ -797,6 +839,7 @@ export const ConfigSchema = Type.Object(
     mfa,
     webauthn,
     oauth,
+    sso,
     rate_limits,
     lockout,
     backup,

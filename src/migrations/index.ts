@@ -14,6 +14,7 @@ import { email } from './0012-email.ts';
 import { mfa } from './0013-mfa.ts';
 import { oauthClients } from './0014-oauth-clients.ts';
 import { oidc } from './0015-oidc.ts';
+import { sso } from './0016-sso.ts';
 
 /**
  * Every schema change, oldest first. Append only: a landed migration is never edited
@@ -35,4 +36,5 @@ export const MIGRATIONS: readonly Migration[] = [
   mfa,
   oauthClients,
   oidc,
+  sso,
 ];

@@ -182,6 +182,12 @@ export interface TenantRow {
   redirect_uris: Generated<string>;
   /** Migration 0013: whose sign-in needs a second factor. */
   mfa_required: Generated<'off' | 'admins' | 'all'>;
+  /** Migration 0016: 0 or 1; members sign in through SSO only (break-glass admins excepted). */
+  sso_enforced: Generated<number>;
+  /** Migration 0016: JSON array of user ids exempt from `sso_enforced`. */
+  sso_break_glass: Generated<string>;
+  /** Migration 0016: deactivate members with no SSO sign-in for this many days; null: never. */
+  sso_deprovision_days: Generated<number | null>;
 }
 
 /** Migrations 0004 and 0006: a user's roles in one tenant. */
@@ -399,6 +405,72 @@ export interface TesseraMetaRow {
   value: string;
 }
 
+// ── sso ──────────────────────────────────────────────────────────────────────────
+
+/** Migration 0016: a tenant's identity provider. */
+export interface SsoConnectionRow {
+  id: string;
+  tenant_id: string;
+  type: 'oidc' | 'saml';
+  name: string;
+  /** 0 or 1. */
+  enabled: number;
+  /** JSON: the protocol's settings (no secret). */
+  settings: string;
+  /** JSON: claim names, group → role and team mappings, default role, just-in-time creation. */
+  mapping: string;
+  /** The OIDC client secret, sealed (identity/tokens/secret-box.ts); null for SAML. */
+  secret_box: string | null;
+  /** 0 or 1: a SAML connection may link an existing account by its asserted email. */
+  trusted: number;
+  /** 0 or 1: unsolicited (IdP-initiated) SAML responses are accepted. */
+  idp_initiated: number;
+  created_by: string | null;
+  created_ms: number;
+  updated_ms: number;
+}
+
+/** Migration 0016: an email domain a connection claims (lower-case). */
+export interface SsoDomainRow {
+  domain: string;
+  connection_id: string;
+  tenant_id: string;
+}
+
+/** Migration 0016: an IdP subject linked to an account, per connection. */
+export interface SsoIdentityRow {
+  connection_id: string;
+  subject: string;
+  user_id: string;
+  tenant_id: string;
+  created_ms: number;
+  last_login_ms: number;
+}
+
+/** Migration 0016: a sign-in on its way through an IdP; single use. */
+export interface SsoRequestRow {
+  id: string;
+  connection_id: string;
+  purpose: 'sign_in' | 'test';
+  /** SHA-256 (base64url) of the browser cookie that started it. */
+  browser_digest: string;
+  /** JSON: what the protocol checks on return (nonce, PKCE verifier; AuthnRequest ID). */
+  protocol_state: string;
+  interaction_uid: string | null;
+  redirect_uri: string | null;
+  /** JSON: the IdP's answer, once verified, waiting for the browser; null before. */
+  outcome: string | null;
+  created_ms: number;
+  expires_ms: number;
+}
+
+/** Migration 0016: a SAML assertion id seen (replay cache), until it expires. */
+export interface SsoAssertionRow {
+  connection_id: string;
+  assertion_id: string;
+  expires_ms: number;
+}
+
 /** Every control-plane table by name, with its owning domain. */
 export interface Tables {
   /** identity */
@@ -449,6 +521,16 @@ export interface Tables {
   oauth_clients: OAuthClientRow;
   /** tenancy */
   tenant_roles: TenantRoleRow;
+  /** sso */
+  sso_connections: SsoConnectionRow;
+  /** sso */
+  sso_domains: SsoDomainRow;
+  /** sso */
+  sso_identities: SsoIdentityRow;
+  /** sso */
+  sso_requests: SsoRequestRow;
+  /** sso */
+  sso_assertions: SsoAssertionRow;
   /** protection */
   ip_filters: IpFilterRow;
   /** protection */
