@@ -17,6 +17,7 @@ export const ADMINISTRATIVE_PERMISSIONS: readonly Permission[] = [
   'roles:manage',
   'api_keys:manage',
   'clients:manage',
+  'sso:manage',
   'network:manage',
   'platform:tenants',
   'platform:backups',

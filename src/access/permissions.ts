@@ -20,6 +20,7 @@ export const PERMISSIONS = [
   'roles:manage',
   'api_keys:manage',
   'clients:manage',
+  'sso:manage',
   'network:manage',
   // Held only by administrators of the `system` tenant: the platform operators.
   'platform:tenants',
@@ -64,6 +65,8 @@ export const PERMISSION_DESCRIPTIONS: Readonly<Record<Permission, string>> = {
   'api_keys:manage': 'Create, list and revoke the tenant’s API keys.',
   'clients:manage':
     'Register, list, change and delete the tenant’s OAuth clients and rotate their secrets.',
+  'sso:manage':
+    'Add, change, test and delete the tenant’s single sign-on connections (OpenID Connect, SAML) and their email domains.',
   'network:manage': 'Manage the tenant’s IP allow and block lists.',
   'platform:tenants': 'Create, suspend and delete tenants (platform administrators only).',
   'platform:backups': 'Back up and restore the deployment (platform administrators only).',
