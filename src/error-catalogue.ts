@@ -5,6 +5,7 @@ import { EventErrors } from './events/errors.ts';
 import { IdentityErrors } from './identity/errors.ts';
 import { MfaErrors } from './identity/mfa/mfa-errors.ts';
 import { OAuthClientErrors } from './identity/oauth-clients/oauth-client-errors.ts';
+import { SsoErrors } from './sso/errors.ts';
 import { TokenErrors } from './identity/tokens/token-errors.ts';
 import { HttpErrors } from './platform/http-errors.ts';
 import { IpFilterErrors } from './protection/ip-filters/ip-filter-errors.ts';
@@ -25,6 +26,7 @@ export const ERROR_CATALOGUE = {
   MfaErrors,
   TokenErrors,
   OAuthClientErrors,
+  SsoErrors,
   AccessErrors,
   TenancyErrors,
   LockoutErrors,

@@ -1,0 +1,19 @@
+/**
+ * Where Tessera is reached for each connection: what an administrator enters at the
+ * identity provider. `base` is the public base URL (the OpenID issuer, no trailing /).
+ */
+export function ssoUrls(base: string, connectionId: string) {
+  const id = encodeURIComponent(connectionId);
+  return {
+    /** Sends a browser to the IdP (SP-initiated sign-in). */
+    start: `${base}/sso/${id}/start`,
+    /** OpenID Connect: the redirect URI to register at the IdP. */
+    oidcRedirectUri: `${base}/sso/oidc/${id}/callback`,
+    /** SAML: the SP entity id (the audience the IdP must name). */
+    samlEntityId: `${base}/sso/saml/${id}`,
+    /** SAML: the Assertion Consumer Service (HTTP-POST binding). */
+    samlAcsUrl: `${base}/sso/saml/${id}/acs`,
+    /** SAML: the SP metadata document. */
+    samlMetadataUrl: `${base}/sso/saml/${id}/metadata`,
+  };
+}
