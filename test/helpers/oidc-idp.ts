@@ -36,6 +36,8 @@ export interface OidcIdp {
   user: IdpUser;
   /** false: email and email_verified only from UserInfo, never in the ID token. */
   emailInIdToken: boolean;
+  /** Set: UserInfo answers about this `sub` instead (a broken or hostile IdP). */
+  userinfoSub: string | undefined;
   /** How many times the discovery document was served (to see a relying party's cache). */
   readonly discoveryRequests: number;
   /**
@@ -55,9 +57,7 @@ function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }
 
-export async function startOidcIdp(options: {
-  clients: readonly IdpClient[];
-}): Promise<OidcIdp> {
+export async function startOidcIdp(options: { clients: readonly IdpClient[] }): Promise<OidcIdp> {
   const { privateKey } = await generateKeyPair('RS256', { extractable: true });
   const signingKey = { ...(await exportJWK(privateKey)), kid: 'idp-1', alg: 'RS256', use: 'sig' };
   // Who signed in, by sub, as they were at sign-in: tokens are about that person.
@@ -67,6 +67,7 @@ export async function startOidcIdp(options: {
   const state = {
     user: { sub: 'idp-user-1', email: 'ada@example.com', email_verified: true } as IdpUser,
     emailInIdToken: true,
+    userinfoSub: undefined as string | undefined,
   };
 
   const configuration: Configuration = {
@@ -99,11 +100,13 @@ export async function startOidcIdp(options: {
     responseTypes: ['code'],
     features: { devInteractions: { enabled: false }, userinfo: { enabled: true } },
     interactions: { url: async (_ctx, interaction) => `/interaction/${interaction.uid}` },
-    findAccount: async (_ctx, sub) => {
+    findAccount: async (_ctx, sub, token) => {
       const user = accounts.get(sub) ?? (state.user.sub === sub ? state.user : undefined);
       if (!user) return undefined;
+      // oidc-provider answers UserInfo with `sub` = accountId, asked with the access token.
+      const userinfo = token?.kind === 'AccessToken';
       return {
-        accountId: sub,
+        accountId: userinfo && state.userinfoSub !== undefined ? state.userinfoSub : sub,
         claims: async (use) => {
           const { sub: _sub, email, email_verified, ...rest } = user;
           const withEmail = use !== 'id_token' || state.emailInIdToken;
@@ -140,8 +143,9 @@ export async function startOidcIdp(options: {
   }
 
   /** Login and consent in one step: the grant holds every scope asked for. */
-  async function finish(req: IncomingMessage, res: ServerResponse, deny: boolean) {
+  async function finish(req: IncomingMessage, res: ServerResponse, uid: string, deny: boolean) {
     const details = await provider.interactionDetails(req, res);
+    if (details.uid !== uid) throw new Error('interaction cookie of another interaction');
     if (deny) {
       await provider.interactionFinished(req, res, {
         error: 'access_denied',
@@ -177,7 +181,7 @@ export async function startOidcIdp(options: {
       step === undefined && req.method === 'GET'
         ? signInPage(req, res, uid)
         : step !== undefined && req.method === 'POST'
-          ? finish(req, res, step === '/deny')
+          ? finish(req, res, uid, step === '/deny')
           : Promise.reject(new Error('no such interaction route'));
     work.catch((error: unknown) => {
       if (res.headersSent) return res.destroy();
@@ -234,6 +238,12 @@ export async function startOidcIdp(options: {
     },
     set emailInIdToken(value: boolean) {
       state.emailInIdToken = value;
+    },
+    get userinfoSub() {
+      return state.userinfoSub;
+    },
+    set userinfoSub(value: string | undefined) {
+      state.userinfoSub = value;
     },
     get discoveryRequests() {
       return discoveryRequests;

@@ -32,14 +32,18 @@ async function hungServer(): Promise<{ url: string; server: Server }> {
   return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, server };
 }
 
-/** Serves the given discovery document (another IdP's, copied) at its own address. */
-async function mirrorServer(document: unknown): Promise<{ url: string; server: Server }> {
+/** Serves a discovery document (given its own address) at every path. */
+async function documentServer(
+  document: (url: string) => unknown,
+): Promise<{ url: string; server: Server }> {
+  let url = '';
   const server = createServer((_req, res) => {
     res.writeHead(200, { 'content-type': 'application/json' });
-    res.end(JSON.stringify(document));
+    res.end(JSON.stringify(document(url)));
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, server };
+  url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return { url, server };
 }
 
 describe('OpenID Connect federation (relying party)', () => {
@@ -61,7 +65,11 @@ describe('OpenID Connect federation (relying party)', () => {
     });
     connection = {
       id: 'conn-1',
-      settings: { issuer: idp.issuer, client_id: 'tessera-rp', scopes: ['openid', 'email', 'profile'] },
+      settings: {
+        issuer: idp.issuer,
+        client_id: 'tessera-rp',
+        scopes: ['openid', 'email', 'profile'],
+      },
       clientSecret: SECRET,
       claimNames: OIDC_CLAIM_DEFAULTS,
     };
@@ -70,6 +78,7 @@ describe('OpenID Connect federation (relying party)', () => {
   beforeEach(() => {
     rp = federation();
     idp.emailInIdToken = true;
+    idp.userinfoSub = undefined;
     idp.user = {
       sub: 'idp-ada',
       email: ' Ada@Example.COM ',
@@ -143,6 +152,17 @@ describe('OpenID Connect federation (relying party)', () => {
     assert.equal(identity.claims.email, ' Ada@Example.COM ');
   });
 
+  it('refuses a UserInfo answer about another subject', async () => {
+    idp.emailInIdToken = false;
+    idp.userinfoSub = 'idp-someone-else';
+    const { callback, protocolState } = await signIn();
+    const refused = await refusal(
+      rp.complete(connection, REDIRECT, callback, 'state-1', protocolState),
+      'invalid_response',
+    );
+    assert.match(refused.message, /userinfo/);
+  });
+
   it('refuses a callback for another state', async () => {
     const { callback, protocolState } = await signIn('state-1');
     await refusal(
@@ -212,7 +232,7 @@ describe('OpenID Connect federation (relying party)', () => {
     });
     // The real IdP's document served at another address: its issuer is not that address.
     const document = await (await fetch(`${idp.issuer}/.well-known/openid-configuration`)).json();
-    const mirror = await mirrorServer(document);
+    const mirror = await documentServer(() => document);
     try {
       const elsewhere = { ...connection, id: 'conn-mirror' };
       const settings = { ...connection.settings, issuer: mirror.url };
@@ -277,6 +297,29 @@ describe('OpenID Connect federation (relying party)', () => {
       const stuck = { ...connection, settings: { ...connection.settings, issuer: hung.url } };
       const refused = await refusal(impatient.discover(stuck), 'discovery_failed');
       assert.match(refused.message, /timed out/);
+
+      // Discovery answers, the token endpoint never does.
+      const idpDocument = (await (
+        await fetch(`${idp.issuer}/.well-known/openid-configuration`)
+      ).json()) as Record<string, unknown>;
+      const slow = await documentServer((url) => ({
+        ...idpDocument,
+        issuer: url,
+        token_endpoint: `${hung.url}/token`,
+        authorization_response_iss_parameter_supported: false,
+      }));
+      try {
+        const slowToken = { ...connection, settings: { ...connection.settings, issuer: slow.url } };
+        const { protocolState } = await impatient.begin(slowToken, REDIRECT, 'state-1');
+        const callback = new URL(`${REDIRECT}?code=a-code&state=state-1`);
+        const late = await refusal(
+          impatient.complete(slowToken, REDIRECT, callback, 'state-1', protocolState),
+          'token_exchange_failed',
+        );
+        assert.match(late.message, /timed out/);
+      } finally {
+        slow.server.close();
+      }
     } finally {
       hung.server.closeAllConnections();
       hung.server.close();

@@ -134,7 +134,10 @@ export function createOidcFederation(deps: OidcFederationDeps) {
         load(connection),
       );
       const metadata = config.serverMetadata();
-      return { issuer: metadata.issuer, authorization_endpoint: String(metadata.authorization_endpoint) };
+      return {
+        issuer: metadata.issuer,
+        authorization_endpoint: String(metadata.authorization_endpoint),
+      };
     },
 
     /** Where to send the browser; `protocolState` is what `complete()` needs back. */

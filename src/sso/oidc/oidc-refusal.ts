@@ -7,7 +7,9 @@ export type OidcStep = 'discovery' | 'callback' | 'userinfo';
 /** An error's `cause` as openid-client and oauth4webapi nest them (plain objects). */
 function causeOf(error: unknown): Record<string, unknown> | undefined {
   const cause = (error as { cause?: unknown } | null)?.cause;
-  return typeof cause === 'object' && cause !== null ? (cause as Record<string, unknown>) : undefined;
+  return typeof cause === 'object' && cause !== null
+    ? (cause as Record<string, unknown>)
+    : undefined;
 }
 
 const TRANSPORT_CODES: ReadonlySet<string | undefined> = new Set([
@@ -33,12 +35,17 @@ function describe(error: unknown): string {
  * oauth4webapi classes it passes through) to the reasons the trail records. Anything
  * not recognised is `invalid_response`: refused, never let through.
  */
-export function refusalOf(error: unknown, step: OidcStep, expectedState?: string): FederationRefused {
+export function refusalOf(
+  error: unknown,
+  step: OidcStep,
+  expectedState?: string,
+): FederationRefused {
   if (error instanceof FederationRefused) return error;
   const detail = describe(error);
   const options = { cause: error };
   if (step === 'discovery') return new FederationRefused('discovery_failed', detail, options);
-  if (step === 'userinfo') return new FederationRefused('invalid_response', `userinfo: ${detail}`, options);
+  if (step === 'userinfo')
+    return new FederationRefused('invalid_response', `userinfo: ${detail}`, options);
 
   if (error instanceof client.AuthorizationResponseError) {
     const description = error.error_description ? `: ${error.error_description}` : '';
@@ -48,7 +55,11 @@ export function refusalOf(error: unknown, step: OidcStep, expectedState?: string
   // invalid_client: a wrong secret), or could not be reached in time.
   if (error instanceof client.ResponseBodyError) {
     const description = error.error_description ? `: ${error.error_description}` : '';
-    return new FederationRefused('token_exchange_failed', clip(`${error.error}${description}`), options);
+    return new FederationRefused(
+      'token_exchange_failed',
+      clip(`${error.error}${description}`),
+      options,
+    );
   }
   if (error instanceof client.WWWAuthenticateChallengeError) {
     const said = error.cause.map((challenge) => challenge.parameters.error ?? challenge.scheme);

@@ -18,7 +18,7 @@ export const OIDC_SETTINGS_LIMITS = {
 
 /** RFC 6749 §3.3 scope-token: printable ASCII but space, `"` and `\`. */
 const SCOPE_TOKEN = /^[\x21\x23-\x5B\x5D-\x7E]+$/;
-const CONTROL = /[\x00-\x1F\x7F]/;
+const CONTROL = /\p{Cc}/u;
 
 /** A setting that cannot be used, named by its JSON pointer in the admin's request. */
 export class OidcSettingsInvalid extends Error {
@@ -75,7 +75,8 @@ function scopesOf(value: unknown, pointer: string): readonly string[] {
   }
   // Not added silently: without `openid` the IdP would answer OAuth, not OpenID Connect,
   // and the admin should see the scopes that are really sent.
-  if (!seen.has('openid')) throw new OidcSettingsInvalid(`${pointer}/scopes`, 'must include openid');
+  if (!seen.has('openid'))
+    throw new OidcSettingsInvalid(`${pointer}/scopes`, 'must include openid');
   return Object.freeze([...seen]);
 }
 
