@@ -67,6 +67,12 @@ import { type IpFilters, openIpFilters } from './protection/ip-filters/open-ip-f
 import { lockoutRoutes } from './protection/lockout/lockout-routes.ts';
 import { openRateLimits, type RateLimitTuning } from './protection/rate-limits/open-rate-limits.ts';
 import { installRateLimits } from './protection/rate-limits/rate-limits.ts';
+import { ssoConnectionRoutes } from './sso/connections/connection-routes.ts';
+import { startDeprovisioning } from './sso/deprovisioning/deprovisioning.ts';
+import { deprovisioningRoutes } from './sso/deprovisioning/deprovisioning-routes.ts';
+import { ssoDiscoverRoutes } from './sso/sign-in/sso-discover-routes.ts';
+import { ssoPages } from './sso/sign-in/sso-page-routes.ts';
+import { countSsoLogins } from './sso/sso-metrics.ts';
 import type { Database } from './storage/open-database.ts';
 import { invitationAdminRoutes } from './tenancy/invitations/invitation-admin-routes.ts';
 import { invitationLinkRoutes } from './tenancy/invitations/invitation-link-routes.ts';
@@ -153,6 +159,13 @@ const apiV1: FastifyPluginAsync<
   await api.register(sessionRoutes, { sessions: identity.sessionAdmin });
   await api.register(apiKeyRoutes, { apiKeys: identity.apiKeyAdmin });
   await api.register(oauthClientRoutes, { clients: identity.oauthClients.admin });
+  await api.register(ssoConnectionRoutes, {
+    connections: services.sso.connections,
+    tickets: services.sso.tickets,
+    base: services.sso.base,
+  });
+  await api.register(ssoDiscoverRoutes, { flow: services.sso.flow });
+  await api.register(deprovisioningRoutes, { deprovisioning: services.sso.deprovisioning });
   await api.register(totpRoutes, { totp: identity.totp });
   await api.register(recoveryCodeRoutes, { recoveryCodes: identity.recoveryCodes });
   await api.register(tenantRoutes, {
@@ -256,7 +269,11 @@ export async function buildApp(deps: AppDeps): Promise<TesseraApp> {
   const services = deps.services ?? composeServices(db, config);
   const { tenancy } = services;
   const stopCountingAuth = countAuthAttempts(metrics, services.protection.attempts);
-  app.addHook('onClose', async () => stopCountingAuth());
+  const stopCountingSso = countSsoLogins(metrics, services.sso.logins);
+  app.addHook('onClose', async () => {
+    stopCountingAuth();
+    stopCountingSso();
+  });
   // Global IP filters: before every route, the probes excepted, so an orchestrator
   // can always tell whether the node is up.
   const ipFilters = openIpFilters(
@@ -313,9 +330,17 @@ export async function buildApp(deps: AppDeps): Promise<TesseraApp> {
           identity: services.identity,
           brandingOf: services.email.settings.brandingOfTenant,
           emailConfigured: services.email.mailer.configured,
+          federation: services.sso.hosted,
         },
         config,
       ),
+      // Single sign-on's start, callback, ACS, SP metadata and completion (issue 20).
+      ssoPages({
+        flow: services.sso.flow,
+        tickets: services.sso.tickets,
+        secureCookies: publicUrlOf(config).startsWith('https:'),
+        requestTtlSeconds: config.sso.request_ttl_seconds,
+      }),
     ]),
   );
   // The OpenID Provider's endpoints: oidc-provider, handed the raw requests.
@@ -339,6 +364,13 @@ export async function buildApp(deps: AppDeps): Promise<TesseraApp> {
     metrics,
   });
   if (delivery) app.addHook('onClose', () => delivery.stop());
+  // SSO deprovisioning: idempotent, so every node runs it; it stops before the database closes.
+  const stopDeprovisioning = startDeprovisioning(
+    services.sso.deprovisioning,
+    config.sso.deprovision_interval_seconds * 1000,
+    app.log,
+  );
+  app.addHook('onClose', () => stopDeprovisioning());
   const intervalMs = parseInterval(config.backup.interval);
   if (intervalMs !== undefined) {
     const schedule = startBackupSchedule({

@@ -29,6 +29,7 @@ import { createPasswordResetByEmail } from './identity/password-reset/password-r
 import { createSessionService } from './identity/sessions/session-service.ts';
 import { createSessionStore, successorKeyFrom } from './identity/sessions/session-store.ts';
 import type {
+  LockTenant,
   NewAccountPlacement,
   SignInOf,
   StandingOf,
@@ -43,6 +44,7 @@ import { createAuthAttempts } from './protection/auth-attempts.ts';
 import { createLockoutAdmin } from './protection/lockout/lockout-service.ts';
 import { createLoginLockout } from './protection/lockout/login-lockout.ts';
 import type { IdentityServices, ProtectionServices, ServiceOptions, Services } from './services.ts';
+import { composeSso } from './sso/sso-services.ts';
 import type { AnyKysely } from './storage/database.ts';
 import type { Database } from './storage/open-database.ts';
 import { createEmailInvitationService } from './tenancy/invitations/email-invitation-service.ts';
@@ -145,6 +147,21 @@ export function composeServices(
   });
   const changes = credentials;
   const passwordMinLength = config.auth.password_min_length;
+  const lockTenant: LockTenant = (trx, tenantId) =>
+    createTenantStore({ kysely: trx }).lockForWrites(tenantId);
+  const sso = composeSso(db, config, {
+    audit,
+    roles: rolePolicy,
+    lockTenant,
+    signInOf,
+    changes: credentials,
+    sessions: identity.sessions,
+    issueAccessToken: (claims) => identity.tokens.issue(claims),
+    admission: { lockout: protection.lockout, membershipsOf: (id) => memberships.listOfUser(id) },
+    masterKey: identity.masterKey,
+    base: identity.issuer,
+    now: options.now,
+  });
   // How invitations reach their invitees, whichever route invites.
   const invitationDelivery = { mailer, ttlSeconds: config.auth.invitation_ttl_seconds };
   return {
@@ -186,7 +203,7 @@ export function composeServices(
           audit,
           changes,
           roles: rolePolicy,
-          lockTenant: (trx, tenantId) => createTenantStore({ kysely: trx }).lockForWrites(tenantId),
+          lockTenant,
           maxClientsPerTenant: config.oauth.max_clients_per_tenant,
           defaultAccessTokenTtlSeconds: config.oauth.access_token_ttl_seconds,
         }),
@@ -242,11 +259,12 @@ export function composeServices(
         audit,
         passwordMinLength,
       }),
-      lockTenant: (trx, tenantId) => createTenantStore({ kysely: trx }).lockForWrites(tenantId),
+      lockTenant,
       signInSettings: createSignInSettingsService({ db, audit, changes }),
     },
     protection,
     email: { mailer, settings: createEmailSettingsService({ db, audit }) },
+    sso,
     audit,
     events: { tickets },
   };
@@ -437,6 +455,7 @@ function composeIdentity(
   });
   return {
     issuer,
+    masterKey,
     keys,
     tokens,
     users,

@@ -27,6 +27,7 @@ import type { UserService } from './identity/users/user-service.ts';
 import type { AuthAttempts } from './protection/auth-attempts.ts';
 import type { LockoutAdmin } from './protection/lockout/lockout-service.ts';
 import type { LoginLockout } from './protection/lockout/login-lockout.ts';
+import type { SsoServices } from './sso/sso-services.ts';
 import type { AnyKysely } from './storage/database.ts';
 import type { EmailInvitationService } from './tenancy/invitations/email-invitation-service.ts';
 import type { InvitationLinkService } from './tenancy/invitations/invitation-link-service.ts';
@@ -49,6 +50,11 @@ import type { UserProvisioning } from './tenancy/users/user-provisioning.ts';
 /** Sign-in, tokens and who a user is. */
 export interface IdentityServices {
   readonly issuer: string;
+  /**
+   * The master key, read when first needed: what sealed secrets and derived keys of
+   * other domains come from (the SSO client secrets, its test links).
+   */
+  readonly masterKey: () => Buffer;
   readonly keys: SigningKeys;
   readonly tokens: AccessTokens;
   readonly users: UserService;
@@ -155,6 +161,8 @@ export interface Services {
   readonly tenancy: TenancyServices;
   readonly protection: ProtectionServices;
   readonly email: EmailServices;
+  /** Single sign-on through tenants' identity providers (issue 20). */
+  readonly sso: SsoServices;
   /** Every change appends its audit event in its own transaction through this. */
   readonly audit: AuditLog;
   readonly events: { readonly tickets: TicketService };

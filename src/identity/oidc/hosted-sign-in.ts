@@ -9,9 +9,11 @@ import type { SecondStep } from '../mfa/second-step/second-step-service.ts';
 import type { TotpService } from '../mfa/totp/totp-service.ts';
 import type { PasswordResetByEmail } from '../password-reset/password-reset.ts';
 import type { SessionStore } from '../sessions/session-store.ts';
+import type { HostedFederation } from './hosted-federation.ts';
 import { createInteractionEnrollment } from './interaction-enrollment.ts';
 import { createInteractionFlow } from './interaction-flow.ts';
 import { interactionMethodRoutes } from './interaction-method-routes.ts';
+import { interactionSsoRoutes } from './interaction-sso-routes.ts';
 import { interactionRoutes } from './oidc-interaction-routes.ts';
 import type { OidcServices } from './oidc-services.ts';
 import type { PageBranding } from './pages/hosted-page.ts';
@@ -35,6 +37,8 @@ export interface HostedSignInDeps {
   readonly brandingOf: (tenantId: string) => Promise<PageBranding>;
   /** Whether email can leave: the email ways in are offered only then. */
   readonly emailConfigured: boolean;
+  /** Single sign-on through tenants' identity providers (the sso domain's), when offered. */
+  readonly federation?: HostedFederation | undefined;
 }
 
 /**
@@ -62,7 +66,9 @@ export function hostedSignInPages(
     brandingOf: deps.brandingOf,
     methods: { passkey: relyingPartyOf(config) !== undefined, email: deps.emailConfigured },
     enrollment,
+    federation: deps.federation,
   });
+  const federation = deps.federation;
   return [
     interactionRoutes({
       signIn,
@@ -79,5 +85,6 @@ export function hostedSignInPages(
       passwordReset: identity.passwordReset,
       enrollment,
     }),
+    ...(federation ? [interactionSsoRoutes({ signIn, flow, federation })] : []),
   ];
 }

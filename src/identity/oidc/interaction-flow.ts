@@ -6,6 +6,7 @@ import { TesseraError } from '../../platform/errors.ts';
 import { SECOND_FACTOR_METHODS, type SecondFactorMethod } from '../mfa/second-factor.ts';
 import type { MfaChallenge } from '../mfa/second-step/mfa-challenge.ts';
 import type { TokenSet } from '../tokens/issue-token-set.ts';
+import type { HostedFederation, OfferedConnection } from './hosted-federation.ts';
 import type { InteractionEnrollment } from './interaction-enrollment.ts';
 import { interactionPath } from './oidc-paths.ts';
 import type { NextStep, OidcSignIn } from './oidc-sign-in.ts';
@@ -28,6 +29,8 @@ export interface InteractionFlowOptions {
   readonly methods: OtherMethods;
   /** The TOTP enrollment a tenant's MFA policy asks of a user with no factor. */
   readonly enrollment: InteractionEnrollment;
+  /** Single sign-on (the sso domain's), when offered. */
+  readonly federation?: HostedFederation | undefined;
 }
 
 /** A page body, given the request's path, a CSRF token and the client's name. */
@@ -108,7 +111,8 @@ export function createInteractionFlow(options: InteractionFlowOptions) {
     signInError?: { email?: string; error: string; status?: number },
   ) {
     switch (step.step) {
-      case 'sign_in':
+      case 'sign_in': {
+        const sso = await offeredConnections(request, reply);
         return page(
           request,
           reply,
@@ -121,10 +125,12 @@ export function createInteractionFlow(options: InteractionFlowOptions) {
               methods: options.methods,
               ...(signInError?.email === undefined ? {} : { email: signInError.email }),
               ...(signInError ? { error: signInError.error } : {}),
+              ...(sso ? { sso } : {}),
             }),
           signInError ? (signInError.status ?? 400) : 200,
           options.methods.passkey,
         );
+      }
       case 'tenant':
         return page(request, reply, 'Choose an organization', (base, csrf, clientName) =>
           tenantBody({ base, csrf, clientName, tenants: step.tenants }),
@@ -142,6 +148,19 @@ export function createInteractionFlow(options: InteractionFlowOptions) {
         return signIn.finish(raw(request, reply), auditContextOf(request));
       }
     }
+  }
+
+  /**
+   * The IdPs the sign-in page offers: a client pinned to its tenant shows that tenant's;
+   * a client open to any tenant only the way to find one by address. Undefined: no SSO.
+   */
+  async function offeredConnections(
+    request: FastifyRequest,
+    reply: FastifyReply,
+  ): Promise<readonly OfferedConnection[] | undefined> {
+    if (!options.federation) return undefined;
+    const { client } = await signIn.load(raw(request, reply));
+    return client.tenant_choice ? [] : options.federation.offered(client.tenant_id);
   }
 
   /**

@@ -153,6 +153,14 @@ export function createSsoFlow(deps: SsoFlowDeps) {
       return (await connections.findWithSecret(id))?.connection;
     },
 
+    /** A connection the hosted sign-in may not use for its client: as if there were none. */
+    refuseOtherTenant(): never {
+      throw new TesseraError(
+        SsoErrors.sso_connection_not_found,
+        'This identity provider does not sign in to the organization this application belongs to.',
+      );
+    },
+
     /** A SAML connection's SP metadata document; undefined when there is no such connection. */
     async samlMetadata(id: string): Promise<string | undefined> {
       const found = await connections.findWithSecret(id);

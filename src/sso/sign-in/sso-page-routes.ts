@@ -84,7 +84,7 @@ export function ssoPages(deps: SsoPageDeps): FastifyPluginAsync {
       case 'interaction':
         return reply
           .code(303)
-          .header('location', `${interactionPath(answered.uid)}/sso/${answered.requestId}`)
+          .header('location', `${interactionPath(answered.uid)}/sso/return/${answered.requestId}`)
           .send();
       case 'complete':
         return reply.code(303).header('location', `/sso/complete/${answered.requestId}`).send();

@@ -146,6 +146,44 @@ export function createFederatedMembers(capabilities: Capabilities, now: () => nu
       }
       return { ok: true, user, roles, created, linked, entries };
     },
+
+    /**
+     * Deactivates an active member who no longer signs in at the tenant's IdP (SSO
+     * deprovisioning), ending their sessions in the tenant; the tenant's last active
+     * admin is kept. Returns the audit entries; none when nothing changed.
+     */
+    async deactivateIdle(
+      trx: AnyKysely,
+      tenantId: string,
+      userId: string,
+      idleDays: number,
+    ): Promise<AuditEntry[]> {
+      const store = createUserAdminStore(
+        { kysely: trx },
+        {
+          rowLocks: capabilities.concurrentWriters,
+          now,
+        },
+      );
+      await store.lockTenant(tenantId);
+      const membership = await store.getMembership(tenantId, userId);
+      if (membership?.status !== 'active') return [];
+      if (
+        membership.roles.includes('admin') &&
+        (await store.otherActiveAdmins(tenantId, userId)) === 0
+      ) {
+        return [];
+      }
+      await store.setStatus(tenantId, userId, 'deactivated');
+      const revoked = await identityIn(trx).sessions.revoke(tenantId, userId, {}, 'deprovisioned');
+      return [
+        userEntry(tenantId, 'user.deactivated', userId, {
+          sessions_revoked: revoked,
+          via: 'sso_deprovisioning',
+          idle_days: idleDays,
+        }),
+      ];
+    },
   };
 }
 

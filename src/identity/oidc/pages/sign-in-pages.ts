@@ -1,6 +1,8 @@
 import { PERMISSION_DESCRIPTIONS, type Permission } from '../../../access/permissions.ts';
 import { html, type SafeHtml } from '../../../http/pages/html.ts';
+import type { OfferedConnection } from '../hosted-federation.ts';
 import { emailLinks, type OtherMethods, passkeySection } from './method-pages.ts';
+import { ssoLinks } from './sso-pages.ts';
 
 /** The bodies of the hosted pages of one authorization request (`base`: its path). */
 
@@ -12,11 +14,14 @@ export function signInBody(view: {
   error?: string;
   /** The other ways in this server offers (method-pages.ts). */
   methods?: OtherMethods;
+  /** Single sign-on, when this server offers it: the client tenant's IdPs (maybe none). */
+  sso?: readonly OfferedConnection[];
 }): SafeHtml {
   const passkey = view.methods?.passkey
     ? passkeySection({ base: view.base, csrf: view.csrf, label: 'Sign in with a passkey' })
     : html``;
   const email = view.methods?.email ? emailLinks(view.base) : html``;
+  const sso = view.sso ? ssoLinks(view.base, view.sso) : html``;
   return html`<p>to continue to <strong>${view.clientName}</strong></p>
 ${errorLine(view.error)}
 <form method="post" action="${view.base}/password">
@@ -28,6 +33,7 @@ ${errorLine(view.error)}
 <button type="submit">Sign in</button>
 </form>
 ${passkey}
+${sso}
 ${email}
 ${cancelForm(view.base, view.csrf)}`;
 }
