@@ -26,6 +26,10 @@ export interface IdpUser {
 export interface IdpClient {
   readonly client_id: string;
   readonly client_secret: string;
+  /**
+   * Exact redirect URIs; one ending in `*` allows every URI it starts (a test whose
+   * relying party's redirect URI names an id made after the IdP started).
+   */
   readonly redirect_uris: readonly string[];
 }
 
@@ -125,6 +129,14 @@ export async function startOidcIdp(options: { clients: readonly IdpClient[] }): 
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const issuer = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   const provider = new Provider(issuer, configuration);
+  const exact = provider.Client.prototype.redirectUriAllowed;
+  provider.Client.prototype.redirectUriAllowed = function allowed(
+    this: { redirectUris?: string[] },
+    value: string,
+  ) {
+    const prefixes = (this.redirectUris ?? []).filter((uri) => uri.endsWith('*'));
+    return prefixes.some((uri) => value.startsWith(uri.slice(0, -1))) || exact.call(this, value);
+  };
   const callback = provider.callback();
 
   async function signInPage(req: IncomingMessage, res: ServerResponse, uid: string) {
