@@ -54,7 +54,11 @@ export async function startSamlSetup(
     idpInitiated: options.idpInitiated ?? false,
   };
   idp.sp = { entityId: samlEntityId(SP_BASE_URL, id), acsUrl: samlAcsUrl(SP_BASE_URL, id) };
-  const federation = createSamlFederation({ baseUrl: SP_BASE_URL, replay, clockSkewMs: CLOCK_SKEW_MS });
+  const federation = createSamlFederation({
+    baseUrl: SP_BASE_URL,
+    replay,
+    clockSkewMs: CLOCK_SKEW_MS,
+  });
   return { idp, federation, connection };
 }
 
@@ -65,10 +69,15 @@ export async function startSamlSetup(
 export async function signInThroughIdp(
   setup: SamlSetup,
   relayState: string,
-): Promise<{ requestId: string; form: { SAMLResponse: string; RelayState: string | undefined }; action: string }> {
+): Promise<{
+  requestId: string;
+  form: { SAMLResponse: string; RelayState: string | undefined };
+  action: string;
+}> {
   const { url, requestId } = await setup.federation.begin(setup.connection, relayState);
   const page = await fetch(url, { redirect: 'manual' });
-  if (page.status !== 200) throw new Error(`the test IdP answered ${page.status}: ${await page.text()}`);
+  if (page.status !== 200)
+    throw new Error(`the test IdP answered ${page.status}: ${await page.text()}`);
   const html = await page.text();
   const action = inputOf(html, /<form method="post" action="([^"]*)"/);
   const samlResponse = inputOf(html, /name="SAMLResponse" value="([^"]*)"/);
@@ -76,7 +85,10 @@ export async function signInThroughIdp(
   return {
     requestId,
     action: unescapeHtml(action),
-    form: { SAMLResponse: samlResponse, RelayState: relay === undefined ? undefined : unescapeHtml(relay) },
+    form: {
+      SAMLResponse: samlResponse,
+      RelayState: relay === undefined ? undefined : unescapeHtml(relay),
+    },
   };
 }
 
@@ -96,7 +108,10 @@ function unescapeHtml(text: string): string {
 }
 
 /** Asserts the sign-in was refused for this reason (the detail is shown when it was not). */
-export async function assertRefused(attempt: Promise<unknown>, reason: string): Promise<FederationRefused> {
+export async function assertRefused(
+  attempt: Promise<unknown>,
+  reason: string,
+): Promise<FederationRefused> {
   let outcome: unknown;
   try {
     outcome = await attempt;

@@ -1,6 +1,13 @@
 import type { Element } from '@xmldom/xmldom';
 import { normaliseCertificate, SamlSettingsInvalid } from './saml-settings.ts';
-import { childElements, HTTP_REDIRECT_BINDING, NS, parseXml, textOf, UnsafeOrMalformedXml } from './saml-xml.ts';
+import {
+  childElements,
+  HTTP_REDIRECT_BINDING,
+  NS,
+  parseXml,
+  textOf,
+  UnsafeOrMalformedXml,
+} from './saml-xml.ts';
 
 const PATH = '/saml/metadata_xml';
 /** Metadata documents of a single IdP are a few KB; aggregates of a federation are not welcome here. */
@@ -36,7 +43,11 @@ export function parseIdpMetadata(xml: string): {
   if (entityId === '') throw new SamlSettingsInvalid(PATH, 'the EntityDescriptor has no entityID');
   const [descriptor] = childElements(entity, NS.metadata, 'IDPSSODescriptor');
   if (descriptor === undefined) throw new SamlSettingsInvalid(PATH, 'no IDPSSODescriptor');
-  if (!(descriptor.getAttribute('protocolSupportEnumeration') ?? '').split(/\s+/).includes(NS.protocol))
+  if (
+    !(descriptor.getAttribute('protocolSupportEnumeration') ?? '')
+      .split(/\s+/)
+      .includes(NS.protocol)
+  )
     throw new SamlSettingsInvalid(PATH, 'the IdP does not declare SAML 2.0 support');
   const redirect = childElements(descriptor, NS.metadata, 'SingleSignOnService').find(
     (service) => service.getAttribute('Binding') === HTTP_REDIRECT_BINDING,
@@ -56,7 +67,10 @@ function idpEntityOf(root: Element): Element {
       (entity) => childElements(entity, NS.metadata, 'IDPSSODescriptor').length > 0,
     );
     if (idps.length === 1 && idps[0] !== undefined) return idps[0];
-    throw new SamlSettingsInvalid(PATH, `expected one IdP in the EntitiesDescriptor, found ${idps.length}`);
+    throw new SamlSettingsInvalid(
+      PATH,
+      `expected one IdP in the EntitiesDescriptor, found ${idps.length}`,
+    );
   }
   throw new SamlSettingsInvalid(PATH, 'the document is not SAML metadata (no EntityDescriptor)');
 }
@@ -75,7 +89,8 @@ function signingCertificates(descriptor: Element): string[] {
           const pem = normaliseCertificate(textOf(certificate), PATH);
           if (!pems.includes(pem)) pems.push(pem);
         }
-  if (pems.length === 0) throw new SamlSettingsInvalid(PATH, 'the IdP lists no signing certificate');
+  if (pems.length === 0)
+    throw new SamlSettingsInvalid(PATH, 'the IdP lists no signing certificate');
   if (pems.length > MAX_CERTIFICATES)
     throw new SamlSettingsInvalid(PATH, `more than ${MAX_CERTIFICATES} signing certificates`);
   return pems;

@@ -8,17 +8,33 @@ import {
   startSamlSetup,
 } from '../../../test/helpers/saml-federation-fixture.ts';
 import { NAMEID_PERSISTENT, samlTestCertificate } from '../../../test/helpers/saml-idp.ts';
-import { openTestDatabase, type TestDatabase, testEngines } from '../../../test/helpers/test-database.ts';
+import {
+  openTestDatabase,
+  type TestDatabase,
+  testEngines,
+} from '../../../test/helpers/test-database.ts';
 import { MIGRATIONS } from '../../migrations/index.ts';
 import { migrateToLatest } from '../../storage/migrate.ts';
-import { type AssertionReplayStore, createAssertionReplayStore } from '../assertion-replay-store.ts';
+import {
+  type AssertionReplayStore,
+  createAssertionReplayStore,
+} from '../assertion-replay-store.ts';
 import { samlAcsUrl, samlEntityId, samlMetadataUrl } from './saml-federation.ts';
 
 describe('SAML SP URLs', () => {
   it('derives the entity id, ACS and metadata URLs from the base URL and connection id', () => {
-    assert.equal(samlEntityId('http://127.0.0.1:8080/', 'sso_1'), 'http://127.0.0.1:8080/sso/saml/sso_1');
-    assert.equal(samlAcsUrl('http://127.0.0.1:8080', 'sso_1'), 'http://127.0.0.1:8080/sso/saml/sso_1/acs');
-    assert.equal(samlMetadataUrl('http://127.0.0.1:8080', 'sso_1'), 'http://127.0.0.1:8080/sso/saml/sso_1/metadata');
+    assert.equal(
+      samlEntityId('http://127.0.0.1:8080/', 'sso_1'),
+      'http://127.0.0.1:8080/sso/saml/sso_1',
+    );
+    assert.equal(
+      samlAcsUrl('http://127.0.0.1:8080', 'sso_1'),
+      'http://127.0.0.1:8080/sso/saml/sso_1/acs',
+    );
+    assert.equal(
+      samlMetadataUrl('http://127.0.0.1:8080', 'sso_1'),
+      'http://127.0.0.1:8080/sso/saml/sso_1/metadata',
+    );
   });
 });
 
@@ -69,7 +85,9 @@ for (const engine of testEngines()) {
       const parsed = new URL(url);
       assert.equal(`${parsed.origin}${parsed.pathname}`, setup.idp.ssoUrl);
       assert.equal(parsed.searchParams.get('RelayState'), 'state');
-      const request = inflateRawSync(Buffer.from(parsed.searchParams.get('SAMLRequest') ?? '', 'base64')).toString();
+      const request = inflateRawSync(
+        Buffer.from(parsed.searchParams.get('SAMLRequest') ?? '', 'base64'),
+      ).toString();
       assert.match(request, new RegExp(`ID="${requestId}"`));
       assert.match(request, new RegExp(`Destination="${setup.idp.ssoUrl}"`));
       // The IdP picks the NameID format and the way people authenticate.
@@ -77,7 +95,9 @@ for (const engine of testEngines()) {
     });
 
     it('accepts a response signed as a whole when the connection asks for that', async (t) => {
-      const setup = await startSamlSetup(t, replay, { settings: { want_assertions_signed: false } });
+      const setup = await startSamlSetup(t, replay, {
+        settings: { want_assertions_signed: false },
+      });
       setup.idp.sign = 'response';
       const { requestId, form } = await signInThroughIdp(setup, 'r');
       const signIn = await setup.federation.complete(setup.connection, form, requestId);
@@ -86,11 +106,17 @@ for (const engine of testEngines()) {
 
     it('accepts a response with both signed, whichever the connection asks for', async (t) => {
       for (const wantAssertionsSigned of [true, false]) {
-        const setup = await startSamlSetup(t, replay, { settings: { want_assertions_signed: wantAssertionsSigned } });
+        const setup = await startSamlSetup(t, replay, {
+          settings: { want_assertions_signed: wantAssertionsSigned },
+        });
         setup.idp.sign = 'both';
         const { requestId, form } = await signInThroughIdp(setup, 'r');
         const signIn = await setup.federation.complete(setup.connection, form, requestId);
-        assert.equal(signIn.subject, 'ada@example.test', `want_assertions_signed ${wantAssertionsSigned}`);
+        assert.equal(
+          signIn.subject,
+          'ada@example.test',
+          `want_assertions_signed ${wantAssertionsSigned}`,
+        );
       }
     });
 
@@ -98,7 +124,10 @@ for (const engine of testEngines()) {
       const setup = await startSamlSetup(t, replay);
       setup.idp.sign = 'response';
       const { requestId, form } = await signInThroughIdp(setup, 'r');
-      await assertRefused(setup.federation.complete(setup.connection, form, requestId), 'signature_invalid');
+      await assertRefused(
+        setup.federation.complete(setup.connection, form, requestId),
+        'signature_invalid',
+      );
     });
 
     it('accepts an IdP-initiated response when the connection allows it', async (t) => {
@@ -114,10 +143,21 @@ for (const engine of testEngines()) {
 
     it('reads a multi-valued groups attribute as an array, single values as one-element arrays', async (t) => {
       const setup = await startSamlSetup(t, replay, { idpInitiated: true });
-      const attributes = { email: ' Grace@Example.TEST ', name: 'Grace Hopper', groups: ['navy', 'cobol', 'compilers'] };
+      const attributes = {
+        email: ' Grace@Example.TEST ',
+        name: 'Grace Hopper',
+        groups: ['navy', 'cobol', 'compilers'],
+      };
       const signIn = await setup.federation.complete(
         setup.connection,
-        { SAMLResponse: setup.idp.buildResponse({ sign: 'assertion', nameId: 'g-42', nameIdFormat: NAMEID_PERSISTENT, attributes }) },
+        {
+          SAMLResponse: setup.idp.buildResponse({
+            sign: 'assertion',
+            nameId: 'g-42',
+            nameIdFormat: NAMEID_PERSISTENT,
+            attributes,
+          }),
+        },
         null,
       );
       assert.equal(signIn.subject, 'g-42');
@@ -131,7 +171,13 @@ for (const engine of testEngines()) {
       const setup = await startSamlSetup(t, replay, { idpInitiated: true });
       const fromNameId = await setup.federation.complete(
         setup.connection,
-        { SAMLResponse: setup.idp.buildResponse({ sign: 'assertion', nameId: 'Linus@Example.test', attributes: {} }) },
+        {
+          SAMLResponse: setup.idp.buildResponse({
+            sign: 'assertion',
+            nameId: 'Linus@Example.test',
+            attributes: {},
+          }),
+        },
         null,
       );
       assert.equal(fromNameId.email, 'linus@example.test');
@@ -161,11 +207,16 @@ for (const engine of testEngines()) {
       assert.equal(signIn.emailVerified, false);
     });
 
-    it('keeps the protocol claims out of the attributes\' reach', async (t) => {
+    it("keeps the protocol claims out of the attributes' reach", async (t) => {
       const setup = await startSamlSetup(t, replay, { idpInitiated: true });
       const signIn = await setup.federation.complete(
         setup.connection,
-        { SAMLResponse: setup.idp.buildResponse({ sign: 'assertion', attributes: { issuer: 'https://forged.test', nameID: 'x' } }) },
+        {
+          SAMLResponse: setup.idp.buildResponse({
+            sign: 'assertion',
+            attributes: { issuer: 'https://forged.test', nameID: 'x' },
+          }),
+        },
         null,
       );
       assert.equal(signIn.claims.issuer, setup.idp.entityId);
@@ -213,7 +264,10 @@ for (const engine of testEngines()) {
     it('publishes SP metadata: entity id, ACS with the POST binding, WantAssertionsSigned', async (t) => {
       const setup = await startSamlSetup(t, replay);
       const metadata = setup.federation.metadata(setup.connection);
-      assert.match(metadata, new RegExp(`entityID="${samlEntityId(SP_BASE_URL, setup.connection.id)}"`));
+      assert.match(
+        metadata,
+        new RegExp(`entityID="${samlEntityId(SP_BASE_URL, setup.connection.id)}"`),
+      );
       assert.match(metadata, /<SPSSODescriptor [^>]*WantAssertionsSigned="true"/);
       assert.match(
         metadata,

@@ -1,11 +1,17 @@
-import { type CacheProvider, type Profile, SAML, type SamlConfig, ValidateInResponseTo } from '@node-saml/node-saml';
+import {
+  type CacheProvider,
+  type Profile,
+  SAML,
+  type SamlConfig,
+  ValidateInResponseTo,
+} from '@node-saml/node-saml';
 import type { AssertionReplayStore } from '../assertion-replay-store.ts';
 import type { ClaimNames, FederatedIdentity } from '../federated-identity.ts';
+import { checkEnvelope } from './response-envelope.ts';
+import { identityOf } from './saml-identity.ts';
 import { refusalFromLibrary, refuse } from './saml-refusals.ts';
 import type { SamlSettings } from './saml-settings.ts';
-import { hasMarkupDeclaration, NS, parseXml, UnsafeOrMalformedXml } from './saml-xml.ts';
 import { checkSignedAssertion, type SignedAssertion } from './signed-assertion.ts';
-import { identityOf } from './saml-identity.ts';
 
 export interface SamlConnection {
   readonly id: string;
@@ -29,9 +35,6 @@ export interface SamlFederationDeps {
 }
 
 export type SamlSignIn = FederatedIdentity & { inResponseTo: string | null; assertionId: string };
-
-/** A SAMLResponse larger than this is no sign-in (a few KB is usual). */
-const MAX_RESPONSE_CHARS = 1_000_000;
 
 /** The SP entity id Tessera presents to the IdP of one connection. */
 export function samlEntityId(baseUrl: string, connectionId: string): string {
@@ -87,7 +90,10 @@ export function createSamlFederation(deps: SamlFederationDeps) {
   }
 
   return {
-    async begin(connection: SamlConnection, relayState: string): Promise<{ url: string; requestId: string }> {
+    async begin(
+      connection: SamlConnection,
+      relayState: string,
+    ): Promise<{ url: string; requestId: string }> {
       let requestId: string | undefined;
       // node-saml records the id of the request it builds in its cache; the caller keeps
       // it (with the RelayState) instead, so this cache only catches it.
@@ -99,8 +105,13 @@ export function createSamlFederation(deps: SamlFederationDeps) {
         getAsync: async () => null,
         removeAsync: async (key) => key,
       };
-      const url = await samlFor(connection, ValidateInResponseTo.always, catchId).getAuthorizeUrlAsync(relayState, undefined, {});
-      if (requestId === undefined) throw new Error('node-saml built an AuthnRequest without recording its id');
+      const url = await samlFor(
+        connection,
+        ValidateInResponseTo.always,
+        catchId,
+      ).getAuthorizeUrlAsync(relayState, undefined, {});
+      if (requestId === undefined)
+        throw new Error('node-saml built an AuthnRequest without recording its id');
       return { url, requestId };
     },
 
@@ -141,7 +152,11 @@ export function createSamlFederation(deps: SamlFederationDeps) {
       });
       if (!(await deps.replay.claim(connection.id, assertion.id, assertion.expiresMs)))
         throw refuse('replayed', `assertion ${assertion.id} was already used`);
-      return { ...identityOf(connection, assertion, profile), inResponseTo, assertionId: assertion.id };
+      return {
+        ...identityOf(connection, assertion, profile),
+        inResponseTo,
+        assertionId: assertion.id,
+      };
     },
 
     metadata(connection: SamlConnection): string {
@@ -150,58 +165,13 @@ export function createSamlFederation(deps: SamlFederationDeps) {
         getAsync: async () => null,
         removeAsync: async (key) => key,
       };
-      return samlFor(connection, ValidateInResponseTo.never, noCache).generateServiceProviderMetadata(null, null);
+      return samlFor(
+        connection,
+        ValidateInResponseTo.never,
+        noCache,
+      ).generateServiceProviderMetadata(null, null);
     },
   };
 }
 
 export type SamlFederation = ReturnType<typeof createSamlFederation>;
-
-/**
- * The checks made on the (possibly unsigned) Response envelope before node-saml sees it:
- * no DTD (refused before any parser runs), a Response, sent to our ACS URL, by this IdP,
- * answering the request we expect (or none, when IdP-initiated answers are allowed).
- * Answers the response's InResponseTo.
- */
-function checkEnvelope(
-  connection: SamlConnection,
-  samlResponse: string,
-  expectedRequestId: string | null,
-  acsUrl: string,
-): string | null {
-  if (typeof samlResponse !== 'string' || samlResponse === '' || samlResponse.length > MAX_RESPONSE_CHARS)
-    throw refuse('malformed', 'SAMLResponse missing or too large');
-  const xml = Buffer.from(samlResponse, 'base64').toString('utf8');
-  if (hasMarkupDeclaration(xml)) throw refuse('malformed', 'DTD or entity declarations are refused');
-  let root: ReturnType<typeof parseXml>['documentElement'];
-  try {
-    root = parseXml(xml).documentElement;
-  } catch (error) {
-    if (error instanceof UnsafeOrMalformedXml) throw refuse('malformed', error.message, error);
-    throw error;
-  }
-  if (root === null || root.namespaceURI !== NS.protocol || root.localName !== 'Response')
-    throw refuse('malformed', 'not a SAML Response');
-  const inResponseTo = root.getAttribute('InResponseTo') || null;
-  if (expectedRequestId === null) {
-    if (!connection.idpInitiated)
-      throw refuse('unsolicited_response', 'IdP-initiated sign-in is not enabled on this connection');
-    if (inResponseTo !== null)
-      throw refuse('in_response_to_mismatch', `answers request ${inResponseTo}, none was expected`);
-  } else if (inResponseTo === null) {
-    throw refuse('unsolicited_response', 'the response answers no request; one was sent');
-  } else if (inResponseTo !== expectedRequestId) {
-    throw refuse('in_response_to_mismatch', `answers request ${inResponseTo}, not ${expectedRequestId}`);
-  }
-  const destination = root.getAttribute('Destination');
-  if (destination !== null && destination !== acsUrl)
-    throw refuse('destination_mismatch', `response sent to ${destination}`);
-  const issuer = Array.from(root.childNodes).find(
-    (node) => node.nodeType === node.ELEMENT_NODE && node.namespaceURI === NS.assertion && node.localName === 'Issuer',
-  );
-  const issuerText = issuer?.textContent?.trim();
-  // The Response's Issuer is optional; when present it must be the IdP.
-  if (issuerText !== undefined && issuerText !== connection.settings.idp_entity_id)
-    throw refuse('issuer_mismatch', `response issued by ${issuerText}`);
-  return inResponseTo;
-}

@@ -46,7 +46,9 @@ function attributesOf(profile: Profile): Record<string, string | string[]> {
   const attributes: Record<string, string | string[]> = {};
   if (typeof raw !== 'object' || raw === null) return attributes;
   for (const [name, value] of Object.entries(raw)) {
-    const values = (Array.isArray(value) ? value : [value]).map(textOf).filter((one) => one !== undefined);
+    const values = (Array.isArray(value) ? value : [value])
+      .map(textOf)
+      .filter((one) => one !== undefined);
     if (values.length === 0) continue;
     attributes[name] = Array.isArray(value) ? values : (values[0] as string);
   }
@@ -56,7 +58,11 @@ function attributesOf(profile: Profile): Record<string, string | string[]> {
 /** A value node-saml left as an object (it had child elements or only attributes) keeps its text, if any. */
 function textOf(value: unknown): string | undefined {
   if (typeof value === 'string') return value;
-  if (typeof value === 'object' && value !== null && typeof (value as { _?: unknown })._ === 'string')
+  if (
+    typeof value === 'object' &&
+    value !== null &&
+    typeof (value as { _?: unknown })._ === 'string'
+  )
     return (value as { _: string })._;
   return undefined;
 }
@@ -67,7 +73,9 @@ function first(value: string | string[] | undefined): string | undefined {
 
 function all(value: string | string[] | undefined): string[] {
   if (value === undefined) return [];
-  return (Array.isArray(value) ? value : [value]).map((one) => one.trim()).filter((one) => one !== '');
+  return (Array.isArray(value) ? value : [value])
+    .map((one) => one.trim())
+    .filter((one) => one !== '');
 }
 
 function normaliseEmail(value: string | undefined): string | undefined {

@@ -17,7 +17,11 @@ export type SamlRefusalReason =
   | 'idp_error'
   | 'invalid_response';
 
-export function refuse(reason: SamlRefusalReason, detail: string, cause?: unknown): FederationRefused {
+export function refuse(
+  reason: SamlRefusalReason,
+  detail: string,
+  cause?: unknown,
+): FederationRefused {
   return new FederationRefused(reason, detail, cause === undefined ? undefined : { cause });
 }
 
@@ -34,7 +38,10 @@ const LIBRARY_MESSAGES: readonly (readonly [RegExp, SamlRefusalReason])[] = [
   [/^Invalid (document )?signature|signature/i, 'signature_invalid'],
   [/ID cannot refer to more than one element|Referenced node does not refer/, 'signature_invalid'],
   [/^Cannot obtain assertion from signed data/, 'signature_invalid'],
-  [/^SAML assertion (audience mismatch|has no AudienceRestriction|AudienceRestriction has no Audience)/, 'audience_mismatch'],
+  [
+    /^SAML assertion (audience mismatch|has no AudienceRestriction|AudienceRestriction has no Audience)/,
+    'audience_mismatch',
+  ],
   [/^SAML assertion not yet valid/, 'not_yet_valid'],
   [/^SAML assertion expired/, 'expired'],
   // node-saml checks only the confirmations' times when it looks for a valid one.

@@ -79,7 +79,10 @@ function checkSsoUrl(value: unknown, allowInsecureUrls: boolean): string {
 function checkCertificates(value: unknown): string[] {
   const path = '/saml/certificates';
   if (!Array.isArray(value) || value.length === 0)
-    throw new SamlSettingsInvalid(path, "at least one of the IdP's signing certificates is required");
+    throw new SamlSettingsInvalid(
+      path,
+      "at least one of the IdP's signing certificates is required",
+    );
   if (value.length > MAX_CERTIFICATES)
     throw new SamlSettingsInvalid(path, `at most ${MAX_CERTIFICATES} certificates`);
   return value.map((certificate, index) => normaliseCertificate(certificate, `${path}/${index}`));

@@ -27,7 +27,8 @@ export class UnsafeOrMalformedXml extends Error {}
 
 /** Parses a document after refusing any DTD; stops at the first well-formedness error. */
 export function parseXml(xml: string): Document {
-  if (hasMarkupDeclaration(xml)) throw new UnsafeOrMalformedXml('DTD or entity declarations are refused');
+  if (hasMarkupDeclaration(xml))
+    throw new UnsafeOrMalformedXml('DTD or entity declarations are refused');
   try {
     return new DOMParser({ onError: onErrorStopParsing }).parseFromString(xml, 'text/xml');
   } catch (error) {
@@ -38,7 +39,11 @@ export function parseXml(xml: string): Document {
 }
 
 /** The element children of `parent` with this namespace and local name. */
-export function childElements(parent: Element | Document, ns: string, localName: string): Element[] {
+export function childElements(
+  parent: Element | Document,
+  ns: string,
+  localName: string,
+): Element[] {
   const found: Element[] = [];
   for (let node = parent.firstChild; node !== null; node = node.nextSibling) {
     if (node.nodeType !== node.ELEMENT_NODE) continue;

@@ -33,9 +33,16 @@ export interface AssertionExpectations {
  * confirmation's time only when it validates InResponseTo, so IdP-initiated answers
  * depend on this check.
  */
-export function checkSignedAssertion(signedXml: string, expect: AssertionExpectations): SignedAssertion {
+export function checkSignedAssertion(
+  signedXml: string,
+  expect: AssertionExpectations,
+): SignedAssertion {
   const assertion = parseXml(signedXml).documentElement;
-  if (assertion === null || assertion.namespaceURI !== NS.assertion || assertion.localName !== 'Assertion')
+  if (
+    assertion === null ||
+    assertion.namespaceURI !== NS.assertion ||
+    assertion.localName !== 'Assertion'
+  )
     throw refuse('invalid_response', 'the signed data is not an assertion');
   const id = assertion.getAttribute('ID') ?? '';
   if (id === '') throw refuse('invalid_response', 'the assertion has no ID');
@@ -52,8 +59,12 @@ export function checkSignedAssertion(signedXml: string, expect: AssertionExpecta
   const conditionsExpiry = timeOf(conditions?.getAttribute('NotOnOrAfter'));
   // Several AuthnStatements are allowed; the first one describes the sign-in.
   const [authnStatement] = childElements(assertion, NS.assertion, 'AuthnStatement');
-  const [authnContext] = authnStatement ? childElements(authnStatement, NS.assertion, 'AuthnContext') : [];
-  const [classRef] = authnContext ? childElements(authnContext, NS.assertion, 'AuthnContextClassRef') : [];
+  const [authnContext] = authnStatement
+    ? childElements(authnStatement, NS.assertion, 'AuthnContext')
+    : [];
+  const [classRef] = authnContext
+    ? childElements(authnContext, NS.assertion, 'AuthnContextClassRef')
+    : [];
   return {
     id,
     issuer: expect.idpEntityId,
@@ -74,14 +85,18 @@ function checkBearerConfirmation(subject: Element, expect: AssertionExpectations
   if (bearers.length === 0) throw refuse('invalid_response', 'no bearer SubjectConfirmation');
   const ours = bearers.filter((data) => data.getAttribute('Recipient') === expect.acsUrl);
   if (ours.length === 0)
-    throw refuse('recipient_mismatch', `assertion meant for ${bearers[0]?.getAttribute('Recipient') ?? 'nobody'}`);
+    throw refuse(
+      'recipient_mismatch',
+      `assertion meant for ${bearers[0]?.getAttribute('Recipient') ?? 'nobody'}`,
+    );
   // The profile requires NotOnOrAfter on a bearer confirmation: without one an assertion
   // would be valid forever, and its id could never leave the replay cache.
   const current = ours.filter((data) => {
     const until = timeOf(data.getAttribute('NotOnOrAfter'));
     return until !== undefined && expect.nowMs - expect.clockSkewMs < until;
   });
-  if (current.length === 0) throw refuse('expired', 'the subject confirmation expired (or has no NotOnOrAfter)');
+  if (current.length === 0)
+    throw refuse('expired', 'the subject confirmation expired (or has no NotOnOrAfter)');
   const answering = current.find((data) => {
     const inResponseTo = data.getAttribute('InResponseTo') || null;
     return inResponseTo === expect.requestId;
