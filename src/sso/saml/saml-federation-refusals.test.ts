@@ -285,6 +285,25 @@ for (const engine of testEngines()) {
         );
     });
 
+    it('refuses what node-saml fails on unexpectedly as invalid_response (an encrypted assertion, no key)', async (t) => {
+      const setup = await startSamlSetup(t, replay, { idpInitiated: true });
+      const encrypted = Buffer.from(setup.idp.buildResponse({ sign: 'none' }), 'base64')
+        .toString('utf8')
+        .replace(
+          /<saml:Assertion[\s\S]*<\/saml:Assertion>/,
+          '<saml:EncryptedAssertion><xenc:EncryptedData xmlns:xenc="http://www.w3.org/2001/04/xmlenc#"/></saml:EncryptedAssertion>',
+        );
+      const refusal = await assertRefused(
+        setup.federation.complete(
+          setup.connection,
+          { SAMLResponse: Buffer.from(encrypted).toString('base64') },
+          null,
+        ),
+        'invalid_response',
+      );
+      assert.ok(refusal.cause instanceof Error);
+    });
+
     it("refuses an IdP's error status, signed or not", async (t) => {
       for (const sign of ['response', 'none'] as const)
         await assertRefused(

@@ -3,6 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import { inflateRawSync } from 'node:zlib';
 import {
   assertRefused,
+  CLOCK_SKEW_MS,
   SP_BASE_URL,
   signInThroughIdp,
   startSamlSetup,
@@ -259,6 +260,30 @@ for (const engine of testEngines()) {
         null,
       );
       assert.equal(signIn.subject, 'ada@example.test');
+    });
+
+    it('keeps the assertion id in the replay cache until its NotOnOrAfter plus the clock skew', async (t) => {
+      const claims: { connectionId: string; assertionId: string; expiresMs: number }[] = [];
+      const recording = {
+        claim: (connectionId: string, assertionId: string, expiresMs: number) => {
+          claims.push({ connectionId, assertionId, expiresMs });
+          return replay.claim(connectionId, assertionId, expiresMs);
+        },
+      };
+      const setup = await startSamlSetup(t, recording, { idpInitiated: true });
+      const notOnOrAfter = new Date(Date.now() + 300_000);
+      const signIn = await setup.federation.complete(
+        setup.connection,
+        { SAMLResponse: setup.idp.buildResponse({ sign: 'assertion', notOnOrAfter }) },
+        null,
+      );
+      assert.deepEqual(claims, [
+        {
+          connectionId: setup.connection.id,
+          assertionId: signIn.assertionId,
+          expiresMs: notOnOrAfter.getTime() + CLOCK_SKEW_MS,
+        },
+      ]);
     });
 
     it('publishes SP metadata: entity id, ACS with the POST binding, WantAssertionsSigned', async (t) => {

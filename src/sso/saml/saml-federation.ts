@@ -122,10 +122,12 @@ export function createSamlFederation(deps: SamlFederationDeps) {
     ): Promise<SamlSignIn> {
       const acsUrl = samlAcsUrl(deps.baseUrl, connection.id);
       const inResponseTo = checkEnvelope(connection, form.SAMLResponse, expectedRequestId, acsUrl);
-      // The only request id this answer may be about, and only for this call.
+      // The only request id this answer may be about, and only for this call. How long a
+      // request stays answerable is the caller's (it keeps the request); node-saml
+      // compares the instant given here with the system clock, so it gets that clock.
       const knowsOnlyExpected: CacheProvider = {
         saveAsync: async () => null,
-        getAsync: async (key) => (key === expectedRequestId ? new Date(now()).toISOString() : null),
+        getAsync: async (key) => (key === expectedRequestId ? new Date().toISOString() : null),
         removeAsync: async (key) => key,
       };
       let profile: Profile | null;
