@@ -1,3 +1,5 @@
+import { samlAcsUrl, samlEntityId, samlMetadataUrl } from './saml/saml-federation.ts';
+
 /**
  * Where Tessera is reached for each connection: what an administrator enters at the
  * identity provider. `base` is the public base URL (the OpenID issuer, no trailing /).
@@ -10,10 +12,10 @@ export function ssoUrls(base: string, connectionId: string) {
     /** OpenID Connect: the redirect URI to register at the IdP. */
     oidcRedirectUri: `${base}/sso/oidc/${id}/callback`,
     /** SAML: the SP entity id (the audience the IdP must name). */
-    samlEntityId: `${base}/sso/saml/${id}`,
+    samlEntityId: samlEntityId(base, connectionId),
     /** SAML: the Assertion Consumer Service (HTTP-POST binding). */
-    samlAcsUrl: `${base}/sso/saml/${id}/acs`,
+    samlAcsUrl: samlAcsUrl(base, connectionId),
     /** SAML: the SP metadata document. */
-    samlMetadataUrl: `${base}/sso/saml/${id}/metadata`,
+    samlMetadataUrl: samlMetadataUrl(base, connectionId),
   };
 }
