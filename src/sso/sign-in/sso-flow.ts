@@ -336,10 +336,13 @@ export function createSsoFlow(deps: SsoFlowDeps) {
   };
 
   async function take(requestId: string, browserSecret: string | undefined): Promise<SsoRequest> {
-    if (browserSecret === undefined) throw invalidRequest();
     const request = await requests.take(requestId);
     // Taken even when the browser is the wrong one: a request that leaked is spent.
-    if (!request || request.browser_digest !== browserDigest(browserSecret)) {
+    if (
+      !request ||
+      browserSecret === undefined ||
+      request.browser_digest !== browserDigest(browserSecret)
+    ) {
       throw invalidRequest();
     }
     return request;

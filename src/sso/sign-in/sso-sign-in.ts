@@ -127,7 +127,7 @@ export function createSsoSignIn(deps: SsoSignInDeps) {
             .catch(() => [] as string[]),
           managedTeams: mapped.managedTeams,
           teams: mapped.teams,
-          untouchable: settings.sso_break_glass,
+          untouchable: settings.sso_break_glass ?? [],
         });
         if (!admission.ok) {
           throw new SsoSignInRefused(admission.reason, REFUSALS[admission.reason]());
@@ -171,7 +171,7 @@ export function createSsoSignIn(deps: SsoSignInDeps) {
   }
 
   return {
-    /** Throws SsoSignInRefused (recorded, counted) when the person may not come in. */
+    /** Throws the refusal's TesseraError (recorded, counted) when the person may not come in. */
     async signIn(
       connection: SsoConnection,
       identity: FederatedIdentity,
@@ -227,7 +227,7 @@ export function createSsoSignIn(deps: SsoSignInDeps) {
       } catch (error) {
         if (!(error instanceof SsoSignInRefused)) throw error;
         await refused(connection, identity.subject, error.reason, context);
-        throw error;
+        throw error.error;
       }
     },
 
