@@ -37,11 +37,11 @@ export async function ssoWorld(
 ): Promise<SsoWorld> {
   const test = await buildTestApp(
     {
-      auth: { issuer: BASE },
-      server: { public_url: BASE },
-      sso: { allow_insecure_urls: true },
-      rate_limits: { enabled: false },
       ...config,
+      auth: { issuer: BASE, ...config.auth },
+      server: { public_url: BASE, ...config.server },
+      sso: { allow_insecure_urls: true, ...config.sso },
+      rate_limits: { enabled: false, ...config.rate_limits },
     },
     engine,
     { actAs: false },

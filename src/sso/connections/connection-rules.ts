@@ -100,6 +100,8 @@ export async function mappingOf(
   }
   const normalize = async (roles: readonly string[] | undefined, path: string) => {
     const list = roles ?? [];
+    // A group may place its members in teams only: its roles then come from the others.
+    if (list.length === 0) return [];
     if (list.length > CONNECTION_LIMITS.rolesPerGroup) {
       throw invalidConnection(path, `at most ${CONNECTION_LIMITS.rolesPerGroup} roles`);
     }
@@ -107,7 +109,14 @@ export async function mappingOf(
     await scope.roles.checkDelegable(trx, scope.principal, tenantId, normalized);
     return normalized;
   };
-  const default_roles = await normalize(input?.default_roles, '/mapping/default_roles');
+  // Every member holds a role: the default when no mapped group gives one.
+  const default_roles = await normalize(
+    input?.default_roles ?? ['viewer'],
+    '/mapping/default_roles',
+  );
+  if (default_roles.length === 0) {
+    throw invalidConnection('/mapping/default_roles', 'at least one role');
+  }
   const groups = [];
   const seen = new Set<string>();
   for (const [index, rule] of groupsIn.entries()) {

@@ -175,13 +175,13 @@ export function createConnectionService(deps: ConnectionServiceDeps) {
     async create(actor: Actor, input: ConnectionInput): Promise<SsoConnection> {
       const tenantId = actor.principal.tenantId;
       const secret = input.oidc?.client_secret;
+      const protocol = protocolOf(input.type, input);
       if (input.type === 'oidc' && !secret) {
         throw invalidConnection(
           '/oidc/client_secret',
           'an OIDC connection needs its client secret',
         );
       }
-      const protocol = protocolOf(input.type, input);
       await discoverable(protocol.oidc, 'new', secret ?? '', input);
       const created = await db.transaction(async (trx: AnyKysely) => {
         await mayManage(trx, actor);

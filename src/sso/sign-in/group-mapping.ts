@@ -2,7 +2,7 @@ import type { ConnectionMapping } from '../connections/connection-record.ts';
 
 /**
  * What the IdP's groups give in the tenant: the roles and teams of every mapped group
- * the person is in; the default roles when none of them. `managedTeams`: every team
+ * the person is in; the default roles when none of them gives a role. `managedTeams`: every team
  * the mapping names, whose membership follows the IdP at each sign-in.
  */
 export function mapGroups(mapping: ConnectionMapping, groups: readonly string[]) {
