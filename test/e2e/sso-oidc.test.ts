@@ -1,62 +1,8 @@
 import assert from 'node:assert/strict';
-import { describe, it, type TestContext } from 'node:test';
-import type { Engine } from '../../src/storage/database.ts';
-import { type OidcIdp, startOidcIdp } from '../helpers/oidc-idp.ts';
-import { APP_URL, BASE, fragmentOf, type SsoWorld, ssoWorld } from '../helpers/sso-fixture.ts';
+import { describe, it } from 'node:test';
+import { APP_URL, BASE, fragmentOf } from '../helpers/sso-fixture.ts';
+import { CLIENT, connect, me, signIn, oidcWorld as world } from '../helpers/sso-oidc-flow.ts';
 import { testEngines } from '../helpers/test-database.ts';
-
-const CLIENT = { client_id: 'tessera', client_secret: 'idp-secret-of-tessera' };
-
-async function world(t: TestContext, engine: Engine) {
-  const idp = await startOidcIdp({
-    clients: [{ ...CLIENT, redirect_uris: [`${BASE}/sso/oidc/*`] }],
-  });
-  t.after(() => idp.close());
-  const sso = await ssoWorld(t, engine, process.env.SSO_LOG ? { logging: { level: 'error' } } : {});
-  return { idp, sso };
-}
-
-/** An OIDC connection of `tenant`, through the API; its JSON. */
-async function connect(sso: SsoWorld, idp: OidcIdp, tenant = 'acme', extra: object = {}) {
-  const created = await sso.api('POST', '/api/v1/sso/connections', {
-    tenant,
-    body: {
-      type: 'oidc',
-      name: 'Acme IdP',
-      domains: [`${tenant}.example`],
-      oidc: { issuer: idp.issuer, ...CLIENT },
-      mapping: {
-        default_roles: ['viewer'],
-        groups: [{ group: 'engineers', roles: ['developer'] }],
-      },
-      ...extra,
-    },
-  });
-  assert.equal(created.status, 201, JSON.stringify(created.json));
-  return created.json;
-}
-
-/** SP-initiated sign-in, over HTTP: start, the IdP, the callback, the completion. */
-async function signIn(sso: SsoWorld, idp: OidcIdp, connectionId: string, jar = new Map()) {
-  const start = await sso.browse(
-    `/sso/${connectionId}/start?redirect_uri=${encodeURIComponent(APP_URL)}`,
-    { jar },
-  );
-  assert.equal(start.status, 303, start.body);
-  const callback = await idp.authorize(start.location);
-  const back = await sso.browse(callback.toString(), { jar });
-  assert.equal(back.status, 303, back.body);
-  assert.match(back.location, /^\/sso\/complete\//);
-  return { back, done: await sso.browse(back.location, { jar }) };
-}
-
-async function me(sso: SsoWorld, accessToken: string) {
-  const response = await sso.test.app.inject({
-    url: '/api/v1/auth/me',
-    headers: { authorization: `Bearer ${accessToken}` },
-  });
-  return { status: response.statusCode, json: response.json() };
-}
 
 for (const engine of testEngines()) {
   describe(`SSO through OpenID Connect (${engine})`, () => {

@@ -9,6 +9,9 @@ export const BASE = 'http://tessera.test';
 /** The application an SP-initiated sign-in returns to (a tenant redirect URI). */
 export const APP_URL = 'http://127.0.0.1:5999/app';
 
+// biome-ignore lint/suspicious/noExplicitAny: tests read answers' JSON freely, asserting as they go
+type Json = any;
+
 export interface SsoWorld {
   readonly test: TestApp;
   /** An admin API key per tenant (tenants made on first ask). */
@@ -18,7 +21,7 @@ export interface SsoWorld {
     method: string,
     url: string,
     options?: { tenant?: string; key?: string; body?: unknown },
-  ): Promise<{ status: number; json: any; headers: Record<string, unknown> }>;
+  ): Promise<{ status: number; json: Json; headers: Record<string, unknown> }>;
   /** A browser-like request: follows nothing, carries and keeps cookies. */
   browse(
     url: string,
