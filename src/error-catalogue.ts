@@ -5,12 +5,12 @@ import { EventErrors } from './events/errors.ts';
 import { IdentityErrors } from './identity/errors.ts';
 import { MfaErrors } from './identity/mfa/mfa-errors.ts';
 import { OAuthClientErrors } from './identity/oauth-clients/oauth-client-errors.ts';
-import { SsoErrors } from './sso/errors.ts';
 import { TokenErrors } from './identity/tokens/token-errors.ts';
 import { HttpErrors } from './platform/http-errors.ts';
 import { IpFilterErrors } from './protection/ip-filters/ip-filter-errors.ts';
 import { LockoutErrors } from './protection/lockout/lockout-errors.ts';
 import { RateLimitErrors } from './protection/rate-limits/rate-limit-errors.ts';
+import { SsoErrors } from './sso/errors.ts';
 import { TenancyErrors } from './tenancy/errors.ts';
 
 /**

@@ -83,6 +83,12 @@ export interface TenantSignIn {
   readonly redirect_uris: readonly string[];
   /** Whose sessions need a second factor: nobody, administrators, or everyone (issue 18). */
   readonly mfa_required: MfaPolicy;
+  /** Members sign in only through the tenant's SSO connections (issue 20)... */
+  readonly sso_enforced: boolean;
+  /** ...except these user ids, the break-glass administrators, who keep every login. */
+  readonly sso_break_glass: readonly string[];
+  /** Members with no SSO sign-in for this many days are deactivated; null: never. */
+  readonly sso_deprovision_days: number | null;
 }
 
 /** A live tenant's sign-in settings; undefined when no live tenant has the id. */

@@ -17,12 +17,8 @@ import type { OidcConnection, OidcFederation } from '../oidc/oidc-federation.ts'
 import type { SamlConnection, SamlFederation } from '../saml/saml-federation.ts';
 import { ssoUrls } from '../sso-urls.ts';
 import { mapGroups } from './group-mapping.ts';
-import {
-  createSsoRequestStore,
-  newRequestId,
-  type ReturnTarget,
-  type SsoRequest,
-} from './sso-request-store.ts';
+import type { ReturnTarget } from './return-target.ts';
+import { createSsoRequestStore, newRequestId, type SsoRequest } from './sso-request-store.ts';
 import type { SsoSignIn } from './sso-sign-in.ts';
 
 export interface SsoFlowDeps {
@@ -327,7 +323,7 @@ export function createSsoFlow(deps: SsoFlowDeps) {
       context: AuditContext,
     ): Promise<TokenSet> {
       const request = await requests.take(requestId);
-      if (!request || request.target.kind !== 'interaction' || request.target.uid !== uid) {
+      if (request?.target.kind !== 'interaction' || request.target.uid !== uid) {
         throw invalidRequest();
       }
       const found = await usable(request.connection_id, 'sign_in');

@@ -7,9 +7,9 @@ import type { TokenSet } from '../../identity/tokens/issue-token-set.ts';
 import { TesseraError } from '../../platform/errors.ts';
 import type { TestTickets } from '../connections/test-ticket.ts';
 import { SsoErrors } from '../errors.ts';
+import type { ReturnTarget } from './return-target.ts';
 import type { Answered, SsoFlow } from './sso-flow.ts';
 import { refusedBody, testReportBody } from './sso-pages.ts';
-import type { ReturnTarget } from './sso-request-store.ts';
 
 /** The cookie binding a sign-in to the browser that started it (its digest is on the request). */
 export const BROWSER_COOKIE = 'tessera_sso';

@@ -2,18 +2,13 @@ import { randomBytes } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import type { AnyKysely } from '../../storage/database.ts';
 import type { SsoRequestRow, Tables } from '../../storage/tables.ts';
+import type { ReturnTarget } from './return-target.ts';
 
 type RequestTables = Pick<Tables, 'sso_requests'>;
 
 /** Expired requests are deleted this many at a time, once in this many starts: bounded work. */
 const SWEEP_EVERY = 50;
 const SWEEP_BATCH = 500;
-
-/** Where a sign-in returns to once the IdP answered. */
-export type ReturnTarget =
-  | { readonly kind: 'interaction'; readonly uid: string }
-  | { readonly kind: 'redirect'; readonly uri: string }
-  | { readonly kind: 'test' };
 
 export interface SsoRequest {
   readonly id: string;

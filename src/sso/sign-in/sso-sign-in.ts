@@ -3,12 +3,12 @@ import type { RolePolicy } from '../../access/role-policy.ts';
 import type { AuditLog } from '../../audit/audit-log.ts';
 import { IdentityErrors } from '../../identity/errors.ts';
 import type { CredentialChanges } from '../../identity/guard/credential-cache.ts';
+import type { StartSession } from '../../identity/identity-port.ts';
 import {
   type AccountAdmissionDeps,
   admitAccount,
   SignInRefusal,
 } from '../../identity/login/sign-in-refusal.ts';
-import type { SessionStore } from '../../identity/sessions/session-store.ts';
 import type { SignInOf } from '../../identity/tenancy-port.ts';
 import {
   type IssueAccessToken,
@@ -29,7 +29,7 @@ export interface SsoSignInDeps {
   readonly audit: AuditLog;
   readonly members: FederatedMembers;
   readonly roles: Pick<RolePolicy, 'normalize'>;
-  readonly sessions: Pick<SessionStore, 'start'>;
+  readonly sessions: { readonly start: StartSession };
   readonly issueAccessToken: IssueAccessToken;
   /** The checks every sign-in makes: active account, not locked, a member, tenant active. */
   readonly admission: AccountAdmissionDeps;
@@ -127,7 +127,7 @@ export function createSsoSignIn(deps: SsoSignInDeps) {
             .catch(() => [] as string[]),
           managedTeams: mapped.managedTeams,
           teams: mapped.teams,
-          untouchable: settings.sso_break_glass ?? [],
+          untouchable: settings.sso_break_glass,
         });
         if (!admission.ok) {
           throw new SsoSignInRefused(admission.reason, REFUSALS[admission.reason]());
