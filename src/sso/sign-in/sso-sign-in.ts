@@ -103,6 +103,29 @@ export function createSsoSignIn(deps: SsoSignInDeps) {
   const { db, audit } = deps;
   const now = deps.now ?? Date.now;
 
+  /**
+   * The mapped roles the tenant still defines: a custom role deleted since the mapping
+   * was saved is dropped alone, not the sign-in nor the other roles; with none left,
+   * the member is a viewer (every member holds a role).
+   */
+  async function knownRoles(
+    trx: AnyKysely,
+    tenantId: string,
+    roles: readonly string[],
+  ): Promise<readonly string[]> {
+    try {
+      return await deps.roles.normalize(trx, tenantId, roles);
+    } catch (error) {
+      if (!(error instanceof TesseraError)) throw error;
+      const kept: string[] = [];
+      for (const role of roles) {
+        const known = await deps.roles.normalize(trx, tenantId, [role]).catch(() => []);
+        kept.push(...known);
+      }
+      return kept.length > 0 ? deps.roles.normalize(trx, tenantId, kept) : ['viewer'];
+    }
+  }
+
   async function admit(
     connection: SsoConnection,
     identity: FederatedIdentity,
@@ -121,10 +144,7 @@ export function createSsoSignIn(deps: SsoSignInDeps) {
           emailVerified: identity.emailVerified,
           name: identity.name,
           jit: connection.mapping.jit,
-          // Custom roles deleted since the mapping was saved are dropped, not an error.
-          roles: await deps.roles
-            .normalize(trx, connection.tenant_id, mapped.roles)
-            .catch(() => [] as string[]),
+          roles: await knownRoles(trx, connection.tenant_id, mapped.roles),
           managedTeams: mapped.managedTeams,
           teams: mapped.teams,
           untouchable: settings.sso_break_glass,
