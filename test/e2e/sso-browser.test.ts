@@ -4,9 +4,11 @@ import { after, before, describe, it } from 'node:test';
 import { decodeJwt } from 'jose';
 import type { Page } from 'playwright-core';
 import { backAtClient, CHROMIUM } from '../helpers/oidc-fixture.ts';
+import { NAMEID_EMAIL } from '../helpers/saml-idp.ts';
 import {
   OIDC_CONNECTION,
   OIDC_DOMAIN,
+  SAML_CONNECTION,
   SAML_DOMAIN,
   type SsoBrowserWorld,
   signInAtIdp,
@@ -109,6 +111,25 @@ for (const engine of testEngines()) {
       const who = (await me.json()) as { user: { email: string }; roles: string[] };
       assert.equal(who.user.email, `sam@${SAML_DOMAIN}`);
       assert.deepEqual(who.roles, ['viewer']);
+      assert.deepEqual(problems, []);
+      await tab.context().close();
+    });
+
+    it('SAML from the hosted sign-in page: the cross-site POST to the ACS comes back into the request', async () => {
+      sso.samlIdp.user = {
+        nameId: `eve@${SAML_DOMAIN}`,
+        nameIdFormat: NAMEID_EMAIL,
+        attributes: { email: `eve@${SAML_DOMAIN}`, name: 'Eve' },
+      };
+      const rp = await sso.world.relyingParty(sso.pinned);
+      const { url, checks } = await rp.begin('openid email');
+      const { tab, problems } = await sso.tab();
+      await tab.goto(url.toString());
+      await tab.getByRole('link', { name: `Sign in with ${SAML_CONNECTION}` }).click();
+      const { id } = await exchange(tab, rp, checks);
+      assert.equal(id.sub, await userIdByEmail(sso.world, `eve@${SAML_DOMAIN}`));
+      assert.equal(id.tid, 'acme');
+      assert.ok((id.amr as string[]).includes('fed'));
       assert.deepEqual(problems, []);
       await tab.context().close();
     });
