@@ -11,15 +11,16 @@ export const PAGE_WIDTHS = {
 
 /**
  * With TESSERA_SCREENSHOTS=1, saves the page at both widths to
- * docs/images/oidc-<name>-<phone|desktop>.png (the pictures docs/oidc.md shows);
- * otherwise does nothing. The viewport is left at the desktop's.
+ * docs/images/<prefix>-<name>-<phone|desktop>.png (the pictures docs/oidc.md shows,
+ * prefix `oidc`; single sign-on's are `sso`); otherwise does nothing. The viewport is
+ * left at the desktop's.
  */
-export async function saveScreenshots(tab: Page, name: string): Promise<void> {
+export async function saveScreenshots(tab: Page, name: string, prefix = 'oidc'): Promise<void> {
   if (process.env.TESSERA_SCREENSHOTS !== '1') return;
   const dir = join(ROOT, 'docs/images');
   mkdirSync(dir, { recursive: true });
   for (const [label, size] of Object.entries(PAGE_WIDTHS)) {
     await tab.setViewportSize(size);
-    await tab.screenshot({ path: join(dir, `oidc-${name}-${label}.png`), fullPage: true });
+    await tab.screenshot({ path: join(dir, `${prefix}-${name}-${label}.png`), fullPage: true });
   }
 }

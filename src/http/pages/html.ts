@@ -42,7 +42,11 @@ export interface PageContent {
   readonly nonce: string;
 }
 
-/** The whole document around a page's body: accessible landmarks, one nonce'd stylesheet. */
+/**
+ * The whole document around a page's body: accessible landmarks, one nonce'd stylesheet.
+ * Long unbroken values (an IdP's opaque subject, a claim's JSON, a URL in an SSO test
+ * report) wrap anywhere, or a phone's screen would scroll sideways.
+ */
 export function renderPage({ title, body, nonce }: PageContent): string {
   return html`<!doctype html>
 <html lang="en">
@@ -60,6 +64,11 @@ input[type=password],input[type=text]{width:100%;box-sizing:border-box;padding:.
 button{margin-top:1.25rem;padding:.6rem 1.2rem;font-size:1rem;border:0;border-radius:6px;background:#3b5bdb;color:#fff;cursor:pointer}
 button:focus,input:focus{outline:3px solid #91a7ff;outline-offset:2px}
 .error{color:#c92a2a}
+dt{font-weight:600;margin-top:.75rem}dd{margin:0}
+table{width:100%;margin-top:1.25rem;border-collapse:collapse}caption{text-align:left;font-weight:600;margin-bottom:.5rem}
+th,td{text-align:left;vertical-align:top;padding:.25rem .5rem .25rem 0;border-top:1px solid #e5e5ea}
+dd,th,td,code{overflow-wrap:anywhere}
+th{min-width:8rem}
 </style>
 </head>
 <body><main>

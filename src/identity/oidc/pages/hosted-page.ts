@@ -54,7 +54,7 @@ h1{font-size:1.35rem;margin:.25rem 0 1rem}
 label{display:block;margin:1rem 0 .3rem;font-weight:600}
 input[type=email],input[type=password],input[type=text]{width:100%;padding:.65rem;font-size:1rem;border:1px solid #86868b;border-radius:6px}
 button,.button{display:inline-block;width:100%;margin-top:1.25rem;padding:.7rem 1rem;font-size:1rem;border:0;border-radius:6px;background:${color};color:#fff;cursor:pointer;text-align:center;text-decoration:none}
-button.secondary{background:#fff;color:#1d1d1f;border:1px solid #86868b}
+button.secondary,.button.secondary{background:#fff;color:#1d1d1f;border:1px solid #86868b}
 button:focus-visible,input:focus-visible,a:focus-visible{outline:3px solid #1d1d1f;outline-offset:2px}
 .error{color:#b00020;font-weight:600}
 .muted{color:#555;font-size:.95rem}
