@@ -119,5 +119,38 @@ for (const engine of testEngines()) {
       assert.equal(start.status, 403);
       assert.match(start.body, /disabled/);
     });
+
+    it('makes no account in a suspended tenant, and keeps the mapping to roles it still defines', async (t) => {
+      const { idp, sso } = await oidcWorld(t, engine);
+      const role = await sso.api('POST', '/api/v1/roles', {
+        body: { name: 'compliance', permissions: ['audit:read'] },
+      });
+      assert.equal(role.status, 201, JSON.stringify(role.json));
+      const connection = await connect(sso, idp, 'acme', {
+        mapping: {
+          default_roles: ['viewer'],
+          groups: [{ group: 'audit', roles: ['compliance', 'developer'] }],
+        },
+      });
+      await sso.test.services.tenancy.tenants.setStatus('acme', 'suspended');
+      idp.user = { sub: 'z', email: 'zoe@acme.example', email_verified: true, groups: ['audit'] };
+      const suspended = await signIn(sso, idp, connection.id);
+      assert.equal(suspended.done.status, 403, suspended.done.body);
+      assert.match(suspended.done.body, /suspended/);
+      assert.equal(
+        await sso.test.services.identity.users.findByEmail('zoe@acme.example'),
+        undefined,
+      );
+
+      await sso.test.services.tenancy.tenants.setStatus('acme', 'active');
+      // The custom role is deleted after the mapping was saved: the mapping's other
+      // role stays, and the sign-in works.
+      const deleted = await sso.api('DELETE', '/api/v1/roles/compliance');
+      assert.ok(deleted.status < 300, JSON.stringify(deleted.json));
+      const tokens = fragmentOf((await signIn(sso, idp, connection.id)).done.location);
+      assert.deepEqual((await me(sso, tokens.get('access_token') as string)).json.roles, [
+        'developer',
+      ]);
+    });
   });
 }

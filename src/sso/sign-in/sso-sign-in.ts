@@ -1,4 +1,5 @@
 import type { AuditContext } from '../../access/audit-context.ts';
+import { AccessErrors } from '../../access/errors.ts';
 import type { RolePolicy } from '../../access/role-policy.ts';
 import type { AuditLog } from '../../audit/audit-log.ts';
 import { IdentityErrors } from '../../identity/errors.ts';
@@ -73,6 +74,8 @@ const REFUSALS: Readonly<Record<AdmissionRefusal, () => TesseraError>> = {
       'This organization does not create accounts on first sign-in; ask an administrator to invite you.',
     ),
   user_disabled: () => cannotSignIn(),
+  tenant_suspended: () =>
+    new TesseraError(AccessErrors.tenant_suspended, 'This organization is suspended.'),
   membership_deactivated: () =>
     new TesseraError(
       IdentityErrors.membership_deactivated,

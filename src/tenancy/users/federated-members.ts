@@ -35,7 +35,8 @@ export type AdmissionRefusal =
   | 'account_shared'
   | 'not_provisioned'
   | 'user_disabled'
-  | 'membership_deactivated';
+  | 'membership_deactivated'
+  | 'tenant_suspended';
 
 export type FederatedAdmission =
   | {
@@ -79,6 +80,10 @@ export function createFederatedMembers(capabilities: Capabilities, now: () => nu
           now,
         },
       );
+      // First: a suspended tenant admits nobody, and makes no account on the way.
+      if ((await store.lockTenant(person.tenantId)) !== 'active') {
+        return { ok: false, reason: 'tenant_suspended' };
+      }
       const entries: AuditEntry[] = [];
       let user = person.linkedUserId && (await identity.users.findById(person.linkedUserId));
       let created = false;
@@ -107,7 +112,6 @@ export function createFederatedMembers(capabilities: Capabilities, now: () => nu
       }
       if (user.status !== 'active') return { ok: false, reason: 'user_disabled' };
 
-      await store.lockTenant(person.tenantId);
       const membership = await store.getMembership(person.tenantId, user.id);
       if (membership?.status === 'deactivated') {
         return { ok: false, reason: 'membership_deactivated' };

@@ -86,10 +86,15 @@ export function createUserAdminStore(db: Pick<Database, 'kysely'>, options: User
      * NO KEY UPDATE leaves logins (foreign key checks on the tenant row) unblocked.
      * SQLite needs nothing: BEGIN IMMEDIATE already admits one writer at a time.
      */
-    async lockTenant(tenantId: string): Promise<void> {
-      let query = kysely.selectFrom('tenants').select('id').where('id', '=', tenantId);
+    /** Locks the tenant's row; answers its status (undefined: no such tenant). */
+    async lockTenant(tenantId: string): Promise<string | undefined> {
+      let query = kysely
+        .selectFrom('tenants')
+        .select(['id', 'status', 'deleted_ms'])
+        .where('id', '=', tenantId);
       if (options.rowLocks) query = query.forNoKeyUpdate();
-      await query.execute();
+      const row = await query.executeTakeFirst();
+      return row && (row.deleted_ms === null ? row.status : 'deleted');
     },
 
     async getMembership(tenantId: string, userId: string): Promise<MembershipRecord | undefined> {
