@@ -157,6 +157,22 @@ for (const engine of testEngines()) {
       // The same response once more: its assertion was used.
       const replayed = await post(sso, form, jar);
       await assertRefused(sso, 'unsolicited', replayed, 'sso_response_invalid', 'replayed');
+      // node-saml checks no confirmation time on an unsolicited answer; Tessera does.
+      const now = Date.now();
+      const expired = await post(
+        sso,
+        {
+          action: connection.saml.acs_url,
+          SAMLResponse: idp.buildResponse({
+            sp,
+            sign: 'assertion',
+            notBefore: new Date(now - 30 * 60_000),
+            notOnOrAfter: new Date(now - 10 * 60_000),
+          }),
+        },
+        jar,
+      );
+      await assertRefused(sso, 'unsolicited', expired, 'sso_response_invalid', 'expired');
       // A RelayState that is no redirect URI of the tenant never chooses where tokens go.
       const elsewhere = await post(
         sso,
