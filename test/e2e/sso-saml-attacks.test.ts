@@ -153,6 +153,19 @@ for (const engine of testEngines()) {
       const collected = await sso.browse(back.location, { jar });
       assert.equal(collected.status, 303, collected.body);
       assert.equal((await sessions()).length, 2);
+      // Posted twice at once: both may find the request waiting, but the assertion is
+      // claimed once (the replay cache), and the request answered once.
+      const racing = await begin(sso, idp, connection.id, jar);
+      const raced = await atIdp(racing.location);
+      const answers = await Promise.all([post(sso, raced, jar), post(sso, raced, jar)]);
+      const accepted = answers.filter((one) => one.status === 303);
+      assert.equal(accepted.length, 1, answers.map((one) => one.body).join('\n'));
+      const refused = answers.find((one) => one.status !== 303);
+      assert.equal(refused?.status, 401, refused?.body);
+      assert.match(refused?.body ?? '', /\((replayed|unsolicited_response)\)/);
+      const raceWon = await sso.browse(accepted[0]?.location ?? '', { jar });
+      assert.equal(raceWon.status, 303, raceWon.body);
+      assert.equal((await sessions()).length, 3);
       const links = await sso.test.db.kysely
         .selectFrom('sso_identities')
         .select('user_id')
