@@ -127,7 +127,10 @@ export function createSsoFlow(deps: SsoFlowDeps) {
       return await check();
     } catch (error) {
       if (!(error instanceof FederationRefused)) throw error;
-      if (request) await requests.drop(request.id);
+      // A replayed assertion was just accepted for this connection: when it answered this
+      // very request (the same response posted twice at once), the winner is about to
+      // record its answer, and dropping the request first would refuse both.
+      if (request && error.reason !== 'replayed') await requests.drop(request.id);
       await deps.signIn.refused(found.connection, undefined, error.reason, context);
       throw refusedAnswer(error.reason);
     }

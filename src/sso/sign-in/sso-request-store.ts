@@ -137,9 +137,20 @@ export function createSsoRequestStore(on: AnyKysely, now: () => number = Date.no
       return row && toRequest(row);
     },
 
-    /** Forgets a request whose IdP answer was refused, so nothing can complete it. */
+    /**
+     * Forgets a request whose IdP answer was refused, so nothing can complete it; unless
+     * another answer was accepted for it meanwhile. The same SAML response posted twice at
+     * once (a double-submitted form, or a replay racing the browser) finds the request
+     * pending both times; the loser is refused as a replay, and must not delete what the
+     * winner answered for the browser that started the sign-in (only that browser can
+     * collect it).
+     */
     async drop(id: string): Promise<void> {
-      await kysely.deleteFrom('sso_requests').where('id', '=', id).execute();
+      await kysely
+        .deleteFrom('sso_requests')
+        .where('id', '=', id)
+        .where('outcome', 'is', null)
+        .execute();
     },
   };
 }
