@@ -102,12 +102,6 @@ export function createFederatedMembers(capabilities: Capabilities, now: () => nu
           if (!person.jit) return { ok: false, reason: 'not_provisioned' };
           user = await createAccount(trx, person);
           created = true;
-          entries.push(
-            userEntry(person.tenantId, 'user.created', user.id, {
-              email: user.email,
-              via: 'sso',
-            }),
-          );
         }
       }
       if (user.status !== 'active') return { ok: false, reason: 'user_disabled' };
@@ -122,7 +116,16 @@ export function createFederatedMembers(capabilities: Capabilities, now: () => nu
         if (!person.jit) return { ok: false, reason: 'not_provisioned' };
         await store.addMembership(person.tenantId, user.id, person.roles);
         roles = person.roles;
-        entries.push(userEntry(person.tenantId, 'user.joined', user.id, { roles, via: 'sso' }));
+        // The actions an administrator's adding of a member records, marked `via`.
+        entries.push(
+          created
+            ? userEntry(person.tenantId, 'user.created', user.id, {
+                email: user.email,
+                roles,
+                via: 'sso',
+              })
+            : userEntry(person.tenantId, 'user.added', user.id, { roles, via: 'sso' }),
+        );
       } else if (!untouchable && !sameSet(membership.roles, person.roles)) {
         roles = await keepLastAdmin(
           store,
@@ -144,9 +147,17 @@ export function createFederatedMembers(capabilities: Capabilities, now: () => nu
       }
       if (!untouchable) {
         const moved = await placeInTeams(trx, capabilities, person, user.id, now);
-        if (moved.added.length + moved.removed.length > 0) {
-          entries.push(userEntry(person.tenantId, 'user.teams_changed', user.id, moved));
-        }
+        const teamEntry = (action: string, teamId: string): AuditEntry => ({
+          tenant_id: person.tenantId,
+          action,
+          target: `team:${teamId}`,
+          outcome: 'success',
+          details: { user_id: user.id, via: 'sso' },
+        });
+        entries.push(
+          ...moved.added.map((teamId) => teamEntry('team.member_added', teamId)),
+          ...moved.removed.map((teamId) => teamEntry('team.member_removed', teamId)),
+        );
       }
       return { ok: true, user, roles, created, linked, entries };
     },
