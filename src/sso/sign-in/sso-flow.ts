@@ -131,7 +131,9 @@ export function createSsoFlow(deps: SsoFlowDeps) {
       // very request (the same response posted twice at once), the winner is about to
       // record its answer, and dropping the request first would refuse both.
       if (request && error.reason !== 'replayed') await requests.drop(request.id);
-      await deps.signIn.refused(found.connection, undefined, error.reason, context);
+      await deps.signIn.refused(found.connection, undefined, error.reason, context, {
+        test: request?.purpose === 'test',
+      });
       throw refusedAnswer(error.reason);
     }
   }

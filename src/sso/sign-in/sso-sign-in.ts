@@ -258,20 +258,29 @@ export function createSsoSignIn(deps: SsoSignInDeps) {
     refused,
   };
 
+  /** An administrator's test is audited (with `test: true`) but not counted as a sign-in. */
   async function refused(
     connection: SsoConnection,
     subject: string | undefined,
     reason: string,
     context: AuditContext,
+    options: { readonly test?: boolean } = {},
   ): Promise<void> {
-    deps.counted(connection.type, reason === 'replayed' ? 'replayed' : 'failure');
+    if (!options.test)
+      deps.counted(connection.type, reason === 'replayed' ? 'replayed' : 'failure');
     await audit.record(context, [
       {
         tenant_id: connection.tenant_id,
         action: 'sso.login',
         target: `sso_connection:${connection.id}`,
         outcome: 'failure',
-        details: { connection_id: connection.id, type: connection.type, reason, subject },
+        details: {
+          connection_id: connection.id,
+          type: connection.type,
+          reason,
+          subject,
+          ...(options.test ? { test: true } : {}),
+        },
       },
     ]);
   }
