@@ -14,7 +14,7 @@ const MAX_PAGES = 50;
 export interface DeprovisioningDeps {
   readonly db: Pick<DatabaseBase, 'transaction' | 'kysely'>;
   readonly audit: AuditLog;
-  readonly members: Pick<FederatedMembers, 'deactivateIdle'>;
+  readonly members: Pick<FederatedMembers, 'deactivateIdle' | 'activeAmong'>;
   readonly changes: CredentialChanges;
   readonly now?: () => number;
 }
@@ -55,8 +55,10 @@ export function createDeprovisioning(deps: DeprovisioningDeps) {
         after,
         limit: PAGE,
       });
+      // Members deactivated already stay stale for ever: skipped without a transaction.
+      const active = await deps.members.activeAmong(deps.db.kysely, tenant.tenant_id, idle);
       for (const userId of idle) {
-        if (tenant.break_glass.includes(userId)) continue;
+        if (tenant.break_glass.includes(userId) || !active.has(userId)) continue;
         const changed = await deps.db.transaction(async (trx: AnyKysely) => {
           const entries = await deps.members.deactivateIdle(
             trx,

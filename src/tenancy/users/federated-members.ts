@@ -167,6 +167,14 @@ export function createFederatedMembers(capabilities: Capabilities, now: () => nu
      * deprovisioning), ending their sessions in the tenant; the tenant's last active
      * admin is kept. Returns the audit entries; none when nothing changed.
      */
+    /** Of `userIds`, the active members of the tenant: who deprovisioning may still judge. */
+    activeAmong(on: AnyKysely, tenantId: string, userIds: readonly string[]) {
+      return createUserAdminStore({ kysely: on }, { rowLocks: false, now }).activeAmong(
+        tenantId,
+        userIds,
+      );
+    },
+
     async deactivateIdle(
       trx: AnyKysely,
       tenantId: string,

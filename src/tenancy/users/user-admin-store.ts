@@ -203,6 +203,19 @@ export function createUserAdminStore(db: Pick<Database, 'kysely'>, options: User
       return Number(row.count);
     },
 
+    /** Of `userIds`, those with an active membership of the tenant. */
+    async activeAmong(tenantId: string, userIds: readonly string[]): Promise<Set<string>> {
+      if (userIds.length === 0) return new Set();
+      const rows = await kysely
+        .selectFrom('memberships')
+        .select('user_id')
+        .where('tenant_id', '=', tenantId)
+        .where('status', '=', 'active')
+        .where('user_id', 'in', userIds)
+        .execute();
+      return new Set(rows.map((row) => row.user_id));
+    },
+
     /** The live tenants other than `tenantId` the user belongs to (deleted ones do not count). */
     async otherTenantsOf(userId: string, tenantId: string): Promise<string[]> {
       const rows = await kysely
