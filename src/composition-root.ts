@@ -260,7 +260,13 @@ export function composeServices(
         passwordMinLength,
       }),
       lockTenant,
-      signInSettings: createSignInSettingsService({ db, audit, changes }),
+      signInSettings: createSignInSettingsService({
+        db,
+        audit,
+        changes,
+        // The sso domain's answer: tenancy sits below sso and may not ask it itself.
+        hasEnabledSsoConnection: async (tenantId) => (await sso.flow.offered(tenantId)).length > 0,
+      }),
     },
     protection,
     email: { mailer, settings: createEmailSettingsService({ db, audit }) },
