@@ -22,4 +22,6 @@ export const IdentityErrors = defineErrorCodes({
   email_already_verified: { status: 409, title: 'Email address already verified' },
   redirect_uri_not_allowed: { status: 400, title: 'Redirect URI not allowed' },
   sign_in_expired: { status: 400, title: 'Sign-in expired' },
+  sso_required: { status: 403, title: 'Sign in through SSO' },
+  sso_other_tenant: { status: 403, title: 'SSO sign-in is for its own tenant' },
 });

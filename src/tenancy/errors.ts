@@ -16,6 +16,9 @@ export const TenancyErrors = defineErrorCodes({
   team_member_not_found: { status: 404, title: 'Team member not found' },
   invitation_not_found: { status: 404, title: 'Invitation not found' },
   invalid_redirect_uri: { status: 400, title: 'Invalid redirect URI' },
+  break_glass_not_admin: { status: 400, title: 'Break-glass user is not an administrator' },
+  break_glass_required: { status: 400, title: 'Break-glass administrator required' },
+  sso_not_configured: { status: 409, title: 'No enabled SSO connection' },
   invitation_login_required: { status: 401, title: 'Sign in to accept this invitation' },
   registration_unavailable: { status: 503, title: 'Registration unavailable' },
 });

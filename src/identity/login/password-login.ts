@@ -17,6 +17,7 @@ import type { UserService } from '../users/user-service.ts';
 import type { AuthAudit } from './auth-audit.ts';
 import { chooseMembership, invalidCredentials } from './choose-membership.ts';
 import { burnPasswordCheck, verifyPassword } from './passwords.ts';
+import { checkSsoNotRequired, withoutSsoOnlyTenants } from './sso-enforcement.ts';
 
 /**
  * The login flow, moved out of auth-service.ts: it is the one place that weighs lockout,
@@ -33,7 +34,7 @@ export interface PasswordLoginDeps {
   readonly passwordChecked: () => void;
   readonly invitedTenants: (userId: string) => Promise<readonly string[]>;
   readonly membershipsOf: MembershipsOfUser;
-  /** Tenancy's: whether the tenant entered requires a verified email address. */
+  /** Tenancy's: whether the tenant entered requires a verified email address, or SSO. */
   readonly signInOf: SignInOf;
   /** Asked once the password is proved: an account with a second factor gets an mfa_token. */
   readonly secondStep: SecondStepGate;
@@ -88,8 +89,14 @@ export function createPasswordLogin(deps: PasswordLoginDeps) {
       if (!found || !valid || found.user.status !== 'active') {
         throw invalidCredentials();
       }
+      // A tenant enforcing SSO (issue 20) is no candidate when none is named; named, it
+      // refuses with sso_required. Only now, with the password proved. A right
+      // password refused this way has reset the account's failure count (above) and
+      // counts against nothing: it was no guess.
       const membership = await chooseMembership(
-        memberships,
+        input.tenant_id === undefined
+          ? await withoutSsoOnlyTenants(memberships, signInOf, found.user.id)
+          : memberships,
         input.tenant_id,
         () => invitedTenants(found.user.id),
         options.firstTenant,
@@ -100,6 +107,7 @@ export function createPasswordLogin(deps: PasswordLoginDeps) {
           `Tenant ${membership.tenant_id} is suspended.`,
         );
       }
+      await checkSsoNotRequired(signInOf, membership.tenant_id, found.user.id);
       // Only now, with the password proved: a stranger must not learn that the account
       // exists and is unverified. Refused like any login, so the trail records it.
       if (

@@ -16,7 +16,8 @@ export type MagicLinkReason =
   | 'redirect_uri_not_allowed'
   | 'unknown'
   | 'expired'
-  | 'email_changed';
+  | 'email_changed'
+  | 'sso_required';
 
 /** The account a request named, if one has the address, with its tenants. */
 export interface RequestingAccount {

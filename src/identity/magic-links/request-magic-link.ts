@@ -6,6 +6,7 @@ import type { AnyKysely } from '../../storage/database.ts';
 import { createEmailTokenStore } from '../email-tokens/email-token-store.ts';
 import { IdentityErrors } from '../errors.ts';
 import { chooseMembership } from '../login/choose-membership.ts';
+import { ssoRequiredFor, withoutSsoOnlyTenants } from '../login/sso-enforcement.ts';
 import type { TenantSignIn, UserMembership } from '../tenancy-port.ts';
 import type { User } from '../users/user-store.ts';
 import {
@@ -66,8 +67,12 @@ export function createRequestMagicLink(deps: MagicLinkContext) {
     let membership: UserMembership;
     try {
       // Password login's choice, without its invitee fallback: a link signs members in.
+      // No link for a tenant that admits this user through SSO only (issue 20): it
+      // would be refused on use. Without a tenant named, the others are candidates.
       membership = await chooseMembership(
-        memberships,
+        request.tenant_id === undefined
+          ? await withoutSsoOnlyTenants(memberships, signInOf, user.id)
+          : memberships,
         request.tenant_id,
         async () => [],
         firstTenant,
@@ -80,6 +85,7 @@ export function createRequestMagicLink(deps: MagicLinkContext) {
     const signIn = named ?? (await signInOf(membership.tenant_id));
     // Deleted since the memberships were read.
     if (!signIn) return { send: false, reason: 'not_a_member' };
+    if (ssoRequiredFor(signIn, user.id)) return { send: false, reason: 'sso_required' };
     return { send: true, membership, signIn };
   }
 
@@ -182,6 +188,8 @@ function refusalOf(code: string): MagicLinkReason {
       return 'membership_required';
     case IdentityErrors.tenant_required:
       return 'tenant_required';
+    case IdentityErrors.sso_required:
+      return 'sso_required';
     default:
       // invalid_credentials: no live membership of the tenant named.
       return 'not_a_member';

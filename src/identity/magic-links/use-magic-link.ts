@@ -4,6 +4,7 @@ import type { AnyKysely } from '../../storage/database.ts';
 import { createEmailTokenStore, type EmailTokenGrant } from '../email-tokens/email-token-store.ts';
 import { IdentityErrors } from '../errors.ts';
 import { admitAccount, SignInRefusal } from '../login/sign-in-refusal.ts';
+import { ssoRequired, ssoRequiredFor } from '../login/sso-enforcement.ts';
 import type { MfaChallenge } from '../mfa/second-step/mfa-challenge.ts';
 import { EMAIL_LINK_PROOF } from '../sessions/sign-in-proof.ts';
 import type { TenantSignIn, UserMembership } from '../tenancy-port.ts';
@@ -90,6 +91,10 @@ export function createUseMagicLink(deps: MagicLinkContext) {
       grant.tenant_id,
       cannotSignIn,
     );
+    // Refused like any use, so the link is spent and the trail says why (issue 20).
+    if (ssoRequiredFor(await signInOf(membership.tenant_id), user.id)) {
+      throw new SignInRefusal('sso_required', ssoRequired(membership.tenant_id));
+    }
     return { user, membership };
   }
 

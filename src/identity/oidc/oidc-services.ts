@@ -4,6 +4,7 @@ import type { AuditLog } from '../../audit/audit-log.ts';
 import type { Database } from '../../storage/open-database.ts';
 import type { AccountAdmissionDeps } from '../login/sign-in-refusal.ts';
 import type { SessionStore } from '../sessions/session-store.ts';
+import type { SignInOf } from '../tenancy-port.ts';
 import type { AccessTokens } from '../tokens/access-token.ts';
 import type { SigningKeys } from '../tokens/signing-keys.ts';
 import type { UserService } from '../users/user-service.ts';
@@ -23,6 +24,7 @@ export interface OidcServicesDeps {
   readonly sessions: SessionStore;
   readonly users: Pick<UserService, 'findById'>;
   readonly admission: AccountAdmissionDeps;
+  readonly signInOf: SignInOf;
   readonly findClient: FindProviderClient;
   readonly tenantsOf: (userId: string) => Promise<readonly { id: string; name: string }[]>;
   readonly audit: AuditLog;
@@ -68,6 +70,7 @@ export function createOidcServices(deps: OidcServicesDeps) {
       sessions,
       users: deps.users,
       admission: deps.admission,
+      signInOf: deps.signInOf,
       tenantsOf: deps.tenantsOf,
       audit: deps.audit,
     }),

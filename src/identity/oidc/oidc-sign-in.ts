@@ -5,7 +5,9 @@ import type { AuditLog } from '../../audit/audit-log.ts';
 import { TesseraError } from '../../platform/errors.ts';
 import { IdentityErrors } from '../errors.ts';
 import { type AccountAdmissionDeps, admitAccount } from '../login/sign-in-refusal.ts';
+import { isFederated, ssoRequired, ssoRequiredFor } from '../login/sso-enforcement.ts';
 import type { SessionRecord, SessionStore } from '../sessions/session-store.ts';
+import type { SignInOf } from '../tenancy-port.ts';
 import type { AccessClaims } from '../tokens/access-token.ts';
 import type { TokenSet } from '../tokens/issue-token-set.ts';
 import type { UserService } from '../users/user-service.ts';
@@ -43,6 +45,8 @@ export interface OidcSignInDeps {
   readonly sessions: SessionStore;
   readonly users: Pick<UserService, 'findById'>;
   readonly admission: AccountAdmissionDeps;
+  /** Tenancy's: whether a tenant admits the user through SSO only (issue 20). */
+  readonly signInOf: SignInOf;
   /** The tenants a user may enter, with their names (tenancy's). */
   readonly tenantsOf: (userId: string) => Promise<readonly { id: string; name: string }[]>;
   readonly audit: AuditLog;
@@ -84,7 +88,13 @@ export function createOidcSignIn(deps: OidcSignInDeps) {
     if (!pending) {
       // Signed in at the provider already (single sign-on): a session for this client,
       // in the tenant it is pinned to or the request names, else the one the user picks.
-      if (interaction.prompt.name === 'login' || !interaction.session?.accountId) {
+      // A federated browser session signs in again: its proof is one tenant's IdP's,
+      // and the provider's session does not record which tenant that was (issue 20).
+      if (
+        interaction.prompt.name === 'login' ||
+        !interaction.session?.accountId ||
+        isFederated((interaction.session.amr as string[] | undefined) ?? [])
+      ) {
         return { step: 'sign_in' };
       }
       const tenantId = requestedTenant(interaction, client);
@@ -113,7 +123,11 @@ export function createOidcSignIn(deps: OidcSignInDeps) {
     if (pending && pending.session_id !== claims.sid) {
       await sessions.revoke(pending.session_id, 'authorization_signed_in_again');
     }
-    const chosen = !client.tenant_choice || requestedTenant(interaction, client) !== undefined;
+    // A federated sign-in's tenant is its IdP's: there is no other to choose (issue 20).
+    const chosen =
+      !client.tenant_choice ||
+      requestedTenant(interaction, client) !== undefined ||
+      isFederated(claims.amr);
     const tenants = chosen ? [] : await deps.tenantsOf(claims.sub);
     await keep(interaction, {
       session_id: claims.sid,
@@ -169,6 +183,16 @@ export function createOidcSignIn(deps: OidcSignInDeps) {
   ): Promise<SessionRecord> {
     if (!client.tenant_choice && tenantId !== client.tenant_id) throw otherTenant(client);
     if (from && from.tenant_id === tenantId && from.revoked_ms === null) return from;
+    const proof = from
+      ? {
+          amr: from.amr,
+          secondFactor: from.second_factor_ms !== null,
+          authTimeMs: from.auth_time_ms,
+        }
+      : await providerSessionProof(interaction);
+    // A sign-in through tenant A's IdP vouches for nobody in tenant B (issue 20); a
+    // provider session's proof names no tenant, so a federated one is never reused.
+    if (isFederated(proof.amr)) throw otherTenantThanIdp();
     const userId = from?.user_id ?? String(interaction.session?.accountId ?? '');
     const user = await deps.users.findById(userId);
     if (!user) throw cannotSignIn();
@@ -179,13 +203,7 @@ export function createOidcSignIn(deps: OidcSignInDeps) {
           : refusal;
       },
     );
-    const proof = from
-      ? {
-          amr: from.amr,
-          secondFactor: from.second_factor_ms !== null,
-          authTimeMs: from.auth_time_ms,
-        }
-      : await providerSessionProof(interaction);
+    if (ssoRequiredFor(await deps.signInOf(tenantId), user.id)) throw ssoRequired(tenantId);
     const started = await sessions.start(
       user.id,
       membership.tenant_id,
@@ -293,6 +311,13 @@ function cannotSignIn(): TesseraError {
   return new TesseraError(
     IdentityErrors.invalid_credentials,
     'You cannot sign in to this tenant with this account.',
+  );
+}
+
+function otherTenantThanIdp(): TesseraError {
+  return new TesseraError(
+    IdentityErrors.sso_other_tenant,
+    'You signed in through an organization’s identity provider, which signs you in to that organization only: sign in again to enter another.',
   );
 }
 

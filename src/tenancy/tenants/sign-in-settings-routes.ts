@@ -4,6 +4,7 @@ import { actorOf } from '../../access/actor.ts';
 import type { Principal } from '../../access/principal.ts';
 import type { TenantSignIn } from '../../identity/tenancy-port.ts';
 import type { SignInSettingsService } from './sign-in-settings-service.ts';
+import { MAX_BREAK_GLASS, MAX_DEPROVISION_DAYS } from './sso-sign-in-rules.ts';
 import { TenantIdSchema } from './tenant-json.ts';
 
 const RedirectUris = Type.Array(Type.String({ minLength: 1, maxLength: 2000 }), {
@@ -15,6 +16,23 @@ const MfaRequired = Type.Union([Type.Literal('off'), Type.Literal('admins'), Typ
   description:
     'Whose sessions need a second factor: nobody (`off`), members holding an administrative permission (`admins`), or everyone (`all`). Covered sessions without one may only enroll one (403 mfa_enrollment_required), and sensitive operations need a recent one (403 step_up_required).',
 });
+const SsoEnforced = Type.Boolean({
+  description:
+    'Members sign in only through the tenant’s SSO connections: password, magic link and passkey sign-ins are refused (403 sso_required), except for the break-glass administrators. Turning it on needs an enabled SSO connection (409 sso_not_configured) and at least one break-glass administrator (400 break_glass_required).',
+});
+const SsoBreakGlass = Type.Array(Type.String({ minLength: 1, maxLength: 100 }), {
+  maxItems: MAX_BREAK_GLASS,
+  uniqueItems: true,
+  description:
+    'User ids of the break-glass administrators: active members holding the `admin` role (else 400 break_glass_not_admin), who keep every sign-in method while SSO is enforced, so the tenant stays reachable when its identity provider is not. SSO deprovisioning never deactivates them.',
+});
+const SsoDeprovisionDays = Type.Union(
+  [Type.Integer({ minimum: 1, maximum: MAX_DEPROVISION_DAYS }), Type.Null()],
+  {
+    description:
+      'Members who signed in through SSO before and not once in this many days are deactivated; null: never. Members who never signed in through SSO, and the break-glass administrators, are left alone.',
+  },
+);
 const Settings = Type.Object({
   tenant_id: Type.String(),
   require_verified_email: Type.Boolean({
@@ -22,6 +40,9 @@ const Settings = Type.Object({
   }),
   redirect_uris: RedirectUris,
   mfa_required: MfaRequired,
+  sso_enforced: SsoEnforced,
+  sso_break_glass: SsoBreakGlass,
+  sso_deprovision_days: SsoDeprovisionDays,
 });
 const tags = ['tenants'];
 // Platform administrators, or tenant:read / tenant:manage in that tenant: the service decides.
@@ -33,6 +54,9 @@ const toJson = (settings: TenantSignIn) => ({
   require_verified_email: settings.require_verified_email,
   redirect_uris: [...settings.redirect_uris],
   mfa_required: settings.mfa_required,
+  sso_enforced: settings.sso_enforced,
+  sso_break_glass: [...settings.sso_break_glass],
+  sso_deprovision_days: settings.sso_deprovision_days,
 });
 
 /** `/api/v1/tenants/{id}/sign-in-settings`: how the tenant's members may sign in. */
@@ -46,7 +70,7 @@ export const signInSettingsRoutes: FastifyPluginAsyncTypebox<{
       schema: {
         tags,
         summary:
-          'How the tenant’s members sign in: verified email, magic link redirects, MFA policy',
+          'How the tenant’s members sign in: verified email, magic link redirects, MFA policy, SSO enforcement',
         params,
         response: { 200: Settings },
       },
@@ -69,6 +93,9 @@ export const signInSettingsRoutes: FastifyPluginAsyncTypebox<{
             require_verified_email: Type.Optional(Type.Boolean()),
             redirect_uris: Type.Optional(RedirectUris),
             mfa_required: Type.Optional(MfaRequired),
+            sso_enforced: Type.Optional(SsoEnforced),
+            sso_break_glass: Type.Optional(SsoBreakGlass),
+            sso_deprovision_days: Type.Optional(SsoDeprovisionDays),
           },
           { additionalProperties: false, minProperties: 1 },
         ),

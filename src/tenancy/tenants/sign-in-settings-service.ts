@@ -12,6 +12,11 @@ import {
   type SignInSettings,
   type TenantSignIn,
 } from './sign-in-settings-store.ts';
+import {
+  checkSsoRules,
+  checkSsoShapes,
+  type HasEnabledSsoConnection,
+} from './sso-sign-in-rules.ts';
 import { checkTenantAccess } from './tenant-access.ts';
 
 export interface SignInSettingsServiceDeps {
@@ -22,6 +27,8 @@ export interface SignInSettingsServiceDeps {
    * node's credential cache must drop them (other nodes hear it from the database).
    */
   readonly changes: CredentialChanges;
+  /** Asked before `sso_enforced` is turned on (sso sits above tenancy: a port, not an import). */
+  readonly hasEnabledSsoConnection: HasEnabledSsoConnection;
   readonly now?: () => number;
 }
 
@@ -90,8 +97,14 @@ export function createSignInSettingsService(deps: SignInSettingsServiceDeps) {
       checkTenantAccess(actor.principal, tenantId, 'tenant:manage');
       if (changes.redirect_uris) checkRedirectUris(changes.redirect_uris);
       checkMfaPolicy(changes.mfa_required);
+      checkSsoShapes(changes);
+      const ssoConfigured =
+        changes.sso_enforced === true && (await deps.hasEnabledSsoConnection(tenantId));
       const updated = await db.transaction(async (trx: AnyKysely) => {
         const store = createSignInSettingsStore(trx);
+        const current = await store.get(tenantId);
+        if (!current) throw notFound(tenantId);
+        await checkSsoRules(trx, current, changes, ssoConfigured);
         if (!(await store.change(tenantId, changes, now()))) throw notFound(tenantId);
         await audit.inTransaction(trx, actor.audit, [
           {
@@ -104,8 +117,15 @@ export function createSignInSettingsService(deps: SignInSettingsServiceDeps) {
         ]);
         return (await store.get(tenantId)) as TenantSignIn;
       });
-      if (changes.mfa_required !== undefined)
+      // Sessions carry the MFA policy; SSO enforcement is read at sign-in, but a node's
+      // cached sessions of the tenant are dropped too so none outlives a policy change.
+      if (
+        changes.mfa_required !== undefined ||
+        changes.sso_enforced !== undefined ||
+        changes.sso_break_glass !== undefined
+      ) {
         deps.changes.changed({ kind: 'tenant', id: tenantId });
+      }
       return updated;
     },
   };

@@ -9,6 +9,7 @@ import { TesseraError } from '../../../platform/errors.ts';
 import type { AnyKysely } from '../../../storage/database.ts';
 import { IdentityErrors } from '../../errors.ts';
 import { admitAccount, SignInRefusal } from '../../login/sign-in-refusal.ts';
+import { ssoRequired, ssoRequiredFor } from '../../login/sso-enforcement.ts';
 import { issueTokenSet, type TokenSet } from '../../tokens/issue-token-set.ts';
 import { createChallengeStore } from './challenge-store.ts';
 import type { PasskeyDeps } from './passkey-deps.ts';
@@ -59,10 +60,11 @@ export function createPasskeyLogin(deps: PasskeyDeps) {
       passkey.tenant_id,
       cannotSignInError,
     );
-    if (
-      !user.email_verified &&
-      (await deps.signInOf(membership.tenant_id))?.require_verified_email
-    ) {
+    const signIn = await deps.signInOf(membership.tenant_id);
+    if (ssoRequiredFor(signIn, user.id)) {
+      throw new SignInRefusal('sso_required', ssoRequired(membership.tenant_id));
+    }
+    if (!user.email_verified && signIn?.require_verified_email) {
       throw new SignInRefusal(
         'email_not_verified',
         new TesseraError(

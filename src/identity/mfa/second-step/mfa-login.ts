@@ -4,8 +4,9 @@ import type { AuditLog } from '../../../audit/audit-log.ts';
 import { TesseraError } from '../../../platform/errors.ts';
 import type { AnyKysely } from '../../../storage/database.ts';
 import { chooseMembership, invalidCredentials } from '../../login/choose-membership.ts';
+import { isFederated, ssoRequired, ssoRequiredFor } from '../../login/sso-enforcement.ts';
 import type { SessionStore } from '../../sessions/session-store.ts';
-import type { MembershipsOfUser } from '../../tenancy-port.ts';
+import type { MembershipsOfUser, SignInOf } from '../../tenancy-port.ts';
 import {
   type IssueAccessToken,
   issueTokenSet,
@@ -25,6 +26,8 @@ export interface MfaLoginDeps extends CheckFactorDeps {
   readonly users: Pick<UserService, 'findById'>;
   readonly membershipsOf: MembershipsOfUser;
   readonly invitedTenants: (userId: string) => Promise<readonly string[]>;
+  /** Tenancy's: whether the tenant admits the user through SSO only (issue 20). */
+  readonly signInOf: SignInOf;
   readonly issueAccessToken: IssueAccessToken;
   readonly audit: AuditLog;
   /** `login.failed` for a refused second factor (auth-audit.ts). */
@@ -97,6 +100,15 @@ export function createMfaLogin(deps: MfaLoginDeps) {
         AccessErrors.tenant_suspended,
         `Tenant ${grant.tenant_id} is suspended.`,
       );
+    }
+    // The tenant may have started enforcing SSO since the first factor (issue 20). The
+    // token stays unspent, like a wrong code's; the right code counted against nothing.
+    if (
+      !isFederated(grant.amr) &&
+      ssoRequiredFor(await deps.signInOf(grant.tenant_id), grant.user_id)
+    ) {
+      await deps.loginFailed(context, grant.user_id, grant.tenant_id, 'sso_required');
+      throw ssoRequired(grant.tenant_id);
     }
     const proof = { amr: [...grant.amr, ...outcome.proof.amr], secondFactor: true };
     const started = await sessions.start(

@@ -3,7 +3,7 @@ import type { AuthAttempts } from '../../../protection/auth-attempts.ts';
 import type { LoginLockout } from '../../../protection/lockout/login-lockout.ts';
 import type { AnyKysely } from '../../../storage/database.ts';
 import type { SessionStore } from '../../sessions/session-store.ts';
-import type { MembershipsOfUser } from '../../tenancy-port.ts';
+import type { MembershipsOfUser, SignInOf } from '../../tenancy-port.ts';
 import type { IssueAccessToken } from '../../tokens/issue-token-set.ts';
 import type { UserService } from '../../users/user-service.ts';
 import { createMfaTokenStore } from '../mfa-token-store.ts';
@@ -21,6 +21,8 @@ export interface SecondStepDeps {
   readonly users: Pick<UserService, 'findById'>;
   readonly membershipsOf: MembershipsOfUser;
   readonly invitedTenants: (userId: string) => Promise<readonly string[]>;
+  /** Tenancy's: whether the tenant admits the user through SSO only (issue 20). */
+  readonly signInOf: SignInOf;
   readonly issueAccessToken: IssueAccessToken;
   readonly lockout: LoginLockout;
   readonly attempts: Pick<AuthAttempts, 'attempt'>;
@@ -61,6 +63,7 @@ export function createSecondStep(deps: SecondStepDeps) {
       users: deps.users,
       membershipsOf: deps.membershipsOf,
       invitedTenants: deps.invitedTenants,
+      signInOf: deps.signInOf,
       issueAccessToken: deps.issueAccessToken,
       audit: deps.audit,
       loginFailed: (context, userId, tenantId, reason) =>
