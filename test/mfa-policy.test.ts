@@ -52,6 +52,10 @@ const STEP_UP_ROUTES = [
   'POST /api/v1/backups',
   'GET /api/v1/backups/:id',
   'DELETE /api/v1/backups/:id',
+  'POST /api/v1/sso/connections',
+  'PATCH /api/v1/sso/connections/:id',
+  'DELETE /api/v1/sso/connections/:id',
+  'POST /api/v1/sso/deprovisioning/run',
 ].sort();
 
 /** What a session that must enroll a factor may still do: see itself, end sessions. */

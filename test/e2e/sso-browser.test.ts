@@ -134,9 +134,7 @@ for (const engine of testEngines()) {
       await tab.context().close();
     });
 
-    it('a federated proof of tenant acme yields no code for tenant beta without a fresh sign-in', {
-      todo: 'federated proof rule lands with wip/enforce',
-    }, async () => {
+    it('a federated proof of tenant acme yields no code for tenant beta without a fresh sign-in', async () => {
       const email = `cy@${OIDC_DOMAIN}`;
       sso.oidcIdp.user = { sub: 'okta-cy', email, email_verified: true, name: 'Cy' };
       const rp = await sso.world.relyingParty(sso.chooser);

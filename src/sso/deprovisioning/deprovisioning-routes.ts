@@ -13,7 +13,8 @@ export const deprovisioningRoutes: FastifyPluginAsyncTypebox<{
   app.post(
     '/sso/deprovisioning/run',
     {
-      config: { access: 'users:manage' },
+      // It deactivates members, as POST /users/{id}/deactivate does: a sensitive change.
+      config: { access: 'users:manage', stepUp: true },
       schema: {
         tags: ['sso'],
         summary:
