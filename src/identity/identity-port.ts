@@ -22,7 +22,7 @@ export interface IdentityInTransaction {
     UserStore,
     'findById' | 'findManyByIds' | 'findByEmail' | 'idsMatching' | 'insert' | 'setName'
   >;
-  readonly sessions: Pick<SessionAdminStore, 'revoke'>;
+  readonly sessions: Pick<SessionAdminStore, 'revoke' | 'revokeUnfederated'>;
   readonly apiKeys: Pick<ApiKeyStore, 'revokeCreatedBy' | 'countUnrevokedWithRole'>;
   /** An invitee's first password and verified address, set by accepting the email's link. */
   readonly invitees: InvitedIdentities;

@@ -114,6 +114,40 @@ for (const engine of testEngines()) {
   });
 
   describe(`SSO enforcement of magic links (${engine})`, () => {
+    it('turning enforcement on ends the sessions it would refuse, not a break-glass admin’s nor a federated one', async (t) => {
+      const app = await passkeyTestApp(t, engine);
+      const boss = await app.member('acme', 'boss@acme.test', ['admin']);
+      const ann = await app.member('acme', 'ann@acme.test', ['viewer']);
+      const fed = await app.member('acme', 'fed@acme.test', ['viewer']);
+      // Ann in beta too: enforcing acme leaves her beta session alone.
+      await app.keyFor('beta');
+      await app.services.tenancy.memberships.grant('beta', ann.id, ['viewer']);
+      const annInBeta = await app.login(ann.email, PASSWORD, 'beta');
+      const federated = await app.services.identity.sessions.start(
+        fed.id,
+        'acme',
+        { ip: null, user_agent: null },
+        undefined,
+        { amr: ['fed'], secondFactor: false, authTimeMs: Date.now() },
+      );
+      const me = async (as: Credential) => (await app.send('GET', '/auth/me', as)).status;
+      assert.equal(await me(ann.token), 200);
+
+      await enforceSso(app.send, await app.keyFor('acme'), 'acme', [boss.id]);
+      assert.equal(await me(ann.token), 401, 'her password session in acme ended');
+      assert.equal(await me(fed.token), 401, 'so did his password one');
+      assert.equal(await me(boss.token), 200, 'the break-glass admin keeps hers');
+      assert.equal(await me(annInBeta), 200, 'another tenant is not touched');
+      const sso = await app.db.kysely
+        .selectFrom('sessions')
+        .select(['revoked_ms'])
+        .where('id', '=', federated.session_id)
+        .executeTakeFirstOrThrow();
+      assert.equal(sso.revoked_ms, null, 'a session proved through the IdP stays');
+      const updated = (await app.audit('acme', 'tenant.sign_in_settings_updated')).at(-1);
+      assert.equal(updated?.details.sessions_revoked, 2);
+    });
+
     it('no link is sent for an enforcing tenant, and one sent before is refused and spent', async (t) => {
       const app = await magicLinkTestApp(engine);
       t.after(() => app.close());

@@ -31,6 +31,11 @@ export interface SessionAdminStore {
     which: SessionSelection,
     reason: string,
   ): Promise<string[]>;
+  /**
+   * Revokes the tenant's live sessions not proved through its IdP (no `fed` in their
+   * `amr`), except those of `exempt` users; returns how many (SSO enforcement).
+   */
+  revokeUnfederated(tenantId: string, exempt: readonly string[], reason: string): Promise<number>;
   /** Deletes every session of the user, in every tenant, with its refresh tokens. */
   deleteAllOfUser(userId: string): Promise<void>;
 }
@@ -81,6 +86,21 @@ export function createSessionAdminStore(
       else if (which.except !== undefined) query = query.where('id', '<>', which.except);
       const rows = await query.returning('id').execute();
       return rows.map((row) => row.id).sort();
+    },
+
+    async revokeUnfederated(tenantId, exempt, reason) {
+      const at = now();
+      let query = kysely
+        .updateTable('sessions')
+        .set({ revoked_ms: at, revoked_reason: reason })
+        .where('tenant_id', '=', tenantId)
+        .where('revoked_ms', 'is', null)
+        .where('expires_ms', '>', at)
+        // `amr` is a JSON array of short method names: '"fed"' appears only as that item.
+        .where('amr', 'not like', '%"fed"%');
+      if (exempt.length > 0) query = query.where('user_id', 'not in', exempt);
+      const result = await query.executeTakeFirst();
+      return Number(result.numUpdatedRows);
     },
 
     async deleteAllOfUser(userId) {

@@ -3,6 +3,7 @@ import { MFA_POLICIES } from '../../access/mfa-policy.ts';
 import type { Principal } from '../../access/principal.ts';
 import type { AuditLog } from '../../audit/audit-log.ts';
 import type { CredentialChanges } from '../../identity/guard/credential-cache.ts';
+import { identityIn } from '../../identity/identity-port.ts';
 import { TesseraError } from '../../platform/errors.ts';
 import { validationFailed } from '../../platform/validation-failed.ts';
 import type { AnyKysely, DatabaseBase } from '../../storage/database.ts';
@@ -106,19 +107,31 @@ export function createSignInSettingsService(deps: SignInSettingsServiceDeps) {
         if (!current) throw notFound(tenantId);
         await checkSsoRules(trx, current, changes, ssoConfigured);
         if (!(await store.change(tenantId, changes, now()))) throw notFound(tenantId);
+        const after = (await store.get(tenantId)) as TenantSignIn;
+        // Enforcing SSO (say, after a leaked password) ends the sessions it would now
+        // refuse to start: those not proved through the IdP, break-glass admins' aside.
+        const ended =
+          after.sso_enforced &&
+          (changes.sso_enforced !== undefined || changes.sso_break_glass !== undefined)
+            ? await identityIn(trx).sessions.revokeUnfederated(
+                tenantId,
+                after.sso_break_glass,
+                'sso_enforced',
+              )
+            : 0;
         await audit.inTransaction(trx, actor.audit, [
           {
             tenant_id: tenantId,
             action: 'tenant.sign_in_settings_updated',
             target: `tenant:${tenantId}`,
             outcome: 'success',
-            details: { ...changes },
+            details: { ...changes, ...(ended > 0 ? { sessions_revoked: ended } : {}) },
           },
         ]);
-        return (await store.get(tenantId)) as TenantSignIn;
+        return after;
       });
-      // Sessions carry the MFA policy; SSO enforcement is read at sign-in, but a node's
-      // cached sessions of the tenant are dropped too so none outlives a policy change.
+      // Sessions carry the MFA policy, and enforcing SSO revokes some: every node's
+      // cached sessions of the tenant are dropped so none outlives a policy change.
       if (
         changes.mfa_required !== undefined ||
         changes.sso_enforced !== undefined ||
