@@ -93,6 +93,7 @@ export function composeSso(db: Database, config: Config, needs: SsoNeeds) {
   /** The hosted sign-in's way into SSO (identity's port). */
   const hosted: HostedFederation = {
     offered: (tenantId) => flow.offered(tenantId),
+    discoverable: () => flow.discoverable(),
     discover: (email) => flow.discover(email),
     async begin(uid, connectionId, tenantId) {
       const found = await flow.find(connectionId);

@@ -17,6 +17,8 @@ export interface OfferedConnection {
 export interface HostedFederation {
   /** The tenant's enabled connections, offered as buttons to a client of that tenant. */
   offered(tenantId: string): Promise<readonly OfferedConnection[]>;
+  /** Whether any enabled connection claims a domain (else finding one by address is moot). */
+  discoverable(): Promise<boolean>;
   /** The enabled connection claiming the address's domain; undefined when none. */
   discover(email: string): Promise<OfferedConnection | undefined>;
   /**

@@ -152,15 +152,19 @@ export function createInteractionFlow(options: InteractionFlowOptions) {
 
   /**
    * The IdPs the sign-in page offers: a client pinned to its tenant shows that tenant's;
-   * a client open to any tenant only the way to find one by address. Undefined: no SSO.
+   * a client open to any tenant only the way to find one by address. Undefined: no SSO
+   * (none to offer, nor to find: a page never shows a way that leads nowhere).
    */
   async function offeredConnections(
     request: FastifyRequest,
     reply: FastifyReply,
   ): Promise<readonly OfferedConnection[] | undefined> {
-    if (!options.federation) return undefined;
+    const federation = options.federation;
+    if (!federation) return undefined;
     const { client } = await signIn.load(raw(request, reply));
-    return client.tenant_choice ? [] : options.federation.offered(client.tenant_id);
+    if (client.tenant_choice) return (await federation.discoverable()) ? [] : undefined;
+    const offered = await federation.offered(client.tenant_id);
+    return offered.length > 0 ? offered : undefined;
   }
 
   /**

@@ -137,6 +137,18 @@ export function createConnectionStore(on: AnyKysely, now: () => number = Date.no
     },
 
     /** The tenant's enabled connections, by name: the hosted sign-in page's buttons. */
+    /** Whether an enabled connection claims a domain somewhere: discovery can lead anywhere. */
+    async anyDiscoverable(): Promise<boolean> {
+      const row = await kysely
+        .selectFrom('sso_domains')
+        .innerJoin('sso_connections', 'sso_connections.id', 'sso_domains.connection_id')
+        .select('sso_domains.domain')
+        .where('sso_connections.enabled', '=', 1)
+        .limit(1)
+        .executeTakeFirst();
+      return row !== undefined;
+    },
+
     async enabledOf(tenantId: string): Promise<SsoConnection[]> {
       const rows = await kysely
         .selectFrom('sso_connections')

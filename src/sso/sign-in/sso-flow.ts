@@ -184,6 +184,9 @@ export function createSsoFlow(deps: SsoFlowDeps) {
     /** The tenant's enabled connections (the hosted page's buttons). */
     offered: (tenantId: string) => connections.enabledOf(tenantId),
 
+    /** Whether finding an IdP by address can lead anywhere (the hosted page's SSO link). */
+    discoverable: () => connections.anyDiscoverable(),
+
     /** Records a sign-in and answers the IdP URL to send the browser to. */
     async start(
       connectionId: string,
