@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { decodeJwt } from 'jose';
 import type { Page } from 'playwright-core';
-import { backAtClient, CHROMIUM } from '../helpers/oidc-fixture.ts';
+import { backAtClient, CHROMIUM, signInWithPassword } from '../helpers/oidc-fixture.ts';
 import { NAMEID_EMAIL } from '../helpers/saml-idp.ts';
 import {
   OIDC_CONNECTION,
@@ -189,6 +189,40 @@ for (const engine of testEngines()) {
         const refused = (status >= 400 && status < 500) || at.searchParams.has('error');
         assert.ok(askedAgain || refused, `${JSON.stringify(extra)}: at ${tab.url()}`);
       }
+      await tab.context().close();
+    });
+
+    it('a password at the provider starts no session in a tenant enforcing SSO', async () => {
+      // Beta signs its members in through its own IdP only; Pat belongs to acme and beta.
+      const boss = await sso.world.user('boss@beta.example', { beta: ['admin'] });
+      await sso.world.user('pat@example.org', { acme: ['viewer'], beta: ['viewer'] });
+      const connection = await sso.api('POST', '/api/v1/sso/connections', {
+        tenant: 'beta',
+        body: {
+          type: 'saml',
+          name: 'Beta IdP',
+          saml: {
+            idp_entity_id: 'https://idp.beta.example/saml',
+            sso_url: 'https://idp.beta.example/sso',
+            certificates: [sso.samlIdp.certificate],
+          },
+        },
+      });
+      assert.equal(connection.status, 201, JSON.stringify(connection.json));
+      const enforced = await sso.api('PATCH', '/api/v1/tenants/beta/sign-in-settings', {
+        tenant: 'beta',
+        body: { sso_enforced: true, sso_break_glass: [boss] },
+      });
+      assert.equal(enforced.status, 200, JSON.stringify(enforced.json));
+
+      const rp = await sso.world.relyingParty(sso.chooser);
+      const request = await rp.begin('openid email', { tenant: 'beta' });
+      const { tab, problems } = await sso.tab();
+      await tab.goto(request.url.toString());
+      await signInWithPassword(tab, 'pat@example.org');
+      await tab.getByText(/single sign-on only/).waitFor();
+      assert.ok(!tab.url().startsWith(sso.world.callback.url), 'no code for beta');
+      assert.deepEqual(problems, []);
       await tab.context().close();
     });
   });
