@@ -98,11 +98,16 @@ export const ssoConnectionRoutes: FastifyPluginAsyncTypebox<{
     '/sso/connections/:id',
     {
       config: manage,
-      schema: { tags, summary: 'Delete an SSO connection, its domains and links', params: Id },
+      schema: {
+        tags,
+        summary: 'Delete an SSO connection, its domains and links',
+        params: Id,
+        response: { 204: Type.Null({ description: 'No content.' }) },
+      },
     },
     async (request, reply) => {
       await connections.remove(actorOf(request), request.params.id);
-      return reply.code(204).send();
+      return reply.code(204).send(null);
     },
   );
 
