@@ -98,7 +98,8 @@ function inputOf(html: string, pattern: RegExp): string {
   return value;
 }
 
-function unescapeHtml(text: string): string {
+/** The text of an HTML attribute value, as the browser reads it. */
+export function unescapeHtml(text: string): string {
   return text
     .replace(/&quot;/g, '"')
     .replace(/&#39;/g, "'")

@@ -6,6 +6,7 @@ import type { Config } from '../../src/config/schema.ts';
 import { registeredErrorCodes } from '../../src/platform/errors.ts';
 import type { Engine } from '../../src/storage/database.ts';
 import type { DeepPartial } from './app.ts';
+import { unescapeHtml } from './saml-federation-fixture.ts';
 import { type BuildResponseOptions, type SamlIdp, startSamlIdp } from './saml-idp.ts';
 import { APP_URL, type SsoWorld, ssoWorld } from './sso-fixture.ts';
 
@@ -250,13 +251,4 @@ export async function assertNobodySignedIn(
   assert.deepEqual(sessions, []);
   for (const email of emails)
     assert.equal(await sso.test.services.identity.users.findByEmail(email), undefined, email);
-}
-
-function unescapeHtml(text: string): string {
-  return text
-    .replace(/&quot;/g, '"')
-    .replace(/&#39;/g, "'")
-    .replace(/&lt;/g, '<')
-    .replace(/&gt;/g, '>')
-    .replace(/&amp;/g, '&');
 }
