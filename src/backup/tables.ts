@@ -39,6 +39,8 @@ export const BACKUP_TABLES: readonly string[] = [
   'sso_identities',
   'sso_requests',
   'sso_assertions',
+  'webhook_endpoints',
+  'webhook_attempts',
   'email_outbox',
   'subscription_tickets',
   'event_log_head',

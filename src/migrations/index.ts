@@ -15,6 +15,7 @@ import { mfa } from './0013-mfa.ts';
 import { oauthClients } from './0014-oauth-clients.ts';
 import { oidc } from './0015-oidc.ts';
 import { sso } from './0016-sso.ts';
+import { webhooks } from './0017-webhooks.ts';
 
 /**
  * Every schema change, oldest first. Append only: a landed migration is never edited
@@ -37,4 +38,5 @@ export const MIGRATIONS: readonly Migration[] = [
   oauthClients,
   oidc,
   sso,
+  webhooks,
 ];

@@ -244,6 +244,8 @@ export interface TenantQuotaRow {
   max_api_keys: number;
   max_projections: number;
   max_pipelines: number;
+  /** Migration 0017. */
+  max_webhooks: number;
   updated_ms: number;
 }
 
@@ -471,6 +473,56 @@ export interface SsoAssertionRow {
   expires_ms: number;
 }
 
+// ── webhooks ─────────────────────────────────────────────────────────────────────
+
+/** Migration 0017: a tenant's webhook receiver and where its delivery stands. */
+export interface WebhookEndpointRow {
+  id: string;
+  tenant_id: string;
+  url: string;
+  description: string;
+  /** 0 or 1. */
+  enabled: number;
+  disabled_reason: 'manual' | 'gone' | 'failing' | null;
+  /** JSON: `{ event_types, entity_prefix, platform_events }`. */
+  filters: string;
+  secret_box: string;
+  previous_secret_box: string | null;
+  previous_secret_until_ms: number | null;
+  /** Every position up to this one was delivered or did not match. */
+  cursor_position: number;
+  /** Failed attempts of the event at the head (0 when none is failing). */
+  attempts: Generated<number>;
+  next_attempt_ms: Generated<number>;
+  failing_since_ms: number | null;
+  last_delivered_ms: number | null;
+  lease_owner: string | null;
+  lease_until_ms: number | null;
+  created_by: string | null;
+  created_ms: number;
+  updated_ms: number;
+}
+
+/** Migration 0017: one delivery attempt, for the delivery log. */
+export interface WebhookAttemptRow {
+  id: string;
+  endpoint_id: string;
+  tenant_id: string;
+  message_id: string;
+  source: 'events' | 'platform' | null;
+  event_id: string | null;
+  position: number | null;
+  type: string;
+  trigger: 'scheduled' | 'retry' | 'ping';
+  attempt: number;
+  outcome: 'delivered' | 'failed';
+  status: number | null;
+  latency_ms: number;
+  response: string | null;
+  error: string | null;
+  created_ms: number;
+}
+
 /** Every control-plane table by name, with its owning domain. */
 export interface Tables {
   /** identity */
@@ -531,6 +583,10 @@ export interface Tables {
   sso_requests: SsoRequestRow;
   /** sso */
   sso_assertions: SsoAssertionRow;
+  /** webhooks */
+  webhook_endpoints: WebhookEndpointRow;
+  /** webhooks */
+  webhook_attempts: WebhookAttemptRow;
   /** protection */
   ip_filters: IpFilterRow;
   /** protection */
