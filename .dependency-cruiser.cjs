@@ -19,6 +19,7 @@ const LAYERS = [
   'identity',
   'tenancy',
   'sso',
+  'webhooks',
   'backup',
   // The files directly in src/ (composition root, app, server) sit here: they wire
   // every domain, and only the CLI above them may import them.

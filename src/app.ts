@@ -68,6 +68,8 @@ import { lockoutRoutes } from './protection/lockout/lockout-routes.ts';
 import { openRateLimits, type RateLimitTuning } from './protection/rate-limits/open-rate-limits.ts';
 import { installRateLimits } from './protection/rate-limits/rate-limits.ts';
 import { ssoConnectionRoutes } from './sso/connections/connection-routes.ts';
+import { webhookRoutes } from './webhooks/endpoints/endpoint-routes.ts';
+import type { OpenedWebhooks } from './webhooks/webhook-services.ts';
 import { startDeprovisioning } from './sso/deprovisioning/deprovisioning.ts';
 import { deprovisioningRoutes } from './sso/deprovisioning/deprovisioning-routes.ts';
 import { ssoDiscoverRoutes } from './sso/sign-in/sso-discover-routes.ts';
@@ -124,6 +126,7 @@ const apiV1: FastifyPluginAsync<
   AppDeps & {
     events: Events;
     services: Services;
+    webhooks: OpenedWebhooks;
     ipFilters: IpFilters;
     metrics: Registry;
     backups: BackupService;
@@ -166,6 +169,7 @@ const apiV1: FastifyPluginAsync<
   });
   await api.register(ssoDiscoverRoutes, { flow: services.sso.flow });
   await api.register(deprovisioningRoutes, { deprovisioning: services.sso.deprovisioning });
+  await api.register(webhookRoutes, { endpoints: deps.webhooks.endpoints });
   await api.register(totpRoutes, { totp: identity.totp });
   await api.register(recoveryCodeRoutes, { recoveryCodes: identity.recoveryCodes });
   await api.register(tenantRoutes, {
@@ -310,6 +314,10 @@ export async function buildApp(deps: AppDeps): Promise<TesseraApp> {
   subscriptionMetrics(metrics, events.subscriptions);
   // Accepted appends finish before the database closes.
   if (!deps.events) app.addHook('onClose', () => events.close());
+  // Delivers endpoints this node claims; stops (deliveries in flight finish, leases go
+  // back) before the event store and the database close.
+  const webhooks = services.webhooks.open({ events, log: app.log, metrics });
+  app.addHook('onClose', () => webhooks.dispatcher.stop());
   await app.register(wellKnownRoutes, { keys: services.identity.keys });
   const observer = backupMetrics(metrics);
   const backups = createBackupService({ db, config, audit: services.audit, observer });
@@ -349,6 +357,7 @@ export async function buildApp(deps: AppDeps): Promise<TesseraApp> {
     ...deps,
     events,
     services,
+    webhooks,
     ipFilters,
     metrics,
     backups,

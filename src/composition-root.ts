@@ -45,6 +45,8 @@ import { createLockoutAdmin } from './protection/lockout/lockout-service.ts';
 import { createLoginLockout } from './protection/lockout/login-lockout.ts';
 import type { IdentityServices, ProtectionServices, ServiceOptions, Services } from './services.ts';
 import { composeSso } from './sso/sso-services.ts';
+import { checkWebhookQuota } from './tenancy/quotas/webhook-quota.ts';
+import { composeWebhooks } from './webhooks/webhook-services.ts';
 import type { AnyKysely } from './storage/database.ts';
 import type { Database } from './storage/open-database.ts';
 import { createEmailInvitationService } from './tenancy/invitations/email-invitation-service.ts';
@@ -162,6 +164,24 @@ export function composeServices(
     base: identity.issuer,
     now: options.now,
   });
+  const webhooks = composeWebhooks(db, config, {
+    audit,
+    masterKey: identity.masterKey,
+    mailer,
+    adminContacts: async (tenantId) => {
+      // A notice, not a list to page through: the first 50 admins are told.
+      const ids = await memberships.activeWithRole(tenantId, 'admin', 50);
+      const tenantName = (await tenants.get(tenantId))?.name ?? tenantId;
+      return (await users.findManyByIds(ids)).map((user) => ({
+        email: user.email,
+        name: user.name,
+        tenant_name: tenantName,
+      }));
+    },
+    checkQuota: async (trx, count, tenantId) =>
+      checkWebhookQuota(trx, count, tenantId, await quotas.limitOf(tenantId, 'max_webhooks')),
+    now: options.now,
+  });
   // How invitations reach their invitees, whichever route invites.
   const invitationDelivery = { mailer, ttlSeconds: config.auth.invitation_ttl_seconds };
   return {
@@ -271,6 +291,7 @@ export function composeServices(
     protection,
     email: { mailer, settings: createEmailSettingsService({ db, audit }) },
     sso,
+    webhooks,
     audit,
     events: { tickets },
   };

@@ -28,6 +28,7 @@ import type { AuthAttempts } from './protection/auth-attempts.ts';
 import type { LockoutAdmin } from './protection/lockout/lockout-service.ts';
 import type { LoginLockout } from './protection/lockout/login-lockout.ts';
 import type { SsoServices } from './sso/sso-services.ts';
+import type { WebhookServices } from './webhooks/webhook-services.ts';
 import type { AnyKysely } from './storage/database.ts';
 import type { EmailInvitationService } from './tenancy/invitations/email-invitation-service.ts';
 import type { InvitationLinkService } from './tenancy/invitations/invitation-link-service.ts';
@@ -163,6 +164,8 @@ export interface Services {
   readonly email: EmailServices;
   /** Single sign-on through tenants' identity providers (issue 20). */
   readonly sso: SsoServices;
+  /** Webhooks: endpoints, and the dispatcher the app opens over the event store (issue 21). */
+  readonly webhooks: WebhookServices;
   /** Every change appends its audit event in its own transaction through this. */
   readonly audit: AuditLog;
   readonly events: { readonly tickets: TicketService };

@@ -21,6 +21,7 @@ export const PERMISSIONS = [
   'api_keys:manage',
   'clients:manage',
   'sso:manage',
+  'webhooks:manage',
   'network:manage',
   // Held only by administrators of the `system` tenant: the platform operators.
   'platform:tenants',
@@ -67,6 +68,8 @@ export const PERMISSION_DESCRIPTIONS: Readonly<Record<Permission, string>> = {
     'Register, list, change and delete the tenant’s OAuth clients and rotate their secrets.',
   'sso:manage':
     'Add, change, test and delete the tenant’s single sign-on connections (OpenID Connect, SAML) and their email domains.',
+  'webhooks:manage':
+    'Add, change, replay, test and delete the tenant’s webhook endpoints and read their delivery log (an endpoint receiving events or platform events also needs events:read or audit:read).',
   'network:manage': 'Manage the tenant’s IP allow and block lists.',
   'platform:tenants': 'Create, suspend and delete tenants (platform administrators only).',
   'platform:backups': 'Back up and restore the deployment (platform administrators only).',

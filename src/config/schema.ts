@@ -683,6 +683,87 @@ const sso = Type.Object(
   },
 );
 
+const webhooks = Type.Object(
+  {
+    max_endpoints_per_tenant: Type.Integer({
+      default: 100,
+      minimum: 1,
+      maximum: 10_000,
+      description:
+        'The most webhook endpoints a tenant may have, whatever its max_webhooks quota; one more gets 409 webhook_limit_reached.',
+    }),
+    timeout_ms: Type.Integer({
+      default: 10_000,
+      minimum: 100,
+      maximum: 60_000,
+      description:
+        'How long one delivery may take, connection to the end of the answer read; longer is a failed attempt.',
+    }),
+    retry_schedule_seconds: Type.Array(Type.Integer({ minimum: 0, maximum: 604_800 }), {
+      default: [5, 300, 1800, 7200, 18_000, 36_000, 50_400, 72_000, 72_000],
+      minItems: 1,
+      maxItems: 50,
+      description:
+        'The waits between the attempts of an event that fails, each with ±10% jitter; after the last one fails the endpoint is disabled and its tenant’s admins are emailed. The default (Standard Webhooks’ schedule, stretched) spans about three days.',
+      allowed: 'a list of whole seconds, e.g. [5, 300, 1800]',
+    }),
+    secret_grace_seconds: Type.Integer({
+      default: 86_400,
+      minimum: 0,
+      maximum: 2_592_000,
+      description:
+        'After a signing secret is rotated, how long the old one keeps signing beside the new one (receivers switch over meanwhile).',
+    }),
+    concurrency: Type.Integer({
+      default: 16,
+      minimum: 1,
+      maximum: 1000,
+      description:
+        'How many endpoints one node delivers to at once (each endpoint receives one request at a time, in order).',
+    }),
+    lease_ms: Type.Integer({
+      default: 30_000,
+      minimum: 1000,
+      maximum: 600_000,
+      description:
+        'How long a node holds an endpoint before renewing its claim; when a node dies, another takes its endpoints over after this. Keep it above timeout_ms.',
+    }),
+    poll_interval_ms: Type.Integer({
+      default: 1000,
+      minimum: 50,
+      maximum: 60_000,
+      description:
+        'How often each node looks for endpoints to claim and retries that are due; new events wake it at once.',
+    }),
+    max_response_bytes: Type.Integer({
+      default: 1024,
+      minimum: 0,
+      maximum: 65_536,
+      description:
+        'How much of a receiver’s answer is read and kept in the delivery log; the rest is never read.',
+    }),
+    attempt_retention_days: Type.Integer({
+      default: 7,
+      minimum: 1,
+      maximum: 365,
+      description: 'How long the delivery log keeps an attempt.',
+    }),
+    allow_insecure_urls: Type.Boolean({
+      default: false,
+      description: 'Accept http:// endpoint URLs (development and tests only).',
+    }),
+    allow_private_networks: Type.Boolean({
+      default: false,
+      description:
+        'Deliver to loopback, private, link-local and other internal addresses (development and tests only: otherwise any endpoint URL resolving to one is refused at connect time, DNS rebinding included).',
+    }),
+  },
+  {
+    additionalProperties: false,
+    description: 'Webhooks: signed deliveries of a tenant’s events and platform events.',
+  },
+);
+
 function perMinute(fallback: number, what: string) {
   return Type.Integer({
     default: fallback,
@@ -840,6 +921,7 @@ export const ConfigSchema = Type.Object(
     webauthn,
     oauth,
     sso,
+    webhooks,
     rate_limits,
     lockout,
     backup,

@@ -11,7 +11,7 @@ import type { Database } from '../storage/open-database.ts';
 import { createFederatedMembers, missingTeams } from '../tenancy/users/federated-members.ts';
 import { createAssertionReplayStore } from './assertion-replay-store.ts';
 import { createConnectionService } from './connections/connection-service.ts';
-import { createSecretSealer } from './connections/secret-sealer.ts';
+import { createSecretSealer } from '../identity/tokens/secret-sealer.ts';
 import { createTestTickets } from './connections/test-ticket.ts';
 import { createDeprovisioning } from './deprovisioning/deprovisioning.ts';
 import { createOidcFederation } from './oidc/oidc-federation.ts';
@@ -49,7 +49,10 @@ export function composeSso(db: Database, config: Config, needs: SsoNeeds) {
     clockSkewMs: settings.clock_skew_seconds * 1000,
     now,
   });
-  const sealer = createSecretSealer(needs.masterKey);
+  const sealer = createSecretSealer(needs.masterKey, {
+    info: 'tessera sso client secret',
+    scope: 'sso_connection',
+  });
   const tickets = createTestTickets(needs.masterKey, now);
   const logins = createSsoLogins();
   const members = createFederatedMembers(db.capabilities, now);

@@ -124,4 +124,18 @@ ${footer}`,
 <p>Account: {{ recipient }}, at {{ changed_at }}{% if ip != "" %} from {{ ip }}{% endif %}.</p>
 <p>If this was not you, reset your password at once and ask your administrator to reset your second factors.</p>`),
   },
+  webhook_disabled: {
+    subject: 'A webhook endpoint of {{ tenant_name }} was disabled',
+    text: `Hello{% if name != "" %} {{ name }}{% endif %},
+
+{{ product_name }} stopped delivering to the webhook endpoint {{ endpoint_url }} ({{ endpoint_id }}) at {{ disabled_at }}.
+{{ reason }}
+
+Nothing was lost: the events wait in the log. Fix the receiver, then enable the endpoint again (PATCH /api/v1/webhooks/{{ endpoint_id }} with enabled: true) and delivery resumes where it stopped.
+${footer}`,
+    html: layout(`<p>Hello{% if name != "" %} {{ name }}{% endif %},</p>
+<p>{{ product_name }} stopped delivering to the webhook endpoint <strong>{{ endpoint_url }}</strong> ({{ endpoint_id }}) at {{ disabled_at }}.</p>
+<p>{{ reason }}</p>
+<p>Nothing was lost: the events wait in the log. Fix the receiver, then enable the endpoint again and delivery resumes where it stopped.</p>`),
+  },
 };

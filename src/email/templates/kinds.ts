@@ -12,6 +12,7 @@ export const EMAIL_KINDS = [
   'password_changed',
   'account_exists',
   'mfa_changed',
+  'webhook_disabled',
 ] as const;
 
 export type EmailKind = (typeof EMAIL_KINDS)[number];
@@ -50,6 +51,12 @@ export const KIND_VARIABLES: Readonly<Record<EmailKind, Readonly<Record<string, 
     change: 'A recovery code was used to sign in; 9 are left.',
     changed_at: '2026-01-01T00:00:00.000Z',
     ip: '192.0.2.1',
+  },
+  webhook_disabled: {
+    endpoint_url: 'https://hooks.example.com/tessera',
+    endpoint_id: 'wh_0123456789abcdefghijklmn',
+    reason: 'Every attempt to deliver one event failed for about three days; the last: HTTP 503.',
+    disabled_at: '2026-01-01T00:00:00.000Z',
   },
 };
 

@@ -18,7 +18,7 @@ import {
   samlSettingsOf,
 } from './connection-rules.ts';
 import { createConnectionStore } from './connection-store.ts';
-import type { SecretSealer } from './secret-sealer.ts';
+import type { SecretSealer } from '../../identity/tokens/secret-sealer.ts';
 
 export type { SsoConnection } from './connection-record.ts';
 

@@ -10,7 +10,7 @@ import {
   type ConnectionWithSecret,
   createConnectionStore,
 } from '../connections/connection-store.ts';
-import type { SecretSealer } from '../connections/secret-sealer.ts';
+import type { SecretSealer } from '../../identity/tokens/secret-sealer.ts';
 import { SsoErrors } from '../errors.ts';
 import { type FederatedIdentity, FederationRefused } from '../federated-identity.ts';
 import type { OidcConnection, OidcFederation } from '../oidc/oidc-federation.ts';

@@ -65,6 +65,8 @@ export interface MembershipStore {
   activeMemberIds(tenantId: string): Expression<{ user_id: string }>;
   /** How many active members the tenant has. */
   countActive(tenantId: string): Promise<number>;
+  /** Up to `limit` active members holding `role`, by user id: whom a tenant-wide notice goes to. */
+  activeWithRole(tenantId: string, role: RoleName, limit: number): Promise<string[]>;
 }
 
 type MembershipTables = Pick<Tables, 'memberships' | 'tenants'>;
@@ -218,6 +220,20 @@ export function createMembershipStore(
         .where('status', '=', 'active')
         .executeTakeFirst();
       return Number(row?.count ?? 0);
+    },
+
+    async activeWithRole(tenantId, role, limit) {
+      // The same exact-element match as countWithRole.
+      const rows = await kysely
+        .selectFrom('memberships')
+        .select('user_id')
+        .where('tenant_id', '=', tenantId)
+        .where('status', '=', 'active')
+        .where('roles', 'like', `%"${role}"%`)
+        .orderBy('user_id')
+        .limit(limit)
+        .execute();
+      return rows.map((row) => row.user_id);
     },
 
     async hasMemberWithRole(tenantId, role) {

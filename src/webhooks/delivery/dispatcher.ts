@@ -1,0 +1,323 @@
+import type { Config } from '../../config/schema.ts';
+import type { LogNotifier } from '../../events/log-notifier.ts';
+import { newId } from '../../platform/secrets.ts';
+import type { AnyKysely, DatabaseBase } from '../../storage/database.ts';
+import type { DisabledReason, SealedEndpoint } from '../endpoints/endpoint-record.ts';
+import { createEndpointStore, type EndpointStore } from '../endpoints/endpoint-store.ts';
+import { createAttemptStore, type NewAttempt } from './attempt-store.ts';
+import type { LogReader } from './log-reader.ts';
+import { messageOf } from './message.ts';
+import { retryDelayMs } from './retry-schedule.ts';
+import type { MessageSender } from './send-message.ts';
+import type { WebhookMetrics } from './webhook-metrics.ts';
+
+/** Events read per source and step: what one endpoint's walk holds in memory at most. */
+const BATCH = 100;
+/** Delivered attempts are written, and the cursor moved, every this many deliveries... */
+const FLUSH_EVERY = 50;
+/** ...or this often, whichever comes first: a crash re-sends at most this much (at least once). */
+const FLUSH_MS = 250;
+/** A walk that found nothing new persists its cursor at most this often (SQLite has one writer). */
+const IDLE_PERSIST_MS = 5000;
+const PURGE_EVERY_MS = 60 * 60 * 1000;
+
+export interface DispatcherDeps {
+  readonly db: Pick<DatabaseBase, 'transaction' | 'kysely'>;
+  readonly read: LogReader;
+  readonly notifier: Pick<LogNotifier, 'subscribe'>;
+  readonly send: MessageSender;
+  readonly settings: Pick<
+    Config['webhooks'],
+    | 'retry_schedule_seconds'
+    | 'concurrency'
+    | 'lease_ms'
+    | 'poll_interval_ms'
+    | 'attempt_retention_days'
+  >;
+  /** After an endpoint was disabled by its receiver (410) or its failures: tell its admins. */
+  readonly disabled: (
+    endpoint: SealedEndpoint['endpoint'],
+    reason: DisabledReason,
+  ) => Promise<void>;
+  readonly metrics: WebhookMetrics;
+  readonly log: {
+    warn(object: object, message: string): void;
+    error(object: object, message: string): void;
+  };
+  readonly now?: () => number;
+  readonly random?: () => number;
+}
+
+/** One endpoint this node holds: where its walk stands in memory. */
+interface Held {
+  readonly id: string;
+  busy: Promise<void> | undefined;
+  /** A wake-up came while busy: walk again when done. */
+  again: boolean;
+  /** Not before this (a retry's time). */
+  notBeforeMs: number;
+  /** The walk's cursor; ahead of the row's by the positions scanned since the last write. */
+  cursor: number;
+  persistedCursor: number;
+  persistedMs: number;
+  /** The row's `updated_ms` the cursor was taken from: a replay changes it. */
+  seenUpdatedMs: number;
+  /** Commit time of the oldest matching event not yet delivered; null when caught up. */
+  pendingSinceMs: number | null;
+}
+
+export interface WebhookDispatcher {
+  /** Looks for endpoints to claim and walks them now (a new endpoint, a replay). */
+  wake(): void;
+  /** Endpoints held by this node: id → cursor and lag (metrics). */
+  heldEndpoints(): { id: string; cursor: number; pendingSinceMs: number | null }[];
+  /** Stops, waits for the deliveries in flight, and gives the leases back. */
+  stop(): Promise<void>;
+}
+
+/**
+ * The background deliverer of one node. It claims endpoints with a lease (one node
+ * delivers a given endpoint at a time; a dead node's leases run out and another takes
+ * over), and walks each along the durable log from its cursor: what is due is never
+ * kept anywhere but the log, so a crash or restart loses nothing and re-sends at most
+ * the last unflushed deliveries (same `webhook-id`). One request at a time per
+ * endpoint, in position order; a failing event holds back its endpoint only.
+ */
+export function startWebhookDispatcher(deps: DispatcherDeps): WebhookDispatcher {
+  const { db, settings, log, metrics } = deps;
+  const now = deps.now ?? Date.now;
+  const random = deps.random ?? Math.random;
+  const owner = newId();
+  const endpoints: EndpointStore = createEndpointStore(db.kysely, now);
+  const held = new Map<string, Held>();
+  let stopped = false;
+  let running = 0;
+  const queue: (() => void)[] = [];
+  let lastRenewMs = 0;
+  let lastPurgeMs = now();
+  let ticking: Promise<void> | undefined;
+
+  /** At most `concurrency` walks at once across the node's endpoints. */
+  async function slot<T>(work: () => Promise<T>): Promise<T> {
+    if (running >= settings.concurrency) await new Promise<void>((resolve) => queue.push(resolve));
+    running += 1;
+    try {
+      return await work();
+    } finally {
+      running -= 1;
+      queue.shift()?.();
+    }
+  }
+
+  async function persist(
+    state: Held,
+    attempts: readonly NewAttempt[],
+    deliveredMs: number | null,
+  ): Promise<boolean> {
+    const kept = await db.transaction(async (trx: AnyKysely) => {
+      await createAttemptStore(trx).insert(attempts);
+      return createEndpointStore(trx, now).advance(
+        owner,
+        state.id,
+        state.cursor,
+        deliveredMs,
+        state.seenUpdatedMs,
+      );
+    });
+    if (!kept) return false;
+    state.persistedCursor = state.cursor;
+    state.persistedMs = now();
+    return true;
+  }
+
+  async function disable(sealed: SealedEndpoint, reason: DisabledReason) {
+    held.delete(sealed.endpoint.id);
+    if (!(await endpoints.disable(owner, sealed.endpoint.id, reason))) return;
+    log.warn(
+      {
+        webhook: { endpoint_id: sealed.endpoint.id, tenant_id: sealed.endpoint.tenant_id, reason },
+      },
+      'webhook endpoint disabled',
+    );
+    await deps.disabled(sealed.endpoint, reason);
+  }
+
+  /** The head event failed once more: retry later, or give up on the endpoint. */
+  async function failed(state: Held, sealed: SealedEndpoint, gone: boolean, failures: number) {
+    if (gone) return disable(sealed, 'gone');
+    const delay = retryDelayMs(settings.retry_schedule_seconds, failures, random);
+    if (delay === null) return disable(sealed, 'failing');
+    const at = now();
+    state.notBeforeMs = at + delay;
+    const since = sealed.endpoint.failing_since_ms ?? at;
+    if (!(await endpoints.failed(owner, state.id, failures, at + delay, since)))
+      held.delete(state.id);
+  }
+
+  /** One walk: deliver what is due until caught up, a failure, a lost lease or a stop. */
+  async function walk(state: Held): Promise<void> {
+    const sealed = await endpoints.held(owner, state.id);
+    if (!sealed) {
+      held.delete(state.id);
+      return;
+    }
+    const { endpoint } = sealed;
+    if (endpoint.updated_ms !== state.seenUpdatedMs || endpoint.cursor_position > state.cursor) {
+      // Replayed, re-enabled or changed elsewhere: the row's cursor is the truth again.
+      state.cursor = endpoint.cursor_position;
+      state.persistedCursor = endpoint.cursor_position;
+      state.seenUpdatedMs = endpoint.updated_ms;
+    }
+    if (endpoint.next_attempt_ms > now()) {
+      state.notBeforeMs = endpoint.next_attempt_ms;
+      return;
+    }
+    let failures = endpoint.attempts;
+    let pending: NewAttempt[] = [];
+    let lastFlushMs = now();
+    let deliveredMs: number | null = null;
+    const flush = async () => {
+      const ok = await persist(state, pending, deliveredMs);
+      pending = [];
+      lastFlushMs = now();
+      if (!ok) {
+        // Replayed or changed meanwhile (or the lease is gone): the next walk re-reads the row.
+        state.seenUpdatedMs = -1;
+        state.again = true;
+      }
+      return ok;
+    };
+    for (let steps = 0; !stopped && steps < 1000; steps += 1) {
+      const step = await deps.read(endpoint, state.cursor, BATCH);
+      for (const { event, source } of step.due) {
+        if (stopped) break;
+        state.pendingSinceMs ??= Date.parse(event.timestamp);
+        const outcome = await deps.send(
+          sealed,
+          messageOf(endpoint.id, event, source),
+          'scheduled',
+          failures + 1,
+        );
+        metrics.attempted(outcome);
+        pending.push(outcome.attempt);
+        if (!outcome.delivered) {
+          if (!(await flush())) return;
+          return failed(state, sealed, outcome.gone, failures + 1);
+        }
+        failures = 0;
+        deliveredMs = outcome.attempt.created_ms;
+        state.cursor = event.position;
+        state.pendingSinceMs = null;
+        if (pending.length >= FLUSH_EVERY || now() - lastFlushMs >= FLUSH_MS) {
+          if (!(await flush())) return;
+        }
+      }
+      if (stopped) break;
+      state.cursor = Math.max(state.cursor, step.scannedTo);
+      if (step.caughtUp) {
+        state.pendingSinceMs = null;
+        break;
+      }
+    }
+    const moved = state.cursor !== state.persistedCursor;
+    if (pending.length > 0 || (moved && now() - state.persistedMs >= IDLE_PERSIST_MS))
+      await flush();
+  }
+
+  function kick(state: Held): void {
+    if (stopped) return;
+    if (state.busy) {
+      state.again = true;
+      return;
+    }
+    if (state.notBeforeMs > now()) return;
+    state.again = false;
+    state.busy = slot(() => walk(state))
+      .catch((error: unknown) => {
+        log.error({ err: error, webhook: { endpoint_id: state.id } }, 'webhook delivery failed');
+        // An unexpected error (the database away): try again at the next poll.
+        state.notBeforeMs = now() + settings.poll_interval_ms;
+      })
+      .finally(() => {
+        state.busy = undefined;
+        if (state.again && held.has(state.id)) kick(state);
+      });
+  }
+
+  async function tick(): Promise<void> {
+    const at = now();
+    if (at - lastRenewMs >= settings.lease_ms / 3) {
+      lastRenewMs = at;
+      const kept = new Map(
+        (await endpoints.renew(owner, [...held.keys()], at + settings.lease_ms)).map((row) => [
+          row.id,
+          row.updated_ms,
+        ]),
+      );
+      for (const state of held.values()) {
+        const updated = kept.get(state.id);
+        if (updated === undefined) held.delete(state.id);
+        // Replayed or re-scheduled through the API (perhaps on another node): look now.
+        else if (updated !== state.seenUpdatedMs) state.notBeforeMs = 0;
+      }
+    }
+    const claimed = await endpoints.claim(owner, at + settings.lease_ms, 100);
+    for (const id of claimed) {
+      if (held.has(id)) continue;
+      held.set(id, {
+        id,
+        busy: undefined,
+        again: false,
+        notBeforeMs: 0,
+        cursor: -1,
+        persistedCursor: -1,
+        persistedMs: at,
+        seenUpdatedMs: -1,
+        pendingSinceMs: null,
+      });
+    }
+    for (const state of held.values()) kick(state);
+    if (at - lastPurgeMs >= PURGE_EVERY_MS) {
+      lastPurgeMs = at;
+      const cutoff = at - settings.attempt_retention_days * 86_400_000;
+      await createAttemptStore(db.kysely).purge(cutoff, 10_000);
+    }
+  }
+
+  function runTick(): void {
+    if (stopped || ticking) return;
+    ticking = tick()
+      .catch((error: unknown) =>
+        log.error({ err: error }, 'webhook dispatcher could not claim endpoints'),
+      )
+      .finally(() => {
+        ticking = undefined;
+      });
+  }
+
+  const timer = setInterval(runTick, settings.poll_interval_ms);
+  timer.unref();
+  const unsubscribe = deps.notifier.subscribe(() => {
+    for (const state of held.values()) kick(state);
+  });
+  runTick();
+
+  return {
+    wake: runTick,
+    heldEndpoints: () =>
+      [...held.values()].map((state) => ({
+        id: state.id,
+        cursor: state.cursor,
+        pendingSinceMs: state.pendingSinceMs,
+      })),
+    async stop() {
+      stopped = true;
+      clearInterval(timer);
+      unsubscribe();
+      await ticking;
+      await Promise.all([...held.values()].map((state) => state.busy));
+      await endpoints.release(owner, [...held.keys()]);
+      held.clear();
+    },
+  };
+}

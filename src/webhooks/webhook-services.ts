@@ -1,0 +1,147 @@
+import type { Registry } from 'prom-client';
+import { STARTUP_AUDIT_CONTEXT, type AuditContext } from '../access/audit-context.ts';
+import type { AuditLog } from '../audit/audit-log.ts';
+import type { Config } from '../config/schema.ts';
+import type { Mailer } from '../email/mailer.ts';
+import type { LogNotifier } from '../events/log-notifier.ts';
+import type { EventStore } from '../events/store.ts';
+import { createSecretSealer } from '../identity/tokens/secret-sealer.ts';
+import type { AnyKysely } from '../storage/database.ts';
+import type { Database } from '../storage/open-database.ts';
+import { createEndpointStore } from './endpoints/endpoint-store.ts';
+import { startWebhookDispatcher, type WebhookDispatcher } from './delivery/dispatcher.ts';
+import { createLogReader } from './delivery/log-reader.ts';
+import { createMessageSender } from './delivery/send-message.ts';
+import { webhookMetrics } from './delivery/webhook-metrics.ts';
+import type { DisabledReason, WebhookEndpoint } from './endpoints/endpoint-record.ts';
+import { createEndpointService, type EndpointService } from './endpoints/endpoint-service.ts';
+
+/** The server acting on its own: disabling an endpoint its receiver gave up on. */
+const DELIVERY_CONTEXT: AuditContext = { ...STARTUP_AUDIT_CONTEXT, actor: 'webhooks' };
+
+/** Whom to tell, and how to reach them: the tenant's active admins (tenancy's and identity's). */
+export type AdminContacts = (
+  tenantId: string,
+) => Promise<{ email: string; name: string | null; tenant_name: string }[]>;
+
+export interface WebhookNeeds {
+  readonly audit: AuditLog;
+  readonly masterKey: () => Buffer;
+  readonly mailer: Pick<Mailer, 'queueIn' | 'flush'>;
+  readonly adminContacts: AdminContacts;
+  /** Tenancy's `max_webhooks`, checked in the creating transaction (see checkWebhookQuota). */
+  readonly checkQuota: (
+    trx: AnyKysely,
+    count: (tenantId: string) => Promise<number>,
+    tenantId: string,
+  ) => Promise<void>;
+  readonly now?: (() => number) | undefined;
+}
+
+export interface WebhookRuntime {
+  readonly events: { readonly store: EventStore; readonly notifier: LogNotifier };
+  readonly log: {
+    warn(object: object, message: string): void;
+    error(object: object, message: string): void;
+  };
+  readonly metrics: Registry;
+}
+
+export interface OpenedWebhooks {
+  readonly endpoints: EndpointService;
+  readonly dispatcher: WebhookDispatcher;
+}
+
+const REASONS: Readonly<Record<DisabledReason, string>> = {
+  manual: 'An administrator disabled it.',
+  gone: 'The receiver answered 410 Gone, which asks never to be called again.',
+  failing: 'Every attempt to deliver one event failed, for the whole retry schedule.',
+};
+
+/**
+ * The webhooks domain (issue 21). Built in two steps: what needs only the database
+ * here, by the composition root; the rest once the app has opened the event store
+ * (`open`), which starts this node's dispatcher.
+ */
+export function composeWebhooks(db: Database, config: Config, needs: WebhookNeeds) {
+  const settings = config.webhooks;
+  const now = needs.now ?? Date.now;
+  const sealer = createSecretSealer(needs.masterKey, {
+    info: 'tessera webhook signing secret',
+    scope: 'webhook_endpoint',
+  });
+  const send = createMessageSender({ sealer, settings, now });
+
+  /** Audited, and each active admin of the tenant emailed, in one transaction. */
+  async function disabled(endpoint: WebhookEndpoint, reason: DisabledReason) {
+    const contacts = await needs.adminContacts(endpoint.tenant_id);
+    const at = new Date(now()).toISOString();
+    await db.transaction(async (trx: AnyKysely) => {
+      for (const contact of contacts) {
+        await needs.mailer.queueIn(trx, {
+          kind: 'webhook_disabled',
+          to: contact.email,
+          tenantId: endpoint.tenant_id,
+          values: {
+            name: contact.name ?? '',
+            tenant_name: contact.tenant_name,
+            endpoint_url: endpoint.url,
+            endpoint_id: endpoint.id,
+            reason: REASONS[reason],
+            disabled_at: at,
+          },
+        });
+      }
+      await needs.audit.inTransaction(trx, DELIVERY_CONTEXT, [
+        {
+          tenant_id: endpoint.tenant_id,
+          action: 'webhook.disabled',
+          target: `webhook:${endpoint.id}`,
+          outcome: 'success',
+          details: { url: endpoint.url, reason, admins_notified: contacts.length },
+        },
+      ]);
+    });
+    needs.mailer.flush();
+  }
+
+  return {
+    /** How many endpoints the tenant has (tenancy's quota usage). */
+    count: (tenantId: string) => createEndpointStore(db.kysely).count(tenantId),
+
+    open(runtime: WebhookRuntime): OpenedWebhooks {
+      const { store, notifier } = runtime.events;
+      let dispatcher: WebhookDispatcher | undefined;
+      const endpoints = createEndpointService({
+        db,
+        audit: needs.audit,
+        events: store,
+        sealer,
+        send,
+        checkQuota: needs.checkQuota,
+        settings,
+        wake: () => dispatcher?.wake(),
+        now,
+      });
+      const metrics = webhookMetrics(runtime.metrics, () =>
+        dispatcher
+          ? { head: () => store.headPosition(), held: dispatcher.heldEndpoints, now }
+          : undefined,
+      );
+      dispatcher = startWebhookDispatcher({
+        db,
+        read: createLogReader(store),
+        notifier,
+        send,
+        settings,
+        disabled,
+        metrics,
+        log: runtime.log,
+        now,
+      });
+      return { endpoints, dispatcher };
+    },
+  };
+}
+
+export type WebhookServices = ReturnType<typeof composeWebhooks>;
