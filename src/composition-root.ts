@@ -178,6 +178,7 @@ export function composeServices(
         tenant_name: tenantName,
       }));
     },
+    lockTenant,
     checkQuota: async (trx, count, tenantId) =>
       checkWebhookQuota(trx, count, tenantId, await quotas.limitOf(tenantId, 'max_webhooks')),
     now: options.now,

@@ -5,6 +5,7 @@ import type { Config } from '../config/schema.ts';
 import type { Mailer } from '../email/mailer.ts';
 import type { LogNotifier } from '../events/log-notifier.ts';
 import type { EventStore } from '../events/store.ts';
+import type { LockTenant } from '../identity/tenancy-port.ts';
 import { createSecretSealer } from '../identity/tokens/secret-sealer.ts';
 import type { AnyKysely } from '../storage/database.ts';
 import type { Database } from '../storage/open-database.ts';
@@ -29,6 +30,7 @@ export interface WebhookNeeds {
   readonly masterKey: () => Buffer;
   readonly mailer: Pick<Mailer, 'queueIn' | 'flush'>;
   readonly adminContacts: AdminContacts;
+  readonly lockTenant: LockTenant;
   /** Tenancy's `max_webhooks`, checked in the creating transaction (see checkWebhookQuota). */
   readonly checkQuota: (
     trx: AnyKysely,
@@ -119,6 +121,7 @@ export function composeWebhooks(db: Database, config: Config, needs: WebhookNeed
         sealer,
         send,
         checkQuota: needs.checkQuota,
+        lockTenant: needs.lockTenant,
         settings,
         wake: () => dispatcher?.wake(),
         now,

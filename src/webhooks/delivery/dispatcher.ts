@@ -297,8 +297,9 @@ export function startWebhookDispatcher(deps: DispatcherDeps): WebhookDispatcher 
 
   const timer = setInterval(runTick, settings.poll_interval_ms);
   timer.unref();
-  const unsubscribe = deps.notifier.subscribe(() => {
-    for (const state of held.values()) kick(state);
+  const unsubscribe = deps.notifier.subscribe((head) => {
+    // Only walks that have something new to look at: an idle endpoint costs nothing here.
+    for (const state of held.values()) if (head > state.cursor) kick(state);
   });
   runTick();
 

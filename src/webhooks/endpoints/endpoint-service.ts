@@ -6,6 +6,7 @@ import { auditPartition } from '../../audit/audit-entry.ts';
 import type { AuditLog } from '../../audit/audit-log.ts';
 import type { Config } from '../../config/schema.ts';
 import type { EventStore } from '../../events/store.ts';
+import type { LockTenant } from '../../identity/tenancy-port.ts';
 import type { SecretSealer } from '../../identity/tokens/secret-sealer.ts';
 import { TesseraError } from '../../platform/errors.ts';
 import { validationFailed } from '../../platform/validation-failed.ts';
@@ -58,6 +59,8 @@ export interface EndpointServiceDeps {
     | 'allow_private_networks'
     | 'secret_grace_seconds'
   >;
+  /** Tenancy's: serializes the count of a tenant's endpoints with the insert it bounds. */
+  readonly lockTenant: LockTenant;
   /** Tells this node's dispatcher to look now (a new, re-enabled or replayed endpoint). */
   readonly wake: () => void;
   readonly now?: (() => number) | undefined;
@@ -170,6 +173,7 @@ export function createEndpointService(deps: EndpointServiceDeps) {
       const cursor = await deps.events.headPosition();
       const endpoint = await db.transaction(async (trx: AnyKysely) => {
         const endpoints = storeOn(trx);
+        await deps.lockTenant(trx, tenantId);
         await deps.checkQuota(trx, (tenant) => endpoints.count(tenant), tenantId);
         const count = await endpoints.count(tenantId);
         if (count >= settings.max_endpoints_per_tenant) throw limitReached(count);
