@@ -101,7 +101,20 @@ export function composeServices(
   });
   const apiKeys = createApiKeyStore(db, Date.now, credentials);
   const tenants = createTenantRegistry(db, Date.now, credentials);
-  const quotas = createQuotaService({ db, audit, countLiveApiKeys: apiKeys.countLive });
+  const quotas = createQuotaService({
+    db,
+    audit,
+    countLiveApiKeys: apiKeys.countLive,
+    // Replaced by the webhooks domain's own count when it lands (issue 21).
+    countWebhooks: async (tenantId) => {
+      const row = await db.kysely
+        .selectFrom('webhook_endpoints')
+        .select((eb) => eb.fn.countAll<number | string>().as('n'))
+        .where('tenant_id', '=', tenantId)
+        .executeTakeFirstOrThrow();
+      return Number(row.n);
+    },
+  });
   const users = createUserService(db);
   // Stateless: what role names mean is read in each caller's transaction.
   const rolePolicy = createRolePolicy();

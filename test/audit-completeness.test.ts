@@ -268,6 +268,7 @@ async function everyAction(test: TenancyTestApp): Promise<void> {
     max_api_keys: 0,
     max_projections: 0,
     max_pipelines: 0,
+    max_webhooks: 0,
   });
   const writer = await test.keyFor('acme', 'admin');
   const event = { events: [{ event_type: 'a', payload: 1 }] };

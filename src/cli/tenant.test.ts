@@ -95,8 +95,18 @@ for (const engine of testEngines()) {
       const tessera = (args: string[]) => runAdminCli(test.config.storage, ['tenant', ...args]);
       const shown = jsonOf(await tessera(['quotas', 'acme', '--json']));
       assert.equal(shown.source, 'plan');
-      const set = jsonOf(await tessera(['quotas', 'acme', '--set', 'max_api_keys=2', '--json']));
-      assert.equal(set.max_api_keys, 2);
+      const set = jsonOf(
+        await tessera([
+          'quotas',
+          'acme',
+          '--set',
+          'max_api_keys=2',
+          '--set',
+          'max_webhooks=5',
+          '--json',
+        ]),
+      );
+      assert.deepEqual([set.max_api_keys, set.max_webhooks], [2, 5]);
       assert.equal(set.max_events_per_day, shown.max_events_per_day, 'the others are kept');
       const admin = await test.keyFor('acme', 'admin');
       await until(async () => {
@@ -110,7 +120,9 @@ for (const engine of testEngines()) {
         await tessera(['stats', 'acme', '--json']),
       );
       assert.deepEqual([stats.usage.api_keys.used, stats.usage.api_keys.limit], [2, 2]);
-      assert.match((await tessera(['stats', 'acme'])).stdout, /^api_keys\s+2\s+2/m);
+      const table = (await tessera(['stats', 'acme'])).stdout;
+      assert.match(table, /^api_keys\s+2\s+2/m);
+      assert.match(table, /^webhooks\s+0\s+5/m);
       assert.equal(
         jsonOf(await tessera(['quotas', 'acme', '--preset', 'professional', '--json']))
           .max_api_keys,

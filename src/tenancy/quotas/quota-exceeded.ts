@@ -19,6 +19,7 @@ const WHAT: { readonly [name in QuotaName]: string } = {
   max_api_keys: 'live API keys',
   max_projections: 'projections',
   max_pipelines: 'pipelines',
+  max_webhooks: 'webhook endpoints',
 };
 
 /**

@@ -4,13 +4,14 @@ import { tenancyTestApp } from '../../../test/helpers/tenancy-fixture.ts';
 import { testEngines } from '../../../test/helpers/test-database.ts';
 import { PRESETS } from './quotas.ts';
 
-const SIX = {
+const SEVEN = {
   max_events_per_day: 500,
   max_storage_bytes: 1_000_000,
   max_queries_per_hour: 60,
   max_api_keys: 3,
   max_projections: 4,
   max_pipelines: 1,
+  max_webhooks: 6,
 };
 
 type Usage = Record<
@@ -20,7 +21,7 @@ type Usage = Record<
 
 for (const engine of testEngines()) {
   describe(`quota routes (${engine})`, () => {
-    it('sets all six or a preset, reads them back, follows the plan again, and audits', async (t) => {
+    it('sets all seven or a preset, reads them back, follows the plan again, and audits', async (t) => {
       const { send, platform, keyFor } = await tenancyTestApp(t, engine);
       await send('POST', '/tenants', platform, { id: 'acme', name: 'Acme', plan: 'free' });
       const initial = await send('GET', '/tenants/acme/quotas', platform);
@@ -32,12 +33,17 @@ for (const engine of testEngines()) {
         quotas: PRESETS.free,
         updated_at: null,
       });
+      assert.equal(
+        (initial.body.quotas as Record<string, number>).max_webhooks,
+        3,
+        'the free preset allows 3 webhook endpoints',
+      );
 
-      const set = await send('PUT', '/tenants/acme/quotas', platform, SIX);
+      const set = await send('PUT', '/tenants/acme/quotas', platform, SEVEN);
       assert.equal(set.status, 200, JSON.stringify(set.body));
-      assert.deepEqual([set.body.source, set.body.quotas], ['explicit', SIX]);
+      assert.deepEqual([set.body.source, set.body.quotas], ['explicit', SEVEN]);
       assert.equal(typeof set.body.updated_at, 'string');
-      assert.deepEqual((await send('GET', '/tenants/acme/quotas', platform)).body.quotas, SIX);
+      assert.deepEqual((await send('GET', '/tenants/acme/quotas', platform)).body.quotas, SEVEN);
 
       const preset = await send('PUT', '/tenants/acme/quotas', platform, {
         preset: 'professional',
@@ -70,7 +76,7 @@ for (const engine of testEngines()) {
       assert.deepEqual(
         entries.map((entry) => [entry.target, entry.outcome, entry.details]),
         [
-          ['tenant:acme', 'success', { source: 'explicit', quotas: SIX }],
+          ['tenant:acme', 'success', { source: 'explicit', quotas: SEVEN }],
           ['tenant:acme', 'success', { source: 'explicit', quotas: PRESETS.professional }],
           ['tenant:acme', 'success', { source: 'plan', quotas: PRESETS.unlimited }],
         ],
@@ -80,16 +86,20 @@ for (const engine of testEngines()) {
     it('refuses invalid quotas with 400 and unknown tenants with 404, changing nothing', async (t) => {
       const { send, platform } = await tenancyTestApp(t, engine);
       await send('POST', '/tenants', platform, { id: 'acme', name: 'Acme', plan: 'free' });
-      const { max_pipelines: _, ...five } = SIX;
+      const { max_pipelines: _, ...withoutPipelines } = SEVEN;
+      const { max_webhooks: __, ...six } = SEVEN;
       for (const body of [
-        five,
-        { ...SIX, max_api_keys: -1 },
-        { ...SIX, max_events_per_day: 1.5 },
-        { ...SIX, max_storage_bytes: 'ten' },
-        { ...SIX, max_queries_per_hour: null },
-        { ...SIX, max_api_keys: '' },
-        { ...SIX, max_pipelines: '2' },
-        { ...SIX, extra: 1 },
+        withoutPipelines,
+        six,
+        { ...SEVEN, max_api_keys: -1 },
+        { ...SEVEN, max_events_per_day: 1.5 },
+        { ...SEVEN, max_storage_bytes: 'ten' },
+        { ...SEVEN, max_queries_per_hour: null },
+        { ...SEVEN, max_api_keys: '' },
+        { ...SEVEN, max_pipelines: '2' },
+        { ...SEVEN, max_webhooks: null },
+        { ...SEVEN, max_webhooks: -3 },
+        { ...SEVEN, extra: 1 },
         { preset: 'gold' },
         { preset: 'free', max_api_keys: 1 },
         {},
@@ -100,7 +110,7 @@ for (const engine of testEngines()) {
       }
       assert.equal((await send('GET', '/tenants/acme/quotas', platform)).body.source, 'plan');
       for (const [method, body] of [
-        ['PUT', SIX],
+        ['PUT', SEVEN],
         ['DELETE', undefined],
         ['GET', undefined],
       ] as const) {
@@ -108,7 +118,7 @@ for (const engine of testEngines()) {
         assert.equal(reply.body.code, 'tenant_not_found', method);
       }
       assert.equal((await send('GET', '/tenants/nope/stats', platform)).status, 404);
-      assert.equal((await send('PUT', '/tenants/Bad_Id/quotas', platform, SIX)).status, 400);
+      assert.equal((await send('PUT', '/tenants/Bad_Id/quotas', platform, SEVEN)).status, 400);
     });
 
     it('lets only platform administrators change quotas; members read their own tenant', async (t) => {
@@ -118,7 +128,7 @@ for (const engine of testEngines()) {
       const admin = await keyFor('acme');
       const viewer = await keyFor('acme', 'viewer');
       for (const [method, body] of [
-        ['PUT', SIX],
+        ['PUT', SEVEN],
         ['PUT', { preset: 'unlimited' }],
         ['DELETE', undefined],
       ] as const) {
@@ -139,7 +149,7 @@ for (const engine of testEngines()) {
     });
 
     it('reports usage against every limit with its reset time', async (t) => {
-      const { send, platform, keyFor } = await tenancyTestApp(t, engine);
+      const { send, platform, keyFor, db } = await tenancyTestApp(t, engine);
       await send('POST', '/tenants', platform, { id: 'acme', name: 'Acme', plan: 'free' });
       const admin = await keyFor('acme');
       const appended = await send('POST', '/entities/order-1/events', admin, {
@@ -150,6 +160,28 @@ for (const engine of testEngines()) {
       });
       assert.equal(appended.status, 201);
       assert.equal((await send('GET', '/events/query', admin)).status, 200);
+      // Every endpoint counts, enabled or not (rows as the webhooks domain writes them).
+      for (const [id, enabled] of [
+        ['w1', 1],
+        ['w2', 0],
+      ] as const) {
+        await db.kysely
+          .insertInto('webhook_endpoints')
+          .values({
+            id,
+            tenant_id: 'acme',
+            url: `https://hooks.example/${id}`,
+            description: '',
+            enabled,
+            disabled_reason: enabled ? null : 'manual',
+            filters: '{}',
+            secret_box: 'sealed',
+            cursor_position: 0,
+            created_ms: 0,
+            updated_ms: 0,
+          })
+          .execute();
+      }
       const before = Date.now();
       const stats = await send('GET', '/tenants/acme/stats', admin);
       assert.equal(stats.status, 200);
@@ -181,6 +213,7 @@ for (const engine of testEngines()) {
         api_keys: { quota: 'max_api_keys', used: 1, limit: 2, reset_at: null },
         projections: { quota: 'max_projections', used: 0, limit: 5, reset_at: null },
         pipelines: { quota: 'max_pipelines', used: 0, limit: 2, reset_at: null },
+        webhooks: { quota: 'max_webhooks', used: 2, limit: 3, reset_at: null },
       });
       // Unlimited queries are not counted (a write per read would buy nothing).
       await send('PATCH', '/tenants/acme', platform, { plan: 'unlimited' });

@@ -53,6 +53,7 @@ const USAGE_NAMES = [
   'api_keys',
   'projections',
   'pipelines',
+  'webhooks',
 ] as const;
 const StatsSchema = Type.Object({
   ...TenantQuotasSchema.properties,
@@ -120,7 +121,7 @@ export const quotaRoutes: FastifyPluginAsyncTypebox<{
       preValidation: refuseNonNumbers,
       schema: {
         tags,
-        summary: 'Set a tenant’s quotas: all six, or a preset’s numbers',
+        summary: 'Set a tenant’s quotas: all seven, or a preset’s numbers',
         params: IdParams,
         body: Type.Union([QuotasSchema, PresetBody]),
         response: { 200: TenantQuotasSchema },
@@ -186,6 +187,7 @@ export const quotaRoutes: FastifyPluginAsyncTypebox<{
           api_keys: toUsageJson(usage.api_keys),
           projections: toUsageJson(usage.projections),
           pipelines: toUsageJson(usage.pipelines),
+          webhooks: toUsageJson(usage.webhooks),
         },
         mfa: await memberFactors.of(request.params.id),
       };

@@ -21,6 +21,7 @@ function serviceOn(db: Database, now: () => number = Date.now, cacheTtlMs = 60_0
     db,
     audit: createAuditLog(db),
     countLiveApiKeys: async () => 0,
+    countWebhooks: async () => 0,
     now,
     cacheTtlMs,
   });

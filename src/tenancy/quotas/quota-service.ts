@@ -18,6 +18,7 @@ import {
   type TenantQuotas,
   windowStart,
 } from './quotas.ts';
+import type { CountWebhooks } from './webhook-count-port.ts';
 
 /** Every quota at once, or a preset's numbers (stored explicitly: a plan change keeps them). */
 export type QuotaUpdate = Quotas | { readonly preset: PresetName };
@@ -40,6 +41,7 @@ export interface QuotaStats {
     readonly api_keys: QuotaUsageEntry;
     readonly projections: QuotaUsageEntry;
     readonly pipelines: QuotaUsageEntry;
+    readonly webhooks: QuotaUsageEntry;
   };
 }
 
@@ -74,6 +76,8 @@ export interface QuotaServiceDeps {
   readonly audit: Pick<AuditLog, 'inTransaction'>;
   /** Live (unrevoked, unexpired) API keys of a tenant. */
   readonly countLiveApiKeys: (tenantId: string) => Promise<number>;
+  /** Webhook endpoints of a tenant, enabled or not (the webhooks domain's count). */
+  readonly countWebhooks: CountWebhooks;
   readonly now?: (() => number) | undefined;
   /** How long a node reuses a tenant's quotas when it hears of no change (default 10 s). */
   readonly cacheTtlMs?: number | undefined;
@@ -152,9 +156,10 @@ export function createQuotaService(deps: QuotaServiceDeps): QuotaService {
       const at = now();
       const day = windowStart(at, DAY_MS);
       const hour = windowStart(at, HOUR_MS);
-      const [used, apiKeys] = await Promise.all([
+      const [used, apiKeys, webhooks] = await Promise.all([
         store.usage(tenantId, day, hour),
         deps.countLiveApiKeys(tenantId),
+        deps.countWebhooks(tenantId),
       ]);
       const { quotas } = tenant;
       const entry = (quota: QuotaName, value: number | null, reset: number | null) => ({
@@ -174,6 +179,7 @@ export function createQuotaService(deps: QuotaServiceDeps): QuotaService {
           // Neither exists yet: nothing to count, the limits wait for them.
           projections: entry('max_projections', 0, null),
           pipelines: entry('max_pipelines', 0, null),
+          webhooks: entry('max_webhooks', webhooks, null),
         },
       };
     },

@@ -131,7 +131,7 @@ export function createQuotaStore(db: Pick<Database, 'kysely'>, now = Date.now): 
   };
 }
 
-/** Exactly the six quotas, whatever else the object carries. */
+/** Exactly the seven quotas, whatever else the object carries. */
 function pickQuotas(source: Quotas): Quotas {
   const quotas: Partial<Record<QuotaName, number>> = {};
   for (const name of QUOTA_NAMES) quotas[name] = Number(source[name]);

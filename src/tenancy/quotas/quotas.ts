@@ -1,4 +1,7 @@
-/** The six quotas of a tenant (AllSource's), in the order the API lists them. */
+/**
+ * The seven quotas of a tenant, in the order the API lists them: AllSource's six, then
+ * `max_webhooks` (webhook endpoints), which is Tessera's own, not AllSource's.
+ */
 export const QUOTA_NAMES = [
   'max_events_per_day',
   'max_storage_bytes',
@@ -6,6 +9,7 @@ export const QUOTA_NAMES = [
   'max_api_keys',
   'max_projections',
   'max_pipelines',
+  'max_webhooks',
 ] as const;
 
 export type QuotaName = (typeof QUOTA_NAMES)[number];
@@ -18,7 +22,10 @@ export type PresetName = (typeof PRESET_NAMES)[number];
 
 const GIB = 1024 ** 3;
 
-/** AllSource v1.0's presets, number for number (its `TenantQuotas::free_tier` and so on). */
+/**
+ * AllSource v1.0's presets, number for number (its `TenantQuotas::free_tier` and so on),
+ * plus Tessera's own `max_webhooks`, which AllSource has no number for.
+ */
 export const PRESETS: { readonly [name in PresetName]: Quotas } = {
   free: {
     max_events_per_day: 10_000,
@@ -27,6 +34,7 @@ export const PRESETS: { readonly [name in PresetName]: Quotas } = {
     max_api_keys: 2,
     max_projections: 5,
     max_pipelines: 2,
+    max_webhooks: 3,
   },
   professional: {
     max_events_per_day: 1_000_000,
@@ -35,6 +43,7 @@ export const PRESETS: { readonly [name in PresetName]: Quotas } = {
     max_api_keys: 25,
     max_projections: 100,
     max_pipelines: 50,
+    max_webhooks: 50,
   },
   unlimited: {
     max_events_per_day: 0,
@@ -43,6 +52,7 @@ export const PRESETS: { readonly [name in PresetName]: Quotas } = {
     max_api_keys: 0,
     max_projections: 0,
     max_pipelines: 0,
+    max_webhooks: 0,
   },
 };
 
