@@ -68,8 +68,6 @@ import { lockoutRoutes } from './protection/lockout/lockout-routes.ts';
 import { openRateLimits, type RateLimitTuning } from './protection/rate-limits/open-rate-limits.ts';
 import { installRateLimits } from './protection/rate-limits/rate-limits.ts';
 import { ssoConnectionRoutes } from './sso/connections/connection-routes.ts';
-import { webhookRoutes } from './webhooks/endpoints/endpoint-routes.ts';
-import type { OpenedWebhooks } from './webhooks/webhook-services.ts';
 import { startDeprovisioning } from './sso/deprovisioning/deprovisioning.ts';
 import { deprovisioningRoutes } from './sso/deprovisioning/deprovisioning-routes.ts';
 import { ssoDiscoverRoutes } from './sso/sign-in/sso-discover-routes.ts';
@@ -88,6 +86,8 @@ import { signInSettingsRoutes } from './tenancy/tenants/sign-in-settings-routes.
 import { tenantRoutes } from './tenancy/tenants/tenant-routes.ts';
 import { userMfaRoutes } from './tenancy/users/user-mfa-routes.ts';
 import { userRoutes } from './tenancy/users/user-routes.ts';
+import { webhookRoutes } from './webhooks/endpoints/endpoint-routes.ts';
+import type { OpenedWebhooks } from './webhooks/webhook-services.ts';
 
 export const API_PREFIX = '/api/v1';
 

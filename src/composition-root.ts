@@ -45,8 +45,6 @@ import { createLockoutAdmin } from './protection/lockout/lockout-service.ts';
 import { createLoginLockout } from './protection/lockout/login-lockout.ts';
 import type { IdentityServices, ProtectionServices, ServiceOptions, Services } from './services.ts';
 import { composeSso } from './sso/sso-services.ts';
-import { checkWebhookQuota } from './tenancy/quotas/webhook-quota.ts';
-import { composeWebhooks } from './webhooks/webhook-services.ts';
 import type { AnyKysely } from './storage/database.ts';
 import type { Database } from './storage/open-database.ts';
 import { createEmailInvitationService } from './tenancy/invitations/email-invitation-service.ts';
@@ -78,6 +76,7 @@ import { createRegistrationPlacement } from './tenancy/users/registration-placem
 import { createUserAdminService } from './tenancy/users/user-admin-service.ts';
 import { createUserMfaService } from './tenancy/users/user-mfa-service.ts';
 import { createUserProvisioning } from './tenancy/users/user-provisioning.ts';
+import { composeWebhooks } from './webhooks/webhook-services.ts';
 
 export type { ServiceOptions, Services } from './services.ts';
 
@@ -105,15 +104,8 @@ export function composeServices(
     db,
     audit,
     countLiveApiKeys: apiKeys.countLive,
-    // Replaced by the webhooks domain's own count when it lands (issue 21).
-    countWebhooks: async (tenantId) => {
-      const row = await db.kysely
-        .selectFrom('webhook_endpoints')
-        .select((eb) => eb.fn.countAll<number | string>().as('n'))
-        .where('tenant_id', '=', tenantId)
-        .executeTakeFirstOrThrow();
-      return Number(row.n);
-    },
+    // The webhooks domain's count (built below: called only once requests flow).
+    countWebhooks: (tenantId) => webhooks.count(tenantId),
   });
   const users = createUserService(db);
   // Stateless: what role names mean is read in each caller's transaction.
@@ -192,8 +184,7 @@ export function composeServices(
       }));
     },
     lockTenant,
-    checkQuota: async (trx, count, tenantId) =>
-      checkWebhookQuota(trx, count, tenantId, await quotas.limitOf(tenantId, 'max_webhooks')),
+    quotaLimit: (tenantId) => quotas.limitOf(tenantId, 'max_webhooks'),
     now: options.now,
   });
   // How invitations reach their invitees, whichever route invites.

@@ -28,7 +28,6 @@ import type { AuthAttempts } from './protection/auth-attempts.ts';
 import type { LockoutAdmin } from './protection/lockout/lockout-service.ts';
 import type { LoginLockout } from './protection/lockout/login-lockout.ts';
 import type { SsoServices } from './sso/sso-services.ts';
-import type { WebhookServices } from './webhooks/webhook-services.ts';
 import type { AnyKysely } from './storage/database.ts';
 import type { EmailInvitationService } from './tenancy/invitations/email-invitation-service.ts';
 import type { InvitationLinkService } from './tenancy/invitations/invitation-link-service.ts';
@@ -47,6 +46,7 @@ import type { createPasswordReset } from './tenancy/users/password-reset.ts';
 import type { UserAdminService } from './tenancy/users/user-admin-service.ts';
 import type { UserMfaService } from './tenancy/users/user-mfa-service.ts';
 import type { UserProvisioning } from './tenancy/users/user-provisioning.ts';
+import type { WebhookServices } from './webhooks/webhook-services.ts';
 
 /** Sign-in, tokens and who a user is. */
 export interface IdentityServices {

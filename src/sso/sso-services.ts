@@ -7,11 +7,11 @@ import type { AccountAdmissionDeps } from '../identity/login/sign-in-refusal.ts'
 import type { HostedFederation } from '../identity/oidc/hosted-federation.ts';
 import type { LockTenant, SignInOf } from '../identity/tenancy-port.ts';
 import type { IssueAccessToken } from '../identity/tokens/issue-token-set.ts';
+import { createSecretSealer } from '../identity/tokens/secret-sealer.ts';
 import type { Database } from '../storage/open-database.ts';
 import { createFederatedMembers, missingTeams } from '../tenancy/users/federated-members.ts';
 import { createAssertionReplayStore } from './assertion-replay-store.ts';
 import { createConnectionService } from './connections/connection-service.ts';
-import { createSecretSealer } from '../identity/tokens/secret-sealer.ts';
 import { createTestTickets } from './connections/test-ticket.ts';
 import { createDeprovisioning } from './deprovisioning/deprovisioning.ts';
 import { createOidcFederation } from './oidc/oidc-federation.ts';

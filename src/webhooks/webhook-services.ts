@@ -1,5 +1,5 @@
 import type { Registry } from 'prom-client';
-import { STARTUP_AUDIT_CONTEXT, type AuditContext } from '../access/audit-context.ts';
+import { type AuditContext, STARTUP_AUDIT_CONTEXT } from '../access/audit-context.ts';
 import type { AuditLog } from '../audit/audit-log.ts';
 import type { Config } from '../config/schema.ts';
 import type { Mailer } from '../email/mailer.ts';
@@ -9,13 +9,13 @@ import type { LockTenant } from '../identity/tenancy-port.ts';
 import { createSecretSealer } from '../identity/tokens/secret-sealer.ts';
 import type { AnyKysely } from '../storage/database.ts';
 import type { Database } from '../storage/open-database.ts';
-import { createEndpointStore } from './endpoints/endpoint-store.ts';
 import { startWebhookDispatcher, type WebhookDispatcher } from './delivery/dispatcher.ts';
 import { createLogReader } from './delivery/log-reader.ts';
 import { createMessageSender } from './delivery/send-message.ts';
 import { webhookMetrics } from './delivery/webhook-metrics.ts';
 import type { DisabledReason, WebhookEndpoint } from './endpoints/endpoint-record.ts';
 import { createEndpointService, type EndpointService } from './endpoints/endpoint-service.ts';
+import { createEndpointStore } from './endpoints/endpoint-store.ts';
 
 /** The server acting on its own: disabling an endpoint its receiver gave up on. */
 const DELIVERY_CONTEXT: AuditContext = { ...STARTUP_AUDIT_CONTEXT, actor: 'webhooks' };
@@ -31,12 +31,8 @@ export interface WebhookNeeds {
   readonly mailer: Pick<Mailer, 'queueIn' | 'flush'>;
   readonly adminContacts: AdminContacts;
   readonly lockTenant: LockTenant;
-  /** Tenancy's `max_webhooks`, checked in the creating transaction (see checkWebhookQuota). */
-  readonly checkQuota: (
-    trx: AnyKysely,
-    count: (tenantId: string) => Promise<number>,
-    tenantId: string,
-  ) => Promise<void>;
+  /** Tenancy's `max_webhooks` of a tenant (0: unlimited). */
+  readonly quotaLimit: (tenantId: string) => Promise<number>;
   readonly now?: (() => number) | undefined;
 }
 
@@ -74,11 +70,12 @@ export function composeWebhooks(db: Database, config: Config, needs: WebhookNeed
   });
   const send = createMessageSender({ sealer, settings, now });
 
-  /** Audited, and each active admin of the tenant emailed, in one transaction. */
-  async function disabled(endpoint: WebhookEndpoint, reason: DisabledReason) {
+  /** Disabled, audited, and each active admin of the tenant emailed, in one transaction. */
+  async function disable(owner: string, endpoint: WebhookEndpoint, reason: DisabledReason) {
     const contacts = await needs.adminContacts(endpoint.tenant_id);
     const at = new Date(now()).toISOString();
-    await db.transaction(async (trx: AnyKysely) => {
+    const done = await db.transaction(async (trx: AnyKysely) => {
+      if (!(await createEndpointStore(trx, now).disable(owner, endpoint.id, reason))) return false;
       for (const contact of contacts) {
         await needs.mailer.queueIn(trx, {
           kind: 'webhook_disabled',
@@ -103,8 +100,10 @@ export function composeWebhooks(db: Database, config: Config, needs: WebhookNeed
           details: { url: endpoint.url, reason, admins_notified: contacts.length },
         },
       ]);
+      return true;
     });
-    needs.mailer.flush();
+    if (done) needs.mailer.flush();
+    return done;
   }
 
   return {
@@ -120,7 +119,7 @@ export function composeWebhooks(db: Database, config: Config, needs: WebhookNeed
         events: store,
         sealer,
         send,
-        checkQuota: needs.checkQuota,
+        quotaLimit: needs.quotaLimit,
         lockTenant: needs.lockTenant,
         settings,
         wake: () => dispatcher?.wake(),
@@ -137,7 +136,7 @@ export function composeWebhooks(db: Database, config: Config, needs: WebhookNeed
         notifier,
         send,
         settings,
-        disabled,
+        disable,
         metrics,
         log: runtime.log,
         now,

@@ -85,12 +85,14 @@ export async function webhookWorld(
         tenant,
         body: { events: types.map((event_type, n) => ({ event_type, payload: { n } })) },
       });
-      if (reply.status !== 201) throw new Error(`append: ${reply.status} ${JSON.stringify(reply.json)}`);
+      if (reply.status !== 201)
+        throw new Error(`append: ${reply.status} ${JSON.stringify(reply.json)}`);
       return reply.json.events.map((event: { position: number }) => event.position);
     },
     async endpoint(tenant, url, filters) {
       const reply = await api('POST', '/webhooks', { tenant, body: { url, ...filters } });
-      if (reply.status !== 201) throw new Error(`endpoint: ${reply.status} ${JSON.stringify(reply.json)}`);
+      if (reply.status !== 201)
+        throw new Error(`endpoint: ${reply.status} ${JSON.stringify(reply.json)}`);
       return { id: reply.json.id, secret: reply.json.secret };
     },
   };

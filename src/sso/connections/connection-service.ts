@@ -3,6 +3,7 @@ import type { RolePolicy } from '../../access/role-policy.ts';
 import type { AuditEntry } from '../../audit/audit-entry.ts';
 import type { AuditLog } from '../../audit/audit-log.ts';
 import type { LockTenant } from '../../identity/tenancy-port.ts';
+import type { SecretSealer } from '../../identity/tokens/secret-sealer.ts';
 import { TesseraError } from '../../platform/errors.ts';
 import type { AnyKysely, DatabaseBase } from '../../storage/database.ts';
 import { SsoErrors } from '../errors.ts';
@@ -18,7 +19,6 @@ import {
   samlSettingsOf,
 } from './connection-rules.ts';
 import { createConnectionStore } from './connection-store.ts';
-import type { SecretSealer } from '../../identity/tokens/secret-sealer.ts';
 
 export type { SsoConnection } from './connection-record.ts';
 

@@ -3,6 +3,7 @@ import type { AuditContext } from '../../access/audit-context.ts';
 import type { AuditLog } from '../../audit/audit-log.ts';
 import type { SignInOf } from '../../identity/tenancy-port.ts';
 import type { TokenSet } from '../../identity/tokens/issue-token-set.ts';
+import type { SecretSealer } from '../../identity/tokens/secret-sealer.ts';
 import { TesseraError } from '../../platform/errors.ts';
 import type { DatabaseBase } from '../../storage/database.ts';
 import type { SsoConnection } from '../connections/connection-record.ts';
@@ -10,7 +11,6 @@ import {
   type ConnectionWithSecret,
   createConnectionStore,
 } from '../connections/connection-store.ts';
-import type { SecretSealer } from '../../identity/tokens/secret-sealer.ts';
 import { SsoErrors } from '../errors.ts';
 import { type FederatedIdentity, FederationRefused } from '../federated-identity.ts';
 import type { OidcConnection, OidcFederation } from '../oidc/oidc-federation.ts';

@@ -34,11 +34,15 @@ export interface DispatcherDeps {
     | 'poll_interval_ms'
     | 'attempt_retention_days'
   >;
-  /** After an endpoint was disabled by its receiver (410) or its failures: tell its admins. */
-  readonly disabled: (
+  /**
+   * Disables the endpoint while `owner` holds it (410, or the schedule ran out), and
+   * tells its admins, in one transaction; false when it was not `owner`'s to disable.
+   */
+  readonly disable: (
+    owner: string,
     endpoint: SealedEndpoint['endpoint'],
     reason: DisabledReason,
-  ) => Promise<void>;
+  ) => Promise<boolean>;
   readonly metrics: WebhookMetrics;
   readonly log: {
     warn(object: object, message: string): void;
@@ -132,14 +136,13 @@ export function startWebhookDispatcher(deps: DispatcherDeps): WebhookDispatcher 
 
   async function disable(sealed: SealedEndpoint, reason: DisabledReason) {
     held.delete(sealed.endpoint.id);
-    if (!(await endpoints.disable(owner, sealed.endpoint.id, reason))) return;
+    if (!(await deps.disable(owner, sealed.endpoint, reason))) return;
     log.warn(
       {
         webhook: { endpoint_id: sealed.endpoint.id, tenant_id: sealed.endpoint.tenant_id, reason },
       },
       'webhook endpoint disabled',
     );
-    await deps.disabled(sealed.endpoint, reason);
   }
 
   /** The head event failed once more: retry later, or give up on the endpoint. */

@@ -9,9 +9,10 @@ import type { EventStore } from '../../events/store.ts';
 import type { LockTenant } from '../../identity/tenancy-port.ts';
 import type { SecretSealer } from '../../identity/tokens/secret-sealer.ts';
 import { TesseraError } from '../../platform/errors.ts';
-import { validationFailed } from '../../platform/validation-failed.ts';
 import { newId } from '../../platform/secrets.ts';
+import { validationFailed } from '../../platform/validation-failed.ts';
 import type { AnyKysely, DatabaseBase } from '../../storage/database.ts';
+import { checkWebhookQuota } from '../../tenancy/quotas/webhook-quota.ts';
 import {
   createAttemptStore,
   type NewAttempt,
@@ -43,15 +44,8 @@ export interface EndpointServiceDeps {
   readonly events: Pick<EventStore, 'headPosition' | 'getEvent'>;
   readonly sealer: SecretSealer;
   readonly send: MessageSender;
-  /**
-   * Tenancy's `max_webhooks` quota, checked in the transaction that adds an endpoint,
-   * with `count` reading on it (the tenant row is locked first).
-   */
-  readonly checkQuota: (
-    trx: AnyKysely,
-    count: (tenantId: string) => Promise<number>,
-    tenantId: string,
-  ) => Promise<void>;
+  /** Tenancy's `max_webhooks` of the tenant (0: unlimited), read before the transaction. */
+  readonly quotaLimit: (tenantId: string) => Promise<number>;
   readonly settings: Pick<
     Config['webhooks'],
     | 'max_endpoints_per_tenant'
@@ -171,10 +165,11 @@ export function createEndpointService(deps: EndpointServiceDeps) {
       // From now on: what was appended before the endpoint existed is not due to it (a
       // replay reaches back). Read before the insert, so nothing in between is missed.
       const cursor = await deps.events.headPosition();
+      const quota = await deps.quotaLimit(tenantId);
       const endpoint = await db.transaction(async (trx: AnyKysely) => {
         const endpoints = storeOn(trx);
         await deps.lockTenant(trx, tenantId);
-        await deps.checkQuota(trx, (tenant) => endpoints.count(tenant), tenantId);
+        await checkWebhookQuota(trx, (tenant) => endpoints.count(tenant), tenantId, quota);
         const count = await endpoints.count(tenantId);
         if (count >= settings.max_endpoints_per_tenant) throw limitReached(count);
         const made = await endpoints.create(
