@@ -127,6 +127,15 @@ for (const engine of testEngines()) {
       assert.equal((await world.api('GET', `/webhooks/${healthy.id}`)).json.failing, null);
       const after = await world.api('GET', `/webhooks/${failing.id}`);
       assert.equal(after.json.failing, null);
+      // Metrics: outcomes counted; both endpoints caught up, so no lag and nothing queued.
+      const metrics = (await world.test.app.inject({ url: '/metrics' })).body;
+      const delivered = metrics.match(/^tessera_webhook_deliveries_total\{outcome="delivered"\} (\d+)/m);
+      const errors = metrics.match(/^tessera_webhook_deliveries_total\{outcome="http_error"\} (\d+)/m);
+      assert.ok(Number(delivered?.[1]) >= 8, metrics);
+      assert.ok(Number(errors?.[1]) >= 5);
+      assert.match(metrics, new RegExp(`^tessera_webhook_lag_seconds\\{endpoint="${failing.id}"\\} 0$`, 'm'));
+      assert.match(metrics, new RegExp(`^tessera_webhook_lag_positions\\{endpoint="${healthy.id}"\\} \\d+$`, 'm'));
+      assert.match(metrics, /^tessera_webhook_queue_depth 0$/m);
     });
 
     it('disables an endpoint answering 410, and one failing its whole schedule, telling the admins', async (t) => {
