@@ -12,6 +12,7 @@ import { LockoutErrors } from './protection/lockout/lockout-errors.ts';
 import { RateLimitErrors } from './protection/rate-limits/rate-limit-errors.ts';
 import { SsoErrors } from './sso/errors.ts';
 import { TenancyErrors } from './tenancy/errors.ts';
+import { WebhookErrors } from './webhooks/errors.ts';
 
 /**
  * Every domain's error codes in one static list: what docs/errors.md documents, and
@@ -27,6 +28,7 @@ export const ERROR_CATALOGUE = {
   TokenErrors,
   OAuthClientErrors,
   SsoErrors,
+  WebhookErrors,
   AccessErrors,
   TenancyErrors,
   LockoutErrors,

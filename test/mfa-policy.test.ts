@@ -56,6 +56,11 @@ const STEP_UP_ROUTES = [
   'PATCH /api/v1/sso/connections/:id',
   'DELETE /api/v1/sso/connections/:id',
   'POST /api/v1/sso/deprovisioning/run',
+  'POST /api/v1/webhooks',
+  'PATCH /api/v1/webhooks/:id',
+  'DELETE /api/v1/webhooks/:id',
+  'POST /api/v1/webhooks/:id/secret/rotate',
+  'POST /api/v1/webhooks/:id/replay',
 ].sort();
 
 /** What a session that must enroll a factor may still do: see itself, end sessions. */

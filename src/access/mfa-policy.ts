@@ -7,7 +7,7 @@ export type MfaPolicy = (typeof MFA_POLICIES)[number];
 /**
  * What makes a member an administrator for the `admins` policy: any permission over
  * who may do what (members, users, roles, API keys, OAuth clients, network rules, the tenant's own
- * settings) or over the platform. Judged by permissions rather than role names, so a
+ * settings), over where its data is sent (webhooks) or over the platform. Judged by permissions rather than role names, so a
  * custom role granting `members:manage` counts as an admin too.
  */
 export const ADMINISTRATIVE_PERMISSIONS: readonly Permission[] = [
@@ -18,6 +18,8 @@ export const ADMINISTRATIVE_PERMISSIONS: readonly Permission[] = [
   'api_keys:manage',
   'clients:manage',
   'sso:manage',
+  // An endpoint sends the tenant's events and audit trail out of Tessera.
+  'webhooks:manage',
   'network:manage',
   'platform:tenants',
   'platform:backups',

@@ -7,7 +7,7 @@ import type { Migration } from '../storage/migrate.ts';
  * - `webhook_endpoints`: a tenant's receiver. `filters` is JSON (`event_types`
  *   patterns, `entity_prefix`, `platform_events` patterns). The signing secret is
  *   sealed with a key derived from the master key (`secret_box`, AES-256-GCM, the
- *   endpoint id as associated data); after a rotation the old one keeps signing beside
+ *   endpoint's `webhook_endpoint:<id>` as associated data); after a rotation the old one keeps signing beside
  *   the new until `previous_secret_until_ms`. Delivery state lives on the row, so what
  *   is due is decided from the durable log and nothing else: `cursor_position` is the
  *   log position everything up to which was delivered (or did not match);

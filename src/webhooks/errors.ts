@@ -2,8 +2,6 @@ import { defineErrorCodes } from '../platform/errors.ts';
 
 /** Failures of webhooks (issue 21); documented in docs/errors.md and docs/webhooks.md. */
 export const WebhookErrors = defineErrorCodes({
-  /** An endpoint's URL, description or filters break a rule. */
-  invalid_webhook: { status: 400, title: 'Invalid webhook endpoint' },
   webhook_not_found: { status: 404, title: 'Webhook endpoint not found' },
   webhook_delivery_not_found: { status: 404, title: 'Webhook delivery not found' },
   /** The tenant holds `webhooks.max_endpoints_per_tenant` endpoints already. */

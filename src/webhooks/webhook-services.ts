@@ -28,7 +28,7 @@ export type AdminContacts = (
 export interface WebhookNeeds {
   readonly audit: AuditLog;
   readonly masterKey: () => Buffer;
-  readonly mailer: Pick<Mailer, 'queueIn' | 'flush'>;
+  readonly mailer: Pick<Mailer, 'queueIn' | 'flush' | 'configured'>;
   readonly adminContacts: AdminContacts;
   readonly lockTenant: LockTenant;
   /** Tenancy's `max_webhooks` of a tenant (0: unlimited). */
@@ -97,7 +97,11 @@ export function composeWebhooks(db: Database, config: Config, needs: WebhookNeed
           action: 'webhook.disabled',
           target: `webhook:${endpoint.id}`,
           outcome: 'success',
-          details: { url: endpoint.url, reason, admins_notified: contacts.length },
+          details: {
+            url: endpoint.url,
+            reason,
+            admins_notified: needs.mailer.configured ? contacts.length : 0,
+          },
         },
       ]);
       return true;
@@ -111,6 +115,14 @@ export function composeWebhooks(db: Database, config: Config, needs: WebhookNeed
     count: (tenantId: string) => createEndpointStore(db.kysely).count(tenantId),
 
     open(runtime: WebhookRuntime): OpenedWebhooks {
+      if (settings.lease_ms <= settings.timeout_ms) {
+        // A delivery may outlast its lease: another node would take the endpoint over
+        // and deliver beside this one, out of order.
+        runtime.log.warn(
+          { lease_ms: settings.lease_ms, timeout_ms: settings.timeout_ms },
+          'webhooks.lease_ms should be longer than webhooks.timeout_ms',
+        );
+      }
       const { store, notifier } = runtime.events;
       let dispatcher: WebhookDispatcher | undefined;
       const endpoints = createEndpointService({

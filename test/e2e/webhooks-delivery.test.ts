@@ -129,12 +129,22 @@ for (const engine of testEngines()) {
       assert.equal(after.json.failing, null);
       // Metrics: outcomes counted; both endpoints caught up, so no lag and nothing queued.
       const metrics = (await world.test.app.inject({ url: '/metrics' })).body;
-      const delivered = metrics.match(/^tessera_webhook_deliveries_total\{outcome="delivered"\} (\d+)/m);
-      const errors = metrics.match(/^tessera_webhook_deliveries_total\{outcome="http_error"\} (\d+)/m);
+      const delivered = metrics.match(
+        /^tessera_webhook_deliveries_total\{outcome="delivered"\} (\d+)/m,
+      );
+      const errors = metrics.match(
+        /^tessera_webhook_deliveries_total\{outcome="http_error"\} (\d+)/m,
+      );
       assert.ok(Number(delivered?.[1]) >= 8, metrics);
       assert.ok(Number(errors?.[1]) >= 5);
-      assert.match(metrics, new RegExp(`^tessera_webhook_lag_seconds\\{endpoint="${failing.id}"\\} 0$`, 'm'));
-      assert.match(metrics, new RegExp(`^tessera_webhook_lag_positions\\{endpoint="${healthy.id}"\\} \\d+$`, 'm'));
+      assert.match(
+        metrics,
+        new RegExp(`^tessera_webhook_lag_seconds\\{endpoint="${failing.id}"\\} 0$`, 'm'),
+      );
+      assert.match(
+        metrics,
+        new RegExp(`^tessera_webhook_lag_positions\\{endpoint="${healthy.id}"\\} \\d+$`, 'm'),
+      );
       assert.match(metrics, /^tessera_webhook_queue_depth 0$/m);
     });
 
@@ -203,6 +213,13 @@ for (const engine of testEngines()) {
       const positions = await world.append('acme', 'a', ['one', 'two', 'three']);
       await until(() => receiver.received.length === 3, 'first delivery');
       const firstIds = receiver.received.map((r) => r.headers['webhook-id']);
+      // The cursor is written just after the answers (deliveries are logged in batches).
+      await until(
+        async () =>
+          (await world.api('GET', `/webhooks/${hook.id}`)).json.cursor_position >=
+          (positions[2] as number),
+        'the cursor written',
+      );
       const replay = await world.api('POST', `/webhooks/${hook.id}/replay`, {
         body: { from_position: positions[1] },
       });

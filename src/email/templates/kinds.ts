@@ -55,7 +55,7 @@ export const KIND_VARIABLES: Readonly<Record<EmailKind, Readonly<Record<string, 
   webhook_disabled: {
     endpoint_url: 'https://hooks.example.com/tessera',
     endpoint_id: 'wh_0123456789abcdefghijklmn',
-    reason: 'Every attempt to deliver one event failed for about three days; the last: HTTP 503.',
+    reason: 'Every attempt to deliver one event failed, for the whole retry schedule.',
     disabled_at: '2026-01-01T00:00:00.000Z',
   },
 };

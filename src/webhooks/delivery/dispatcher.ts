@@ -52,6 +52,13 @@ export interface DispatcherDeps {
   readonly random?: () => number;
 }
 
+/** The event at the head failed `attempts` times since `sinceMs`; next try at `nextMs`. */
+export interface FailingHead {
+  readonly attempts: number;
+  readonly nextMs: number;
+  readonly sinceMs: number;
+}
+
 /** One endpoint this node holds: where its walk stands in memory. */
 interface Held {
   readonly id: string;
@@ -117,6 +124,7 @@ export function startWebhookDispatcher(deps: DispatcherDeps): WebhookDispatcher 
     state: Held,
     attempts: readonly NewAttempt[],
     deliveredMs: number | null,
+    failing: FailingHead | null,
   ): Promise<boolean> {
     const kept = await db.transaction(async (trx: AnyKysely) => {
       await createAttemptStore(trx).insert(attempts);
@@ -126,6 +134,7 @@ export function startWebhookDispatcher(deps: DispatcherDeps): WebhookDispatcher 
         state.cursor,
         deliveredMs,
         state.seenUpdatedMs,
+        failing,
       );
     });
     if (!kept) return false;
@@ -143,18 +152,6 @@ export function startWebhookDispatcher(deps: DispatcherDeps): WebhookDispatcher 
       },
       'webhook endpoint disabled',
     );
-  }
-
-  /** The head event failed once more: retry later, or give up on the endpoint. */
-  async function failed(state: Held, sealed: SealedEndpoint, gone: boolean, failures: number) {
-    if (gone) return disable(sealed, 'gone');
-    const delay = retryDelayMs(settings.retry_schedule_seconds, failures, random);
-    if (delay === null) return disable(sealed, 'failing');
-    const at = now();
-    state.notBeforeMs = at + delay;
-    const since = sealed.endpoint.failing_since_ms ?? at;
-    if (!(await endpoints.failed(owner, state.id, failures, at + delay, since)))
-      held.delete(state.id);
   }
 
   /** One walk: deliver what is due until caught up, a failure, a lost lease or a stop. */
@@ -179,8 +176,8 @@ export function startWebhookDispatcher(deps: DispatcherDeps): WebhookDispatcher 
     let pending: NewAttempt[] = [];
     let lastFlushMs = now();
     let deliveredMs: number | null = null;
-    const flush = async () => {
-      const ok = await persist(state, pending, deliveredMs);
+    const flush = async (failing: FailingHead | null = null) => {
+      const ok = await persist(state, pending, deliveredMs, failing);
       pending = [];
       lastFlushMs = now();
       if (!ok) {
@@ -204,8 +201,22 @@ export function startWebhookDispatcher(deps: DispatcherDeps): WebhookDispatcher 
         metrics.attempted(outcome);
         pending.push(outcome.attempt);
         if (!outcome.delivered) {
-          if (!(await flush())) return;
-          return failed(state, sealed, outcome.gone, failures + 1);
+          // The attempt, the cursor and the head's failure count commit together: a crash
+          // here neither forgets the failure nor restarts the schedule.
+          const at = now();
+          const delay = outcome.gone
+            ? null
+            : retryDelayMs(settings.retry_schedule_seconds, failures + 1, random);
+          const since = (failures > 0 ? endpoint.failing_since_ms : null) ?? at;
+          const failing = {
+            attempts: failures + 1,
+            nextMs: delay === null ? 0 : at + delay,
+            sinceMs: since,
+          };
+          if (!(await flush(failing))) return;
+          if (delay === null) return disable(sealed, outcome.gone ? 'gone' : 'failing');
+          state.notBeforeMs = at + delay;
+          return;
         }
         failures = 0;
         deliveredMs = outcome.attempt.created_ms;

@@ -74,7 +74,9 @@ export const Endpoint = Type.Object({
       Type.Object({
         attempts: Type.Integer(),
         since: Type.String({ format: 'date-time' }),
-        next_attempt_at: Type.String({ format: 'date-time' }),
+        next_attempt_at: Type.Union([Type.String({ format: 'date-time' }), Type.Null()], {
+          description: 'Null once the endpoint was disabled for it.',
+        }),
       }),
       Type.Null(),
     ],
@@ -115,7 +117,7 @@ export function toEndpointJson(endpoint: WebhookEndpoint, nowMs = Date.now()) {
         : {
             attempts: endpoint.attempts,
             since: new Date(endpoint.failing_since_ms).toISOString(),
-            next_attempt_at: new Date(endpoint.next_attempt_ms).toISOString(),
+            next_attempt_at: endpoint.enabled ? iso(endpoint.next_attempt_ms) : null,
           },
     last_delivered_at: iso(endpoint.last_delivered_ms),
     previous_secret_expires_at: graceUntil !== null && graceUntil > nowMs ? iso(graceUntil) : null,

@@ -66,6 +66,12 @@ const notFound = () =>
     'This tenant has no webhook endpoint with that id.',
   );
 
+const deliveryNotFound = () =>
+  new TesseraError(
+    WebhookErrors.webhook_delivery_not_found,
+    'This endpoint has no delivery with that id (the log keeps them for webhooks.attempt_retention_days).',
+  );
+
 /** What the trail keeps of an endpoint: where it points and what it receives. */
 function auditDetails(endpoint: WebhookEndpoint): Record<string, unknown> {
   return {
@@ -121,7 +127,7 @@ export function createEndpointService(deps: EndpointServiceDeps) {
         throw new TesseraError(
           AccessErrors.permission_denied,
           `An endpoint receiving ${permission === 'events:read' ? 'event-store events' : 'platform events'} sends them out of Tessera: it needs a caller holding ${permission}.`,
-          { extensions: { required_permission: permission } },
+          { extensions: { permission } },
         );
       }
     }
@@ -249,7 +255,8 @@ export function createEndpointService(deps: EndpointServiceDeps) {
         const after = (await endpoints.get(tenantId, id)) as WebhookEndpoint;
         await audit.inTransaction(trx, actor.audit, [
           entry(actor, 'webhook.secret_rotated', after, {
-            previous_secret_until: new Date(until).toISOString(),
+            // Not `*secret*`: the trail drops keys that look like secrets.
+            grace_until: new Date(until).toISOString(),
           }),
         ]);
         return after;
@@ -307,19 +314,14 @@ export function createEndpointService(deps: EndpointServiceDeps) {
       const tenantId = actor.principal.tenantId;
       const sealed = await sealedOf(actor, id);
       const logged = await createAttemptStore(db.kysely).get(tenantId, id, attemptId);
-      if (!logged) {
-        throw new TesseraError(
-          WebhookErrors.webhook_delivery_not_found,
-          'This endpoint has no delivery with that id (the log keeps them for webhooks.attempt_retention_days).',
-        );
-      }
+      if (!logged) throw deliveryNotFound();
       const message =
         logged.source === null || logged.event_id === null
           ? pingOf(id, newId(), now())
           : await (async () => {
               const partition = logged.source === 'events' ? tenantId : auditPartition(tenantId);
               const event = await deps.events.getEvent(partition, logged.event_id as string);
-              if (!event) throw notFound();
+              if (!event) throw deliveryNotFound();
               return messageOf(id, event, logged.source as 'events' | 'platform');
             })();
       const outcome = await deps.send(sealed, message, 'retry', logged.attempt + 1);

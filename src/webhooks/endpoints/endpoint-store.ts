@@ -116,7 +116,10 @@ export function createEndpointStore(on: AnyKysely, now: () => number = Date.now)
           filters: JSON.stringify(settings.filters),
           updated_ms: now(),
           ...(settings.enabled ? { disabled_reason: null } : {}),
-          ...(!settings.enabled && wasEnabled ? { disabled_reason: 'manual' as const } : {}),
+          // Disabled by hand: the lease goes too, so re-enabling is taken up at the next poll.
+          ...(!settings.enabled && wasEnabled
+            ? { disabled_reason: 'manual' as const, lease_owner: null, lease_until_ms: null }
+            : {}),
           ...(reenabled ? { attempts: 0, next_attempt_ms: 0, failing_since_ms: null } : {}),
         })
         .where('tenant_id', '=', tenantId)
@@ -239,7 +242,8 @@ export function createEndpointStore(on: AnyKysely, now: () => number = Date.now)
     },
 
     /**
-     * Everything up to `position` is done; the head no longer fails. Only while `owner`
+     * Everything up to `position` is done, and the head's failures are `failing` (null:
+     * it does not fail). Only while `owner`
      * holds the lease and nobody changed the endpoint since `seenUpdatedMs` (a replay
      * must not be overwritten by a walk that started before it): false otherwise.
      */
@@ -249,30 +253,20 @@ export function createEndpointStore(on: AnyKysely, now: () => number = Date.now)
       position: number,
       deliveredMs: number | null,
       seenUpdatedMs: number,
+      failing: { attempts: number; nextMs: number; sinceMs: number } | null = null,
     ) {
       const result = await kysely
         .updateTable('webhook_endpoints')
         .set({
           cursor_position: position,
-          attempts: 0,
-          next_attempt_ms: 0,
-          failing_since_ms: null,
+          attempts: failing?.attempts ?? 0,
+          next_attempt_ms: failing?.nextMs ?? 0,
+          failing_since_ms: failing?.sinceMs ?? null,
           ...(deliveredMs === null ? {} : { last_delivered_ms: deliveredMs }),
         })
         .where('id', '=', id)
         .where('lease_owner', '=', owner)
         .where('updated_ms', '=', seenUpdatedMs)
-        .executeTakeFirst();
-      return Number(result.numUpdatedRows) > 0;
-    },
-
-    /** The head failed again: try it next at `nextMs`. */
-    async failed(owner: string, id: string, attempts: number, nextMs: number, sinceMs: number) {
-      const result = await kysely
-        .updateTable('webhook_endpoints')
-        .set({ attempts, next_attempt_ms: nextMs, failing_since_ms: sinceMs })
-        .where('id', '=', id)
-        .where('lease_owner', '=', owner)
         .executeTakeFirst();
       return Number(result.numUpdatedRows) > 0;
     },
@@ -293,16 +287,6 @@ export function createEndpointStore(on: AnyKysely, now: () => number = Date.now)
         .where('enabled', '=', 1)
         .executeTakeFirst();
       return Number(result.numUpdatedRows) > 0;
-    },
-
-    /** Every enabled endpoint's tenant and cursor (metrics: lag behind the head). */
-    async cursors(): Promise<{ id: string; tenant_id: string; cursor_position: number }[]> {
-      const rows = await kysely
-        .selectFrom('webhook_endpoints')
-        .select(['id', 'tenant_id', 'cursor_position'])
-        .where('enabled', '=', 1)
-        .execute();
-      return rows.map((row) => ({ ...row, cursor_position: Number(row.cursor_position) }));
     },
   };
 }
