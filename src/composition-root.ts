@@ -185,6 +185,7 @@ export function composeServices(
     },
     lockTenant,
     quotaLimit: (tenantId) => quotas.limitOf(tenantId, 'max_webhooks'),
+    tenantActive: async (tenantId) => (await tenants.get(tenantId))?.status === 'active',
     now: options.now,
   });
   // How invitations reach their invitees, whichever route invites.

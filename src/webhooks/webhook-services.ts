@@ -31,6 +31,8 @@ export interface WebhookNeeds {
   readonly mailer: Pick<Mailer, 'queueIn' | 'flush' | 'configured'>;
   readonly adminContacts: AdminContacts;
   readonly lockTenant: LockTenant;
+  /** Tenancy's: the tenant exists and is not suspended. */
+  readonly tenantActive: (tenantId: string) => Promise<boolean>;
   /** Tenancy's `max_webhooks` of a tenant (0: unlimited). */
   readonly quotaLimit: (tenantId: string) => Promise<number>;
   readonly now?: (() => number) | undefined;
@@ -149,6 +151,7 @@ export function composeWebhooks(db: Database, config: Config, needs: WebhookNeed
         send,
         settings,
         disable,
+        tenantActive: needs.tenantActive,
         metrics,
         log: runtime.log,
         now,

@@ -148,6 +148,37 @@ for (const engine of testEngines()) {
       assert.match(metrics, /^tessera_webhook_queue_depth 0$/m);
     });
 
+    it('holds the endpoints of a suspended tenant, and delivers what waited once it is back', async (t) => {
+      const world = await webhookWorld(t, engine, {
+        webhooks: { retry_schedule_seconds: Array.from({ length: 50 }, () => 0) },
+      });
+      const acme = await startWebhookReceiver();
+      const globex = await startWebhookReceiver();
+      t.after(() => acme.close());
+      t.after(() => globex.close());
+      acme.answer(503);
+      await world.endpoint('acme', acme.url, { event_types: ['*'] });
+      await world.endpoint('globex', globex.url, { event_types: ['*'] });
+      await world.append('acme', 'a', ['one']);
+      await until(() => acme.received.length >= 1, 'a first attempt');
+      await world.test.services.tenancy.tenants.setStatus('acme', 'suspended');
+      // Passes of the dispatcher, proved by globex's deliveries: acme's retries stop.
+      const globexPass = async (n: number) => {
+        await world.append('globex', 'g', [`tick.${n}`]);
+        await until(() => globex.delivered().length === n, `globex delivery ${n}`);
+      };
+      await globexPass(1);
+      await globexPass(2);
+      const attempts = acme.received.length;
+      await globexPass(3);
+      await globexPass(4);
+      assert.equal(acme.received.length, attempts, 'no attempt while suspended');
+      acme.answer(200);
+      await world.test.services.tenancy.tenants.setStatus('acme', 'active');
+      await until(() => acme.delivered().length === 1, 'the held event after reactivation');
+      assert.equal(acme.delivered()[0]?.json.type, 'one');
+    });
+
     it('disables an endpoint answering 410, and one failing its whole schedule, telling the admins', async (t) => {
       const world = await webhookWorld(t, engine, {
         email: { transport: 'log' },

@@ -20,6 +20,8 @@ const FLUSH_MS = 250;
 /** A walk that found nothing new persists its cursor at most this often (SQLite has one writer). */
 const IDLE_PERSIST_MS = 5000;
 const PURGE_EVERY_MS = 60 * 60 * 1000;
+/** A held endpoint of a suspended or deleted tenant looks whether it is back every this many polls. */
+const TENANT_RECHECK_POLLS = 30;
 
 export interface DispatcherDeps {
   readonly db: Pick<DatabaseBase, 'transaction' | 'kysely'>;
@@ -43,6 +45,11 @@ export interface DispatcherDeps {
     endpoint: SealedEndpoint['endpoint'],
     reason: DisabledReason,
   ) => Promise<boolean>;
+  /**
+   * Whether the tenant is active: a suspended or deleted tenant's endpoints are held
+   * (their events wait in the log) until it is active again.
+   */
+  readonly tenantActive: (tenantId: string) => Promise<boolean>;
   readonly metrics: WebhookMetrics;
   readonly log: {
     warn(object: object, message: string): void;
@@ -170,6 +177,10 @@ export function startWebhookDispatcher(deps: DispatcherDeps): WebhookDispatcher 
     }
     if (endpoint.next_attempt_ms > now()) {
       state.notBeforeMs = endpoint.next_attempt_ms;
+      return;
+    }
+    if (!(await deps.tenantActive(endpoint.tenant_id))) {
+      state.notBeforeMs = now() + TENANT_RECHECK_POLLS * settings.poll_interval_ms;
       return;
     }
     let failures = endpoint.attempts;
