@@ -305,7 +305,11 @@ export function startWebhookDispatcher(deps: DispatcherDeps): WebhookDispatcher 
     if (at - lastPurgeMs >= PURGE_EVERY_MS) {
       lastPurgeMs = at;
       const cutoff = at - settings.attempt_retention_days * 86_400_000;
-      await createAttemptStore(db.kysely).purge(cutoff, 10_000);
+      // In slices, so no statement holds the writer long; bounded, the rest waits an hour.
+      const attempts = createAttemptStore(db.kysely);
+      for (let slice = 0; slice < 100 && !stopped; slice += 1) {
+        if ((await attempts.purge(cutoff, 10_000)) < 10_000) break;
+      }
     }
   }
 
