@@ -17,6 +17,8 @@ const BATCH = 100;
 const FLUSH_EVERY = 50;
 /** ...or this often, whichever comes first: a crash re-sends at most this much (at least once). */
 const FLUSH_MS = 250;
+/** A walk reuses the endpoint's row read this recently (a change through the API is seen sooner). */
+const ROW_TTL_MS = 1000;
 /** A walk that found nothing new persists its cursor at most this often (SQLite has one writer). */
 const IDLE_PERSIST_MS = 5000;
 const PURGE_EVERY_MS = 60 * 60 * 1000;
@@ -82,6 +84,17 @@ interface Held {
   seenUpdatedMs: number;
   /** Commit time of the oldest matching event not yet delivered; null when caught up. */
   pendingSinceMs: number | null;
+  /** The row as last read (the lease, the filters, the secrets) and when; re-read after ROW_TTL_MS. */
+  sealed: SealedEndpoint | undefined;
+  sealedAtMs: number;
+  /** Failures of the head event, and since when (the row's, kept current in memory). */
+  failures: number;
+  failingSinceMs: number | null;
+  /** Attempts delivered but not yet written, the newest delivery's time, and when the first came. */
+  pending: NewAttempt[];
+  deliveredMs: number | null;
+  firstPendingMs: number;
+  flushTimer: NodeJS.Timeout | undefined;
 }
 
 export interface WebhookDispatcher {
@@ -161,21 +174,84 @@ export function startWebhookDispatcher(deps: DispatcherDeps): WebhookDispatcher 
     );
   }
 
+  /**
+   * Writes the attempts delivered so far and the cursor (with `failing`, the head's
+   * failures, when it just failed). False when the row changed or the lease is gone:
+   * the next walk re-reads it.
+   */
+  async function flush(state: Held, failing: FailingHead | null = null): Promise<boolean> {
+    if (state.flushTimer) clearTimeout(state.flushTimer);
+    state.flushTimer = undefined;
+    const attempts = state.pending;
+    state.pending = [];
+    const ok = await persist(state, attempts, state.deliveredMs, failing);
+    state.deliveredMs = null;
+    if (!ok) {
+      state.sealed = undefined;
+      state.seenUpdatedMs = -1;
+      state.again = true;
+    }
+    return ok;
+  }
+
+  /** Written within FLUSH_MS of the first unwritten delivery, even when no walk follows. */
+  function flushLater(state: Held): void {
+    if (state.flushTimer || state.pending.length === 0) return;
+    const wait = Math.max(0, state.firstPendingMs + FLUSH_MS - now());
+    state.flushTimer = setTimeout(() => {
+      state.flushTimer = undefined;
+      if (stopped || state.pending.length === 0) return;
+      if (state.busy) {
+        state.again = true; // the walk after this one writes them
+        return;
+      }
+      state.busy = slot(async () => {
+        await flush(state);
+      })
+        .catch((error: unknown) =>
+          log.error(
+            { err: error, webhook: { endpoint_id: state.id } },
+            'webhook delivery log write failed',
+          ),
+        )
+        .finally(() => {
+          state.busy = undefined;
+          if (state.again && held.has(state.id)) kick(state);
+        });
+    }, wait);
+    state.flushTimer.unref();
+  }
+
+  /** The endpoint's row, from the walk before when fresh enough; undefined when no longer ours. */
+  async function rowOf(state: Held): Promise<SealedEndpoint | undefined> {
+    if (state.sealed && now() - state.sealedAtMs < ROW_TTL_MS) return state.sealed;
+    const sealed = await endpoints.held(owner, state.id);
+    if (!sealed) return undefined;
+    const { endpoint } = sealed;
+    if (endpoint.updated_ms !== state.seenUpdatedMs || endpoint.cursor_position > state.cursor) {
+      // Replayed, re-enabled or changed elsewhere: the row's cursor is the truth again.
+      if (state.pending.length > 0) await flush(state);
+      state.cursor = endpoint.cursor_position;
+      state.persistedCursor = endpoint.cursor_position;
+      state.seenUpdatedMs = endpoint.updated_ms;
+      state.failures = endpoint.attempts;
+      state.failingSinceMs = endpoint.failing_since_ms;
+    }
+    state.sealed = sealed;
+    state.sealedAtMs = now();
+    return sealed;
+  }
+
   /** One walk: deliver what is due until caught up, a failure, a lost lease or a stop. */
   async function walk(state: Held): Promise<void> {
-    const sealed = await endpoints.held(owner, state.id);
+    const sealed = await rowOf(state);
     if (!sealed) {
+      if (state.flushTimer) clearTimeout(state.flushTimer);
       held.delete(state.id);
       return;
     }
     const { endpoint } = sealed;
-    if (endpoint.updated_ms !== state.seenUpdatedMs || endpoint.cursor_position > state.cursor) {
-      // Replayed, re-enabled or changed elsewhere: the row's cursor is the truth again.
-      state.cursor = endpoint.cursor_position;
-      state.persistedCursor = endpoint.cursor_position;
-      state.seenUpdatedMs = endpoint.updated_ms;
-    }
-    if (endpoint.next_attempt_ms > now()) {
+    if (endpoint.next_attempt_ms > now() && state.failures > 0) {
       state.notBeforeMs = endpoint.next_attempt_ms;
       return;
     }
@@ -183,21 +259,6 @@ export function startWebhookDispatcher(deps: DispatcherDeps): WebhookDispatcher 
       state.notBeforeMs = now() + TENANT_RECHECK_POLLS * settings.poll_interval_ms;
       return;
     }
-    let failures = endpoint.attempts;
-    let pending: NewAttempt[] = [];
-    let lastFlushMs = now();
-    let deliveredMs: number | null = null;
-    const flush = async (failing: FailingHead | null = null) => {
-      const ok = await persist(state, pending, deliveredMs, failing);
-      pending = [];
-      lastFlushMs = now();
-      if (!ok) {
-        // Replayed or changed meanwhile (or the lease is gone): the next walk re-reads the row.
-        state.seenUpdatedMs = -1;
-        state.again = true;
-      }
-      return ok;
-    };
     for (let steps = 0; !stopped && steps < 1000; steps += 1) {
       const step = await deps.read(endpoint, state.cursor, BATCH);
       for (const { event, source } of step.due) {
@@ -207,34 +268,42 @@ export function startWebhookDispatcher(deps: DispatcherDeps): WebhookDispatcher 
           sealed,
           messageOf(endpoint.id, event, source),
           'scheduled',
-          failures + 1,
+          state.failures + 1,
         );
         metrics.attempted(outcome);
-        pending.push(outcome.attempt);
+        if (state.pending.length === 0) state.firstPendingMs = now();
+        state.pending.push(outcome.attempt);
         if (!outcome.delivered) {
           // The attempt, the cursor and the head's failure count commit together: a crash
           // here neither forgets the failure nor restarts the schedule.
           const at = now();
+          const failures = state.failures + 1;
           const delay = outcome.gone
             ? null
-            : retryDelayMs(settings.retry_schedule_seconds, failures + 1, random);
-          const since = (failures > 0 ? endpoint.failing_since_ms : null) ?? at;
+            : retryDelayMs(settings.retry_schedule_seconds, failures, random);
+          const since = (state.failures > 0 ? state.failingSinceMs : null) ?? at;
           const failing = {
-            attempts: failures + 1,
+            attempts: failures,
             nextMs: delay === null ? 0 : at + delay,
             sinceMs: since,
           };
-          if (!(await flush(failing))) return;
+          if (!(await flush(state, failing))) return;
+          state.failures = failures;
+          state.failingSinceMs = since;
+          // The row's schedule changed: read it afresh next time.
+          state.sealed = undefined;
           if (delay === null) return disable(sealed, outcome.gone ? 'gone' : 'failing');
           state.notBeforeMs = at + delay;
           return;
         }
-        failures = 0;
-        deliveredMs = outcome.attempt.created_ms;
+        if (state.failures > 0) state.sealed = undefined; // the row's schedule is cleared below
+        state.failures = 0;
+        state.failingSinceMs = null;
+        state.deliveredMs = outcome.attempt.created_ms;
         state.cursor = event.position;
         state.pendingSinceMs = null;
-        if (pending.length >= FLUSH_EVERY || now() - lastFlushMs >= FLUSH_MS) {
-          if (!(await flush())) return;
+        if (state.pending.length >= FLUSH_EVERY || now() - state.firstPendingMs >= FLUSH_MS) {
+          if (!(await flush(state))) return;
         }
       }
       if (stopped) break;
@@ -244,9 +313,13 @@ export function startWebhookDispatcher(deps: DispatcherDeps): WebhookDispatcher 
         break;
       }
     }
+    if (stopped) {
+      if (state.pending.length > 0) await flush(state);
+      return;
+    }
     const moved = state.cursor !== state.persistedCursor;
-    if (pending.length > 0 || (moved && now() - state.persistedMs >= IDLE_PERSIST_MS))
-      await flush();
+    if (state.pending.length > 0) flushLater(state);
+    else if (moved && now() - state.persistedMs >= IDLE_PERSIST_MS) await flush(state);
   }
 
   function kick(state: Held): void {
@@ -283,7 +356,10 @@ export function startWebhookDispatcher(deps: DispatcherDeps): WebhookDispatcher 
         const updated = kept.get(state.id);
         if (updated === undefined) held.delete(state.id);
         // Replayed or re-scheduled through the API (perhaps on another node): look now.
-        else if (updated !== state.seenUpdatedMs) state.notBeforeMs = 0;
+        else if (updated !== state.seenUpdatedMs) {
+          state.notBeforeMs = 0;
+          state.sealed = undefined;
+        }
       }
     }
     const claimed = await endpoints.claim(owner, at + settings.lease_ms, 100);
@@ -299,6 +375,14 @@ export function startWebhookDispatcher(deps: DispatcherDeps): WebhookDispatcher 
         persistedMs: at,
         seenUpdatedMs: -1,
         pendingSinceMs: null,
+        sealed: undefined,
+        sealedAtMs: 0,
+        failures: 0,
+        failingSinceMs: null,
+        pending: [],
+        deliveredMs: null,
+        firstPendingMs: 0,
+        flushTimer: undefined,
       });
     }
     for (const state of held.values()) kick(state);
@@ -333,7 +417,11 @@ export function startWebhookDispatcher(deps: DispatcherDeps): WebhookDispatcher 
   runTick();
 
   return {
-    wake: runTick,
+    wake() {
+      // A change through the API on this node: walks read the rows afresh.
+      for (const state of held.values()) state.sealed = undefined;
+      runTick();
+    },
     heldEndpoints: () =>
       [...held.values()].map((state) => ({
         id: state.id,
@@ -346,6 +434,11 @@ export function startWebhookDispatcher(deps: DispatcherDeps): WebhookDispatcher 
       unsubscribe();
       await ticking;
       await Promise.all([...held.values()].map((state) => state.busy));
+      // Deliveries not yet written are written while the leases are still this node's.
+      for (const state of held.values()) {
+        if (state.pending.length > 0) await flush(state).catch(() => false);
+        if (state.flushTimer) clearTimeout(state.flushTimer);
+      }
       await endpoints.release(owner, [...held.keys()]);
       held.clear();
     },

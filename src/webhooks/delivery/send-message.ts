@@ -5,6 +5,9 @@ import type { NewAttempt } from './attempt-store.ts';
 import { headersOf, type WebhookMessage } from './message.ts';
 import { postWebhook, type WebhookPostResult } from './post-webhook.ts';
 
+/** Opened secrets kept in memory at most (an endpoint has one, two during a rotation). */
+const MAX_OPENED = 1000;
+
 /** What one send did: the receiver's answer or the failure, and the log row that says so. */
 export interface SendOutcome {
   readonly result: WebhookPostResult;
@@ -32,12 +35,25 @@ export function createMessageSender(deps: {
   readonly lookup?: Parameters<typeof postWebhook>[3]['lookup'];
 }) {
   const now = deps.now ?? Date.now;
+  // Opening a sealed secret (HKDF key, AES-GCM) on every send was a tenth of a
+  // delivery's CPU: opened ones are kept, by their box (a rotation makes a new box).
+  const opened = new Map<string, string>();
+  const open = (id: string, box: string): string => {
+    const key = `${id}\0${box}`;
+    let secret = opened.get(key);
+    if (secret === undefined) {
+      secret = deps.sealer.open(id, box);
+      if (opened.size >= MAX_OPENED) opened.clear();
+      opened.set(key, secret);
+    }
+    return secret;
+  };
   const secretsOf = (sealed: SealedEndpoint, atMs: number): string[] => {
     const { endpoint } = sealed;
-    const secrets = [deps.sealer.open(endpoint.id, sealed.secret_box)];
+    const secrets = [open(endpoint.id, sealed.secret_box)];
     const until = endpoint.previous_secret_until_ms;
     if (sealed.previous_secret_box !== null && until !== null && until > atMs) {
-      secrets.push(deps.sealer.open(endpoint.id, sealed.previous_secret_box));
+      secrets.push(open(endpoint.id, sealed.previous_secret_box));
     }
     return secrets;
   };

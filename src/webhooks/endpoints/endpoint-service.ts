@@ -55,7 +55,7 @@ export interface EndpointServiceDeps {
   >;
   /** Tenancy's: serializes the count of a tenant's endpoints with the insert it bounds. */
   readonly lockTenant: LockTenant;
-  /** Tells this node's dispatcher to look now (a new, re-enabled or replayed endpoint). */
+  /** Tells this node's dispatcher to look now and read its rows afresh (any change). */
   readonly wake: () => void;
   readonly now?: (() => number) | undefined;
 }
@@ -261,6 +261,7 @@ export function createEndpointService(deps: EndpointServiceDeps) {
         ]);
         return after;
       });
+      deps.wake();
       return { endpoint, secret };
     },
 
