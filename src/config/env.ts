@@ -75,8 +75,20 @@ function unknownEnvMessage(envName: string, section: string, settings: readonly 
 /**
  * Environment values are strings; turn them into the schema's type when they are
  * well-formed, and otherwise pass the raw string on so validation can quote it.
+ * A list is comma-separated and each item is coerced by the list's item schema, so
+ * `5,300,1800` becomes `[5, 300, 1800]` for a list of integers; a malformed item
+ * stays its (trimmed) text, and validation names the setting and quotes the list.
  */
 export function coerceEnvValue(schema: SettingSchema, raw: string): unknown {
+  if (schema.type !== 'array') return coerceScalar(schema, raw);
+  const text = raw.trim();
+  if (text === '') return [];
+  const items = text.split(',').map((item) => item.trim());
+  const itemSchema = schema.items;
+  return itemSchema ? items.map((item) => coerceScalar(itemSchema, item)) : items;
+}
+
+function coerceScalar(schema: SettingSchema, raw: string): unknown {
   const text = raw.trim();
   switch (schema.type) {
     case 'integer':
@@ -86,8 +98,6 @@ export function coerceEnvValue(schema: SettingSchema, raw: string): unknown {
       if (/^(true|1|yes|on)$/i.test(text)) return true;
       if (/^(false|0|no|off)$/i.test(text)) return false;
       return raw;
-    case 'array':
-      return text === '' ? [] : text.split(',').map((item) => item.trim());
     default:
       return raw;
   }

@@ -147,6 +147,36 @@ describe('environment overrides', () => {
     assert.equal(config.storage.sqlite_synchronous, 'normal');
   });
 
+  it('coerces each item of a list by the list’s item schema', () => {
+    const { config } = loadConfig({
+      cwd: dir,
+      env: { TESSERA_WEBHOOKS_RETRY_SCHEDULE_SECONDS: '5,300,1800' },
+    });
+    assert.deepEqual(config.webhooks.retry_schedule_seconds, [5, 300, 1800]);
+    const spaced = loadConfig({
+      cwd: dir,
+      env: { TESSERA_WEBHOOKS_RETRY_SCHEDULE_SECONDS: ' 5, 300 ,1800 ' },
+    });
+    assert.deepEqual(spaced.config.webhooks.retry_schedule_seconds, [5, 300, 1800]);
+  });
+
+  it('names the variable and quotes the list when one of its items is malformed', () => {
+    const problems = problemsOf(() =>
+      loadConfig({ cwd: dir, env: { TESSERA_WEBHOOKS_RETRY_SCHEDULE_SECONDS: '5,soon' } }),
+    );
+    assert.deepEqual(problems, [
+      'webhooks.retry_schedule_seconds (from TESSERA_WEBHOOKS_RETRY_SCHEDULE_SECONDS) must be a list of whole seconds, e.g. [5, 300, 1800], got [5,"soon"]',
+    ]);
+    const fractional = problemsOf(() =>
+      loadConfig({ cwd: dir, env: { TESSERA_WEBHOOKS_RETRY_SCHEDULE_SECONDS: '5,1.5' } }),
+    );
+    assert.equal(fractional.length, 1);
+    assert.match(
+      fractional[0] ?? '',
+      /^webhooks\.retry_schedule_seconds \(from TESSERA_WEBHOOKS_RETRY_SCHEDULE_SECONDS\) must be .*, got \[5,1\.5\]$/,
+    );
+  });
+
   it('lets the general form win over a shortcut', () => {
     const { config } = loadConfig({
       cwd: dir,

@@ -3,6 +3,7 @@ import type { Config } from '../../src/config/schema.ts';
 import type { Engine } from '../../src/storage/database.ts';
 import { buildTestApp, type DeepPartial, type TestApp } from './app.ts';
 import { apiKeyFor } from './auth.ts';
+import { injectJson } from './json-inject.ts';
 
 /** Tessera's base URL in tests that never listen: only the IdP's redirect checks it. */
 export const BASE = 'http://tessera.test';
@@ -72,19 +73,7 @@ export async function ssoWorld(
     adminKey,
     async api(method, url, options = {}) {
       const key = options.key ?? (await adminKey(options.tenant ?? 'acme'));
-      const response = await test.app.inject({
-        method: method as 'GET',
-        url,
-        headers: { 'x-api-key': key },
-        ...(options.body === undefined ? {} : { payload: options.body as object }),
-      });
-      let json: unknown;
-      try {
-        json = response.json();
-      } catch {
-        json = undefined;
-      }
-      return { status: response.statusCode, json, headers: response.headers };
+      return injectJson(test.app, { method, url, key, body: options.body });
     },
     async browse(url, options = {}) {
       const jar = options.jar ?? defaultJar;

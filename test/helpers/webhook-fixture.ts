@@ -3,6 +3,7 @@ import type { Config } from '../../src/config/schema.ts';
 import type { Engine } from '../../src/storage/database.ts';
 import { buildTestApp, type DeepPartial, type TestApp } from './app.ts';
 import { apiKeyFor } from './auth.ts';
+import { injectJson } from './json-inject.ts';
 
 // biome-ignore lint/suspicious/noExplicitAny: tests read answers' JSON freely, asserting as they go
 type Json = any;
@@ -62,19 +63,13 @@ export async function webhookWorld(
   };
   const api: WebhookWorld['api'] = async (method, path, options = {}) => {
     const key = options.key ?? (await adminKey(options.tenant ?? 'acme'));
-    const response = await test.app.inject({
-      method: method as 'GET',
+    const { status, json } = await injectJson(test.app, {
+      method,
       url: `/api/v1${path}`,
-      headers: { 'x-api-key': key },
-      ...(options.body === undefined ? {} : { payload: options.body as object }),
+      key,
+      body: options.body,
     });
-    let json: unknown;
-    try {
-      json = response.json();
-    } catch {
-      json = undefined;
-    }
-    return { status: response.statusCode, json };
+    return { status, json };
   };
   return {
     test,
