@@ -3,6 +3,7 @@ import { buildApp } from '../src/app.ts';
 import { composeServices } from '../src/composition-root.ts';
 import type { Config } from '../src/config/schema.ts';
 import type { Engine } from '../src/storage/database.ts';
+import { keepAliveAgents } from '../src/webhooks/delivery/courier.ts';
 import { headersOf } from '../src/webhooks/delivery/message.ts';
 import { postWebhook } from '../src/webhooks/delivery/post-webhook.ts';
 import { newSigningSecret } from '../src/webhooks/signing/signing-secret.ts';
@@ -272,8 +273,8 @@ function rawPost(url: string, body: string, headers: Record<string, string>, age
 /**
  * The HTTP round-trip bounds from this process to the same kind of receiver, one
  * request at a time with a body of the size delivered: over one keep-alive
- * connection, over a new connection per request (what the poster does, so that each
- * connect's address check sees the socket it uses), and through `postWebhook` itself.
+ * connection, over a new connection per request, and through `postWebhook` itself
+ * with the keep-alive pools the delivery thread posts through.
  */
 async function rawBaselines(
   engine: Engine,
@@ -283,28 +284,23 @@ async function rawBaselines(
 ): Promise<DeliveryFigure[]> {
   const body = bodyOf(bodyBytes);
   const headers = headersOf(
-    {
-      id: 'msg_benchbenchbenchbenchbenchbenc',
-      type: 'order.placed',
-      source: 'events',
-      event_id: null,
-      position: null,
-      body,
-    },
+    { id: 'msg_benchbenchbenchbenchbenchbenc', body },
     [newSigningSecret()],
     Date.now(),
   );
+  const agents = keepAliveAgents();
   const keepAlive = new Agent({ keepAlive: true, maxSockets: 1 });
   const paths: [string, () => Promise<boolean>][] = [
     ['raw http.request, keep-alive', () => rawPost(url, body, headers, keepAlive)],
     ['raw http.request, new connection each', () => rawPost(url, body, headers, false)],
     [
-      'postWebhook (the poster alone)',
+      'postWebhook (the poster alone, keep-alive pools)',
       async () => {
         const result = await postWebhook(url, headers, body, {
           timeoutMs: 10_000,
           maxResponseBytes: 1024,
           allowPrivateNetworks: true,
+          agents,
         });
         return result.kind === 'response' && result.status === 204;
       },
@@ -324,6 +320,7 @@ async function rawBaselines(
     });
   }
   keepAlive.destroy();
+  agents.http.destroy();
   return figures;
 }
 

@@ -317,7 +317,7 @@ export async function buildApp(deps: AppDeps): Promise<TesseraApp> {
   // Delivers endpoints this node claims; stops (deliveries in flight finish, leases go
   // back) before the event store and the database close.
   const webhooks = services.webhooks.open({ events, log: app.log, metrics });
-  app.addHook('onClose', () => webhooks.dispatcher.stop());
+  app.addHook('onClose', () => webhooks.stop());
   await app.register(wellKnownRoutes, { keys: services.identity.keys });
   const observer = backupMetrics(metrics);
   const backups = createBackupService({ db, config, audit: services.audit, observer });

@@ -742,6 +742,13 @@ const webhooks = Type.Object(
       description:
         'How much of a receiver’s answer is read and kept in the delivery log; the rest is never read.',
     }),
+    busy_cpu_share: Type.Number({
+      default: 0.05,
+      minimum: 0.01,
+      maximum: 1,
+      description:
+        'While this node is busy (its API’s event loop working over a quarter of the time, or other threads and processes keeping over half the machine’s cores working), the webhook delivery thread uses at most this share of one CPU core and walks each endpoint’s log at most once a second: appends keep their pace, and deliveries wait in the log until the load eases. 1 never holds them back.',
+    }),
     attempt_retention_days: Type.Integer({
       default: 7,
       minimum: 1,

@@ -6,16 +6,17 @@ import type { Mailer } from '../email/mailer.ts';
 import type { LogNotifier } from '../events/log-notifier.ts';
 import type { EventStore } from '../events/store.ts';
 import type { LockTenant } from '../identity/tenancy-port.ts';
-import { createSecretSealer } from '../identity/tokens/secret-sealer.ts';
 import type { AnyKysely } from '../storage/database.ts';
 import type { Database } from '../storage/open-database.ts';
-import { startWebhookDispatcher, type WebhookDispatcher } from './delivery/dispatcher.ts';
-import { createLogReader } from './delivery/log-reader.ts';
+import { createCourier } from './delivery/courier.ts';
+import { type DeliveryThread, startDeliveryThread } from './delivery/delivery-thread.ts';
+import type { WebhookDispatcher } from './delivery/dispatcher.ts';
 import { createMessageSender } from './delivery/send-message.ts';
 import { webhookMetrics } from './delivery/webhook-metrics.ts';
 import type { DisabledReason, WebhookEndpoint } from './endpoints/endpoint-record.ts';
 import { createEndpointService, type EndpointService } from './endpoints/endpoint-service.ts';
 import { createEndpointStore } from './endpoints/endpoint-store.ts';
+import { endpointSecretSealer } from './signing/endpoint-sealer.ts';
 
 /** The server acting on its own: disabling an endpoint its receiver gave up on. */
 const DELIVERY_CONTEXT: AuditContext = { ...STARTUP_AUDIT_CONTEXT, actor: 'webhooks' };
@@ -50,6 +51,8 @@ export interface WebhookRuntime {
 export interface OpenedWebhooks {
   readonly endpoints: EndpointService;
   readonly dispatcher: WebhookDispatcher;
+  /** Stops delivering: the delivery thread finishes its posts and gives its endpoints back. */
+  stop(): Promise<void>;
 }
 
 const REASONS: Readonly<Record<DisabledReason, string>> = {
@@ -66,11 +69,7 @@ const REASONS: Readonly<Record<DisabledReason, string>> = {
 export function composeWebhooks(db: Database, config: Config, needs: WebhookNeeds) {
   const settings = config.webhooks;
   const now = needs.now ?? Date.now;
-  const sealer = createSecretSealer(needs.masterKey, {
-    info: 'tessera webhook signing secret',
-    scope: 'webhook_endpoint',
-  });
-  const send = createMessageSender({ sealer, settings, now });
+  const sealer = endpointSecretSealer(needs.masterKey);
 
   /** Disabled, audited, and each active admin of the tenant emailed, in one transaction. */
   async function disable(owner: string, endpoint: WebhookEndpoint, reason: DisabledReason) {
@@ -126,37 +125,57 @@ export function composeWebhooks(db: Database, config: Config, needs: WebhookNeed
         );
       }
       const { store, notifier } = runtime.events;
-      let dispatcher: WebhookDispatcher | undefined;
+      let dispatcher: DeliveryThread | undefined;
+      const metrics = webhookMetrics(runtime.metrics, () =>
+        dispatcher
+          ? {
+              head: () => store.headPosition(),
+              held: dispatcher.heldEndpoints,
+              heapUsed: dispatcher.heapUsed,
+              now,
+            }
+          : undefined,
+      );
+      // Manual retries and pings go out from here, at once, each on a connection of its own.
+      const sender = createMessageSender({
+        sealer,
+        courier: createCourier({
+          timeoutMs: settings.timeout_ms,
+          maxResponseBytes: settings.max_response_bytes,
+          allowPrivateNetworks: settings.allow_private_networks,
+        }),
+      });
       const endpoints = createEndpointService({
         db,
         audit: needs.audit,
         events: store,
         sealer,
-        send,
+        send: {
+          ...sender,
+          async send(...args) {
+            const outcome = await sender.send(...args);
+            metrics.attempted(outcome);
+            return outcome;
+          },
+        },
         quotaLimit: needs.quotaLimit,
         lockTenant: needs.lockTenant,
         settings,
         wake: () => dispatcher?.wake(),
         now,
       });
-      const metrics = webhookMetrics(runtime.metrics, () =>
-        dispatcher
-          ? { head: () => store.headPosition(), held: dispatcher.heldEndpoints, now }
-          : undefined,
-      );
-      dispatcher = startWebhookDispatcher({
-        db,
-        read: createLogReader(store),
+      const started = startDeliveryThread({
+        config,
+        masterKey: needs.masterKey,
         notifier,
-        send,
-        settings,
+        anyEnabled: () => createEndpointStore(db.kysely).anyEnabled(),
         disable,
         tenantActive: needs.tenantActive,
-        metrics,
+        counted: metrics.counted,
         log: runtime.log,
-        now,
       });
-      return { endpoints, dispatcher };
+      dispatcher = started;
+      return { endpoints, dispatcher: started, stop: () => started.stop() };
     },
   };
 }

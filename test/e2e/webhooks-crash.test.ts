@@ -63,6 +63,7 @@ async function deployment(t: TestContext, engine: string) {
     TESSERA_DATA_DIR: tempDir(),
     TESSERA_WEBHOOKS_ALLOW_INSECURE_URLS: 'true',
     TESSERA_WEBHOOKS_ALLOW_PRIVATE_NETWORKS: 'true',
+    TESSERA_WEBHOOKS_BUSY_CPU_SHARE: '1',
     TESSERA_WEBHOOKS_POLL_INTERVAL_MS: '50',
     // The dead server's lease runs out a second after its last renewal.
     TESSERA_WEBHOOKS_LEASE_MS: '1000',

@@ -139,10 +139,12 @@ for (const engine of testEngines()) {
         assert.equal(attempt.response, null);
         assert.match(attempt.error, /^blocked_address: localhost resolves to blocked address /);
       }
-      const metrics = await world.test.app.inject({ method: 'GET', url: '/metrics' });
-      assert.match(
-        metrics.body,
-        /tessera_webhook_deliveries_total\{outcome="blocked_address"\} 4\b/,
+      // The delivery thread reports its counts a moment later.
+      await until(
+        async () =>
+          /tessera_webhook_deliveries_total\{outcome="blocked_address"\} 4\b/.test(
+            (await world.test.app.inject({ method: 'GET', url: '/metrics' })).body,
+          ),
         'the scheduled attempts counted as blocked',
       );
       const ping = await world.api('POST', `/webhooks/${made.id}/test`);

@@ -8,10 +8,15 @@ import { injectJson } from './json-inject.ts';
 // biome-ignore lint/suspicious/noExplicitAny: tests read answers' JSON freely, asserting as they go
 type Json = any;
 
-/** Webhook settings for tests: local receivers over http, quick polls and retries. */
+/**
+ * Webhook settings for tests: local receivers over http, quick polls and retries, and
+ * deliveries never held back for a busy machine (the suite runs several files at once
+ * on few cores; cpu-pacer.test.ts tests the holding back).
+ */
 export const TEST_WEBHOOKS: DeepPartial<Config['webhooks']> = {
   allow_insecure_urls: true,
   allow_private_networks: true,
+  busy_cpu_share: 1,
   poll_interval_ms: 50,
   retry_schedule_seconds: [0, 0, 0],
   timeout_ms: 2000,

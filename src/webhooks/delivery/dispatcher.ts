@@ -5,10 +5,10 @@ import type { AnyKysely, DatabaseBase } from '../../storage/database.ts';
 import type { DisabledReason, SealedEndpoint } from '../endpoints/endpoint-record.ts';
 import { createEndpointStore, type EndpointStore } from '../endpoints/endpoint-store.ts';
 import { createAttemptStore, type NewAttempt } from './attempt-store.ts';
-import type { LogReader } from './log-reader.ts';
+import type { DueEvent, LogReader } from './log-reader.ts';
 import { messageOf } from './message.ts';
 import { retryDelayMs } from './retry-schedule.ts';
-import type { MessageSender } from './send-message.ts';
+import type { MessageSender, SendOutcome } from './send-message.ts';
 import type { WebhookMetrics } from './webhook-metrics.ts';
 
 /** Events read per source and step: what one endpoint's walk holds in memory at most. */
@@ -21,6 +21,12 @@ const FLUSH_MS = 250;
 const ROW_TTL_MS = 1000;
 /** A walk that found nothing new persists its cursor at most this often (SQLite has one writer). */
 const IDLE_PERSIST_MS = 5000;
+/**
+ * An endpoint's next walk starts at least this long after its last one ended: under a
+ * stream of commits each walk takes many events at once, rather than every commit
+ * waking every endpoint for one event (a log read each, on the API's event loop).
+ */
+const WALK_GAP_MS = 50;
 const PURGE_EVERY_MS = 60 * 60 * 1000;
 /** A held endpoint of a suspended or deleted tenant looks whether it is back every this many polls. */
 const TENANT_RECHECK_POLLS = 30;
@@ -29,7 +35,7 @@ export interface DispatcherDeps {
   readonly db: Pick<DatabaseBase, 'transaction' | 'kysely'>;
   readonly read: LogReader;
   readonly notifier: Pick<LogNotifier, 'subscribe'>;
-  readonly send: MessageSender;
+  readonly send: Pick<MessageSender, 'sendInOrder'>;
   readonly settings: Pick<
     Config['webhooks'],
     | 'retry_schedule_seconds'
@@ -57,6 +63,8 @@ export interface DispatcherDeps {
     warn(object: object, message: string): void;
     error(object: object, message: string): void;
   };
+  /** The least time between an endpoint's walks now, when not WALK_GAP_MS. */
+  readonly walkGapMs?: () => number | undefined;
   readonly now?: () => number;
   readonly random?: () => number;
 }
@@ -76,6 +84,9 @@ interface Held {
   again: boolean;
   /** Not before this (a retry's time). */
   notBeforeMs: number;
+  /** The next walk waits until then (WALK_GAP_MS), and the timer that starts it. */
+  restUntilMs: number;
+  restTimer: NodeJS.Timeout | undefined;
   /** The walk's cursor; ahead of the row's by the positions scanned since the last write. */
   cursor: number;
   persistedCursor: number;
@@ -97,11 +108,18 @@ interface Held {
   flushTimer: NodeJS.Timeout | undefined;
 }
 
+/** An endpoint this node delivers, as the metrics see it. */
+export interface HeldEndpoint {
+  readonly id: string;
+  readonly cursor: number;
+  readonly pendingSinceMs: number | null;
+}
+
 export interface WebhookDispatcher {
   /** Looks for endpoints to claim and walks them now (a new endpoint, a replay). */
   wake(): void;
   /** Endpoints held by this node: id → cursor and lag (metrics). */
-  heldEndpoints(): { id: string; cursor: number; pendingSinceMs: number | null }[];
+  heldEndpoints(): HeldEndpoint[];
   /** Stops, waits for the deliveries in flight, and gives the leases back. */
   stop(): Promise<void>;
 }
@@ -242,6 +260,36 @@ export function startWebhookDispatcher(deps: DispatcherDeps): WebhookDispatcher 
     return sealed;
   }
 
+  /**
+   * The head event failed: its attempt, the cursor and its failure count commit
+   * together (a crash neither forgets the failure nor restarts the schedule), and the
+   * endpoint waits for its next try, or is disabled when the receiver is gone or the
+   * schedule ran out.
+   */
+  async function failed(state: Held, sealed: SealedEndpoint, outcome: SendOutcome) {
+    const at = now();
+    const failures = state.failures + 1;
+    const delay = outcome.gone
+      ? null
+      : retryDelayMs(settings.retry_schedule_seconds, failures, random);
+    const since = (state.failures > 0 ? state.failingSinceMs : null) ?? at;
+    if (
+      !(await flush(state, {
+        attempts: failures,
+        nextMs: delay === null ? 0 : at + delay,
+        sinceMs: since,
+      }))
+    ) {
+      return;
+    }
+    state.failures = failures;
+    state.failingSinceMs = since;
+    // The row's schedule changed: read it afresh next time.
+    state.sealed = undefined;
+    if (delay === null) return disable(sealed, outcome.gone ? 'gone' : 'failing');
+    state.notBeforeMs = at + delay;
+  }
+
   /** One walk: deliver what is due until caught up, a failure, a lost lease or a stop. */
   async function walk(state: Held): Promise<void> {
     const sealed = await rowOf(state);
@@ -261,46 +309,30 @@ export function startWebhookDispatcher(deps: DispatcherDeps): WebhookDispatcher 
     }
     for (let steps = 0; !stopped && steps < 1000; steps += 1) {
       const step = await deps.read(endpoint, state.cursor, BATCH);
-      for (const { event, source } of step.due) {
-        if (stopped) break;
-        state.pendingSinceMs ??= Date.parse(event.timestamp);
-        const outcome = await deps.send(
+      let next = 0;
+      while (next < step.due.length && !stopped) {
+        // Never more unwritten deliveries than FLUSH_EVERY: what a crash may re-send.
+        const chunk = step.due.slice(next, next + Math.max(1, FLUSH_EVERY - state.pending.length));
+        state.pendingSinceMs ??= Date.parse((chunk[0] as DueEvent).event.timestamp);
+        if (state.pending.length === 0) state.firstPendingMs = now();
+        const outcomes = await deps.send.sendInOrder(
           sealed,
-          messageOf(endpoint.id, event, source),
+          chunk.map(({ event, source }) => messageOf(endpoint.id, event, source)),
           'scheduled',
           state.failures + 1,
+          FLUSH_MS,
         );
-        metrics.attempted(outcome);
-        if (state.pending.length === 0) state.firstPendingMs = now();
-        state.pending.push(outcome.attempt);
-        if (!outcome.delivered) {
-          // The attempt, the cursor and the head's failure count commit together: a crash
-          // here neither forgets the failure nor restarts the schedule.
-          const at = now();
-          const failures = state.failures + 1;
-          const delay = outcome.gone
-            ? null
-            : retryDelayMs(settings.retry_schedule_seconds, failures, random);
-          const since = (state.failures > 0 ? state.failingSinceMs : null) ?? at;
-          const failing = {
-            attempts: failures,
-            nextMs: delay === null ? 0 : at + delay,
-            sinceMs: since,
-          };
-          if (!(await flush(state, failing))) return;
-          state.failures = failures;
-          state.failingSinceMs = since;
-          // The row's schedule changed: read it afresh next time.
-          state.sealed = undefined;
-          if (delay === null) return disable(sealed, outcome.gone ? 'gone' : 'failing');
-          state.notBeforeMs = at + delay;
-          return;
+        next += outcomes.length;
+        for (const [index, outcome] of outcomes.entries()) {
+          metrics.attempted(outcome);
+          state.pending.push(outcome.attempt);
+          if (!outcome.delivered) return failed(state, sealed, outcome);
+          if (state.failures > 0) state.sealed = undefined; // the row's schedule is cleared below
+          state.failures = 0;
+          state.failingSinceMs = null;
+          state.deliveredMs = outcome.attempt.created_ms;
+          state.cursor = (chunk[index] as DueEvent).event.position;
         }
-        if (state.failures > 0) state.sealed = undefined; // the row's schedule is cleared below
-        state.failures = 0;
-        state.failingSinceMs = null;
-        state.deliveredMs = outcome.attempt.created_ms;
-        state.cursor = event.position;
         state.pendingSinceMs = null;
         if (state.pending.length >= FLUSH_EVERY || now() - state.firstPendingMs >= FLUSH_MS) {
           if (!(await flush(state))) return;
@@ -329,6 +361,14 @@ export function startWebhookDispatcher(deps: DispatcherDeps): WebhookDispatcher 
       return;
     }
     if (state.notBeforeMs > now()) return;
+    const rest = state.restUntilMs - now();
+    if (rest > 0) {
+      state.restTimer ??= setTimeout(() => {
+        state.restTimer = undefined;
+        if (held.has(state.id)) kick(state);
+      }, rest).unref();
+      return;
+    }
     state.again = false;
     state.busy = slot(() => walk(state))
       .catch((error: unknown) => {
@@ -338,6 +378,7 @@ export function startWebhookDispatcher(deps: DispatcherDeps): WebhookDispatcher 
       })
       .finally(() => {
         state.busy = undefined;
+        state.restUntilMs = now() + (deps.walkGapMs?.() ?? WALK_GAP_MS);
         if (state.again && held.has(state.id)) kick(state);
       });
   }
@@ -370,6 +411,8 @@ export function startWebhookDispatcher(deps: DispatcherDeps): WebhookDispatcher 
         busy: undefined,
         again: false,
         notBeforeMs: 0,
+        restUntilMs: 0,
+        restTimer: undefined,
         cursor: -1,
         persistedCursor: -1,
         persistedMs: at,
@@ -438,6 +481,7 @@ export function startWebhookDispatcher(deps: DispatcherDeps): WebhookDispatcher 
       for (const state of held.values()) {
         if (state.pending.length > 0) await flush(state).catch(() => false);
         if (state.flushTimer) clearTimeout(state.flushTimer);
+        if (state.restTimer) clearTimeout(state.restTimer);
       }
       await endpoints.release(owner, [...held.keys()]);
       held.clear();

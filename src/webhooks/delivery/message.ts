@@ -79,7 +79,7 @@ export function pingOf(endpointId: string, pingId: string, nowMs: number): Webho
 
 /** The Standard Webhooks headers of one send, signed with every live secret. */
 export function headersOf(
-  message: WebhookMessage,
+  message: Pick<WebhookMessage, 'id' | 'body'>,
   secrets: readonly string[],
   nowMs: number,
 ): Record<string, string> {

@@ -11,6 +11,7 @@ import {
 import { createServer as createHttpsServer, Server as HttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { describe, it, type TestContext } from 'node:test';
+import { keepAliveAgents } from './courier.ts';
 import { postWebhook, type WebhookPostOptions, type WebhookPostResult } from './post-webhook.ts';
 
 /** What the tests send to local receivers: the address check off, as in development. */
@@ -182,6 +183,58 @@ describe('postWebhook', () => {
     response(await postWebhook(hooks.url, {}, PAYLOAD, LOCAL));
     assert.equal(hooks.requests.length, 2);
     assert.equal(hooks.connections, 2);
+  });
+});
+
+describe('postWebhook over keep-alive pools', () => {
+  it('sends one request after another over one connection', async (t) => {
+    const hooks = await receiver(t);
+    const agents = keepAliveAgents();
+    t.after(() => agents.http.destroy());
+    for (let n = 0; n < 3; n++) {
+      assert.equal(
+        response(await postWebhook(hooks.url, {}, PAYLOAD, { ...LOCAL, agents })).status,
+        200,
+      );
+    }
+    assert.equal(hooks.requests.length, 3);
+    assert.equal(hooks.connections, 1);
+  });
+
+  it('leaves no connection to the pool when it stopped reading a body', async (t) => {
+    const hooks = await receiver(t, (_request, res) => res.end('x'.repeat(100_000)));
+    const agents = keepAliveAgents();
+    t.after(() => agents.http.destroy());
+    const options = { ...LOCAL, agents, maxResponseBytes: 10 };
+    assert.equal(response(await postWebhook(hooks.url, {}, PAYLOAD, options)).body, 'xxxxxxxxxx');
+    response(await postWebhook(hooks.url, {}, PAYLOAD, options));
+    assert.equal(hooks.connections, 2);
+  });
+
+  it('sends again, once, on a new connection when a reused one dies before any answer', async (t) => {
+    // The receiver closes a kept-alive connection as the second request on it arrives:
+    // the race of a server's idle timeout with a client reusing the connection.
+    const perSocket = new WeakMap<object, number>();
+    const hooks = await receiver(t, (request, res) => {
+      const seen = (perSocket.get(request.socket) ?? 0) + 1;
+      perSocket.set(request.socket, seen);
+      if (seen === 2) request.socket.destroy();
+      else res.end('ok');
+    });
+    const agents = keepAliveAgents();
+    t.after(() => agents.http.destroy());
+    response(await postWebhook(hooks.url, {}, PAYLOAD, { ...LOCAL, agents }));
+    const again = response(await postWebhook(hooks.url, {}, PAYLOAD, { ...LOCAL, agents }));
+    assert.equal(again.status, 200);
+    assert.equal(hooks.requests.length, 3, 'the first, the one cut off, and its resend');
+    assert.equal(hooks.connections, 2);
+  });
+
+  it('does not send again when a connection of its own dies before any answer', async (t) => {
+    const hooks = await receiver(t, (request) => request.socket.destroy());
+    const result = failure(await postWebhook(hooks.url, {}, PAYLOAD, LOCAL));
+    assert.equal(result.reason, 'connection');
+    assert.equal(hooks.requests.length, 1);
   });
 });
 

@@ -1,6 +1,6 @@
 import { promises as dns } from 'node:dns';
-import { type ClientRequest, request as httpRequest } from 'node:http';
-import { request as httpsRequest } from 'node:https';
+import { type Agent, type ClientRequest, request as httpRequest } from 'node:http';
+import { type Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { isIP, type LookupFunction } from 'node:net';
 import { isBlockedAddress } from './blocked-addresses.ts';
 
@@ -21,6 +21,12 @@ export interface WebhookPostOptions {
   readonly allowPrivateNetworks: boolean;
   /** DNS resolution, injectable for tests; default: node:dns lookup with {all: true}. */
   readonly lookup?: (hostname: string) => Promise<readonly Address[]>;
+  /**
+   * Keep-alive pools to take connections from, by protocol; without them each request
+   * has a connection of its own. A pooled connection was address-checked when it
+   * opened, like every other: reusing it reaches nothing new.
+   */
+  readonly agents?: { readonly http: Agent; readonly https: HttpsAgent };
 }
 
 export type WebhookPostResult =
@@ -39,7 +45,15 @@ export type WebhookPostResult =
       readonly error: string;
     };
 
-type FailureReason = 'timeout' | 'blocked_address' | 'dns' | 'connection' | 'tls' | 'invalid_url';
+/** Why no answer came; `signing_secret` is the sender's: it could not sign, so sent nothing. */
+export type FailureReason =
+  | 'timeout'
+  | 'blocked_address'
+  | 'dns'
+  | 'connection'
+  | 'tls'
+  | 'invalid_url'
+  | 'signing_secret';
 
 const USER_AGENT = 'Tessera-Webhooks/1';
 
@@ -73,8 +87,8 @@ class BlockedAddressError extends Error {}
  *   (DNS rebinding) cannot slip through. A name with any blocked address is refused.
  * - Redirects are never followed (node's http does not): a 3xx is just a response, else a
  *   public URL could send us on to a private one.
- * - Each request has its own socket (`agent: false`): a pooled socket, connected for
- *   another endpoint, would skip the check.
+ * - Each connection is checked as it opens, pooled or not; a pooled one is reused only
+ *   for the same host name and port, whose addresses were checked when it connected.
  * - The response body is read up to `maxResponseBytes`, within the one deadline, so a
  *   huge or endless body costs neither memory nor time.
  */
@@ -104,33 +118,83 @@ export function postWebhook(
     return Promise.resolve(failed('blocked_address', `blocked address ${host}`));
   }
 
+  const deadline = started + options.timeoutMs;
+  const exchangeOptions = { target, host, body, headers: requestHeaders(headers, body), options };
+  return exchange(exchangeOptions, options.agents, deadline, elapsed).then((outcome) =>
+    // A kept-alive connection the receiver closed just as it was reused fails before
+    // any answer (ECONNRESET): the request goes again, once, on a connection of its own
+    // within what is left of the deadline (should the first have arrived after all, the
+    // same webhook-id tells the receiver).
+    outcome.staleConnection && performance.now() < deadline
+      ? exchange(exchangeOptions, undefined, deadline, elapsed).then(({ result }) => result)
+      : outcome.result,
+  );
+}
+
+interface Exchange {
+  readonly target: URL;
+  readonly host: string;
+  readonly body: string;
+  readonly headers: Record<string, string>;
+  readonly options: WebhookPostOptions;
+}
+
+/** One request and its answer; `staleConnection` when a reused connection failed before any. */
+function exchange(
+  { target, host, body, headers, options }: Exchange,
+  agents: WebhookPostOptions['agents'],
+  deadline: number,
+  elapsed: () => number,
+): Promise<{ result: WebhookPostResult; staleConnection: boolean }> {
   return new Promise((resolve) => {
     let request: ClientRequest | undefined;
     let settled = false;
+    let answered = false;
+    let ended = false;
     const settle = (result: WebhookPostResult) => {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
-      request?.destroy();
-      resolve(result);
+      // A response read to its end leaves its connection to the pool; anything else
+      // (an error, the deadline, a body cut short) leaves no socket behind.
+      if (!ended) request?.destroy();
+      const staleConnection =
+        result.kind === 'failed' &&
+        result.reason === 'connection' &&
+        !answered &&
+        request?.reusedSocket === true;
+      resolve({ result, staleConnection });
     };
-    const fail = (error: unknown) => settle(failed(reasonFor(error), errorLine(error)));
+    const fail = (error: unknown) =>
+      settle({
+        kind: 'failed',
+        reason: reasonFor(error),
+        latencyMs: elapsed(),
+        error: errorLine(error),
+      });
     // One deadline for everything: DNS, connect, TLS, headers, and a body trickled forever.
     const timer = setTimeout(
-      () => settle(failed('timeout', `no complete response within ${options.timeoutMs} ms`)),
-      options.timeoutMs,
+      () =>
+        settle({
+          kind: 'failed',
+          reason: 'timeout',
+          latencyMs: elapsed(),
+          error: `no complete response within ${options.timeoutMs} ms`,
+        }),
+      Math.max(0, deadline - performance.now()),
     );
 
     try {
-      request = (target.protocol === 'https:' ? httpsRequest : httpRequest)({
+      const secure = target.protocol === 'https:';
+      request = (secure ? httpsRequest : httpRequest)({
         protocol: target.protocol,
         hostname: host,
         port: target.port || undefined,
         path: `${target.pathname}${target.search}`,
         auth: target.username ? `${decode(target.username)}:${decode(target.password)}` : undefined,
         method: 'POST',
-        headers: requestHeaders(headers, body),
-        agent: false,
+        headers,
+        agent: (secure ? agents?.https : agents?.http) ?? false,
         lookup: checkedLookup(options),
       });
     } catch (error) {
@@ -141,6 +205,7 @@ export function postWebhook(
     request.on('error', fail);
     request.on('close', () => fail(new Error('connection closed before the response ended')));
     request.on('response', (response) => {
+      answered = true;
       const latencyMs = elapsed();
       const chunks: Buffer[] = [];
       let size = 0;
@@ -149,7 +214,10 @@ export function postWebhook(
         settle({ kind: 'response', status: response.statusCode ?? 0, latencyMs, body: text });
       };
       response.on('error', fail);
-      response.on('end', respond);
+      response.on('end', () => {
+        ended = true;
+        respond();
+      });
       response.on('data', (chunk: Buffer) => {
         chunks.push(chunk);
         size += chunk.length;

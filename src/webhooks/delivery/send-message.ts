@@ -1,9 +1,9 @@
-import type { Config } from '../../config/schema.ts';
 import type { SecretSealer } from '../../identity/tokens/secret-sealer.ts';
 import type { SealedEndpoint } from '../endpoints/endpoint-record.ts';
 import type { NewAttempt } from './attempt-store.ts';
-import { headersOf, type WebhookMessage } from './message.ts';
-import { postWebhook, type WebhookPostResult } from './post-webhook.ts';
+import { type Courier, isDelivered } from './courier.ts';
+import type { WebhookMessage } from './message.ts';
+import type { WebhookPostResult } from './post-webhook.ts';
 
 /** Opened secrets kept in memory at most (an endpoint has one, two during a rotation). */
 const MAX_OPENED = 1000;
@@ -17,24 +17,14 @@ export interface SendOutcome {
   readonly attempt: NewAttempt;
 }
 
-export type SendSettings = Pick<
-  Config['webhooks'],
-  'timeout_ms' | 'max_response_bytes' | 'allow_private_networks'
->;
-
 /**
- * Signs and sends one message to one endpoint, and describes the attempt for the
- * delivery log. Only a 2xx answer delivers: a redirect is not followed (it could lead
- * anywhere, an internal address included), so a 3xx is a failure like any other.
+ * Signs and sends messages to an endpoint, through the courier, and describes each
+ * attempt for the delivery log. Only a 2xx answer delivers (`isDelivered`).
  */
 export function createMessageSender(deps: {
   readonly sealer: SecretSealer;
-  readonly settings: SendSettings;
-  readonly now?: (() => number) | undefined;
-  /** Tests resolve names their own way; the server uses the system resolver. */
-  readonly lookup?: Parameters<typeof postWebhook>[3]['lookup'];
+  readonly courier: Pick<Courier, 'carry'>;
 }) {
-  const now = deps.now ?? Date.now;
   // Opening a sealed secret (HKDF key, AES-GCM) on every send was a tenth of a
   // delivery's CPU: opened ones are kept, by their box (a rotation makes a new box).
   const opened = new Map<string, string>();
@@ -48,62 +38,124 @@ export function createMessageSender(deps: {
     }
     return secret;
   };
+  /**
+   * The live secrets; none when the current one cannot be opened (sealed under another
+   * master key). A previous one that cannot be opened is left out: the current signs.
+   */
   const secretsOf = (sealed: SealedEndpoint, atMs: number): string[] => {
     const { endpoint } = sealed;
-    const secrets = [open(endpoint.id, sealed.secret_box)];
+    const tryOpen = (box: string) => {
+      try {
+        return [open(endpoint.id, box)];
+      } catch {
+        return [];
+      }
+    };
+    const current = tryOpen(sealed.secret_box);
     const until = endpoint.previous_secret_until_ms;
+    if (current.length === 0) return [];
     if (sealed.previous_secret_box !== null && until !== null && until > atMs) {
-      secrets.push(open(endpoint.id, sealed.previous_secret_box));
+      return [...current, ...tryOpen(sealed.previous_secret_box)];
     }
-    return secrets;
+    return current;
   };
 
-  return async function send(
+  /**
+   * Sends `messages` in order and stops after the first not delivered: one outcome per
+   * message sent. The first is attempt number `attempt` of its message (a retry of a
+   * failing head); those after it are first attempts. No message starts after
+   * `budgetMs`: the outcomes may then be fewer, all delivered.
+   */
+  async function sendInOrder(
     sealed: SealedEndpoint,
-    message: WebhookMessage,
+    messages: readonly WebhookMessage[],
     trigger: NewAttempt['trigger'],
     attempt: number,
-  ): Promise<SendOutcome> {
-    const at = now();
-    const result = await postWebhook(
-      sealed.endpoint.url,
-      headersOf(message, secretsOf(sealed, at), at),
-      message.body,
-      {
-        timeoutMs: deps.settings.timeout_ms,
-        maxResponseBytes: deps.settings.max_response_bytes,
-        allowPrivateNetworks: deps.settings.allow_private_networks,
-        ...(deps.lookup ? { lookup: deps.lookup } : {}),
-      },
-    );
-    const answered = result.kind === 'response';
-    const delivered = answered && result.status >= 200 && result.status < 300;
-    return {
-      result,
-      delivered,
-      gone: answered && result.status === 410,
-      attempt: {
-        endpoint_id: sealed.endpoint.id,
-        tenant_id: sealed.endpoint.tenant_id,
-        message_id: message.id,
-        source: message.source,
-        event_id: message.event_id,
-        position: message.position,
-        type: message.type,
+    budgetMs = Number.POSITIVE_INFINITY,
+  ): Promise<SendOutcome[]> {
+    const secrets = secretsOf(sealed, Date.now());
+    const [first] = messages;
+    if (first && secrets.length === 0) {
+      // Nothing can be signed: a failed attempt like any other, so the delivery log says
+      // why and the schedule runs (a rotation, sealed under the current key, mends it).
+      const result = {
+        kind: 'failed' as const,
+        reason: 'signing_secret' as const,
+        latencyMs: 0,
+        error:
+          'the signing secret cannot be opened with this server’s master key; rotate the secret',
+      };
+      return [outcomeOf(sealed, first, result, Date.now(), trigger, attempt)];
+    }
+    const posted = await deps.courier.carry({
+      url: sealed.endpoint.url,
+      secrets,
+      messages: messages.map(({ id, body }) => ({ id, body })),
+      budgetMs,
+    });
+    return posted.map(({ result, sentMs }, index) =>
+      outcomeOf(
+        sealed,
+        messages[index] as WebhookMessage,
+        result,
+        sentMs,
         trigger,
-        attempt,
-        outcome: delivered ? 'delivered' : 'failed',
-        status: answered ? result.status : null,
-        latency_ms: result.latencyMs,
-        response: answered ? result.body : null,
-        error: answered
-          ? delivered
-            ? null
-            : `HTTP ${result.status}`
-          : `${result.reason}: ${result.error}`,
-        created_ms: at,
-      },
-    };
+        index === 0 ? attempt : 1,
+      ),
+    );
+  }
+
+  return {
+    sendInOrder,
+    /** Sends one message now (a manual retry, a ping). */
+    async send(
+      sealed: SealedEndpoint,
+      message: WebhookMessage,
+      trigger: NewAttempt['trigger'],
+      attempt: number,
+    ): Promise<SendOutcome> {
+      const [outcome] = await sendInOrder(sealed, [message], trigger, attempt);
+      if (!outcome) throw new Error('the courier posted nothing');
+      return outcome;
+    },
+  };
+}
+
+function outcomeOf(
+  sealed: SealedEndpoint,
+  message: WebhookMessage,
+  result: WebhookPostResult,
+  sentMs: number,
+  trigger: NewAttempt['trigger'],
+  attempt: number,
+): SendOutcome {
+  const answered = result.kind === 'response';
+  const delivered = isDelivered(result);
+  return {
+    result,
+    delivered,
+    gone: answered && result.status === 410,
+    attempt: {
+      endpoint_id: sealed.endpoint.id,
+      tenant_id: sealed.endpoint.tenant_id,
+      message_id: message.id,
+      source: message.source,
+      event_id: message.event_id,
+      position: message.position,
+      type: message.type,
+      trigger,
+      attempt,
+      outcome: delivered ? 'delivered' : 'failed',
+      status: answered ? result.status : null,
+      latency_ms: result.latencyMs,
+      response: answered ? result.body : null,
+      error: answered
+        ? delivered
+          ? null
+          : `HTTP ${result.status}`
+        : `${result.reason}: ${result.error}`,
+      created_ms: sentMs,
+    },
   };
 }
 

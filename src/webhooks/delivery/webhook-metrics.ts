@@ -1,4 +1,5 @@
 import { Counter, Gauge, type Registry } from 'prom-client';
+import type { HeldEndpoint } from './dispatcher.ts';
 import type { SendOutcome } from './send-message.ts';
 
 export interface WebhookMetrics {
@@ -8,7 +9,9 @@ export interface WebhookMetrics {
 /** What the gauges read at scrape time: this node's endpoints and the log's head. */
 export interface WebhookLag {
   readonly head: () => Promise<number>;
-  readonly held: () => { id: string; cursor: number; pendingSinceMs: number | null }[];
+  readonly held: () => readonly HeldEndpoint[];
+  /** The delivery thread's heap in use (bytes), when one runs. */
+  readonly heapUsed?: () => Promise<number | undefined>;
   readonly now?: () => number;
 }
 
@@ -31,7 +34,7 @@ export function webhookMetrics(
 ) {
   const deliveries = new Counter({
     name: 'tessera_webhook_deliveries_total',
-    help: 'Webhook delivery attempts by outcome: delivered, http_error, timeout, blocked_address, dns, connection, tls, invalid_url.',
+    help: 'Webhook delivery attempts by outcome: delivered, http_error, timeout, blocked_address, dns, connection, tls, invalid_url, signing_secret.',
     labelNames: ['outcome'] as const,
     registers: [registry],
   });
@@ -69,6 +72,14 @@ export function webhookMetrics(
     },
   });
   new Gauge({
+    name: 'tessera_webhook_delivery_heap_bytes',
+    help: 'V8 heap in use by this node’s webhook delivery thread; 0 when none runs (no endpoint enabled).',
+    registers: [registry],
+    async collect() {
+      this.set((await lagOf()?.heapUsed?.()) ?? 0);
+    },
+  });
+  new Gauge({
     name: 'tessera_webhook_queue_depth',
     help: 'Endpoints this node delivers that have an event waiting to be sent or retried.',
     registers: [registry],
@@ -78,8 +89,12 @@ export function webhookMetrics(
     },
   });
   return {
-    attempted(outcome) {
+    attempted(outcome: Pick<SendOutcome, 'delivered' | 'result'>) {
       deliveries.inc({ outcome: outcomeLabel(outcome) });
     },
-  } satisfies WebhookMetrics;
+    /** Attempts made elsewhere (the delivery thread), by their outcome label. */
+    counted(label: string, count: number) {
+      deliveries.inc({ outcome: label }, count);
+    },
+  };
 }

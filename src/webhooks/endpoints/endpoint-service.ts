@@ -325,14 +325,14 @@ export function createEndpointService(deps: EndpointServiceDeps) {
               if (!event) throw deliveryNotFound();
               return messageOf(id, event, logged.source as 'events' | 'platform');
             })();
-      const outcome = await deps.send(sealed, message, 'retry', logged.attempt + 1);
+      const outcome = await deps.send.send(sealed, message, 'retry', logged.attempt + 1);
       return recordAttempt(outcome.attempt);
     },
 
     /** A test ping (`tessera.webhook.test`), sent now whether the endpoint is enabled or not. */
     async ping(actor: Actor, id: string): Promise<WebhookAttempt> {
       const sealed = await sealedOf(actor, id);
-      const outcome = await deps.send(sealed, pingOf(id, newId(), now()), 'ping', 1);
+      const outcome = await deps.send.send(sealed, pingOf(id, newId(), now()), 'ping', 1);
       return recordAttempt(outcome.attempt);
     },
   };

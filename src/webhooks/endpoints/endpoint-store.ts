@@ -68,6 +68,17 @@ export function createEndpointStore(on: AnyKysely, now: () => number = Date.now)
       return toEndpoint(row);
     },
 
+    /** Whether any tenant has an enabled endpoint (a node starts delivering once one has). */
+    async anyEnabled(): Promise<boolean> {
+      const row = await kysely
+        .selectFrom('webhook_endpoints')
+        .select('id')
+        .where('enabled', '=', 1)
+        .limit(1)
+        .executeTakeFirst();
+      return row !== undefined;
+    },
+
     async count(tenantId: string): Promise<number> {
       const row = await kysely
         .selectFrom('webhook_endpoints')
