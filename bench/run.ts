@@ -48,7 +48,7 @@ const WEBHOOKS: WebhookBenchOptions = {
   fanOut: 8,
   appendEndpoints: 5,
   appendMs: num('BENCH_WEBHOOK_MS', 2500),
-  rounds: num('BENCH_WEBHOOK_ROUNDS', 1),
+  rounds: num('BENCH_WEBHOOK_ROUNDS', 3),
   rawMs: 750,
   deadlineMs: 30_000,
 };
@@ -218,23 +218,18 @@ answer; then as many deliveries spread over ${fanOut} endpoints at once, each re
 ${Math.floor(events / fanOut).toLocaleString('en-US')} events. Bodies were ${bodies} bytes. The raw rows are the HTTP round-trip bounds from
 Tessera's process to the same receivers, one request at a time for ${WEBHOOKS.rawMs / 1000} s, a body of the
 delivered size with Standard Webhooks headers: over one keep-alive connection, over a
-new connection per request (as the poster connects: each socket gets its own address
-check), and through \`postWebhook\` itself.
+new connection per request, and through \`postWebhook\` itself over the keep-alive pools
+the delivery thread posts through (each connection address-checked as it opens).
 
 ${deliveryTable(figures)}
 
-CPU is the whole process's (Tessera, the receivers' thread, the client), the
-PostgreSQL server's excepted. The dispatcher sends one request at a time per endpoint,
-in order, each on a new connection: the poster checks the address of every socket it
-connects (SSRF) and so pools none, and the "new connection" row is its bound. Beyond
-\`postWebhook\`, a delivery costs about 0.5 ms more CPU. In a profile of the
-1-endpoint run on SQLite (2026-12-06), connecting and closing sockets took about a
-quarter of the server thread, opening the sealed signing secret again for every send
-(AES-256-GCM: a new decipher and key object each time) 8%, building and signing the
-message 5%, reading the log and flushing (attempt rows and the cursor in one
-transaction, every 50 deliveries or 250 ms per endpoint) 9%, and waiting for the
-receiver 19%. Endpoints overlap those waits, up to the thread's CPU: ${fanOut} at once deliver
-about 1.6-1.7 times what one does.
+CPU is the whole process's (Tessera's threads, the receivers' thread, the client), the
+PostgreSQL server's excepted. The dispatcher runs on a thread of its own with its own
+database connection (\`src/webhooks/delivery/delivery-worker.ts\`): one request at a
+time per endpoint, in order, over kept-alive connections. No other load runs here, so
+it is never held back (below). Beyond \`postWebhook\`, a delivery costs reading the
+log, building the message and writing the delivery log (attempt rows and the cursor
+in one transaction, every 50 deliveries or 250 ms per endpoint).
 
 **Append cost.** The HTTP append loads of the section above (same clients and bodies,
 keep-alive clients on a worker thread, 0.5 s warm-up, then ${appendMs / 1000} s) on a fresh database
@@ -244,26 +239,18 @@ meanwhile" counts the receivers' answers during the measured load, all endpoints
 
 ${appendCostTable(figures)}
 
-The dispatcher runs on the server's event loop (on SQLite, over its one connection
-too), and with ${appendEndpoints} endpoints each appended event is ${appendEndpoints} deliveries of about 0.8 ms of
-CPU each (the table above), where the server's thread spends under 0.25 ms on a
-one-event append (over 4,000 a second). Each load runs once each way: over two quiet
-runs on 2026-12-06 the slowdown was 7-19% and 17-22% on SQLite's heavy loads, 26-31%
-and 32-41% on PostgreSQL's, and 64-80% under the light load. Counted by wrapping
-the event store and the database (\`bench/webhook-statements.ts\`) on 2026-12-06:
-
-- Under the two heavy loads, delivery falls behind and each endpoint walks a long
-  backlog: the dispatcher issues few statements (per 1,000 events appended by the
-  64 clients, 7-10 flush transactions, about 20 a second from the 250 ms flush timer
-  of 5 endpoints, and 0.6-2.5 reads of the log). The cost is the deliveries' own CPU on
-  the event loop: the walks took 11% (SQLite) to 20% (PostgreSQL) of the server
-  thread in profiles, and each flush on SQLite is a synchronous fsync on it.
-- Under the light load, delivery keeps up, so each commit wakes every endpoint: each
-  walk reads its endpoint row (\`held()\`), the head position and the log, posts, and
-  ends with a flush transaction. Per appended event: on PostgreSQL 2.8 walks (8.5
-  reads and 2.8 write transactions) beside the 5 deliveries; on SQLite 0.2 to 1.7
-  walks, as they happen to overlap from run to run. The client's next append waits
-  behind the event loop's ~5 deliveries and those transactions.
+Deliveries give way to appends. While the node is busy (the API's event loop working
+over a quarter of the time, or the other threads and processes keeping over half the
+machine's cores working, as every load here does), the delivery thread spends at most
+\`webhooks.busy_cpu_share\` of a core (default 5%) and walks each endpoint at most once
+a second; the events wait in the durable log and go out at the delivery rate above
+once the load eases. "Deliveries/s meanwhile" is what that share buys while the load
+runs; \`busy_cpu_share = 1\` never holds deliveries back, and costs appends what the
+deliveries cost. Before the delivery thread (dispatcher on the API's event loop,
+delivering as fast as it could, measured on a920dd4 on 2026-12-06), the same loads
+were 7-22% slower on SQLite's heavy loads, 26-41% on PostgreSQL's, and 64-80% under the
+one-client load. The one-client loads are bound by round-trip latency, not CPU, and
+vary most from run to run (by ±10% with no endpoint at all on this machine).
 `;
 }
 

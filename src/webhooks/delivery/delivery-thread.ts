@@ -16,6 +16,8 @@ import type { HeldEndpoint, WebhookDispatcher } from './dispatcher.ts';
 /** How often the API's event loop is looked at, and how busy counts as busy. */
 const LOOK_EVERY_MS = 100;
 const BUSY_UTILIZATION = 0.25;
+/** How long past the post timeout a stopping delivery thread may take to write where it stands. */
+const STOP_GRACE_MS = 5000;
 
 export interface DeliveryThreadDeps {
   readonly config: Pick<Config, 'storage' | 'webhooks'>;
@@ -176,7 +178,11 @@ export function startDeliveryThread(deps: DeliveryThreadDeps): DeliveryThread {
         thread.once('exit', () => resolve());
       });
       thread.postMessage({ kind: 'stop' } satisfies ToWorker);
+      // The posts in flight end within the timeout; a thread stuck past that (its
+      // database away) is ended all the same: its leases run out, nothing is lost.
+      const stuck = setTimeout(() => void thread.terminate(), webhooks.timeout_ms + STOP_GRACE_MS);
       await stopped;
+      clearTimeout(stuck);
       await thread.terminate();
       held = [];
     },

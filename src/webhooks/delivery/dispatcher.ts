@@ -24,7 +24,7 @@ const IDLE_PERSIST_MS = 5000;
 /**
  * An endpoint's next walk starts at least this long after its last one ended: under a
  * stream of commits each walk takes many events at once, rather than every commit
- * waking every endpoint for one event (a log read each, on the API's event loop).
+ * waking every endpoint for one event (a log read each).
  */
 const WALK_GAP_MS = 50;
 const PURGE_EVERY_MS = 60 * 60 * 1000;
@@ -145,6 +145,7 @@ export function startWebhookDispatcher(deps: DispatcherDeps): WebhookDispatcher 
   let lastRenewMs = 0;
   let lastPurgeMs = now();
   let ticking: Promise<void> | undefined;
+  let tickAgain = false;
 
   /** At most `concurrency` walks at once across the node's endpoints. */
   async function slot<T>(work: () => Promise<T>): Promise<T> {
@@ -440,18 +441,28 @@ export function startWebhookDispatcher(deps: DispatcherDeps): WebhookDispatcher 
     }
   }
 
-  function runTick(): void {
-    if (stopped || ticking) return;
+  /**
+   * Runs a claim pass. One woken for (`follow`: a new endpoint, a replay) while another
+   * runs follows it, so it waits for no poll; a poll during one is skipped.
+   */
+  function runTick(follow = false): void {
+    if (stopped) return;
+    if (ticking) {
+      if (follow) tickAgain = true;
+      return;
+    }
+    tickAgain = false;
     ticking = tick()
       .catch((error: unknown) =>
         log.error({ err: error }, 'webhook dispatcher could not claim endpoints'),
       )
       .finally(() => {
         ticking = undefined;
+        if (tickAgain) runTick(true);
       });
   }
 
-  const timer = setInterval(runTick, settings.poll_interval_ms);
+  const timer = setInterval(() => runTick(), settings.poll_interval_ms);
   timer.unref();
   const unsubscribe = deps.notifier.subscribe((head) => {
     // Only walks that have something new to look at: an idle endpoint costs nothing here.
@@ -463,7 +474,7 @@ export function startWebhookDispatcher(deps: DispatcherDeps): WebhookDispatcher 
     wake() {
       // A change through the API on this node: walks read the rows afresh.
       for (const state of held.values()) state.sealed = undefined;
-      runTick();
+      runTick(true);
     },
     heldEndpoints: () =>
       [...held.values()].map((state) => ({
