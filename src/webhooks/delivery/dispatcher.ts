@@ -145,6 +145,13 @@ export function startWebhookDispatcher(deps: DispatcherDeps): WebhookDispatcher 
   let lastRenewMs = 0;
   let lastPurgeMs = now();
   let ticking: Promise<void> | undefined;
+  /** Walks and log writes in flight, an endpoint's even after it left `held`: stop waits for them. */
+  const inFlight = new Set<Promise<void>>();
+  const track = (work: Promise<void>): Promise<void> => {
+    inFlight.add(work);
+    void work.finally(() => inFlight.delete(work));
+    return work;
+  };
   let tickAgain = false;
 
   /** At most `concurrency` walks at once across the node's endpoints. */
@@ -166,8 +173,8 @@ export function startWebhookDispatcher(deps: DispatcherDeps): WebhookDispatcher 
     failing: FailingHead | null,
   ): Promise<boolean> {
     const kept = await db.transaction(async (trx: AnyKysely) => {
-      await createAttemptStore(trx).insert(attempts);
-      return createEndpointStore(trx, now).advance(
+      const store = createEndpointStore(trx, now);
+      const advanced = await store.advance(
         owner,
         state.id,
         state.cursor,
@@ -175,6 +182,12 @@ export function startWebhookDispatcher(deps: DispatcherDeps): WebhookDispatcher 
         state.seenUpdatedMs,
         failing,
       );
+      // Attempts made are logged even when the lease moved on or the endpoint changed;
+      // an endpoint deleted meanwhile takes its log with it.
+      if (advanced || (await store.exists(state.id))) {
+        await createAttemptStore(trx).insert(attempts);
+      }
+      return advanced;
     });
     if (!kept) return false;
     state.persistedCursor = state.cursor;
@@ -224,19 +237,21 @@ export function startWebhookDispatcher(deps: DispatcherDeps): WebhookDispatcher 
         state.again = true; // the walk after this one writes them
         return;
       }
-      state.busy = slot(async () => {
-        await flush(state);
-      })
-        .catch((error: unknown) =>
-          log.error(
-            { err: error, webhook: { endpoint_id: state.id } },
-            'webhook delivery log write failed',
-          ),
-        )
-        .finally(() => {
-          state.busy = undefined;
-          if (state.again && held.has(state.id)) kick(state);
-        });
+      state.busy = track(
+        slot(async () => {
+          await flush(state);
+        })
+          .catch((error: unknown) =>
+            log.error(
+              { err: error, webhook: { endpoint_id: state.id } },
+              'webhook delivery log write failed',
+            ),
+          )
+          .finally(() => {
+            state.busy = undefined;
+            if (state.again && held.has(state.id)) kick(state);
+          }),
+      );
     }, wait);
     state.flushTimer.unref();
   }
@@ -371,17 +386,19 @@ export function startWebhookDispatcher(deps: DispatcherDeps): WebhookDispatcher 
       return;
     }
     state.again = false;
-    state.busy = slot(() => walk(state))
-      .catch((error: unknown) => {
-        log.error({ err: error, webhook: { endpoint_id: state.id } }, 'webhook delivery failed');
-        // An unexpected error (the database away): try again at the next poll.
-        state.notBeforeMs = now() + settings.poll_interval_ms;
-      })
-      .finally(() => {
-        state.busy = undefined;
-        state.restUntilMs = now() + (deps.walkGapMs?.() ?? WALK_GAP_MS);
-        if (state.again && held.has(state.id)) kick(state);
-      });
+    state.busy = track(
+      slot(() => walk(state))
+        .catch((error: unknown) => {
+          log.error({ err: error, webhook: { endpoint_id: state.id } }, 'webhook delivery failed');
+          // An unexpected error (the database away): try again at the next poll.
+          state.notBeforeMs = now() + settings.poll_interval_ms;
+        })
+        .finally(() => {
+          state.busy = undefined;
+          state.restUntilMs = now() + (deps.walkGapMs?.() ?? WALK_GAP_MS);
+          if (state.again && held.has(state.id)) kick(state);
+        }),
+    );
   }
 
   async function tick(): Promise<void> {
@@ -487,7 +504,7 @@ export function startWebhookDispatcher(deps: DispatcherDeps): WebhookDispatcher 
       clearInterval(timer);
       unsubscribe();
       await ticking;
-      await Promise.all([...held.values()].map((state) => state.busy));
+      await Promise.all([...inFlight]);
       // Deliveries not yet written are written while the leases are still this node's.
       for (const state of held.values()) {
         if (state.pending.length > 0) await flush(state).catch(() => false);

@@ -282,6 +282,16 @@ export function createEndpointStore(on: AnyKysely, now: () => number = Date.now)
       return Number(result.numUpdatedRows) > 0;
     },
 
+    /** Whether the endpoint still exists (it may have been deleted while being delivered). */
+    async exists(id: string): Promise<boolean> {
+      const row = await kysely
+        .selectFrom('webhook_endpoints')
+        .select('id')
+        .where('id', '=', id)
+        .executeTakeFirst();
+      return row !== undefined;
+    },
+
     /** Stops delivering (410, or the schedule ran out); the cursor stays on the head. */
     async disable(owner: string, id: string, reason: DisabledReason): Promise<boolean> {
       const result = await kysely
