@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { getHeapStatistics } from 'node:v8';
 import { parentPort, workerData } from 'node:worker_threads';
 import type { LogNotifier } from '../../events/log-notifier.ts';
@@ -26,6 +27,8 @@ import { outcomeLabel } from './webhook-metrics.ts';
  * appended event cost five times its own work with five endpoints.
  */
 
+/** Commits closer together than this are heard of together. */
+const COALESCE_MS = 20;
 /** How often what changed (attempts, endpoints held) is told to the API's thread. */
 const REPORT_EVERY_MS = 100;
 /** The least time between an endpoint's walks while the node is busy. */
@@ -46,6 +49,9 @@ function sharedNotifier(slots: SharedSlots): Pick<LogNotifier, 'subscribe'> & { 
       if (closed) break;
       const head = Number(Atomics.load(slots.head, 0));
       for (const listener of listeners) listener(head);
+      // Walks rest 50 ms apart anyway: hearing of every commit of a busy log would only
+      // wake this thread (and cost the API's a system call) a thousand times a second.
+      await sleep(COALESCE_MS);
     }
   })();
   return {
