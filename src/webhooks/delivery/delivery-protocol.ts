@@ -1,6 +1,5 @@
 import type { Config } from '../../config/schema.ts';
-import type { DisabledReason, SealedEndpoint } from '../endpoints/endpoint-record.ts';
-import type { HeldEndpoint } from './dispatcher.ts';
+import type { DispatcherDeps, HeldEndpoint } from './dispatcher.ts';
 
 /**
  * What passes between the API's thread (delivery-thread.ts) and the delivery thread
@@ -34,11 +33,8 @@ export type SharedSlots = ReturnType<typeof sharedSlots>;
 
 /** What the delivery thread asks of the API's thread (and waits for). */
 export type DeliveryCall =
-  | {
-      readonly method: 'disable';
-      readonly args: [owner: string, endpoint: SealedEndpoint['endpoint'], reason: DisabledReason];
-    }
-  | { readonly method: 'tenantActive'; readonly args: [tenantId: string] };
+  | { readonly method: 'disable'; readonly args: Parameters<DispatcherDeps['disable']> }
+  | { readonly method: 'tenantActive'; readonly args: Parameters<DispatcherDeps['tenantActive']> };
 
 export type ToWorker =
   | { readonly kind: 'wake' }

@@ -2,7 +2,6 @@ import { performance } from 'node:perf_hooks';
 import { Worker } from 'node:worker_threads';
 import type { Config } from '../../config/schema.ts';
 import type { LogNotifier } from '../../events/log-notifier.ts';
-import type { DisabledReason, SealedEndpoint } from '../endpoints/endpoint-record.ts';
 import {
   type DeliveryCall,
   type DeliveryWorkerData,
@@ -11,7 +10,7 @@ import {
   sharedSlots,
   type ToWorker,
 } from './delivery-protocol.ts';
-import type { HeldEndpoint, WebhookDispatcher } from './dispatcher.ts';
+import type { DispatcherDeps, HeldEndpoint, WebhookDispatcher } from './dispatcher.ts';
 
 /** How often the API's event loop is looked at, and how busy counts as busy. */
 const LOOK_EVERY_MS = 100;
@@ -25,18 +24,12 @@ export interface DeliveryThreadDeps {
   readonly notifier: Pick<LogNotifier, 'subscribe'>;
   /** Whether any endpoint is enabled: until one is, no thread is started. */
   readonly anyEnabled: () => Promise<boolean>;
-  readonly disable: (
-    owner: string,
-    endpoint: SealedEndpoint['endpoint'],
-    reason: DisabledReason,
-  ) => Promise<boolean>;
-  readonly tenantActive: (tenantId: string) => Promise<boolean>;
+  /** What only this thread can do for the delivery thread's dispatcher (dispatcher.ts). */
+  readonly disable: DispatcherDeps['disable'];
+  readonly tenantActive: DispatcherDeps['tenantActive'];
+  readonly log: DispatcherDeps['log'];
   /** Counts attempts the delivery thread reports, by outcome label. */
   readonly counted: (label: string, count: number) => void;
-  readonly log: {
-    warn(object: object, message: string): void;
-    error(object: object, message: string): void;
-  };
 }
 
 export interface DeliveryThread extends WebhookDispatcher {
