@@ -48,7 +48,7 @@ const WEBHOOKS: WebhookBenchOptions = {
   fanOut: 8,
   appendEndpoints: 5,
   appendMs: num('BENCH_WEBHOOK_MS', 2500),
-  rounds: num('BENCH_WEBHOOK_ROUNDS', 3),
+  rounds: num('BENCH_WEBHOOK_ROUNDS', 5),
   rawMs: 750,
   deadlineMs: 30_000,
 };
