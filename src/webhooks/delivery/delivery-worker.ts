@@ -33,6 +33,8 @@ const COALESCE_MS = 20;
 const REPORT_EVERY_MS = 100;
 /** The least time between an endpoint's walks while the node is busy. */
 const BUSY_WALK_GAP_MS = 1000;
+/** How long delivered attempts may wait to be written while the node is busy. */
+const BUSY_FLUSH_MS = 5000;
 /** The delivery thread's own pool: its walks need one connection at a time, mostly. */
 const POOL_MAX = 2;
 
@@ -121,6 +123,9 @@ const dispatcher = startWebhookDispatcher({
   // While the node is busy, walks come seldom: each costs the database a read or two
   // that this thread's CPU share does not see.
   walkGapMs: () => (pacer.busy() ? BUSY_WALK_GAP_MS : undefined),
+  // And the delivery log is written seldom: on SQLite each write takes the file's one
+  // write lock, which an append arriving meanwhile must wait for.
+  flushMs: () => (pacer.busy() ? BUSY_FLUSH_MS : undefined),
   disable: (owner, endpoint, reason) =>
     call<boolean>({ method: 'disable', args: [owner, endpoint, reason] }),
   tenantActive: (tenantId) => call<boolean>({ method: 'tenantActive', args: [tenantId] }),

@@ -65,6 +65,8 @@ export interface DispatcherDeps {
   };
   /** The least time between an endpoint's walks now, when not WALK_GAP_MS. */
   readonly walkGapMs?: () => number | undefined;
+  /** How long delivered attempts may wait to be written now, when not FLUSH_MS. */
+  readonly flushMs?: () => number | undefined;
   readonly now?: () => number;
   readonly random?: () => number;
 }
@@ -144,6 +146,7 @@ export function startWebhookDispatcher(deps: DispatcherDeps): WebhookDispatcher 
   const queue: (() => void)[] = [];
   let lastRenewMs = 0;
   let lastPurgeMs = now();
+  const flushMs = () => deps.flushMs?.() ?? FLUSH_MS;
   let ticking: Promise<void> | undefined;
   /** Walks and log writes in flight, an endpoint's even after it left `held`: stop waits for them. */
   const inFlight = new Set<Promise<void>>();
@@ -226,10 +229,10 @@ export function startWebhookDispatcher(deps: DispatcherDeps): WebhookDispatcher 
     return ok;
   }
 
-  /** Written within FLUSH_MS of the first unwritten delivery, even when no walk follows. */
+  /** Written within flushMs() of the first unwritten delivery, even when no walk follows. */
   function flushLater(state: Held): void {
     if (state.flushTimer || state.pending.length === 0) return;
-    const wait = Math.max(0, state.firstPendingMs + FLUSH_MS - now());
+    const wait = Math.max(0, state.firstPendingMs + flushMs() - now());
     state.flushTimer = setTimeout(() => {
       state.flushTimer = undefined;
       if (stopped || state.pending.length === 0) return;
@@ -350,7 +353,7 @@ export function startWebhookDispatcher(deps: DispatcherDeps): WebhookDispatcher 
           state.cursor = (chunk[index] as DueEvent).event.position;
         }
         state.pendingSinceMs = null;
-        if (state.pending.length >= FLUSH_EVERY || now() - state.firstPendingMs >= FLUSH_MS) {
+        if (state.pending.length >= FLUSH_EVERY || now() - state.firstPendingMs >= flushMs()) {
           if (!(await flush(state))) return;
         }
       }

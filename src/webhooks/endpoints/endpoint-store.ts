@@ -192,13 +192,19 @@ export function createEndpointStore(on: AnyKysely, now: () => number = Date.now)
      */
     async claim(owner: string, untilMs: number, limit: number): Promise<string[]> {
       const at = now();
-      const free = kysely
-        .selectFrom('webhook_endpoints')
-        .select('id')
-        .where('enabled', '=', 1)
-        .where((eb) => eb.or([eb('lease_until_ms', 'is', null), eb('lease_until_ms', '<', at)]))
-        .orderBy('id')
-        .limit(limit);
+      // Looked for first, so that a poll with nothing to claim writes nothing: on SQLite
+      // an UPDATE takes the file's one write lock even when it matches no row.
+      const free = (
+        await kysely
+          .selectFrom('webhook_endpoints')
+          .select('id')
+          .where('enabled', '=', 1)
+          .where((eb) => eb.or([eb('lease_until_ms', 'is', null), eb('lease_until_ms', '<', at)]))
+          .orderBy('id')
+          .limit(limit)
+          .execute()
+      ).map((row) => row.id);
+      if (free.length === 0) return [];
       const rows = await kysely
         .updateTable('webhook_endpoints')
         .set({ lease_owner: owner, lease_until_ms: untilMs })
