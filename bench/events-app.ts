@@ -1,5 +1,6 @@
 import { buildApp } from '../src/app.ts';
 import { composeServices } from '../src/composition-root.ts';
+import type { Config } from '../src/config/schema.ts';
 import type { Engine } from '../src/storage/database.ts';
 import { type Scratch, TENANT, tryOpenStore, withScratch } from './events-fixture.ts';
 
@@ -10,12 +11,15 @@ import { type Scratch, TENANT, tryOpenStore, withScratch } from './events-fixtur
 export function withListeningApp<T>(
   engine: Engine,
   fn: (apiUrl: string, scratch: Scratch, apiKey: string) => Promise<T>,
+  /** Settings of this run beside the scratch database's (the webhooks bench's receivers). */
+  configure: (config: Config) => Config = (config) => config,
 ): Promise<T | string> {
   return withScratch(engine, async (scratch) => {
     const missing = tryOpenStore(scratch.db);
     if (typeof missing === 'string') return missing;
-    const services = composeServices(scratch.db, scratch.config);
-    const app = await buildApp({ config: scratch.config, db: scratch.db, services });
+    const config = configure(scratch.config);
+    const services = composeServices(scratch.db, config);
+    const app = await buildApp({ config, db: scratch.db, services });
     try {
       // An admin key of the bench tenant: what a service calling Tessera would hold.
       // Its plan decides its quotas: unlimited by default (a limited plan's preset would

@@ -1,13 +1,11 @@
 import { Agent, request } from 'node:http';
-import { buildApp } from '../src/app.ts';
-import { composeServices } from '../src/composition-root.ts';
-import type { Config } from '../src/config/schema.ts';
 import type { Engine } from '../src/storage/database.ts';
 import { keepAliveAgents } from '../src/webhooks/delivery/courier.ts';
 import { headersOf } from '../src/webhooks/delivery/message.ts';
 import { postWebhook } from '../src/webhooks/delivery/post-webhook.ts';
 import { newSigningSecret } from '../src/webhooks/signing/signing-secret.ts';
-import { benchEvent, benchEvents, TENANT, tryOpenStore, withScratch } from './events-fixture.ts';
+import { withListeningApp } from './events-app.ts';
+import { benchEvent, benchEvents } from './events-fixture.ts';
 import { type LoadResult, type LoadSpec, loadInWorker } from './http-load.ts';
 import { type Receivers, startReceivers } from './webhook-receivers.ts';
 
@@ -90,37 +88,18 @@ function withWebhookApp<T>(
   engine: Engine,
   fn: (app: WebhookApp) => Promise<T>,
 ): Promise<T | string> {
-  return withScratch(engine, async (scratch) => {
-    const missing = tryOpenStore(scratch.db);
-    if (typeof missing === 'string') return missing;
-    const config: Config = {
-      ...scratch.config,
-      webhooks: {
-        ...scratch.config.webhooks,
-        allow_insecure_urls: true,
-        allow_private_networks: true,
-      },
-    };
-    const services = composeServices(scratch.db, config);
-    const app = await buildApp({ config, db: scratch.db, services });
-    try {
-      const plan = process.env.BENCH_PLAN ?? 'unlimited';
-      await services.tenancy.tenants.create({ id: TENANT, name: TENANT, plan });
-      const { secret } = await services.identity.apiKeys.create({
-        tenant_id: TENANT,
-        name: 'bench',
-        role: 'admin',
-        created_by: null,
-        expires_ms: null,
-      });
-      const api = `${await app.listen({ host: '127.0.0.1', port: 0 })}/api/v1`;
+  return withListeningApp(
+    engine,
+    (api, _scratch, apiKey) => {
       const call = (method: string, path: string, body?: unknown) =>
-        apiCall(`${api}${path}`, method, secret, body);
-      return await fn({ call, api, apiKey: secret });
-    } finally {
-      await app.close();
-    }
-  });
+        apiCall(`${api}${path}`, method, apiKey, body);
+      return fn({ call, api, apiKey });
+    },
+    (config) => ({
+      ...config,
+      webhooks: { ...config.webhooks, allow_insecure_urls: true, allow_private_networks: true },
+    }),
+  );
 }
 
 /**
