@@ -234,8 +234,14 @@ in one transaction, every 50 deliveries or 250 ms per endpoint).
 **Append cost.** The HTTP append loads of the section above (same clients and bodies,
 keep-alive clients on a worker thread, 0.5 s warm-up, then ${appendMs / 1000} s) on a fresh database
 with no endpoint, and on another with ${appendEndpoints} endpoints receiving every event (\`event_types:
-['*']\`, receivers answering 204), delivering while the load runs${rounds > 1 ? `; ${rounds} rounds in alternating order, each keeping its best` : ''}. "Deliveries/s
-meanwhile" counts the receivers' answers during the measured load, all endpoints together.
+['*']\`, receivers answering 204), delivering while the load runs${rounds > 1 ? `; ${rounds} rounds in alternating order (the one-client loads ${rounds * 2}: they are short and vary most)` : ''}.
+"Change" compares the medians over the rounds, and is the target's verdict: on this
+machine a load moves between rounds by more than the target ("Spread", with no
+endpoint at all), and comparing the best runs picks whichever side had the luckiest
+one. In a check of the one-client SQLite load (6 rounds each), the best run with 5
+endpoints at a 1% share beat the best run with none by 19%, while the medians were
+within 2% of each other. "Deliveries/s meanwhile" counts the receivers' answers during
+the best measured load with endpoints, all endpoints together.
 
 ${appendCostTable(figures)}
 
@@ -249,8 +255,8 @@ runs; \`busy_cpu_share = 1\` never holds deliveries back, and costs appends what
 deliveries cost. Before the delivery thread (dispatcher on the API's event loop,
 delivering as fast as it could, measured on a920dd4 on 2026-12-06), the same loads
 were 7-22% slower on SQLite's heavy loads, 26-41% on PostgreSQL's, and 64-80% under the
-one-client load. The one-client loads are bound by round-trip latency, not CPU, and
-vary most from run to run (by ±10% with no endpoint at all on this machine).
+one-client load. The one-client loads are bound by round-trip latency (on PostgreSQL,
+a commit's fsync on this machine's shared disk), not CPU, and vary most from run to run.
 `;
 }
 

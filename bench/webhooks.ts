@@ -52,6 +52,8 @@ export interface AppendCostFigure {
   readonly with: LoadResult | string;
   /** Deliveries the receivers answered during the measured load with endpoints. */
   readonly delivered: number;
+  /** Each round's requests/s, without and with endpoints (a round's two runs are neighbours). */
+  readonly rounds: { readonly without: number[]; readonly with: number[] };
 }
 
 export interface WebhookFigures {
@@ -353,12 +355,16 @@ function best(a: LoadResult | string | undefined, b: LoadResult | string): LoadR
 
 /** The HTTP append loads of events-http.ts, and one light load. */
 const APPEND_LOADS = [
-  { name: 'batch', clients: 4, events: benchEvents(1000, 0) },
-  { name: 'single', clients: 64, events: [benchEvent(0)] },
+  { name: 'batch', clients: 4, events: benchEvents(1000, 0), roundsFactor: 1 },
+  { name: 'single', clients: 64, events: [benchEvent(0)], roundsFactor: 1 },
   // One client appending one event at a time: a light load that deliveries keep up
   // with, so that each commit finds the endpoints idle and wakes every one of them.
-  { name: 'sequential', clients: 1, events: [benchEvent(0)] },
+  // Bound by round trips (an fsync each on PostgreSQL), it varies most from run to run,
+  // so it runs twice the rounds: it is the cheapest to repeat.
+  { name: 'sequential', clients: 1, events: [benchEvent(0)], roundsFactor: 2 },
 ];
+
+const rate = (result: LoadResult | string) => (typeof result === 'string' ? 0 : result.perSecond);
 
 /**
  * One HTTP append load on a fresh database with `endpoints` endpoints receiving every
@@ -408,14 +414,15 @@ export async function benchWebhooks(
     for (const load of APPEND_LOADS) {
       let without: LoadResult | string | undefined;
       let withHooks: { result: LoadResult | string; delivered: number } | undefined;
+      const rounds = { without: [] as number[], with: [] as number[] };
       // Rounds alternate the order (without, with; with, without; ...) so that a drift
-      // of the machine's speed weighs on both; each keeps its best.
-      for (let round = 0; round < options.rounds; round++) {
+      // of the machine's speed weighs on both. Every round's rate is kept (the report
+      // compares medians), and each side's best run for its latency and deliveries.
+      for (let round = 0; round < options.rounds * load.roundsFactor; round++) {
         const runWithout = async () => {
-          without = best(
-            without,
-            (await appendWith(engine, receivers, load, 0, options.appendMs)).result,
-          );
+          const run = await appendWith(engine, receivers, load, 0, options.appendMs);
+          rounds.without.push(rate(run.result));
+          without = best(without, run.result);
         };
         const runWith = async () => {
           const run = await appendWith(
@@ -425,6 +432,7 @@ export async function benchWebhooks(
             options.appendEndpoints,
             options.appendMs,
           );
+          rounds.with.push(rate(run.result));
           if (withHooks === undefined || best(withHooks.result, run.result) === run.result)
             withHooks = run;
         };
@@ -445,6 +453,7 @@ export async function benchWebhooks(
         without: without as LoadResult | string,
         with: (withHooks as { result: LoadResult | string }).result,
         delivered: (withHooks as { delivered: number }).delivered,
+        rounds,
       });
     }
     return { delivery, appendCost, bodyBytes };
