@@ -16,6 +16,7 @@ import { oauthClients } from './0014-oauth-clients.ts';
 import { oidc } from './0015-oidc.ts';
 import { sso } from './0016-sso.ts';
 import { webhooks } from './0017-webhooks.ts';
+import { ledger } from './0018-ledger.ts';
 
 /**
  * Every schema change, oldest first. Append only: a landed migration is never edited
@@ -39,4 +40,5 @@ export const MIGRATIONS: readonly Migration[] = [
   oidc,
   sso,
   webhooks,
+  ledger,
 ];

@@ -523,6 +523,25 @@ export interface WebhookAttemptRow {
   created_ms: number;
 }
 
+// ── ledger ───────────────────────────────────────────────────────────────────────
+
+/**
+ * Migration 0018: a signed statement that a partition's chain (an `events.tenant_id`
+ * value) reached `hash` at `position`, holding `chained` events. Never updated.
+ * (`events.hash` and `ledger_heads` belong to the events store, written by raw SQL in
+ * its append transaction.)
+ */
+export interface LedgerCheckpointRow {
+  partition: string;
+  position: number;
+  hash: string;
+  chained: number;
+  time_ms: number;
+  kid: string;
+  /** Compact JWS (EdDSA) over `{tenant_id: partition, position, hash, timestamp}`. */
+  jws: string;
+}
+
 /** Every control-plane table by name, with its owning domain. */
 export interface Tables {
   /** identity */
@@ -587,6 +606,8 @@ export interface Tables {
   webhook_endpoints: WebhookEndpointRow;
   /** webhooks */
   webhook_attempts: WebhookAttemptRow;
+  /** ledger */
+  ledger_checkpoints: LedgerCheckpointRow;
   /** protection */
   ip_filters: IpFilterRow;
   /** protection */
