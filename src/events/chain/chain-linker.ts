@@ -1,0 +1,89 @@
+import { createHash } from 'node:crypto';
+import type { StoredEvent } from '../model.ts';
+import { canonicalEvent } from './canonical-event.ts';
+import { GENESIS_HASH, isChainHash } from './chain-hash.ts';
+
+/** A partition's last chained event, as its `ledger_heads` row holds it. */
+export interface LedgerHead {
+  readonly position: number;
+  readonly hash: string;
+}
+
+/** A partition's `ledger_heads` row after a commit; `chained` is the increment. */
+export interface LedgerHeadChange {
+  readonly partition: string;
+  readonly position: number;
+  readonly hash: string;
+  readonly chained: number;
+}
+
+/**
+ * Chains the new events of one commit, partition by partition, onto the heads the
+ * append read in its transaction. Events must be given in position order (within each
+ * partition; partitions may interleave), each as a reader will rebuild it from its row
+ * (the chained form, docs/ledger.md).
+ */
+export interface ChainLinker {
+  /** The chain hash of `event`, the next event of its partition (`tenant_id`). */
+  link(event: StoredEvent): string;
+  /** Every partition linked to in this commit, with its new head. */
+  changes(): LedgerHeadChange[];
+}
+
+interface Tip {
+  /** The last linked event's hash as its 32 raw bytes: the next hash starts from them. */
+  previous: Buffer;
+  hash: string;
+  position: number;
+  chained: number;
+}
+
+/**
+ * `heads` maps partitions to their stored heads; one without a head chains from
+ * GENESIS_HASH. The same hash as `chainHash` (chain-hash.ts), computed without
+ * decoding the previous hash from hex at every event: the raw digest of one event is
+ * kept as the start of the next.
+ */
+export function createChainLinker(heads: ReadonlyMap<string, LedgerHead>): ChainLinker {
+  const tips = new Map<string, Tip>();
+  return {
+    link(event) {
+      const tip = tips.get(event.tenant_id) ?? startTip(tips, event.tenant_id, heads);
+      const digest = createHash('sha256')
+        .update(tip.previous)
+        .update(canonicalEvent(event), 'utf8')
+        .digest();
+      tip.previous = digest;
+      tip.hash = digest.toString('hex');
+      tip.position = event.position;
+      tip.chained += 1;
+      return tip.hash;
+    },
+    changes: () =>
+      [...tips].map(([partition, { position, hash, chained }]) => ({
+        partition,
+        position,
+        hash,
+        chained,
+      })),
+  };
+}
+
+function startTip(
+  tips: Map<string, Tip>,
+  partition: string,
+  heads: ReadonlyMap<string, LedgerHead>,
+): Tip {
+  const head = heads.get(partition);
+  const hash = head?.hash ?? GENESIS_HASH;
+  // A head that is not a hash is a damaged row: refuse to chain onto it.
+  if (!isChainHash(hash)) throw new TypeError(`ledger_heads of ${partition} holds no chain hash`);
+  const tip = {
+    previous: Buffer.from(hash, 'hex'),
+    hash,
+    position: head?.position ?? 0,
+    chained: 0,
+  };
+  tips.set(partition, tip);
+  return tip;
+}
