@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { StoredEvent } from '../model.ts';
-import { createChainLinker } from './chain-linker.ts';
 import { chainHash, GENESIS_HASH } from './chain-hash.ts';
+import { createChainLinker } from './chain-linker.ts';
 import { verifyChain } from './verify-chain.ts';
 
 const event = (
