@@ -15,6 +15,7 @@ import { testEngines } from '../../test/helpers/test-database.ts';
 import { buildApp, type TesseraApp } from '../app.ts';
 import { composeServices } from '../composition-root.ts';
 import type { Config } from '../config/schema.ts';
+import { assertChainsIntact } from '../events/chain-append.contract.ts';
 import type { Engine } from '../storage/database.ts';
 import type { Database } from '../storage/open-database.ts';
 import { restoreBackup } from './restore.ts';
@@ -152,6 +153,8 @@ for (const [from, to] of pairs) {
       const event = (appended.json() as { events: { version: number; position: number }[] })
         .events[0];
       assert.deepEqual([event?.version, event?.position], [5, head + 2]);
+      // Every chain restored verifies, and the appends after the restore continue it.
+      await assertChainsIntact(target.db, to);
       // The API key, the refresh token and the password still work.
       assert.equal((await get(app, '/entities', seeded.acme)).status, 200);
       const refreshed = await app.inject({

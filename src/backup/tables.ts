@@ -49,6 +49,10 @@ export const BACKUP_TABLES: readonly string[] = [
   'entities',
   'event_types',
   'snapshots',
+  // The ledger (migration 0018): without its heads a restored log's next append
+  // would chain from the genesis hash instead of from the restored chain.
+  'ledger_heads',
+  'ledger_checkpoints',
 ];
 
 /** The ledger of applied migrations: never backed up, rebuilt by the restore. */

@@ -1,3 +1,9 @@
+import {
+  type ChainLinker,
+  createChainLinker,
+  type LedgerHead,
+  type LedgerHeadChange,
+} from './chain/chain-linker.ts';
 import { checkRetry } from './check-retry.ts';
 import { generatedEventId } from './event-id.ts';
 import type {
@@ -6,6 +12,7 @@ import type {
   AppendUnit,
   ExpectedVersion,
   NewEvent,
+  StoredEvent,
 } from './model.ts';
 import {
   commitTime,
@@ -28,10 +35,11 @@ export interface ExistingEvent {
   readonly metadata: Record<string, unknown>;
 }
 
-/** One row for the `events` table, JSON serialised once, here. */
+/** One row for the `events` table, JSON serialised once, here, with its chain hash. */
 export interface EventRow extends EventRecord {
   readonly payload: string;
   readonly metadata: string;
+  readonly hash: string;
 }
 
 /** The new summary row of an entity the transaction wrote to; `bytes` is the increment. */
@@ -59,6 +67,20 @@ export interface AppendState {
   readonly existing: ReadonlyMap<string, ExistingEvent>;
   /** By tenant id: usage of every tenant with a limited unit (see `limitedTenants`). */
   readonly usage: ReadonlyMap<string, TenantUsage>;
+  /**
+   * By partition (`tenant_id`): the `ledger_heads` row of every partition the units
+   * append to that has one. It must be read under the ordering the log guarantees
+   * (SQLite's write transaction, PostgreSQL's head lock) so that no other commit
+   * chains onto the same head.
+   *
+   * A partition with events but no head, or a head behind its events (stored before
+   * migration 0018 and not yet backfilled), is not looked for here: the backfill
+   * chains every partition at start-up, before the server serves. Were an append to
+   * run before it, its events would chain from GENESIS_HASH (or the stale head) and
+   * the verifiers would report a hash_mismatch at the first event chained after the
+   * gap; the events themselves stay as they were stored.
+   */
+  readonly heads: ReadonlyMap<string, LedgerHead>;
 }
 
 export interface AppendPlan {
@@ -71,6 +93,8 @@ export interface AppendPlan {
   readonly day_start_ms: number;
   /** The log head after the commit (unchanged when nothing is written). */
   readonly head: { readonly position: number; readonly time_ms: number };
+  /** The new `ledger_heads` row of every partition written to (`chained`: increment). */
+  readonly heads: LedgerHeadChange[];
 }
 
 /** Map key of a tenant's entity or client id. NUL never occurs in either (schemas forbid it). */
@@ -96,7 +120,12 @@ export function lookupsFor(units: readonly AppendUnit[]) {
       }
     }
   }
-  return { entities: [...entities.values()], clientIds: [...clientIds.values()] };
+  return {
+    entities: [...entities.values()],
+    clientIds: [...clientIds.values()],
+    /** The partitions (`tenant_id`s) whose `ledger_heads` rows the append reads. */
+    partitions: [...new Set(units.map((unit) => unit.tenant_id))],
+  };
 }
 
 /**
@@ -118,6 +147,8 @@ export function planAppend(
   const written = new Map<string, ExistingEvent>();
   const known = (key: string) => state.existing.get(key) ?? written.get(key);
   const time_ms = commitTime(head, nowMs);
+  const timestamp = new Date(time_ms).toISOString();
+  const chain = createChainLinker(state.heads);
   const usage = createUsageTracker(state.usage, time_ms);
   const rows: EventRow[] = [];
   const entities = new Map<string, EntityChange>();
@@ -145,19 +176,34 @@ export function planAppend(
         version++;
         position++;
         const at = appended.length * 2;
-        const row = toRow(
-          unit.tenant_id,
-          entity.entity_id,
-          event,
-          version,
+        const payload = texts
+          ? (texts.json[at] as string)
+          : (JSON.stringify(event.payload) ?? 'null');
+        const metadata = texts
+          ? (texts.json[at + 1] as string)
+          : JSON.stringify(event.metadata ?? {});
+        const id = event.id ?? generatedEventId(position);
+        const row: EventRow = {
           position,
+          tenant_id: unit.tenant_id,
+          entity_id: entity.entity_id,
+          version,
+          event_type: event.event_type,
           time_ms,
-          texts ? (texts.json[at] as string) : (JSON.stringify(event.payload) ?? 'null'),
-          texts ? (texts.json[at + 1] as string) : JSON.stringify(event.metadata ?? {}),
-        );
+          payload,
+          metadata,
+          client_id: event.id ?? null,
+          hash: linkEvent(chain, unit.tenant_id, entity.entity_id, event, {
+            id,
+            version,
+            position,
+            timestamp,
+            payload,
+            metadata,
+          }),
+        };
         rows.push(row);
         bytes += Buffer.byteLength(row.payload) + Buffer.byteLength(row.metadata);
-        const id = event.id ?? generatedEventId(position);
         appended.push({ id, entity_id: entity.entity_id, version, position });
         if (event.id !== undefined)
           written.set(tenantKey(unit.tenant_id, event.id), writtenEvent(row, id));
@@ -188,6 +234,7 @@ export function planAppend(
     usage: usage.changes(),
     day_start_ms: dayStart(time_ms),
     head: rows.length > 0 ? { position, time_ms } : head,
+    heads: chain.changes(),
   };
 }
 
@@ -237,27 +284,47 @@ function versionMatches(expected: ExpectedVersion, actual: number): boolean {
   return expected === actual;
 }
 
-function toRow(
+/**
+ * The event's chain hash, computed on its chained form: the event as a reader rebuilds
+ * it from the row (row-to-event.ts). The values hashed are the ones just serialised
+ * rather than the text parsed back: for what passes the door (finite numbers, well
+ * formed strings, no cycles) canonicalize and JSON.stringify agree value for value,
+ * so both give what JSON.parse of the stored text gives, and nothing is parsed twice.
+ * Only a payload or metadata that serialised to nothing or to null is stored, and
+ * so hashed, as null. A value canonicalize refuses (NaN, an infinity, a lone
+ * surrogate) throws and fails the commit: the door refuses such input first
+ * (http/json-inspection.ts, append-request.ts), so only a caller's bug gets here.
+ */
+function linkEvent(
+  chain: ChainLinker,
   tenant_id: string,
   entity_id: string,
   event: NewEvent,
-  version: number,
-  position: number,
-  time_ms: number,
-  payload: string,
-  metadata: string,
-): EventRow {
-  return {
-    position,
+  stored: {
+    readonly id: string;
+    readonly version: number;
+    readonly position: number;
+    readonly timestamp: string;
+    /** The JSON texts the row holds. */
+    readonly payload: string;
+    readonly metadata: string;
+  },
+): string {
+  const { id, version, position, timestamp } = stored;
+  return chain.link({
+    id,
     tenant_id,
     entity_id,
-    version,
     event_type: event.event_type,
-    time_ms,
-    payload,
-    metadata,
-    client_id: event.id ?? null,
-  };
+    version,
+    position,
+    timestamp,
+    payload: stored.payload === 'null' ? null : event.payload,
+    // As a reader types it too (row-to-event.ts): stored JSON, whatever its kind.
+    metadata: (stored.metadata === 'null'
+      ? null
+      : (event.metadata ?? {})) as StoredEvent['metadata'],
+  });
 }
 
 /** JSON is parsed only if a later unit of the same commit reuses the id (rare). */

@@ -4,6 +4,7 @@ import { lookupsFor, planAppend, tenantKey } from '../plan-append.ts';
 import { commitTime, dayStart, limitedTenants } from '../plan-quota.ts';
 import type { LogHead } from './lock-log-head.ts';
 import { readAppendState } from './read-append-state.ts';
+import { readLedgerHeads } from './read-ledger-heads.ts';
 import { sqlClientOf } from './sql-client.ts';
 import { writeAppendPlan } from './write-append-plan.ts';
 
@@ -27,10 +28,15 @@ export async function appendInTransaction(
   const head = rows[0];
   if (!head) throw new Error('event_log_head has no row: the events migration did not run');
   const now = clock();
-  const state = await readAppendState(client, lookupsFor(units), {
+  const lookups = lookupsFor(units);
+  // A round trip of its own (the lock above is an extended-protocol statement, which
+  // cannot carry a second): audit appends are few and small.
+  const heads = await readLedgerHeads(client, lookups.partitions);
+  const stored = await readAppendState(client, lookups, {
     tenants: limitedTenants(units),
     day_start_ms: dayStart(commitTime(head, now)),
   });
+  const state = { ...stored, heads };
   const plan = planAppend(units, state, head, now);
   if (plan.rows.length > 0) {
     const previous = plan.entities.map(

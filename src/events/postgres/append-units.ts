@@ -1,11 +1,11 @@
 import type pg from 'pg';
 import { isUniqueViolation } from '../../storage/unique-violation.ts';
 import type { AppendOutcome, AppendUnit } from '../model.ts';
-import { type AppendState, lookupsFor, planAppend, tenantKey } from '../plan-append.ts';
+import { lookupsFor, planAppend, tenantKey } from '../plan-append.ts';
 import { commitTime, dayStart, limitedTenants } from '../plan-quota.ts';
 import { createEntityVersionCache, type EntityVersionCache } from './entity-version-cache.ts';
 import { beginAndLockLogHead } from './lock-log-head.ts';
-import { readAppendState } from './read-append-state.ts';
+import { readAppendState, type StoredState } from './read-append-state.ts';
 import { writeAppendPlan } from './write-append-plan.ts';
 
 type Lookups = ReturnType<typeof lookupsFor> & { readonly limited: readonly string[] };
@@ -49,16 +49,16 @@ async function appendOnce(
   const keys = lookups.entities.map((entity) => tenantKey(entity.tenant_id, entity.entity_id));
   let guessing = false;
   try {
-    const head = await beginAndLockLogHead(client);
+    const { head, heads } = await beginAndLockLogHead(client, lookups.partitions);
     const now = clock();
     const usage = { tenants: lookups.limited, day_start_ms: dayStart(commitTime(head, now)) };
     const guess = mayGuess ? guessState(lookups, keys, known) : undefined;
     guessing = guess !== undefined;
-    let state = guess ?? (await readAppendState(client, lookups, usage));
+    let state = { ...(guess ?? (await readAppendState(client, lookups, usage))), heads };
     let plan = planAppend(units, state, head, now);
     if (guessing && plan.outcomes.some((outcome) => !outcome.ok)) {
       guessing = false;
-      state = await readAppendState(client, lookups, usage);
+      state = { ...(await readAppendState(client, lookups, usage)), heads };
       plan = planAppend(units, state, head, now);
     }
     if (plan.rows.length > 0) {
@@ -91,7 +91,7 @@ function guessState(
   lookups: Lookups,
   keys: readonly string[],
   known: EntityVersionCache,
-): AppendState | undefined {
+): StoredState | undefined {
   // Client ids and usage are looked up in the same read, so there is nothing to save.
   if (lookups.clientIds.length > 0 || lookups.limited.length > 0) return undefined;
   const versions = new Map<string, number>();

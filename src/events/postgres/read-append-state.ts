@@ -9,6 +9,9 @@ import type { SqlClient } from './sql-client.ts';
 
 type Lookups = ReturnType<typeof lookupsFor>;
 
+/** The append state but the ledger heads, which are read with the head lock. */
+export type StoredState = Omit<AppendState, 'heads'>;
+
 /** Whose quota counters to read, and today's window (see `commitTime`). */
 export interface UsageLookup {
   readonly tenants: readonly string[];
@@ -80,7 +83,7 @@ export async function readAppendState(
   client: SqlClient,
   lookups: Lookups,
   usageOf?: UsageLookup,
-): Promise<AppendState> {
+): Promise<StoredState> {
   const values: unknown[] = [
     lookups.entities.map((entity) => entity.tenant_id),
     lookups.entities.map((entity) => entity.entity_id),

@@ -10,10 +10,17 @@ export const EVENTS_CHANNEL = 'tessera_events';
 // referenced or not), so the head lock is held for one round trip of writes. JSON
 // and client ids travel as text arrays and are cast by the server.
 const WRITE_PLAN = `WITH appended AS (
-  INSERT INTO events (position, tenant_id, entity_id, version, event_type, time_ms, payload, metadata, client_id)
-  SELECT position, tenant_id, entity_id, version, event_type, time_ms, payload::jsonb, metadata::jsonb, client_id::uuid
-    FROM unnest($1::bigint[], $2::text[], $3::text[], $4::integer[], $5::text[], $6::bigint[], $7::text[], $8::text[], $9::text[])
-      AS r(position, tenant_id, entity_id, version, event_type, time_ms, payload, metadata, client_id)
+  INSERT INTO events (position, tenant_id, entity_id, version, event_type, time_ms, payload, metadata, client_id, hash)
+  SELECT position, tenant_id, entity_id, version, event_type, time_ms, payload::jsonb, metadata::jsonb, client_id::uuid, hash
+    FROM unnest($1::bigint[], $2::text[], $3::text[], $4::integer[], $5::text[], $6::bigint[], $7::text[], $8::text[], $9::text[], $28::text[])
+      AS r(position, tenant_id, entity_id, version, event_type, time_ms, payload, metadata, client_id, hash)
+), ledger AS (
+  INSERT INTO ledger_heads (partition, position, hash, chained)
+  SELECT * FROM unnest($29::text[], $30::bigint[], $31::text[], $32::bigint[])
+  ON CONFLICT (partition) DO UPDATE SET
+    position = excluded.position,
+    hash = excluded.hash,
+    chained = ledger_heads.chained + excluded.chained
 ), entity_summaries AS (
   INSERT INTO entities (tenant_id, entity_id, version, last_position, last_time_ms, bytes)
   SELECT * FROM unnest($10::text[], $11::text[], $12::integer[], $13::bigint[], $14::bigint[], $15::bigint[])
@@ -52,8 +59,9 @@ SELECT pg_notify('${EVENTS_CHANNEL}', $22::bigint::text), (SELECT entities FROM 
  * false and the caller must roll back. Each tenant's quota counters (today's events,
  * bytes stored) grow by what it wrote. `event_commits` gets a row only when the
  * commit time moves past the previous head's: a time filter needs just the first
- * position of each distinct time. The notification is delivered only if the
- * transaction commits.
+ * position of each distinct time. Each partition's `ledger_heads` row moves to its
+ * last new event (chained: + its new events). The notification is delivered only if
+ * the transaction commits.
  */
 export async function writeAppendPlan(
   client: SqlClient,
@@ -93,6 +101,11 @@ export async function writeAppendPlan(
       usage.map((change) => change.events),
       usage.map((change) => change.bytes),
       plan.day_start_ms,
+      rows.map((row) => row.hash),
+      plan.heads.map((h) => h.partition),
+      plan.heads.map((h) => h.position),
+      plan.heads.map((h) => h.hash),
+      plan.heads.map((h) => h.chained),
     ],
   });
   return result.rows[0]?.unexpected === 0;

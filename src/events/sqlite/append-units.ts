@@ -1,5 +1,6 @@
 import type { DatabaseSync } from 'node:sqlite';
 import type { SqliteDatabase } from '../../storage/sqlite/open-sqlite.ts';
+import type { LedgerHead } from '../chain/chain-linker.ts';
 import type { AppendOutcome, AppendUnit } from '../model.ts';
 import {
   type AppendPlan,
@@ -19,8 +20,8 @@ import {
 import { prepared } from './statements.ts';
 
 const INSERT_EVENT = `INSERT INTO events
-  (position, tenant_id, entity_id, version, event_type, time_ms, payload, metadata, client_id)
-  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`;
+  (position, tenant_id, entity_id, version, event_type, time_ms, payload, metadata, client_id, hash)
+  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
 const UPSERT_ENTITY = `INSERT INTO entities
   (tenant_id, entity_id, version, last_position, last_time_ms, bytes) VALUES (?, ?, ?, ?, ?, ?)
   ON CONFLICT (tenant_id, entity_id) DO UPDATE SET version = excluded.version,
@@ -28,6 +29,10 @@ const UPSERT_ENTITY = `INSERT INTO entities
   bytes = entities.bytes + excluded.bytes`;
 const UPSERT_TYPE = `INSERT INTO event_types (tenant_id, event_type, events) VALUES (?, ?, ?)
   ON CONFLICT (tenant_id, event_type) DO UPDATE SET events = event_types.events + excluded.events`;
+const READ_LEDGER_HEAD = 'SELECT position, hash FROM ledger_heads WHERE partition = ?';
+const UPSERT_LEDGER_HEAD = `INSERT INTO ledger_heads (partition, position, hash, chained) VALUES (?, ?, ?, ?)
+  ON CONFLICT (partition) DO UPDATE SET position = excluded.position, hash = excluded.hash,
+  chained = ledger_heads.chained + excluded.chained`;
 const READ_USAGE = `SELECT used FROM quota_usage WHERE tenant_id = ? AND quota = ? AND window_start_ms = ?`;
 // Both counters of a tenant in one statement: today's events and all bytes stored.
 const ADD_USAGE = `INSERT INTO quota_usage (tenant_id, quota, window_start_ms, used)
@@ -36,8 +41,9 @@ const ADD_USAGE = `INSERT INTO quota_usage (tenant_id, quota, window_start_ms, u
 
 /**
  * One write transaction (BEGIN IMMEDIATE: SQLite's single writer lock) for every
- * unit: read the head, versions and existing client ids, plan in memory, write.
- * SQLite has one writer, so commit order is position order.
+ * unit: read the head, versions, existing client ids and the partitions' ledger heads,
+ * plan in memory, write. SQLite has one writer, so commit order is position order,
+ * and no other commit can chain onto the ledger heads read here.
  */
 export function appendUnits(
   db: SqliteDatabase,
@@ -103,7 +109,25 @@ function readState(raw: DatabaseSync, units: readonly AppendUnit[], dayStartMs: 
       metadata: JSON.parse(row.metadata),
     });
   }
-  return { versions, existing, usage: readUsage(raw, limitedTenants(units), dayStartMs) };
+  return {
+    versions,
+    existing,
+    usage: readUsage(raw, limitedTenants(units), dayStartMs),
+    heads: readLedgerHeads(raw, lookups.partitions),
+  };
+}
+
+function readLedgerHeads(
+  raw: DatabaseSync,
+  partitions: readonly string[],
+): Map<string, LedgerHead> {
+  const read = prepared(raw, READ_LEDGER_HEAD);
+  const heads = new Map<string, LedgerHead>();
+  for (const partition of partitions) {
+    const head = read.get(partition) as LedgerHead | undefined;
+    if (head) heads.set(partition, { position: head.position, hash: head.hash });
+  }
+  return heads;
 }
 
 function readUsage(
@@ -139,8 +163,11 @@ function write(raw: DatabaseSync, plan: AppendPlan, previousTimeMs: number): voi
       row.payload,
       row.metadata,
       row.client_id,
+      row.hash,
     );
   }
+  const ledgerHead = prepared(raw, UPSERT_LEDGER_HEAD);
+  for (const h of plan.heads) ledgerHead.run(h.partition, h.position, h.hash, h.chained);
   const entity = prepared(raw, UPSERT_ENTITY);
   for (const e of plan.entities) {
     entity.run(e.tenant_id, e.entity_id, e.version, e.last_position, e.last_time_ms, e.bytes);
