@@ -49,6 +49,9 @@ export const BACKUP_TABLES: readonly string[] = [
   'entities',
   'event_types',
   'snapshots',
+  // The ledger (migration 0018): each partition's chain head, and signed checkpoints.
+  'ledger_heads',
+  'ledger_checkpoints',
 ];
 
 /** The ledger of applied migrations: never backed up, rebuilt by the restore. */

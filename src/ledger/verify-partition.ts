@@ -48,6 +48,8 @@ export interface PartitionRange {
   readonly budget: number;
   /** Events read per query. */
   readonly pageSize?: number | undefined;
+  /** Told the events checked so far after each page (progress displays). */
+  readonly onPage?: ((checked: number) => void) | undefined;
 }
 
 const PAGE_SIZE = 1000;
@@ -79,6 +81,7 @@ export async function verifyPartition(
     const rows = await log.readChain(partition, { after, upTo: range.to, limit });
     const step = verifyRows(state, rows);
     state = step.state;
+    range.onPage?.(state.checked);
     if (step.broken) return broken(state.checked, step.broken.position, step.broken.reason);
     const last = rows.at(-1);
     if (last) after = last.position;
