@@ -20,6 +20,8 @@ const LAYERS = [
   'tenancy',
   'sso',
   'webhooks',
+  // Above identity, whose signing keys its checkpoints will be signed with.
+  'ledger',
   'backup',
   // The files directly in src/ (composition root, app, server) sit here: they wire
   // every domain, and only the CLI above them may import them.

@@ -60,6 +60,8 @@ import { passwordResetPage } from './identity/password-reset/password-reset-page
 import { passwordResetRoutes } from './identity/password-reset/password-reset-routes.ts';
 import { sessionRoutes } from './identity/sessions/session-routes.ts';
 import { wellKnownRoutes } from './identity/tokens/well-known-routes.ts';
+import { ledgerRoutes } from './ledger/ledger-routes.ts';
+import { createLedgerVerifier } from './ledger/ledger-verifier.ts';
 import { countAuthAttempts } from './protection/auth-metrics.ts';
 import { auditDeniedRequests } from './protection/denied-requests/denied-requests.ts';
 import { ipFilterRoutes } from './protection/ip-filters/ip-filter-routes.ts';
@@ -214,6 +216,9 @@ const apiV1: FastifyPluginAsync<
   await api.register(auditRoutes, {
     events: deps.events.service,
     maxPageBytes: config.storage.max_read_page_bytes,
+  });
+  await api.register(ledgerRoutes, {
+    verifier: createLedgerVerifier(deps.events.chain, config.ledger),
   });
   await api.register(lockoutRoutes, { lockouts: protection.lockouts });
   await api.register(backupRoutes, { backups: deps.backups, audit: services.audit });

@@ -6,6 +6,7 @@ import { IdentityErrors } from './identity/errors.ts';
 import { MfaErrors } from './identity/mfa/mfa-errors.ts';
 import { OAuthClientErrors } from './identity/oauth-clients/oauth-client-errors.ts';
 import { TokenErrors } from './identity/tokens/token-errors.ts';
+import { LedgerErrors } from './ledger/errors.ts';
 import { HttpErrors } from './platform/http-errors.ts';
 import { IpFilterErrors } from './protection/ip-filters/ip-filter-errors.ts';
 import { LockoutErrors } from './protection/lockout/lockout-errors.ts';
@@ -35,6 +36,7 @@ export const ERROR_CATALOGUE = {
   IpFilterErrors,
   RateLimitErrors,
   BackupErrors,
+  LedgerErrors,
   EmailErrors,
 } as const;
 

@@ -4,6 +4,8 @@ import { type Logger, pino } from 'pino';
 import { buildApp } from './app.ts';
 import { composeServices } from './composition-root.ts';
 import type { Config } from './config/schema.ts';
+import { backfillLogged } from './events/chain/backfill-logged.ts';
+import { openChainLog } from './events/chain/chain-log.ts';
 import { MIGRATIONS } from './migrations/index.ts';
 import { openRedis } from './platform/redis.ts';
 import { TESSERA_VERSION } from './platform/version.ts';
@@ -45,6 +47,9 @@ export async function startServer(
       { engine: db.engine, location: db.location, applied, deployment_id: deploymentId },
       'database ready',
     );
+    // Chains what was stored unhashed (before migration 0018) before any append can
+    // add to the chains; one cheap query when there is nothing to do.
+    await backfillLogged(openChainLog(db), config.ledger.backfill_batch, logger);
     const services = composeServices(db, config);
     const { kid, created } = await services.identity.keys.ensureKey();
     if (created) logger.info({ kid }, 'created the first token signing key');

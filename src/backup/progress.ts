@@ -1,6 +1,6 @@
 /** Where a long backup, verify or restore is, for a progress bar or log lines. */
 export interface BackupProgress {
-  readonly phase: 'backup' | 'verify' | 'restore';
+  readonly phase: 'backup' | 'verify' | 'restore' | 'chain';
   readonly table: string;
   /** Rows of `table` done so far, of `tableRows`. */
   readonly rows: number;

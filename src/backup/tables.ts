@@ -49,8 +49,8 @@ export const BACKUP_TABLES: readonly string[] = [
   'entities',
   'event_types',
   'snapshots',
-  // The ledger (migration 0018): without its heads a restored log's next append
-  // would chain from the genesis hash instead of from the restored chain.
+  // The ledger (migration 0018): each partition's chain head (without it a restored
+  // log's next append would chain from the genesis hash) and signed checkpoints.
   'ledger_heads',
   'ledger_checkpoints',
 ];

@@ -6,6 +6,7 @@ import { registerBackupCommands } from './backup.ts';
 import { registerConfigCommands } from './config.ts';
 import { registerIpFilterCommands } from './ipfilter.ts';
 import { registerKeysCommands } from './keys.ts';
+import { registerLedgerCommands } from './ledger.ts';
 import { registerLockoutCommands } from './lockout.ts';
 import { registerMigrateCommand } from './migrate.ts';
 import { registerServeCommand } from './serve.ts';
@@ -43,6 +44,7 @@ export function buildProgram(io: CliIo = PROCESS_IO): Command {
   registerIpFilterCommands(program, io);
   registerLockoutCommands(program, io);
   registerBackupCommands(program, io);
+  registerLedgerCommands(program, io);
   return program;
 }
 

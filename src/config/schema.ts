@@ -886,6 +886,30 @@ const lockout = Type.Object(
   },
 );
 
+const ledger = Type.Object(
+  {
+    verify_batch: Type.Integer({
+      default: 5000,
+      minimum: 100,
+      maximum: 100_000,
+      description:
+        'Events GET /api/v1/audit/verify checks per request at most; its next_cursor continues from there.',
+    }),
+    backfill_batch: Type.Integer({
+      default: 1000,
+      minimum: 1,
+      maximum: 100_000,
+      description:
+        'Events the backfill chains per transaction (at start and `tessera ledger backfill`); appends wait while one runs.',
+    }),
+  },
+  {
+    additionalProperties: false,
+    description:
+      'The tamper-evident ledger: every partition of the event log is a hash chain (docs/ledger.md).',
+  },
+);
+
 const metrics = Type.Object(
   {
     enabled: Type.Boolean({
@@ -932,6 +956,7 @@ export const ConfigSchema = Type.Object(
     rate_limits,
     lockout,
     backup,
+    ledger,
     metrics,
     logging,
   },

@@ -1,5 +1,6 @@
 import type { Config } from '../config/schema.ts';
 import type { Database } from '../storage/open-database.ts';
+import { type ChainLog, openChainLog } from './chain/chain-log.ts';
 import { createLocalNotifier } from './local-notifier.ts';
 import type { LogNotifier } from './log-notifier.ts';
 import { openEventStore } from './open-event-store.ts';
@@ -16,6 +17,8 @@ export interface Events {
   readonly service: EventService;
   /** The log itself, for the CLI's statistics and tests that read beneath the service. */
   readonly store: EventStore;
+  /** The log's hash chains, as the ledger reads them (and the backfill writes them). */
+  readonly chain: ChainLog;
   readonly state: StateService;
   readonly notifier: LogNotifier;
   /** Live subscriptions (SSE and WebSocket share it, so a tenant has one tailer). */
@@ -67,6 +70,7 @@ export async function openEvents(
   return {
     service,
     store,
+    chain: openChainLog(db),
     state,
     notifier,
     subscriptions,

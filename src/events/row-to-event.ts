@@ -25,6 +25,19 @@ export const EVENT_COLUMNS =
  * (deep-json.ts), so that no stored event can break a read.
  */
 export function toStoredEvent(row: EventRecord, parse: (json: unknown) => unknown): StoredEvent {
+  const event = toChainedEvent(row, parse);
+  return {
+    ...event,
+    payload: servableJson(event.payload, row.payload),
+    metadata: servableJson(event.metadata, row.metadata) as Record<string, unknown>,
+  };
+}
+
+/**
+ * The event as the ledger chains it (docs/ledger.md): the stored JSON values
+ * themselves, however deep, never the text `toStoredEvent` may serve in their place.
+ */
+export function toChainedEvent(row: EventRecord, parse: (json: unknown) => unknown): StoredEvent {
   return {
     id: row.client_id ?? generatedEventId(row.position),
     tenant_id: row.tenant_id,
@@ -33,7 +46,7 @@ export function toStoredEvent(row: EventRecord, parse: (json: unknown) => unknow
     version: row.version,
     position: row.position,
     timestamp: new Date(row.time_ms).toISOString(),
-    payload: servableJson(parse(row.payload), row.payload),
-    metadata: servableJson(parse(row.metadata), row.metadata) as Record<string, unknown>,
+    payload: parse(row.payload),
+    metadata: parse(row.metadata) as Record<string, unknown>,
   };
 }

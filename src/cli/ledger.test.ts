@@ -1,0 +1,122 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it, type TestContext } from 'node:test';
+import { sql } from 'kysely';
+import { runAdminCli } from '../../test/helpers/admin-cli.ts';
+import { buildTestApp } from '../../test/helpers/app.ts';
+import { appendEvents, chainAll, positionsOf, tamper } from '../../test/helpers/ledger-fixture.ts';
+import { testEngines } from '../../test/helpers/test-database.ts';
+import type { Engine } from '../storage/database.ts';
+
+/** In round-robin order, so every tenant's positions have others' between them. */
+const TENANTS = ['acme', 't-edit', 't-del', 't-swap', 't-ins', 'filler', 't-last'];
+
+async function deployment(t: TestContext, engine: Engine) {
+  const test = await buildTestApp({}, engine);
+  t.after(() => test.close());
+  await test.services.identity.keys.ensureKey();
+  for (let round = 0; round < 6; round++) {
+    for (const tenant of TENANTS) await appendEvents(test.db, tenant, 1);
+  }
+  await chainAll(test.db);
+  const positions: Record<string, number[]> = {};
+  for (const tenant of TENANTS) positions[tenant] = await positionsOf(test.db, tenant);
+  const at = (tenant: string, index: number) => positions[tenant]?.[index] as number;
+  const dir = mkdtempSync(join(tmpdir(), 'tessera-ledger-backups-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const tessera = (args: readonly string[]) =>
+    runAdminCli(test.config.storage, args, { env: { TESSERA_BACKUP_DIR: dir } });
+  const backup = async () => {
+    const before = new Set(readdirSync(dir));
+    const made = await tessera(['backup', 'create']);
+    assert.equal(made.code, 0, made.stderr);
+    const file = readdirSync(dir).find((name) => !before.has(name));
+    // The backup's own audit event, appended unhashed until the append path hashes.
+    await chainAll(test.db);
+    return join(dir, file as string);
+  };
+  return { ...test, at, tessera, backup };
+}
+
+/** Every tamper kind, each on its own tenant: one run must report each where it happened. */
+async function tamperAll(test: Awaited<ReturnType<typeof deployment>>) {
+  const { db, at } = test;
+  await tamper.editPayload(db, at('t-edit', 2));
+  await tamper.remove(db, at('t-del', 2));
+  await tamper.swap(db, at('t-swap', 1), at('t-swap', 3));
+  // The free position is filler's, whose chain then breaks at its next event.
+  await tamper.remove(db, at('t-ins', 2) + 1);
+  await tamper.insert(db, 't-ins', at('t-ins', 2) + 1);
+  await tamper.remove(db, at('t-last', 5));
+  return [
+    `BROKEN: filler at position ${at('filler', 3)}: hash_mismatch`,
+    `BROKEN: t-del at position ${at('t-del', 3)}: hash_mismatch`,
+    `BROKEN: t-edit at position ${at('t-edit', 2)}: hash_mismatch`,
+    `BROKEN: t-ins at position ${at('t-ins', 2) + 1}: hash_mismatch`,
+    `BROKEN: t-last at position ${at('t-last', 5)}: head_mismatch`,
+    `BROKEN: t-swap at position ${at('t-swap', 1)}: hash_mismatch`,
+  ];
+}
+
+for (const engine of testEngines()) {
+  describe(`tessera ledger (${engine})`, () => {
+    it('verify: exit 0 when intact, 1 naming each broken partition and position', async (t) => {
+      const test = await deployment(t, engine);
+      const intact = await test.tessera(['ledger', 'verify']);
+      assert.equal(intact.code, 0, intact.stderr);
+      assert.match(intact.stdout, /^INTACT: 7 partitions, 42 events verified/);
+      const expected = await tamperAll(test);
+      const broken = await test.tessera(['ledger', 'verify']);
+      assert.equal(broken.code, 1, broken.stderr);
+      assert.deepEqual(broken.stdout.trim().split('\n'), expected);
+      assert.match(broken.stderr, /the ledger is broken: first at filler position/);
+      const one = await test.tessera(['ledger', 'verify', '--tenant', 'acme']);
+      assert.equal(one.code, 0, one.stderr);
+      assert.match(one.stdout, /^INTACT: 2 partitions, 6 events verified/);
+      const json = await test.tessera(['ledger', 'verify', '--tenant', 't-edit', '--json']);
+      assert.equal(json.code, 1);
+      assert.deepEqual(JSON.parse(json.stdout).broken, [
+        { partition: 't-edit', position: test.at('t-edit', 2), reason: 'hash_mismatch' },
+      ]);
+    });
+
+    it('verify --backup: the same verdicts from backup files, loaded into SQLite', async (t) => {
+      const test = await deployment(t, engine);
+      const good = await test.backup();
+      const expected = await tamperAll(test);
+      const bad = await test.backup();
+      const intact = await test.tessera(['ledger', 'verify', '--backup', good]);
+      assert.equal(intact.code, 0, intact.stderr);
+      assert.match(intact.stdout, /^INTACT: 7 partitions, 42 events verified/);
+      const broken = await test.tessera(['ledger', 'verify', '--backup', bad]);
+      assert.equal(broken.code, 1, broken.stderr);
+      assert.deepEqual(broken.stdout.trim().split('\n'), expected);
+    });
+
+    it('backfill chains a database stored before the ledger, and verify then passes', async (t) => {
+      const test = await deployment(t, engine);
+      await sql`UPDATE events SET hash = NULL`.execute(test.db.kysely);
+      await sql`DELETE FROM ledger_heads`.execute(test.db.kysely);
+      const unchained = await test.tessera(['ledger', 'verify', '--tenant', 'acme']);
+      assert.equal(unchained.code, 1);
+      assert.match(
+        unchained.stdout,
+        new RegExp(`acme at position ${test.at('acme', 0)}: unchained`),
+      );
+      const backfill = await test.tessera(['ledger', 'backfill']);
+      assert.equal(backfill.code, 0, backfill.stderr);
+      assert.equal(backfill.stdout, 'chained 42 events\n');
+      const again = await test.tessera(['ledger', 'backfill']);
+      assert.equal(again.stdout, 'chained 0 events\n');
+      assert.equal((await test.tessera(['ledger', 'verify'])).code, 0);
+    });
+
+    it('bad usage exits 2', async (t) => {
+      const test = await deployment(t, engine);
+      assert.equal((await test.tessera(['ledger', 'verify', '--tenant', 'Not A Slug'])).code, 2);
+      assert.equal((await test.tessera(['ledger', 'verify', '--bogus'])).code, 2);
+    });
+  });
+}

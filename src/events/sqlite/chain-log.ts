@@ -1,0 +1,76 @@
+import type { DatabaseSync } from 'node:sqlite';
+import type { SqliteDatabase } from '../../storage/sqlite/open-sqlite.ts';
+import type { ChainLink, ChainLog, ChainPage, ChainRow, LedgerHead } from '../chain/chain-log.ts';
+import { planChainBatch } from '../chain/plan-chain-batch.ts';
+import { EVENT_COLUMNS, type EventRecord, toChainedEvent } from '../row-to-event.ts';
+import { prepared } from './statements.ts';
+
+const parseJson = (json: unknown) => JSON.parse(json as string);
+
+const READ_CHAIN = `SELECT ${EVENT_COLUMNS}, hash FROM events INDEXED BY events_tenant_position
+  WHERE tenant_id = ? AND position > ? AND position <= ? ORDER BY position LIMIT ?`;
+const LINK_BEFORE = `SELECT position, hash FROM events INDEXED BY events_tenant_position
+  WHERE tenant_id = ? AND position < ? ORDER BY position DESC LIMIT 1`;
+const HEAD = 'SELECT partition, position, hash, chained FROM ledger_heads WHERE partition = ?';
+// A loose index scan: each step jumps to the next tenant_id in events_tenant_position.
+const PARTITIONS = `WITH RECURSIVE parts(p) AS (
+    SELECT MIN(tenant_id) FROM events
+    UNION ALL
+    SELECT (SELECT MIN(tenant_id) FROM events WHERE tenant_id > p) FROM parts WHERE p IS NOT NULL
+  ) SELECT p FROM parts WHERE p IS NOT NULL`;
+const UNCHAINED_TAILS = `SELECT p AS partition, COALESCE(h.position, 0) AS after FROM (${PARTITIONS}) AS parts
+  LEFT JOIN ledger_heads h ON h.partition = parts.p
+  WHERE (SELECT MAX(position) FROM events WHERE tenant_id = parts.p) > COALESCE(h.position, 0)`;
+const COUNT_AFTER = `SELECT COUNT(*) AS n FROM events INDEXED BY events_tenant_position
+  WHERE tenant_id = ? AND position > ?`;
+const SET_HASH = 'UPDATE events SET hash = ? WHERE position = ?';
+const UPSERT_HEAD = `INSERT INTO ledger_heads (partition, position, hash, chained) VALUES (?, ?, ?, ?)
+  ON CONFLICT (partition) DO UPDATE SET position = excluded.position, hash = excluded.hash,
+  chained = excluded.chained`;
+
+type HashedRecord = EventRecord & { hash: string | null };
+
+/** The ledger's reads and the backfill's writes on the SQLite file: see chain/chain-log.ts. */
+export function createSqliteChainLog(db: SqliteDatabase): ChainLog {
+  const readChain = (raw: DatabaseSync, partition: string, page: ChainPage): ChainRow[] => {
+    const rows = prepared(raw, READ_CHAIN).all(
+      partition,
+      page.after,
+      page.upTo ?? Number.MAX_SAFE_INTEGER,
+      page.limit,
+    ) as unknown as HashedRecord[];
+    return rows.map((row) => ({ ...toChainedEvent(row, parseJson), hash: row.hash }));
+  };
+  const head = (raw: DatabaseSync, partition: string) =>
+    prepared(raw, HEAD).get(partition) as LedgerHead | undefined;
+  return {
+    readChain: (partition, page) => db.withRaw((raw) => readChain(raw, partition, page)),
+    linkBefore: (partition, position) =>
+      db.withRaw(
+        (raw) => prepared(raw, LINK_BEFORE).get(partition, position) as ChainLink | undefined,
+      ),
+    head: (partition) => db.withRaw((raw) => head(raw, partition)),
+    partitions: () =>
+      db.withRaw((raw) => (prepared(raw, PARTITIONS).all() as { p: string }[]).map((row) => row.p)),
+    unchainedTails: () =>
+      db.withRaw(
+        (raw) => prepared(raw, UNCHAINED_TAILS).all() as { partition: string; after: number }[],
+      ),
+    countAfter: (partition, position) =>
+      db.withRaw((raw) => (prepared(raw, COUNT_AFTER).get(partition, position) as { n: number }).n),
+    // BEGIN IMMEDIATE: the single writer's lock, the one appends take.
+    chainNext: (partition, limit) =>
+      db.withRawTransaction((raw) => {
+        const before = head(raw, partition);
+        const rows = readChain(raw, partition, { after: before?.position ?? 0, limit });
+        const plan = planChainBatch(partition, before, rows);
+        const setHash = prepared(raw, SET_HASH);
+        for (const { position, hash } of plan.hashes) setHash.run(hash, position);
+        if (plan.head && plan.hashes.length > 0) {
+          const { position, hash, chained } = plan.head;
+          prepared(raw, UPSERT_HEAD).run(partition, position, hash, chained);
+        }
+        return { chained: plan.hashes.length, blocked: plan.blocked };
+      }),
+  };
+}

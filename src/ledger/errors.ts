@@ -1,0 +1,7 @@
+import { defineErrorCodes } from '../platform/errors.ts';
+
+/** Failures of the ledger's routes; documented in docs/errors.md. */
+export const LedgerErrors = defineErrorCodes({
+  ledger_cursor_invalid: { status: 400, title: 'Ledger cursor invalid' },
+  ledger_range_invalid: { status: 400, title: 'Ledger range invalid' },
+});
