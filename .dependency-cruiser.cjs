@@ -20,6 +20,7 @@ const LAYERS = [
   'tenancy',
   'sso',
   'webhooks',
+  'ledger',
   'backup',
   // The files directly in src/ (composition root, app, server) sit here: they wire
   // every domain, and only the CLI above them may import them.

@@ -789,6 +789,30 @@ function burst(fallback: number, what: string) {
   });
 }
 
+const ledger = Type.Object(
+  {
+    checkpoint_interval_events: Type.Integer({
+      default: 10_000,
+      minimum: 1,
+      maximum: 100_000_000,
+      description:
+        'A partition whose chain grew by this many events since its last signed checkpoint is checkpointed (within seconds) by the background job each node runs.',
+    }),
+    checkpoint_interval_seconds: Type.Integer({
+      default: 300,
+      minimum: 1,
+      maximum: 604_800,
+      description:
+        'A partition whose chain moved is checkpointed at the latest this long after its last checkpoint, however few events it gained.',
+    }),
+  },
+  {
+    additionalProperties: false,
+    description:
+      'The tamper-evident ledger: when each partition’s hash chain gets a signed checkpoint (docs/ledger.md).',
+  },
+);
+
 const rate_limits = Type.Object(
   {
     enabled: Type.Boolean({
@@ -929,6 +953,7 @@ export const ConfigSchema = Type.Object(
     oauth,
     sso,
     webhooks,
+    ledger,
     rate_limits,
     lockout,
     backup,
