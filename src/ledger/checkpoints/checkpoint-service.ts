@@ -72,7 +72,10 @@ export function createCheckpointService(deps: CheckpointServiceDeps) {
         // Loaded (maybe created) before the transaction: its first use reads and decrypts.
         const key = await keys.signingKey();
         last = await db.transaction(async (trx) => {
-          await audit.inTransaction(trx, actor.audit, [signedEntry(tenantId, before.moved)]);
+          const movedLogs = logs.filter((log) =>
+            before.moved.some((head) => head.partition === partitionOf(tenantId, log)),
+          );
+          await audit.inTransaction(trx, actor.audit, [signedEntry(tenantId, movedLogs)]);
           const current = await movedHeads(trx, partitions);
           for (const done of await signHeads(trx, current.moved, key, now())) {
             signed.set(done.checkpoint.partition, done);
@@ -115,17 +118,12 @@ export function createCheckpointService(deps: CheckpointServiceDeps) {
 
 export type CheckpointService = ReturnType<typeof createCheckpointService>;
 
-function signedEntry(
-  tenantId: string,
-  moved: readonly { readonly partition: string }[],
-): AuditEntry {
+function signedEntry(tenantId: string, logs: readonly LedgerLog[]): AuditEntry {
   return {
     tenant_id: tenantId,
     action: 'ledger.checkpoint_signed',
     target: `ledger:${tenantId}`,
     outcome: 'success',
-    details: {
-      logs: moved.map((head) => (head.partition === tenantId ? 'events' : 'audit')),
-    },
+    details: { logs },
   };
 }
