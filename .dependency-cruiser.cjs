@@ -20,7 +20,7 @@ const LAYERS = [
   'tenancy',
   'sso',
   'webhooks',
-  // Above identity, whose signing keys its checkpoints will be signed with.
+  // Above identity, whose signing keys sign its checkpoints.
   'ledger',
   'backup',
   // The files directly in src/ (composition root, app, server) sit here: they wire

@@ -60,6 +60,8 @@ import { passwordResetPage } from './identity/password-reset/password-reset-page
 import { passwordResetRoutes } from './identity/password-reset/password-reset-routes.ts';
 import { sessionRoutes } from './identity/sessions/session-routes.ts';
 import { wellKnownRoutes } from './identity/tokens/well-known-routes.ts';
+import { checkpointRoutes } from './ledger/checkpoints/checkpoint-routes.ts';
+import { MAX_TICK_MS, startCheckpointing } from './ledger/checkpoints/checkpoint-scheduler.ts';
 import { ledgerRoutes } from './ledger/ledger-routes.ts';
 import { createLedgerVerifier } from './ledger/ledger-verifier.ts';
 import { countAuthAttempts } from './protection/auth-metrics.ts';
@@ -222,6 +224,7 @@ const apiV1: FastifyPluginAsync<
   });
   await api.register(lockoutRoutes, { lockouts: protection.lockouts });
   await api.register(backupRoutes, { backups: deps.backups, audit: services.audit });
+  await api.register(checkpointRoutes, { checkpoints: services.ledger.checkpoints });
 };
 
 /**
@@ -385,6 +388,14 @@ export async function buildApp(deps: AppDeps): Promise<TesseraApp> {
     app.log,
   );
   app.addHook('onClose', () => stopDeprovisioning());
+  // Ledger checkpoints: every node signs the partitions due (one row per head, whoever
+  // wins); stops, waiting for a tick in progress, before the database closes.
+  const stopCheckpointing = startCheckpointing(
+    services.ledger.checkpointScheduler,
+    Math.min(MAX_TICK_MS, config.ledger.checkpoint_interval_seconds * 1000),
+    app.log,
+  );
+  app.addHook('onClose', () => stopCheckpointing());
   const intervalMs = parseInterval(config.backup.interval);
   if (intervalMs !== undefined) {
     const schedule = startBackupSchedule({

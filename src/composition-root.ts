@@ -38,8 +38,10 @@ import type {
 import { createAccessTokens, issuerFor } from './identity/tokens/access-token.ts';
 import type { IssueAccessToken } from './identity/tokens/issue-token-set.ts';
 import { loadMasterKey } from './identity/tokens/master-key.ts';
-import { createSigningKeys } from './identity/tokens/signing-keys.ts';
+import { createSigningKeys, type SigningKeys } from './identity/tokens/signing-keys.ts';
 import { createUserService, type UserService } from './identity/users/user-service.ts';
+import { createCheckpointScheduler } from './ledger/checkpoints/checkpoint-scheduler.ts';
+import { createCheckpointService } from './ledger/checkpoints/checkpoint-service.ts';
 import { createAuthAttempts } from './protection/auth-attempts.ts';
 import { createLockoutAdmin } from './protection/lockout/lockout-service.ts';
 import { createLoginLockout } from './protection/lockout/login-lockout.ts';
@@ -298,8 +300,30 @@ export function composeServices(
     email: { mailer, settings: createEmailSettingsService({ db, audit }) },
     sso,
     webhooks,
+    ledger: composeLedger(db, config, { audit, keys: identity.keys }, options),
     audit,
     events: { tickets },
+  };
+}
+
+/** Checkpoints sign with identity's keys and record on-demand signing in the audit trail. */
+function composeLedger(
+  db: Database,
+  config: Config,
+  { audit, keys }: { readonly audit: AuditLog; readonly keys: SigningKeys },
+  options: ServiceOptions,
+): Services['ledger'] {
+  return {
+    checkpoints: createCheckpointService({ db, keys, audit, now: options.now }),
+    checkpointScheduler: createCheckpointScheduler({
+      db,
+      keys,
+      rule: {
+        events: config.ledger.checkpoint_interval_events,
+        seconds: config.ledger.checkpoint_interval_seconds,
+      },
+      now: options.now,
+    }),
   };
 }
 

@@ -24,6 +24,8 @@ import type { SessionStore } from './identity/sessions/session-store.ts';
 import type { AccessTokens } from './identity/tokens/access-token.ts';
 import type { SigningKeys } from './identity/tokens/signing-keys.ts';
 import type { UserService } from './identity/users/user-service.ts';
+import type { CheckpointScheduler } from './ledger/checkpoints/checkpoint-scheduler.ts';
+import type { CheckpointService } from './ledger/checkpoints/checkpoint-service.ts';
 import type { AuthAttempts } from './protection/auth-attempts.ts';
 import type { LockoutAdmin } from './protection/lockout/lockout-service.ts';
 import type { LoginLockout } from './protection/lockout/login-lockout.ts';
@@ -156,6 +158,13 @@ export interface ProtectionServices {
   readonly lockouts: LockoutAdmin;
 }
 
+/** Signed checkpoints of the partitions' hash chains. */
+export interface LedgerServices {
+  readonly checkpoints: CheckpointService;
+  /** One bounded pass of the background checkpoints; the app starts it on a timer. */
+  readonly checkpointScheduler: CheckpointScheduler;
+}
+
 /** Every store and service of one process, by domain. */
 export interface Services {
   readonly identity: IdentityServices;
@@ -166,6 +175,8 @@ export interface Services {
   readonly sso: SsoServices;
   /** Webhooks: endpoints, and the dispatcher the app opens over the event store (issue 21). */
   readonly webhooks: WebhookServices;
+  /** The tamper-evident ledger: signed checkpoints and their schedule (issue 22). */
+  readonly ledger: LedgerServices;
   /** Every change appends its audit event in its own transaction through this. */
   readonly audit: AuditLog;
   readonly events: { readonly tickets: TicketService };

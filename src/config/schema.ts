@@ -789,6 +789,44 @@ function burst(fallback: number, what: string) {
   });
 }
 
+const ledger = Type.Object(
+  {
+    checkpoint_interval_events: Type.Integer({
+      default: 10_000,
+      minimum: 1,
+      maximum: 100_000_000,
+      description:
+        'A partition whose chain grew by this many events since its last signed checkpoint is checkpointed (within seconds) by the background job each node runs.',
+    }),
+    checkpoint_interval_seconds: Type.Integer({
+      default: 300,
+      minimum: 1,
+      maximum: 604_800,
+      description:
+        'A partition whose chain moved is checkpointed at the latest this long after its last checkpoint, however few events it gained.',
+    }),
+    verify_batch: Type.Integer({
+      default: 5000,
+      minimum: 100,
+      maximum: 100_000,
+      description:
+        'Events GET /api/v1/audit/verify checks per request at most; its next_cursor continues from there.',
+    }),
+    backfill_batch: Type.Integer({
+      default: 1000,
+      minimum: 1,
+      maximum: 100_000,
+      description:
+        'Events the backfill chains per transaction (at start and `tessera ledger backfill`); appends wait while one runs.',
+    }),
+  },
+  {
+    additionalProperties: false,
+    description:
+      'The tamper-evident ledger: every partition of the event log is a hash chain, with signed checkpoints (docs/ledger.md).',
+  },
+);
+
 const rate_limits = Type.Object(
   {
     enabled: Type.Boolean({
@@ -886,30 +924,6 @@ const lockout = Type.Object(
   },
 );
 
-const ledger = Type.Object(
-  {
-    verify_batch: Type.Integer({
-      default: 5000,
-      minimum: 100,
-      maximum: 100_000,
-      description:
-        'Events GET /api/v1/audit/verify checks per request at most; its next_cursor continues from there.',
-    }),
-    backfill_batch: Type.Integer({
-      default: 1000,
-      minimum: 1,
-      maximum: 100_000,
-      description:
-        'Events the backfill chains per transaction (at start and `tessera ledger backfill`); appends wait while one runs.',
-    }),
-  },
-  {
-    additionalProperties: false,
-    description:
-      'The tamper-evident ledger: every partition of the event log is a hash chain (docs/ledger.md).',
-  },
-);
-
 const metrics = Type.Object(
   {
     enabled: Type.Boolean({
@@ -953,10 +967,10 @@ export const ConfigSchema = Type.Object(
     oauth,
     sso,
     webhooks,
+    ledger,
     rate_limits,
     lockout,
     backup,
-    ledger,
     metrics,
     logging,
   },

@@ -70,7 +70,7 @@ export function createPostgresChainLog(db: PostgresDatabase): ChainLog {
     async chainNext(partition, limit) {
       const client = await pool.connect();
       try {
-        await beginAndLockLogHead(client);
+        await beginAndLockLogHead(client, []);
         const before = await headOf(client, partition);
         const rows = await readChain(client, partition, { after: before?.position ?? 0, limit });
         const plan = planChainBatch(partition, before, rows);

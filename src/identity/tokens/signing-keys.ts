@@ -62,6 +62,16 @@ export interface SigningKeys {
    */
   findExpiredKey(kid: string): Promise<PublicSigningJwk | undefined>;
   /**
+   * Every key ever created, newest first, retired and expired ones included: what
+   * verifies a ledger checkpoint, which outlives any token (docs/ledger-checkpoints.md).
+   * Rows of `signing_keys` are never deleted (`rotate` only sets `retired_ms`, no
+   * other code writes the table; a restore puts back the backup's keys with the
+   * backup's checkpoints), so a key that signed a checkpoint stays here.
+   */
+  allPublicKeys(): Promise<PublicSigningJwk[]>;
+  /** One of `allPublicKeys()`; an unknown kid reloads like `findPublicKey`. */
+  findAnyPublicKey(kid: string): Promise<PublicSigningJwk | undefined>;
+  /**
    * The private JWKs of every published key, the signing one first, for the OpenID
    * Provider (oidc-provider takes its keys as JWKs; it signs with the first and verifies
    * `id_token_hint`s with any). `version` changes exactly when the set does.
@@ -216,6 +226,16 @@ export function createSigningKeys(
   }
   let exported: { version: string; keys: Promise<PrivateSigningJwk[]> } | undefined;
 
+  async function findLoaded(kid: string): Promise<LoadedKey | undefined> {
+    let found = (await keys()).find((key) => key.jwk.kid === kid);
+    // Another node may have just rotated; the pacing keeps made-up kids from flooding the database.
+    if (!found && elapsed(lastForcedAt, now()) >= FORCED_RELOAD_INTERVAL_MS) {
+      lastForcedAt = now();
+      found = (await keys(true)).find((key) => key.jwk.kid === kid);
+    }
+    return found;
+  }
+
   async function newestUnretired(trx: AnyKysely): Promise<SigningKeyRow | undefined> {
     const table: Kysely<SigningKeyTables> = trx;
     return table
@@ -310,17 +330,18 @@ export function createSigningKeys(
       return (await keys()).filter((key) => live(key, at)).map((key) => key.jwk);
     },
     async findPublicKey(kid) {
-      let found = (await keys()).find((key) => key.jwk.kid === kid);
-      // Another node may have just rotated; the pacing keeps made-up kids from flooding the database.
-      if (!found && elapsed(lastForcedAt, now()) >= FORCED_RELOAD_INTERVAL_MS) {
-        lastForcedAt = now();
-        found = (await keys(true)).find((key) => key.jwk.kid === kid);
-      }
+      const found = await findLoaded(kid);
       return found && live(found, now()) ? found.jwk : undefined;
     },
     async findExpiredKey(kid) {
       const found = (await keys()).find((key) => key.jwk.kid === kid);
       return found && !live(found, now()) ? found.jwk : undefined;
+    },
+    async allPublicKeys() {
+      return (await keys()).map((key) => key.jwk);
+    },
+    async findAnyPublicKey(kid) {
+      return (await findLoaded(kid))?.jwk;
     },
     async providerJwks() {
       const { kid: signer } = await api.signingKey();
