@@ -1,7 +1,5 @@
 import { randomUUID } from 'node:crypto';
 import { sql } from 'kysely';
-import { backfillChains } from '../../src/events/chain/backfill.ts';
-import { type ChainLog, openChainLog } from '../../src/events/chain/chain-log.ts';
 import { openEventStore } from '../../src/events/open-event-store.ts';
 import type { Database } from '../../src/storage/open-database.ts';
 
@@ -39,13 +37,6 @@ export async function appendEvents(
     for (const event of outcome.events) positions.push(event.position);
   }
   return positions;
-}
-
-/** Chains whatever is unhashed: a no-op once appends hash (after the append path lands). */
-export async function chainAll(db: Database): Promise<ChainLog> {
-  const log = openChainLog(db);
-  await backfillChains(log, { batch: 250 });
-  return log;
 }
 
 /** Positions of a partition's events, in order, read beneath every service. */

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { compactVerify, importJWK } from 'jose';
 import { sql } from 'kysely';
-import { appendChained, chainPartition } from '../../../test/helpers/ledger-chain-fixture.ts';
+import { appendChained, headOf } from '../../../test/helpers/ledger-chain-fixture.ts';
 import { tenancyTestApp } from '../../../test/helpers/tenancy-fixture.ts';
 import { testEngines } from '../../../test/helpers/test-database.ts';
 import type { AuditContext } from '../../access/audit-context.ts';
@@ -32,15 +32,16 @@ for (const engine of testEngines()) {
     it('signs the caller tenant’s log and trail on demand, once per head, audited', async (t) => {
       const test = await tenancyTestApp(t, engine);
       const auditor = await test.keyFor('acme', 'auditor');
-      const events = await appendChained(test.db, engine, 'acme', 3);
-      await appendChained(test.db, engine, 'globex', 2);
+      const events = await appendChained(test.db, 'acme', 3);
+      await appendChained(test.db, 'globex', 2);
       await test.services.audit.record(CONTEXT, [
         { tenant_id: 'acme', action: 'user.created', target: 'user:u1', outcome: 'success' },
       ]);
-      const trail = await chainPartition(test.db, engine, '$audit:acme');
-      assert.ok(trail);
       const made = await test.send('POST', '/ledger/checkpoints', auditor);
       assert.equal(made.status, 200, JSON.stringify(made.body));
+      // The trail's checkpoint covers the audit entry recording it: both are written in
+      // one transaction, the entry first.
+      const trail = await headOf(test.db, '$audit:acme');
       const checkpoints = made.body.checkpoints as CheckpointJson[];
       assert.deepEqual(
         checkpoints.map((c) => [c.log, c.partition, c.position, c.hash, c.created]),
@@ -50,24 +51,23 @@ for (const engine of testEngines()) {
         ],
       );
       const audited = await test.send('GET', '/audit?action=ledger.checkpoint_signed', auditor);
-      const entries = audited.body.events as { payload: Record<string, unknown> }[];
+      const entries = audited.body.events as {
+        position: number;
+        payload: Record<string, unknown>;
+      }[];
       assert.equal(entries.length, 1);
+      assert.equal(entries[0]?.position, trail.position);
       assert.deepEqual(entries[0]?.payload.details, { logs: ['events', 'audit'] });
       assert.equal(entries[0]?.payload.target, 'ledger:acme');
-      // Once the trail's head holds that entry (the append path chains it), a second
-      // call has nothing new to sign: it returns the latest checkpoints.
-      await chainPartition(test.db, engine, '$audit:acme');
-      const first = await test.send('POST', '/ledger/checkpoints', auditor);
+      // Nothing moved since: a second call has nothing new to sign and returns the
+      // latest checkpoints.
       const again = await test.send('POST', '/ledger/checkpoints', auditor);
-      const latest = (again.body.checkpoints as CheckpointJson[]).map((c) => [c.log, c.created]);
-      assert.deepEqual(latest, [
-        ['events', false],
-        ['audit', false],
-      ]);
-      assert.equal(
-        (first.body.checkpoints as CheckpointJson[])[0]?.position,
-        events.position,
-        'the log has not moved: its checkpoint is the same',
+      assert.deepEqual(
+        (again.body.checkpoints as CheckpointJson[]).map((c) => [c.log, c.position, c.created]),
+        [
+          ['events', events.position, false],
+          ['audit', trail.position, false],
+        ],
       );
       // Another tenant's partitions were never signed.
       const partitions = await sql<{
@@ -86,7 +86,7 @@ for (const engine of testEngines()) {
       const auditor = await test.keyFor('acme', 'auditor');
       const positions: number[] = [];
       for (let round = 0; round < 3; round++) {
-        positions.push((await appendChained(test.db, engine, 'acme', 2)).position);
+        positions.push((await appendChained(test.db, 'acme', 2)).position);
         assert.equal((await test.send('POST', '/ledger/checkpoints', auditor)).status, 200);
       }
       const page = await test.send('GET', '/ledger/checkpoints?limit=2', auditor);
@@ -118,7 +118,7 @@ for (const engine of testEngines()) {
 
     it('refuses without credentials (401) and without audit:verify (403)', async (t) => {
       const test = await tenancyTestApp(t, engine);
-      await appendChained(test.db, engine, 'acme', 1);
+      await appendChained(test.db, 'acme', 1);
       const viewer = await test.keyFor('acme', 'viewer');
       const operator = await test.keyFor('acme', 'operator');
       for (const [method, url] of [
@@ -160,7 +160,7 @@ for (const engine of testEngines()) {
     it('publishes every key that signed a checkpoint, retired ones included, without credentials', async (t) => {
       const test = await tenancyTestApp(t, engine);
       const auditor = await test.keyFor('acme', 'auditor');
-      await appendChained(test.db, engine, 'acme', 2);
+      await appendChained(test.db, 'acme', 2);
       const made = await test.send('POST', '/ledger/checkpoints', auditor);
       const [checkpoint] = made.body.checkpoints as CheckpointJson[];
       assert.ok(checkpoint);

@@ -60,18 +60,18 @@ for (const engine of testEngines()) {
       const { a, schedulerOn, checkpoints, advance } = await nodes(t, engine);
       const scheduler = schedulerOn(a);
       assert.deepEqual(await scheduler.tick(), [], 'no chained partition, nothing to sign');
-      const first = await appendChained(a, engine, 'acme', 2);
+      const first = await appendChained(a, 'acme', 2);
       const made = await scheduler.tick();
       assert.deepEqual(
         made.map((row) => [row.partition, row.position, row.hash, row.chained, row.time_ms]),
         [['acme', first.position, first.hash, 2, T0]],
       );
       // Moved by fewer than N events, before T: not yet.
-      await appendChained(a, engine, 'acme', 4);
+      await appendChained(a, 'acme', 4);
       advance(1_000);
       assert.deepEqual(await scheduler.tick(), []);
       // The Nth event since the checkpoint: due.
-      const fifth = await appendChained(a, engine, 'acme', 1);
+      const fifth = await appendChained(a, 'acme', 1);
       assert.deepEqual(
         (await scheduler.tick()).map((row) => [row.position, row.chained]),
         [[fifth.position, 7]],
@@ -80,13 +80,13 @@ for (const engine of testEngines()) {
       advance(3600_000);
       assert.deepEqual(await scheduler.tick(), []);
       // One event after T has passed: due at once.
-      const eighth = await appendChained(a, engine, 'acme', 1);
+      const eighth = await appendChained(a, 'acme', 1);
       assert.deepEqual(
         (await scheduler.tick()).map((row) => row.position),
         [eighth.position],
       );
       // One more: due only once T has passed since that checkpoint.
-      const ninth = await appendChained(a, engine, 'acme', 1);
+      const ninth = await appendChained(a, 'acme', 1);
       advance(RULE.seconds * 1000 - 1);
       assert.deepEqual(await scheduler.tick(), []);
       advance(1);
@@ -101,7 +101,7 @@ for (const engine of testEngines()) {
       const { a, b, schedulerOn, checkpoints } = await nodes(t, engine);
       const heads = [];
       for (const partition of ['acme', '$audit:acme', 'globex', 'initech']) {
-        heads.push(await appendChained(a, engine, partition, 3));
+        heads.push(await appendChained(a, partition, 3));
       }
       const [onA, onB] = [schedulerOn(a), schedulerOn(b)];
       const [madeA, madeB] = await Promise.all([onA.tick(), onB.tick()]);
@@ -119,7 +119,7 @@ for (const engine of testEngines()) {
     it('looks at a bounded page of partitions per tick, the rest on the next ones', async (t) => {
       const { a, schedulerOn, checkpoints } = await nodes(t, engine);
       for (const partition of ['p1', 'p2', 'p3', 'p4', 'p5']) {
-        await appendChained(a, engine, partition, 1);
+        await appendChained(a, partition, 1);
       }
       const scheduler = schedulerOn(a, 2);
       const signed: string[][] = [];

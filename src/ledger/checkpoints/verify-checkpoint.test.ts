@@ -31,7 +31,7 @@ async function setup(t: TestContext, engine: Engine) {
     now: () => at,
   });
   await keys.ensureKey();
-  const head = await appendChained(db, engine, 'acme', 3);
+  const head = await appendChained(db, 'acme', 3);
   const [signed] = await signHeads(db.kysely, [head], await keys.signingKey(), at);
   assert.ok(signed?.created);
   const service = createCheckpointService({ db, keys, audit: createAuditLog(db) });
