@@ -63,7 +63,7 @@ export interface SigningKeys {
   findExpiredKey(kid: string): Promise<PublicSigningJwk | undefined>;
   /**
    * Every key ever created, newest first, retired and expired ones included: what
-   * verifies a ledger checkpoint, which outlives any token (docs/ledger-checkpoints.md).
+   * verifies a ledger checkpoint, which outlives any token (docs/ledger.md, "Signed checkpoints").
    * Rows of `signing_keys` are never deleted (`rotate` only sets `retired_ms`, no
    * other code writes the table; a restore puts back the backup's keys with the
    * backup's checkpoints), so a key that signed a checkpoint stays here.
