@@ -6,9 +6,10 @@ import type { Database } from '../storage/open-database.ts';
 import { type Authenticity, checkSignature } from './backup-signature.ts';
 import { openChecked } from './check-backup.ts';
 import { BackupErrors } from './errors.ts';
+import { loadParts } from './load-parts.ts';
 import type { Manifest } from './manifest.ts';
 import type { OnProgress } from './progress.ts';
-import { partChecksum, partRows, requireKey } from './read-backup.ts';
+import { partChecksum, requireKey } from './read-backup.ts';
 import type { BackupKeys } from './verify-backup.ts';
 
 /** The tables a ledger verification reads: the events with their hashes, and the heads. */
@@ -58,32 +59,14 @@ export async function loadLedgerFromBackup(
         );
       }
     }
-    const totalRows = parts.reduce((sum, part) => sum + part.rows, 0);
-    let doneRows = 0;
+    let rows = 0;
     await openBackupAdapter(scratch).restore(async (target) => {
       const upTo = MIGRATIONS.filter((migration) => migration.version <= manifest.schema_version);
       await applyMigrations(scratch, target.trx, upTo);
-      for (const part of parts) {
-        const shape = await target.shape(part.table);
-        const insert = target.inserter(part.table, part.columns, shape, manifest.engine);
-        let rows = 0;
-        for await (const batch of partRows(backup, part, keys.key)) {
-          await insert(batch);
-          rows += batch.length;
-          doneRows += batch.length;
-          onProgress?.({
-            phase: 'restore',
-            table: part.table,
-            rows,
-            tableRows: part.rows,
-            doneRows,
-            totalRows,
-          });
-        }
-      }
+      rows = await loadParts(target, backup, new Map(), { key: keys.key, onProgress }, parts);
       await applyMigrations(scratch, target.trx, MIGRATIONS);
     });
-    return { manifest, authenticity, rows: doneRows };
+    return { manifest, authenticity, rows };
   } finally {
     await backup.close();
   }

@@ -43,18 +43,22 @@ export async function matchShapes(
   return shapes;
 }
 
-/** Inserts every part in batches, telling onProgress after each batch and for each empty table. */
+/**
+ * Inserts every part (or those of `parts`, a subset of the manifest's) in batches,
+ * telling onProgress after each batch and for each empty table.
+ */
 export async function loadParts(
   target: RestoreTarget,
   backup: OpenBackup,
   shapes: Map<string, TableShape>,
-  options: RestoreOptions,
+  options: Pick<RestoreOptions, 'key' | 'onProgress'>,
+  parts: OpenBackup['manifest']['tables'] = backup.manifest.tables,
 ): Promise<number> {
   const { manifest } = backup;
-  const totalRows = manifest.tables.reduce((sum, part) => sum + part.rows, 0);
+  const totalRows = parts.reduce((sum, part) => sum + part.rows, 0);
   let doneRows = 0;
-  for (const part of manifest.tables) {
-    const shape = shapes.get(part.table) as TableShape;
+  for (const part of parts) {
+    const shape = (shapes.get(part.table) ?? (await target.shape(part.table))) as TableShape;
     const insert = target.inserter(part.table, part.columns, shape, manifest.engine);
     let rows = 0;
     const report = () =>

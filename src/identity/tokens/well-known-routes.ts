@@ -6,12 +6,15 @@ export const JWKS_PATH = '/.well-known/jwks.json';
 /** Long enough to spare us every request, short enough that a rotation reaches verifiers soon. */
 const CACHE_CONTROL = 'public, max-age=300';
 
-const Jwk = Type.Object(
+/** A published Ed25519 public key (also the ledger's, which signs checkpoints with these keys). */
+export const Jwk = Type.Object(
   {
     kty: Type.Literal('OKP'),
     crv: Type.Literal('Ed25519'),
     x: Type.String({ description: 'The public key, base64url (RFC 8037 §2).' }),
-    kid: Type.String({ description: 'RFC 7638 thumbprint; the `kid` header of tokens it signs.' }),
+    kid: Type.String({
+      description: 'RFC 7638 thumbprint; the `kid` header of what it signs (tokens, checkpoints).',
+    }),
     alg: Type.Literal('EdDSA'),
     use: Type.Literal('sig'),
   },

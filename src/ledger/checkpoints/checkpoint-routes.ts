@@ -1,6 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { actorOf } from '../../access/actor.ts';
+import { Jwk } from '../../identity/tokens/well-known-routes.ts';
 import { checkpointPayload, type StoredCheckpoint } from './checkpoint-jws.ts';
 import type { CheckpointService } from './checkpoint-service.ts';
 
@@ -22,18 +23,6 @@ const Checkpoint = Type.Object(
     timestamp: Type.String({ description: 'When it was signed (RFC 3339, UTC).' }),
     kid: Type.String({ description: 'The signing key, in `GET /api/v1/ledger/keys`.' }),
     jws: Type.String({ description: 'Compact JWS (EdDSA) over the canonical payload.' }),
-  },
-  { additionalProperties: false },
-);
-
-const Jwk = Type.Object(
-  {
-    kty: Type.Literal('OKP'),
-    crv: Type.Literal('Ed25519'),
-    x: Type.String({ description: 'The public key, base64url (RFC 8037 §2).' }),
-    kid: Type.String({ description: 'RFC 7638 thumbprint; the `kid` of what it signed.' }),
-    alg: Type.Literal('EdDSA'),
-    use: Type.Literal('sig'),
   },
   { additionalProperties: false },
 );

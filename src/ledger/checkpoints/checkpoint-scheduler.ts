@@ -1,5 +1,6 @@
 import { pageLedgerHeads } from '../../events/chain/ledger-heads.ts';
 import type { SigningKeys } from '../../identity/tokens/signing-keys.ts';
+import { everyInterval, type PeriodicLog } from '../../platform/every-interval.ts';
 import type { DatabaseBase } from '../../storage/database.ts';
 import type { LedgerCheckpointRow } from '../../storage/tables.ts';
 import { type CheckpointRule, isDue, signHeads } from './checkpoint-signer.ts';
@@ -50,37 +51,15 @@ export function createCheckpointScheduler(deps: CheckpointSchedulerDeps) {
 
 export type CheckpointScheduler = ReturnType<typeof createCheckpointScheduler>;
 
-/**
- * Ticks every `intervalMs` on this node; failures are logged, never thrown, and the
- * timer never keeps the process alive. Returns the stop function, which waits for a
- * tick in progress.
- */
+/** Ticks every `intervalMs` on this node (everyInterval); returns the stop function. */
 export function startCheckpointing(
   scheduler: CheckpointScheduler,
   intervalMs: number,
-  log: {
-    error(object: object, message: string): void;
-    debug(object: object, message: string): void;
-  },
+  log: Pick<PeriodicLog, 'error' | 'debug'>,
 ): () => Promise<void> {
-  let stopped = false;
-  let running: Promise<void> | undefined;
-  const timer = setInterval(() => {
-    if (stopped || running) return;
-    running = scheduler
-      .tick()
-      .then((made) => {
-        if (made.length > 0) log.debug({ checkpoints: made.length }, 'ledger checkpoints signed');
-      })
-      .catch((error: unknown) => log.error({ err: error }, 'ledger checkpoints failed'))
-      .finally(() => {
-        running = undefined;
-      });
-  }, intervalMs);
-  timer.unref();
-  return async () => {
-    stopped = true;
-    clearInterval(timer);
-    await running;
+  const run = async () => {
+    const made = await scheduler.tick();
+    if (made.length > 0) log.debug({ checkpoints: made.length }, 'ledger checkpoints signed');
   };
+  return everyInterval(run, intervalMs, log, 'ledger checkpoints failed');
 }

@@ -1,6 +1,7 @@
 import type { AuditContext } from '../../access/audit-context.ts';
 import type { AuditLog } from '../../audit/audit-log.ts';
 import type { CredentialChanges } from '../../identity/guard/credential-cache.ts';
+import { everyInterval, type PeriodicLog } from '../../platform/every-interval.ts';
 import type { AnyKysely, DatabaseBase } from '../../storage/database.ts';
 import { deprovisioningTenants } from '../../tenancy/tenants/deprovisioning-tenants.ts';
 import type { FederatedMembers } from '../../tenancy/users/federated-members.ts';
@@ -97,39 +98,15 @@ export function createDeprovisioning(deps: DeprovisioningDeps) {
 
 export type Deprovisioning = ReturnType<typeof createDeprovisioning>;
 
-/**
- * Runs deprovisioning every `intervalMs` on this node; failures are logged, never
- * thrown, and the timer never keeps the process alive. Returns the stop function,
- * which waits for a run in progress.
- */
+/** Runs deprovisioning every `intervalMs` on this node (everyInterval); returns the stop function. */
 export function startDeprovisioning(
   deprovisioning: Deprovisioning,
   intervalMs: number,
-  log: {
-    error(object: object, message: string): void;
-    info(object: object, message: string): void;
-  },
+  log: Pick<PeriodicLog, 'error' | 'info'>,
 ): () => Promise<void> {
-  let stopped = false;
-  let running: Promise<void> | undefined;
-  const tick = () => {
-    running = deprovisioning
-      .run()
-      .then((done) => {
-        if (done.length > 0) log.info({ deactivated: done.length }, 'sso deprovisioning');
-      })
-      .catch((error: unknown) => log.error({ err: error }, 'sso deprovisioning failed'))
-      .finally(() => {
-        running = undefined;
-      });
+  const run = async () => {
+    const done = await deprovisioning.run();
+    if (done.length > 0) log.info({ deactivated: done.length }, 'sso deprovisioning');
   };
-  const timer = setInterval(() => {
-    if (!stopped && !running) tick();
-  }, intervalMs);
-  timer.unref();
-  return async () => {
-    stopped = true;
-    clearInterval(timer);
-    await running;
-  };
+  return everyInterval(run, intervalMs, log, 'sso deprovisioning failed');
 }
