@@ -62,6 +62,8 @@ import { sessionRoutes } from './identity/sessions/session-routes.ts';
 import { wellKnownRoutes } from './identity/tokens/well-known-routes.ts';
 import { checkpointRoutes } from './ledger/checkpoints/checkpoint-routes.ts';
 import { MAX_TICK_MS, startCheckpointing } from './ledger/checkpoints/checkpoint-scheduler.ts';
+import { createCheckpointStore } from './ledger/checkpoints/checkpoint-store.ts';
+import { checkpointKeyring } from './ledger/checkpoints/verify-checkpoint.ts';
 import { ledgerRoutes } from './ledger/ledger-routes.ts';
 import { createLedgerVerifier } from './ledger/ledger-verifier.ts';
 import { countAuthAttempts } from './protection/auth-metrics.ts';
@@ -220,7 +222,10 @@ const apiV1: FastifyPluginAsync<
     maxPageBytes: config.storage.max_read_page_bytes,
   });
   await api.register(ledgerRoutes, {
-    verifier: createLedgerVerifier(deps.events.chain, config.ledger),
+    verifier: createLedgerVerifier(deps.events.chain, config.ledger, {
+      store: createCheckpointStore(deps.db.kysely),
+      keyring: checkpointKeyring((kid) => identity.keys.findAnyPublicKey(kid)),
+    }),
   });
   await api.register(lockoutRoutes, { lockouts: protection.lockouts });
   await api.register(backupRoutes, { backups: deps.backups, audit: services.audit });

@@ -12,8 +12,12 @@ import type { OnProgress } from './progress.ts';
 import { partChecksum, requireKey } from './read-backup.ts';
 import type { BackupKeys } from './verify-backup.ts';
 
-/** The tables a ledger verification reads: the events with their hashes, and the heads. */
-const LEDGER_TABLES = ['events', 'ledger_heads'];
+/**
+ * The tables a ledger verification reads: the events with their hashes, the heads,
+ * the signed checkpoints, and the signing keys whose public halves verify them (their
+ * private halves stay sealed: nothing here opens them).
+ */
+const LEDGER_TABLES = ['events', 'ledger_heads', 'ledger_checkpoints', 'signing_keys'];
 
 /** The first schema version with a chain (migration 0018). */
 const LEDGER_SCHEMA_VERSION = 18;
@@ -25,9 +29,10 @@ export interface LoadedLedger {
 }
 
 /**
- * Loads a backup's event log and ledger heads, and nothing else, into `scratch` (an
- * empty database of either engine), so that the ledger's verifier can read them as it
- * reads a live database. No master key is needed: no sealed secret is loaded, and no
+ * Loads a backup's event log, ledger heads, checkpoints and signing keys, and nothing
+ * else, into `scratch` (an empty database of either engine), so that the ledger's
+ * verifier can read them as it reads a live database. No master key is needed: the
+ * signing keys' sealed private halves are copied as they are, never opened, and no
  * audit event is appended (it would join a chain under test). The backup's signature
  * is checked when a key to check it is configured and ignored otherwise: the chain is
  * the evidence here, and it holds without it. Each part read is checked against its

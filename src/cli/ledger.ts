@@ -7,6 +7,11 @@ import { loadLedgerFromBackup } from '../backup/load-ledger.ts';
 import { loadConfig } from '../config/load.ts';
 import { backfillChains } from '../events/chain/backfill.ts';
 import { type ChainLog, openChainLog } from '../events/chain/chain-log.ts';
+import { createSigningKeys } from '../identity/tokens/signing-keys.ts';
+import { createCheckpointStore } from '../ledger/checkpoints/checkpoint-store.ts';
+import { checkpointKeyring } from '../ledger/checkpoints/verify-checkpoint.ts';
+import { loadJwks } from '../ledger/jwks-source.ts';
+import type { CheckpointChecks } from '../ledger/verify-checkpoints.ts';
 import { type PartitionsVerdict, verifyPartitions } from '../ledger/verify-partitions.ts';
 import { type Database, openDatabase } from '../storage/open-database.ts';
 import { requireMigrated } from './admin-session.ts';
@@ -20,6 +25,7 @@ interface VerifyOptions {
   readonly json?: boolean;
   readonly tenant?: string;
   readonly backup?: string;
+  readonly jwks?: string;
 }
 
 const TENANT_ID = /^[a-z0-9][a-z0-9-]{0,62}$/;
@@ -77,24 +83,59 @@ export function registerLedgerCommands(program: Command, io: CliIo = PROCESS_IO)
     .option('--json', 'print JSON for scripts instead of text')
     .option('--tenant <id>', "only this tenant's log and its audit trail", tenantId)
     .option('--backup <file>', 'verify a backup file (a path, or an id) instead of the database')
+    .option(
+      '--jwks <file|url>',
+      "check the signed checkpoints with this JWKS (a file, or an http(s) URL, e.g. a saved GET /api/v1/ledger/keys) instead of the verified database's own public keys",
+    )
     .action(async (options: VerifyOptions) => {
       await runRefusing(io, async () => {
         const { config } = loadConfig({ path: options.config, env: io.env });
+        // Read before anything else: a JWKS that cannot be used is bad input, not a verdict.
+        const trusted = options.jwks === undefined ? undefined : await loadJwks(options.jwks);
         const started = performance.now();
         const verdict = options.backup
-          ? await verifyBackupFile(io, config, options)
-          : await withDatabase(config.storage, (db) => verifyDatabase(io, db, options));
+          ? await verifyBackupFile(io, config, options, trusted)
+          : await withDatabase(config.storage, (db) => verifyDatabase(io, db, options, trusted));
         printVerdict(io, verdict, performance.now() - started, options.json === true);
       });
     });
 }
 
-async function verifyDatabase(io: CliIo, db: Database, options: VerifyOptions) {
+type TrustedKeys = Awaited<ReturnType<typeof loadJwks>> | undefined;
+
+async function verifyDatabase(
+  io: CliIo,
+  db: Database,
+  options: VerifyOptions,
+  trusted: TrustedKeys,
+) {
   const log = openChainLog(db);
   const partitions = options.tenant
     ? [options.tenant, auditPartition(options.tenant)]
     : await log.partitions();
-  return verifyWithProgress(io, log, partitions);
+  return verifyWithProgress(io, log, partitions, checkpointChecks(db, trusted));
+}
+
+/**
+ * The checkpoints of the database (or loaded backup) under test, and the keys that
+ * check them: the JWKS the auditor gave, or else that database's own `signing_keys`,
+ * every key ever, public halves only (the master key is never asked for: nothing here
+ * signs or opens a private key). Keys read from the database an attacker can write
+ * prove nothing against that attacker; a JWKS kept elsewhere does.
+ */
+function checkpointChecks(db: Database, trusted: TrustedKeys): CheckpointChecks {
+  const store = createCheckpointStore(db.kysely);
+  if (trusted) {
+    return { store, keyring: checkpointKeyring((kid) => trusted.find((key) => key.kid === kid)) };
+  }
+  const keys = createSigningKeys(
+    db,
+    () => {
+      throw new Error('tessera ledger verify never opens a private signing key');
+    },
+    { accessTtlSeconds: 0 },
+  );
+  return { store, keyring: checkpointKeyring((kid) => keys.findAnyPublicKey(kid)) };
 }
 
 /** Loads the backup's events into a scratch SQLite file, then verifies that. */
@@ -102,6 +143,7 @@ async function verifyBackupFile(
   io: CliIo,
   config: ReturnType<typeof loadConfig>['config'],
   options: VerifyOptions,
+  trusted: TrustedKeys,
 ) {
   const path = await backupPathOf(config, options.backup as string);
   const keys = backupKeys(config, io.env, true);
@@ -110,7 +152,7 @@ async function verifyBackupFile(
     const scratch = await openDatabase({ ...config.storage, data_dir: dir, database_url: '' });
     try {
       await withProgress(io, (onProgress) => loadLedgerFromBackup(scratch, path, keys, onProgress));
-      return await verifyDatabase(io, scratch, options);
+      return await verifyDatabase(io, scratch, options, trusted);
     } finally {
       await scratch.close();
     }
@@ -119,17 +161,26 @@ async function verifyBackupFile(
   }
 }
 
-function verifyWithProgress(io: CliIo, log: ChainLog, partitions: readonly string[]) {
+function verifyWithProgress(
+  io: CliIo,
+  log: ChainLog,
+  partitions: readonly string[],
+  checkpoints: CheckpointChecks,
+) {
   return withProgress(io, (onProgress) =>
-    verifyPartitions(log, partitions, (progress) =>
-      onProgress({
-        phase: 'verify',
-        table: progress.partition,
-        rows: progress.checked,
-        tableRows: progress.partitionEvents,
-        doneRows: progress.doneEvents,
-        totalRows: progress.totalEvents,
-      }),
+    verifyPartitions(
+      log,
+      partitions,
+      (progress) =>
+        onProgress({
+          phase: 'verify',
+          table: progress.partition,
+          rows: progress.checked,
+          tableRows: progress.partitionEvents,
+          doneRows: progress.doneEvents,
+          totalRows: progress.totalEvents,
+        }),
+      checkpoints,
     ),
   );
 }
@@ -144,8 +195,9 @@ function printVerdict(io: CliIo, verdict: PartitionsVerdict, ms: number, json: b
       `INTACT: ${verdict.partitions} partitions, ${verdict.checked} events verified (${rate} events/s)\n`,
     );
   } else {
-    for (const { partition, position, reason } of verdict.broken) {
-      io.stdout.write(`BROKEN: ${partition} at position ${position}: ${reason}\n`);
+    for (const { partition, position, reason, checkpoint } of verdict.broken) {
+      const signed = checkpoint === undefined ? '' : ` (checkpoint at position ${checkpoint})`;
+      io.stdout.write(`BROKEN: ${partition} at position ${position}: ${reason}${signed}\n`);
     }
   }
   const first = verdict.broken[0];

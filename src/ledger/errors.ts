@@ -4,4 +4,6 @@ import { defineErrorCodes } from '../platform/errors.ts';
 export const LedgerErrors = defineErrorCodes({
   ledger_cursor_invalid: { status: 400, title: 'Ledger cursor invalid' },
   ledger_range_invalid: { status: 400, title: 'Ledger range invalid' },
+  /** `tessera ledger verify --jwks`: the key set given cannot be read or is not a JWKS. */
+  ledger_jwks_invalid: { status: 400, title: 'Ledger JWKS invalid' },
 });

@@ -44,6 +44,12 @@ const VerifyResult = Type.Object({
       }),
       position: Type.Integer(),
       reason: Type.Unsafe<LedgerBreakReason>({ type: 'string', enum: [...LEDGER_BREAK_REASONS] }),
+      checkpoint: Type.Optional(
+        Type.Integer({
+          description:
+            'For `checkpoint_mismatch`, `checkpoint_signature` and `unknown_key`: the position of the signed checkpoint that failed.',
+        }),
+      ),
     }),
     Type.Null(),
   ]),

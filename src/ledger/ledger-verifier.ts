@@ -2,6 +2,7 @@ import { auditPartition } from '../audit/audit-entry.ts';
 import type { ChainLog } from '../events/chain/chain-log.ts';
 import { TesseraError } from '../platform/errors.ts';
 import { LedgerErrors } from './errors.ts';
+import type { CheckpointChecks } from './verify-checkpoints.ts';
 import {
   decodeCursor,
   encodeCursor,
@@ -27,6 +28,8 @@ export interface TenantVerdict {
     readonly partition: PartitionKind;
     readonly position: number;
     readonly reason: LedgerBreakReason;
+    /** For a checkpoint's reasons: the position of the checkpoint that failed. */
+    readonly checkpoint?: number;
   } | null;
   readonly next_cursor: string | null;
 }
@@ -36,7 +39,15 @@ export interface LedgerVerifier {
   verifyTenant(tenantId: string, query: VerifyQuery): Promise<TenantVerdict>;
 }
 
-export function createLedgerVerifier(log: ChainLog, settings: { verify_batch: number }) {
+/**
+ * The online verifier: each partition's chain and its signed checkpoints (`checkpoints`:
+ * the server's store and every public key it ever signed with, retired ones included).
+ */
+export function createLedgerVerifier(
+  log: ChainLog,
+  settings: { verify_batch: number },
+  checkpoints: CheckpointChecks,
+) {
   const partitionOf = (tenantId: string, kind: PartitionKind) =>
     kind === 'events' ? tenantId : auditPartition(tenantId);
   return {
@@ -64,11 +75,12 @@ export function createLedgerVerifier(log: ChainLog, settings: { verify_batch: nu
             first_broken: null,
             next_cursor: encodeCursor({ partition: kind, after }),
           };
-        const verdict = await verifyPartition(log, partitionOf(tenantId, kind), {
-          after,
-          to,
-          budget,
-        });
+        const verdict = await verifyPartition(
+          log,
+          partitionOf(tenantId, kind),
+          { after, to, budget },
+          checkpoints,
+        );
         checked += verdict.checked;
         if (verdict.first_broken) {
           const first_broken = { partition: kind, ...verdict.first_broken };

@@ -7,16 +7,24 @@ import {
   startChain,
   verifyEvents,
 } from '../events/chain/verify-chain.ts';
+import type { CheckpointBreak } from './checkpoints/verify-checkpoint.ts';
+import { type CheckpointChecks, checkpointWalk } from './verify-checkpoints.ts';
 
 /**
  * Why a partition's chain is broken (stable strings: the route and the CLI print them):
- * the chain's own reasons (verify-chain.ts), and two the stored log adds:
+ * the chain's own reasons (verify-chain.ts), two the stored log adds, and the signed
+ * checkpoints' (verify-checkpoint.ts):
  * - `unchained`: the event has no hash (NULL), past the backfill or in spite of it;
  * - `head_mismatch`: the walk reached the partition's end, and its last event is not
  *   the one `ledger_heads` records (the last event was deleted, or a head points at
- *   nothing); reported at the head's position.
+ *   nothing); reported at the head's position;
+ * - `checkpoint_mismatch`: a genuinely signed checkpoint the chain does not reach (a
+ *   consistent rewrite, or a cut tail); reported at the first event after the last
+ *   checkpoint that holds (see verify-checkpoints.ts);
+ * - `checkpoint_signature`, `unknown_key`: a checkpoint the keys do not vouch for;
+ *   reported at the checkpoint's position.
  */
-export type LedgerBreakReason = ChainBreakReason | 'unchained' | 'head_mismatch';
+export type LedgerBreakReason = ChainBreakReason | 'unchained' | 'head_mismatch' | CheckpointBreak;
 
 export const LEDGER_BREAK_REASONS: readonly LedgerBreakReason[] = [
   'hash_mismatch',
@@ -24,11 +32,16 @@ export const LEDGER_BREAK_REASONS: readonly LedgerBreakReason[] = [
   'wrong_partition',
   'unchained',
   'head_mismatch',
+  'checkpoint_mismatch',
+  'checkpoint_signature',
+  'unknown_key',
 ];
 
 export interface LedgerBreak {
   readonly position: number;
   readonly reason: LedgerBreakReason;
+  /** For a checkpoint's reasons: the position of the checkpoint that failed. */
+  readonly checkpoint?: number;
 }
 
 export interface PartitionVerdict {
@@ -61,11 +74,18 @@ const PAGE_SIZE = 1000;
  * none). So every event is checked on its own, and a break is reported at the first
  * event whose stored hash does not match. At the partition's end, its last event must
  * be the one `ledger_heads` records.
+ *
+ * With `checkpoints`, every signed checkpoint in the segment is checked too, once the
+ * chain has verified up to its position, against the hash there; and one past the
+ * segment's last event (up to `to`, or anywhere when the walk reaches the end) names
+ * an event the chain no longer holds. Those catch what the chain alone cannot: a
+ * consistent rewrite of the rest of the chain, and a cut tail with its head moved back.
  */
 export async function verifyPartition(
   log: ChainLog,
   partition: string,
   range: PartitionRange,
+  checkpoints?: CheckpointChecks,
 ): Promise<PartitionVerdict> {
   const link = range.after > 0 ? await log.linkBefore(partition, range.after + 1) : undefined;
   if (link && link.hash === null) return broken(0, link.position, 'unchained');
@@ -74,14 +94,24 @@ export async function verifyPartition(
     after: link?.hash ?? GENESIS_HASH,
     afterPosition: link?.position,
   });
+  const walk = checkpoints && checkpointWalk(log, partition, checkpoints);
   const pageSize = range.pageSize ?? PAGE_SIZE;
   let after = range.after;
   for (;;) {
     const limit = Math.min(pageSize, range.budget - state.checked);
     const rows = await log.readChain(partition, { after, upTo: range.to, limit });
+    const checkedBefore = state.checked;
     const step = verifyRows(state, rows);
     state = step.state;
     range.onPage?.(state.checked);
+    // The checkpoints among the events that verified: their stored hashes are the chain's.
+    const verified = rows.slice(0, state.checked - checkedBefore);
+    const lastVerified = verified.at(-1);
+    if (walk && lastVerified) {
+      const hashes = new Map(verified.map((row) => [row.position, row.hash as string]));
+      const failed = await walk.check(after, lastVerified.position, (p) => hashes.get(p));
+      if (failed) return broken(state.checked, failed.position, failed.reason, failed.checkpoint);
+    }
     if (step.broken) return broken(state.checked, step.broken.position, step.broken.reason);
     const last = rows.at(-1);
     if (last) after = last.position;
@@ -100,6 +130,9 @@ export async function verifyPartition(
       return broken(state.checked, state.lastPosition, 'head_mismatch');
     }
   }
+  // A checkpoint past the last event checked names an event that is no longer there.
+  const failed = await walk?.check(after, reachedEnd ? undefined : range.to, () => undefined);
+  if (failed) return broken(state.checked, failed.position, failed.reason, failed.checkpoint);
   return { ok: true, checked: state.checked, first_broken: null, next: null };
 }
 
@@ -116,6 +149,13 @@ export function verifyRows(
   return { state: next, broken: row ? { position: row.position, reason: 'unchained' } : null };
 }
 
-function broken(checked: number, position: number, reason: LedgerBreakReason): PartitionVerdict {
-  return { ok: false, checked, first_broken: { position, reason }, next: null };
+function broken(
+  checked: number,
+  position: number,
+  reason: LedgerBreakReason,
+  checkpoint?: number,
+): PartitionVerdict {
+  const first_broken =
+    checkpoint === undefined ? { position, reason } : { position, reason, checkpoint };
+  return { ok: false, checked, first_broken, next: null };
 }

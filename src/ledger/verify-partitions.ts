@@ -1,4 +1,5 @@
 import type { ChainLog } from '../events/chain/chain-log.ts';
+import type { CheckpointChecks } from './verify-checkpoints.ts';
 import { type LedgerBreak, verifyPartition } from './verify-partition.ts';
 
 export interface PartitionsProgress {
@@ -22,13 +23,15 @@ export interface PartitionsVerdict {
 const PAGE_SIZE = 5000;
 
 /**
- * Verifies whole partitions, each to its end and its head (the offline verifier's
- * walk). A broken partition does not stop the others: an auditor learns of each.
+ * Verifies whole partitions, each to its end and its head, and every checkpoint of
+ * each with `checkpoints` (the offline verifier's walk). A broken partition does not
+ * stop the others: an auditor learns of each.
  */
 export async function verifyPartitions(
   log: ChainLog,
   partitions: readonly string[],
   onProgress?: (progress: PartitionsProgress) => void,
+  checkpoints?: CheckpointChecks,
 ): Promise<PartitionsVerdict> {
   const sizes = new Map<string, number>();
   for (const partition of partitions) sizes.set(partition, await log.countAfter(partition, 0));
@@ -46,12 +49,12 @@ export async function verifyPartitions(
         totalEvents,
       });
     report(0);
-    const verdict = await verifyPartition(log, partition, {
-      after: 0,
-      budget: Number.MAX_SAFE_INTEGER,
-      pageSize: PAGE_SIZE,
-      onPage: report,
-    });
+    const verdict = await verifyPartition(
+      log,
+      partition,
+      { after: 0, budget: Number.MAX_SAFE_INTEGER, pageSize: PAGE_SIZE, onPage: report },
+      checkpoints,
+    );
     checked += verdict.checked;
     if (verdict.first_broken) broken.push({ partition, ...verdict.first_broken });
   }

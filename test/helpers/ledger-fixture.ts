@@ -1,7 +1,13 @@
-import { randomUUID } from 'node:crypto';
+import { generateKeyPairSync, randomUUID } from 'node:crypto';
+import canonicalize from 'canonicalize';
+import { CompactSign, calculateJwkThumbprint, decodeProtectedHeader } from 'jose';
 import { sql } from 'kysely';
+import { chainHash, GENESIS_HASH } from '../../src/events/chain/chain-hash.ts';
+import { openChainLog } from '../../src/events/chain/chain-log.ts';
 import { openEventStore } from '../../src/events/open-event-store.ts';
+import { CHECKPOINT_TYPE } from '../../src/ledger/checkpoints/checkpoint-jws.ts';
 import type { Database } from '../../src/storage/open-database.ts';
+import type { LedgerCheckpointRow } from '../../src/storage/tables.ts';
 
 /**
  * Appends `count` events to `tenant`'s log through the real store, `perBatch` per
@@ -75,4 +81,85 @@ export const tamper = {
       VALUES (${position}, ${tenant}, ${'intruder'}, ${0}, ${'Forged'}, ${Date.now()},
         ${'{"forged":true}'}, ${'{}'}, ${null}, ${hash})`.execute(db.kysely);
   },
+
+  /**
+   * Edits the event at `position`, then recomputes its hash, every later hash of its
+   * partition and the head, with the public chain rule: a rewrite the chain alone
+   * cannot see, which an attacker without the signing key can make.
+   */
+  async rewriteFrom(db: Database, partition: string, position: number): Promise<void> {
+    await tamper.editPayload(db, position);
+    const log = openChainLog(db);
+    let previous = (await log.linkBefore(partition, position))?.hash ?? GENESIS_HASH;
+    const rows = await log.readChain(partition, { after: position - 1, limit: 1_000_000 });
+    for (const row of rows) {
+      previous = chainHash(previous, row);
+      await sql`UPDATE events SET hash = ${previous} WHERE position = ${row.position}`.execute(
+        db.kysely,
+      );
+    }
+    const last = rows.at(-1)?.position as number;
+    await sql`UPDATE ledger_heads SET position = ${last}, hash = ${previous}
+      WHERE partition = ${partition}`.execute(db.kysely);
+  },
+
+  /** Deletes the partition's last `count` events and moves its head back to the one before. */
+  async cutTail(db: Database, partition: string, count: number): Promise<void> {
+    const positions = await positionsOf(db, partition);
+    const keep = positions.at(-count - 1) as number;
+    await sql`DELETE FROM events WHERE tenant_id = ${partition} AND position > ${keep}`.execute(
+      db.kysely,
+    );
+    await sql`UPDATE ledger_heads SET position = ${keep}, chained = chained - ${count},
+      hash = (SELECT hash FROM events WHERE position = ${keep})
+      WHERE partition = ${partition}`.execute(db.kysely);
+  },
+
+  /**
+   * Replaces a checkpoint's JWS: `forged` re-signs its payload with another Ed25519
+   * key under the real kid; `edited` changes the signed payload's hash and keeps the
+   * signature; `unknownKey` signs with another key under that key's own kid (the row's
+   * `kid` follows).
+   */
+  async checkpoint(
+    db: Database,
+    row: LedgerCheckpointRow,
+    how: 'forged' | 'edited' | 'unknownKey',
+  ): Promise<void> {
+    const [header, payload, signature] = row.jws.split('.') as [string, string, string];
+    let jws: string;
+    let kid = row.kid;
+    if (how === 'edited') {
+      const signed = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8'));
+      const edited = canonicalize({ ...signed, hash: 'ab'.repeat(32) }) as string;
+      jws = `${header}.${Buffer.from(edited).toString('base64url')}.${signature}`;
+    } else {
+      const { privateKey, publicKey } = generateKeyPairSync('ed25519');
+      if (how === 'unknownKey') {
+        kid = await calculateJwkThumbprint(publicKey.export({ format: 'jwk' }), 'sha256');
+      } else {
+        kid = decodeProtectedHeader(row.jws).kid as string;
+      }
+      jws = await new CompactSign(Buffer.from(payload, 'base64url'))
+        .setProtectedHeader({ alg: 'EdDSA', kid, typ: CHECKPOINT_TYPE })
+        .sign(privateKey);
+    }
+    await sql`UPDATE ledger_checkpoints SET jws = ${jws}, kid = ${kid}
+      WHERE partition = ${row.partition} AND position = ${row.position}`.execute(db.kysely);
+  },
 };
+
+/** A partition's stored checkpoints, oldest first, read beneath every service. */
+export async function checkpointsOf(
+  db: Database,
+  partition: string,
+): Promise<LedgerCheckpointRow[]> {
+  const { rows } = await sql<LedgerCheckpointRow>`SELECT * FROM ledger_checkpoints
+    WHERE partition = ${partition} ORDER BY position`.execute(db.kysely);
+  return rows.map((row) => ({
+    ...row,
+    position: Number(row.position),
+    chained: Number(row.chained),
+    time_ms: Number(row.time_ms),
+  }));
+}

@@ -50,17 +50,33 @@ export function createCheckpointStore(kysely: AnyKysely) {
         .execute();
     },
 
-    /** A partition's checkpoints in position order, after the cursor `after` (a position). */
+    /**
+     * A partition's checkpoints in position order, after the cursor `after` (a
+     * position) and up to `upTo` (inclusive) when given.
+     */
     list(
       partition: string,
-      page: { after?: number | undefined; limit: number },
+      page: { after?: number | undefined; upTo?: number | undefined; limit: number },
     ): Promise<LedgerCheckpointRow[]> {
       let query = table
         .selectFrom('ledger_checkpoints')
         .selectAll()
         .where('partition', '=', partition);
       if (page.after !== undefined) query = query.where('position', '>', page.after);
+      if (page.upTo !== undefined) query = query.where('position', '<=', page.upTo);
       return query.orderBy('position').limit(page.limit).execute();
+    },
+
+    /** The partition's last checkpoint before `position` (a verifier's last known good one). */
+    before(partition: string, position: number): Promise<LedgerCheckpointRow | undefined> {
+      return table
+        .selectFrom('ledger_checkpoints')
+        .selectAll()
+        .where('partition', '=', partition)
+        .where('position', '<', position)
+        .orderBy('position', 'desc')
+        .limit(1)
+        .executeTakeFirst();
     },
   };
 }
