@@ -64,6 +64,8 @@ import { checkpointRoutes } from './ledger/checkpoints/checkpoint-routes.ts';
 import { MAX_TICK_MS, startCheckpointing } from './ledger/checkpoints/checkpoint-scheduler.ts';
 import { ledgerRoutes } from './ledger/ledger-routes.ts';
 import { createLedgerVerifier } from './ledger/ledger-verifier.ts';
+import { createEventProofs } from './ledger/proof/event-proof.ts';
+import { proofRoutes } from './ledger/proof/proof-routes.ts';
 import { countAuthAttempts } from './protection/auth-metrics.ts';
 import { auditDeniedRequests } from './protection/denied-requests/denied-requests.ts';
 import { ipFilterRoutes } from './protection/ip-filters/ip-filter-routes.ts';
@@ -225,6 +227,16 @@ const apiV1: FastifyPluginAsync<
   await api.register(lockoutRoutes, { lockouts: protection.lockouts });
   await api.register(backupRoutes, { backups: deps.backups, audit: services.audit });
   await api.register(checkpointRoutes, { checkpoints: services.ledger.checkpoints });
+  await api.register(proofRoutes, {
+    proofs: createEventProofs({
+      kysely: deps.db.kysely,
+      chain: deps.events.chain,
+      findEvent: (partition, id) => deps.events.store.getEvent(partition, id),
+      checkpoints: services.ledger.checkpoints,
+      keys: identity.keys,
+      maxEvents: config.ledger.proof_max_events,
+    }),
+  });
 };
 
 /**

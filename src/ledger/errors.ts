@@ -4,4 +4,6 @@ import { defineErrorCodes } from '../platform/errors.ts';
 export const LedgerErrors = defineErrorCodes({
   ledger_cursor_invalid: { status: 400, title: 'Ledger cursor invalid' },
   ledger_range_invalid: { status: 400, title: 'Ledger range invalid' },
+  ledger_proof_too_long: { status: 409, title: 'Ledger proof too long' },
+  ledger_event_unchained: { status: 409, title: 'Ledger event unchained' },
 });
