@@ -92,6 +92,14 @@ async function verifyProof(proof, trusted) {
     fail(`the checkpoint's signature does not verify with key ${kid}`);
   }
   const partition = payload.tenant_id;
+  const shown = proof.checkpoint;
+  if (
+    shown.partition !== partition ||
+    shown.position !== payload.position ||
+    shown.hash !== payload.hash
+  ) {
+    fail('the checkpoint shown is not the one signed');
+  }
   let previous = proof.previous_hash;
   let lastPosition = 0;
   for (const [index, link] of segment.entries()) {
