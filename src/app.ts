@@ -60,6 +60,7 @@ import { passwordResetPage } from './identity/password-reset/password-reset-page
 import { passwordResetRoutes } from './identity/password-reset/password-reset-routes.ts';
 import { sessionRoutes } from './identity/sessions/session-routes.ts';
 import { wellKnownRoutes } from './identity/tokens/well-known-routes.ts';
+import { createBackgroundVerifier, startBackgroundVerifier } from './ledger/background-verifier.ts';
 import { checkpointRoutes } from './ledger/checkpoints/checkpoint-routes.ts';
 import { MAX_TICK_MS, startCheckpointing } from './ledger/checkpoints/checkpoint-scheduler.ts';
 import { ledgerRoutes } from './ledger/ledger-routes.ts';
@@ -408,6 +409,20 @@ export async function buildApp(deps: AppDeps): Promise<TesseraApp> {
     app.log,
   );
   app.addHook('onClose', () => stopCheckpointing());
+  // The background verifier: each node re-checks the newest segment of every chain
+  // and raises tessera_ledger_broken_partitions and a log error on a break.
+  const stopVerifying = startBackgroundVerifier(
+    createBackgroundVerifier({
+      kysely: db.kysely,
+      chain: events.chain,
+      keys: services.identity.keys,
+      metrics,
+      log: app.log,
+    }),
+    config.ledger.verify_interval_seconds,
+    app.log,
+  );
+  app.addHook('onClose', () => stopVerifying());
   const intervalMs = parseInterval(config.backup.interval);
   if (intervalMs !== undefined) {
     const schedule = startBackupSchedule({
