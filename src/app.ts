@@ -60,12 +60,15 @@ import { passwordResetPage } from './identity/password-reset/password-reset-page
 import { passwordResetRoutes } from './identity/password-reset/password-reset-routes.ts';
 import { sessionRoutes } from './identity/sessions/session-routes.ts';
 import { wellKnownRoutes } from './identity/tokens/well-known-routes.ts';
+import { createBackgroundVerifier, startBackgroundVerifier } from './ledger/background-verifier.ts';
 import { checkpointRoutes } from './ledger/checkpoints/checkpoint-routes.ts';
 import { MAX_TICK_MS, startCheckpointing } from './ledger/checkpoints/checkpoint-scheduler.ts';
 import { createCheckpointStore } from './ledger/checkpoints/checkpoint-store.ts';
 import { checkpointKeyring } from './ledger/checkpoints/verify-checkpoint.ts';
 import { ledgerRoutes } from './ledger/ledger-routes.ts';
 import { createLedgerVerifier } from './ledger/ledger-verifier.ts';
+import { createEventProofs } from './ledger/proof/event-proof.ts';
+import { proofRoutes } from './ledger/proof/proof-routes.ts';
 import { countAuthAttempts } from './protection/auth-metrics.ts';
 import { auditDeniedRequests } from './protection/denied-requests/denied-requests.ts';
 import { ipFilterRoutes } from './protection/ip-filters/ip-filter-routes.ts';
@@ -230,6 +233,16 @@ const apiV1: FastifyPluginAsync<
   await api.register(lockoutRoutes, { lockouts: protection.lockouts });
   await api.register(backupRoutes, { backups: deps.backups, audit: services.audit });
   await api.register(checkpointRoutes, { checkpoints: services.ledger.checkpoints });
+  await api.register(proofRoutes, {
+    proofs: createEventProofs({
+      kysely: deps.db.kysely,
+      chain: deps.events.chain,
+      findEvent: (partition, id) => deps.events.store.getEvent(partition, id),
+      checkpoints: services.ledger.checkpoints,
+      keys: identity.keys,
+      maxEvents: config.ledger.proof_max_events,
+    }),
+  });
 };
 
 /**
@@ -401,6 +414,20 @@ export async function buildApp(deps: AppDeps): Promise<TesseraApp> {
     app.log,
   );
   app.addHook('onClose', () => stopCheckpointing());
+  // The background verifier: each node re-checks the newest segment of every chain
+  // and raises tessera_ledger_broken_partitions and a log error on a break.
+  const stopVerifying = startBackgroundVerifier(
+    createBackgroundVerifier({
+      kysely: db.kysely,
+      chain: events.chain,
+      keys: services.identity.keys,
+      metrics,
+      log: app.log,
+    }),
+    config.ledger.verify_interval_seconds,
+    app.log,
+  );
+  app.addHook('onClose', () => stopVerifying());
   const intervalMs = parseInterval(config.backup.interval);
   if (intervalMs !== undefined) {
     const schedule = startBackupSchedule({

@@ -812,6 +812,20 @@ const ledger = Type.Object(
       description:
         'Events GET /api/v1/audit/verify checks per request at most; its next_cursor continues from there.',
     }),
+    proof_max_events: Type.Integer({
+      default: 20_000,
+      minimum: 1,
+      maximum: 100_000,
+      description:
+        'The longest chain segment GET /api/v1/ledger/proof serves: the event and the later events of its chain up to a signed checkpoint. Keep it above checkpoint_interval_events, or some events cannot be proved online.',
+    }),
+    verify_interval_seconds: Type.Integer({
+      default: 300,
+      minimum: 0,
+      maximum: 604_800,
+      description:
+        'How often each node re-verifies the newest segment of every partition (from its latest checkpoint to its head) in the background; 0 turns it off.',
+    }),
     backfill_batch: Type.Integer({
       default: 1000,
       minimum: 1,

@@ -30,6 +30,18 @@ export function createCheckpointStore(kysely: AnyKysely) {
         .executeTakeFirst();
     },
 
+    /** The partition's first checkpoint at or after `position`: the one that covers that event. */
+    firstAtOrAfter(partition: string, position: number): Promise<LedgerCheckpointRow | undefined> {
+      return table
+        .selectFrom('ledger_checkpoints')
+        .selectAll()
+        .where('partition', '=', partition)
+        .where('position', '>=', position)
+        .orderBy('position')
+        .limit(1)
+        .executeTakeFirst();
+    },
+
     /** Each partition's newest checkpoint (highest position), for those that have one. */
     latestOf(partitions: readonly string[]): Promise<LedgerCheckpointRow[]> {
       if (partitions.length === 0) return Promise.resolve([]);
