@@ -1,7 +1,7 @@
 import {
+  type ChainEnd,
   type ChainLinker,
   createChainLinker,
-  type LedgerHead,
   type LedgerHeadChange,
 } from './chain/chain-linker.ts';
 import { checkRetry } from './check-retry.ts';
@@ -80,7 +80,7 @@ export interface AppendState {
    * the verifiers would report a hash_mismatch at the first event chained after the
    * gap; the events themselves stay as they were stored.
    */
-  readonly heads: ReadonlyMap<string, LedgerHead>;
+  readonly heads: ReadonlyMap<string, ChainEnd>;
 }
 
 export interface AppendPlan {

@@ -2,12 +2,10 @@ import { hash as digestOf } from 'node:crypto';
 import type { StoredEvent } from '../model.ts';
 import { canonicalEvent } from './canonical-event.ts';
 import { GENESIS_HASH, isChainHash } from './chain-hash.ts';
+import type { LedgerHead } from './ledger-heads.ts';
 
-/** A partition's last chained event, as its `ledger_heads` row holds it. */
-export interface LedgerHead {
-  readonly position: number;
-  readonly hash: string;
-}
+/** What the linker needs of a partition's `ledger_heads` row: where its chain ends. */
+export type ChainEnd = Pick<LedgerHead, 'position' | 'hash'>;
 
 /** A partition's `ledger_heads` row after a commit; `chained` is the increment. */
 export interface LedgerHeadChange {
@@ -44,7 +42,7 @@ interface Tip {
  * (`crypto.hash`), with no Hash object or Buffer allocated per event (measured about
  * half the cost of createHash().update().update().digest()).
  */
-export function createChainLinker(heads: ReadonlyMap<string, LedgerHead>): ChainLinker {
+export function createChainLinker(heads: ReadonlyMap<string, ChainEnd>): ChainLinker {
   const tips = new Map<string, Tip>();
   return {
     link(event) {
@@ -67,7 +65,7 @@ export function createChainLinker(heads: ReadonlyMap<string, LedgerHead>): Chain
 function startTip(
   tips: Map<string, Tip>,
   partition: string,
-  heads: ReadonlyMap<string, LedgerHead>,
+  heads: ReadonlyMap<string, ChainEnd>,
 ): Tip {
   const head = heads.get(partition);
   const hash = head?.hash ?? GENESIS_HASH;

@@ -2,17 +2,10 @@ import type { Database } from '../../storage/open-database.ts';
 import type { StoredEvent } from '../model.ts';
 import { createPostgresChainLog } from '../postgres/chain-log.ts';
 import { createSqliteChainLog } from '../sqlite/chain-log.ts';
+import type { LedgerHead } from './ledger-heads.ts';
 
 /** An event as the ledger reads it: its chained form and its stored hash (null: unchained). */
 export type ChainRow = StoredEvent & { readonly hash: string | null };
-
-/** A partition's `ledger_heads` row: its last chained event, and how many its chain holds. */
-export interface LedgerHead {
-  readonly partition: string;
-  readonly position: number;
-  readonly hash: string;
-  readonly chained: number;
-}
 
 /** An event's place in its chain: its position and stored hash (null: unchained). */
 export interface ChainLink {

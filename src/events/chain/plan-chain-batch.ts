@@ -1,5 +1,6 @@
 import { chainHash, GENESIS_HASH } from './chain-hash.ts';
-import type { ChainRow, LedgerHead } from './chain-log.ts';
+import type { ChainRow } from './chain-log.ts';
+import type { LedgerHead } from './ledger-heads.ts';
 
 export interface ChainBatchPlan {
   /** The hashes to store, by position. */

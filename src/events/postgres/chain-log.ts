@@ -5,9 +5,9 @@ import type {
   ChainLog,
   ChainPage,
   ChainRow,
-  LedgerHead,
   UnchainedTail,
 } from '../chain/chain-log.ts';
+import type { LedgerHead } from '../chain/ledger-heads.ts';
 import { planChainBatch } from '../chain/plan-chain-batch.ts';
 import { EVENT_COLUMNS, type EventRecord, toChainedEvent } from '../row-to-event.ts';
 import { beginAndLockLogHead } from './lock-log-head.ts';

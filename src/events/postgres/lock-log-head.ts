@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import type { LedgerHead } from '../chain/chain-linker.ts';
+import type { ChainEnd } from '../chain/chain-linker.ts';
 import { type LedgerHeadRecord, ledgerHeadsOf, ledgerHeadsStatement } from './read-ledger-heads.ts';
 
 export interface LogHead {
@@ -32,7 +32,7 @@ SELECT position, time_ms FROM event_log_head WHERE id = 1 FOR UPDATE`;
 export async function beginAndLockLogHead(
   client: pg.PoolClient,
   partitions: readonly string[],
-): Promise<{ readonly head: LogHead; readonly heads: Map<string, LedgerHead> }> {
+): Promise<{ readonly head: LogHead; readonly heads: Map<string, ChainEnd> }> {
   // One simple-protocol round trip carrying every statement: each still gets its own
   // snapshot, which is what matters above. Simple-protocol statements take no
   // parameters, so the partitions are quoted in by the driver's escapeLiteral.

@@ -1,4 +1,4 @@
-import type { LedgerHead } from '../chain/chain-linker.ts';
+import type { ChainEnd } from '../chain/chain-linker.ts';
 import type { SqlClient } from './sql-client.ts';
 
 /** A `ledger_heads` row as both reads below return it. */
@@ -26,7 +26,7 @@ export function ledgerHeadsStatement(
 export async function readLedgerHeads(
   client: SqlClient,
   partitions: readonly string[],
-): Promise<Map<string, LedgerHead>> {
+): Promise<Map<string, ChainEnd>> {
   const { rows } = await client.query<LedgerHeadRecord>({
     name: 'tessera_events_read_ledger_heads',
     text: `${SELECT_HEADS} WHERE partition = ANY($1::text[])`,
@@ -35,6 +35,6 @@ export async function readLedgerHeads(
   return ledgerHeadsOf(rows);
 }
 
-export function ledgerHeadsOf(rows: readonly LedgerHeadRecord[]): Map<string, LedgerHead> {
+export function ledgerHeadsOf(rows: readonly LedgerHeadRecord[]): Map<string, ChainEnd> {
   return new Map(rows.map((row) => [row.partition, { position: row.position, hash: row.hash }]));
 }

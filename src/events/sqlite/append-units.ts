@@ -1,6 +1,6 @@
 import type { DatabaseSync } from 'node:sqlite';
 import type { SqliteDatabase } from '../../storage/sqlite/open-sqlite.ts';
-import type { LedgerHead } from '../chain/chain-linker.ts';
+import type { ChainEnd } from '../chain/chain-linker.ts';
 import type { AppendOutcome, AppendUnit } from '../model.ts';
 import {
   type AppendPlan,
@@ -117,14 +117,11 @@ function readState(raw: DatabaseSync, units: readonly AppendUnit[], dayStartMs: 
   };
 }
 
-function readLedgerHeads(
-  raw: DatabaseSync,
-  partitions: readonly string[],
-): Map<string, LedgerHead> {
+function readLedgerHeads(raw: DatabaseSync, partitions: readonly string[]): Map<string, ChainEnd> {
   const read = prepared(raw, READ_LEDGER_HEAD);
-  const heads = new Map<string, LedgerHead>();
+  const heads = new Map<string, ChainEnd>();
   for (const partition of partitions) {
-    const head = read.get(partition) as LedgerHead | undefined;
+    const head = read.get(partition) as ChainEnd | undefined;
     if (head) heads.set(partition, { position: head.position, hash: head.hash });
   }
   return heads;

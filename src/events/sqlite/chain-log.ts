@@ -1,6 +1,7 @@
 import type { DatabaseSync } from 'node:sqlite';
 import type { SqliteDatabase } from '../../storage/sqlite/open-sqlite.ts';
-import type { ChainLink, ChainLog, ChainPage, ChainRow, LedgerHead } from '../chain/chain-log.ts';
+import type { ChainLink, ChainLog, ChainPage, ChainRow } from '../chain/chain-log.ts';
+import type { LedgerHead } from '../chain/ledger-heads.ts';
 import { planChainBatch } from '../chain/plan-chain-batch.ts';
 import { EVENT_COLUMNS, type EventRecord, toChainedEvent } from '../row-to-event.ts';
 import { prepared } from './statements.ts';
