@@ -1,15 +1,15 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it, type TestContext } from 'node:test';
-import { runAdminCli } from '../../test/helpers/admin-cli.ts';
 import { buildTestApp } from '../../test/helpers/app.ts';
 import {
   appendEvents,
   checkpointsOf,
+  ledgerCli,
   positionsOf,
   tamper,
 } from '../../test/helpers/ledger-fixture.ts';
@@ -46,20 +46,11 @@ async function deployment(t: TestContext, engine: Engine) {
     (await positionsOf(test.db, tenant))[index] as number;
   const checkpoint = async (tenant: string, index: number) =>
     (await checkpointsOf(test.db, tenant))[index] as never;
-  const dir = mkdtempSync(join(tmpdir(), 'tessera-ledger-checkpoints-'));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const { dir, tessera, backup } = ledgerCli(t, test.config.storage);
   const jwksFile = (name: string, jwks: unknown) => {
     const path = join(dir, name);
     writeFileSync(path, JSON.stringify(jwks));
     return path;
-  };
-  const tessera = (args: readonly string[]) =>
-    runAdminCli(test.config.storage, args, { env: { TESSERA_BACKUP_DIR: dir } });
-  const backup = async () => {
-    const before = new Set(readdirSync(dir));
-    const made = await tessera(['backup', 'create']);
-    assert.equal(made.code, 0, made.stderr);
-    return join(dir, readdirSync(dir).find((name) => !before.has(name)) as string);
   };
   return { ...test, firstKeys, at, checkpoint, jwksFile, tessera, backup };
 }

@@ -1,12 +1,8 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { describe, it, type TestContext } from 'node:test';
 import { sql } from 'kysely';
-import { runAdminCli } from '../../test/helpers/admin-cli.ts';
 import { buildTestApp } from '../../test/helpers/app.ts';
-import { appendEvents, positionsOf, tamper } from '../../test/helpers/ledger-fixture.ts';
+import { appendEvents, ledgerCli, positionsOf, tamper } from '../../test/helpers/ledger-fixture.ts';
 import { testEngines } from '../../test/helpers/test-database.ts';
 import type { Engine } from '../storage/database.ts';
 
@@ -23,17 +19,7 @@ async function deployment(t: TestContext, engine: Engine) {
   const positions: Record<string, number[]> = {};
   for (const tenant of TENANTS) positions[tenant] = await positionsOf(test.db, tenant);
   const at = (tenant: string, index: number) => positions[tenant]?.[index] as number;
-  const dir = mkdtempSync(join(tmpdir(), 'tessera-ledger-backups-'));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
-  const tessera = (args: readonly string[]) =>
-    runAdminCli(test.config.storage, args, { env: { TESSERA_BACKUP_DIR: dir } });
-  const backup = async () => {
-    const before = new Set(readdirSync(dir));
-    const made = await tessera(['backup', 'create']);
-    assert.equal(made.code, 0, made.stderr);
-    const file = readdirSync(dir).find((name) => !before.has(name));
-    return join(dir, file as string);
-  };
+  const { tessera, backup } = ledgerCli(t, test.config.storage);
   return { ...test, at, tessera, backup };
 }
 

@@ -1,13 +1,20 @@
+import assert from 'node:assert/strict';
 import { generateKeyPairSync, randomUUID } from 'node:crypto';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { TestContext } from 'node:test';
 import canonicalize from 'canonicalize';
 import { CompactSign, calculateJwkThumbprint, decodeProtectedHeader } from 'jose';
 import { sql } from 'kysely';
+import type { Config } from '../../src/config/schema.ts';
 import { chainHash, GENESIS_HASH } from '../../src/events/chain/chain-hash.ts';
 import { openChainLog } from '../../src/events/chain/chain-log.ts';
 import { openEventStore } from '../../src/events/open-event-store.ts';
 import { CHECKPOINT_TYPE } from '../../src/ledger/checkpoints/checkpoint-jws.ts';
 import type { Database } from '../../src/storage/open-database.ts';
 import type { LedgerCheckpointRow } from '../../src/storage/tables.ts';
+import { runAdminCli } from './admin-cli.ts';
 
 /**
  * Appends `count` events to `tenant`'s log through the real store, `perBatch` per
@@ -162,4 +169,22 @@ export async function checkpointsOf(
     chained: Number(row.chained),
     time_ms: Number(row.time_ms),
   }));
+}
+
+/**
+ * `tessera` run against `storage` with backups in a scratch directory (removed after
+ * the test), and `backup()`: a `backup create` whose new file's path it returns.
+ */
+export function ledgerCli(t: TestContext, storage: Config['storage']) {
+  const dir = mkdtempSync(join(tmpdir(), 'tessera-ledger-cli-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const tessera = (args: readonly string[]) =>
+    runAdminCli(storage, args, { env: { TESSERA_BACKUP_DIR: dir } });
+  const backup = async () => {
+    const before = new Set(readdirSync(dir));
+    const made = await tessera(['backup', 'create']);
+    assert.equal(made.code, 0, made.stderr);
+    return join(dir, readdirSync(dir).find((name) => !before.has(name)) as string);
+  };
+  return { dir, tessera, backup };
 }
