@@ -211,4 +211,60 @@ describe('canonicalEvent', () => {
       canonicalEvent({ ...event, payload: 0 }).length + 200_001,
     );
   });
+
+  it('equals the library on the whole object, whatever the members hold', () => {
+    const whole = (e: Record<string, unknown>) =>
+      canonicalize(Object.fromEntries(CHAINED_FIELDS.map((field) => [field, e[field]])));
+    const strings = [
+      '',
+      'plain',
+      'q"uo\\te',
+      'tab\tnew\nline\u0000\u001f\u007f',
+      'é€😀\u2028',
+      '</script>',
+    ];
+    const values: unknown[] = [
+      null,
+      true,
+      0,
+      -0,
+      1e21,
+      5e-324,
+      'x',
+      [],
+      {},
+      [1, 'a', null],
+      { z: { b: 2, a: [3, { d: 4, c: 5 }] }, é: 1, '😀': 2, '\r': 3 },
+      { toJSON: () => ({ b: 1, a: 2 }) },
+      { when: new Date(0) },
+    ];
+    const events: Record<string, unknown>[] = [];
+    for (const text of strings) {
+      events.push({
+        ...event,
+        id: text,
+        tenant_id: text,
+        entity_id: text,
+        event_type: text,
+        timestamp: text,
+      });
+    }
+    for (const value of values)
+      events.push({ ...event, payload: value }, { ...event, metadata: value });
+    // Members of types the envelope never holds: the library on the whole object.
+    events.push({ ...event, version: '1' }, { ...event, position: 7.5 }, { ...event, id: 12 });
+    events.push({ ...event, payload: { toJSON: () => undefined } });
+    for (const e of events) assert.equal(canonicalEvent(e as unknown as StoredEvent), whole(e));
+    // And what the library refuses, refused too.
+    for (const bad of [
+      { id: '\udc00' },
+      { timestamp: 'a\ud800' },
+      { version: Number.NaN },
+      { position: Infinity },
+    ]) {
+      const e = { ...event, ...bad };
+      assert.throws(() => whole(e));
+      assert.throws(() => canonicalEvent(e as StoredEvent));
+    }
+  });
 });

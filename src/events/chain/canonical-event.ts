@@ -32,30 +32,54 @@ export const CHAINED_FIELDS = [
  * before that door existed canonicalize without a stack overflow (the tests hold a
  * payload 100,000 levels deep). Version 4 recursed; keep the dependency at ^5.
  *
+ * The library canonicalizes the payload and the metadata. The seven members around
+ * them always have the same names, in the same (sorted) order, and hold strings and
+ * integers, so they are written around those two texts here instead of being sorted
+ * and walked again for every event (that took a third of the time per event). Each
+ * value is written as the library writes it (JSON.stringify, after the same checks),
+ * and a test holds the result equal to the library's on the whole object for every
+ * kind of value; an event whose members hold anything else goes to the library whole.
+ *
  * Throws on what has no canonical form: a missing field (the nine are required, so
  * that an absent payload can never hash like a stored `null`), NaN or an infinite
  * number, a string with a lone surrogate, a cycle. None of these can be stored: the
  * door refuses lone surrogates, and parsed JSON holds no cycle or non-finite number.
  */
 export function canonicalEvent(event: StoredEvent): string {
-  const chained = {
-    id: event.id,
-    tenant_id: event.tenant_id,
-    entity_id: event.entity_id,
-    event_type: event.event_type,
-    version: event.version,
-    position: event.position,
-    timestamp: event.timestamp,
-    payload: event.payload,
-    metadata: event.metadata,
-  } satisfies Record<(typeof CHAINED_FIELDS)[number], unknown>;
   for (const field of CHAINED_FIELDS) {
-    if (chained[field] === undefined) {
+    if (event[field] === undefined) {
       throw new TypeError(`The event has no ${field}: it cannot be chained`);
     }
   }
-  const text = canonicalize(chained);
+  const { id, tenant_id, entity_id, event_type, version, position, timestamp } = event;
+  const payload = canonicalize(event.payload);
+  const metadata = canonicalize(event.metadata);
+  if (
+    payload === undefined ||
+    metadata === undefined ||
+    !strings(id, tenant_id, entity_id, event_type, timestamp) ||
+    !numbers(version, position)
+  ) {
+    return canonicalWhole(event);
+  }
+  return `{"entity_id":${text(entity_id)},"event_type":${text(event_type)},"id":${text(id)},"metadata":${metadata},"payload":${payload},"position":${JSON.stringify(position)},"tenant_id":${text(tenant_id)},"timestamp":${text(timestamp)},"version":${JSON.stringify(version)}}`;
+}
+
+const strings = (...values: unknown[]) => values.every((value) => typeof value === 'string');
+const numbers = (...values: unknown[]) =>
+  values.every((value) => typeof value === 'number' && Number.isFinite(value));
+
+/** A string member's value, as the library writes it: a lone surrogate has no canonical form. */
+function text(value: string): string {
+  if (!value.isWellFormed()) throw new TypeError('Lone surrogate is not allowed');
+  return JSON.stringify(value);
+}
+
+/** The library on the whole object: for members of unexpected types, whatever it makes of them. */
+function canonicalWhole(event: StoredEvent): string {
+  const chained = Object.fromEntries(CHAINED_FIELDS.map((field) => [field, event[field]]));
+  const whole = canonicalize(chained);
   // An object always serializes; the library's type allows undefined for other inputs.
-  if (text === undefined) throw new TypeError('The event has no canonical form');
-  return text;
+  if (whole === undefined) throw new TypeError('The event has no canonical form');
+  return whole;
 }
