@@ -238,7 +238,6 @@ const apiV1: FastifyPluginAsync<
       kysely: deps.db.kysely,
       chain: deps.events.chain,
       findEvent: (partition, id) => deps.events.store.getEvent(partition, id),
-      checkpoints: services.ledger.checkpoints,
       keys: identity.keys,
       maxEvents: config.ledger.proof_max_events,
     }),

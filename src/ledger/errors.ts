@@ -7,5 +7,6 @@ export const LedgerErrors = defineErrorCodes({
   /** `tessera ledger verify --jwks`: the key set given cannot be read or is not a JWKS. */
   ledger_jwks_invalid: { status: 400, title: 'Ledger JWKS invalid' },
   ledger_proof_too_long: { status: 409, title: 'Ledger proof too long' },
+  ledger_checkpoint_pending: { status: 409, title: 'Ledger checkpoint pending' },
   ledger_event_unchained: { status: 409, title: 'Ledger event unchained' },
 });

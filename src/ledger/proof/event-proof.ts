@@ -9,7 +9,7 @@ import type { PublicSigningJwk, SigningKeys } from '../../identity/tokens/signin
 import { TesseraError } from '../../platform/errors.ts';
 import type { AnyKysely } from '../../storage/database.ts';
 import type { LedgerCheckpointRow } from '../../storage/tables.ts';
-import type { CheckpointService, LedgerLog } from '../checkpoints/checkpoint-service.ts';
+import type { LedgerLog } from '../checkpoints/checkpoint-service.ts';
 import { createCheckpointStore } from '../checkpoints/checkpoint-store.ts';
 import { LedgerErrors } from '../errors.ts';
 
@@ -44,7 +44,6 @@ export interface EventProofDeps {
     partition: string,
     eventId: string,
   ) => Promise<{ position: number } | undefined>;
-  readonly checkpoints: Pick<CheckpointService, 'checkpointNow'>;
   readonly keys: Pick<SigningKeys, 'findAnyPublicKey'>;
   /** The longest segment served: the event and every later one up to the checkpoint. */
   readonly maxEvents: number;
@@ -81,32 +80,25 @@ export function createEventProofs(deps: EventProofDeps) {
   }
 
   /**
-   * The first checkpoint at or after the event, if its segment is within the bound;
-   * else one signed now at the partition's head, if that is within the bound.
+   * The first checkpoint at or after the event, if its segment is within the bound.
+   * A proof only reads: when no checkpoint covers the event yet, the caller is told
+   * how to get one (signing is a write, audited, and has its own route).
    */
-  async function coveringCheckpoint(
-    actor: Actor,
-    log: LedgerLog,
-    partition: string,
-    position: number,
-  ) {
+  async function coveringCheckpoint(partition: string, position: number) {
     const stored = await checkpointStore.firstAtOrAfter(partition, position);
     if (stored) {
       const rows = await segmentTo(partition, position, stored.position);
       if (rows) return { checkpoint: stored, rows };
-    }
-    // Events after it, not counting it: the head is at most maxEvents - 1 further.
-    if ((await deps.chain.countAfter(partition, position)) < deps.maxEvents) {
-      const made = await deps.checkpoints.checkpointNow(actor);
-      const signed = made.find((one) => one.log === log)?.checkpoint;
-      if (signed && signed.position >= position) {
-        const rows = await segmentTo(partition, position, signed.position);
-        if (rows) return { checkpoint: signed, rows };
-      }
+    } else if ((await deps.chain.countAfter(partition, position)) < deps.maxEvents) {
+      // Events after it, not counting it: a checkpoint of the head would be within the bound.
+      throw new TesseraError(
+        LedgerErrors.ledger_checkpoint_pending,
+        'No signed checkpoint covers this event yet. POST /api/v1/ledger/checkpoints signs one now (or the next is due within ledger.checkpoint_interval_seconds); then ask again.',
+      );
     }
     throw new TesseraError(
       LedgerErrors.ledger_proof_too_long,
-      `More than ${deps.maxEvents} events lie between this event and a checkpoint covering it; try again after the next checkpoint, or verify offline (tessera ledger verify).`,
+      `More than ${deps.maxEvents} events lie between this event and the first checkpoint covering it, or its chain's head; verify it offline (tessera ledger verify).`,
     );
   }
 
@@ -121,7 +113,7 @@ export function createEventProofs(deps: EventProofDeps) {
           'The event, or the one before it in its chain, has no hash yet (the backfill chains it at start).',
         );
       }
-      const { checkpoint, rows } = await coveringCheckpoint(actor, log, partition, position);
+      const { checkpoint, rows } = await coveringCheckpoint(partition, position);
       const segment = rows.map(toLink);
       const key = await deps.keys.findAnyPublicKey(checkpoint.kid);
       if (!key) throw new Error(`checkpoint key ${checkpoint.kid} is missing`);

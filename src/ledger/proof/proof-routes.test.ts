@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { sql } from 'kysely';
 import { appendChained } from '../../../test/helpers/ledger-chain-fixture.ts';
+import { positionsOf } from '../../../test/helpers/ledger-fixture.ts';
 import { eventIdsOf, type ProofJson } from '../../../test/helpers/ledger-proof-fixture.ts';
 import { tenancyTestApp } from '../../../test/helpers/tenancy-fixture.ts';
 import { testEngines } from '../../../test/helpers/test-database.ts';
@@ -41,11 +42,21 @@ function assertChains(proof: ProofJson) {
 
 for (const engine of testEngines()) {
   describe(`GET /ledger/proof (${engine})`, () => {
-    it('proves an event of the log up to a checkpoint signed on demand', async (t) => {
+    it('writes nothing: until a checkpoint covers the event it says how to get one', async (t) => {
       const test = await tenancyTestApp(t, engine);
       const auditor = await test.keyFor('acme', 'auditor');
       const head = await appendChained(test.db, 'acme', 3);
       const [first] = await eventIdsOf(test.db, 'acme');
+      const trail = await positionsOf(test.db, '$audit:acme');
+      const pending = await test.send('GET', `/ledger/proof?event_id=${first}`, auditor);
+      assert.equal(pending.status, 409, JSON.stringify(pending.body));
+      assert.equal(pending.body.code, 'ledger_checkpoint_pending');
+      assert.match(String(pending.body.detail), /POST \/api\/v1\/ledger\/checkpoints/);
+      const signed = await sql`SELECT 1 FROM ledger_checkpoints`.execute(test.db.kysely);
+      assert.equal(signed.rows.length, 0, 'no checkpoint signed by a GET');
+      assert.deepEqual(await positionsOf(test.db, '$audit:acme'), trail, 'nothing audited');
+
+      assert.equal((await test.send('POST', '/ledger/checkpoints', auditor)).status, 200);
       const reply = await test.send('GET', `/ledger/proof?event_id=${first}`, auditor);
       assert.equal(reply.status, 200, JSON.stringify(reply.body));
       const proof = reply.body as unknown as ProofJson;
@@ -85,6 +96,7 @@ for (const engine of testEngines()) {
       await appendChained(test.db, 'acme', 1);
       const [entry] = await eventIdsOf(test.db, '$audit:acme');
       assert.ok(entry);
+      assert.equal((await test.send('POST', '/ledger/checkpoints', auditor)).status, 200);
       const reply = await test.send('GET', `/ledger/proof?event_id=${entry}`, auditor);
       assert.equal(reply.status, 200, JSON.stringify(reply.body));
       const proof = reply.body as unknown as ProofJson;
@@ -105,11 +117,14 @@ for (const engine of testEngines()) {
       const rows = await sql`SELECT * FROM ledger_checkpoints WHERE partition = 'acme'`.execute(
         test.db.kysely,
       );
-      assert.equal(rows.rows.length, 0, 'nothing signed for a proof it cannot give');
-      // Within the bound of the head: signed on demand.
+      assert.equal(rows.rows.length, 0, 'nothing signed');
+      // Within the bound of the head: a checkpoint would cover it, none does yet.
       const near = await test.send('GET', `/ledger/proof?event_id=${ids[2]}`, auditor);
-      assert.equal(near.status, 200, JSON.stringify(near.body));
-      // The stored checkpoint is now too far from the first event, and so is the head.
+      assert.equal(near.body.code, 'ledger_checkpoint_pending', JSON.stringify(near.body));
+      assert.equal((await test.send('POST', '/ledger/checkpoints', auditor)).status, 200);
+      const proved = await test.send('GET', `/ledger/proof?event_id=${ids[2]}`, auditor);
+      assert.equal(proved.status, 200, JSON.stringify(proved.body));
+      // The stored checkpoint is too far from the first event: no later one can be nearer.
       const still = await test.send('GET', `/ledger/proof?event_id=${ids[0]}`, auditor);
       assert.equal(still.body.code, 'ledger_proof_too_long');
     });

@@ -100,6 +100,7 @@ for (const engine of testEngines()) {
       const auditor = await test.keyFor('acme', 'auditor');
       await appendChained(test.db, 'acme', 4);
       const [first] = await eventIdsOf(test.db, 'acme');
+      assert.equal((await test.send('POST', '/ledger/checkpoints', auditor)).status, 200);
       const reply = await test.send('GET', `/ledger/proof?event_id=${first}`, auditor);
       assert.equal(reply.status, 200, JSON.stringify(reply.body));
       const keys = await test.send('GET', '/ledger/keys', null);
