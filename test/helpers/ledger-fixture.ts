@@ -96,6 +96,11 @@ export const tamper = {
    */
   async rewriteFrom(db: Database, partition: string, position: number): Promise<void> {
     await tamper.editPayload(db, position);
+    await tamper.rechainFrom(db, partition, position);
+  },
+
+  /** Recomputes the hashes of the partition from `position` on, and its head, as stored. */
+  async rechainFrom(db: Database, partition: string, position: number): Promise<void> {
     const log = openChainLog(db);
     let previous = (await log.linkBefore(partition, position))?.hash ?? GENESIS_HASH;
     const rows = await log.readChain(partition, { after: position - 1, limit: 1_000_000 });

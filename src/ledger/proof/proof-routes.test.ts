@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { sql } from 'kysely';
 import { appendChained } from '../../../test/helpers/ledger-chain-fixture.ts';
-import { positionsOf } from '../../../test/helpers/ledger-fixture.ts';
+import { positionsOf, tamper } from '../../../test/helpers/ledger-fixture.ts';
 import { eventIdsOf, type ProofJson } from '../../../test/helpers/ledger-proof-fixture.ts';
 import { tenancyTestApp } from '../../../test/helpers/tenancy-fixture.ts';
 import { testEngines } from '../../../test/helpers/test-database.ts';
@@ -34,7 +34,8 @@ function assertChains(proof: ProofJson) {
     assert.equal(chainHash(previous, link.event as unknown as StoredEvent), link.hash);
     previous = link.hash;
   }
-  assert.deepEqual(proof.segment[0]?.event, proof.event);
+  // Compared as canonical text: deepEqual recurses, and some proved events nest deep.
+  assert.equal(proof.segment[0]?.canonical, canonicalEvent(proof.event as unknown as StoredEvent));
   assert.equal(proof.segment.at(-1)?.event.position, proof.checkpoint.position);
   assert.equal(previous, proof.checkpoint.hash);
   assert.equal(proof.key.kid, proof.checkpoint.kid);
@@ -127,6 +128,26 @@ for (const engine of testEngines()) {
       // The stored checkpoint is too far from the first event: no later one can be nearer.
       const still = await test.send('GET', `/ledger/proof?event_id=${ids[0]}`, auditor);
       assert.equal(still.body.code, 'ledger_proof_too_long');
+    });
+
+    it('proves events nested deeper than JSON.stringify can go, stored before the door', async (t) => {
+      const test = await tenancyTestApp(t, engine);
+      const auditor = await test.keyFor('acme', 'auditor');
+      await appendChained(test.db, 'acme', 3);
+      const [, second] = await positionsOf(test.db, 'acme');
+      // Written beneath the store (which could not serialize it), then chained as stored.
+      const depth = 6000;
+      const deep = `${'['.repeat(depth)}{"leaf":true}${']'.repeat(depth)}`;
+      await sql`UPDATE events SET payload = ${deep} WHERE position = ${second}`.execute(
+        test.db.kysely,
+      );
+      await tamper.rechainFrom(test.db, 'acme', Number(second));
+      assert.equal((await test.send('POST', '/ledger/checkpoints', auditor)).status, 200);
+      for (const id of await eventIdsOf(test.db, 'acme')) {
+        const reply = await test.send('GET', `/ledger/proof?event_id=${id}`, auditor);
+        assert.equal(reply.status, 200, String(reply.body.code));
+        assertChains(reply.body as unknown as ProofJson);
+      }
     });
 
     it('refuses without credentials, without audit:verify, and across tenants', async (t) => {

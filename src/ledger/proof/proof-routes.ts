@@ -1,6 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { actorOf } from '../../access/actor.ts';
+import { MAX_SERVED_DEPTH, nestsDeeperThan, stringifyIteratively } from '../../events/deep-json.ts';
 import { EventId, StoredEventSchema } from '../../events/schemas.ts';
 import { Jwk } from '../../identity/tokens/well-known-routes.ts';
 import { checkpointPayload } from '../checkpoints/checkpoint-jws.ts';
@@ -54,6 +55,10 @@ function toProofJson(proof: EventProof) {
   };
 }
 
+/** Nesting n levels takes at least 2n characters: short canonical text needs no walk. */
+const nestsTooDeep = (link: EventProof['segment'][number]): boolean =>
+  link.canonical.length > 2 * MAX_SERVED_DEPTH && nestsDeeperThan(link.event, MAX_SERVED_DEPTH);
+
 /** `GET /ledger/proof`: what proves one event of the caller's tenant (issue 22 item 3). */
 export const proofRoutes: FastifyPluginAsyncTypebox<{ proofs: EventProofs }> = async (
   app,
@@ -78,6 +83,14 @@ export const proofRoutes: FastifyPluginAsyncTypebox<{ proofs: EventProofs }> = a
         response: { 200: ProofSchema },
       },
     },
-    async (request) => toProofJson(await proofs.prove(actorOf(request), request.query.event_id)),
+    async (request, reply) => {
+      const proof = toProofJson(await proofs.prove(actorOf(request), request.query.event_id));
+      if (!proof.segment.some(nestsTooDeep)) return proof;
+      // The schema's serializer recurses (JSON.stringify): an event stored before the
+      // door refused deep bodies (deep-json.ts) would overflow it, so the whole answer
+      // is written without recursion instead. It is the same JSON either way.
+      reply.serializer(stringifyIteratively);
+      return proof;
+    },
   );
 };
