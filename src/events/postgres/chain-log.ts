@@ -9,7 +9,12 @@ import type {
 } from '../chain/chain-log.ts';
 import type { LedgerHead } from '../chain/ledger-heads.ts';
 import { planChainBatch } from '../chain/plan-chain-batch.ts';
-import { EVENT_COLUMNS, type EventRecord, toChainedEvent } from '../row-to-event.ts';
+import {
+  EVENT_COLUMNS,
+  type HashedRecord,
+  lastTimestampMemo,
+  toChainRow,
+} from '../row-to-event.ts';
 import { beginAndLockLogHead } from './lock-log-head.ts';
 
 const alreadyParsed = (json: unknown) => json;
@@ -35,7 +40,6 @@ const UPSERT_HEAD = `INSERT INTO ledger_heads (partition, position, hash, chaine
   ON CONFLICT (partition) DO UPDATE SET position = excluded.position, hash = excluded.hash,
   chained = excluded.chained`;
 
-type HashedRecord = EventRecord & { hash: string | null };
 type Queryable = Pick<pg.Pool, 'query'> | pg.PoolClient;
 
 async function readChain(client: Queryable, partition: string, page: ChainPage) {
@@ -46,7 +50,8 @@ async function readChain(client: Queryable, partition: string, page: ChainPage) 
     upTo,
     page.limit,
   ]);
-  return rows.map((row): ChainRow => ({ ...toChainedEvent(row, alreadyParsed), hash: row.hash }));
+  const timestamp = lastTimestampMemo();
+  return rows.map((row): ChainRow => toChainRow(row, alreadyParsed, timestamp));
 }
 
 async function headOf(client: Queryable, partition: string) {
