@@ -26,6 +26,8 @@ const UNCHAINED_TAILS = `SELECT p AS partition, COALESCE(h.position, 0) AS after
   WHERE (SELECT MAX(position) FROM events WHERE tenant_id = parts.p) > COALESCE(h.position, 0)`;
 const COUNT_AFTER = `SELECT COUNT(*) AS n FROM events INDEXED BY events_tenant_position
   WHERE tenant_id = ? AND position > ?`;
+const NTH_POSITION_AFTER = `SELECT position FROM events INDEXED BY events_tenant_position
+  WHERE tenant_id = ? AND position > ? ORDER BY position LIMIT 1 OFFSET ?`;
 const SET_HASH = 'UPDATE events SET hash = ? WHERE position = ?';
 const UPSERT_HEAD = `INSERT INTO ledger_heads (partition, position, hash, chained) VALUES (?, ?, ?, ?)
   ON CONFLICT (partition) DO UPDATE SET position = excluded.position, hash = excluded.hash,
@@ -87,6 +89,15 @@ export function createSqliteChainLog(db: SqliteDatabase): ChainLog {
       ),
     countAfter: (partition, position) =>
       db.withRaw((raw) => (prepared(raw, COUNT_AFTER).get(partition, position) as { n: number }).n),
+    nthPositionAfter: (partition, position, n) =>
+      db.withRaw(
+        (raw) =>
+          (
+            prepared(raw, NTH_POSITION_AFTER).get(partition, position, n - 1) as
+              | { position: number }
+              | undefined
+          )?.position,
+      ),
     // BEGIN IMMEDIATE: the single writer's lock, the one appends take.
     chainNext: (partition, limit) =>
       db.withRawTransaction((raw) => {
