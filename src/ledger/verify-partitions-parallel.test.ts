@@ -16,6 +16,7 @@ import { openChainLog } from '../events/chain/chain-log.ts';
 import type { Engine } from '../storage/database.ts';
 import { createCheckpointStore } from './checkpoints/checkpoint-store.ts';
 import { checkpointKeyring } from './checkpoints/verify-checkpoint.ts';
+import { rangeCutter } from './range-cutter.ts';
 import { type PartitionsProgress, verifyPartitions } from './verify-partitions.ts';
 import { verifyPartitionsInParallel } from './verify-partitions-parallel.ts';
 
@@ -229,17 +230,51 @@ for (const engine of testEngines()) {
       }
     });
 
-    it('nthPositionAfter: where ranges of n events end', async (t) => {
+    it('cuts each partition into ranges that cover every event once', async (t) => {
+      const test = await deployment(t, engine);
+      const partitions = await test.log.partitions();
+      for (const [rangeEvents, endsPerRead] of [
+        [7, 1],
+        [7, 2],
+        [24, 1],
+        [5, 256],
+      ] as const) {
+        const runs = partitions.map((partition) => ({ partition, broken: false }));
+        const cut = rangeCutter(test.log, runs, rangeEvents, endsPerRead);
+        const cuts = new Map<string, [number, number | undefined][]>();
+        for (let slice = await cut(); slice; slice = await cut()) {
+          cuts.set(slice.partition, [
+            ...(cuts.get(slice.partition) ?? []),
+            [slice.after, slice.upTo],
+          ]);
+        }
+        assert.deepEqual([...cuts.keys()], partitions);
+        for (const partition of partitions) {
+          const positions = await positionsOf(test.db, partition);
+          const ends = positions.filter((_, i) => (i + 1) % rangeEvents === 0);
+          const expected = [0, ...ends].map((after, i) => [after, ends[i]]);
+          assert.deepEqual(
+            cuts.get(partition),
+            expected,
+            `${partition} ${rangeEvents}/${endsPerRead}`,
+          );
+        }
+      }
+    });
+
+    it('rangeEnds: where ranges of n events end', async (t) => {
       const test = await deployment(t, engine);
       const acme = await positionsOf(test.db, 'acme');
       const { log } = test;
-      assert.equal(await log.nthPositionAfter('acme', 0, 1), acme[0]);
-      assert.equal(await log.nthPositionAfter('acme', 0, 7), acme[6]);
-      assert.equal(await log.nthPositionAfter('acme', acme[6] as number, 7), acme[13]);
-      assert.equal(await log.nthPositionAfter('acme', 0, 24), acme[23]);
-      assert.equal(await log.nthPositionAfter('acme', 0, 25), undefined);
-      assert.equal(await log.nthPositionAfter('acme', acme[23] as number, 1), undefined);
-      assert.equal(await log.nthPositionAfter('nobody', 0, 1), undefined);
+      const at = (index: number) => acme[index] as number;
+      assert.deepEqual(await log.rangeEnds('acme', 0, 7, 10), [at(6), at(13), at(20)]);
+      assert.deepEqual(await log.rangeEnds('acme', 0, 7, 2), [at(6), at(13)]);
+      assert.deepEqual(await log.rangeEnds('acme', at(13), 7, 10), [at(20)]);
+      assert.deepEqual(await log.rangeEnds('acme', at(3), 1, 3), [at(4), at(5), at(6)]);
+      assert.deepEqual(await log.rangeEnds('acme', 0, 24, 2), [at(23)]);
+      assert.deepEqual(await log.rangeEnds('acme', 0, 25, 2), []);
+      assert.deepEqual(await log.rangeEnds('acme', at(23), 1, 2), []);
+      assert.deepEqual(await log.rangeEnds('nobody', 0, 1, 2), []);
     });
   });
 }

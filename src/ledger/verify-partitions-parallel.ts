@@ -3,6 +3,7 @@ import { GENESIS_HASH } from '../events/chain/chain-hash.ts';
 import type { ChainLog } from '../events/chain/chain-log.ts';
 import type { LedgerBreak } from './ledger-break.ts';
 import { type ChainTip, type PartitionJudge, partitionJudge } from './partition-judge.ts';
+import { rangeCutter } from './range-cutter.ts';
 import {
   type PartitionSizes,
   type PartitionsOptions,
@@ -10,7 +11,7 @@ import {
   partitionSizes,
   verifyPartitionsHere,
 } from './verify-partitions.ts';
-import { type PartitionSlice, type RangeVerdict, rangeStretch } from './verify-range.ts';
+import { type RangeVerdict, rangeStretch } from './verify-range.ts';
 import { startVerifyThreads, type VerifyThreads } from './verify-threads.ts';
 
 export interface ParallelOptions extends PartitionsOptions {
@@ -50,7 +51,7 @@ interface Range {
  * `verifyPartitions` on worker threads, with the same verdict (breaks, reasons,
  * checkpoints, heads, the count checked) and progress. Each partition is cut into
  * ranges of `rangeEvents` events (the position of every n-th event, read from
- * `events_tenant_position`); each range is verified on a thread, with its own read
+ * `events_tenant_position`: ChainLog.rangeEnds); each range is verified on a thread, with its own read
  * connection to `storage`, from the stored hash of the event before it, as any page of
  * a walk is (verified-pages.ts). The ranges' small verdicts are judged here in position
  * order (partition-judge.ts): a checkpoint once every range up to it has verified, a
@@ -151,33 +152,4 @@ async function judgeRanges(
     }
   }
   return { ok: broken.length === 0, partitions: partitions.length, checked, broken };
-}
-
-/**
- * The partitions' ranges in order, each cut when asked for: (after, the position of
- * the `rangeEvents`-th event after it], and the partition's last one open-ended (to
- * its end, however far that has moved). A partition found broken is cut no further.
- */
-function rangeCutter(log: ChainLog, runs: readonly PartitionRun[], rangeEvents: number) {
-  let index = 0;
-  let after = 0;
-  return async (): Promise<(PartitionSlice & { readonly run: PartitionRun }) | undefined> => {
-    for (let run = runs[index]; run; run = runs[index]) {
-      if (run.broken) {
-        index += 1;
-        after = 0;
-        continue;
-      }
-      const from = after;
-      const upTo = await log.nthPositionAfter(run.partition, from, rangeEvents);
-      if (upTo === undefined) {
-        index += 1;
-        after = 0;
-      } else {
-        after = upTo;
-      }
-      return { run, partition: run.partition, after: from, upTo };
-    }
-    return undefined;
-  };
 }

@@ -47,11 +47,11 @@ export interface ChainLog {
   /** How many events of the partition lie after `position`. */
   countAfter(partition: string, position: number): Promise<number>;
   /**
-   * The position of the partition's `n`-th event after `position` (n ≥ 1), or
-   * undefined when fewer follow: where to cut it into ranges of n events. An index
-   * walk of n entries of `events_tenant_position`, no row read.
+   * Where the partition's next `count` ranges of `every` events after `position` end:
+   * the positions of its every-th event after it, its 2·every-th, and so on (fewer
+   * when it ends first). A walk of `events_tenant_position`, no row read.
    */
-  nthPositionAfter(partition: string, position: number, n: number): Promise<number | undefined>;
+  rangeEnds(partition: string, position: number, every: number, count: number): Promise<number[]>;
   /**
    * Chains up to `limit` events of the partition after its head, in one transaction
    * holding the lock appends take, and moves the head with them. Stops early at an
