@@ -82,13 +82,17 @@ export function startVerifyThreads(count: number, data: VerifyWorkerData): Verif
       // The slice's own three members only: whatever else its object carries stays here.
       const { partition, after, upTo } = job.slice;
       const slice = { partition, after, upTo };
-      thread.postMessage({ kind: 'verify', slice } satisfies ToVerifyWorker);
+      try {
+        thread.postMessage({ kind: 'verify', slice } satisfies ToVerifyWorker);
+      } catch (error) {
+        fail(error);
+      }
       return;
     }
     idle.push(thread);
   }
 
-  for (let i = 0; i < count; i++) {
+  function spawn(): void {
     const thread = new Worker(new URL('./verify-worker.ts', import.meta.url), { workerData: data });
     thread.on('message', (message: FromVerifyWorker) => {
       const job = busy.get(thread);
@@ -108,6 +112,14 @@ export function startVerifyThreads(count: number, data: VerifyWorkerData): Verif
     });
     threads.push(thread);
     idle.push(thread);
+  }
+
+  try {
+    for (let i = 0; i < count; i++) spawn();
+  } catch (error) {
+    // The threads started already must not outlive the failure.
+    fail(error);
+    throw error;
   }
 
   return {
