@@ -126,7 +126,10 @@ async function judgeRanges(
   let current: PartitionRun | undefined;
   for (;;) {
     while (ahead.length < threads * AHEAD_PER_THREAD) {
-      const slice = await Promise.race([cut(), pool.failed]);
+      const cutting = cut();
+      // Raced: should the threads fail first, this read's own failure is no news.
+      cutting.catch(() => {});
+      const slice = await Promise.race([cutting, pool.failed]);
       if (!slice) break;
       const { run } = slice;
       const verdict = pool.verify(slice, () => run.broken !== null);
