@@ -97,6 +97,11 @@ for (const engine of testEngines()) {
       const broken = await test.tessera(['ledger', 'verify']);
       assert.equal(broken.code, 1, broken.stderr);
       assert.deepEqual(broken.stdout.trim().split('\n'), expected);
+      // On two threads in ranges of two events: each checkpoint judged once all before it verified.
+      const threads = ['--threads', '2', '--range-events', '2'];
+      const threaded = await test.tessera(['ledger', 'verify', ...threads]);
+      assert.equal(threaded.code, 1, threaded.stderr);
+      assert.deepEqual(threaded.stdout.trim().split('\n'), expected);
       const json = await test.tessera(['ledger', 'verify', '--tenant', 't-rw', '--json']);
       assert.deepEqual(JSON.parse(json.stdout).broken, [
         {
@@ -157,6 +162,9 @@ for (const engine of testEngines()) {
       const broken = await test.tessera(['ledger', 'verify', '--backup', bad]);
       assert.equal(broken.code, 1, broken.stderr);
       assert.deepEqual(broken.stdout.trim().split('\n'), expected);
+      const threads = ['--threads', '2', '--range-events', '3'];
+      const threaded = await test.tessera(['ledger', 'verify', '--backup', bad, ...threads]);
+      assert.deepEqual(threaded.stdout.trim().split('\n'), expected);
       const old = test.jwksFile('old.json', { keys: test.firstKeys });
       const lacking = await test.tessera(['ledger', 'verify', '--backup', good, '--jwks', old]);
       assert.equal(lacking.code, 1);

@@ -23,6 +23,9 @@ async function deployment(t: TestContext, engine: Engine) {
   return { ...test, at, tessera, backup };
 }
 
+/** On two worker threads, in ranges of two events: many ranges, a tampered event at every edge. */
+const THREADED = ['ledger', 'verify', '--threads', '2', '--range-events', '2'];
+
 /** Every tamper kind, each on its own tenant: one run must report each where it happened. */
 async function tamperAll(test: Awaited<ReturnType<typeof deployment>>) {
   const { db, at } = test;
@@ -50,7 +53,13 @@ for (const engine of testEngines()) {
       const intact = await test.tessera(['ledger', 'verify']);
       assert.equal(intact.code, 0, intact.stderr);
       assert.match(intact.stdout, /^INTACT: 7 partitions, 42 events verified/);
+      const threaded = await test.tessera(THREADED);
+      assert.equal(threaded.code, 0, threaded.stderr);
+      assert.match(threaded.stdout, /^INTACT: 7 partitions, 42 events verified/);
       const expected = await tamperAll(test);
+      const brokenThreaded = await test.tessera(THREADED);
+      assert.equal(brokenThreaded.code, 1, brokenThreaded.stderr);
+      assert.deepEqual(brokenThreaded.stdout.trim().split('\n'), expected);
       const broken = await test.tessera(['ledger', 'verify']);
       assert.equal(broken.code, 1, broken.stderr);
       assert.deepEqual(broken.stdout.trim().split('\n'), expected);
@@ -76,6 +85,22 @@ for (const engine of testEngines()) {
       const broken = await test.tessera(['ledger', 'verify', '--backup', bad]);
       assert.equal(broken.code, 1, broken.stderr);
       assert.deepEqual(broken.stdout.trim().split('\n'), expected);
+      // The threads read the scratch file the backup was loaded into.
+      const threaded = await test.tessera([...THREADED, '--backup', bad, '--json']);
+      assert.equal(threaded.code, 1, threaded.stderr);
+      const json = JSON.parse(threaded.stdout);
+      assert.equal(
+        json.checked,
+        JSON.parse((await test.tessera(['ledger', 'verify', '--backup', bad, '--json'])).stdout)
+          .checked,
+      );
+      assert.deepEqual(
+        json.broken.map(
+          (b: { partition: string; position: number; reason: string }) =>
+            `BROKEN: ${b.partition} at position ${b.position}: ${b.reason}`,
+        ),
+        expected,
+      );
     });
 
     it('backfill chains a database stored before the ledger, and verify then passes', async (t) => {
@@ -100,6 +125,12 @@ for (const engine of testEngines()) {
       const test = await deployment(t, engine);
       assert.equal((await test.tessera(['ledger', 'verify', '--tenant', 'Not A Slug'])).code, 2);
       assert.equal((await test.tessera(['ledger', 'verify', '--bogus'])).code, 2);
+      for (const threads of ['0', '17', 'two', '1.5']) {
+        const run = await test.tessera(['ledger', 'verify', '--threads', threads]);
+        assert.equal(run.code, 2, threads);
+        assert.match(run.stderr, /--threads.*expected a whole number from 1 to 16/);
+      }
+      assert.equal((await test.tessera(['ledger', 'verify', '--range-events', '0'])).code, 2);
     });
   });
 }

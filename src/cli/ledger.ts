@@ -1,23 +1,24 @@
 import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type Command, CommanderError, InvalidArgumentError } from 'commander';
 import { auditPartition } from '../audit/audit-entry.ts';
 import { loadLedgerFromBackup } from '../backup/load-ledger.ts';
 import { loadConfig } from '../config/load.ts';
 import { backfillChains } from '../events/chain/backfill.ts';
-import { type ChainLog, openChainLog } from '../events/chain/chain-log.ts';
+import { openChainLog } from '../events/chain/chain-log.ts';
 import { createSigningKeys } from '../identity/tokens/signing-keys.ts';
 import { createCheckpointStore } from '../ledger/checkpoints/checkpoint-store.ts';
 import { checkpointKeyring } from '../ledger/checkpoints/verify-checkpoint.ts';
 import { loadJwks } from '../ledger/jwks-source.ts';
 import type { CheckpointChecks } from '../ledger/verify-checkpoints.ts';
-import { type PartitionsVerdict, verifyPartitions } from '../ledger/verify-partitions.ts';
+import type { PartitionsVerdict } from '../ledger/verify-partitions.ts';
+import { verifyPartitionsInParallel } from '../ledger/verify-partitions-parallel.ts';
 import { type Database, openDatabase } from '../storage/open-database.ts';
 import { requireMigrated } from './admin-session.ts';
 import { backupKeys, backupPathOf } from './backup-files.ts';
 import { progressReporter } from './progress-bar.ts';
-import { EXIT_FAILURE, runRefusing, withProgress } from './run-refusing.ts';
+import { EXIT_FAILURE, EXIT_INTERRUPTED, runRefusing, withProgress } from './run-refusing.ts';
 import { type CliIo, PROCESS_IO } from './user.ts';
 
 interface VerifyOptions {
@@ -26,6 +27,24 @@ interface VerifyOptions {
   readonly tenant?: string;
   readonly backup?: string;
   readonly jwks?: string;
+  readonly threads?: number;
+  readonly rangeEvents?: number;
+}
+
+type Storage = ReturnType<typeof loadConfig>['config']['storage'];
+
+/** More threads than this only wait on one another (and on the database). */
+const MAX_THREADS = 16;
+const MAX_RANGE_EVENTS = 100_000;
+
+function wholeNumber(max: number) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!/^\d+$/.test(value) || n < 1 || n > max) {
+      throw new InvalidArgumentError(`expected a whole number from 1 to ${max}`);
+    }
+    return n;
+  };
 }
 
 const TENANT_ID = /^[a-z0-9][a-z0-9-]{0,62}$/;
@@ -87,15 +106,28 @@ export function registerLedgerCommands(program: Command, io: CliIo = PROCESS_IO)
       '--jwks <file|url>',
       "check the signed checkpoints with this JWKS (a file, or an http(s) URL, e.g. a saved GET /api/v1/ledger/keys) instead of the verified database's own public keys",
     )
+    .option(
+      '--threads <n>',
+      `verify on n worker threads, each with its own database connection (default: one per CPU, at most ${MAX_THREADS}; logs under 50,000 events on one); 1: on this thread alone`,
+      wholeNumber(MAX_THREADS),
+    )
+    .option(
+      '--range-events <n>',
+      'events each thread verifies at a time, read in one query (default 5000); lower it for very large events, as each thread holds that many in memory',
+      wholeNumber(MAX_RANGE_EVENTS),
+    )
     .action(async (options: VerifyOptions) => {
       await runRefusing(io, async () => {
         const { config } = loadConfig({ path: options.config, env: io.env });
         // Read before anything else: a JWKS that cannot be used is bad input, not a verdict.
         const trusted = options.jwks === undefined ? undefined : await loadJwks(options.jwks);
         const started = performance.now();
-        const verdict = options.backup
-          ? await verifyBackupFile(io, config, options, trusted)
-          : await withDatabase(config.storage, (db) => verifyDatabase(io, db, options, trusted));
+        const verdict = await untilInterrupted(io, (signal) => {
+          const run: VerifyRun = { io, options, trusted, signal };
+          return options.backup
+            ? verifyBackupFile(run, config)
+            : withDatabase(config.storage, (db) => verifyDatabase(run, db, config.storage));
+        });
         printVerdict(io, verdict, performance.now() - started, options.json === true);
       });
     });
@@ -103,17 +135,63 @@ export function registerLedgerCommands(program: Command, io: CliIo = PROCESS_IO)
 
 type TrustedKeys = Awaited<ReturnType<typeof loadJwks>> | undefined;
 
-async function verifyDatabase(
-  io: CliIo,
-  db: Database,
-  options: VerifyOptions,
-  trusted: TrustedKeys,
-) {
+/** One `ledger verify`: its options, the keys given, and Ctrl-C. */
+interface VerifyRun {
+  readonly io: CliIo;
+  readonly options: VerifyOptions;
+  readonly trusted: TrustedKeys;
+  readonly signal: AbortSignal;
+}
+
+/**
+ * Verifies `db`; `storage` opens it again, once per worker thread. With --threads the
+ * threads are used whatever the log's size; by default a small log is verified here.
+ */
+async function verifyDatabase(run: VerifyRun, db: Database, storage: Storage) {
+  const { io, options, signal } = run;
   const log = openChainLog(db);
   const partitions = options.tenant
     ? [options.tenant, auditPartition(options.tenant)]
     : await log.partitions();
-  return verifyWithProgress(io, log, partitions, checkpointChecks(db, trusted));
+  const threads = options.threads ?? Math.min(MAX_THREADS, Math.max(1, availableParallelism()));
+  return withProgress(io, (onProgress) =>
+    verifyPartitionsInParallel(storage, log, partitions, {
+      threads,
+      rangeEvents: options.rangeEvents,
+      minEvents: options.threads === undefined ? undefined : 0,
+      checkpoints: checkpointChecks(db, run.trusted),
+      signal,
+      onProgress: (progress) =>
+        onProgress({
+          phase: 'verify',
+          table: progress.partition,
+          rows: progress.checked,
+          tableRows: progress.partitionEvents,
+          doneRows: progress.doneEvents,
+          totalRows: progress.totalEvents,
+        }),
+    }),
+  );
+}
+
+/**
+ * Runs `fn` with a signal that the first Ctrl-C aborts: the verification then stops,
+ * its threads are terminated and its scratch files removed, and the command exits 130.
+ * A second Ctrl-C ends the process at once (the listener is gone by then).
+ */
+async function untilInterrupted<T>(io: CliIo, fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  const interrupt = new AbortController();
+  const onSigint = () => interrupt.abort(new Error('interrupted'));
+  process.once('SIGINT', onSigint);
+  try {
+    return await fn(interrupt.signal);
+  } catch (error) {
+    if (!interrupt.signal.aborted) throw error;
+    io.stderr.write('tessera: interrupted: nothing was concluded\n');
+    throw new CommanderError(EXIT_INTERRUPTED, 'tessera.interrupted', 'interrupted');
+  } finally {
+    process.removeListener('SIGINT', onSigint);
+  }
 }
 
 /**
@@ -139,50 +217,24 @@ function checkpointChecks(db: Database, trusted: TrustedKeys): CheckpointChecks 
 }
 
 /** Loads the backup's events into a scratch SQLite file, then verifies that. */
-async function verifyBackupFile(
-  io: CliIo,
-  config: ReturnType<typeof loadConfig>['config'],
-  options: VerifyOptions,
-  trusted: TrustedKeys,
-) {
+async function verifyBackupFile(run: VerifyRun, config: ReturnType<typeof loadConfig>['config']) {
+  const { io, options } = run;
   const path = await backupPathOf(config, options.backup as string);
   const keys = backupKeys(config, io.env, true);
   const dir = mkdtempSync(join(tmpdir(), 'tessera-ledger-'));
   try {
-    const scratch = await openDatabase({ ...config.storage, data_dir: dir, database_url: '' });
+    const storage: Storage = { ...config.storage, data_dir: dir, database_url: '' };
+    const scratch = await openDatabase(storage);
     try {
       await withProgress(io, (onProgress) => loadLedgerFromBackup(scratch, path, keys, onProgress));
-      return await verifyDatabase(io, scratch, options, trusted);
+      run.signal.throwIfAborted();
+      return await verifyDatabase(run, scratch, storage);
     } finally {
       await scratch.close();
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
-}
-
-function verifyWithProgress(
-  io: CliIo,
-  log: ChainLog,
-  partitions: readonly string[],
-  checkpoints: CheckpointChecks,
-) {
-  return withProgress(io, (onProgress) =>
-    verifyPartitions(
-      log,
-      partitions,
-      (progress) =>
-        onProgress({
-          phase: 'verify',
-          table: progress.partition,
-          rows: progress.checked,
-          tableRows: progress.partitionEvents,
-          doneRows: progress.doneEvents,
-          totalRows: progress.totalEvents,
-        }),
-      checkpoints,
-    ),
-  );
 }
 
 function printVerdict(io: CliIo, verdict: PartitionsVerdict, ms: number, json: boolean): void {
@@ -208,10 +260,7 @@ function printVerdict(io: CliIo, verdict: PartitionsVerdict, ms: number, json: b
   }
 }
 
-async function withDatabase<T>(
-  storage: ReturnType<typeof loadConfig>['config']['storage'],
-  fn: (db: Database) => Promise<T>,
-): Promise<T> {
+async function withDatabase<T>(storage: Storage, fn: (db: Database) => Promise<T>): Promise<T> {
   const db = await openDatabase(storage);
   try {
     await requireMigrated(db);

@@ -9,6 +9,8 @@ import type { CliIo } from './user.ts';
 
 export const EXIT_FAILURE = 1;
 export const EXIT_USAGE = 2;
+/** Stopped by Ctrl-C (SIGINT), as shells report it: 128 + 2. */
+export const EXIT_INTERRUPTED = 130;
 
 /** Runs `fn` with a progress display on stderr (stdout stays for the result). */
 export async function withProgress<T>(

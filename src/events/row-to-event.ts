@@ -45,8 +45,55 @@ export function toChainedEvent(row: EventRecord, parse: (json: unknown) => unkno
     event_type: row.event_type,
     version: row.version,
     position: row.position,
-    timestamp: new Date(row.time_ms).toISOString(),
+    timestamp: rfc3339(row.time_ms),
     payload: parse(row.payload),
     metadata: parse(row.metadata) as Record<string, unknown>,
+  };
+}
+
+/** An `events` row read with its chain hash (`hash`, null when unchained). */
+export type HashedRecord = EventRecord & { readonly hash: string | null };
+
+/**
+ * `toChainedEvent` (the same nine fields) with the row's stored hash, built as one
+ * object rather than copied per row: what the ledger's readers return for every event
+ * they verify. `timestamp` formats `time_ms` (lastTimestampMemo for a page of rows).
+ */
+export function toChainRow(
+  row: HashedRecord,
+  parse: (json: unknown) => unknown,
+  timestamp: (timeMs: number) => string = rfc3339,
+): StoredEvent & { readonly hash: string | null } {
+  return {
+    id: row.client_id ?? generatedEventId(row.position),
+    tenant_id: row.tenant_id,
+    entity_id: row.entity_id,
+    event_type: row.event_type,
+    version: row.version,
+    position: row.position,
+    timestamp: timestamp(row.time_ms),
+    payload: parse(row.payload),
+    metadata: parse(row.metadata) as Record<string, unknown>,
+    hash: row.hash,
+  };
+}
+
+function rfc3339(timeMs: number): string {
+  return new Date(timeMs).toISOString();
+}
+
+/**
+ * The RFC 3339 form of a time, remembering the last one: the events of one append
+ * share their time, so a reader of many in a row formats each time once.
+ */
+export function lastTimestampMemo(): (timeMs: number) => string {
+  let lastMs = Number.NaN;
+  let last = '';
+  return (timeMs) => {
+    if (timeMs !== lastMs) {
+      last = rfc3339(timeMs);
+      lastMs = timeMs;
+    }
+    return last;
   };
 }

@@ -10,7 +10,8 @@ import {
   checkpointKeyring,
   verifyCheckpoint,
 } from './checkpoints/verify-checkpoint.ts';
-import { type LedgerBreakReason, verifyPartition } from './verify-partition.ts';
+import type { LedgerBreakReason } from './ledger-break.ts';
+import { verifyPartition } from './verify-partition.ts';
 
 /** Partitions looked at per run, at most (a pass over many takes several runs). */
 export const PARTITIONS_PER_RUN = 500;

@@ -1,8 +1,8 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
+import { LEDGER_BREAK_REASONS, type LedgerBreakReason } from './ledger-break.ts';
 import type { LedgerVerifier } from './ledger-verifier.ts';
 import { PARTITION_KINDS, type PartitionKind } from './verify-cursor.ts';
-import { LEDGER_BREAK_REASONS, type LedgerBreakReason } from './verify-partition.ts';
 
 const KINDS: readonly PartitionKind[] = PARTITION_KINDS;
 

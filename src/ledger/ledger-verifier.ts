@@ -2,6 +2,7 @@ import { auditPartition } from '../audit/audit-entry.ts';
 import type { ChainLog } from '../events/chain/chain-log.ts';
 import { TesseraError } from '../platform/errors.ts';
 import { LedgerErrors } from './errors.ts';
+import type { LedgerBreakReason } from './ledger-break.ts';
 import type { CheckpointChecks } from './verify-checkpoints.ts';
 import {
   decodeCursor,
@@ -10,7 +11,7 @@ import {
   type PartitionKind,
   type VerifyCursor,
 } from './verify-cursor.ts';
-import { type LedgerBreakReason, verifyPartition } from './verify-partition.ts';
+import { verifyPartition } from './verify-partition.ts';
 
 export interface VerifyQuery {
   /** The first position to check (default: the partition's first event). */

@@ -1,48 +1,8 @@
-import { GENESIS_HASH } from '../events/chain/chain-hash.ts';
-import type { ChainLog, ChainRow } from '../events/chain/chain-log.ts';
-import {
-  type ChainBreakReason,
-  type ChainState,
-  type HashedEvent,
-  startChain,
-  verifyEvents,
-} from '../events/chain/verify-chain.ts';
-import type { CheckpointBreak } from './checkpoints/verify-checkpoint.ts';
-import { type CheckpointChecks, checkpointWalk } from './verify-checkpoints.ts';
-
-/**
- * Why a partition's chain is broken (stable strings: the route and the CLI print them):
- * the chain's own reasons (verify-chain.ts), two the stored log adds, and the signed
- * checkpoints' (verify-checkpoint.ts):
- * - `unchained`: the event has no hash (NULL), past the backfill or in spite of it;
- * - `head_mismatch`: the walk reached the partition's end, and its last event is not
- *   the one `ledger_heads` records (the last event was deleted, or a head points at
- *   nothing); reported at the head's position;
- * - `checkpoint_mismatch`: a genuinely signed checkpoint the chain does not reach (a
- *   consistent rewrite, or a cut tail); reported at the first event after the last
- *   checkpoint that holds (see verify-checkpoints.ts);
- * - `checkpoint_signature`, `unknown_key`: a checkpoint the keys do not vouch for;
- *   reported at the checkpoint's position.
- */
-export type LedgerBreakReason = ChainBreakReason | 'unchained' | 'head_mismatch' | CheckpointBreak;
-
-export const LEDGER_BREAK_REASONS: readonly LedgerBreakReason[] = [
-  'hash_mismatch',
-  'out_of_order',
-  'wrong_partition',
-  'unchained',
-  'head_mismatch',
-  'checkpoint_mismatch',
-  'checkpoint_signature',
-  'unknown_key',
-];
-
-export interface LedgerBreak {
-  readonly position: number;
-  readonly reason: LedgerBreakReason;
-  /** For a checkpoint's reasons: the position of the checkpoint that failed. */
-  readonly checkpoint?: number;
-}
+import type { ChainLog } from '../events/chain/chain-log.ts';
+import type { LedgerBreak } from './ledger-break.ts';
+import { partitionJudge } from './partition-judge.ts';
+import { type VerifiedPage, verifiedPages } from './verified-pages.ts';
+import type { CheckpointChecks } from './verify-checkpoints.ts';
 
 export interface PartitionVerdict {
   readonly ok: boolean;
@@ -80,6 +40,7 @@ const PAGE_SIZE = 1000;
  * segment's last event (up to `to`, or anywhere when the walk reaches the end) names
  * an event the chain no longer holds. Those catch what the chain alone cannot: a
  * consistent rewrite of the rest of the chain, and a cut tail with its head moved back.
+ * (partition-judge.ts judges; verify-partitions-parallel.ts does the same over ranges.)
  */
 export async function verifyPartition(
   log: ChainLog,
@@ -87,75 +48,31 @@ export async function verifyPartition(
   range: PartitionRange,
   checkpoints?: CheckpointChecks,
 ): Promise<PartitionVerdict> {
-  const link = range.after > 0 ? await log.linkBefore(partition, range.after + 1) : undefined;
-  if (link && link.hash === null) return broken(0, link.position, 'unchained');
-  let state = startChain({
-    partition,
-    after: link?.hash ?? GENESIS_HASH,
-    afterPosition: link?.position,
-  });
-  const walk = checkpoints && checkpointWalk(log, partition, checkpoints);
-  const pageSize = range.pageSize ?? PAGE_SIZE;
+  const judge = partitionJudge(log, partition, checkpoints, range.after);
+  const walk = {
+    after: range.after,
+    upTo: range.to,
+    pageSize: range.pageSize ?? PAGE_SIZE,
+    budget: range.budget,
+  };
+  let page: VerifiedPage | undefined;
   let after = range.after;
-  for (;;) {
-    const limit = Math.min(pageSize, range.budget - state.checked);
-    const rows = await log.readChain(partition, { after, upTo: range.to, limit });
-    const checkedBefore = state.checked;
-    const step = verifyRows(state, rows);
-    state = step.state;
-    range.onPage?.(state.checked);
-    // The checkpoints among the events that verified: their stored hashes are the chain's.
-    const verified = rows.slice(0, state.checked - checkedBefore);
-    const lastVerified = verified.at(-1);
-    if (walk && lastVerified) {
-      const hashes = new Map(verified.map((row) => [row.position, row.hash as string]));
-      const failed = await walk.check(after, lastVerified.position, (p) => hashes.get(p));
-      if (failed) return broken(state.checked, failed.position, failed.reason, failed.checkpoint);
-    }
-    if (step.broken) return broken(state.checked, step.broken.position, step.broken.reason);
-    const last = rows.at(-1);
-    if (last) after = last.position;
-    if (rows.length < limit) break;
-    if (state.checked >= range.budget) {
-      return { ok: true, checked: state.checked, first_broken: null, next: after };
-    }
+  for await (page of verifiedPages(log, partition, walk)) {
+    range.onPage?.(page.state.checked);
+    const failed = await judge.stretch(page);
+    if (failed) return broken(judge.checked(), failed);
+    if (page.last) after = page.last.position;
   }
-  const head = await log.head(partition);
-  const reachedEnd = range.to === undefined || head === undefined || head.position <= range.to;
-  if (reachedEnd) {
-    if (head && (state.lastPosition !== head.position || state.previous !== head.hash)) {
-      return broken(state.checked, head.position, 'head_mismatch');
-    }
-    if (!head && state.lastPosition !== null) {
-      return broken(state.checked, state.lastPosition, 'head_mismatch');
-    }
+  const state = (page as VerifiedPage).state;
+  if (!(page as VerifiedPage).end) {
+    // The budget ran out: the next call continues after the last event checked.
+    return { ok: true, checked: state.checked, first_broken: null, next: after };
   }
-  // A checkpoint past the last event checked names an event that is no longer there.
-  const failed = await walk?.check(after, reachedEnd ? undefined : range.to, () => undefined);
-  if (failed) return broken(state.checked, failed.position, failed.reason, failed.checkpoint);
+  const failed = await judge.end(range.to, { position: state.lastPosition, hash: state.previous });
+  if (failed) return broken(judge.checked(), failed);
   return { ok: true, checked: state.checked, first_broken: null, next: null };
 }
 
-/** verifyEvents over the rows up to the first unchained one, which is then the break. */
-export function verifyRows(
-  state: ChainState,
-  rows: readonly ChainRow[],
-): { state: ChainState; broken: LedgerBreak | null } {
-  const unchained = rows.findIndex((row) => row.hash === null);
-  const chained = (unchained < 0 ? rows : rows.slice(0, unchained)) as readonly HashedEvent[];
-  const next = verifyEvents(state, chained);
-  if (next.first_broken) return { state: next, broken: next.first_broken };
-  const row = rows[unchained];
-  return { state: next, broken: row ? { position: row.position, reason: 'unchained' } : null };
-}
-
-function broken(
-  checked: number,
-  position: number,
-  reason: LedgerBreakReason,
-  checkpoint?: number,
-): PartitionVerdict {
-  const first_broken =
-    checkpoint === undefined ? { position, reason } : { position, reason, checkpoint };
+function broken(checked: number, first_broken: LedgerBreak): PartitionVerdict {
   return { ok: false, checked, first_broken, next: null };
 }

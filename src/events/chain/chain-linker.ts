@@ -1,7 +1,6 @@
-import { hash as digestOf } from 'node:crypto';
 import type { StoredEvent } from '../model.ts';
 import { canonicalEvent } from './canonical-event.ts';
-import { GENESIS_HASH, isChainHash } from './chain-hash.ts';
+import { GENESIS_HASH, isChainHash, linkHash } from './chain-hash.ts';
 import type { LedgerHead } from './ledger-heads.ts';
 
 /** What the linker needs of a partition's `ledger_heads` row: where its chain ends. */
@@ -36,18 +35,15 @@ interface Tip {
 
 /**
  * `heads` maps partitions to their stored heads; one without a head chains from
- * GENESIS_HASH. The same hash as `chainHash` (chain-hash.ts), computed as cheaply as
- * it honestly can be: the previous hash's 32 raw bytes and the canonical form's UTF-8
- * are written side by side into one reused buffer and hashed in one call
- * (`crypto.hash`), with no Hash object or Buffer allocated per event (measured about
- * half the cost of createHash().update().update().digest()).
+ * GENESIS_HASH. The same hash as `chainHash` (chain-hash.ts), through `linkHash`: each
+ * head is checked once, and every later previous hash is one the linker computed.
  */
 export function createChainLinker(heads: ReadonlyMap<string, ChainEnd>): ChainLinker {
   const tips = new Map<string, Tip>();
   return {
     link(event) {
       const tip = tips.get(event.tenant_id) ?? startTip(tips, event.tenant_id, heads);
-      tip.hash = nextHash(tip.hash, canonicalEvent(event));
+      tip.hash = linkHash(tip.hash, canonicalEvent(event));
       tip.position = event.position;
       tip.chained += 1;
       return tip.hash;
@@ -74,23 +70,4 @@ function startTip(
   const tip = { hash, position: head?.position ?? 0, chained: 0 };
   tips.set(partition, tip);
   return tip;
-}
-
-/** Reused by every call: hashing is synchronous, so no two calls can share it at once. */
-let scratch = Buffer.alloc(16 * 1024);
-/** Larger events get a buffer of their own rather than growing the shared one for good. */
-const MAX_SCRATCH = 1024 * 1024;
-
-/** SHA-256(previous hash's raw bytes ‖ UTF-8 of `canonical`), in lowercase hex. */
-function nextHash(previousHex: string, canonical: string): string {
-  // A UTF-16 code unit takes at most 3 bytes of UTF-8 (a surrogate pair, 4 for 2).
-  const needed = 32 + canonical.length * 3;
-  let buffer = scratch;
-  if (needed > buffer.length) {
-    buffer = Buffer.allocUnsafe(needed);
-    if (needed <= MAX_SCRATCH) scratch = buffer;
-  }
-  buffer.write(previousHex, 0, 32, 'hex');
-  const length = 32 + buffer.write(canonical, 32, 'utf8');
-  return digestOf('sha256', buffer.subarray(0, length), 'hex');
 }

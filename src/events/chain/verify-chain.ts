@@ -1,5 +1,6 @@
 import type { StoredEvent } from '../model.ts';
-import { chainHash, GENESIS_HASH, isChainHash } from './chain-hash.ts';
+import { canonicalEvent } from './canonical-event.ts';
+import { GENESIS_HASH, isChainHash, linkHash } from './chain-hash.ts';
 
 /**
  * Why a chain is broken, as reported (stable strings: routes and the CLI print them).
@@ -115,6 +116,8 @@ export function verifyChain(start: ChainStart, events: Iterable<HashedEvent>): C
  * then order, then the hash, the one check that costs something. An event with no
  * canonical form (a lone surrogate or a missing field, as a tampered export file can
  * hold) has no hash its stored one could equal: that is a mismatch, not a crash.
+ * `previous` is a chain hash (startChain checks the first; every later one equalled a
+ * hash computed here), so linkHash need not check it again.
  */
 function breakOf(
   partition: string,
@@ -126,7 +129,7 @@ function breakOf(
   if (lastPosition !== null && !(event.position > lastPosition)) return 'out_of_order';
   let expected: string;
   try {
-    expected = chainHash(previous, event);
+    expected = linkHash(previous, canonicalEvent(event));
   } catch {
     return 'hash_mismatch';
   }

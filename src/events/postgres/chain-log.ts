@@ -9,7 +9,12 @@ import type {
 } from '../chain/chain-log.ts';
 import type { LedgerHead } from '../chain/ledger-heads.ts';
 import { planChainBatch } from '../chain/plan-chain-batch.ts';
-import { EVENT_COLUMNS, type EventRecord, toChainedEvent } from '../row-to-event.ts';
+import {
+  EVENT_COLUMNS,
+  type HashedRecord,
+  lastTimestampMemo,
+  toChainRow,
+} from '../row-to-event.ts';
 import { beginAndLockLogHead } from './lock-log-head.ts';
 
 const alreadyParsed = (json: unknown) => json;
@@ -29,13 +34,19 @@ const UNCHAINED_TAILS = `SELECT parts.p AS partition, COALESCE(h.position, 0) AS
   FROM (${PARTITIONS}) AS parts LEFT JOIN ledger_heads h ON h.partition = parts.p
   WHERE (SELECT MAX(position) FROM events WHERE tenant_id = parts.p) > COALESCE(h.position, 0)`;
 const COUNT_AFTER = 'SELECT COUNT(*) AS n FROM events WHERE tenant_id = $1 AND position > $2';
+// Every n-th position in one pass: one OFFSET query per range would each cost a scan of
+// the rest of the partition whenever the planner, short of statistics (a freshly loaded
+// table before ANALYZE), sorts instead of walking the index.
+const RANGE_ENDS = `SELECT position FROM (
+    SELECT position, row_number() OVER (ORDER BY position) AS n FROM events
+    WHERE tenant_id = $1 AND position > $2
+  ) AS numbered WHERE n % $3 = 0 ORDER BY position LIMIT $4`;
 const SET_HASHES = `UPDATE events SET hash = v.hash
   FROM unnest($1::bigint[], $2::text[]) AS v(position, hash) WHERE events.position = v.position`;
 const UPSERT_HEAD = `INSERT INTO ledger_heads (partition, position, hash, chained) VALUES ($1, $2, $3, $4)
   ON CONFLICT (partition) DO UPDATE SET position = excluded.position, hash = excluded.hash,
   chained = excluded.chained`;
 
-type HashedRecord = EventRecord & { hash: string | null };
 type Queryable = Pick<pg.Pool, 'query'> | pg.PoolClient;
 
 async function readChain(client: Queryable, partition: string, page: ChainPage) {
@@ -46,7 +57,8 @@ async function readChain(client: Queryable, partition: string, page: ChainPage) 
     upTo,
     page.limit,
   ]);
-  return rows.map((row): ChainRow => ({ ...toChainedEvent(row, alreadyParsed), hash: row.hash }));
+  const timestamp = lastTimestampMemo();
+  return rows.map((row): ChainRow => toChainRow(row, alreadyParsed, timestamp));
 }
 
 async function headOf(client: Queryable, partition: string) {
@@ -65,6 +77,10 @@ export function createPostgresChainLog(db: PostgresDatabase): ChainLog {
     unchainedTails: async () => (await pool.query<UnchainedTail>(UNCHAINED_TAILS)).rows,
     countAfter: async (partition, position) =>
       (await pool.query<{ n: number }>(COUNT_AFTER, [partition, position])).rows[0]?.n ?? 0,
+    rangeEnds: async (partition, position, every, count) =>
+      (
+        await pool.query<{ position: number }>(RANGE_ENDS, [partition, position, every, count])
+      ).rows.map((row) => row.position),
     // Under the log head's lock, the one every appender takes first: no append can
     // move the partition's head between the read and the write.
     async chainNext(partition, limit) {

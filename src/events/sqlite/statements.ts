@@ -1,6 +1,7 @@
 import type { DatabaseSync, StatementSync } from 'node:sqlite';
 
 const caches = new WeakMap<DatabaseSync, Map<string, StatementSync>>();
+const arrayCaches = new WeakMap<DatabaseSync, Map<string, StatementSync>>();
 
 /**
  * A prepared statement for `sql` on this connection, compiled once. The event hot
@@ -8,6 +9,24 @@ const caches = new WeakMap<DatabaseSync, Map<string, StatementSync>>();
  * cost more than executing.
  */
 export function prepared(raw: DatabaseSync, sql: string): StatementSync {
+  return cached(caches, raw, sql, false);
+}
+
+/**
+ * `prepared`, returning each row as an array of its column values in SELECT order.
+ * Reading node:sqlite's row objects costs about a microsecond more per row of ten
+ * columns than reading these arrays: felt on pages of thousands of rows.
+ */
+export function preparedArrays(raw: DatabaseSync, sql: string): StatementSync {
+  return cached(arrayCaches, raw, sql, true);
+}
+
+function cached(
+  caches: WeakMap<DatabaseSync, Map<string, StatementSync>>,
+  raw: DatabaseSync,
+  sql: string,
+  arrays: boolean,
+): StatementSync {
   let cache = caches.get(raw);
   if (!cache) {
     cache = new Map();
@@ -16,6 +35,7 @@ export function prepared(raw: DatabaseSync, sql: string): StatementSync {
   let statement = cache.get(sql);
   if (!statement) {
     statement = raw.prepare(sql);
+    if (arrays) statement.setReturnArrays(true);
     cache.set(sql, statement);
   }
   return statement;
