@@ -136,7 +136,7 @@ validation and the group committer.
 ${appendTable(appends)}
 
 Since the ledger (issue 22), each appended event is also hash-chained in its
-transaction (RFC 8785 form and SHA-256, about 5 µs an event here: the "Ledger" section
+transaction (RFC 8785 form and SHA-256, about 3 µs an event here: the "Ledger" section
 below), which the raw INSERT does not do: that per-event cost is most of the gap, and
 why every row now misses the 80% target (83-110% of raw before it, on 2026-12-07). The
 rest of the store's cost over raw is fixed per commit, not per event, so it shows most
@@ -282,15 +282,23 @@ code has no switch to append without the chain, so its cost is measured apart: "
 per event" is the chain's own work (\`createChainLinker\`, the append's code) on the same
 events in this process, and "without the chain" is the append rate with that time taken
 out. The backfill then re-chains the whole log (its hashes and heads cleared, as on a
-database from before migration 0018), and the log is verified in full as \`tessera ledger
-verify\` does (one thread: each event's canonical form and hash recomputed from its row).
+database from before migration 0018), and the log is verified in full, best of
+${APPEND_ROUNDS}: on one thread (\`tessera ledger verify --threads 1\`), and as \`tessera ledger
+verify\` does by default, in ranges on one worker thread per core, each with its own
+connection (the threads' start-up included). Each event's canonical form and hash are
+recomputed from its row either way. On PostgreSQL the scratch table has no statistics
+(the test server's autovacuum is off), as a table just loaded has.
 
 ${ledgerTable(figures)}
 
-Where a target is missed, the cost is RFC 8785 canonicalization: \`canonicalize\` takes
-about as long per event as SQLite's whole append of one. Verification checks each event
-against the stored hash before it, so ranges could be verified on separate threads; that
-is not built.
+The chain's own work is its canonical form (\`canonicalize\` on the payload and the
+metadata, the fixed envelope written around them) and one \`crypto.hash\`: about 3 µs an
+event, against about 7 µs for SQLite's whole append of one in a 1,000-event batch; the
+whole cost on appends is more (each row also stores its 64-digit hash, each commit
+upserts its partitions' heads). A hashing thread that canonicalized appends' events
+before their lock and chained them while their rows were written was tried and not kept
+(docs/ledger.md, Speed): the second core is already busy, so it moved the work without
+saving it.
 `;
 }
 
