@@ -5,6 +5,7 @@ import { describe, it, type TestContext } from 'node:test';
 import { buildTestApp } from '../../test/helpers/app.ts';
 import {
   assertRestored,
+  checkpointEveryChain,
   dumpTables,
   emptyDatabase,
   forgeManifest,
@@ -37,6 +38,7 @@ async function sourceBackup(t: TestContext, engine: Engine, key?: Buffer) {
     });
     assert.equal(reply.statusCode, 201);
   }
+  await checkpointEveryChain(source);
   const signingKey = signingKeyOf(source.config.storage);
   const dir = tempDirFor(t, 'tessera-backup-');
   const file = await createBackup(source.db, { dir, key, signingKey });

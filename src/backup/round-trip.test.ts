@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { describe, it, type TestContext } from 'node:test';
 import {
   assertRestored,
+  checkpointEveryChain,
   copyMasterKey,
   dumpTables,
   emptyDatabase,
@@ -64,6 +65,7 @@ async function seed(t: TestContext, engine: Engine) {
     (await source.send('POST', '/snapshots', token, { entity_id: 'order-1' })).status,
     201,
   );
+  await checkpointEveryChain(source);
   const seeded: Seeded = { acme, token, refreshToken: String(login.body.refresh_token) };
   return { source, seeded };
 }

@@ -188,3 +188,17 @@ export function forgeManifest(
   }
   writeFileSync(copy, bytes);
 }
+
+/**
+ * Checkpoints every chain of the app's database now, as its background job would. A
+ * chain without a checkpoint is due at once, so without this the job could sign one
+ * between a backup and the comparison of its restore with the source; after it,
+ * nothing is due until the source's chains move.
+ */
+export async function checkpointEveryChain(app: {
+  readonly services: {
+    readonly ledger: { readonly checkpointScheduler: { tick(): Promise<unknown> } };
+  };
+}): Promise<void> {
+  await app.services.ledger.checkpointScheduler.tick();
+}
