@@ -36,34 +36,13 @@ export function toStoredEvent(row: EventRecord, parse: (json: unknown) => unknow
 /**
  * The event as the ledger chains it (docs/ledger.md): the stored JSON values
  * themselves, however deep, never the text `toStoredEvent` may serve in their place.
+ * `timestamp` formats `time_ms` (lastTimestampMemo for a page of rows).
  */
-export function toChainedEvent(row: EventRecord, parse: (json: unknown) => unknown): StoredEvent {
-  return {
-    id: row.client_id ?? generatedEventId(row.position),
-    tenant_id: row.tenant_id,
-    entity_id: row.entity_id,
-    event_type: row.event_type,
-    version: row.version,
-    position: row.position,
-    timestamp: rfc3339(row.time_ms),
-    payload: parse(row.payload),
-    metadata: parse(row.metadata) as Record<string, unknown>,
-  };
-}
-
-/** An `events` row read with its chain hash (`hash`, null when unchained). */
-export type HashedRecord = EventRecord & { readonly hash: string | null };
-
-/**
- * `toChainedEvent` (the same nine fields) with the row's stored hash, built as one
- * object rather than copied per row: what the ledger's readers return for every event
- * they verify. `timestamp` formats `time_ms` (lastTimestampMemo for a page of rows).
- */
-export function toChainRow(
-  row: HashedRecord,
+export function toChainedEvent(
+  row: EventRecord,
   parse: (json: unknown) => unknown,
   timestamp: (timeMs: number) => string = rfc3339,
-): StoredEvent & { readonly hash: string | null } {
+): StoredEvent {
   return {
     id: row.client_id ?? generatedEventId(row.position),
     tenant_id: row.tenant_id,
@@ -74,8 +53,23 @@ export function toChainRow(
     timestamp: timestamp(row.time_ms),
     payload: parse(row.payload),
     metadata: parse(row.metadata) as Record<string, unknown>,
-    hash: row.hash,
   };
+}
+
+/** An `events` row read with its chain hash (`hash`, null when unchained). */
+export type HashedRecord = EventRecord & { readonly hash: string | null };
+
+/**
+ * `toChainedEvent` with the row's stored hash, added to the event built rather than
+ * copied into another object: what the ledger's readers return for every event they
+ * verify.
+ */
+export function toChainRow(
+  row: HashedRecord,
+  parse: (json: unknown) => unknown,
+  timestamp: (timeMs: number) => string = rfc3339,
+): StoredEvent & { readonly hash: string | null } {
+  return Object.assign(toChainedEvent(row, parse, timestamp), { hash: row.hash });
 }
 
 function rfc3339(timeMs: number): string {
