@@ -39,7 +39,8 @@ export interface ExistingEvent {
 export interface EventRow extends EventRecord {
   readonly payload: string;
   readonly metadata: string;
-  readonly hash: string;
+  /** Null only when the store does not chain (EventStoreOptions.chain). */
+  readonly hash: string | null;
 }
 
 /** The new summary row of an entity the transaction wrote to; `bytes` is the increment. */
@@ -141,6 +142,7 @@ export function planAppend(
   state: AppendState,
   head: { readonly position: number; readonly time_ms: number },
   nowMs: number,
+  chained = true,
 ): AppendPlan {
   const versions = new Map(state.versions);
   // Client ids this transaction writes, checked like stored ones by later units.
@@ -148,7 +150,7 @@ export function planAppend(
   const known = (key: string) => state.existing.get(key) ?? written.get(key);
   const time_ms = commitTime(head, nowMs);
   const timestamp = new Date(time_ms).toISOString();
-  const chain = createChainLinker(state.heads);
+  const chain = chained ? createChainLinker(state.heads) : undefined;
   const usage = createUsageTracker(state.usage, time_ms);
   const rows: EventRow[] = [];
   const entities = new Map<string, EntityChange>();
@@ -193,14 +195,16 @@ export function planAppend(
           payload,
           metadata,
           client_id: event.id ?? null,
-          hash: linkEvent(chain, unit.tenant_id, entity.entity_id, event, {
-            id,
-            version,
-            position,
-            timestamp,
-            payload,
-            metadata,
-          }),
+          hash: chain
+            ? linkEvent(chain, unit.tenant_id, entity.entity_id, event, {
+                id,
+                version,
+                position,
+                timestamp,
+                payload,
+                metadata,
+              })
+            : null,
         };
         rows.push(row);
         bytes += Buffer.byteLength(row.payload) + Buffer.byteLength(row.metadata);
@@ -234,7 +238,7 @@ export function planAppend(
     usage: usage.changes(),
     day_start_ms: dayStart(time_ms),
     head: rows.length > 0 ? { position, time_ms } : head,
-    heads: chain.changes(),
+    heads: chain?.changes() ?? [],
   };
 }
 

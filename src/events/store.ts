@@ -19,6 +19,26 @@ export interface LogFilter {
 export interface EventStoreOptions {
   /** The clock of commit times, and so of the day an append counts toward (tests move it). */
   readonly now?: (() => number) | undefined;
+  /**
+   * Whether appends chain their events (docs/ledger.md); on unless false. Only the
+   * benchmark turns it off, to measure the chain's cost on appends against the same
+   * code without it (`npm run bench`, issue 22). Appends then store no hash and move
+   * no ledger head: the log is as one from before migration 0018, which only the
+   * start-up backfill chains. The server never sets it, and a database written so
+   * must not be served before that backfill has run.
+   */
+  readonly chain?: boolean | undefined;
+}
+
+/** What every append of a store is given: its clock and whether it chains. */
+export interface AppendSettings {
+  readonly now: () => number;
+  readonly chain: boolean;
+}
+
+/** The settings of a store opened with `options`. */
+export function appendSettings(options: EventStoreOptions): AppendSettings {
+  return { now: options.now ?? Date.now, chain: options.chain ?? true };
 }
 
 /**

@@ -11,6 +11,7 @@ import type { Config } from '../../src/config/schema.ts';
 import { chainHash, GENESIS_HASH } from '../../src/events/chain/chain-hash.ts';
 import { openChainLog } from '../../src/events/chain/chain-log.ts';
 import { openEventStore } from '../../src/events/open-event-store.ts';
+import type { EventStoreOptions } from '../../src/events/store.ts';
 import { CHECKPOINT_TYPE } from '../../src/ledger/checkpoints/checkpoint-jws.ts';
 import type { Database } from '../../src/storage/open-database.ts';
 import type { LedgerCheckpointRow } from '../../src/storage/tables.ts';
@@ -25,8 +26,9 @@ export async function appendEvents(
   tenant: string,
   count: number,
   perBatch = 500,
+  options: EventStoreOptions = {},
 ): Promise<number[]> {
-  const store = openEventStore(db);
+  const store = openEventStore(db, options);
   const positions: number[] = [];
   for (let done = 0; done < count; done += perBatch) {
     const n = Math.min(perBatch, count - done);

@@ -86,6 +86,25 @@ for (const engine of testEngines()) {
       await assertChained(db);
     });
 
+    it("chains what a store opened without the chain appended (the bench's comparison)", async (t) => {
+      const test = await openTestDatabase(engine);
+      t.after(() => test.cleanup());
+      await migrateToLatest(test.db, MIGRATIONS);
+      await appendEvents(test.db, 'acme', 600, 250, { chain: false });
+      const hashed = await sql<{
+        n: number;
+      }>`SELECT COUNT(*) AS n FROM events WHERE hash IS NOT NULL`.execute(test.db.kysely);
+      assert.equal(Number(hashed.rows[0]?.n), 0, 'no row hashed');
+      const log = openChainLog(test.db);
+      assert.equal(await log.head('acme'), undefined, 'no head moved');
+      assert.deepEqual(await backfillChains(log, { batch: 250 }), {
+        chained: 600,
+        total: 600,
+        blocked: [],
+      });
+      await assertChained(test.db);
+    });
+
     it('never rewrites a hash: an unhashed event before the head, or a head deleted', async (t) => {
       const db = await preLedgerDatabase(t, engine);
       const log = openChainLog(db);

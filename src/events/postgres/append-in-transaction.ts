@@ -2,6 +2,7 @@ import type { AnyKysely } from '../../storage/database.ts';
 import type { AppendOutcome, AppendUnit } from '../model.ts';
 import { lookupsFor, planAppend, tenantKey } from '../plan-append.ts';
 import { commitTime, dayStart, limitedTenants } from '../plan-quota.ts';
+import type { AppendSettings } from '../store.ts';
 import type { LogHead } from './lock-log-head.ts';
 import { readAppendState } from './read-append-state.ts';
 import { readLedgerHeads } from './read-ledger-heads.ts';
@@ -17,7 +18,7 @@ import { writeAppendPlan } from './write-append-plan.ts';
 export async function appendInTransaction(
   trx: AnyKysely,
   units: readonly AppendUnit[],
-  clock: () => number,
+  { now: clock, chain }: AppendSettings,
 ): Promise<AppendOutcome[]> {
   const client = sqlClientOf(trx);
   // Its own statement, so the reads below see the commit the lock may have waited for.
@@ -37,7 +38,7 @@ export async function appendInTransaction(
     day_start_ms: dayStart(commitTime(head, now)),
   });
   const state = { ...stored, heads };
-  const plan = planAppend(units, state, head, now);
+  const plan = planAppend(units, state, head, now, chain);
   if (plan.rows.length > 0) {
     const previous = plan.entities.map(
       (entity) => state.versions.get(tenantKey(entity.tenant_id, entity.entity_id)) ?? -1,

@@ -3,6 +3,7 @@ import { isUniqueViolation } from '../../storage/unique-violation.ts';
 import type { AppendOutcome, AppendUnit } from '../model.ts';
 import { lookupsFor, planAppend, tenantKey } from '../plan-append.ts';
 import { commitTime, dayStart, limitedTenants } from '../plan-quota.ts';
+import type { AppendSettings } from '../store.ts';
 import { createEntityVersionCache, type EntityVersionCache } from './entity-version-cache.ts';
 import { beginAndLockLogHead } from './lock-log-head.ts';
 import { readAppendState, type StoredState } from './read-append-state.ts';
@@ -27,13 +28,13 @@ const STALE = Symbol('stale');
  * never decided on a guess: units with quotas to check read their tenants' usage
  * (and so the versions too) under the lock.
  */
-export function createAppender(pool: pg.Pool, now: () => number): Appender {
+export function createAppender(pool: pg.Pool, settings: AppendSettings): Appender {
   const known = createEntityVersionCache();
   return async (units) => {
     const lookups: Lookups = { ...lookupsFor(units), limited: limitedTenants(units) };
-    const guessed = await appendOnce(pool, units, lookups, known, now, true);
+    const guessed = await appendOnce(pool, units, lookups, known, settings, true);
     if (guessed !== STALE) return guessed;
-    return (await appendOnce(pool, units, lookups, known, now, false)) as AppendOutcome[];
+    return (await appendOnce(pool, units, lookups, known, settings, false)) as AppendOutcome[];
   };
 }
 
@@ -42,7 +43,7 @@ async function appendOnce(
   units: readonly AppendUnit[],
   lookups: Lookups,
   known: EntityVersionCache,
-  clock: () => number,
+  { now: clock, chain }: AppendSettings,
   mayGuess: boolean,
 ): Promise<AppendOutcome[] | typeof STALE> {
   const client = await pool.connect();
@@ -55,11 +56,11 @@ async function appendOnce(
     const guess = mayGuess ? guessState(lookups, keys, known) : undefined;
     guessing = guess !== undefined;
     let state = { ...(guess ?? (await readAppendState(client, lookups, usage))), heads };
-    let plan = planAppend(units, state, head, now);
+    let plan = planAppend(units, state, head, now, chain);
     if (guessing && plan.outcomes.some((outcome) => !outcome.ok)) {
       guessing = false;
       state = { ...(await readAppendState(client, lookups, usage)), heads };
-      plan = planAppend(units, state, head, now);
+      plan = planAppend(units, state, head, now, chain);
     }
     if (plan.rows.length > 0) {
       const previous = plan.entities.map(

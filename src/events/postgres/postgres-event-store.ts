@@ -1,5 +1,5 @@
 import type { PostgresDatabase } from '../../storage/postgres/open-postgres.ts';
-import type { EventStore, EventStoreOptions } from '../store.ts';
+import { appendSettings, type EventStore, type EventStoreOptions } from '../store.ts';
 import { appendInTransaction } from './append-in-transaction.ts';
 import { createAppender } from './append-units.ts';
 import { getEvent } from './get-event.ts';
@@ -16,10 +16,10 @@ export function createPostgresEventStore(
   options: EventStoreOptions = {},
 ): EventStore {
   const { pool } = db;
-  const now = options.now ?? Date.now;
+  const settings = appendSettings(options);
   return {
-    appendUnits: createAppender(pool, now),
-    appendInTransaction: (trx, units) => appendInTransaction(trx, units, now),
+    appendUnits: createAppender(pool, settings),
+    appendInTransaction: (trx, units) => appendInTransaction(trx, units, settings),
     readStream: (tenantId, entityId, options) => readStream(pool, tenantId, entityId, options),
     getEvent: (tenantId, eventId) => getEvent(pool, tenantId, eventId),
     listEntities: (tenantId, options) => listEntities(pool, tenantId, options),

@@ -1,5 +1,6 @@
 import type { SqliteDatabase } from '../../storage/sqlite/open-sqlite.ts';
 import type { AppendOutcome, AppendUnit } from '../model.ts';
+import type { AppendSettings } from '../store.ts';
 import { appendUnitsInTransaction } from './append-units.ts';
 
 /**
@@ -10,10 +11,10 @@ import { appendUnitsInTransaction } from './append-units.ts';
 export function appendInTransaction(
   db: SqliteDatabase,
   units: readonly AppendUnit[],
-  now: () => number,
+  settings: AppendSettings,
 ): Promise<AppendOutcome[]> {
   return db.withRaw((raw) => {
     if (!raw.isTransaction) throw new Error('appendInTransaction needs an open transaction');
-    return appendUnitsInTransaction(raw, units, now);
+    return appendUnitsInTransaction(raw, units, settings);
   });
 }

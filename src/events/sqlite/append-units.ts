@@ -17,6 +17,7 @@ import {
   STORAGE_BYTES,
   type TenantUsage,
 } from '../plan-quota.ts';
+import type { AppendSettings } from '../store.ts';
 import { prepared } from './statements.ts';
 
 const INSERT_EVENT = `INSERT INTO events
@@ -48,16 +49,16 @@ const ADD_USAGE = `INSERT INTO quota_usage (tenant_id, quota, window_start_ms, u
 export function appendUnits(
   db: SqliteDatabase,
   units: readonly AppendUnit[],
-  now: () => number = Date.now,
+  settings: AppendSettings,
 ): Promise<AppendOutcome[]> {
-  return db.withRawTransaction((raw) => appendUnitsInTransaction(raw, units, now));
+  return db.withRawTransaction((raw) => appendUnitsInTransaction(raw, units, settings));
 }
 
 /** The work of `appendUnits` inside a write transaction the caller opened and commits. */
 export function appendUnitsInTransaction(
   raw: DatabaseSync,
   units: readonly AppendUnit[],
-  now: () => number = Date.now,
+  { now, chain }: AppendSettings,
 ): AppendOutcome[] {
   const head = prepared(raw, 'SELECT position, time_ms FROM event_log_head WHERE id = 1').get() as {
     position: number;
@@ -65,7 +66,7 @@ export function appendUnitsInTransaction(
   };
   const nowMs = now();
   const state = readState(raw, units, dayStart(commitTime(head, nowMs)));
-  const plan = planAppend(units, state, head, nowMs);
+  const plan = planAppend(units, state, head, nowMs, chain);
   write(raw, plan, head.time_ms);
   return plan.outcomes;
 }

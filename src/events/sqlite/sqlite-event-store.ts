@@ -1,5 +1,5 @@
 import type { SqliteDatabase } from '../../storage/sqlite/open-sqlite.ts';
-import type { EventStore, EventStoreOptions } from '../store.ts';
+import { appendSettings, type EventStore, type EventStoreOptions } from '../store.ts';
 import { appendInTransaction } from './append-in-transaction.ts';
 import { appendUnits } from './append-units.ts';
 import { getEvent } from './get-event.ts';
@@ -15,10 +15,10 @@ export function createSqliteEventStore(
   db: SqliteDatabase,
   options: EventStoreOptions = {},
 ): EventStore {
-  const now = options.now ?? Date.now;
+  const settings = appendSettings(options);
   return {
-    appendUnits: (units) => appendUnits(db, units, now),
-    appendInTransaction: (_trx, units) => appendInTransaction(db, units, now),
+    appendUnits: (units) => appendUnits(db, units, settings),
+    appendInTransaction: (_trx, units) => appendInTransaction(db, units, settings),
     readStream: (tenantId, entityId, options) => readStream(db, tenantId, entityId, options),
     getEvent: (tenantId, eventId) => getEvent(db, tenantId, eventId),
     listEntities: (tenantId, options) => listEntities(db, tenantId, options),
