@@ -63,11 +63,7 @@ import { wellKnownRoutes } from './identity/tokens/well-known-routes.ts';
 import { createBackgroundVerifier, startBackgroundVerifier } from './ledger/background-verifier.ts';
 import { checkpointRoutes } from './ledger/checkpoints/checkpoint-routes.ts';
 import { MAX_TICK_MS, startCheckpointing } from './ledger/checkpoints/checkpoint-scheduler.ts';
-import { createCheckpointStore } from './ledger/checkpoints/checkpoint-store.ts';
-import { checkpointKeyring } from './ledger/checkpoints/verify-checkpoint.ts';
 import { ledgerRoutes } from './ledger/ledger-routes.ts';
-import { createLedgerVerifier } from './ledger/ledger-verifier.ts';
-import { createEventProofs } from './ledger/proof/event-proof.ts';
 import { proofRoutes } from './ledger/proof/proof-routes.ts';
 import { countAuthAttempts } from './protection/auth-metrics.ts';
 import { auditDeniedRequests } from './protection/denied-requests/denied-requests.ts';
@@ -224,24 +220,11 @@ const apiV1: FastifyPluginAsync<
     events: deps.events.service,
     maxPageBytes: config.storage.max_read_page_bytes,
   });
-  await api.register(ledgerRoutes, {
-    verifier: createLedgerVerifier(deps.events.chain, config.ledger, {
-      store: createCheckpointStore(deps.db.kysely),
-      keyring: checkpointKeyring((kid) => identity.keys.findAnyPublicKey(kid)),
-    }),
-  });
+  await api.register(ledgerRoutes, { verifier: services.ledger.verifier });
   await api.register(lockoutRoutes, { lockouts: protection.lockouts });
   await api.register(backupRoutes, { backups: deps.backups, audit: services.audit });
   await api.register(checkpointRoutes, { checkpoints: services.ledger.checkpoints });
-  await api.register(proofRoutes, {
-    proofs: createEventProofs({
-      kysely: deps.db.kysely,
-      chain: deps.events.chain,
-      findEvent: (partition, id) => deps.events.store.getEvent(partition, id),
-      keys: identity.keys,
-      maxEvents: config.ledger.proof_max_events,
-    }),
-  });
+  await api.register(proofRoutes, { proofs: services.ledger.proofs });
 };
 
 /**

@@ -3,6 +3,8 @@ import { type AuditLog, createAuditLog } from './audit/audit-log.ts';
 import type { Config } from './config/schema.ts';
 import { createMailer, type Mailer } from './email/mailer.ts';
 import { createEmailSettingsService } from './email/settings/email-settings-service.ts';
+import { openChainLog } from './events/chain/chain-log.ts';
+import { openEventStore } from './events/open-event-store.ts';
 import { createTicketService } from './events/subscriptions/tickets/ticket-service.ts';
 import { createTicketStore } from './events/subscriptions/tickets/ticket-store.ts';
 import { createApiKeyLookup } from './identity/api-keys/api-key-lookup.ts';
@@ -42,6 +44,10 @@ import { createSigningKeys, type SigningKeys } from './identity/tokens/signing-k
 import { createUserService, type UserService } from './identity/users/user-service.ts';
 import { createCheckpointScheduler } from './ledger/checkpoints/checkpoint-scheduler.ts';
 import { createCheckpointService } from './ledger/checkpoints/checkpoint-service.ts';
+import { createCheckpointStore } from './ledger/checkpoints/checkpoint-store.ts';
+import { checkpointKeyring } from './ledger/checkpoints/verify-checkpoint.ts';
+import { createLedgerVerifier } from './ledger/ledger-verifier.ts';
+import { createEventProofs } from './ledger/proof/event-proof.ts';
 import { createAuthAttempts } from './protection/auth-attempts.ts';
 import { createLockoutAdmin } from './protection/lockout/lockout-service.ts';
 import { createLoginLockout } from './protection/lockout/login-lockout.ts';
@@ -306,14 +312,32 @@ export function composeServices(
   };
 }
 
-/** Checkpoints sign with identity's keys and record on-demand signing in the audit trail. */
+/**
+ * Checkpoints sign with identity's keys and record on-demand signing in the audit
+ * trail; verification and proofs read the chains and check checkpoints against any
+ * key identity has published, retired ones included.
+ */
 function composeLedger(
   db: Database,
   config: Config,
   { audit, keys }: { readonly audit: AuditLog; readonly keys: SigningKeys },
   options: ServiceOptions,
 ): Services['ledger'] {
+  const chain = openChainLog(db);
+  // Reads only: a store of its own, as the audit log has.
+  const events = openEventStore(db);
   return {
+    verifier: createLedgerVerifier(chain, config.ledger, {
+      store: createCheckpointStore(db.kysely),
+      keyring: checkpointKeyring((kid) => keys.findAnyPublicKey(kid)),
+    }),
+    proofs: createEventProofs({
+      kysely: db.kysely,
+      chain,
+      findEvent: (partition, id) => events.getEvent(partition, id),
+      keys,
+      maxEvents: config.ledger.proof_max_events,
+    }),
     checkpoints: createCheckpointService({ db, keys, audit, now: options.now }),
     checkpointScheduler: createCheckpointScheduler({
       db,

@@ -26,6 +26,8 @@ import type { SigningKeys } from './identity/tokens/signing-keys.ts';
 import type { UserService } from './identity/users/user-service.ts';
 import type { CheckpointScheduler } from './ledger/checkpoints/checkpoint-scheduler.ts';
 import type { CheckpointService } from './ledger/checkpoints/checkpoint-service.ts';
+import type { LedgerVerifier } from './ledger/ledger-verifier.ts';
+import type { EventProofs } from './ledger/proof/event-proof.ts';
 import type { AuthAttempts } from './protection/auth-attempts.ts';
 import type { LockoutAdmin } from './protection/lockout/lockout-service.ts';
 import type { LoginLockout } from './protection/lockout/login-lockout.ts';
@@ -161,6 +163,10 @@ export interface ProtectionServices {
 /** Signed checkpoints of the partitions' hash chains. */
 export interface LedgerServices {
   readonly checkpoints: CheckpointService;
+  /** Online verification of a tenant's chains against their checkpoints (`GET /audit/verify`). */
+  readonly verifier: LedgerVerifier;
+  /** What proves one event: its chain segment, checkpoint and key (`GET /ledger/proof`). */
+  readonly proofs: EventProofs;
   /** One bounded pass of the background checkpoints; the app starts it on a timer. */
   readonly checkpointScheduler: CheckpointScheduler;
 }

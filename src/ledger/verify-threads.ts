@@ -46,12 +46,19 @@ interface Job {
 /** How long a thread asked to close may take to close its database before it is terminated. */
 const CLOSE_GRACE_MS = 5000;
 
+const VERIFY_WORKER = new URL('./verify-worker.ts', import.meta.url);
+
 /**
  * `count` worker threads (verify-worker.ts), each with a database connection of its own
  * opened from `data.storage`. Each verifies one range at a time and returns only its
- * small verdict; ranges wait here, in order, until a thread is free.
+ * small verdict; ranges wait here, in order, until a thread is free. `script` is the
+ * threads' module: tests give one that crashes, to see a dead thread fail the run.
  */
-export function startVerifyThreads(count: number, data: VerifyWorkerData): VerifyThreads {
+export function startVerifyThreads(
+  count: number,
+  data: VerifyWorkerData,
+  script: URL = VERIFY_WORKER,
+): VerifyThreads {
   const waiting: Job[] = [];
   const idle: Worker[] = [];
   const busy = new Map<Worker, Job>();
@@ -93,7 +100,7 @@ export function startVerifyThreads(count: number, data: VerifyWorkerData): Verif
   }
 
   function spawn(): void {
-    const thread = new Worker(new URL('./verify-worker.ts', import.meta.url), { workerData: data });
+    const thread = new Worker(script, { workerData: data });
     thread.on('message', (message: FromVerifyWorker) => {
       const job = busy.get(thread);
       busy.delete(thread);

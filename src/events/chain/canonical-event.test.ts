@@ -237,6 +237,12 @@ describe('canonicalEvent', () => {
       { z: { b: 2, a: [3, { d: 4, c: 5 }] }, é: 1, '😀': 2, '\r': 3 },
       { toJSON: () => ({ b: 1, a: 2 }) },
       { when: new Date(0) },
+      // Objects with no enumerable keys that are not the plain empty `{}`.
+      Object.defineProperty({}, 'toJSON', { value: () => ({ hidden: 1 }) }),
+      Object.create(null),
+      Object.create({ inherited: 1 }),
+      new (class Empty {})(),
+      { [Symbol('s')]: 1 },
     ];
     const events: Record<string, unknown>[] = [];
     for (const text of strings) {

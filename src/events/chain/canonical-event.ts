@@ -53,21 +53,40 @@ export function canonicalEvent(event: StoredEvent): string {
   }
   const { id, tenant_id, entity_id, event_type, version, position, timestamp } = event;
   const payload = canonicalize(event.payload);
-  const metadata = canonicalize(event.metadata);
+  const metadata = isEmptyObject(event.metadata) ? '{}' : canonicalize(event.metadata);
   if (
     payload === undefined ||
     metadata === undefined ||
-    !strings(id, tenant_id, entity_id, event_type, timestamp) ||
-    !numbers(version, position)
+    typeof id !== 'string' ||
+    typeof tenant_id !== 'string' ||
+    typeof entity_id !== 'string' ||
+    typeof event_type !== 'string' ||
+    typeof timestamp !== 'string' ||
+    !isFiniteNumber(version) ||
+    !isFiniteNumber(position)
   ) {
     return canonicalWhole(event);
   }
   return `{"entity_id":${text(entity_id)},"event_type":${text(event_type)},"id":${text(id)},"metadata":${metadata},"payload":${payload},"position":${JSON.stringify(position)},"tenant_id":${text(tenant_id)},"timestamp":${text(timestamp)},"version":${JSON.stringify(version)}}`;
 }
 
-const strings = (...values: unknown[]) => values.every((value) => typeof value === 'string');
-const numbers = (...values: unknown[]) =>
-  values.every((value) => typeof value === 'number' && Number.isFinite(value));
+// Checked one by one: rest arguments and every() cost a sixth of the envelope's time.
+const isFiniteNumber = (value: unknown) => typeof value === 'number' && Number.isFinite(value);
+
+/**
+ * Most events carry no metadata: `{}`, which the library writes as `{}` after setting
+ * up its walk (a tenth of a microsecond an event). Only a plain object with no own
+ * keys and no toJSON qualifies, so the answer is the library's.
+ */
+function isEmptyObject(value: unknown): boolean {
+  return (
+    value !== null &&
+    typeof value === 'object' &&
+    Object.getPrototypeOf(value) === Object.prototype &&
+    Reflect.ownKeys(value).length === 0 &&
+    typeof (value as { toJSON?: unknown }).toJSON !== 'function'
+  );
+}
 
 /** A string member's value, as the library writes it: a lone surrogate has no canonical form. */
 function text(value: string): string {
