@@ -39,6 +39,7 @@ import { frameworkErrorHandler, installProblemHandlers } from './http/problem-ha
 import { genRequestId, installRequestId, setRequestIdHeader } from './http/request-id.ts';
 import { installRequestTextCheck } from './http/request-text.ts';
 import { installSecurityHeaders, securityHeadersFor } from './http/security-headers.ts';
+import { sharedSerializers } from './http/serializer-compiler.ts';
 import { tesseraValidators } from './http/validator-compiler.ts';
 import { apiKeyRoutes } from './identity/api-keys/api-key-routes.ts';
 import { emailVerificationPage } from './identity/email-verification/email-verification-page.ts';
@@ -262,8 +263,14 @@ export async function buildApp(deps: AppDeps): Promise<TesseraApp> {
     // Unknown properties are rejected (where a schema says additionalProperties:
     // false), not silently dropped: a misspelt field must not look accepted.
     ajv: { customOptions: { removeAdditional: false } },
-    // Bodies uncoerced, integers safe: see validator-compiler.ts (issue 15).
-    schemaController: { compilersFactory: { buildValidator: tesseraValidators() } },
+    // Bodies uncoerced, integers safe: see validator-compiler.ts (issue 15). Both
+    // compiled once per process, however many apps it builds (compiled-schemas.ts).
+    schemaController: {
+      compilersFactory: {
+        buildValidator: tesseraValidators(),
+        buildSerializer: sharedSerializers(),
+      },
+    },
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   limitConnections(app.server, config.server);

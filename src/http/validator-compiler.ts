@@ -1,5 +1,6 @@
 import { AjvCompiler } from '@fastify/ajv-compiler';
 import type { FastifySchemaValidationError, FastifyServerOptions } from 'fastify';
+import { CompiledSchemas } from './compiled-schemas.ts';
 
 type BuildValidator = NonNullable<
   NonNullable<
@@ -36,18 +37,29 @@ export function tesseraValidators(): BuildValidator {
   const build = AjvCompiler() as unknown as BuildFromPool;
   const factory: BuildFromPool = (externalSchemas, ajvOptions) => {
     const options = { customOptions: {}, plugins: [], ...ajvOptions };
-    const coercing = build(externalSchemas, options);
-    const strict = build(externalSchemas, {
-      ...options,
-      customOptions: { ...options.customOptions, coerceTypes: false },
-    });
-    return (route: RouteDefinition) => {
-      const validate = (route.httpPart === 'body' ? strict : coercing)(route);
-      return withSafeIntegers(validate, route.schema);
+    // Ajv instances only when a schema is not compiled yet (compiled-schemas.ts).
+    let coercing: ReturnType<BuildFromPool> | undefined;
+    let strict: ReturnType<BuildFromPool> | undefined;
+    const compile = (route: RouteDefinition) => {
+      if (route.httpPart === 'body') {
+        strict ??= build(externalSchemas, {
+          ...options,
+          customOptions: { ...options.customOptions, coerceTypes: false },
+        });
+        return withSafeIntegers(strict(route), route.schema);
+      }
+      coercing ??= build(externalSchemas, options);
+      return withSafeIntegers(coercing(route), route.schema);
     };
+    return (route: RouteDefinition) =>
+      VALIDATORS.get([externalSchemas, options, route.httpPart === 'body', route.schema], () =>
+        compile(route),
+      );
   };
   return factory as unknown as BuildValidator;
 }
+
+const VALIDATORS = new CompiledSchemas<Validate>();
 
 function withSafeIntegers(validate: Validate, schema: unknown): Validate {
   const checked: Validate = (data) => {
