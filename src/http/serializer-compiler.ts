@@ -1,12 +1,7 @@
 import { SerializerSelector } from '@fastify/fast-json-stringify-compiler';
-import type { FastifyServerOptions } from 'fastify';
-import { CompiledSchemas } from './compiled-schemas.ts';
+import { CompiledSchemas, type CompilersFactory } from './compiled-schemas.ts';
 
-type BuildSerializer = NonNullable<
-  NonNullable<
-    NonNullable<FastifyServerOptions['schemaController']>['compilersFactory']
-  >['buildSerializer']
->;
+type BuildSerializer = NonNullable<CompilersFactory['buildSerializer']>;
 type Serialize = (doc: unknown) => string;
 
 const SERIALIZERS = new CompiledSchemas<Serialize>();

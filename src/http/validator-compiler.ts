@@ -1,12 +1,8 @@
 import { AjvCompiler } from '@fastify/ajv-compiler';
-import type { FastifySchemaValidationError, FastifyServerOptions } from 'fastify';
-import { CompiledSchemas } from './compiled-schemas.ts';
+import type { FastifySchemaValidationError } from 'fastify';
+import { CompiledSchemas, type CompilersFactory } from './compiled-schemas.ts';
 
-type BuildValidator = NonNullable<
-  NonNullable<
-    NonNullable<FastifyServerOptions['schemaController']>['compilersFactory']
-  >['buildValidator']
->;
+type BuildValidator = NonNullable<CompilersFactory['buildValidator']>;
 type Validate = ((data: unknown) => boolean) & { errors?: unknown };
 interface RouteDefinition {
   readonly schema: unknown;
